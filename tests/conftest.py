@@ -6,6 +6,8 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
+pytest_plugins = ["tests.fixtures.localstack"]
+
 
 @pytest.fixture(scope="session")
 def repo_root() -> pathlib.Path:

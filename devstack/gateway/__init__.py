@@ -1,0 +1,1 @@
+"""The local OpenFaaS-compatible gateway: same HTTP API, replicas are real worker processes."""

@@ -1,0 +1,301 @@
+"""The HTTP face of the local gateway: OpenFaaS's API, so clients cannot tell it apart.
+
+Routes: /function/<name>[/path], /async-function/<name>[/path], /system/functions (GET, POST, PUT,
+DELETE), /system/function/<name>, /system/scale-function/<name>, /system/info, /healthz, /metrics.
+Basic auth guards everything but /healthz (probes carry no credentials).
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import queue
+import re
+import sys
+import threading
+import time
+import uuid
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+from ..topology import Topology
+from .auth import Credentials
+from .metrics import GatewayMetrics
+from .replicas import NAMESPACE, Deployment, DeployError, ReplicaSet
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+UPSTREAM_TIMEOUT = 60.0
+BUILD_ANNOTATION = "faas-etl.dev/build"
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+               "trailers", "transfer-encoding", "upgrade", "content-length", "authorization",
+               "host", "date", "server"}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+class LocalGateway:
+    """Serve the OpenFaaS gateway API on 127.0.0.1, backed by worker processes."""
+
+    def __init__(self, build_root: pathlib.Path, topology: Topology, credentials: Credentials,
+                 secrets_dir: pathlib.Path, base_env: dict[str, str], log_dir: pathlib.Path,
+                 port: int = 0, host: str = "127.0.0.1", async_workers: int = 4):
+        self.build_root = pathlib.Path(build_root)
+        self.credentials = credentials
+        self.secrets_dir = secrets_dir
+        self.metrics = GatewayMetrics()
+        self.replicas = ReplicaSet(topology, base_env, log_dir)
+        self._async: queue.Queue = queue.Queue()
+        self._httpd = _Server((host, port), _make_handler(self))
+        self._threads = [threading.Thread(target=self._httpd.serve_forever, name="gateway",
+                                          daemon=True)]
+        self._threads += [threading.Thread(target=self._async_loop, name=f"async-{i}", daemon=True)
+                          for i in range(async_workers)]
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "LocalGateway":
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        for _ in self._threads[1:]:
+            self._async.put(None)
+        self.replicas.close()
+
+    # -- deployments -----------------------------------------------------------------------
+    def deployment_from_request(self, doc: object) -> Deployment:
+        if not isinstance(doc, dict):
+            raise DeployError("body: must be a JSON object (a FunctionDeployment)")
+        service = doc.get("service")
+        if not isinstance(service, str) or not _NAME.match(service):
+            raise DeployError("service: required, lowercase letters, digits and '-' "
+                              "(^[a-z0-9]([-a-z0-9]*[a-z0-9])?$)")
+        if not isinstance(doc.get("image"), str) or not doc["image"]:
+            raise DeployError("image: required string")
+        for key in ("envVars", "labels", "annotations", "limits", "requests"):
+            value = doc.get(key) or {}
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise DeployError(f"{key}: must map strings to strings")
+        annotations = doc.get("annotations") or {}
+        build_dir = self.build_root / annotations.get(BUILD_ANNOTATION, service)
+        if not (build_dir / "index.py").is_file():
+            raise DeployError(f"image: no build context at {build_dir} (run `faas-etl build`)")
+        for secret in doc.get("secrets") or []:
+            if not (self.secrets_dir / secret).is_file():
+                raise DeployError(f"secrets: secret {secret!r} not found")
+        labels = doc.get("labels") or {}
+        replicas = labels.get("com.openfaas.scale.min", "1")
+        return Deployment(service=service, image=doc["image"], build_dir=build_dir,
+                          env_vars=dict(doc.get("envVars") or {}), labels=dict(labels),
+                          annotations=dict(annotations), secrets=list(doc.get("secrets") or []),
+                          constraints=list(doc.get("constraints") or []),
+                          limits=dict(doc.get("limits") or {}),
+                          requests=dict(doc.get("requests") or {}),
+                          namespace=doc.get("namespace") or NAMESPACE,
+                          replicas=max(0, int(replicas)))
+
+    def function_status(self, name: str) -> dict | None:
+        d = self.replicas.deployments.get(name)
+        if d is None:
+            return None
+        ready = self.replicas.ready_workers(name)
+        status = d.status()
+        status.update(replicas=d.replicas, availableReplicas=len(ready),
+                      invocationCount=self.metrics.invocations(f"{name}.{NAMESPACE}"),
+                      # Not in OpenFaaS's schema: where each replica runs, for placement locally.
+                      instances=[w.describe() for w in ready])
+        return status
+
+    # -- invocation ------------------------------------------------------------------------
+    def invoke(self, name: str, method: str, path: str, body: bytes,
+               headers: dict[str, str], call_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        start = time.perf_counter()
+        if name not in self.replicas.deployments:
+            code, out_headers, data = 404, [], f"error finding function {name}: not found".encode()
+        else:
+            fwd = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
+            fwd.update({"X-Call-Id": call_id, "X-Start-Time": str(time.time_ns())})
+            code, out_headers, data = 503, [], f"no replica of {name} became ready".encode()
+            for _attempt in range(2):  # a replica that just died is skipped once
+                worker = self.replicas.pick(name)
+                if worker is None:
+                    break
+                worker.inflight += 1
+                try:
+                    code, out_headers, data = worker.request(method, path, body, fwd,
+                                                             UPSTREAM_TIMEOUT)
+                    break
+                except OSError as exc:
+                    code, out_headers = 502, []
+                    data = f"Can't reach service for: {name}.{NAMESPACE} ({exc})".encode()
+                finally:
+                    worker.inflight -= 1
+        seconds = time.perf_counter() - start
+        self.metrics.observe(f"{name}.{NAMESPACE}", code, seconds)
+        out = [(k, v) for k, v in out_headers if k.lower() not in _HOP_BY_HOP]
+        out += [("X-Call-Id", call_id), ("X-Duration-Seconds", f"{seconds:.6f}")]
+        return code, out, data
+
+    def enqueue_async(self, item: tuple) -> None:
+        self._async.put(item)
+
+    def _async_loop(self) -> None:
+        while (item := self._async.get()) is not None:
+            name, method, path, body, headers, call_id, callback = item
+            code, out_headers, data = self.invoke(name, method, path, body, headers, call_id)
+            if not callback:
+                continue
+            cb_headers = {k: v for k, v in out_headers}
+            cb_headers.update({"X-Call-Id": call_id, "X-Function-Status": str(code),
+                               "X-Function-Name": name})
+            try:
+                requests.post(callback, data=data, headers=cb_headers, timeout=10)
+            except requests.RequestException as exc:
+                print(f"async {call_id}: callback to {callback} failed: {exc}", file=sys.stderr)
+
+
+def _make_handler(gw: LocalGateway):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "faas-etl-gateway"
+
+        def log_message(self, *args) -> None:  # quiet: metrics say what happened
+            pass
+
+        def _send(self, code: int, body: bytes | str = b"", headers=(),
+                  content_type: str | None = "text/plain; charset=utf-8") -> None:
+            if isinstance(body, str):
+                body = body.encode()
+            self.send_response(code)
+            names = {k.lower() for k, _ in headers}
+            for k, v in headers:
+                self.send_header(k, v)
+            if content_type and "content-type" not in names:
+                self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, code: int, doc: object) -> None:
+            self._send(code, json.dumps(doc), content_type="application/json")
+
+        def _body(self) -> bytes | None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                return None
+            return self.rfile.read(length) if length else b""
+
+        def _route(self) -> None:
+            path, _, query = self.path.partition("?")
+            if path == "/healthz":
+                return self._send(200, "OK")
+            if not gw.credentials.check(self.headers.get("Authorization")):
+                self._drain()
+                return self._send(401, "Unauthorized", [("WWW-Authenticate", 'Basic realm="Restricted"')])
+            body = self._body()
+            if body is None:
+                self.close_connection = True
+                return self._send(413, f"body: larger than the gateway limit of {MAX_BODY_BYTES} bytes")
+            parts = path.strip("/").split("/")
+            try:
+                if parts[0] in ("function", "async-function") and len(parts) >= 2 and parts[1]:
+                    return self._invoke(parts, query, body)
+                if path == "/metrics" and self.command == "GET":
+                    return self._send(200, gw.metrics.render(gw.replicas.replica_counts(),
+                                                             gw.replicas.per_node()),
+                                      content_type="text/plain; version=0.0.4")
+                if parts[0] == "system":
+                    return self._system(parts[1:], body)
+            except DeployError as exc:
+                return self._send(400, str(exc))
+            self._send(404, "404 page not found")
+
+        def _drain(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if 0 < length <= MAX_BODY_BYTES:
+                self.rfile.read(length)
+            elif length:
+                self.close_connection = True
+
+        def _invoke(self, parts: list[str], query: str, body: bytes) -> None:
+            name = parts[1].split(".")[0]  # "fn.namespace" addresses the same function
+            sub = "/" + "/".join(parts[2:]) + (f"?{query}" if query else "")
+            call_id = self.headers.get("X-Call-Id") or str(uuid.uuid4())
+            headers = dict(self.headers.items())
+            if parts[0] == "async-function":
+                if self.command != "POST":
+                    return self._send(405, "async invocations are POST")
+                if name not in gw.replicas.deployments:
+                    return self._send(404, f"error finding function {name}: not found")
+                gw.enqueue_async((name, "POST", sub, body, headers, call_id,
+                                  self.headers.get("X-Callback-Url")))
+                return self._send(202, b"", [("X-Call-Id", call_id)], content_type=None)
+            code, out_headers, data = gw.invoke(name, self.command, sub, body, headers, call_id)
+            self._send(code, data, out_headers, content_type=None if any(
+                k.lower() == "content-type" for k, _ in out_headers) else "text/plain; charset=utf-8")
+
+        def _system(self, parts: list[str], body: bytes) -> None:
+            method = self.command
+            if parts == ["functions"]:
+                if method == "GET":
+                    return self._json(200, [gw.function_status(n) for n in sorted(gw.replicas.deployments)])
+                doc = _load_json(body)
+                if method in ("POST", "PUT"):
+                    d = gw.deployment_from_request(doc)
+                    exists = d.service in gw.replicas.deployments
+                    if method == "PUT" and not exists:
+                        return self._send(404, f"function {d.service} not found")
+                    if method == "PUT":  # an update keeps the current scale, as faas-netes does
+                        d.replicas = gw.replicas.deployments[d.service].replicas
+                    gw.replicas.apply(d)
+                    return self._send(202, "")
+                if method == "DELETE":
+                    name = doc.get("functionName") if isinstance(doc, dict) else None
+                    if not isinstance(name, str) or not name:
+                        raise DeployError("functionName: required string")
+                    if name not in gw.replicas.deployments:
+                        return self._send(404, f"function {name} not found")
+                    gw.replicas.remove(name)
+                    return self._send(202, "")
+                return self._send(405, "method not allowed")
+            if len(parts) == 2 and parts[0] == "function" and method == "GET":
+                status = gw.function_status(parts[1])
+                return self._json(200, status) if status else self._send(404, f"function {parts[1]} not found")
+            if len(parts) == 2 and parts[0] == "scale-function" and method == "POST":
+                doc = _load_json(body)
+                replicas = doc.get("replicas") if isinstance(doc, dict) else None
+                if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+                    raise DeployError("replicas: required whole number >= 0")
+                if parts[1] not in gw.replicas.deployments:
+                    return self._send(404, f"function {parts[1]} not found")
+                gw.replicas.scale(parts[1], replicas)
+                return self._send(202, "")
+            if parts == ["info"] and method == "GET":
+                return self._json(200, {"provider": {"provider": "faas-etl-local",
+                                                      "orchestration": "processes",
+                                                      "version": {"release": "0.1.0"}},
+                                         "version": {"release": "0.1.0"}, "arch": "x86_64"})
+            self._send(404, "404 page not found")
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _route
+
+    return Handler
+
+
+def _load_json(body: bytes) -> object:
+    try:
+        return json.loads(body or b"null")
+    except ValueError as exc:
+        raise DeployError(f"body: not valid JSON ({exc})") from None

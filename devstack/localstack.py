@@ -1,0 +1,112 @@
+"""The whole bundle on one machine: broker, build contexts, gateway, deployed functions."""
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+from dataclasses import dataclass, field
+
+import requests
+
+from .broker import EmbeddedBroker, create_topics
+from .gateway.auth import Credentials, load_credentials
+from .gateway.server import LocalGateway
+from .shrinkwrap import build_all
+from .stackfile import Stack, load_stack
+from .topology import load_topology
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class LocalStack:
+    """Start with `up()`, stop with `down()`; or use it as a context manager."""
+    root: pathlib.Path = REPO
+    run_dir: pathlib.Path | None = None
+    functions: list[str] | None = None  # None: every function in stack.yml
+    gateway_port: int = 0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.run_dir = pathlib.Path(self.run_dir or self.root / ".run")
+        self.stack: Stack = load_stack(self.root / "stack.yml")
+        self.broker: EmbeddedBroker | None = None
+        self.gateway: LocalGateway | None = None
+        self.bootstrap = ""
+
+    @property
+    def secrets_dir(self) -> pathlib.Path:
+        return self.run_dir / "secrets"
+
+    @property
+    def credentials(self) -> Credentials:
+        return self.gateway.credentials
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url
+
+    def session(self) -> requests.Session:
+        """An HTTP session that carries the gateway's basic auth."""
+        s = requests.Session()
+        s.auth = (self.credentials.user, self.credentials.password)
+        return s
+
+    def up(self, progress=lambda msg: None) -> "LocalStack":
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.bootstrap = os.getenv("KAFKA_BOOTSTRAP", "")
+        if not self.bootstrap:
+            progress("starting the embedded broker (Tansu)")
+            self.broker = EmbeddedBroker(log_path=self.run_dir / "logs" / "broker.log").start()
+            self.bootstrap = self.broker.bootstrap
+        progress(f"broker at {self.bootstrap}")
+        names = self.functions or sorted(self.stack.functions)
+        build_root = self.run_dir / "build"
+        build_all(self.stack, build_root, names)
+        progress(f"built {len(names)} function contexts under {build_root}")
+        credentials = load_credentials(self.secrets_dir, create=True)
+        env = {"PATH": os.environ.get("PATH", ""), "KAFKA_BOOTSTRAP": self.bootstrap,
+               "OPENFAAS_SECRETS_DIR": str(self.secrets_dir),
+               "WAREHOUSE_URL": f"sqlite:///{self.run_dir / 'warehouse.db'}",
+               "FAAS_ETL_RUN_DIR": str(self.run_dir), **self.extra_env}
+        self.gateway = LocalGateway(build_root, load_topology(self.root / "config" / "topology.yml"),
+                                    credentials, self.secrets_dir, env, self.run_dir / "logs",
+                                    port=self.gateway_port).start()
+        progress(f"gateway at {self.gateway.url}")
+        with self.session() as s:
+            for name in names:
+                resp = s.post(f"{self.url}/system/functions", json=self.deployment(name), timeout=60)
+                if resp.status_code != 202:
+                    raise RuntimeError(f"deploying {name}: HTTP {resp.status_code} {resp.text}")
+        progress(f"deployed {', '.join(names)}")
+        return self
+
+    def deployment(self, name: str) -> dict:
+        """The FunctionDeployment faas-cli would send for a stack.yml entry, locally adjusted."""
+        fn = self.stack.functions[name]
+        env = dict(fn.environment)
+        env.pop("KAFKA_BOOTSTRAP", None)  # the cluster address; the local stack sets its own
+        return {"service": name, "image": fn.image, "envVars": env, "labels": fn.labels,
+                "annotations": fn.annotations, "secrets": list(fn.secrets),
+                "constraints": list(fn.constraints), "limits": fn.limits, "requests": fn.requests}
+
+    def create_topics(self, topics: dict[str, int]) -> None:
+        create_topics(self.bootstrap, topics)
+
+    def down(self) -> None:
+        if self.gateway:
+            self.gateway.stop()
+            self.gateway = None
+        if self.broker:
+            self.broker.stop()
+            self.broker = None
+
+    def __enter__(self) -> "LocalStack":
+        return self.up()
+
+    def __exit__(self, *exc) -> None:
+        self.down()
+
+
+def eprint(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)

@@ -1,0 +1,37 @@
+"""Helpers for handlers: parse a JSON body, answer JSON as text (python3-http contract)."""
+from __future__ import annotations
+
+import json
+
+
+class BadRequest(ValueError):
+    """Bad input: answered 400 (or `status`) with a message naming the field and the rule."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def json_response(status: int, doc: object, headers: dict[str, str] | None = None) -> dict:
+    # JSON as text with a Content-Type, so the answer is the same under the stock template.
+    return {"statusCode": status, "body": json.dumps(doc, separators=(",", ":")),
+            "headers": {"Content-Type": "application/json", **(headers or {})}}
+
+
+def error_response(exc: BadRequest) -> dict:
+    return json_response(exc.status, {"error": str(exc)})
+
+
+def parse_json_body(body: bytes, field: str = "body") -> object:
+    if not body:
+        raise BadRequest(f"{field}: required, a JSON document")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"{field}: not valid UTF-8 (byte {exc.start})") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise BadRequest(f"{field}: nested too deeply") from None
+    except ValueError as exc:
+        raise BadRequest(f"{field}: not valid JSON ({exc})") from None

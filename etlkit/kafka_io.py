@@ -1,0 +1,92 @@
+"""Kafka edge: a producer that answers only once every record is acknowledged by the broker.
+
+I/O module: imports confluent_kafka. Pure modules must not import this one.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from confluent_kafka import KafkaError, Producer
+from confluent_kafka.admin import AdminClient
+
+from .outrecord import OutRecord
+
+
+class DeliveryError(RuntimeError):
+    """Some records were not acknowledged; the caller must not report them as delivered."""
+
+
+def bootstrap_servers() -> str:
+    servers = os.getenv("KAFKA_BOOTSTRAP")
+    if not servers:
+        raise RuntimeError("KAFKA_BOOTSTRAP: not set (bootstrap servers of the Kafka cluster)")
+    return servers
+
+
+_lock = threading.Lock()
+_producer: Producer | None = None
+_topics: tuple[float, frozenset[str]] = (0.0, frozenset())
+TOPIC_CACHE_SECONDS = 10.0
+
+
+def producer() -> Producer:
+    """One idempotent producer per process (librdkafka is thread-safe and batches internally)."""
+    global _producer
+    with _lock:
+        if _producer is None:
+            _producer = Producer({
+                "bootstrap.servers": bootstrap_servers(),
+                "enable.idempotence": True,  # acks=all, no duplicates from producer retries
+                "linger.ms": 5,
+                "compression.type": "lz4",
+                "message.timeout.ms": 30000,
+                # A missing topic must fail, not be auto-created with the broker's defaults.
+                "allow.auto.create.topics": False,
+            })
+        return _producer
+
+
+def known_topics(refresh: bool = False) -> frozenset[str]:
+    """Topic names on the cluster, cached briefly so every request does not ask the broker."""
+    global _topics
+    fetched, names = _topics
+    if refresh or time.monotonic() - fetched > TOPIC_CACHE_SECONDS or not names:
+        metadata = AdminClient({"bootstrap.servers": bootstrap_servers()}).list_topics(timeout=10)
+        names = frozenset(metadata.topics)
+        _topics = (time.monotonic(), names)
+    return names
+
+
+def topic_exists(topic: str) -> bool:
+    return topic in known_topics() or topic in known_topics(refresh=True)
+
+
+def produce_all(records: list[OutRecord], timeout: float = 30.0) -> None:
+    """Produce every record and wait until each is acknowledged; raise DeliveryError otherwise."""
+    if not records:
+        return
+    p = producer()
+    failures: list[str] = []
+
+    def on_delivery(err: KafkaError | None, _msg) -> None:
+        if err is not None:
+            failures.append(str(err))
+
+    for rec in records:
+        while True:
+            try:
+                p.produce(rec.topic, value=rec.value, key=rec.key, headers=list(rec.headers) or None,
+                          timestamp=rec.timestamp_ms or 0, on_delivery=on_delivery)
+                break
+            except BufferError:  # local queue full: let deliveries drain, then go on
+                p.poll(0.1)
+    remaining = p.flush(timeout)
+    if remaining or failures:
+        raise DeliveryError(f"{remaining} records unacknowledged, {len(failures)} failed"
+                            + (f": {failures[0]}" if failures else ""))
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds: the event time given to records that carry none."""
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,32 @@
+"""HTTP ingest (the REST-proxy role): one JSON record or a batch into a Kafka topic.
+
+POST /function/ingest/<topic>[?key=<field>&source=<name>]
+Body: a JSON object (one record), an array of objects, or {"records": [...]}.
+Answer: {"topic", "accepted", "rejected", "results": [{"index", "status", "error"?}]}; 200 when
+every accepted record is acknowledged by Kafka, 207 when some were rejected, 400 when none was
+acceptable, 404 for an unknown topic, 503 when Kafka did not acknowledge (nothing to assume).
+"""
+from .etlkit.http import BadRequest, error_response, json_response
+from .etlkit.ingest import plan_ingest
+from .etlkit import kafka_io
+
+MAX_BATCH = 10_000
+
+
+def handle(event, context):
+    try:
+        if event.method != "POST":
+            raise BadRequest("method: POST a record or a batch", status=405)
+        topic = event.path.strip("/").split("/")[0]
+        plan = plan_ingest(topic, event.body, key_field=event.query.get("key"),
+                           source=event.query.get("source") or "http", max_batch=MAX_BATCH,
+                           now_ms=kafka_io.now_ms())
+        if not kafka_io.topic_exists(topic):
+            raise BadRequest(f"topic: unknown topic {topic!r}", status=404)
+        kafka_io.produce_all(plan.records)
+    except BadRequest as exc:
+        return error_response(exc)
+    except kafka_io.DeliveryError as exc:
+        return json_response(503, {"error": f"kafka: {exc}", "accepted": 0})
+    status = 200 if not plan.rejected else (207 if plan.records else 400)
+    return json_response(status, plan.answer(topic))

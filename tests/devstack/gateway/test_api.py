@@ -1,0 +1,216 @@
+"""The local gateway over real HTTP: the OpenFaaS API a client expects, backed by real workers."""
+import json
+import os
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from devstack.shrinkwrap import build_context
+from devstack.stackfile import FunctionSpec
+
+ECHO_LIMIT = 1024
+
+
+@pytest.fixture(scope="module")
+def echo(local_stack):
+    """The template's own example handler, built and deployed as `echo` through the API."""
+    spec = FunctionSpec(name="echo", lang="python3-etl", handler="template/python3-etl/function",
+                        image="local/echo:dev")
+    build_context(local_stack.stack, spec, local_stack.run_dir / "build")
+    with local_stack.session() as s:
+        resp = s.post(f"{local_stack.url}/system/functions", json={
+            "service": "echo", "image": "local/echo:dev",
+            "envVars": {"MAX_REQUEST_BYTES": str(ECHO_LIMIT)}, "labels": {"team": "tests"}})
+        assert resp.status_code == 202, resp.text
+    return "echo"
+
+
+def _status(session, url, name):
+    resp = session.get(f"{url}/system/function/{name}")
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def _wait(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_invoke_passes_method_path_and_body(gateway, echo):
+    s, url = gateway
+    resp = s.post(f"{url}/function/echo/a/b?x=1", data=b"hello")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"] == "application/json"
+    assert resp.json() == {"method": "POST", "path": "/a/b", "bytes": 5}
+    assert resp.headers["X-Call-Id"]
+    assert float(resp.headers["X-Duration-Seconds"]) > 0
+
+
+def test_namespaced_name_reaches_the_same_function(gateway, echo):
+    s, url = gateway
+    assert s.get(f"{url}/function/echo.openfaas-fn").json()["method"] == "GET"
+
+
+@pytest.mark.parametrize("auth", [None, ("admin", "wrong-password"), ("root", "x")],
+                         ids=["no-credentials", "wrong-password", "wrong-user"])
+@pytest.mark.parametrize("path", ["/function/echo", "/system/functions", "/metrics"],
+                         ids=["invoke", "system", "metrics"])
+def test_everything_but_healthz_needs_credentials(local_stack, echo, auth, path):
+    resp = requests.get(local_stack.url + path, auth=auth)
+    assert resp.status_code == 401
+    assert resp.headers["WWW-Authenticate"].startswith("Basic")
+    assert requests.get(local_stack.url + "/healthz").status_code == 200
+
+
+def test_oversize_body_is_413_from_the_function(gateway, echo):
+    s, url = gateway
+    assert s.post(f"{url}/function/echo", data=b"x" * ECHO_LIMIT).status_code == 200
+    resp = s.post(f"{url}/function/echo", data=b"x" * (ECHO_LIMIT + 1))
+    assert resp.status_code == 413
+    assert "body" in resp.json()["error"]
+
+
+def test_unknown_function_is_404(gateway):
+    s, url = gateway
+    assert s.post(f"{url}/function/no-such-fn", data=b"{}").status_code == 404
+    assert s.post(f"{url}/async-function/no-such-fn", data=b"{}").status_code == 404
+    assert s.get(f"{url}/system/function/no-such-fn").status_code == 404
+
+
+class _Callbacks(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.received.append((dict(self.headers.items()), body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_async_invoke_answers_202_and_calls_back(gateway, echo):
+    s, url = gateway
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Callbacks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        callback = f"http://127.0.0.1:{server.server_address[1]}/done"
+        resp = s.post(f"{url}/async-function/echo/job", data=b"abc",
+                      headers={"X-Callback-Url": callback})
+        assert resp.status_code == 202
+        call_id = resp.headers["X-Call-Id"]
+        assert _wait(lambda: _Callbacks.received)
+        headers, body = _Callbacks.received[0]
+        assert headers["X-Call-Id"] == call_id
+        assert headers["X-Function-Status"] == "200"
+        assert headers["X-Function-Name"] == "echo"
+        assert json.loads(body) == {"method": "POST", "path": "/job", "bytes": 3}
+    finally:
+        server.shutdown()
+
+
+def test_deploy_list_update_delete(gateway, echo):
+    s, url = gateway
+    spec = {"service": "echo-two", "image": "local/echo:dev", "labels": {"v": "1"},
+            "annotations": {"faas-etl.dev/build": "echo"}}
+    assert s.post(f"{url}/system/functions", json=spec).status_code == 202
+    names = [f["name"] for f in s.get(f"{url}/system/functions").json()]
+    assert "echo-two" in names and "echo" in names
+    assert _status(s, url, "echo-two")["labels"] == {"v": "1"}
+    spec["labels"] = {"v": "2"}
+    assert s.put(f"{url}/system/functions", json=spec).status_code == 202
+    assert _status(s, url, "echo-two")["labels"] == {"v": "2"}
+    assert s.post(f"{url}/function/echo-two").status_code == 200
+    assert s.delete(f"{url}/system/functions", json={"functionName": "echo-two"}).status_code == 202
+    assert s.get(f"{url}/system/function/echo-two").status_code == 404
+    assert s.post(f"{url}/function/echo-two").status_code == 404
+
+
+@pytest.mark.parametrize("spec,field", [
+    ({"image": "x"}, "service"),
+    ({"service": "Bad_Name", "image": "x"}, "service"),
+    ({"service": "nobuild", "image": "x"}, "image"),
+    ({"service": "echo", "image": "x", "constraints": ["zone is 1"]}, "constraints"),
+    ({"service": "echo", "image": "x", "secrets": ["missing-secret"]}, "secrets"),
+    ({"service": "echo", "image": "x", "labels": {"n": 1}}, "labels"),
+], ids=["no-service", "bad-name", "no-build-context", "malformed-constraint", "missing-secret",
+        "non-string-label"])
+def test_bad_deployment_is_400_naming_the_field(gateway, echo, spec, field):
+    s, url = gateway
+    resp = s.post(f"{url}/system/functions", json=spec)
+    assert resp.status_code == 400
+    assert resp.text.startswith(field + ":")
+
+
+def test_scale_three_then_zero_then_first_call_brings_one_back(gateway, echo):
+    s, url = gateway
+    assert s.post(f"{url}/system/scale-function/echo",
+                  json={"serviceName": "echo", "namespace": "openfaas-fn", "replicas": 3}).status_code == 202
+    status = _status(s, url, "echo")
+    assert status["replicas"] == 3 and status["availableReplicas"] == 3
+    pids = [i["pid"] for i in status["instances"]]
+    assert len(set(pids)) == 3
+    # Least-loaded placement spreads the three replicas over the topology's nodes.
+    assert len({i["node"] for i in status["instances"]}) >= 2
+    assert s.post(f"{url}/system/scale-function/echo", json={"replicas": 0}).status_code == 202
+    status = _status(s, url, "echo")
+    assert status["availableReplicas"] == 0
+    for pid in pids:
+        assert _wait(lambda: not _alive(pid)), f"worker {pid} still running after scale to 0"
+    resp = s.post(f"{url}/function/echo", data=b"wake")
+    assert resp.status_code == 200
+    status = _status(s, url, "echo")
+    assert status["replicas"] == 1 and status["availableReplicas"] == 1
+
+
+def test_scale_request_is_validated(gateway, echo):
+    s, url = gateway
+    assert s.post(f"{url}/system/scale-function/echo", json={"replicas": -1}).status_code == 400
+    assert s.post(f"{url}/system/scale-function/nope", json={"replicas": 1}).status_code == 404
+
+
+def test_a_killed_worker_is_replaced(gateway, echo):
+    s, url = gateway
+    s.post(f"{url}/system/scale-function/echo", json={"replicas": 1})
+    before = _status(s, url, "echo")["instances"][0]["pid"]
+    os.kill(before, signal.SIGKILL)
+    assert _wait(lambda: [i["pid"] for i in _status(s, url, "echo")["instances"]] not in ([], [before]))
+    assert s.post(f"{url}/function/echo").status_code == 200
+
+
+def test_metrics_count_invocations_by_code(gateway, echo):
+    s, url = gateway
+
+    def count(code):
+        for line in s.get(f"{url}/metrics").text.splitlines():
+            if line.startswith("gateway_function_invocation_total") and \
+                    f'code="{code}"' in line and 'function_name="echo.openfaas-fn"' in line:
+                return int(line.rsplit(" ", 1)[1])
+        return 0
+
+    before_ok, before_413 = count(200), count(413)
+    s.post(f"{url}/function/echo", data=b"1")
+    s.post(f"{url}/function/echo", data=b"x" * (ECHO_LIMIT + 1))
+    assert count(200) == before_ok + 1
+    assert count(413) == before_413 + 1
+    text = s.get(f"{url}/metrics").text
+    assert 'gateway_service_count{function_name="echo"}' in text
+    assert "gateway_functions_seconds_bucket" in text
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False

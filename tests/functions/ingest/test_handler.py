@@ -1,0 +1,55 @@
+"""The ingest function end to end: HTTP through the gateway, into a real Kafka topic."""
+import json
+import uuid
+
+import pytest
+
+from tests.fixtures.kafka import consume_all
+
+
+@pytest.fixture
+def topic(local_stack):
+    name = f"ingest-{uuid.uuid4().hex[:8]}"
+    local_stack.create_topics({name: 2})
+    return name
+
+
+def test_a_batch_lands_on_the_topic_with_key_and_headers(local_stack, gateway, topic):
+    s, url = gateway
+    batch = [{"id": f"o-{i}", "amount": i * 1.5} for i in range(50)]
+    resp = s.post(f"{url}/function/ingest/{topic}?key=id&source=shop", json=batch)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["accepted"] == 50 and resp.json()["rejected"] == 0
+    messages = consume_all(local_stack.bootstrap, topic, 50)
+    assert len(messages) == 50
+    by_key = {m.key().decode(): json.loads(m.value()) for m in messages}
+    assert by_key == {r["id"]: r for r in batch}
+    headers = dict(messages[0].headers())
+    assert headers["etl-source"] == b"shop"
+    assert int(headers["etl-event-time"]) == messages[0].timestamp()[1]
+
+
+def test_bad_records_are_rejected_and_good_ones_still_land(local_stack, gateway, topic):
+    s, url = gateway
+    resp = s.post(f"{url}/function/ingest/{topic}?key=id",
+                  json={"records": [{"id": "a"}, 7, {"no_id": 1}, {"id": "b"}]})
+    assert resp.status_code == 207
+    body = resp.json()
+    assert (body["accepted"], body["rejected"]) == (2, 2)
+    errors = [r["error"] for r in body["results"] if r["status"] == "rejected"]
+    assert errors == ["records[1]: must be a JSON object", "records[2].id: key field missing"]
+    assert sorted(m.key() for m in consume_all(local_stack.bootstrap, topic, 2)) == [b"a", b"b"]
+
+
+@pytest.mark.parametrize("path,body,status,field", [
+    ("/function/ingest/no-such-topic", b'{"a":1}', 404, "topic"),
+    ("/function/ingest/", b'{"a":1}', 400, "topic"),
+    ("/function/ingest/t", b'{"a":', 400, "body"),
+    ("/function/ingest/t", b'\xff\xfe', 400, "body"),
+    ("/function/ingest/t", b'"text"', 400, "body"),
+], ids=["unknown-topic", "no-topic", "malformed-json", "invalid-utf8", "not-an-object"])
+def test_bad_requests_name_the_field(gateway, path, body, status, field):
+    s, url = gateway
+    resp = s.post(url + path, data=body)
+    assert resp.status_code == status
+    assert resp.json()["error"].startswith(field + ":")
