@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.fixtures.kafka import consume_all
+from devstack.kafka_tools import consume_all
 
 
 @pytest.fixture
