@@ -1,0 +1,65 @@
+"""YAML text -> plain Python data, refusing what a plain loader silently accepts.
+
+PyYAML keeps the last of two equal keys, so ``topics: {a: ..., a: ...}`` would lose a definition
+without a word. This loader walks the composed node tree itself, so each duplicate key is reported
+with its field path and both line numbers, and every one is reported, not only the first.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .errors import FieldError
+
+ROOT = "(document)"
+
+
+def child_path(path: str, key: object) -> str:
+    """``steps[1]`` + ``kind`` -> ``steps[1].kind``; integers become list indexes."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return str(key) if path == "" else f"{path}.{key}"
+
+
+def load_yaml(text: str) -> tuple[Any, list[FieldError]]:
+    """Parse one YAML document. Return ``(data, errors)``; ``data`` is ``None`` on a syntax error."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, []
+        errors: list[FieldError] = []
+        return _construct(loader, node, "", errors), errors
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [FieldError(ROOT, f"not valid YAML{where}: {problem}")]
+    finally:
+        loader.dispose()
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: str, errors: list[FieldError]) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        first_line: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                errors.append(FieldError(path or ROOT, "merge keys (<<) are not supported; repeat the fields"))
+                continue
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                errors.append(FieldError(path or ROOT, f"a mapping key must be a scalar (line {key_node.start_mark.line + 1})"))
+                continue
+            line = key_node.start_mark.line + 1
+            key_path = child_path(path, str(key))
+            if key in first_line:
+                errors.append(FieldError(key_path, f"duplicate key (line {line}; first at line {first_line[key]})"))
+                continue
+            first_line[key] = line
+            out[key] = _construct(loader, value_node, key_path, errors)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(loader, item, child_path(path, i), errors) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
