@@ -1,0 +1,45 @@
+"""What can go wrong in a warehouse write, sorted by what the caller should do about it.
+
+* `WarehouseUnavailable`: the database could not be reached or the transaction was aborted by
+  the server (connection lost, locked, shutting down, serialization failure). Nothing of the
+  batch was written (or it was and the upsert makes a retry harmless): retry the batch.
+* `BadDataError`: the batch holds rows that cannot be stored. ``rejected`` names them (index in
+  the batch and reason) when they were found before the write; it is empty when the database
+  refused the batch without saying which row, and `load_batch` then bisects to find it.
+  Nothing of the batch was written. Dead-letter the rejected rows, write the others.
+* `WarehouseError` itself (e.g. `SchemaConflict`, a missing table): a configuration fault that
+  a retry will not fix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class WarehouseError(Exception):
+    """Base of every error the warehouse package raises on purpose."""
+
+
+class WarehouseUnavailable(WarehouseError):
+    """Retry-worthy: the database is unreachable or aborted the transaction."""
+
+
+class SchemaConflict(WarehouseError):
+    """The wanted columns cannot be reconciled with the table (not fixable by retrying)."""
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row that cannot be stored: its index in the batch it came in, why, and the row."""
+
+    index: int
+    reason: str
+    row: object = field(repr=False, compare=False)
+
+
+class BadDataError(WarehouseError):
+    """The batch holds rows the warehouse cannot store; nothing of the batch was written."""
+
+    def __init__(self, reason: str, rejected: tuple[RejectedRow, ...] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.rejected = rejected

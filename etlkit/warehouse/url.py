@@ -1,0 +1,77 @@
+"""Database URLs -> typed targets: ``sqlite:///path`` and ``postgresql://user@host:port/db``.
+
+SQLite paths follow the common (SQLAlchemy) convention: three slashes then a relative path,
+four slashes for an absolute one, so ``f"sqlite:///{path}"`` is right for both kinds of path;
+``sqlite:///:memory:`` is a private in-memory database. A password is never kept in the URL
+text a target shows: it is split out into a field that ``repr`` hides.
+"""
+from __future__ import annotations
+
+import os
+import urllib.parse
+from dataclasses import dataclass, field
+
+DEFAULT_SECRETS_DIR = "/var/openfaas/secrets"
+WAREHOUSE_PASSWORD_SECRET = "warehouse-password"
+_POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+class DatabaseUrlError(ValueError):
+    """A database URL that cannot be used; the message names the setting and the rule."""
+
+
+@dataclass(frozen=True)
+class SqliteTarget:
+    path: str  # a file path, or ":memory:"
+
+
+@dataclass(frozen=True)
+class PostgresTarget:
+    conninfo: str  # the URL without its password: safe to show
+    password: str | None = field(default=None, repr=False)
+
+
+def parse_database_url(url: str, setting: str = "WAREHOUSE_URL") -> SqliteTarget | PostgresTarget:
+    """Parse ``url``; errors name ``setting`` (the variable the URL came from) and the rule."""
+    if not isinstance(url, str) or "://" not in url:
+        raise DatabaseUrlError(f"{setting}: must be a URL like sqlite:///path.db or postgresql://user@host:port/db")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "sqlite":
+        if parts.netloc or parts.query or parts.fragment:
+            raise DatabaseUrlError(f"{setting}: a sqlite URL is sqlite:///<path> (no host, query or fragment)")
+        path = parts.path[1:]
+        if not path:
+            raise DatabaseUrlError(f"{setting}: the sqlite URL has no file path")
+        return SqliteTarget(path)
+    if parts.scheme in _POSTGRES_SCHEMES:
+        if not parts.path.strip("/"):
+            raise DatabaseUrlError(f"{setting}: the postgresql URL names no database (postgresql://host/<database>)")
+        userinfo, at, hostport = parts.netloc.rpartition("@")
+        user, colon, password = userinfo.partition(":")
+        netloc = f"{user}{at}{hostport}" if at else hostport
+        conninfo = urllib.parse.urlunsplit(("postgresql", netloc, parts.path, parts.query, ""))
+        return PostgresTarget(conninfo, urllib.parse.unquote(password) if colon else None)
+    raise DatabaseUrlError(f"{setting}: scheme {parts.scheme!r} is not one of sqlite, postgresql")
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ``***`` (for logs and error messages)."""
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if not (at and colon):
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
+
+
+def read_secret(name: str, secrets_dir: str | os.PathLike[str] | None = None) -> str | None:
+    """The content of an OpenFaaS secret file, without its trailing newline; None if absent.
+
+    The folder is ``secrets_dir``, else ``$OPENFAAS_SECRETS_DIR``, else /var/openfaas/secrets.
+    """
+    folder = secrets_dir or os.environ.get("OPENFAAS_SECRETS_DIR") or DEFAULT_SECRETS_DIR
+    try:
+        with open(os.path.join(folder, name), encoding="utf-8") as secret:
+            return secret.read().rstrip("\r\n")
+    except FileNotFoundError:
+        return None

@@ -1,0 +1,115 @@
+"""PostgreSQL-only behaviour: secrets, reconnection across server restarts, no rewrite on replay."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from etlkit.warehouse import Column, ColumnType, WarehouseError, WarehouseUnavailable, open_warehouse
+from tests.etlkit.warehouse.conftest import Backend
+from tests.fixtures.postgres import PostgresServer
+
+COLUMNS = [Column("qty", ColumnType.INTEGER), Column("doc", ColumnType.JSON)]
+
+
+def test_replay_rewrites_nothing_but_a_change_is_applied(postgres_backend: Backend, table: str):
+    warehouse = postgres_backend.warehouse
+    warehouse.ensure_table(table, COLUMNS, "id")
+    warehouse.upsert(table, "id", [{"id": "a", "qty": 1, "doc": {"x": [1]}}, {"id": "b", "qty": 2}])
+    versions = postgres_backend.query(f'SELECT "id", xmin::text FROM "{table}" ORDER BY 1')
+
+    warehouse.upsert(table, "id", [{"id": "a", "qty": 1, "doc": {"x": [1]}}, {"id": "b", "qty": 5}])
+
+    after = postgres_backend.query(f'SELECT "id", xmin::text FROM "{table}" ORDER BY 1')
+    assert after[0] == versions[0]  # identical row: not rewritten
+    assert after[1] != versions[1]  # changed row: rewritten
+    assert postgres_backend.query(f'SELECT "qty" FROM "{table}" WHERE "id" = \'b\'') == [(5,)]
+
+
+def test_password_comes_from_the_secret_file(postgres_server: PostgresServer, tmp_path, table: str):
+    (tmp_path / "warehouse-password").write_text(postgres_server.password + "\n")
+    warehouse = open_warehouse(postgres_server.url_without_password, secrets_dir=tmp_path)
+    try:
+        warehouse.ensure_table(table, COLUMNS, "id")
+        assert warehouse.upsert(table, "id", [{"id": "a", "qty": 1}]) == 1
+        assert postgres_server.password not in repr(warehouse)
+    finally:
+        warehouse.close()
+
+
+def test_wrong_password_is_not_retry_worthy_and_not_shown(postgres_server: PostgresServer, tmp_path, table: str):
+    (tmp_path / "warehouse-password").write_text("not-the-password-x9\n")
+    warehouse = open_warehouse(postgres_server.url_without_password, secrets_dir=tmp_path)
+    with pytest.raises(WarehouseError) as refused:
+        warehouse.count(table)
+    assert not isinstance(refused.value, WarehouseUnavailable)
+    assert "password authentication failed" in str(refused.value)
+    assert "not-the-password-x9" not in str(refused.value)
+    warehouse.close()
+
+
+def test_unreachable_server_is_retry_worthy(tmp_path, table: str):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    warehouse = open_warehouse(f"postgresql://etl:pw@127.0.0.1:{port}/etl")
+    with pytest.raises(WarehouseUnavailable):
+        warehouse.ensure_table(table, COLUMNS, "id")
+    warehouse.close()
+
+
+def test_survives_a_server_restart_between_batches(postgres_server: PostgresServer, postgres_backend: Backend, table: str):
+    warehouse = postgres_backend.warehouse
+    warehouse.ensure_table(table, COLUMNS, "id")
+    warehouse.upsert(table, "id", [{"id": "a", "qty": 1}])
+
+    postgres_server.restart()  # the warehouse's connection is now dead, unknown to it
+
+    assert warehouse.upsert(table, "id", [{"id": "b", "qty": 2}]) == 1
+    assert warehouse.count(table) == 2
+
+
+def test_reports_unavailable_while_down_then_recovers(postgres_server: PostgresServer, postgres_backend: Backend, table: str):
+    warehouse = postgres_backend.warehouse
+    warehouse.ensure_table(table, COLUMNS, "id")
+    postgres_server.stop()
+    try:
+        with pytest.raises(WarehouseUnavailable):
+            warehouse.upsert(table, "id", [{"id": "a", "qty": 1}])
+    finally:
+        postgres_server.start()
+    assert warehouse.upsert(table, "id", [{"id": "a", "qty": 1}]) == 1  # retrying the batch works
+    assert warehouse.count(table) == 1
+
+
+def test_sqlite_use_never_imports_psycopg(tmp_path):
+    program = (
+        "import sys; from etlkit.warehouse import open_warehouse; "
+        f"open_warehouse('sqlite:///{tmp_path}/w.db').close(); "
+        "print('psycopg' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_rotated_password_secret_is_read_at_reconnection(postgres_backend: Backend, postgres_server: PostgresServer, tmp_path, table: str):
+    role = table + "_role"
+    postgres_backend.query(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD 'first-secret'")
+    secret = tmp_path / "warehouse-password"
+    secret.write_text("first-secret\n")
+    url = f"postgresql://{role}@127.0.0.1:{postgres_server.port}/{postgres_server.database}"
+    warehouse = open_warehouse(url, secrets_dir=tmp_path)
+    try:
+        warehouse.ensure_table(table, COLUMNS, "id")
+        postgres_backend.query(f"ALTER ROLE {role} PASSWORD 'second-secret'")
+        secret.write_text("second-secret\n")
+        postgres_backend.query(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'")
+
+        assert warehouse.upsert(table, "id", [{"id": "a", "qty": 1}]) == 1  # reconnected with the new secret
+    finally:
+        warehouse.close()
+        postgres_backend.query(f"DROP OWNED BY {role}")
+        postgres_backend.query(f"DROP ROLE {role}")
