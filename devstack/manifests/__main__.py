@@ -1,0 +1,6 @@
+"""Run the manifest validator: ``python -m devstack.manifests validate [paths]``."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

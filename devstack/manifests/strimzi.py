@@ -1,0 +1,163 @@
+"""Strimzi custom resources, checked by light structural rules of ours.
+
+kubernetes-validate skips custom resources and the Strimzi CRD schemas are not on these machines,
+so we check what a mistake would cost most: identity (apiVersion, kind, name), the ties between
+resources (``strimzi.io/cluster``), the listener and node-pool shape, KRaft-only settings, and
+replication settings that would make producers with ``acks=all`` fail.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, Mapping
+
+from .documents import Document
+from .findings import UNKNOWN_FIELD, Finding, PathPart, at
+
+API_VERSIONS = ("kafka.strimzi.io/v1beta2", "kafka.strimzi.io/v1")
+KINDS = ("Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "KafkaConnect", "KafkaConnector",
+         "KafkaMirrorMaker2", "KafkaBridge", "KafkaRebalance")
+CLUSTER_LABEL = "strimzi.io/cluster"
+KRAFT_ANNOTATIONS = {"strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled"}
+LISTENER_TYPES = ("internal", "route", "loadbalancer", "nodeport", "ingress", "cluster-ip")
+NODE_ROLES = ("controller", "broker")
+STORAGE_TYPES = ("ephemeral", "persistent-claim", "jbod")
+# Strimzi keeps 9090 (KRaft controllers), 9091 (replication), 9404 (metrics) and 9999 (JMX).
+RESERVED_PORTS = (9404, 9999)
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+LISTENER_NAME = re.compile(r"^[a-z0-9]{1,11}$")
+TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+
+KNOWN_SPEC_KEYS: dict[str, frozenset[str]] = {
+    "Kafka": frozenset({"kafka", "entityOperator", "cruiseControl", "kafkaExporter", "clusterCa",
+                        "clientsCa", "maintenanceTimeWindows", "jmxTrans", "zookeeper"}),
+    "KafkaNodePool": frozenset({"replicas", "roles", "storage", "resources", "jvmOptions",
+                                "template"}),
+    "KafkaTopic": frozenset({"partitions", "replicas", "config", "topicName"}),
+}
+KNOWN_KAFKA_KEYS = frozenset({
+    "version", "metadataVersion", "replicas", "image", "listeners", "config", "storage",
+    "authorization", "rack", "brokerRackInitImage", "livenessProbe", "readinessProbe",
+    "jvmOptions", "jmxOptions", "resources", "metricsConfig", "logging", "template",
+    "tieredStorage", "quotas"})
+# Set on the KafkaNodePool when node pools are used; ignored (or rejected) on the Kafka.
+NODE_POOL_OWNED_KEYS = ("replicas", "storage")
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def topic_name(doc: Document) -> str:
+    """The Kafka topic a KafkaTopic creates: spec.topicName, else metadata.name."""
+    return str(doc.spec.get("topicName") or doc.name)
+
+
+def strimzi_findings(doc: Document) -> Iterator[Finding]:
+    """Identity rules for every Strimzi resource, then the rules of its kind."""
+    def finding(parts: list[PathPart], rule: str) -> Finding:
+        return at(doc.file, doc.index, parts, rule)
+
+    if doc.api_version not in API_VERSIONS:
+        yield finding(["apiVersion"], f"must be one of {', '.join(API_VERSIONS)}")
+    if doc.kind not in KINDS:
+        yield finding(["kind"], f"not a Strimzi kind ({', '.join(KINDS)})")
+        return
+    if not DNS_LABEL.match(doc.name):
+        yield finding(["metadata", "name"], "is required and must be a DNS label")
+    if not isinstance(doc.body.get("spec"), dict):
+        yield finding(["spec"], "is required")
+        return
+    for key in sorted(set(doc.spec) - KNOWN_SPEC_KEYS.get(doc.kind, frozenset(doc.spec))):
+        yield finding(["spec", key], f"{UNKNOWN_FIELD} (not a {doc.kind} setting)")
+    if doc.kind != "Kafka" and not _mapping(doc.metadata.get("labels")).get(CLUSTER_LABEL):
+        yield finding(["metadata", "labels", CLUSTER_LABEL],
+                      "is required: it names the Kafka cluster this resource belongs to")
+    rules = KIND_RULES.get(doc.kind)
+    for parts, rule in rules(doc) if rules else ():
+        yield finding(parts, rule)
+
+
+def kafka_problems(doc: Document) -> Iterator[tuple[list[PathPart], str]]:
+    """KRaft with node pools; listeners well formed and distinct; sane replication settings."""
+    annotations = _mapping(doc.metadata.get("annotations"))
+    for key, value in KRAFT_ANNOTATIONS.items():
+        if annotations.get(key) != value:
+            yield ["metadata", "annotations", key], f"must be {value!r} (KRaft with node pools)"
+    if "zookeeper" in doc.spec:
+        yield ["spec", "zookeeper"], "KRaft clusters have no ZooKeeper: remove it"
+    kafka = doc.spec.get("kafka")
+    if not isinstance(kafka, dict):
+        yield ["spec", "kafka"], "is required"
+        return
+    for key in sorted(set(kafka) - KNOWN_KAFKA_KEYS):
+        yield ["spec", "kafka", key], f"{UNKNOWN_FIELD} (not a Kafka broker setting)"
+    for key in NODE_POOL_OWNED_KEYS:
+        if key in kafka:
+            yield ["spec", "kafka", key], "belongs on the KafkaNodePool when node pools are used"
+    yield from _listener_problems(kafka.get("listeners"))
+    config = _mapping(kafka.get("config"))
+    replication = config.get("default.replication.factor")
+    min_isr = config.get("min.insync.replicas")
+    if isinstance(replication, int) and isinstance(min_isr, int) and min_isr >= replication:
+        yield (["spec", "kafka", "config", "min.insync.replicas"],
+               f"must be below default.replication.factor ({replication}): otherwise one broker "
+               "down blocks every acks=all producer")
+
+
+def _listener_problems(listeners: Any) -> Iterator[tuple[list[PathPart], str]]:
+    parts: list[PathPart] = ["spec", "kafka", "listeners"]
+    if not isinstance(listeners, list) or not listeners:
+        yield parts, "must list at least one listener"
+        return
+    names: set[str] = set()
+    ports: set[int] = set()
+    for position, listener in enumerate(listeners):
+        here = [*parts, position]
+        listener = _mapping(listener)
+        name, port = listener.get("name"), listener.get("port")
+        if not isinstance(name, str) or not LISTENER_NAME.match(name):
+            yield [*here, "name"], "must be 1-11 lower-case letters or digits"
+        elif name in names:
+            yield [*here, "name"], f"duplicate listener name {name!r}"
+        if not isinstance(port, int) or port < 9092 or port in RESERVED_PORTS:
+            yield [*here, "port"], "must be a port from 9092 up, except 9404 and 9999"
+        elif port in ports:
+            yield [*here, "port"], f"port {port} is used by another listener"
+        if listener.get("type") not in LISTENER_TYPES:
+            yield [*here, "type"], f"must be one of {', '.join(LISTENER_TYPES)}"
+        if not isinstance(listener.get("tls"), bool):
+            yield [*here, "tls"], "is required (true or false)"
+        names.add(name)
+        ports.add(port)
+
+
+def node_pool_problems(doc: Document) -> Iterator[tuple[list[PathPart], str]]:
+    """At least one node, known roles, a storage type."""
+    replicas = doc.spec.get("replicas")
+    if not isinstance(replicas, int) or replicas < 1:
+        yield ["spec", "replicas"], "must be a whole number of nodes, at least 1"
+    roles = doc.spec.get("roles")
+    if not isinstance(roles, list) or not roles or not set(roles) <= set(NODE_ROLES):
+        yield ["spec", "roles"], f"must list one or both of {', '.join(NODE_ROLES)}"
+    storage = _mapping(doc.spec.get("storage"))
+    if storage.get("type") not in STORAGE_TYPES:
+        yield ["spec", "storage", "type"], f"must be one of {', '.join(STORAGE_TYPES)}"
+    volume_ids = [_mapping(v).get("id") for v in storage.get("volumes") or []]
+    if len(volume_ids) != len(set(volume_ids)):
+        yield ["spec", "storage", "volumes"], "volume ids must be distinct"
+
+
+def topic_problems(doc: Document) -> Iterator[tuple[list[PathPart], str]]:
+    """A legal topic name; partitions and replicas set explicitly."""
+    name_path: list[PathPart] = ["spec", "topicName"] if "topicName" in doc.spec else ["metadata", "name"]
+    if not TOPIC_NAME.match(topic_name(doc)) or topic_name(doc) in (".", ".."):
+        yield name_path, "must be a Kafka topic name: 1-249 of letters, digits, '.', '_', '-'"
+    for key in ("partitions", "replicas"):
+        value = doc.spec.get(key)
+        if not isinstance(value, int) or value < 1:
+            # Explicit, never the broker default: the contract says topics are created on purpose.
+            yield ["spec", key], "must be set to a whole number, at least 1"
+
+
+KIND_RULES = {"Kafka": kafka_problems, "KafkaNodePool": node_pool_problems,
+              "KafkaTopic": topic_problems}
