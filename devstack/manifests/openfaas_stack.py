@@ -186,10 +186,10 @@ def _community_problems(function: Mapping[str, Any], parts: list[PathPart]) -> I
     bounds: dict[str, int] = {}
     for label in (SCALE_MIN, SCALE_MAX):
         text = labels.get(label)
-        if text is None:
-            continue
-        if not (isinstance(text, str) and text.isdigit()):
-            yield [*parts, "labels", label], "must be a whole number, quoted"
+        if not isinstance(text, str):
+            continue  # absent, or already reported as "must be a string"
+        if not text.isdigit():
+            yield [*parts, "labels", label], "must be a whole number"
             continue
         bounds[label] = int(text)
         if bounds[label] > CE_MAX_REPLICAS:
