@@ -23,11 +23,20 @@ def parse_duration_ms(text: object) -> int:
     return int(match.group(1)) * _UNIT_MS[match.group(2)]
 
 
-def go_duration(ms: int) -> str:
-    """Milliseconds as the shortest exact Go duration text: ``90000`` -> ``'90s'``, ``7200000`` -> ``'2h'``."""
+def _in_largest_unit(ms: int, units: tuple[str, ...]) -> str:
     if ms < 0:
         raise ValueError(f"duration must not be negative, got {ms} ms")
-    for unit in ("h", "m", "s"):
+    for unit in units:
         if ms and ms % _UNIT_MS[unit] == 0:
             return f"{ms // _UNIT_MS[unit]}{unit}"
     return f"{ms}ms"
+
+
+def go_duration(ms: int) -> str:
+    """Milliseconds as the shortest exact Go duration text: ``90000`` -> ``'90s'``, ``7200000`` -> ``'2h'``."""
+    return _in_largest_unit(ms, ("h", "m", "s"))
+
+
+def duration_text(ms: int) -> str:
+    """Milliseconds as a workflow would write them: ``604800000`` -> ``'7d'`` (inverse of parse)."""
+    return _in_largest_unit(ms, ("d", "h", "m", "s"))

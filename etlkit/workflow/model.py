@@ -181,7 +181,8 @@ class Scaling:
 
 @dataclass(frozen=True)
 class Retry:
-    """Argo trigger retry: ``steps`` attempts, first wait ``duration_ms``, times ``factor`` each time."""
+    """Argo trigger retry: ``steps`` attempts in all (the first included, as Kubernetes' ``wait.Backoff``
+    counts them), the first wait ``duration_ms``, each next wait ``factor`` times longer."""
 
     steps: int
     duration_ms: int
@@ -239,8 +240,11 @@ class Workflow:
         }
 
     def scaling_spec(self) -> dict[str, Any]:
-        """What the autoscaler receives on each tick: the pipeline's operations, in order."""
+        """What the autoscaler receives on each tick: its control period and the operations, in order."""
+        tick = self.scaling.tick
+        period = {"interval_ms": tick.interval_ms} if tick.interval_ms is not None else {"schedule": tick.schedule}
         return {
+            **period,
             "operations": [
                 {
                     "name": b.operation,

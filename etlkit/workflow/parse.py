@@ -259,7 +259,7 @@ class _Parser:
         retry_fields = fields.section("retry", ("steps", "duration", "factor", "jitter"))
         d = DEFAULT_RETRY
         retry = (
-            retry_fields.integer("steps", default=d.steps, minimum=0, maximum=20),
+            retry_fields.integer("steps", default=d.steps, minimum=1, maximum=20),
             retry_fields.duration_ms("duration", default=d.duration_ms),
             retry_fields.number("factor", default=d.factor, minimum=1.0, maximum=10.0),
             retry_fields.number("jitter", default=d.jitter, minimum=0.0, maximum=1.0),

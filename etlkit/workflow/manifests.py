@@ -1,0 +1,186 @@
+"""Which manifests a workflow needs, and the values each one holds: pure data, no templating.
+
+:func:`plan_workflow` lists every resource as a :class:`Manifest` (output path, template name,
+context); :mod:`.render` turns those into YAML text. Keeping the decisions here (names, topics,
+payloads, filters) means the templates only lay values out, and tests can check a decision
+without parsing YAML.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, Mapping
+
+from . import invocation, names
+from .durations import duration_text, go_duration
+from .model import AUTOSCALER_FUNCTION, Source, Workflow
+from .step_hooks import Pushdown
+
+ARGO_DIR = PurePosixPath("argo-events")
+TOPICS_DIR = PurePosixPath("k8s/topics")
+# The step contract answers 200 only after its outputs are flushed; 202 ("queued" by the async
+# gateway) or any other code must not count as delivered.
+SUCCESS_CODES = (200,)
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Where the workflow's resources live in the cluster; defaults match k8s/ and stack.yml."""
+
+    gateway_url: str = "http://gateway.openfaas:8080"
+    kafka_url: str = "etl-kafka-bootstrap.kafka.svc:9092"
+    kafka_cluster: str = "etl"  # the Strimzi Kafka resource's name (label strimzi.io/cluster)
+    kafka_namespace: str = "kafka"  # where the Strimzi topic operator watches KafkaTopics
+    argo_namespace: str = "argo-events"
+    eventbus: str = "default"
+    jetstream_version: str = "2.10.10"  # must be listed in the Argo Events controller config
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One resource: written to ``path`` from ``template`` with ``context``."""
+
+    path: PurePosixPath
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+def eventbus_manifest(settings: RenderSettings) -> Manifest:
+    """The one EventBus every Sensor and EventSource of the namespace uses."""
+    return Manifest(ARGO_DIR / "eventbus" / f"{settings.eventbus}.yaml", "eventbus.yaml.j2", {"settings": settings})
+
+
+def plan_workflow(
+    workflow: Workflow, version: int, settings: RenderSettings, pushdown: Pushdown | None = None
+) -> list[Manifest]:
+    """Every manifest ``workflow`` needs, in a stable order (topics, event sources, sensors)."""
+    common = {"settings": settings, "workflow": workflow.name, "version": version}
+    plan = [
+        Manifest(
+            TOPICS_DIR / f"{t.name}.yaml",
+            "kafka-topic.yaml.j2",
+            {**common, "topic": t, "retention": duration_text(t.retention_ms), "min_insync": _min_insync(t.replication)},
+        )
+        for t in workflow.topics
+    ]
+    consumed = sorted({t for s in workflow.steps for t in s.inputs} | set(workflow.sink.inputs))
+    plan += [
+        Manifest(
+            ARGO_DIR / "event-sources" / f"{names.kafka_eventsource(t)}.yaml",
+            "kafka-eventsource.yaml.j2",
+            {**common, "name": names.kafka_eventsource(t), "topic": t, "group": names.consumer_group(workflow.name, t)},
+        )
+        for t in consumed
+    ]
+    ticks = _ticks(workflow)
+    plan.append(
+        Manifest(
+            ARGO_DIR / "event-sources" / f"{names.calendar_eventsource(workflow.name)}.yaml",
+            "calendar-eventsource.yaml.j2",
+            {**common, "name": names.calendar_eventsource(workflow.name), "ticks": ticks},
+        )
+    )
+    plan += [_sensor(workflow, version, settings, op, pushdown) for op in _operations(workflow)]
+    plan += [_tick_sensor(workflow, version, settings, tick) for tick in ticks]
+    return plan
+
+
+def function_url(settings: RenderSettings, function: str) -> str:
+    """Where a Sensor calls a function: the gateway's synchronous route (it waits for the answer)."""
+    return f"{settings.gateway_url}/function/{function}"
+
+
+def _min_insync(replication: int) -> int:
+    """Writes with acks=all need this many in-sync copies: 2 of 3 lets one broker be down."""
+    return max(1, min(2, replication - 1))
+
+
+def _ticks(workflow: Workflow) -> list[dict[str, Any]]:
+    """Calendar events of the workflow: the autoscaler's, then each ticked source's."""
+    ticked: list[tuple[str, str, str, Any, dict[str, Any]]] = [
+        (names.AUTOSCALER_OPERATION, AUTOSCALER_FUNCTION, "scaling", workflow.scaling.tick, workflow.scaling_spec())
+    ]
+    ticked += [(s.name, s.function, "source", s.tick, s.spec()) for s in workflow.sources if _is_ticked(s)]
+    return [
+        {
+            "event": event,
+            "sensor": names.sensor(workflow.name, event),
+            "function": function,
+            "role": role,
+            "schedule": tick.schedule,
+            "interval": go_duration(tick.interval_ms) if tick.interval_ms is not None else None,
+            "spec": spec,
+        }
+        for event, function, role, tick, spec in ticked
+    ]
+
+
+def _is_ticked(source: Source) -> bool:
+    return getattr(source, "tick", None) is not None
+
+
+def _operations(workflow: Workflow) -> list[dict[str, Any]]:
+    """Steps and the sink: what each Sensor triggers and with which spec."""
+    ops = [
+        {"name": s.name, "function": s.function, "inputs": s.inputs, "spec": workflow.step_spec(s), "condition": s.condition}
+        for s in workflow.steps
+    ]
+    sink = workflow.sink
+    ops.append({"name": sink.name, "function": sink.function, "inputs": sink.inputs, "spec": workflow.sink_spec(), "condition": None})
+    return ops
+
+
+def _sensor(
+    workflow: Workflow, version: int, settings: RenderSettings, op: Mapping[str, Any], pushdown: Pushdown | None
+) -> Manifest:
+    filters = pushdown(op["condition"]) if pushdown is not None and op["condition"] else None
+    data_filters = [{**f, "path": f"body.{f['path']}"} for f in filters] if filters else None
+    retry = workflow.delivery.retry
+    reason = f"{op['function']} did not answer {'/'.join(map(str, SUCCESS_CODES))} in {retry.steps} attempts"
+    dependencies = [
+        {
+            "name": topic,
+            "event_source": names.kafka_eventsource(topic),
+            "event_name": topic,
+            "filters": data_filters,
+            "payload": invocation.data_template(workflow.name, version, "step", op["spec"]),
+            "dead_letter": invocation.dead_letter_template(op["name"], reason),
+        }
+        for topic in op["inputs"]
+    ]
+    name = names.sensor(workflow.name, op["name"])
+    context = {
+        "settings": settings,
+        "workflow": workflow.name,
+        "version": version,
+        "name": name,
+        "operation": op["name"],
+        "function": op["function"],
+        "url": function_url(settings, op["function"]),
+        "dependencies": dependencies,
+        "conditions": " || ".join(d["name"] for d in dependencies) if len(dependencies) > 1 else None,
+        "batch_size": workflow.delivery.batch_size,
+        "timeout_s": -(-workflow.delivery.timeout_ms // 1000),
+        "retry": {**asdict(retry), "duration": go_duration(retry.duration_ms)},
+        "success_codes": list(SUCCESS_CODES),
+        "dead_letter_topic": workflow.dead_letter,
+    }
+    return Manifest(ARGO_DIR / "sensors" / f"{name}.yaml", "step-sensor.yaml.j2", context)
+
+
+def _tick_sensor(workflow: Workflow, version: int, settings: RenderSettings, tick: Mapping[str, Any]) -> Manifest:
+    name = tick["sensor"]
+    context = {
+        "settings": settings,
+        "workflow": workflow.name,
+        "version": version,
+        "name": name,
+        "operation": tick["event"],
+        "function": tick["function"],
+        "url": function_url(settings, tick["function"]),
+        "event_source": names.calendar_eventsource(workflow.name),
+        "tick": tick,
+        "payload": invocation.data_template(workflow.name, version, tick["role"], tick["spec"]),
+        "success_codes": list(SUCCESS_CODES),
+    }
+    return Manifest(ARGO_DIR / "sensors" / f"{name}.yaml", "tick-sensor.yaml.j2", context)

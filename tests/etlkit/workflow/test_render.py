@@ -1,0 +1,279 @@
+"""Rendering manifests: committed output is current, output is deterministic, values cannot inject YAML."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from jinja2.exceptions import SecurityError, UndefinedError
+
+from etlkit.workflow import invocation
+from etlkit.workflow.parse import parse_workflow
+from etlkit.workflow.render import (
+    OWNED_DIRS,
+    UnsafeTemplateValue,
+    render_all,
+    render_workflow,
+    template_environment,
+)
+
+REGENERATE = "committed manifests are stale: run `make render` (python -m etlkit.workflow.render) and commit"
+
+
+def _generated(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for folder in OWNED_DIRS
+        for p in sorted((root / folder).glob("*.yaml"))
+    }
+
+
+def _docs(files) -> dict[str, dict]:
+    """Rendered documents by short key: ``sensors/x``, ``event-sources/x``, ``topics/x``."""
+    return {f"{f.path.parent.name}/{f.path.stem}": yaml.safe_load(f.text) for f in files}
+
+
+def test_committed_manifests_equal_a_fresh_render(repo_root, tmp_path):
+    written = render_all(repo_root / "workflows", tmp_path)
+
+    fresh = _generated(tmp_path)
+    assert sorted(fresh) == sorted(p.relative_to(tmp_path).as_posix() for p in written)
+    committed = _generated(repo_root)
+    assert sorted(committed) == sorted(fresh), REGENERATE
+    for name, content in fresh.items():
+        assert committed[name] == content, f"{name}: {REGENERATE}"
+
+
+def test_render_is_deterministic_and_independent_of_key_order(make_doc, structural):
+    doc = make_doc()
+    reordered = dict(reversed(list(doc.items())))
+
+    first = render_workflow(parse_workflow(doc, validator=structural), 3)
+    again = render_workflow(parse_workflow(reordered, validator=structural), 3)
+
+    assert [(f.path, f.text) for f in first] == [(f.path, f.text) for f in again]
+
+
+def test_one_file_per_resource_named_after_it(make_doc, structural):
+    files = render_workflow(parse_workflow(make_doc(), validator=structural), 1)
+
+    paths = sorted(str(f.path) for f in files)
+    assert paths == [
+        "argo-events/event-sources/shop-paid.yaml",
+        "argo-events/event-sources/shop-raw.yaml",
+        "argo-events/event-sources/shop-ticks.yaml",
+        "argo-events/event-sources/shop-tidy.yaml",
+        "argo-events/sensors/shop-autoscaler.yaml",
+        "argo-events/sensors/shop-nightly.yaml",
+        "argo-events/sensors/shop-paid.yaml",
+        "argo-events/sensors/shop-sink.yaml",
+        "argo-events/sensors/shop-tidy.yaml",
+        "k8s/topics/shop-dlq.yaml",
+        "k8s/topics/shop-paid.yaml",
+        "k8s/topics/shop-raw.yaml",
+        "k8s/topics/shop-tidy.yaml",
+    ]
+    for f in files:
+        assert yaml.safe_load(f.text)["metadata"]["name"] == f.path.stem
+
+
+def test_step_sensor_calls_the_function_with_the_contract_envelope(make_doc, structural):
+    workflow = parse_workflow(make_doc(), validator=structural)
+    sensor = _docs(render_workflow(workflow, 7))["sensors/shop-tidy"]
+
+    trigger = sensor["spec"]["triggers"][0]
+    assert trigger["template"]["http"]["url"] == "http://gateway.openfaas:8080/function/map"
+    assert trigger["atLeastOnce"] is True and trigger["dlqTrigger"]["atLeastOnce"] is True
+    assert trigger["policy"]["status"]["allow"] == [200]
+    assert trigger["retryStrategy"] == {"steps": 3, "duration": "1s", "factor": 2.0, "jitter": 0.2}
+    assert sensor["metadata"]["annotations"]["faas-etl.dev/batch-size"] == "100"
+    [param] = trigger["template"]["http"]["payload"]
+    assert param["dest"] == "" and param["src"]["dependencyName"] == "shop-paid"
+    event = {"topic": "shop-paid", "key": "k1", "partition": 0, "body": {"amt": 3}, "timestamp": "t", "headers": {}}
+
+    body = json.loads(invocation.expand_data_template(param["src"]["dataTemplate"], event, now_ms=0))
+
+    assert body == invocation.envelope("shop", 7, "step", workflow.step_spec(workflow.steps[1]), event=event)
+    assert isinstance(body["version"], int) and isinstance(body["step"], dict)
+
+
+def test_dead_letter_trigger_writes_the_contract_record(make_doc, structural):
+    sensor = _docs(render_workflow(parse_workflow(make_doc(), validator=structural), 1))["sensors/shop-paid"]
+    dlq = sensor["spec"]["triggers"][0]["dlqTrigger"]["template"]["kafka"]
+    event = {"topic": "shop-raw", "key": "o-1", "body": {"amount": 5}}
+
+    record = json.loads(invocation.expand_data_template(dlq["payload"][0]["src"]["dataTemplate"], event, now_ms=1234))
+
+    assert dlq["topic"] == "shop-dlq" and dlq["requiredAcks"] == -1
+    assert record == {
+        "step": "paid",
+        "reason": "filter did not answer 200 in 3 attempts",
+        "payload": {"amount": 5},
+        "topic": "shop-raw",
+        "key": "o-1",
+        "at": 1234,
+    }
+
+
+def test_ticks_call_the_autoscaler_and_polled_sources(make_doc, structural):
+    docs = _docs(render_workflow(parse_workflow(make_doc(), validator=structural), 1))
+
+    calendar = docs["event-sources/shop-ticks"]["spec"]["calendar"]
+    assert calendar == {"autoscaler": {"interval": "15s"}, "nightly": {"interval": "30s"}}
+    autoscaler = docs["sensors/shop-autoscaler"]["spec"]
+    assert autoscaler["dependencies"] == [{"name": "tick", "eventSourceName": "shop-ticks", "eventName": "autoscaler"}]
+    template = autoscaler["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
+    scaling = json.loads(invocation.expand_data_template(template, {"eventTime": "now"}, 0))["scaling"]
+    assert scaling["interval_ms"] == 15_000
+    assert [(op["name"], op["inputs"][0]["consumer_group"]) for op in scaling["operations"]] == [
+        ("paid", "faas-etl.shop.shop-raw"),
+        ("tidy", "faas-etl.shop.shop-paid"),
+        ("sink", "faas-etl.shop.shop-tidy"),
+    ]
+    assert docs["sensors/shop-nightly"]["spec"]["triggers"][0]["template"]["http"]["url"].endswith("/function/sql-source")
+
+
+def test_kafka_eventsource_per_consumed_topic(make_doc, structural):
+    docs = _docs(render_workflow(parse_workflow(make_doc(), validator=structural), 1))
+
+    assert sorted(k for k, d in docs.items() if "kafka" in d["spec"]) == [
+        "event-sources/shop-paid", "event-sources/shop-raw", "event-sources/shop-tidy"
+    ]
+    source = docs["event-sources/shop-raw"]["spec"]["kafka"]["shop-raw"]
+    assert source["jsonBody"] is True and source["topic"] == "shop-raw"
+    assert source["consumerGroup"]["groupName"] == "faas-etl.shop.shop-raw"
+
+
+def test_kafka_topic_manifest(make_doc, structural):
+    files = render_workflow(parse_workflow(make_doc(), validator=structural), 1)
+    topic = next(yaml.safe_load(f.text) for f in files if str(f.path) == "k8s/topics/shop-raw.yaml")
+
+    assert topic["apiVersion"] == "kafka.strimzi.io/v1beta2" and topic["kind"] == "KafkaTopic"
+    assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "etl"
+    assert topic["spec"] == {
+        "partitions": 2,
+        "replicas": 3,
+        "config": {"retention.ms": 604_800_000, "min.insync.replicas": 2, "cleanup.policy": "delete"},
+    }
+
+
+def test_pushdown_adds_data_filters_to_filter_steps_only(make_doc, structural):
+    seen: list[str] = []
+
+    def pushdown(condition: str):
+        seen.append(condition)
+        return [{"path": "amount", "type": "number", "comparator": ">", "value": ["0"]}]
+
+    files = render_workflow(parse_workflow(make_doc(), validator=structural), 1, pushdown=pushdown)
+    docs = _docs(files)
+
+    assert seen == ["amount > 0"]
+    [dependency] = docs["sensors/shop-paid"]["spec"]["dependencies"]
+    assert dependency["filters"] == {"data": [{"path": "body.amount", "type": "number", "comparator": ">", "value": ["0"]}]}
+    assert "filters" not in docs["sensors/shop-tidy"]["spec"]["dependencies"][0]
+
+
+def test_no_pushdown_when_the_condition_is_not_a_plain_conjunction(make_doc, structural):
+    docs = _docs(render_workflow(parse_workflow(make_doc(), validator=structural), 1, pushdown=lambda text: None))
+
+    assert "filters" not in docs["sensors/shop-paid"]["spec"]["dependencies"][0]
+
+
+def test_several_source_topics_fire_on_any(make_doc, structural):
+    doc = make_doc()
+    doc["sources"][1]["topic"] = "shop-legacy"
+    doc["topics"]["shop-legacy"] = {}
+    sensor = _docs(render_workflow(parse_workflow(doc, validator=structural), 1))["sensors/shop-paid"]
+
+    assert [d["name"] for d in sensor["spec"]["dependencies"]] == ["shop-raw", "shop-legacy"]
+    template = sensor["spec"]["triggers"][0]["template"]
+    assert template["conditions"] == "shop-raw || shop-legacy"
+    assert [p["src"]["dependencyName"] for p in template["http"]["payload"]] == ["shop-raw", "shop-legacy"]
+
+
+HOSTILE = [
+    pytest.param("amount > 0\nkind: Secret", id="newline-then-key"),
+    pytest.param("x == '}}' or y == '{{ .Input }}'", id="go-template-delimiters"),
+    pytest.param("note == \"it's: # not a comment\"", id="quotes-colon-hash"),
+    pytest.param("s == '\u2028\u0085\ufeff\x7f'", id="yaml-line-separators-and-controls"),
+    pytest.param("s == '\U0001F600 caf\u00e9'", id="astral-and-accented"),
+]
+
+
+@pytest.mark.parametrize("condition", HOSTILE)
+def test_hostile_condition_cannot_change_the_manifest(make_doc, structural, condition):
+    doc = make_doc()
+    doc["steps"][0]["condition"] = condition
+    doc["steps"][1]["params"] = {"rename": {condition: "x"}}
+    workflow = parse_workflow(doc, validator=structural)
+
+    docs = _docs(render_workflow(workflow, 1))
+
+    sensor = docs["sensors/shop-paid"]
+    assert set(sensor) == {"apiVersion", "kind", "metadata", "spec"} and sensor["kind"] == "Sensor"
+    template = sensor["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
+    assert "{{" not in template.replace(invocation.EVENT_ACTION, "")
+    body = json.loads(invocation.expand_data_template(template, {}, 0))
+    assert body["step"]["condition"] == condition
+    tidy = docs["sensors/shop-tidy"]["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
+    assert json.loads(invocation.expand_data_template(tidy, {}, 0))["step"]["params"] == {"rename": {condition: "x"}}
+
+
+def test_a_value_without_a_yaml_filter_is_refused():
+    env = template_environment()
+
+    with pytest.raises(UnsafeTemplateValue):
+        env.from_string("name: {{ name }}\n").render(name="x\nkind: Secret")
+    assert env.from_string("name: {{ name | tojson }}\n").render(name="x\nkind: Secret") == 'name: "x\\nkind: Secret"\n'
+
+
+def test_templates_are_sandboxed_and_strict():
+    env = template_environment()
+
+    with pytest.raises(UndefinedError):
+        env.from_string("{{ missing | tojson }}").render()
+    with pytest.raises(SecurityError):
+        env.from_string("{{ x.__class__.__mro__ | tojson }}").render(x="")
+
+
+def test_render_all_removes_stale_files_and_keeps_unchanged_ones(repo_root, tmp_path):
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    shutil.copy(repo_root / "workflows" / "host-metrics.yaml", workflows)
+    out = tmp_path / "out"
+    stale = out / "argo-events" / "sensors" / "gone-step.yaml"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("old\n")
+    unrelated = out / "argo-events" / "README.md"
+    unrelated.write_text("keep\n")
+
+    first = render_all(workflows, out)
+    mtimes = {p: p.stat().st_mtime_ns for p in first}
+    second = render_all(workflows, out)
+
+    assert not stale.exists() and unrelated.exists()
+    assert first == second
+    assert {p: p.stat().st_mtime_ns for p in second} == mtimes
+
+
+def test_render_all_refuses_two_workflows_claiming_one_topic(repo_root, tmp_path):
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    text = (repo_root / "workflows" / "host-metrics.yaml").read_text()
+    (workflows / "a.yaml").write_text(text)
+    (workflows / "b.yaml").write_text(text.replace("name: host-metrics", "name: host-metrics-2"))
+
+    with pytest.raises(ValueError, match=r"k8s/topics/metrics-raw.yaml is produced by both a.yaml and b.yaml"):
+        render_all(workflows, tmp_path / "out")
+
+
+def test_cli_help_and_run(repo_root, tmp_path, capsys):
+    from etlkit.workflow.render import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0 and "argo-events/" in capsys.readouterr().out
+    assert main(["--workflows", str(repo_root / "workflows"), "--out", str(tmp_path)]) == 0
+    assert "rendered 30 manifests" in capsys.readouterr().out
