@@ -1,0 +1,164 @@
+"""The closed set of functions an expression may call. Nothing else is reachable.
+
+Every function is total over JSON values: a wrong argument type raises :class:`EvalError` (the
+record is dead-lettered), and ``null`` arguments give ``null`` (SQL's rule), except in
+``coalesce``, whose point is to replace them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal
+from typing import Any, Callable
+
+from ..casts import CastError, to_float, to_int, to_str
+from ..values import is_number, type_name
+from .errors import EvalError
+
+# round() keeps results in a range where Decimal quantize stays cheap and exact.
+MAX_ROUND_DIGITS = 15
+# Enough precision for any float (about 310 integer digits) plus the requested decimals.
+_ROUNDING = Context(prec=400, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A callable with its arity bounds (``max_args`` None: any number)."""
+
+    impl: Callable[..., Any]
+    min_args: int
+    max_args: int | None
+
+    def arity_text(self) -> str:
+        if self.max_args is None:
+            return f"at least {self.min_args} argument(s)"
+        if self.min_args == self.max_args:
+            return f"{self.min_args} argument(s)"
+        return f"{self.min_args} to {self.max_args} arguments"
+
+
+def _string_arg(name: str, value: Any) -> str:
+    if type(value) is not str:
+        raise EvalError(f"{name}() expects a string, got {type_name(value)}")
+    return value
+
+
+def _number_arg(name: str, value: Any) -> int | float:
+    if not is_number(value):
+        raise EvalError(f"{name}() expects a number, got {type_name(value)}")
+    if type(value) is float and not math.isfinite(value):
+        raise EvalError(f"{name}() expects a finite number")
+    return value
+
+
+def _lower(s: Any) -> Any:
+    return None if s is None else _string_arg("lower", s).lower()
+
+
+def _upper(s: Any) -> Any:
+    return None if s is None else _string_arg("upper", s).upper()
+
+
+def _trim(s: Any) -> Any:
+    return None if s is None else _string_arg("trim", s).strip()
+
+
+def _length(x: Any) -> Any:
+    if x is None:
+        return None
+    if type(x) in (str, list, dict):
+        return len(x)
+    raise EvalError(f"length() expects a string, list or object, got {type_name(x)}")
+
+
+def _round(x: Any, digits: Any = 0) -> Any:
+    """Round half away from zero, on the number as written (``round(2.675, 2)`` is ``2.68``)."""
+    if x is None or digits is None:
+        return None
+    _number_arg("round", x)
+    if type(digits) is not int or abs(digits) > MAX_ROUND_DIGITS:
+        raise EvalError(f"round() digits must be an integer within +-{MAX_ROUND_DIGITS}")
+    if type(x) is int and digits >= 0:
+        return x
+    # repr() is the shortest text that reads back as the same float: round what the user sees.
+    rounded = Decimal(repr(x)).quantize(Decimal(1).scaleb(-digits), context=_ROUNDING)
+    return int(rounded) if digits <= 0 else float(rounded)
+
+
+def _abs(x: Any) -> Any:
+    return None if x is None else abs(_number_arg("abs", x))
+
+
+def _floor(x: Any) -> Any:
+    return None if x is None else math.floor(_number_arg("floor", x))
+
+
+def _ceil(x: Any) -> Any:
+    return None if x is None else math.ceil(_number_arg("ceil", x))
+
+
+def _coalesce(*values: Any) -> Any:
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
+def _concat(*values: Any) -> Any:
+    parts = []
+    for value in values:
+        if value is not None:  # as PostgreSQL's concat(): a null part is empty
+            parts.append(_string_arg("concat", value))
+    return "".join(parts)
+
+
+def _string(x: Any) -> Any:
+    return to_str(x)
+
+
+def _number(x: Any) -> Any:
+    if x is None or is_number(x):
+        return x
+    if type(x) is str:
+        try:
+            return to_int(x)
+        except CastError:  # not integral text: read it as a float (or fail as one)
+            return to_float(x)
+    raise EvalError(f"number() expects a string or number, got {type_name(x)}")
+
+
+def _starts_with(s: Any, prefix: Any) -> Any:
+    if s is None or prefix is None:
+        return None
+    return _string_arg("starts_with", s).startswith(_string_arg("starts_with", prefix))
+
+
+def _ends_with(s: Any, suffix: Any) -> Any:
+    if s is None or suffix is None:
+        return None
+    return _string_arg("ends_with", s).endswith(_string_arg("ends_with", suffix))
+
+
+def _contains(s: Any, part: Any) -> Any:
+    if s is None or part is None:
+        return None
+    return _string_arg("contains", part) in _string_arg("contains", s)
+
+
+FUNCTIONS: dict[str, Function] = {
+    "lower": Function(_lower, 1, 1),
+    "upper": Function(_upper, 1, 1),
+    "trim": Function(_trim, 1, 1),
+    "length": Function(_length, 1, 1),
+    "round": Function(_round, 1, 2),
+    "abs": Function(_abs, 1, 1),
+    "floor": Function(_floor, 1, 1),
+    "ceil": Function(_ceil, 1, 1),
+    "coalesce": Function(_coalesce, 1, None),
+    "concat": Function(_concat, 1, None),
+    "string": Function(_string, 1, 1),
+    "number": Function(_number, 1, 1),
+    "starts_with": Function(_starts_with, 2, 2),
+    "ends_with": Function(_ends_with, 2, 2),
+    "contains": Function(_contains, 2, 2),
+}

@@ -1,0 +1,42 @@
+"""The ``filter`` step: keep the records whose condition is true.
+
+Params: ``{"condition": "<expression>"}``. False: filtered. A record the condition cannot decide
+(a type error, a null where a bool is needed): dead letter with the evaluator's reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from .config import ConfigReader
+from .expressions import Condition, compile_condition, to_argo_filters
+from .outcome import StepOutcome, run_per_record
+from .record import Record
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    condition: Condition
+
+    @classmethod
+    def from_dict(cls, params: Mapping[str, Any], where: str = "params") -> "FilterConfig":
+        """Parse and compile ``params``; :class:`ConfigError` names the field and rule."""
+        reader = ConfigReader(params, where)
+        condition = reader.compiled("condition", compile_condition)
+        reader.finish()
+        return cls(condition)
+
+    def argo_filters(self) -> list[dict[str, Any]] | None:
+        """Sensor data filters implied by the condition (see :func:`to_argo_filters`)."""
+        return to_argo_filters(self.condition)
+
+
+def run_filter(config: FilterConfig, records: Sequence[Record], *, step: str,
+               now_ms: int) -> StepOutcome:
+    """Apply the filter to a batch."""
+    test = config.condition.test
+
+    def keep(record: Record) -> Record | None:
+        return record if test(record.value, record) else None
+
+    return run_per_record(records, step, now_ms, keep)

@@ -1,0 +1,128 @@
+"""Step kinds by name, so a step function runs any step from its spec in one call.
+
+>>> from etlkit.steps import Record, run_step
+>>> outcome = run_step("filter", {"condition": "n > 1"},
+...                    [Record(value={"n": 1}), Record(value={"n": 2})], now_ms=0)
+>>> outcome.counters.as_dict()
+{'in': 2, 'out': 1, 'filtered': 1, 'dead_lettered': 0, 'emitted': 1}
+
+Parsed configs are cached by their canonical JSON text: in per-event mode a function is called
+once per record, and compiling the same condition each time would be wasted work.
+"""
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Mapping, Sequence
+
+from .aggregation import AggregateConfig, run_aggregate
+from .argo_event import records_from_events
+from .config import ConfigError
+from .enrichment import EnrichConfig, run_enrich
+from .filtering import FilterConfig, run_filter
+from .lookup import Lookup
+from .mapping import MapConfig, run_map
+from .outcome import DeadLetter, StepCounters, StepOutcome
+from .record import Record
+
+_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a run needs besides config and records (see :func:`run_step`)."""
+
+    step: str
+    now_ms: int
+    state: Any = None
+    lookup: Lookup | None = None
+    flush: bool = False
+
+
+@dataclass(frozen=True)
+class StepKind:
+    """A step kind: ``parse(params, where) -> config`` and ``run(config, records, context)``."""
+
+    name: str
+    parse: Callable[[Mapping[str, Any], str], Any]
+    run: Callable[[Any, Sequence[Record], StepContext], StepOutcome]
+
+
+def _enrich(config: EnrichConfig, records: Sequence[Record], context: StepContext) -> StepOutcome:
+    if context.lookup is None:
+        raise ValueError("run_step: an enrich step needs lookup= (see build_lookup)")
+    return run_enrich(config, records, step=context.step, now_ms=context.now_ms,
+                      lookup=context.lookup)
+
+
+STEP_KINDS: dict[str, StepKind] = {
+    "filter": StepKind("filter", FilterConfig.from_dict, lambda config, records, context: run_filter(
+        config, records, step=context.step, now_ms=context.now_ms)),
+    "map": StepKind("map", MapConfig.from_dict, lambda config, records, context: run_map(
+        config, records, step=context.step, now_ms=context.now_ms)),
+    "enrich": StepKind("enrich", EnrichConfig.from_dict, _enrich),
+    "aggregate": StepKind("aggregate", AggregateConfig.from_dict, lambda config, records, context:
+                          run_aggregate(config, records, context.state, step=context.step,
+                                        now_ms=context.now_ms, flush=context.flush)),
+}
+
+_parsed: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+
+
+def parse_step_config(kind: str, params: Mapping[str, Any], where: str = "params") -> Any:
+    """The typed config of a ``kind`` step; :class:`ConfigError` names the field and the rule."""
+    step_kind = STEP_KINDS.get(kind)
+    if step_kind is None:
+        raise ConfigError("kind", "must be one of " + ", ".join(STEP_KINDS))
+    try:
+        cache_key = (kind, where, json.dumps(params, sort_keys=True, separators=(",", ":")))
+    except (TypeError, ValueError):  # not JSON: parse uncached (and let the parser explain)
+        return step_kind.parse(params, where)
+    config = _parsed.get(cache_key)
+    if config is None:
+        config = step_kind.parse(params, where)
+        _parsed[cache_key] = config
+        if len(_parsed) > _CACHE_SIZE:
+            _parsed.popitem(last=False)
+    else:
+        _parsed.move_to_end(cache_key)
+    return config
+
+
+def run_step(kind: str, params: Mapping[str, Any], records: Sequence[Record], state: Any = None,
+             now_ms: int = 0, *, step: str | None = None, lookup: Lookup | None = None,
+             where: str = "params", flush: bool = False) -> StepOutcome:
+    """Run one step over a batch.
+
+    ``state`` is the previous outcome's ``state`` (aggregate only; others return None).
+    ``now_ms`` stamps dead letters (``at``) and drives lookup refresh. ``step`` names the step in
+    dead letters (default: the kind). ``lookup`` is required by ``enrich`` (see
+    :func:`~.enrichment.build_lookup`). ``flush`` closes all aggregate windows after the batch.
+    Raises :class:`ConfigError` for bad params, :class:`~.windows.StateError` for unusable
+    state and :class:`~.lookup.LookupUnavailable` when no lookup table can be served: batch-level
+    faults worth a retry or a fix, never caused by a single record.
+    """
+    config = parse_step_config(kind, params, where)
+    context = StepContext(step or kind, now_ms, state, lookup, flush)
+    return STEP_KINDS[kind].run(config, records, context)
+
+
+def run_step_on_events(kind: str, params: Mapping[str, Any], events: Sequence[Any],
+                       state: Any = None, now_ms: int = 0, **options: Any) -> StepOutcome:
+    """:func:`run_step` over Argo event data: events without a record become dead letters too,
+    and the counters include them (``in`` is the number of events)."""
+    name = options.get("step") or kind
+    records, undecodable = records_from_events(events, name, now_ms)
+    outcome = run_step(kind, params, records, state, now_ms, **options)
+    return with_extra_dead_letters(outcome, undecodable)
+
+
+def with_extra_dead_letters(outcome: StepOutcome, extra: Sequence[DeadLetter]) -> StepOutcome:
+    """``outcome`` with ``extra`` dead letters prepended and counted as input too."""
+    if not extra:
+        return outcome
+    c = outcome.counters
+    counters = StepCounters(c.in_ + len(extra), c.out, c.filtered, c.dead_lettered + len(extra),
+                            c.emitted)
+    return replace(outcome, dead_letters=(*extra, *outcome.dead_letters), counters=counters)

@@ -1,0 +1,254 @@
+"""Tumbling event-time windows: the state of the ``aggregate`` step (bytewax style).
+
+:class:`WindowState` is a small class whose methods return what to emit and never touch I/O or
+a clock: :meth:`~WindowState.absorb` folds one record into its window and returns the windows
+that the record's event time closed; :meth:`~WindowState.flush` closes everything (end of a
+bounded input). :meth:`~WindowState.to_dict`/:meth:`~WindowState.from_dict` persist it as JSON
+between invocations.
+
+Time rules, all in epoch milliseconds:
+
+* a record at event time ``t`` belongs to the window ``[t - t mod size, + size)``;
+* the watermark is ``max event time seen - allowed lateness`` and only moves forward;
+* a window is emitted once the watermark reaches its end, results ordered by
+  ``(window start, key)``; a record whose window was already emitted is late (dead letter).
+
+The watermark advances per record, never per batch, so results do not depend on how records
+were split into invocations: one batch of 1000 and 1000 single-record calls emit the same.
+"""
+from __future__ import annotations
+
+import heapq
+import json
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .accumulators import KINDS
+from .event_time import event_time_ms
+from .failures import RecordError
+from .fieldpaths import WorkingCopy, read_path
+from .record import EVENT_TIME_HEADER, Record
+from .values import type_name
+
+if TYPE_CHECKING:
+    from .aggregation import AggregateConfig
+
+STATE_VERSION = 1
+WINDOW_START_FIELD = "window_start"
+WINDOW_END_FIELD = "window_end"
+
+
+class StateError(ValueError):
+    """Persisted state cannot be used with this config; the message names the field."""
+
+
+@dataclass
+class _Window:
+    start: int
+    key: list[Any]
+    acc: list[Any]
+
+
+class WindowState:
+    """Open windows and the event-time high mark of one aggregate step."""
+
+    def __init__(self, config: "AggregateConfig") -> None:
+        self.config = config
+        self.max_event_time: int | None = None
+        self._windows: dict[int, dict[str, _Window]] = {}  # start -> key text -> window
+        self._starts: list[int] = []  # min-heap of the starts in _windows
+        self._open = 0
+
+    # -- time ------------------------------------------------------------------------------
+    @property
+    def watermark(self) -> int | None:
+        """``max event time - allowed lateness``; None before the first record."""
+        if self.max_event_time is None:
+            return None
+        return self.max_event_time - self.config.allowed_lateness_ms
+
+    @property
+    def open_windows(self) -> int:
+        return self._open
+
+    # -- processing ------------------------------------------------------------------------
+    def absorb(self, record: Record) -> list[Record]:
+        """Fold ``record`` into its window; return the window results it closed, in order.
+
+        Raises :class:`RecordError` (state unchanged) for a late record, a missing event time,
+        a key that is not a scalar, a non-number aggregated value or a full state.
+        """
+        config = self.config
+        moment = event_time_ms(record, config.event_time_field)
+        start = moment - moment % config.window_ms
+        watermark = self.watermark
+        if watermark is not None and start + config.window_ms <= watermark:
+            raise RecordError(
+                f"late: event time {moment} is in window [{start}, {start + config.window_ms}), "
+                f"already closed by watermark {watermark} "
+                f"(allowed lateness {config.allowed_lateness_ms} ms)")
+        key = [_key_value(record, path) for path in config.key_fields]
+        values = [None if a.field is None else _number_at(record, a.name, a.field)
+                  for a in config.aggregations]
+        window = self._window(start, key)
+        updated = self._added(window.acc, values)  # computed whole before any change
+        if window.acc is _NEW:
+            self._insert(start, key, updated)
+        else:
+            window.acc = updated
+        if self.max_event_time is None or moment > self.max_event_time:
+            self.max_event_time = moment
+            return self._close(self.watermark)
+        return []
+
+    def flush(self) -> list[Record]:
+        """Close and return every open window (end of input); the watermark is unchanged."""
+        return self._close(None)
+
+    def _window(self, start: int, key: list[Any]) -> _Window:
+        group = self._windows.get(start)
+        window = group.get(_key_text(key)) if group else None
+        if window is not None:
+            return window
+        if self._open >= self.config.max_open_windows:
+            raise RecordError(f"state limit: {self._open} windows open (max_open_windows); "
+                              f"the record would open another")
+        return _Window(start, key, _NEW)
+
+    def _insert(self, start: int, key: list[Any], acc: list[Any]) -> None:
+        group = self._windows.get(start)
+        if group is None:
+            group = self._windows[start] = {}
+            heapq.heappush(self._starts, start)
+        group[_key_text(key)] = _Window(start, key, acc)
+        self._open += 1
+
+    def _added(self, acc: Any, values: list[Any]) -> list[Any]:
+        aggregations = self.config.aggregations
+        current = [KINDS[a.op].initial() for a in aggregations] if acc is _NEW else acc
+        updated = []
+        for aggregation, state, value in zip(aggregations, current, values):
+            if aggregation.field is not None and value is None:
+                updated.append(state)  # null is skipped, as in SQL
+                continue
+            new = KINDS[aggregation.op].add(state, value)
+            total = new[0] if type(new) is list else new
+            if type(total) is float and not math.isfinite(total):
+                raise RecordError(f"aggregation {aggregation.name}: result overflows a float")
+            updated.append(new)
+        return updated
+
+    def _close(self, watermark: int | None) -> list[Record]:
+        size = self.config.window_ms
+        emitted: list[Record] = []
+        while self._starts and (watermark is None or self._starts[0] + size <= watermark):
+            start = heapq.heappop(self._starts)
+            group = self._windows.pop(start)
+            self._open -= len(group)
+            emitted.extend(self._result(group[text]) for text in sorted(group))
+        return emitted
+
+    def _result(self, window: _Window) -> Record:
+        config = self.config
+        end = window.start + config.window_ms
+        out = WorkingCopy({WINDOW_START_FIELD: window.start, WINDOW_END_FIELD: end})
+        for path, value in zip(config.key_fields, window.key):
+            out.set(path, value)
+        for aggregation, acc in zip(config.aggregations, window.acc):
+            out.root[aggregation.name] = KINDS[aggregation.op].result(acc)
+        # Stamped inside the window it summarises (Flink's "max timestamp"), so results can be
+        # re-aggregated into larger windows downstream.
+        stamp = end - 1
+        return Record(value=out.root, key=_key_text([window.start, *window.key]),
+                      headers={EVENT_TIME_HEADER: str(stamp)}, timestamp=stamp)
+
+    # -- persistence -----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable state; windows sorted so equal states give equal text."""
+        windows = [{"start": start, "key": self._windows[start][text].key,
+                    "acc": self._windows[start][text].acc}
+                   for start in sorted(self._windows) for text in sorted(self._windows[start])]
+        return {"version": STATE_VERSION, "config": self.config.fingerprint(),
+                "max_event_time": self.max_event_time, "windows": windows}
+
+    @classmethod
+    def from_dict(cls, data: Any, config: "AggregateConfig", where: str = "state") -> "WindowState":
+        """Rebuild state persisted by :meth:`to_dict`; :class:`StateError` names what is wrong,
+        including a config that changed in a way the open windows cannot follow."""
+        state = cls(config)
+        if data is None:
+            return state
+        if not isinstance(data, dict):
+            raise StateError(f"{where}: must be an object")
+        if data.get("version") != STATE_VERSION:
+            raise StateError(f"{where}.version: must be {STATE_VERSION}")
+        if data.get("config") != config.fingerprint():
+            raise StateError(f"{where}.config: state was written by a different window/key/"
+                             f"aggregation config; flush it before changing these")
+        high = data.get("max_event_time")
+        if high is not None and type(high) is not int:
+            raise StateError(f"{where}.max_event_time: must be an integer or null")
+        state.max_event_time = high
+        windows = data.get("windows")
+        if not isinstance(windows, list):
+            raise StateError(f"{where}.windows: must be a list")
+        for i, item in enumerate(windows):
+            state._restore(item, f"{where}.windows[{i}]")
+        return state
+
+    def _restore(self, item: Any, where: str) -> None:
+        config = self.config
+        if not isinstance(item, dict):
+            raise StateError(f"{where}: must be an object")
+        start, key, acc = item.get("start"), item.get("key"), item.get("acc")
+        if type(start) is not int or start % config.window_ms:
+            raise StateError(f"{where}.start: must be an integer multiple of the window size")
+        if not isinstance(key, list) or len(key) != len(config.key_fields) or not all(
+                _is_scalar(k) for k in key):
+            raise StateError(f"{where}.key: must be a list of {len(config.key_fields)} scalars")
+        if not isinstance(acc, list) or len(acc) != len(config.aggregations):
+            raise StateError(f"{where}.acc: must be a list of {len(config.aggregations)} accumulators")
+        for j, (aggregation, value) in enumerate(zip(config.aggregations, acc)):
+            if not KINDS[aggregation.op].valid(value):
+                raise StateError(f"{where}.acc[{j}]: not a valid {aggregation.op} accumulator")
+        group = self._windows.get(start)
+        if group is not None and _key_text(key) in group:
+            raise StateError(f"{where}: repeats an earlier window")
+        self._insert(start, list(key), [list(a) if type(a) is list else a for a in acc])
+
+
+_NEW: Any = object()  # marks a window not yet in the state
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or type(value) in (str, int, float, bool)
+
+
+def _key_text(values: list[Any]) -> str:
+    return json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+
+
+def _key_value(record: Record, path: tuple[str, ...]) -> Any:
+    value = read_path(record.value, path)
+    kind = type(value)
+    if kind is float:
+        if not math.isfinite(value):
+            raise RecordError(f"key field {'.'.join(path)}: not a finite number")
+        # 1 and 1.0 are one number: group them together, whichever way a producer wrote it.
+        return int(value) if value.is_integer() else value
+    if value is None or kind in (str, int, bool):
+        return value
+    raise RecordError(f"key field {'.'.join(path)}: must be text, a number, a bool or null, "
+                      f"got {type_name(value)}")
+
+
+def _number_at(record: Record, name: str, path: tuple[str, ...]) -> Any:
+    value = read_path(record.value, path)
+    kind = type(value)
+    if value is None:
+        return None
+    if kind is int or (kind is float and math.isfinite(value)):
+        return value
+    raise RecordError(f"aggregation {name}: field {'.'.join(path)} is {type_name(value)}, "
+                      f"expected a finite number")

@@ -1,0 +1,81 @@
+"""Property tests: hostile text only ever raises ParseError; hostile records only ever EvalError."""
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from etlkit.steps import Record
+from etlkit.steps.expressions import (MAX_LENGTH, EvalError, ParseError, compile_condition,
+                                      compile_expression, parse)
+
+# Pieces of the language, so random text reaches deep into the parser rather than failing at
+# the first character.
+_PIECES = ["a", "b.c", "items[0]", "x[-1]", "`q q`", "$key", "$headers['h']", "1", "-2.5", "1e3",
+           "'s'", '"t\\n"', "true", "false", "null", "==", "!=", "<", "<=", ">", ">=", "+", "-",
+           "*", "/", "%", "and", "or", "not", "in", "not in", "is null", "is not null", "(",
+           ")", "[", "]", ",", ".", "lower(", "round(", "coalesce(", "concat(", "length(",
+           "number(", " ", "=", "!", "&", "\\", "'", '"', "`", "$", "1.", "0x1", "\u00e9", "\x00"]
+_token_soup = st.lists(st.sampled_from(_PIECES), max_size=40).map(" ".join)
+
+
+def _check_parse(text):
+    try:
+        parse(text)
+    except ParseError as exc:
+        assert 0 <= exc.position <= max(len(text), MAX_LENGTH)
+        assert exc.expected and exc.found
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=200))
+def test_arbitrary_text_only_raises_parse_error(text):
+    _check_parse(text)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_token_soup)
+def test_token_soup_only_raises_parse_error(text):
+    _check_parse(text)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_PIECES), st.integers(100, 2000))
+def test_long_repetitions_are_bounded(piece, times):
+    # Repetitions of one piece are the classic way to blow a recursive parser's stack.
+    _check_parse((piece + " ") * times)
+
+
+_json = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8)),
+    lambda children: st.one_of(st.lists(children, max_size=4),
+                               st.dictionaries(st.sampled_from(["a", "b", "c", "items", "x", "q q"]),
+                                               children, max_size=4)),
+    max_leaves=20)
+_records = st.dictionaries(st.sampled_from(["a", "b", "c", "items", "x", "q q"]), _json, max_size=6)
+
+_EXPRESSIONS = [
+    "a", "a > b", "a == b", "a != 1", "b.c <= 'x'", "items[0] in a", "a in [1, 'x', null, true]",
+    "not a", "a and b or c", "a + b * c - 1", "a / b", "a % b", "-a", "x[-1] is null",
+    "`q q` is not null", "lower(a)", "upper(b.c)", "trim(a)", "length(a)", "round(a, b)",
+    "abs(a)", "floor(a)", "ceil(a)", "coalesce(a, b, c)", "concat(a, b)", "string(a)",
+    "number(a)", "starts_with(a, b)", "ends_with(a, 'x')", "contains(a, b)", "[a, b] == [b, a]",
+    "a == [1, [2, 3]]", "'k' in a", "$headers['h'] == a", "$key + a",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_EXPRESSIONS), _records)
+def test_arbitrary_records_only_raise_eval_error(text, value):
+    record = Record(value=value, key="k", headers={"h": "v"})
+    expression, condition = compile_expression(text), compile_condition(text)
+    try:
+        result = expression.evaluate(value, record)
+    except EvalError as exc:
+        assert exc.reason
+    else:
+        # Whatever an expression produces must be writable as a JSON record field.
+        json.dumps(result, allow_nan=True)
+    try:
+        assert condition.test(value, record) in (True, False)
+    except EvalError as exc:
+        assert exc.reason
