@@ -6,7 +6,7 @@ import pathlib
 import sys
 from typing import Sequence
 
-from .kubernetes_kinds import KUBERNETES_VERSION
+from .kubernetes_kinds import KUBERNETES_VERSION, UnsupportedVersion
 from .validate import validate_paths
 
 # devstack/manifests/cli.py -> the checkout this package belongs to.
@@ -41,9 +41,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         print(f"no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    report = validate_paths(args.paths or None, repo_root=args.repo_root.resolve(),
-                            argo_schema_path=args.argo_schema,
-                            kubernetes_version=args.kubernetes_version)
+    try:
+        report = validate_paths(args.paths or None, repo_root=args.repo_root.resolve(),
+                                argo_schema_path=args.argo_schema,
+                                kubernetes_version=args.kubernetes_version)
+    except UnsupportedVersion as error:
+        print(error, file=sys.stderr)
+        return 2
     for reason in report.skipped:
         print(f"note: {reason}", file=sys.stderr)
     for finding in report.findings:

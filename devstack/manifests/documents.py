@@ -15,6 +15,8 @@ YAML_SUFFIXES = (".yaml", ".yml")
 # Generated or private folders; the files in them are not the project's manifests.
 SKIPPED_FOLDERS = frozenset({".venv", "build", ".run", ".git", "node_modules", "__pycache__"})
 STACK_FILE_NAMES = frozenset({"stack.yml", "stack.yaml"})
+# libyaml's safe loader when built in (about 10x faster), else the pure-Python one; both safe.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 ARGO_GROUP = "argoproj.io"
 STRIMZI_GROUP = "kafka.strimzi.io"
@@ -109,7 +111,7 @@ def load_file(path: pathlib.Path, repo_root: pathlib.Path) -> tuple[list[Documen
     """Every non-empty document of one file, or the Finding that says why it does not load."""
     relative = display_name(path, repo_root)
     try:
-        bodies = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        bodies = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER))
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

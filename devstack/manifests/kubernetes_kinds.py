@@ -1,22 +1,31 @@
-"""Built-in Kubernetes kinds: ``kubernetes-validate --strict`` plus a few rules of ours.
+"""Built-in Kubernetes kinds: the strict schemas kubernetes-validate bundles, plus rules of ours.
 
-kubernetes-validate checks a document against the OpenAPI schema of one Kubernetes release with
-``additionalProperties: false`` everywhere (strict), so unknown fields are caught. It stops at the
-first error of a document. We pin the release the manifests must work on.
+kubernetes-validate ships the OpenAPI schema of each Kubernetes release with
+``additionalProperties: false`` everywhere (its ``--strict`` mode), so unknown fields are caught.
+Its ``validate()`` re-reads the 1.4 MB definitions file for every document and raises only the
+first error; we load the same bundled files once per release and kind and report every error.
+The release is pinned: manifests must work on it.
 """
 from __future__ import annotations
 
+import functools
+import importlib.resources
+import json
 import re
 from typing import Any, Iterator
 
-import kubernetes_validate
-import kubernetes_validate.utils as kv_utils
+import jsonschema
+from referencing import Registry, Resource
 
 from .documents import Document
 from .findings import UNKNOWN_FIELD, Finding, PathPart, at
 
 KUBERNETES_VERSION = "1.33"
-_UNEXPECTED = re.compile(r"\('(?P<name>[^']+)'(?:, '[^']+')* (?:was|were) unexpected\)")
+SCHEMAS = importlib.resources.files("kubernetes_validate") / "kubernetes-json-schema"
+# rbac.authorization.k8s.io/v1 -> rbac-v1, apps/v1 -> apps-v1, v1 -> v1 (kubernetes-validate's
+# file naming).
+_GROUP_DOMAIN = re.compile(r"^([^./]*)(?:\.[^/]*)?/")
+
 
 # Kinds that live outside namespaces; every other built-in kind must name its namespace.
 CLUSTER_SCOPED_KINDS = frozenset({
@@ -36,22 +45,53 @@ WORKLOAD_POD_TEMPLATES: dict[str, tuple[str, ...]] = {
 }
 
 
+class UnsupportedVersion(ValueError):
+    """kubernetes-validate bundles no schemas for the requested release."""
+
+
+def schema_folder(version: str) -> Any:
+    """The bundled strict schemas of one release; raises UnsupportedVersion when there are none."""
+    folder = SCHEMAS / f"v{version}.0-local-strict"
+    if not folder.is_dir():
+        raise UnsupportedVersion(f"kubernetes-validate has no schemas for Kubernetes {version}")
+    return folder
+
+
+@functools.lru_cache(maxsize=4)
+def _definitions(version: str) -> Registry:
+    text = (schema_folder(version) / "_definitions.json").read_text(encoding="utf-8")
+    return Resource.from_contents(json.loads(text)) @ Registry()
+
+
+@functools.lru_cache(maxsize=256)
+def kind_validator(version: str, api_version: str, kind: str
+                   ) -> jsonschema.Draft202012Validator | None:
+    """The strict validator of one kind in one release, or None when the release lacks the kind."""
+    group_version = _GROUP_DOMAIN.sub(r"\1-", api_version)
+    schema_file = schema_folder(version) / f"{kind.lower()}-{group_version}.json"
+    if not schema_file.is_file():
+        return None
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(
+        schema, registry=Resource.from_contents(schema) @ _definitions(version))
+
+
 def schema_findings(doc: Document, version: str = KUBERNETES_VERSION) -> Iterator[Finding]:
-    """kubernetes-validate's verdict on one document, as findings."""
-    try:
-        kubernetes_validate.validate(doc.body, version, strict=True)
-    except kv_utils.ValidationError as error:
-        parts: list[PathPart] = list(error.path)
-        unexpected = _UNEXPECTED.search(error.message) if error.validator == "additionalProperties" else None
-        if unexpected:
-            parts.append(unexpected["name"])
-            rule = f"{UNKNOWN_FIELD} (not in the Kubernetes {version} schema)"
-        else:
-            rule = f"Kubernetes {version} schema: {error.message}"
-        yield at(doc.file, doc.index, parts, rule)
-    except kv_utils.SchemaNotFoundError:
+    """Every schema error of one document; an unknown field is reported at its own path."""
+    validator = kind_validator(version, doc.api_version, doc.kind)
+    if validator is None:
         yield at(doc.file, doc.index, ["kind"],
                  f"{doc.api_version} {doc.kind} is not a kind of Kubernetes {version}")
+        return
+    for error in validator.iter_errors(doc.body):
+        parts: list[PathPart] = list(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            declared = error.schema.get("properties", {})
+            for key in sorted(set(error.instance) - set(declared)):
+                yield at(doc.file, doc.index, [*parts, key],
+                         f"{UNKNOWN_FIELD} (not in the Kubernetes {version} schema)")
+        else:
+            yield at(doc.file, doc.index, parts, f"Kubernetes {version} schema: {error.message}")
 
 
 def hygiene_findings(doc: Document) -> Iterator[Finding]:

@@ -89,6 +89,7 @@ def validate_paths(paths: Sequence[pathlib.Path] | None = None, *,
     References are resolved against the whole repository plus the given files, so one Sensor
     can be checked on its own and still find its EventSources, stack.yml and KafkaTopics.
     """
+    kubernetes_kinds.schema_folder(kubernetes_version)  # an unsupported release fails first
     repo_files = discover(repo_root)
     targets = [p.resolve() for p in expand(paths)] if paths else repo_files
     documents, load_problems = load_all(sorted(set(repo_files) | set(targets)), repo_root)
