@@ -6,8 +6,8 @@ by a wide margin. The staging table is ``LIKE`` the target, so COPY converts eve
 target's exact column types, and ``ON COMMIT DELETE ROWS``, so it is created once per session and
 table shape rather than once per batch (no catalog churn at high batch rates).
 
-psycopg is imported here and nowhere else in the package, and lazily by `open_warehouse`, so a
-SQLite-only deployment never needs the driver.
+psycopg is imported only here and in `postgres_connection`, and this module only lazily by
+`open_warehouse`, so a SQLite-only deployment never needs the driver.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from .columns import Column, ColumnType, columns_to_add
 from .convert import ConvertedBatch
 from .errors import BadDataError, WarehouseError, WarehouseUnavailable
 from .identifiers import quote
+from .postgres_connection import LazyPostgresConnection, is_configuration_failure
 from .sql_base import SqlWarehouse, column_list, on_conflict_clause
 from .url import PostgresTarget
 
@@ -50,15 +51,6 @@ _COMPARE_CAST = {ColumnType.JSON: "::jsonb", ColumnType.TEXT: "::text"}
 # SQLSTATE classes that are the data's fault: 22 data exception, 23 integrity violation,
 # 54 program limit exceeded (e.g. a key too long for the primary-key index).
 _BAD_DATA_CLASSES = ("22", "23", "54")
-# Connection failures carry no SQLSTATE; these server answers mean a wrong URL or secret, which
-# retrying will not fix (a rotated secret is re-read at the next connection attempt anyway).
-_CONFIGURATION_FAILURES = (
-    "password authentication failed",
-    "no password supplied",
-    "does not exist",
-    "permission denied",
-    "pg_hba.conf",
-)
 _STAGE_NAMES = itertools.count(1)
 
 
@@ -81,10 +73,9 @@ class PostgresWarehouse(SqlWarehouse):
         without it the URL's own password, if any, is used."""
         super().__init__()
         self.target = target
-        self._password = password or (lambda: target.password)
-        self._connect_timeout_s = connect_timeout_s
-        self._connection: psycopg.Connection | None = None
-        self._reused = False
+        self._connection = LazyPostgresConnection(
+            target, password=password, application_name="faas-etl-warehouse", connect_timeout_s=connect_timeout_s
+        )
         self._stages: dict[str, tuple[tuple[Column, ...], str]] = {}  # table -> (shape, stage)
 
     def __repr__(self) -> str:
@@ -93,28 +84,13 @@ class PostgresWarehouse(SqlWarehouse):
     def close(self) -> None:
         """Close the connection. Safe to call twice."""
         with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-            self._connection = None
-            self._stages.clear()
+            self._connection.close()
+            self._stages.clear()  # temp tables die with the session
 
     def _db(self) -> psycopg.Connection:
-        connection = self._connection
-        if connection is not None and not connection.closed and not connection.broken:
-            self._reused = True
-            return connection
-        self.close()
-        password = self._password()
-        options = {"password": password} if password is not None else {}
-        self._connection = psycopg.connect(
-            self.target.conninfo,
-            autocommit=True,  # transactions are explicit: conn.transaction() per batch
-            connect_timeout=self._connect_timeout_s,
-            application_name="faas-etl-warehouse",
-            **options,
-        )
-        self._reused = False
-        return self._connection
+        if not self._connection.alive:
+            self._stages.clear()
+        return self._connection.get()
 
     def _introspect(self, table: str) -> tuple[Column, ...] | None:
         rows = self._db().execute(
@@ -187,7 +163,7 @@ class PostgresWarehouse(SqlWarehouse):
             sqlstate = getattr(error, "sqlstate", None) or ""
             if sqlstate[:2] in _BAD_DATA_CLASSES:
                 return BadDataError(f"PostgreSQL refused the batch: {error}")
-            if not sqlstate and any(failure in str(error) for failure in _CONFIGURATION_FAILURES):
+            if is_configuration_failure(error):
                 return WarehouseError(
                     f"PostgreSQL {self.target.conninfo}: {error} (check WAREHOUSE_URL and the password secret)"
                 )
@@ -199,18 +175,15 @@ class PostgresWarehouse(SqlWarehouse):
         return None
 
     def _after_failure(self) -> bool:
-        stale = self._reused
-        connection = self._connection
-        if connection is None:
-            return stale
-        if connection.closed or connection.broken:
-            self.close()  # reconnect on the next call; session temp tables are gone with it
+        stale = self._connection.reused
+        if not self._connection.alive:
+            self.close()  # reconnect on the next call
             return stale
         # The failure may come from a table changed behind our back: drop the staging tables so
         # the next batch stages against the table as it is now (rare path, cheap).
         try:
             for _, stage in self._stages.values():
-                connection.execute(f"DROP TABLE IF EXISTS {stage}")
+                self._connection.get().execute(f"DROP TABLE IF EXISTS {stage}")
         except psycopg.Error:
             self.close()
         self._stages.clear()
