@@ -1,0 +1,96 @@
+"""How many services one operation should run: scale out, scale in, hold, or go to zero.
+
+* Scale out when the operation's velocity is below the required rate CVm, by
+  ``ceil((CVm * (1 + headroom) - velocity) / alpha)`` services, up to ``max_replicas``.
+* Scale in only services the scheduler added, and only after every count recommended during
+  the hold window allows it (HPA's stabilisation window): a dip shorter than the window
+  removes nothing. The dead band keeps ``capacity >= CVm * (1 + dead_band)`` after removal,
+  so capacity does not flap across the required rate.
+* Scale to zero when the source is idle (the one case where services the scheduler did not add
+  go too), and wake to at least one service when it produces again.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from .policy import Policy
+
+__all__ = ["Sizing", "Action", "size_operation"]
+
+Action = Literal["scale-out", "scale-in", "hold", "to-zero"]
+
+# A ratio like 2.0000000001 from summed float velocities must not buy a third service.
+_ROUNDING = 1e-9
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """The count decided for one operation, why, and the updated scale-in window."""
+
+    target: int
+    action: Action
+    reason: str
+    recommendations: tuple[tuple[float, int], ...]
+
+
+def size_operation(*, name: str, current: int, capacity: float, per_service: float,
+                   required: float, removable: int, min_replicas: int, max_replicas: int,
+                   idle: bool, recommendations: tuple[tuple[float, int], ...], now: float,
+                   policy: Policy) -> Sizing:
+    """Decide the target service count of one operation.
+
+    Parameters
+    ----------
+    current : services now (ready or starting).
+    capacity, per_service : the operation's velocity and alpha (records/s).
+    required : CVm of its pipeline (records/s).
+    removable : added services still running (the only ones a scale-in may remove).
+    idle : the source has been idle long enough to scale to zero.
+    recommendations : (time, count) recommended in earlier ticks, oldest first.
+    """
+    if idle:
+        if current == 0:
+            return Sizing(0, "hold", f"{name}: source idle, already at zero", ())
+        return Sizing(0, "to-zero", f"{name}: source idle for >= {policy.idle_after_s:g}s, "
+                      f"removing all {current} services", ())
+    if per_service <= 0:
+        return Sizing(current, "hold", f"{name}: no velocity known yet (nothing measured and "
+                      "no nominal velocity), keeping the count", recommendations)
+    floor = max(min_replicas, 1 if required > 0 else 0)
+    kept = tuple((t, c) for t, c in recommendations if t > now - policy.scale_in_hold_s)
+    if capacity < required or current < floor:
+        wanted = required * (1.0 + policy.scale_out_headroom) - capacity
+        add = max(math.ceil(wanted / per_service - _ROUNDING), floor - current, 0)
+        target = min(current + add, max(max_replicas, current))
+        if target == current:
+            return Sizing(current, "hold", f"{name}: velocity {capacity:.1f} < required "
+                          f"{required:.1f} rec/s but already at max_replicas {max_replicas}",
+                          kept + ((now, current),))
+        return Sizing(target, "scale-out", f"{name}: velocity {capacity:.1f} < required "
+                      f"{required:.1f} rec/s; +{target - current} at {per_service:.1f} rec/s "
+                      f"each (headroom {policy.scale_out_headroom:.0%})",
+                      kept + ((now, target),))
+    spare = math.floor((capacity - required * (1.0 + policy.dead_band)) / per_service
+                       + _ROUNDING)
+    desired = max(floor, current - max(spare, 0))
+    if current > max_replicas:
+        desired = min(desired, max_replicas)
+    window = kept + ((now, desired),)
+    stable = max(c for _, c in window)
+    target = max(stable, current - removable)
+    if target >= current:
+        if desired >= current:
+            why = (f"velocity {capacity:.1f} within the dead band above required "
+                   f"{required:.1f} rec/s")
+        elif stable >= current:
+            why = (f"could go to {desired} but {stable} was recommended within the last "
+                   f"{policy.scale_in_hold_s:g}s")
+        else:
+            why = f"could go to {stable} but no added service is left to remove"
+        return Sizing(current, "hold", f"{name}: {why}", window)
+    return Sizing(target, "scale-in", f"{name}: velocity {capacity:.1f} > required "
+                  f"{required:.1f} rec/s * (1 + {policy.dead_band:g}) for "
+                  f"{policy.scale_in_hold_s:g}s; -{current - target} added services",
+                  window)
