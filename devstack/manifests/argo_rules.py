@@ -1,4 +1,4 @@
-"""The rules the Argo Events controller enforces (and a few of ours) that the JSON schema cannot say.
+"""Rules the Argo Events controller enforces (and a few of ours) that its JSON schema cannot say.
 
 Sources: argo-events ``pkg/reconciler/sensor/validate.go``, ``pkg/reconciler/eventbus/validate.go``,
 ``pkg/reconciler/eventsource/validate.go`` and ``pkg/eventsources/sources/{kafka,calendar}/
@@ -15,10 +15,10 @@ from collections import Counter
 from typing import Any, Iterator, Mapping, Sequence
 
 from .documents import Document
-from .findings import Finding, PathPart, at, format_path
+from .findings import Finding, PathPart, Problem, at, format_path, located
 from .timing import cron_problem, is_go_duration, timezone_problem
+from .tolerant import mapping, sequence
 
-Problem = tuple[list[PathPart], str]
 
 HTTP_METHODS = ("GET", "DELETE", "PATCH", "POST", "PUT")
 PARAMETER_OPERATIONS = ("", "append", "overwrite", "prepend")
@@ -43,12 +43,6 @@ RECREATE_SOURCES = frozenset({
 _CONDITION_TOKENS = re.compile(r"&&|\|\||[()!]|\s+")
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _sequence(value: Any) -> Sequence[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _blank(value: Any) -> bool:
@@ -63,7 +57,7 @@ def eventbus_problems(doc: Document) -> Iterator[Problem]:
     chosen = [name for name in EVENT_BUS_TYPES if name in spec]
     if len(chosen) != 1:
         yield ["spec"], f"set exactly one of {', '.join(EVENT_BUS_TYPES)} (found {len(chosen)})"
-    jetstream = _mapping(spec.get("jetstream"))
+    jetstream = mapping(spec.get("jetstream"))
     if "jetstream" in spec:
         if _blank(jetstream.get("version")):
             yield ["spec", "jetstream", "version"], "a JetStream version is required"
@@ -71,9 +65,9 @@ def eventbus_problems(doc: Document) -> Iterator[Problem]:
         if isinstance(replicas, int) and (replicas == 2 or replicas <= 0):
             yield ["spec", "jetstream", "replicas"], "must be 1 or at least 3 (a quorum of 2 fails)"
     for bus in ("kafka", "jetstreamExotic"):
-        if bus in spec and _blank(_mapping(spec[bus]).get("url")):
+        if bus in spec and _blank(mapping(spec[bus]).get("url")):
             yield ["spec", bus, "url"], "must not be empty"
-    nats = _mapping(spec.get("nats"))
+    nats = mapping(spec.get("nats"))
     if "nats" in spec and ("native" in nats) == ("exotic" in nats):
         yield ["spec", "nats"], "set exactly one of native, exotic"
 
@@ -85,7 +79,7 @@ def event_sources(doc: Document) -> Iterator[tuple[str, str, Any]]:
     for source_type, events in doc.spec.items():
         if source_type in EVENT_SOURCE_SETTINGS:
             continue
-        for event_name, config in _mapping(events).items():
+        for event_name, config in mapping(events).items():
             yield source_type, str(event_name), config
 
 
@@ -109,7 +103,7 @@ def eventsource_problems(doc: Document) -> Iterator[Problem]:
         check = SOURCE_RULES.get(source_type)
         if check:
             base: list[PathPart] = ["spec", source_type, event_name]
-            for parts, rule in check(_mapping(config)):
+            for parts, rule in check(mapping(config)):
                 yield [*base, *parts], rule
 
 
@@ -121,7 +115,8 @@ def kafka_source_problems(config: Mapping[str, Any]) -> Iterator[Problem]:
     group = config.get("consumerGroup")
     partition = config.get("partition")
     if group is None and partition in (None, ""):
-        yield ["consumerGroup"], "set consumerGroup (or partition): the source reads nothing otherwise"
+        yield (["consumerGroup"],
+               "set consumerGroup (or partition): the source reads nothing otherwise")
     if isinstance(group, dict):
         if _blank(group.get("groupName")):
             yield ["consumerGroup", "groupName"], "must not be empty"
@@ -164,21 +159,21 @@ SOURCE_RULES = {"kafka": kafka_source_problems, "calendar": calendar_source_prob
 
 def sensor_problems(doc: Document) -> Iterator[Problem]:
     """Dependencies, then triggers; each trigger may only use dependencies the Sensor declares."""
-    dependencies = _sequence(doc.spec.get("dependencies"))
-    triggers = _sequence(doc.spec.get("triggers"))
+    dependencies = sequence(doc.spec.get("dependencies"))
+    triggers = sequence(doc.spec.get("triggers"))
     if "dependencies" in doc.spec and not dependencies:
         yield ["spec", "dependencies"], "must list at least one dependency"
     if "triggers" in doc.spec and not triggers:
         yield ["spec", "triggers"], "must list at least one trigger"
     yield from _dependency_problems(dependencies)
     names = frozenset(name for d in dependencies
-                      if isinstance(name := _mapping(d).get("name"), str))
+                      if isinstance(name := mapping(d).get("name"), str))
     seen: set[str] = set()
     for position, trigger in enumerate(triggers):
         parts: list[PathPart] = ["spec", "triggers", position]
-        trigger = _mapping(trigger)
+        trigger = mapping(trigger)
         yield from _trigger_problems(trigger, parts, names)
-        name = _mapping(trigger.get("template")).get("name")
+        name = mapping(trigger.get("template")).get("name")
         if isinstance(name, str) and name in seen:
             yield [*parts, "template", "name"], f"duplicate trigger name {name!r}"
         seen.add(name)
@@ -189,7 +184,7 @@ def _dependency_problems(dependencies: Sequence[Any]) -> Iterator[Problem]:
     events: Counter[tuple[str, str]] = Counter()
     for position, dependency in enumerate(dependencies):
         parts: list[PathPart] = ["spec", "dependencies", position]
-        dependency = _mapping(dependency)
+        dependency = mapping(dependency)
         for key in ("name", "eventSourceName", "eventName"):
             if _blank(dependency.get(key)):
                 yield [*parts, key], "must not be empty"
@@ -206,15 +201,15 @@ def _dependency_problems(dependencies: Sequence[Any]) -> Iterator[Problem]:
         operator = dependency.get("filtersLogicalOperator", "")
         if operator not in LOGICAL_OPERATORS:
             yield [*parts, "filtersLogicalOperator"], "must be and or or"
-        yield from _filter_problems(_mapping(dependency.get("filters")), [*parts, "filters"])
+        yield from _filter_problems(mapping(dependency.get("filters")), [*parts, "filters"])
 
 
 def _filter_problems(filters: Mapping[str, Any], parts: list[PathPart]) -> Iterator[Problem]:
     for key in ("dataLogicalOperator", "exprLogicalOperator"):
         if filters.get(key, "") not in LOGICAL_OPERATORS:
             yield [*parts, key], "must be and or or"
-    for position, data in enumerate(_sequence(filters.get("data"))):
-        data = _mapping(data)
+    for position, data in enumerate(sequence(filters.get("data"))):
+        data = mapping(data)
         here = [*parts, "data", position]
         for key in ("path", "type"):
             if _blank(data.get(key)):
@@ -223,54 +218,55 @@ def _filter_problems(filters: Mapping[str, Any], parts: list[PathPart]) -> Itera
             yield [*here, "type"], f"must be one of {', '.join(DATA_FILTER_TYPES)}"
         if data.get("comparator", "") not in COMPARATORS:
             yield [*here, "comparator"], f"must be one of {' '.join(COMPARATORS[1:])}"
-        values = _sequence(data.get("value"))
+        values = sequence(data.get("value"))
         if not values or any(_blank(v) for v in values):
             yield [*here, "value"], "must list at least one non-empty value"
-    for position, expr in enumerate(_sequence(filters.get("exprs"))):
-        expr = _mapping(expr)
+    for position, expr in enumerate(sequence(filters.get("exprs"))):
+        expr = mapping(expr)
         here = [*parts, "exprs", position]
         if _blank(expr.get("expr")):
             yield [*here, "expr"], "must not be empty"
-        fields = _sequence(expr.get("fields"))
+        fields = sequence(expr.get("fields"))
         if not fields:
             yield [*here, "fields"], "must list at least one field"
         for index, item in enumerate(fields):
             for key in ("path", "name"):
-                if _blank(_mapping(item).get(key)):
+                if _blank(mapping(item).get(key)):
                     yield [*here, "fields", index, key], "must not be empty"
 
 
 def _trigger_problems(trigger: Mapping[str, Any], parts: list[PathPart],
                       dependencies: frozenset[str]) -> Iterator[Problem]:
-    template = _mapping(trigger.get("template"))
+    template = mapping(trigger.get("template"))
     here = [*parts, "template"]
     if "template" not in trigger:
         yield here, "is required"
     elif _blank(template.get("name")):
         yield [*here, "name"], "must not be empty"
     if "policy" in template:
-        yield [*here, "policy"], f"policy sits on the trigger, not the template: move it to {format_path(parts)}.policy"
+        yield ([*here, "policy"], "policy sits on the trigger, not the template: move it to "
+                                  f"{format_path(parts)}.policy")
     kinds = [kind for kind in TRIGGER_TYPES if kind in template]
     if "template" in trigger and len(kinds) != 1:
         yield here, (f"set exactly one trigger type ({', '.join(kinds)} found)" if kinds
                      else "sets no trigger type (http, kafka, log, ...)")
     yield from _condition_problems(template, here, dependencies)
     if "http" in template:
-        yield from _http_problems(_mapping(template["http"]), [*here, "http"], dependencies)
+        yield from _http_problems(mapping(template["http"]), [*here, "http"], dependencies)
         # (ours) Without a status policy the Sensor counts a 5xx answer as success, so a failed
         # step is neither retried nor dead-lettered.
-        allow = _mapping(_mapping(trigger.get("policy")).get("status")).get("allow")
-        if not _sequence(allow):
+        allow = mapping(mapping(trigger.get("policy")).get("status")).get("allow")
+        if not sequence(allow):
             yield ([*parts, "policy", "status", "allow"],
                    "an HTTP trigger must list the status codes that count as success "
                    "(without it a 5xx counts as success)")
     if "kafka" in template:
-        yield from _kafka_trigger_problems(_mapping(template["kafka"]), [*here, "kafka"],
+        yield from _kafka_trigger_problems(mapping(template["kafka"]), [*here, "kafka"],
                                            dependencies)
     yield from _parameter_list(trigger.get("parameters"), [*parts, "parameters"], dependencies)
-    yield from _policy_problems(_mapping(trigger.get("policy")), [*parts, "policy"])
-    yield from _retry_problems(_mapping(trigger.get("retryStrategy")), [*parts, "retryStrategy"])
-    rate = _mapping(trigger.get("rateLimit"))
+    yield from _policy_problems(mapping(trigger.get("policy")), [*parts, "policy"])
+    yield from _retry_problems(mapping(trigger.get("retryStrategy")), [*parts, "retryStrategy"])
+    rate = mapping(trigger.get("rateLimit"))
     if rate.get("unit") is not None and rate["unit"] not in RATE_LIMIT_UNITS:
         yield [*parts, "rateLimit", "unit"], f"must be one of {', '.join(RATE_LIMIT_UNITS)}"
     if "dlqTrigger" in trigger:
@@ -281,7 +277,7 @@ def _dlq_problems(trigger: Mapping[str, Any], parts: list[PathPart],
                   dependencies: frozenset[str]) -> Iterator[Problem]:
     if trigger.get("atLeastOnce") is not True:
         yield [*parts, "atLeastOnce"], "must be true to use dlqTrigger"
-    dlq = _mapping(trigger.get("dlqTrigger"))
+    dlq = mapping(trigger.get("dlqTrigger"))
     if dlq.get("atLeastOnce") is not True:
         yield [*parts, "dlqTrigger", "atLeastOnce"], "must be true within the dlqTrigger"
     yield from _trigger_problems(dlq, [*parts, "dlqTrigger"], dependencies)
@@ -294,9 +290,10 @@ def _condition_problems(template: Mapping[str, Any], parts: list[PathPart],
         unknown = sorted({token for token in _CONDITION_TOKENS.split(conditions) if token}
                          - dependencies)
         if unknown:
-            yield [*parts, "conditions"], f"names no dependency of this Sensor: {', '.join(unknown)}"
-    for position, reset in enumerate(_sequence(template.get("conditionsReset"))):
-        by_time = _mapping(reset).get("byTime")
+            yield ([*parts, "conditions"],
+                   f"names no dependency of this Sensor: {', '.join(unknown)}")
+    for position, reset in enumerate(sequence(template.get("conditionsReset"))):
+        by_time = mapping(reset).get("byTime")
         here = [*parts, "conditionsReset", position, "byTime"]
         if not isinstance(by_time, dict):
             yield here, "is required"
@@ -328,7 +325,7 @@ def _kafka_trigger_problems(kafka: Mapping[str, Any], parts: list[PathPart],
     for key in ("url", "topic"):
         if _blank(kafka.get(key)):
             yield [*parts, key], "must not be empty"
-    if "payload" in kafka and not _sequence(kafka["payload"]):
+    if "payload" in kafka and not sequence(kafka["payload"]):
         yield [*parts, "payload"], "must not be empty: the trigger would send nothing"
     yield from _parameter_list(kafka.get("payload"), [*parts, "payload"], dependencies)
     yield from _parameter_list(kafka.get("parameters"), [*parts, "parameters"], dependencies)
@@ -336,8 +333,8 @@ def _kafka_trigger_problems(kafka: Mapping[str, Any], parts: list[PathPart],
 
 def _parameter_list(parameters: Any, parts: list[PathPart], dependencies: frozenset[str],
                     dest_required: bool = True) -> Iterator[Problem]:
-    for position, parameter in enumerate(_sequence(parameters)):
-        parameter = _mapping(parameter)
+    for position, parameter in enumerate(sequence(parameters)):
+        parameter = mapping(parameter)
         here = [*parts, position]
         source = parameter.get("src")
         if not isinstance(source, dict):
@@ -355,8 +352,8 @@ def _parameter_list(parameters: Any, parts: list[PathPart], dependencies: frozen
 
 def _policy_problems(policy: Mapping[str, Any], parts: list[PathPart]) -> Iterator[Problem]:
     if "status" in policy:
-        allow = _mapping(policy["status"]).get("allow")
-        for position, code in enumerate(_sequence(allow)):
+        allow = mapping(policy["status"]).get("allow")
+        for position, code in enumerate(sequence(allow)):
             if not isinstance(code, int) or not 100 <= code <= 599:
                 yield [*parts, "status", "allow", position], "must be an HTTP status code (100-599)"
 
@@ -383,5 +380,4 @@ def argo_rule_findings(doc: Document) -> Iterator[Finding]:
         yield at(doc.file, doc.index, ["kind"],
                  f"not an Argo Events kind this project uses ({', '.join(KIND_RULES)})")
         return
-    for parts, rule in rules(doc):
-        yield at(doc.file, doc.index, parts, rule)
+    yield from located(doc.file, doc.index, rules(doc))

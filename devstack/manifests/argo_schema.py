@@ -1,9 +1,9 @@
 """Argo Events documents against the official JSON schema, plus the strictness it lacks.
 
-The schema (``../shared/schemas/argo-events-v1alpha1.schema.json``) declares ``properties`` but never
-``additionalProperties: false``, so a misspelt key (``consumerGroupe``) validates and is silently
-ignored by the controller. :func:`unknown_fields` walks a document beside the schema and reports
-every key the schema does not declare.
+The schema (``../shared/schemas/argo-events-v1alpha1.schema.json``) declares ``properties`` but
+never ``additionalProperties: false``, so a misspelt key (``consumerGroupe``) validates and is
+silently ignored by the controller. :func:`unknown_fields` walks a document beside the schema and
+reports every key the schema does not declare.
 """
 from __future__ import annotations
 

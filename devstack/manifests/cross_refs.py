@@ -13,8 +13,9 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from .argo_rules import event_sources
 from .documents import Document, Family
-from .findings import Finding, PathPart, at
+from .findings import Finding, PathPart, Problem, located
 from .strimzi import CLUSTER_LABEL, topic_name
+from .tolerant import mapping, sequence
 
 GATEWAY_URL = re.compile(r"^http://gateway\.openfaas(?:\.svc(?:\.cluster\.local)?)?:8080"
                          r"/(?:async-)?function/(?P<function>[^/?#]+)")
@@ -49,12 +50,6 @@ class Catalog:
     service_accounts: frozenset[tuple[str | None, str]]
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _sequence(value: Any) -> Sequence[Any]:
-    return value if isinstance(value, list) else []
 
 
 def build_catalog(documents: Sequence[Document]) -> Catalog:
@@ -67,7 +62,7 @@ def build_catalog(documents: Sequence[Document]) -> Catalog:
     brokers: dict[str, int] = {}
     for doc in documents:
         if doc.family is Family.STACK:
-            functions = (functions or set()) | set(_mapping(_mapping(doc.body).get("functions")))
+            functions = (functions or set()) | set(mapping(mapping(doc.body).get("functions")))
         elif doc.kind == "EventSource" and doc.family is Family.ARGO:
             sources.setdefault(doc.name, set()).update(name for _, name, _ in event_sources(doc))
         elif doc.kind == "EventBus" and doc.family is Family.ARGO:
@@ -75,9 +70,9 @@ def build_catalog(documents: Sequence[Document]) -> Catalog:
         elif doc.kind == "KafkaTopic" and doc.family is Family.STRIMZI:
             topics.add(topic_name(doc))
         elif doc.kind == "KafkaNodePool" and doc.family is Family.STRIMZI:
-            cluster = str(_mapping(doc.metadata.get("labels")).get(CLUSTER_LABEL))
+            cluster = str(mapping(doc.metadata.get("labels")).get(CLUSTER_LABEL))
             replicas = doc.spec.get("replicas")
-            if "broker" in _sequence(doc.spec.get("roles")) and isinstance(replicas, int):
+            if "broker" in sequence(doc.spec.get("roles")) and isinstance(replicas, int):
                 brokers[cluster] = brokers.get(cluster, 0) + replicas
         elif doc.kind == "ServiceAccount" and doc.family is Family.KUBERNETES:
             accounts.add((doc.namespace, doc.name))
@@ -91,10 +86,10 @@ def build_catalog(documents: Sequence[Document]) -> Catalog:
 
 
 def _kafka_cluster(doc: Document, brokers: int) -> KafkaCluster:
-    kafka = _mapping(doc.spec.get("kafka"))
-    ports = frozenset(port for listener in _sequence(kafka.get("listeners"))
-                      if isinstance(port := _mapping(listener).get("port"), int))
-    min_isr = _mapping(kafka.get("config")).get("min.insync.replicas")
+    kafka = mapping(doc.spec.get("kafka"))
+    ports = frozenset(port for listener in sequence(kafka.get("listeners"))
+                      if isinstance(port := mapping(listener).get("port"), int))
+    min_isr = mapping(kafka.get("config")).get("min.insync.replicas")
     return KafkaCluster(doc.name, doc.namespace, ports, brokers,
                         min_isr if isinstance(min_isr, int) else None)
 
@@ -106,11 +101,9 @@ def reference_findings(doc: Document, catalog: Catalog) -> Iterator[Finding]:
               ("KafkaTopic", Family.STRIMZI): _topic_problems,
               ("KafkaNodePool", Family.STRIMZI): _node_pool_problems}
     check = _stack_problems if doc.family is Family.STACK else checks.get((doc.kind, doc.family))
-    for parts, rule in check(doc, catalog) if check else ():
-        yield at(doc.file, doc.index, parts, rule)
+    yield from located(doc.file, doc.index, check(doc, catalog) if check else ())
 
 
-Problem = tuple[list[PathPart], str]
 
 
 def _known(names: Any) -> str:
@@ -127,15 +120,15 @@ def _event_bus_problems(doc: Document, catalog: Catalog) -> Iterator[Problem]:
 
 def _eventsource_problems(doc: Document, catalog: Catalog) -> Iterator[Problem]:
     yield from _event_bus_problems(doc, catalog)
-    for event_name, config in _mapping(doc.spec.get("kafka")).items():
+    for event_name, config in mapping(doc.spec.get("kafka")).items():
         parts: list[PathPart] = ["spec", "kafka", event_name]
-        yield from _kafka_endpoint_problems(_mapping(config), parts, catalog)
+        yield from _kafka_endpoint_problems(mapping(config), parts, catalog)
 
 
 def _sensor_problems(doc: Document, catalog: Catalog) -> Iterator[Problem]:
     yield from _event_bus_problems(doc, catalog)
-    for position, dependency in enumerate(_sequence(doc.spec.get("dependencies"))):
-        dependency = _mapping(dependency)
+    for position, dependency in enumerate(sequence(doc.spec.get("dependencies"))):
+        dependency = mapping(dependency)
         parts: list[PathPart] = ["spec", "dependencies", position]
         source, event = dependency.get("eventSourceName"), dependency.get("eventName")
         if source not in catalog.event_sources:
@@ -144,14 +137,14 @@ def _sensor_problems(doc: Document, catalog: Catalog) -> Iterator[Problem]:
         elif event not in catalog.event_sources[source]:
             yield ([*parts, "eventName"], f"EventSource {source!r} defines no event {event!r} "
                                           f"({_known(catalog.event_sources[source])})")
-    for position, trigger in enumerate(_sequence(doc.spec.get("triggers"))):
-        yield from _trigger_problems(_mapping(trigger), ["spec", "triggers", position], catalog)
+    for position, trigger in enumerate(sequence(doc.spec.get("triggers"))):
+        yield from _trigger_problems(mapping(trigger), ["spec", "triggers", position], catalog)
 
 
 def _trigger_problems(trigger: Mapping[str, Any], parts: list[PathPart], catalog: Catalog
                       ) -> Iterator[Problem]:
-    template = _mapping(trigger.get("template"))
-    url = _mapping(template.get("http")).get("url")
+    template = mapping(trigger.get("template"))
+    url = mapping(template.get("http")).get("url")
     if isinstance(url, str) and url:
         here = [*parts, "template", "http", "url"]
         match = GATEWAY_URL.match(url)
@@ -163,10 +156,10 @@ def _trigger_problems(trigger: Mapping[str, Any], parts: list[PathPart], catalog
             yield (here, f"function {match['function']!r} is not in stack.yml "
                          f"({_known(catalog.functions)})")
     if "kafka" in template:
-        yield from _kafka_endpoint_problems(_mapping(template["kafka"]),
+        yield from _kafka_endpoint_problems(mapping(template["kafka"]),
                                             [*parts, "template", "kafka"], catalog)
     if "dlqTrigger" in trigger:
-        yield from _trigger_problems(_mapping(trigger["dlqTrigger"]), [*parts, "dlqTrigger"],
+        yield from _trigger_problems(mapping(trigger["dlqTrigger"]), [*parts, "dlqTrigger"],
                                      catalog)
 
 
@@ -197,7 +190,7 @@ def _kafka_endpoint_problems(config: Mapping[str, Any], parts: list[PathPart], c
 
 
 def _cluster_of(doc: Document, catalog: Catalog) -> tuple[KafkaCluster | None, list[Problem]]:
-    name = _mapping(doc.metadata.get("labels")).get(CLUSTER_LABEL)
+    name = mapping(doc.metadata.get("labels")).get(CLUSTER_LABEL)
     cluster = catalog.kafka_clusters.get(name) if isinstance(name, str) else None
     if name is not None and cluster is None:
         return None, [(["metadata", "labels", CLUSTER_LABEL],
@@ -221,7 +214,7 @@ def _topic_problems(doc: Document, catalog: Catalog) -> Iterator[Problem]:
         return
     if cluster.brokers and replicas > cluster.brokers:
         yield (["spec", "replicas"], f"Kafka {cluster.name!r} has only {cluster.brokers} brokers")
-    min_isr = _mapping(doc.spec.get("config")).get("min.insync.replicas",
+    min_isr = mapping(doc.spec.get("config")).get("min.insync.replicas",
                                                    cluster.min_insync_replicas)
     if isinstance(min_isr, int) and replicas < min_isr:
         yield (["spec", "replicas"], f"must be at least min.insync.replicas ({min_isr}): "
@@ -229,8 +222,8 @@ def _topic_problems(doc: Document, catalog: Catalog) -> Iterator[Problem]:
 
 
 def _stack_problems(doc: Document, catalog: Catalog) -> Iterator[Problem]:
-    for name, function in _mapping(_mapping(doc.body).get("functions")).items():
-        account = _mapping(_mapping(function).get("annotations")).get(SERVICE_ACCOUNT_ANNOTATION)
+    for name, function in mapping(mapping(doc.body).get("functions")).items():
+        account = mapping(mapping(function).get("annotations")).get(SERVICE_ACCOUNT_ANNOTATION)
         if isinstance(account, str) and not ({(FUNCTION_NAMESPACE, account), (None, account)}
                                              & catalog.service_accounts):
             yield (["functions", name, "annotations", SERVICE_ACCOUNT_ANNOTATION],

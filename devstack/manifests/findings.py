@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 PathPart = str | int
+# What a rule yields: the path inside the document and the rule it breaks.
+Problem = tuple[list[PathPart], str]
 
 # Keys printed after a dot; anything else (dots, slashes: "strimzi.io/cluster") is bracketed so
 # the path stays unambiguous.
@@ -54,6 +56,12 @@ class Finding:
 def at(file: str, index: int, parts: Sequence[PathPart], rule: str) -> Finding:
     """Build a Finding from path parts."""
     return Finding(file, index, format_path(parts), rule)
+
+
+def located(file: str, index: int, problems: Iterable[Problem]) -> Iterator[Finding]:
+    """The problems of one document as findings."""
+    for parts, rule in problems:
+        yield at(file, index, parts, rule)
 
 
 def merged(findings: Iterable[Finding]) -> tuple[Finding, ...]:

@@ -18,7 +18,8 @@ import jsonschema
 from referencing import Registry, Resource
 
 from .documents import Document
-from .findings import UNKNOWN_FIELD, Finding, PathPart, at
+from .findings import UNKNOWN_FIELD, Finding, PathPart, Problem, at, located
+from .tolerant import dig, mapping, sequence
 
 KUBERNETES_VERSION = "1.33"
 SCHEMAS = importlib.resources.files("kubernetes_validate") / "kubernetes-json-schema"
@@ -96,52 +97,41 @@ def schema_findings(doc: Document, version: str = KUBERNETES_VERSION) -> Iterato
 
 def hygiene_findings(doc: Document) -> Iterator[Finding]:
     """Our rules for built-in kinds: names, namespaces, no committed secrets, hardened pods."""
+    return located(doc.file, doc.index, hygiene_problems(doc))
+
+
+def hygiene_problems(doc: Document) -> Iterator[Problem]:
+    """See :func:`hygiene_findings`."""
     if not doc.name:
-        yield at(doc.file, doc.index, ["metadata", "name"], "is required")
+        yield ["metadata", "name"], "is required"
     if doc.kind not in CLUSTER_SCOPED_KINDS and not doc.namespace:
-        yield at(doc.file, doc.index, ["metadata", "namespace"],
-                 "is required: a namespaced resource names its namespace so that applying the "
-                 "folder cannot land it in the current context's namespace")
+        yield (["metadata", "namespace"],
+               "is required: a namespaced resource names its namespace so that applying the "
+               "folder cannot land it in the current context's namespace")
     if doc.kind == "Secret" and ("data" in doc.body or "stringData" in doc.body):
         key = "data" if "data" in doc.body else "stringData"
-        yield at(doc.file, doc.index, [key],
-                 "secret values are never committed: create the Secret out of band "
-                 "(kubectl create secret) and reference it")
+        yield ([key], "secret values are never committed: create the Secret out of band "
+                      "(kubectl create secret) and reference it")
     template_path = WORKLOAD_POD_TEMPLATES.get(doc.kind)
     if template_path is not None:
-        for parts, rule in pod_problems(doc.body, list(template_path)):
-            yield at(doc.file, doc.index, parts, rule)
+        yield from pod_problems(doc.body, list(template_path))
 
 
-def _get(body: Any, parts: list[PathPart]) -> Any:
-    for part in parts:
-        if not isinstance(body, dict):
-            return None
-        body = body.get(part)
-    return body
-
-
-def pod_problems(body: Any, template: list[PathPart]) -> Iterator[tuple[list[PathPart], str]]:
+def pod_problems(body: Any, template: list[PathPart]) -> Iterator[Problem]:
     """Pods run as non-root, without privilege escalation, with memory requests and limits."""
     spec_path = [*template, "spec"]
-    spec = _get(body, spec_path)
-    if not isinstance(spec, dict):
-        return
-    pod_non_root = _get(spec, ["securityContext", "runAsNonRoot"]) is True
+    spec = mapping(dig(body, spec_path))
+    pod_non_root = dig(spec, ["securityContext", "runAsNonRoot"]) is True
     for group in ("initContainers", "containers"):
-        containers = spec.get(group)
-        for position, container in enumerate(containers if isinstance(containers, list) else []):
-            if not isinstance(container, dict):
-                continue
+        for position, container in enumerate(sequence(spec.get(group))):
             here: list[PathPart] = [*spec_path, group, position]
-            context = container.get("securityContext")
-            context = context if isinstance(context, dict) else {}
+            context = mapping(dig(container, ["securityContext"]))
             if not (pod_non_root or context.get("runAsNonRoot") is True):
                 yield ([*here, "securityContext", "runAsNonRoot"],
                        "must be true (here or in the pod's securityContext)")
             if context.get("allowPrivilegeEscalation") is not False:
                 yield [*here, "securityContext", "allowPrivilegeEscalation"], "must be false"
             for kind in ("requests", "limits"):
-                if _get(container, ["resources", kind, "memory"]) is None:
+                if dig(container, ["resources", kind, "memory"]) is None:
                     yield ([*here, "resources", kind, "memory"],
                            "must be set: the scheduler and the OOM killer need it")

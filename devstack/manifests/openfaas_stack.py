@@ -13,9 +13,9 @@ import re
 from typing import Any, Callable, Iterator, Mapping
 
 from .documents import Document
-from .findings import UNKNOWN_FIELD, Finding, PathPart, at
+from .findings import UNKNOWN_FIELD, Finding, PathPart, Problem, located
+from .tolerant import mapping
 
-Problem = tuple[list[PathPart], str]
 Exists = Callable[[str], bool]
 
 PROVIDER_NAME = "openfaas"
@@ -46,9 +46,6 @@ PRO_ONLY_LABELS = ("com.openfaas.scale.zero", "com.openfaas.scale.zero-duration"
                    "com.openfaas.scale.type")
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
 
 def _unknown(value: Mapping[str, Any], known: frozenset[str], parts: list[PathPart]
              ) -> Iterator[Problem]:
@@ -58,19 +55,19 @@ def _unknown(value: Mapping[str, Any], known: frozenset[str], parts: list[PathPa
 
 def edition(functions: Mapping[str, Any]) -> str:
     """"pro" when every function carries the edition label "pro", else "ce"."""
-    labels = [_mapping(_mapping(f).get("labels")).get(EDITION_LABEL) for f in functions.values()]
+    labels = [mapping(mapping(f).get("labels")).get(EDITION_LABEL) for f in functions.values()]
     return "pro" if labels and all(label == "pro" for label in labels) else "ce"
 
 
 def stack_problems(body: Any, exists: Exists) -> Iterator[Problem]:
-    """Every rule of stack.yml. ``exists`` answers whether a path relative to the stack file exists."""
+    """Every rule of stack.yml; ``exists`` says whether a path relative to stack.yml exists."""
     if not isinstance(body, dict):
         yield [], "stack.yml must be a mapping"
         return
     yield from _unknown(body, TOP_KEYS, [])
     if str(body.get("version")) != STACK_VERSION:
         yield ["version"], f"must be {STACK_VERSION}"
-    provider = _mapping(body.get("provider"))
+    provider = mapping(body.get("provider"))
     yield from _unknown(provider, PROVIDER_KEYS, ["provider"])
     if provider.get("name") != PROVIDER_NAME:
         yield ["provider", "name"], f"must be {PROVIDER_NAME!r}"
@@ -78,9 +75,9 @@ def stack_problems(body: Any, exists: Exists) -> Iterator[Problem]:
     if gateway is not None and not (isinstance(gateway, str)
                                     and gateway.startswith(("http://", "https://"))):
         yield ["provider", "gateway"], "must be an http(s) URL"
-    configuration = _mapping(body.get("configuration"))
+    configuration = mapping(body.get("configuration"))
     yield from _configuration_problems(configuration, exists)
-    templates = {str(_mapping(t).get("name")) for t in configuration.get("templates") or []}
+    templates = {str(mapping(t).get("name")) for t in configuration.get("templates") or []}
     functions = body.get("functions")
     if not isinstance(functions, dict) or not functions:
         yield ["functions"], "must define at least one function"
@@ -105,8 +102,8 @@ def _configuration_problems(configuration: Mapping[str, Any], exists: Exists
     yield from _unknown(configuration, CONFIGURATION_KEYS, ["configuration"])
     for position, source in enumerate(configuration.get("templates") or []):
         here: list[PathPart] = ["configuration", "templates", position]
-        yield from _unknown(_mapping(source), TEMPLATE_SOURCE_KEYS, here)
-        if not isinstance(_mapping(source).get("name"), str):
+        yield from _unknown(mapping(source), TEMPLATE_SOURCE_KEYS, here)
+        if not isinstance(mapping(source).get("name"), str):
             yield [*here, "name"], "is required"
     for position, path in enumerate(configuration.get("copy") or []):
         here = ["configuration", "copy", position]
@@ -117,7 +114,7 @@ def _configuration_problems(configuration: Mapping[str, Any], exists: Exists
 
 
 def _edition_problems(functions: Mapping[str, Any]) -> Iterator[Problem]:
-    declared = {name: _mapping(_mapping(f).get("labels")).get(EDITION_LABEL)
+    declared = {name: mapping(mapping(f).get("labels")).get(EDITION_LABEL)
                 for name, f in functions.items()}
     for name, value in declared.items():
         if value is not None and value not in EDITIONS:
@@ -167,8 +164,8 @@ def _function_problems(function: Mapping[str, Any], parts: list[PathPart], exist
         resources = function.get(key)
         if resources is None:
             continue
-        yield from _unknown(_mapping(resources), RESOURCE_KEYS, [*parts, key])
-        for item, text in _mapping(resources).items():
+        yield from _unknown(mapping(resources), RESOURCE_KEYS, [*parts, key])
+        for item, text in mapping(resources).items():
             if item in RESOURCE_KEYS and not isinstance(text, str):
                 yield [*parts, key, item], f"must be a string (quote it): found {text!r}"
     for key in BOOLEANS:
@@ -179,7 +176,7 @@ def _function_problems(function: Mapping[str, Any], parts: list[PathPart], exist
 
 
 def _community_problems(function: Mapping[str, Any], parts: list[PathPart]) -> Iterator[Problem]:
-    labels = _mapping(function.get("labels"))
+    labels = mapping(function.get("labels"))
     for label in PRO_ONLY_LABELS:
         if label in labels:
             yield [*parts, "labels", label], "not available on Community Edition (Pro only)"
@@ -207,5 +204,4 @@ def _community_problems(function: Mapping[str, Any], parts: list[PathPart]) -> I
 
 def stack_findings(doc: Document, exists: Exists) -> Iterator[Finding]:
     """stack_problems as findings of the document."""
-    for parts, rule in stack_problems(doc.body, exists):
-        yield at(doc.file, doc.index, parts, rule)
+    yield from located(doc.file, doc.index, stack_problems(doc.body, exists))

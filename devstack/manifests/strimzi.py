@@ -8,10 +8,11 @@ replication settings that would make producers with ``acks=all`` fail.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
 from .documents import Document
-from .findings import UNKNOWN_FIELD, Finding, PathPart, at
+from .findings import UNKNOWN_FIELD, Finding, PathPart, Problem, located
+from .tolerant import mapping
 
 API_VERSIONS = ("kafka.strimzi.io/v1beta2", "kafka.strimzi.io/v1")
 KINDS = ("Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "KafkaConnect", "KafkaConnector",
@@ -43,9 +44,6 @@ KNOWN_KAFKA_KEYS = frozenset({
 NODE_POOL_OWNED_KEYS = ("replicas", "storage")
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
 
 def topic_name(doc: Document) -> str:
     """The Kafka topic a KafkaTopic creates: spec.topicName, else metadata.name."""
@@ -54,32 +52,33 @@ def topic_name(doc: Document) -> str:
 
 def strimzi_findings(doc: Document) -> Iterator[Finding]:
     """Identity rules for every Strimzi resource, then the rules of its kind."""
-    def finding(parts: list[PathPart], rule: str) -> Finding:
-        return at(doc.file, doc.index, parts, rule)
+    return located(doc.file, doc.index, strimzi_problems(doc))
 
+
+def strimzi_problems(doc: Document) -> Iterator[Problem]:
+    """See :func:`strimzi_findings`."""
     if doc.api_version not in API_VERSIONS:
-        yield finding(["apiVersion"], f"must be one of {', '.join(API_VERSIONS)}")
+        yield ["apiVersion"], f"must be one of {', '.join(API_VERSIONS)}"
     if doc.kind not in KINDS:
-        yield finding(["kind"], f"not a Strimzi kind ({', '.join(KINDS)})")
+        yield ["kind"], f"not a Strimzi kind ({', '.join(KINDS)})"
         return
     if not DNS_LABEL.match(doc.name):
-        yield finding(["metadata", "name"], "is required and must be a DNS label")
+        yield ["metadata", "name"], "is required and must be a DNS label"
     if not isinstance(doc.body.get("spec"), dict):
-        yield finding(["spec"], "is required")
+        yield ["spec"], "is required"
         return
     for key in sorted(set(doc.spec) - KNOWN_SPEC_KEYS.get(doc.kind, frozenset(doc.spec))):
-        yield finding(["spec", key], f"{UNKNOWN_FIELD} (not a {doc.kind} setting)")
-    if doc.kind != "Kafka" and not _mapping(doc.metadata.get("labels")).get(CLUSTER_LABEL):
-        yield finding(["metadata", "labels", CLUSTER_LABEL],
-                      "is required: it names the Kafka cluster this resource belongs to")
+        yield ["spec", key], f"{UNKNOWN_FIELD} (not a {doc.kind} setting)"
+    if doc.kind != "Kafka" and not mapping(doc.metadata.get("labels")).get(CLUSTER_LABEL):
+        yield (["metadata", "labels", CLUSTER_LABEL],
+               "is required: it names the Kafka cluster this resource belongs to")
     rules = KIND_RULES.get(doc.kind)
-    for parts, rule in rules(doc) if rules else ():
-        yield finding(parts, rule)
+    yield from rules(doc) if rules else ()
 
 
-def kafka_problems(doc: Document) -> Iterator[tuple[list[PathPart], str]]:
+def kafka_problems(doc: Document) -> Iterator[Problem]:
     """KRaft with node pools; listeners well formed and distinct; sane replication settings."""
-    annotations = _mapping(doc.metadata.get("annotations"))
+    annotations = mapping(doc.metadata.get("annotations"))
     for key, value in KRAFT_ANNOTATIONS.items():
         if annotations.get(key) != value:
             yield ["metadata", "annotations", key], f"must be {value!r} (KRaft with node pools)"
@@ -95,7 +94,7 @@ def kafka_problems(doc: Document) -> Iterator[tuple[list[PathPart], str]]:
         if key in kafka:
             yield ["spec", "kafka", key], "belongs on the KafkaNodePool when node pools are used"
     yield from _listener_problems(kafka.get("listeners"))
-    config = _mapping(kafka.get("config"))
+    config = mapping(kafka.get("config"))
     replication = config.get("default.replication.factor")
     min_isr = config.get("min.insync.replicas")
     if isinstance(replication, int) and isinstance(min_isr, int) and min_isr >= replication:
@@ -104,7 +103,7 @@ def kafka_problems(doc: Document) -> Iterator[tuple[list[PathPart], str]]:
                "down blocks every acks=all producer")
 
 
-def _listener_problems(listeners: Any) -> Iterator[tuple[list[PathPart], str]]:
+def _listener_problems(listeners: Any) -> Iterator[Problem]:
     parts: list[PathPart] = ["spec", "kafka", "listeners"]
     if not isinstance(listeners, list) or not listeners:
         yield parts, "must list at least one listener"
@@ -113,7 +112,7 @@ def _listener_problems(listeners: Any) -> Iterator[tuple[list[PathPart], str]]:
     ports: set[int] = set()
     for position, listener in enumerate(listeners):
         here = [*parts, position]
-        listener = _mapping(listener)
+        listener = mapping(listener)
         name, port = listener.get("name"), listener.get("port")
         if not isinstance(name, str) or not LISTENER_NAME.match(name):
             yield [*here, "name"], "must be 1-11 lower-case letters or digits"
@@ -131,7 +130,7 @@ def _listener_problems(listeners: Any) -> Iterator[tuple[list[PathPart], str]]:
         ports.add(port)
 
 
-def node_pool_problems(doc: Document) -> Iterator[tuple[list[PathPart], str]]:
+def node_pool_problems(doc: Document) -> Iterator[Problem]:
     """At least one node, known roles, a storage type."""
     replicas = doc.spec.get("replicas")
     if not isinstance(replicas, int) or replicas < 1:
@@ -139,17 +138,18 @@ def node_pool_problems(doc: Document) -> Iterator[tuple[list[PathPart], str]]:
     roles = doc.spec.get("roles")
     if not isinstance(roles, list) or not roles or not set(roles) <= set(NODE_ROLES):
         yield ["spec", "roles"], f"must list one or both of {', '.join(NODE_ROLES)}"
-    storage = _mapping(doc.spec.get("storage"))
+    storage = mapping(doc.spec.get("storage"))
     if storage.get("type") not in STORAGE_TYPES:
         yield ["spec", "storage", "type"], f"must be one of {', '.join(STORAGE_TYPES)}"
-    volume_ids = [_mapping(v).get("id") for v in storage.get("volumes") or []]
+    volume_ids = [mapping(v).get("id") for v in storage.get("volumes") or []]
     if len(volume_ids) != len(set(volume_ids)):
         yield ["spec", "storage", "volumes"], "volume ids must be distinct"
 
 
-def topic_problems(doc: Document) -> Iterator[tuple[list[PathPart], str]]:
+def topic_problems(doc: Document) -> Iterator[Problem]:
     """A legal topic name; partitions and replicas set explicitly."""
-    name_path: list[PathPart] = ["spec", "topicName"] if "topicName" in doc.spec else ["metadata", "name"]
+    name_path: list[PathPart] = (["spec", "topicName"] if "topicName" in doc.spec
+                                 else ["metadata", "name"])
     if not TOPIC_NAME.match(topic_name(doc)) or topic_name(doc) in (".", ".."):
         yield name_path, "must be a Kafka topic name: 1-249 of letters, digits, '.', '_', '-'"
     for key in ("partitions", "replicas"):

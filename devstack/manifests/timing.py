@@ -19,7 +19,8 @@ CRON_FIELDS = (
     ("month", 1, 12, {name: number for number, name in enumerate(_MONTHS, start=1)}),
     ("day of week", 0, 6, {name: number for number, name in enumerate(_DAYS)}),
 )
-_RANGE = re.compile(r"^(?P<start>\*|\?|[0-9A-Za-z]+)(?:-(?P<end>[0-9A-Za-z]+))?(?:/(?P<step>\d+))?$")
+_RANGE = re.compile(r"^(?P<start>\*|\?|[0-9A-Za-z]+)(?:-(?P<end>[0-9A-Za-z]+))?"
+                    r"(?:/(?P<step>\d+))?$")
 GO_DURATION = re.compile(r"^[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$")
 
 

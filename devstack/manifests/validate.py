@@ -17,7 +17,7 @@ from .strimzi import strimzi_findings
 
 @dataclass(frozen=True)
 class Report:
-    """The outcome of one run: findings (sorted), the files examined, and checks that could not run."""
+    """One run's outcome: findings (sorted), the files examined, checks that could not run."""
 
     findings: tuple[Finding, ...]
     files: tuple[str, ...]

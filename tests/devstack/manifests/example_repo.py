@@ -21,7 +21,8 @@ FOLDERS = ("template/python3-etl", "functions/filter", "functions/map", "control
 
 def _topic(name: str) -> dict[str, Any]:
     return {"apiVersion": STRIMZI, "kind": "KafkaTopic",
-            "metadata": {"name": name, "namespace": "kafka", "labels": {"strimzi.io/cluster": "etl"}},
+            "metadata": {"name": name, "namespace": "kafka",
+                         "labels": {"strimzi.io/cluster": "etl"}},
             "spec": {"partitions": 3, "replicas": 3}}
 
 
@@ -143,6 +144,11 @@ def valid_files() -> Files:
         "workflows/orders.yaml": [{"name": "orders", "free-form": ["anything", "goes"]}],
         "config/settings.yml": [{"any": {"plain": "yaml"}}],
     }
+
+
+def first(files: Files, name: str) -> dict[str, Any]:
+    """The first document of a file, for a test to break."""
+    return files[name][0]
 
 
 def write_repo(root: pathlib.Path, files: Files) -> pathlib.Path:

@@ -7,8 +7,10 @@ from typing import Any, Callable
 
 import pytest
 
+from devstack.manifests import validate_paths
+
 from .conftest import assert_named, needs_schema
-from .example_repo import GATEWAY
+from .example_repo import GATEWAY, first, write_repo
 
 BUS = "argo-events/eventbus.yaml"
 KAFKA_SOURCE = "argo-events/eventsource-orders.yaml"
@@ -18,20 +20,17 @@ KAFKA_EVENT = "spec.kafka.orders-raw"
 TRIGGER = "spec.triggers[0]"
 
 
-def _doc(files: dict, name: str) -> dict[str, Any]:
-    return files[name][0]
-
 
 def _kafka_event(files: dict) -> dict[str, Any]:
-    return _doc(files, KAFKA_SOURCE)["spec"]["kafka"]["orders-raw"]
+    return first(files, KAFKA_SOURCE)["spec"]["kafka"]["orders-raw"]
 
 
 def _calendar_event(files: dict) -> dict[str, Any]:
-    return _doc(files, CALENDAR_SOURCE)["spec"]["calendar"]["every-minute"]
+    return first(files, CALENDAR_SOURCE)["spec"]["calendar"]["every-minute"]
 
 
 def _trigger(files: dict) -> dict[str, Any]:
-    return _doc(files, SENSOR)["spec"]["triggers"][0]
+    return first(files, SENSOR)["spec"]["triggers"][0]
 
 
 def _http(files: dict) -> dict[str, Any]:
@@ -43,16 +42,16 @@ def _dlq_kafka(files: dict) -> dict[str, Any]:
 
 
 def _dependency(files: dict) -> dict[str, Any]:
-    return _doc(files, SENSOR)["spec"]["dependencies"][0]
+    return first(files, SENSOR)["spec"]["dependencies"][0]
 
 
 def _add_second_trigger(files: dict) -> None:
-    triggers = _doc(files, SENSOR)["spec"]["triggers"]
+    triggers = first(files, SENSOR)["spec"]["triggers"]
     triggers.append(copy.deepcopy(triggers[0]))
 
 
 def _add_second_dependency(files: dict) -> None:
-    dependencies = _doc(files, SENSOR)["spec"]["dependencies"]
+    dependencies = first(files, SENSOR)["spec"]["dependencies"]
     dependencies.append({**dependencies[0], "name": "raw-again"})
 
 
@@ -60,12 +59,13 @@ Mutation = Callable[[dict], Any]
 
 RULE_CASES = [
     # EventBus
-    pytest.param(BUS, lambda f: _doc(f, BUS)["spec"].update(kafka={"url": "k:9092"}),
+    pytest.param(BUS, lambda f: first(f, BUS)["spec"].update(kafka={"url": "k:9092"}),
                  "spec", "set exactly one of", id="eventbus-two-bus-types"),
-    pytest.param(BUS, lambda f: _doc(f, BUS)["spec"]["jetstream"].update(replicas=2),
+    pytest.param(BUS, lambda f: first(f, BUS)["spec"]["jetstream"].update(replicas=2),
                  "spec.jetstream.replicas", "must be 1 or at least 3", id="eventbus-two-replicas"),
-    pytest.param(BUS, lambda f: _doc(f, BUS)["spec"]["jetstream"].pop("version"),
-                 "spec.jetstream.version", "version is required", id="eventbus-no-jetstream-version"),
+    pytest.param(BUS, lambda f: first(f, BUS)["spec"]["jetstream"].pop("version"),
+                 "spec.jetstream.version", "version is required",
+                 id="eventbus-no-jetstream-version"),
     # Kafka EventSource
     pytest.param(KAFKA_SOURCE, lambda f: _kafka_event(f).pop("topic"),
                  f"{KAFKA_EVENT}.topic", "must not be empty", id="kafka-source-missing-topic"),
@@ -91,16 +91,17 @@ RULE_CASES = [
                  f"{KAFKA_EVENT}.url", "listens on 9092", id="kafka-source-url-wrong-port"),
     pytest.param(KAFKA_SOURCE, lambda f: _kafka_event(f).update(
                      url="other-kafka-bootstrap.kafka.svc:9092"),
-                 f"{KAFKA_EVENT}.url", "names no Kafka cluster", id="kafka-source-url-unknown-cluster"),
-    pytest.param(KAFKA_SOURCE, lambda f: _doc(f, KAFKA_SOURCE)["spec"].update(
+                 f"{KAFKA_EVENT}.url", "names no Kafka cluster",
+                 id="kafka-source-url-unknown-cluster"),
+    pytest.param(KAFKA_SOURCE, lambda f: first(f, KAFKA_SOURCE)["spec"].update(
                      calendar={"orders-raw": {"interval": "1m"}}),
                  "spec.calendar.orders-raw", "already used under spec.kafka",
                  id="eventsource-duplicate-event-name"),
-    pytest.param(KAFKA_SOURCE, lambda f: _doc(f, KAFKA_SOURCE)["spec"].update(
+    pytest.param(KAFKA_SOURCE, lambda f: first(f, KAFKA_SOURCE)["spec"].update(
                      webhook={"hook": {"port": "12000", "endpoint": "/x", "method": "POST"}}),
                  "spec", "mixes rolling-update sources (webhook)",
                  id="eventsource-mixed-update-strategies"),
-    pytest.param(KAFKA_SOURCE, lambda f: _doc(f, KAFKA_SOURCE)["spec"].update(
+    pytest.param(KAFKA_SOURCE, lambda f: first(f, KAFKA_SOURCE)["spec"].update(
                      eventBusName="missing"),
                  "spec.eventBusName", "needs an EventBus named 'missing'",
                  id="eventsource-unknown-event-bus"),
@@ -114,7 +115,8 @@ RULE_CASES = [
     pytest.param(CALENDAR_SOURCE, lambda f: _calendar_event(f).pop("schedule"),
                  "spec.calendar.every-minute.schedule", "set schedule (cron) or interval",
                  id="calendar-no-schedule-nor-interval"),
-    pytest.param(CALENDAR_SOURCE, lambda f: _calendar_event(f).update(schedule="", interval="5 min"),
+    pytest.param(CALENDAR_SOURCE,
+                 lambda f: _calendar_event(f).update(schedule="", interval="5 min"),
                  "spec.calendar.every-minute.interval", "Go duration",
                  id="calendar-bad-interval"),
     pytest.param(CALENDAR_SOURCE, lambda f: _calendar_event(f).update(timezone="Mars/Olympus"),
@@ -128,7 +130,8 @@ RULE_CASES = [
                  "spec.dependencies[0].eventName", "defines no event 'orders-cooked'",
                  id="sensor-dependency-unknown-event"),
     pytest.param(SENSOR, _add_second_dependency,
-                 "spec.dependencies[1].eventName", "one dependency per (eventSourceName, eventName)",
+                 "spec.dependencies[1].eventName",
+                 "one dependency per (eventSourceName, eventName)",
                  id="sensor-two-dependencies-one-event"),
     pytest.param(SENSOR, lambda f: _dependency(f).update(filtersLogicalOperator="xor"),
                  "spec.dependencies[0].filtersLogicalOperator", "must be and or or",
@@ -197,13 +200,13 @@ RULE_CASES = [
 ]
 
 SCHEMA_CASES = [
-    pytest.param(BUS, lambda f: _doc(f, BUS)["spec"]["jetstream"].update(replica=3),
+    pytest.param(BUS, lambda f: first(f, BUS)["spec"]["jetstream"].update(replica=3),
                  "spec.jetstream.replica", "unknown field", id="eventbus-unknown-field"),
     pytest.param(KAFKA_SOURCE, lambda f: _kafka_event(f).update(consumerGroupe={}),
                  f"{KAFKA_EVENT}.consumerGroupe", "unknown field", id="kafka-source-unknown-field"),
     pytest.param(SENSOR, lambda f: _trigger(f)["retryStrategy"].update(step=3),
                  f"{TRIGGER}.retryStrategy.step", "unknown field", id="sensor-unknown-field"),
-    pytest.param(SENSOR, lambda f: _doc(f, SENSOR)["metadata"].update(lables={"a": "b"}),
+    pytest.param(SENSOR, lambda f: first(f, SENSOR)["metadata"].update(lables={"a": "b"}),
                  "metadata.lables", "unknown field", id="sensor-unknown-metadata-field"),
     pytest.param(SENSOR, lambda f: _trigger(f)["retryStrategy"].update(steps="three"),
                  f"{TRIGGER}.retryStrategy.steps", "schema: 'three' is not of type 'integer'",
@@ -253,8 +256,6 @@ def test_without_schema_the_controller_rules_still_run(files, validate_repo, tmp
 
 def test_one_sensor_is_checked_against_the_rest_of_the_repository(files, tmp_path):
     """Validating a single file still resolves its references in the repository."""
-    from devstack.manifests import validate_paths
-    from .example_repo import write_repo
     root = write_repo(tmp_path / "repo", files)
     report = validate_paths([root / SENSOR], repo_root=root, argo_schema_path=tmp_path / "no.json")
     assert report.files == (SENSOR,)

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from .conftest import assert_named
+from .example_repo import first
 
 DEPLOYMENT = "k8s/apps/deployment.yaml"
 STATEFULSET = "k8s/apps/statefulset.yaml"
@@ -15,22 +16,19 @@ POD = "spec.template.spec"
 CONTAINER = f"{POD}.containers[0]"
 
 
-def _doc(files: dict, name: str) -> dict[str, Any]:
-    return files[name][0]
-
 
 def _container(files: dict, name: str) -> dict[str, Any]:
-    return _doc(files, name)["spec"]["template"]["spec"]["containers"][0]
+    return first(files, name)["spec"]["template"]["spec"]["containers"][0]
 
 
 CASES = [
     pytest.param(DEPLOYMENT, lambda f: _container(f, DEPLOYMENT).update(imagePolicy="Always"),
                  f"{CONTAINER}.imagePolicy", "unknown field (not in the Kubernetes 1.33 schema)",
                  id="deployment-unknown-container-field"),
-    pytest.param(DEPLOYMENT, lambda f: _doc(f, DEPLOYMENT)["spec"].update(replicas="two"),
+    pytest.param(DEPLOYMENT, lambda f: first(f, DEPLOYMENT)["spec"].update(replicas="two"),
                  "spec.replicas", "Kubernetes 1.33 schema: 'two' is not of type",
                  id="deployment-replicas-not-integer"),
-    pytest.param(DEPLOYMENT, lambda f: _doc(f, DEPLOYMENT)["spec"]["template"]["spec"].pop(
+    pytest.param(DEPLOYMENT, lambda f: first(f, DEPLOYMENT)["spec"]["template"]["spec"].pop(
                      "securityContext"),
                  f"{CONTAINER}.securityContext.runAsNonRoot", "must be true",
                  id="deployment-may-run-as-root"),
@@ -38,24 +36,24 @@ CASES = [
                      "allowPrivilegeEscalation"),
                  f"{CONTAINER}.securityContext.allowPrivilegeEscalation", "must be false",
                  id="deployment-privilege-escalation"),
-    pytest.param(DEPLOYMENT, lambda f: _doc(f, DEPLOYMENT)["metadata"].pop("namespace"),
+    pytest.param(DEPLOYMENT, lambda f: first(f, DEPLOYMENT)["metadata"].pop("namespace"),
                  "metadata.namespace", "is required", id="deployment-without-namespace"),
     pytest.param(STATEFULSET, lambda f: _container(f, STATEFULSET)["resources"].pop("limits"),
                  f"{CONTAINER}.resources.limits.memory", "must be set",
                  id="statefulset-missing-memory-limit"),
-    pytest.param(STATEFULSET, lambda f: _doc(f, STATEFULSET)["spec"]["volumeClaimTemplates"][0][
+    pytest.param(STATEFULSET, lambda f: first(f, STATEFULSET)["spec"]["volumeClaimTemplates"][0][
                      "spec"].update(accessMode=["ReadWriteOnce"]),
                  "spec.volumeClaimTemplates[0].spec.accessMode", "unknown field",
                  id="statefulset-claim-unknown-field"),
-    pytest.param(ROLE, lambda f: _doc(f, ROLE)["rules"][0].update(verb=["list"]),
+    pytest.param(ROLE, lambda f: first(f, ROLE)["rules"][0].update(verb=["list"]),
                  "rules[0].verb", "unknown field", id="role-unknown-field"),
-    pytest.param(ROLE, lambda f: _doc(f, ROLE)["rules"][0].pop("verbs"),
+    pytest.param(ROLE, lambda f: first(f, ROLE)["rules"][0].pop("verbs"),
                  "rules[0]", "'verbs' is a required property", id="role-rule-without-verbs"),
-    pytest.param(POLICY, lambda f: _doc(f, POLICY)["spec"]["ingress"][0]["from"][0].update(
+    pytest.param(POLICY, lambda f: first(f, POLICY)["spec"]["ingress"][0]["from"][0].update(
                      namespaceSelectors={}),
                  "spec.ingress[0].from[0].namespaceSelectors", "unknown field",
                  id="networkpolicy-unknown-peer-field"),
-    pytest.param(POLICY, lambda f: _doc(f, POLICY)["spec"].update(policyTypes="Ingress"),
+    pytest.param(POLICY, lambda f: first(f, POLICY)["spec"].update(policyTypes="Ingress"),
                  "spec.policyTypes", "is not of type 'array'",
                  id="networkpolicy-policy-types-not-list"),
     pytest.param("k8s/secret.yaml", lambda f: f.update({"k8s/secret.yaml": [{

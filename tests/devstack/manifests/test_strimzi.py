@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from .conftest import assert_named
+from .example_repo import first
 
 KAFKA = "k8s/kafka/kafka.yaml"
 POOL = "k8s/kafka/node-pool.yaml"
@@ -13,12 +14,9 @@ TOPIC = "k8s/topics/orders-raw.yaml"
 CLUSTER_LABEL = 'metadata.labels["strimzi.io/cluster"]'
 
 
-def _doc(files: dict, name: str) -> dict[str, Any]:
-    return files[name][0]
-
 
 def _broker(files: dict) -> dict[str, Any]:
-    return _doc(files, KAFKA)["spec"]["kafka"]
+    return first(files, KAFKA)["spec"]["kafka"]
 
 
 def _listener(files: dict) -> dict[str, Any]:
@@ -26,16 +24,18 @@ def _listener(files: dict) -> dict[str, Any]:
 
 
 CASES = [
-    pytest.param(KAFKA, lambda f: _doc(f, KAFKA)["metadata"]["annotations"].pop("strimzi.io/kraft"),
+    pytest.param(KAFKA,
+                 lambda f: first(f, KAFKA)["metadata"]["annotations"].pop("strimzi.io/kraft"),
                  'metadata.annotations["strimzi.io/kraft"]', "must be 'enabled'",
                  id="kafka-without-kraft-annotation"),
-    pytest.param(KAFKA, lambda f: _doc(f, KAFKA)["spec"].update(zookeeper={"replicas": 3}),
+    pytest.param(KAFKA, lambda f: first(f, KAFKA)["spec"].update(zookeeper={"replicas": 3}),
                  "spec.zookeeper", "no ZooKeeper", id="kafka-with-zookeeper"),
     pytest.param(KAFKA, lambda f: _broker(f).update(replicas=3),
-                 "spec.kafka.replicas", "belongs on the KafkaNodePool", id="kafka-replicas-on-kafka"),
+                 "spec.kafka.replicas", "belongs on the KafkaNodePool",
+                 id="kafka-replicas-on-kafka"),
     pytest.param(KAFKA, lambda f: _broker(f).update(listener=[]),
                  "spec.kafka.listener", "unknown field", id="kafka-unknown-broker-field"),
-    pytest.param(KAFKA, lambda f: _doc(f, KAFKA)["spec"].update(entityOperators={}),
+    pytest.param(KAFKA, lambda f: first(f, KAFKA)["spec"].update(entityOperators={}),
                  "spec.entityOperators", "unknown field", id="kafka-unknown-spec-field"),
     pytest.param(KAFKA, lambda f: _broker(f).update(listeners=[]),
                  "spec.kafka.listeners", "at least one listener", id="kafka-no-listener"),
@@ -54,35 +54,35 @@ CASES = [
     pytest.param(KAFKA, lambda f: _broker(f)["config"].update({"min.insync.replicas": 3}),
                  'spec.kafka.config["min.insync.replicas"]', "must be below default.replication",
                  id="kafka-min-isr-equals-replication"),
-    pytest.param(KAFKA, lambda f: _doc(f, KAFKA).update(apiVersion="kafka.strimzi.io/v1alpha1"),
+    pytest.param(KAFKA, lambda f: first(f, KAFKA).update(apiVersion="kafka.strimzi.io/v1alpha1"),
                  "apiVersion", "must be one of kafka.strimzi.io/v1beta2",
                  id="kafka-unknown-api-version"),
-    pytest.param(POOL, lambda f: _doc(f, POOL)["spec"].update(roles=["broker", "zookeeper"]),
+    pytest.param(POOL, lambda f: first(f, POOL)["spec"].update(roles=["broker", "zookeeper"]),
                  "spec.roles", "one or both of controller, broker", id="pool-bad-role"),
-    pytest.param(POOL, lambda f: _doc(f, POOL)["spec"].update(replicas=0),
+    pytest.param(POOL, lambda f: first(f, POOL)["spec"].update(replicas=0),
                  "spec.replicas", "at least 1", id="pool-no-nodes"),
-    pytest.param(POOL, lambda f: _doc(f, POOL)["spec"]["storage"].update(type="disk"),
+    pytest.param(POOL, lambda f: first(f, POOL)["spec"]["storage"].update(type="disk"),
                  "spec.storage.type", "ephemeral, persistent-claim, jbod", id="pool-bad-storage"),
-    pytest.param(POOL, lambda f: _doc(f, POOL)["metadata"]["labels"].update(
+    pytest.param(POOL, lambda f: first(f, POOL)["metadata"]["labels"].update(
                      {"strimzi.io/cluster": "main"}),
                  CLUSTER_LABEL, "names no Kafka resource (known: etl)", id="pool-unknown-cluster"),
-    pytest.param(TOPIC, lambda f: _doc(f, TOPIC)["metadata"].pop("labels"),
+    pytest.param(TOPIC, lambda f: first(f, TOPIC)["metadata"].pop("labels"),
                  CLUSTER_LABEL, "is required", id="topic-without-cluster-label"),
-    pytest.param(TOPIC, lambda f: _doc(f, TOPIC)["metadata"]["labels"].update(
+    pytest.param(TOPIC, lambda f: first(f, TOPIC)["metadata"]["labels"].update(
                      {"strimzi.io/cluster": "main"}),
                  CLUSTER_LABEL, "names no Kafka resource", id="topic-unknown-cluster"),
-    pytest.param(TOPIC, lambda f: _doc(f, TOPIC)["metadata"].update(namespace="default"),
+    pytest.param(TOPIC, lambda f: first(f, TOPIC)["metadata"].update(namespace="default"),
                  "metadata.namespace", "must be kafka", id="topic-outside-cluster-namespace"),
-    pytest.param(TOPIC, lambda f: _doc(f, TOPIC)["spec"].update(replicas=1),
+    pytest.param(TOPIC, lambda f: first(f, TOPIC)["spec"].update(replicas=1),
                  "spec.replicas", "at least min.insync.replicas (2)",
                  id="topic-replicas-below-min-isr"),
-    pytest.param(TOPIC, lambda f: _doc(f, TOPIC)["spec"].update(replicas=4),
+    pytest.param(TOPIC, lambda f: first(f, TOPIC)["spec"].update(replicas=4),
                  "spec.replicas", "only 3 brokers", id="topic-replicas-above-brokers"),
-    pytest.param(TOPIC, lambda f: _doc(f, TOPIC)["spec"].pop("partitions"),
+    pytest.param(TOPIC, lambda f: first(f, TOPIC)["spec"].pop("partitions"),
                  "spec.partitions", "must be set", id="topic-partitions-left-to-default"),
-    pytest.param(TOPIC, lambda f: _doc(f, TOPIC)["spec"].update(topicName="orders raw"),
+    pytest.param(TOPIC, lambda f: first(f, TOPIC)["spec"].update(topicName="orders raw"),
                  "spec.topicName", "must be a Kafka topic name", id="topic-name-with-space"),
-    pytest.param(TOPIC, lambda f: _doc(f, TOPIC)["spec"].update(partition=3),
+    pytest.param(TOPIC, lambda f: first(f, TOPIC)["spec"].update(partition=3),
                  "spec.partition", "unknown field", id="topic-unknown-field"),
 ]
 
@@ -95,13 +95,13 @@ def test_strimzi_rule_names_path_and_rule(files, validate_repo, file, mutate, pa
 
 def test_topic_min_isr_override_is_respected(files, validate_repo):
     """A topic may lower min.insync.replicas for itself; then replicas 1 is consistent."""
-    _doc(files, TOPIC)["spec"].update(replicas=1, config={"min.insync.replicas": 1})
+    first(files, TOPIC)["spec"].update(replicas=1, config={"min.insync.replicas": 1})
     assert validate_repo(files).findings == ()
 
 
 def test_topic_name_defaults_to_metadata_name(files, validate_repo):
     """spec.topicName wins over metadata.name for what EventSources may reference."""
-    _doc(files, TOPIC)["metadata"]["name"] = "orders-raw-topic"
+    first(files, TOPIC)["metadata"]["name"] = "orders-raw-topic"
     assert validate_repo(files).findings != ()
-    _doc(files, TOPIC)["spec"]["topicName"] = "orders-raw"
+    first(files, TOPIC)["spec"]["topicName"] = "orders-raw"
     assert validate_repo(files).findings == ()
