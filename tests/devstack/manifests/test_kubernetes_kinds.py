@@ -1,11 +1,18 @@
 """Built-in kinds: kubernetes-validate --strict (pinned release) plus our hygiene rules."""
 from __future__ import annotations
 
+import pathlib
 from typing import Any
 
+import kubernetes_validate
+import kubernetes_validate.utils as kv_utils
 import pytest
 
-from .conftest import assert_named
+from devstack.manifests import Document, Family, format_path, load_file
+from devstack.manifests.documents import family_of
+from devstack.manifests.kubernetes_kinds import KUBERNETES_VERSION, schema_findings
+
+from .conftest import REPO, assert_named
 from .example_repo import first
 
 DEPLOYMENT = "k8s/apps/deployment.yaml"
@@ -84,3 +91,43 @@ def test_a_secret_without_values_may_be_committed(files, validate_repo):
     files["k8s/secret.yaml"] = [{"apiVersion": "v1", "kind": "Secret",
                                  "metadata": {"name": "pg", "namespace": "etl-data"}}]
     assert validate_repo(files).findings == ()
+
+
+def _builtin_documents(files: dict) -> list[Document]:
+    return [Document(name, 0, body, Family.KUBERNETES) for name, docs in files.items()
+            for body in docs if family_of(pathlib.PurePosixPath(name), body) is Family.KUBERNETES]
+
+
+def _their_verdict(body: dict) -> str | None:
+    """kubernetes-validate's own validate(): None when it accepts, else the error's path."""
+    try:
+        kubernetes_validate.validate(body, KUBERNETES_VERSION, strict=True)
+    except kv_utils.ValidationError as error:
+        return format_path(list(error.path))
+    except kv_utils.SchemaNotFoundError:
+        return "kind"
+    return None
+
+
+@pytest.mark.parametrize(("file", "mutate"), [case.values[:2] for case in CASES]
+                         + [pytest.param("", lambda f: None, id="unbroken")],
+                         ids=[case.id for case in CASES] + ["unbroken"])
+def test_schema_verdict_agrees_with_kubernetes_validate(files, file, mutate):
+    """Our cached all-errors validation and kubernetes-validate's validate() agree per document:
+    both accept, or both reject and its (first) error lies at or above one of our paths."""
+    mutate(files)
+    for doc in _builtin_documents(files):
+        theirs = _their_verdict(doc.body)
+        ours = [f.path for f in schema_findings(doc, KUBERNETES_VERSION)]
+        assert (theirs is None) == (not ours), (doc.file, theirs, ours)
+        if theirs is not None:
+            assert any(path.startswith(theirs) for path in ours), (doc.file, theirs, ours)
+
+
+@pytest.mark.parametrize("relative", sorted(
+    p.relative_to(REPO).as_posix() for p in (REPO / "k8s").rglob("*.yaml")))
+def test_committed_manifests_pass_kubernetes_validate_itself(relative):
+    """The committed built-in manifests pass kubernetes-validate's own strict validate() too."""
+    for doc in load_file(REPO / relative, REPO)[0]:
+        if doc.family is Family.KUBERNETES:
+            assert _their_verdict(doc.body) is None
