@@ -43,8 +43,6 @@ RECREATE_SOURCES = frozenset({
 _CONDITION_TOKENS = re.compile(r"&&|\|\||[()!]|\s+")
 
 
-
-
 def _blank(value: Any) -> bool:
     return not isinstance(value, str) or not value.strip()
 
@@ -345,7 +343,7 @@ def _parameter_list(parameters: Any, parts: list[PathPart], dependencies: frozen
             yield ([*here, "src", "dependencyName"],
                    f"names no dependency of this Sensor ({', '.join(sorted(dependencies))})")
         if dest_required and _blank(parameter.get("dest")):
-            yield [*here, "dest"], "must not be empty"
+            yield [*here, "dest"], "must not be empty (only an HTTP payload may leave dest empty)"
         if parameter.get("operation", "") not in PARAMETER_OPERATIONS:
             yield [*here, "operation"], "must be append, overwrite or prepend"
 

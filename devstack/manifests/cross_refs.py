@@ -25,6 +25,8 @@ BOOTSTRAP_HOST = re.compile(r"^(?P<cluster>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-kafka-
 DEFAULT_EVENT_BUS = "default"
 SERVICE_ACCOUNT_ANNOTATION = "com.openfaas.serviceaccount"
 FUNCTION_NAMESPACE = "openfaas-fn"
+# The functions' bootstrap servers (docs/contracts.md, "Environment of every function").
+BOOTSTRAP_VARIABLE = "KAFKA_BOOTSTRAP"
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,6 @@ class Catalog:
     topics: frozenset[str]
     kafka_clusters: Mapping[str, KafkaCluster]
     service_accounts: frozenset[tuple[str | None, str]]
-
-
 
 
 def build_catalog(documents: Sequence[Document]) -> Catalog:
@@ -102,8 +102,6 @@ def reference_findings(doc: Document, catalog: Catalog) -> Iterator[Finding]:
               ("KafkaNodePool", Family.STRIMZI): _node_pool_problems}
     check = _stack_problems if doc.family is Family.STACK else checks.get((doc.kind, doc.family))
     yield from located(doc.file, doc.index, check(doc, catalog) if check else ())
-
-
 
 
 def _known(names: Any) -> str:
@@ -170,23 +168,28 @@ def _kafka_endpoint_problems(config: Mapping[str, Any], parts: list[PathPart], c
     if isinstance(topic, str) and topic and topic not in catalog.topics:
         yield ([*parts, "topic"], f"topic {topic!r} has no KafkaTopic manifest under k8s/ "
                                   "(topics are never auto-created)")
-    url = config.get("url")
-    if not (isinstance(url, str) and catalog.kafka_clusters):
+    yield from _bootstrap_problems(config.get("url"), [*parts, "url"], catalog)
+
+
+def _bootstrap_problems(servers: Any, parts: list[PathPart], catalog: Catalog
+                        ) -> Iterator[Problem]:
+    """Each ``<cluster>-kafka-bootstrap[.<namespace>...]:<port>`` address names a declared Strimzi
+    cluster, in its namespace, on one of its listener ports. Other hosts are not ours to judge."""
+    if not (isinstance(servers, str) and catalog.kafka_clusters):
         return
-    for address in filter(None, (a.strip() for a in url.split(","))):
+    for address in filter(None, (a.strip() for a in servers.split(","))):
         host, _, port = address.rpartition(":")
         match = BOOTSTRAP_HOST.match(host)
         if not match:
             continue
         cluster = catalog.kafka_clusters.get(match["cluster"])
         if cluster is None:
-            yield ([*parts, "url"], f"{address} names no Kafka cluster "
-                                    f"({_known(catalog.kafka_clusters)})")
+            yield parts, f"{address} names no Kafka cluster ({_known(catalog.kafka_clusters)})"
         elif match["namespace"] and cluster.namespace and match["namespace"] != cluster.namespace:
-            yield [*parts, "url"], f"Kafka {cluster.name!r} lives in namespace {cluster.namespace}"
+            yield parts, f"Kafka {cluster.name!r} lives in namespace {cluster.namespace}"
         elif not port.isdigit() or int(port) not in cluster.listener_ports:
-            yield ([*parts, "url"], f"{address}: Kafka {cluster.name!r} listens on "
-                                    f"{', '.join(map(str, sorted(cluster.listener_ports)))}")
+            yield (parts, f"{address}: Kafka {cluster.name!r} listens on "
+                          f"{', '.join(map(str, sorted(cluster.listener_ports)))}")
 
 
 def _cluster_of(doc: Document, catalog: Catalog) -> tuple[KafkaCluster | None, list[Problem]]:
@@ -223,8 +226,12 @@ def _topic_problems(doc: Document, catalog: Catalog) -> Iterator[Problem]:
 
 def _stack_problems(doc: Document, catalog: Catalog) -> Iterator[Problem]:
     for name, function in mapping(mapping(doc.body).get("functions")).items():
+        here: list[PathPart] = ["functions", name]
+        environment = mapping(mapping(function).get("environment"))
+        yield from _bootstrap_problems(environment.get(BOOTSTRAP_VARIABLE),
+                                       [*here, "environment", BOOTSTRAP_VARIABLE], catalog)
         account = mapping(mapping(function).get("annotations")).get(SERVICE_ACCOUNT_ANNOTATION)
         if isinstance(account, str) and not ({(FUNCTION_NAMESPACE, account), (None, account)}
                                              & catalog.service_accounts):
-            yield (["functions", name, "annotations", SERVICE_ACCOUNT_ANNOTATION],
+            yield ([*here, "annotations", SERVICE_ACCOUNT_ANNOTATION],
                    f"no ServiceAccount {account!r} in {FUNCTION_NAMESPACE} under k8s/")

@@ -46,7 +46,6 @@ PRO_ONLY_LABELS = ("com.openfaas.scale.zero", "com.openfaas.scale.zero-duration"
                    "com.openfaas.scale.type")
 
 
-
 def _unknown(value: Mapping[str, Any], known: frozenset[str], parts: list[PathPart]
              ) -> Iterator[Problem]:
     for key in sorted(set(value) - known, key=str):

@@ -44,7 +44,6 @@ KNOWN_KAFKA_KEYS = frozenset({
 NODE_POOL_OWNED_KEYS = ("replicas", "storage")
 
 
-
 def topic_name(doc: Document) -> str:
     """The Kafka topic a KafkaTopic creates: spec.topicName, else metadata.name."""
     return str(doc.spec.get("topicName") or doc.name)

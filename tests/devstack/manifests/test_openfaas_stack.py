@@ -94,6 +94,14 @@ CASES = [
     pytest.param(lambda f: _filter(f)["labels"].update({EDITION_LABEL: "pro"}),
                  f'functions.map.labels["{EDITION_LABEL}"]', "label every function pro, or none",
                  id="edition-declared-on-some-functions"),
+    pytest.param(lambda f: _filter(f)["environment"].update(
+                     KAFKA_BOOTSTRAP="etl-kafka-bootstrap.kafka:9093"),
+                 f"{FILTER}.environment.KAFKA_BOOTSTRAP", "listens on 9092",
+                 id="kafka-bootstrap-wrong-port"),
+    pytest.param(lambda f: _filter(f)["environment"].update(
+                     KAFKA_BOOTSTRAP="etl-kafka-bootstrap.default.svc:9092"),
+                 f"{FILTER}.environment.KAFKA_BOOTSTRAP", "lives in namespace kafka",
+                 id="kafka-bootstrap-wrong-namespace"),
     pytest.param(lambda f: _stack(f)["functions"]["autoscaler"]["annotations"].update(
                      {"com.openfaas.serviceaccount": "controller"}),
                  'functions.autoscaler.annotations["com.openfaas.serviceaccount"]',
