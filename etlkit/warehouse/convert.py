@@ -48,6 +48,8 @@ def to_text(value: object) -> str:
 
 def to_integer(value: object) -> int:
     """Integers, integral floats and integer text, within 64 bits; never booleans."""
+    if type(value) is int and INT64_MIN <= value <= INT64_MAX:  # the common case, first
+        return value
     if isinstance(value, bool):
         raise ConversionError("is a boolean, not an integer")
     if isinstance(value, float) and value.is_integer():
@@ -63,6 +65,8 @@ def to_integer(value: object) -> int:
 
 def to_real(value: object) -> float:
     """Numbers and numeric text as a finite double; never booleans, NaN or infinities."""
+    if type(value) is float and math.isfinite(value):  # the common case, first
+        return value
     if isinstance(value, bool):
         raise ConversionError("is a boolean, not a number")
     try:
@@ -89,10 +93,14 @@ def to_boolean(value: object) -> bool:
     raise ConversionError(f"{_show(value)} is not a boolean")
 
 
+# One encoder for every call: json.dumps with non-default options builds a new one each time.
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def to_json(value: object) -> str:
     """Any JSON value as compact text with sorted keys (stable, so replays compare equal)."""
     try:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = _JSON.encode(value)
     except (TypeError, ValueError) as error:
         raise ConversionError(f"is not JSON-serialisable ({error})") from None
     if "\\u0000" in text:
@@ -140,27 +148,36 @@ class ConvertedBatch:
     rejected: tuple[RejectedRow, ...]
 
 
-def convert_row(columns: Sequence[Column], key_column: str, row: object) -> tuple[object, ...]:
-    """One row as a tuple in column order; raises `ConversionError` naming the column.
+def row_converter(columns: Sequence[Column], key_column: str) -> Callable[[object], tuple[object, ...]]:
+    """A function turning one row into a tuple in column order; raises `ConversionError`
+    naming the column.
 
     Missing fields are NULL (an upsert replaces the whole row, so an absent optional field is
     cleared rather than left stale); fields without a column are ignored; the key is required.
+    The per-column plan is resolved once here, not once per value: this loop is the hot path
+    of every load.
     """
-    if not isinstance(row, Mapping):
-        raise ConversionError(f"row: must be an object, got {type(row).__name__}")
-    values: list[object] = []
-    for column in columns:
-        value = row.get(column.name)
-        if value is None:
-            if column.name == key_column:
-                raise ConversionError(f"column {column.name!r} (the key): missing")
-            values.append(None)
-            continue
-        try:
-            values.append(CONVERTERS[column.type](value))
-        except ConversionError as error:
-            raise ConversionError(f"column {column.name!r}: {error}") from None
-    return tuple(values)
+    plan = tuple((column.name, CONVERTERS[column.type], column.name == key_column) for column in columns)
+
+    def convert(row: object) -> tuple[object, ...]:
+        if type(row) is not dict and not isinstance(row, Mapping):
+            raise ConversionError(f"row: must be an object, got {type(row).__name__}")
+        get = row.get  # type: ignore[union-attr]
+        values: list[object] = []
+        for name, converter, is_key in plan:
+            value = get(name)
+            if value is None:
+                if is_key:
+                    raise ConversionError(f"column {name!r} (the key): missing")
+                values.append(None)
+                continue
+            try:
+                values.append(converter(value))
+            except ConversionError as error:
+                raise ConversionError(f"column {name!r}: {error}") from None
+        return tuple(values)
+
+    return convert
 
 
 def convert_rows(columns: Sequence[Column], key_column: str, rows: Sequence[object]) -> ConvertedBatch:
@@ -176,11 +193,12 @@ def convert_rows(columns: Sequence[Column], key_column: str, rows: Sequence[obje
     if key_column not in names:
         raise SchemaConflict(f"key column {key_column!r}: not a column of the table ({', '.join(names)})")
     key_position = names.index(key_column)
+    convert = row_converter(columns, key_column)
     by_key: dict[object, tuple[object, ...]] = {}
     rejected: list[RejectedRow] = []
     for index, row in enumerate(rows):
         try:
-            converted = convert_row(columns, key_column, row)
+            converted = convert(row)
         except ConversionError as error:
             rejected.append(RejectedRow(index, str(error), row))
             continue
