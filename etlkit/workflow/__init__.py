@@ -1,12 +1,41 @@
 """Workflow definitions: the model, its parser/validator, the versioned store and the manifest renderer.
 
-``parse_workflow`` / ``load_workflow`` turn YAML into a frozen :class:`Workflow` (or raise
-:class:`WorkflowInvalid` naming every field and rule broken). Submodules that need more than the
-standard library and PyYAML (the jinja2 renderer) are imported from their own module.
+* :func:`parse_workflow` / :func:`load_workflow`: YAML -> frozen :class:`Workflow`, or
+  :class:`WorkflowInvalid` naming every field path and rule broken.
+* :class:`WorkflowConfigs` over a :class:`WorkflowStore` (:class:`SqliteWorkflowStore` locally):
+  versioned CRUD with optimistic concurrency.
+* :mod:`.invocation`: the body a Sensor posts to a function (and its local evaluation).
+* :mod:`.stack`: the stack.yml function entries a workflow needs.
+* :mod:`.render` (needs jinja2, so import it from its module): ``render_all`` / ``render_workflow``.
 """
 from .errors import FieldError, WorkflowInvalid
 from .model import Workflow
 from .parse import load_workflow, parse_workflow
+from .sqlite_store import SqliteWorkflowStore
 from .step_hooks import StepValidator
+from .store import (
+    StaleVersion,
+    StoredWorkflow,
+    VersionRecord,
+    WorkflowConfigs,
+    WorkflowExists,
+    WorkflowNotFound,
+    WorkflowStore,
+)
 
-__all__ = ["FieldError", "StepValidator", "Workflow", "WorkflowInvalid", "load_workflow", "parse_workflow"]
+__all__ = [
+    "FieldError",
+    "SqliteWorkflowStore",
+    "StaleVersion",
+    "StepValidator",
+    "StoredWorkflow",
+    "VersionRecord",
+    "Workflow",
+    "WorkflowConfigs",
+    "WorkflowExists",
+    "WorkflowInvalid",
+    "WorkflowNotFound",
+    "WorkflowStore",
+    "load_workflow",
+    "parse_workflow",
+]

@@ -133,8 +133,7 @@ def _operations(workflow: Workflow) -> list[dict[str, Any]]:
 def _sensor(
     workflow: Workflow, version: int, settings: RenderSettings, op: Mapping[str, Any], pushdown: Pushdown | None
 ) -> Manifest:
-    filters = pushdown(op["condition"]) if pushdown is not None and op["condition"] else None
-    data_filters = [{**f, "path": f"body.{f['path']}"} for f in filters] if filters else None
+    data_filters = pushdown(op["condition"]) if pushdown is not None and op["condition"] else None
     retry = workflow.delivery.retry
     reason = f"{op['function']} did not answer {'/'.join(map(str, SUCCESS_CODES))} in {retry.steps} attempts"
     dependencies = [

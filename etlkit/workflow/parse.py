@@ -123,7 +123,7 @@ class _Parser:
         sink = root.section("sink", ("table", "key", "url"), required=True)
         sink_fields = (
             sink.string("table", pattern=IDENTIFIER, rule=IDENTIFIER_RULE),
-            sink.string("key"),
+            sink.string("key", pattern=IDENTIFIER, rule=IDENTIFIER_RULE),
             sink.string("url", required=False, default="env:WAREHOUSE_URL", pattern=URL_REFERENCE, rule=URL_REFERENCE_RULE),
         )
         dead_letter = root.string("dead_letter", pattern=NAME, rule=NAME_RULE, max_len=TOPIC_NAME_MAX)
@@ -238,6 +238,8 @@ class _Parser:
         params = fields.raw("params") or {}
         if not isinstance(params, dict):
             return fields.fail(fields.at("params"), f"expected a mapping, got {describe(params)}")
+        if "condition" in params:
+            return fields.fail(child_path(fields.at("params"), "condition"), "give the condition as the step's own field")
         kind = fields.string("kind")
         if kind is not None:
             kinds = sorted(self.validator.step_kinds())

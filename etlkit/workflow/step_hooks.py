@@ -1,12 +1,14 @@
 """The two narrow hooks through which the workflow layer uses the step library (``etlkit.steps``).
 
-* :class:`StepValidator` checks one step's kind, condition and params. The step library's registry
-  module ``etlkit.steps.registry`` satisfies it with two module-level functions; until it exists,
-  :class:`StructuralStepValidator` checks kind names and the fields every step of a kind needs.
+* :class:`StepValidator` checks one step's kind, condition and params. A registry module
+  ``etlkit.steps.registry`` with ``step_kinds()``/``step_errors()`` satisfies it as is; the step
+  library as it stands (``STEP_KINDS``, ``parse_step_config``, ``ConfigError``) is adapted by
+  :class:`StepLibraryValidator`; without either, :class:`StructuralStepValidator` checks kind
+  names and the fields every step of a kind needs.
 * ``pushdown(condition_text) -> list[dict] | None`` turns a filter condition that is a plain
-  conjunction of field comparisons into Argo Events data filters (``etlkit.steps.conditions.
-  to_argo_filters``); ``None`` means "not expressible, keep it in the function only". Paths in the
-  returned filters are relative to the record (``amount``); the renderer prefixes ``body.``.
+  conjunction of field comparisons into Argo Events data filters (``etlkit.steps.
+  to_argo_filters``); ``None`` means "not expressible, keep it in the function only". Paths in
+  the filters are into the Kafka event data (``body.amount`` for a record field).
 
 Both are found by :func:`default_step_validator` / :func:`default_pushdown`; only a missing module
 falls back, an import that fails inside the step library is an error worth seeing.
@@ -107,15 +109,42 @@ def _optional_module(relative: str) -> ModuleType | None:
         raise
 
 
+class StepLibraryValidator:
+    """The step library's config parsers as a :class:`StepValidator`.
+
+    The library reads a filter's condition from its params (``{"condition": ...}``) while a
+    workflow gives the condition a field of its own, so the condition is passed in the params
+    and an error about it points back at ``condition``. The library stops at its first error.
+    """
+
+    def __init__(self, library: ModuleType) -> None:
+        self._library = library
+
+    def step_kinds(self) -> Collection[str]:
+        return tuple(self._library.STEP_KINDS)
+
+    def step_errors(self, kind: str, condition: str | None, params: Mapping[str, Any]) -> Sequence[str]:
+        config = dict(params) if condition is None else {**params, "condition": condition}
+        try:
+            self._library.parse_step_config(kind, config, "params")
+        except self._library.ConfigError as exc:
+            field = exc.field.removeprefix("params.") if exc.field.startswith("params.condition") else exc.field
+            return [f"{field}: {exc.rule}"]
+        return []
+
+
 def default_step_validator() -> StepValidator:
-    """``etlkit.steps.registry`` when it satisfies :class:`StepValidator`, else the structural one."""
+    """The step library's rules when it is there, else the structural stand-in."""
     registry = _optional_module("..steps.registry")
     if registry is not None and isinstance(registry, StepValidator):
         return registry
+    library = _optional_module("..steps")
+    if library is not None and all(hasattr(library, a) for a in ("STEP_KINDS", "parse_step_config", "ConfigError")):
+        return StepLibraryValidator(library)
     return StructuralStepValidator()
 
 
 def default_pushdown() -> Pushdown | None:
-    """``etlkit.steps.conditions.to_argo_filters`` when it exists, else ``None`` (no pushdown)."""
-    conditions = _optional_module("..steps.conditions")
-    return getattr(conditions, "to_argo_filters", None) if conditions is not None else None
+    """``etlkit.steps.to_argo_filters`` when the step library has it, else ``None`` (no pushdown)."""
+    library = _optional_module("..steps")
+    return getattr(library, "to_argo_filters", None) if library is not None else None

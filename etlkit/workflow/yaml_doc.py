@@ -1,8 +1,9 @@
 """YAML text -> plain Python data, refusing what a plain loader silently accepts.
 
 PyYAML keeps the last of two equal keys, so ``topics: {a: ..., a: ...}`` would lose a definition
-without a word. This loader walks the composed node tree itself, so each duplicate key is reported
-with its field path and both line numbers, and every one is reported, not only the first.
+without a word, and it reads the keys ``on``, ``off``, ``yes`` and ``no`` as booleans. This loader
+walks the composed node tree itself: keys stay the text written (as in JSON), and each duplicate key
+is reported with its field path and both line numbers, every one, not only the first.
 """
 from __future__ import annotations
 
@@ -42,18 +43,19 @@ def load_yaml(text: str) -> tuple[Any, list[FieldError]]:
 
 def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: str, errors: list[FieldError]) -> Any:
     if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        first_line: dict[Any, int] = {}
+        out: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 errors.append(FieldError(path or ROOT, "merge keys (<<) are not supported; repeat the fields"))
                 continue
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, (str, int, float, bool)) and key is not None:
-                errors.append(FieldError(path or ROOT, f"a mapping key must be a scalar (line {key_node.start_mark.line + 1})"))
-                continue
             line = key_node.start_mark.line + 1
-            key_path = child_path(path, str(key))
+            if not isinstance(key_node, yaml.ScalarNode):
+                errors.append(FieldError(path or ROOT, f"a mapping key must be a plain name (line {line})"))
+                continue
+            # Keys are text, as in JSON: YAML 1.1 would turn `on:` (an enrich setting) into True.
+            key = key_node.value
+            key_path = child_path(path, key)
             if key in first_line:
                 errors.append(FieldError(key_path, f"duplicate key (line {line}; first at line {first_line[key]})"))
                 continue

@@ -55,7 +55,7 @@ def test_rendered_variants_match_official_schema(validators, make_doc, structura
     doc = make_doc(scaling={"schedule": "*/2 * * * *"})
     doc["sources"][1]["topic"] = "shop-legacy"
     doc["topics"]["shop-legacy"] = {}
-    pushdown = lambda text: [{"path": "amount", "type": "number", "comparator": ">", "value": ["0"]}]  # noqa: E731
+    pushdown = lambda text: [{"path": "body.amount", "type": "number", "comparator": ">", "value": ["0"]}]  # noqa: E731
 
     files = render_workflow(parse_workflow(doc, validator=structural), 2, pushdown=pushdown)
 

@@ -164,7 +164,7 @@ def test_pushdown_adds_data_filters_to_filter_steps_only(make_doc, structural):
 
     def pushdown(condition: str):
         seen.append(condition)
-        return [{"path": "amount", "type": "number", "comparator": ">", "value": ["0"]}]
+        return [{"path": "body.amount", "type": "number", "comparator": ">", "value": ["0"]}]
 
     files = render_workflow(parse_workflow(make_doc(), validator=structural), 1, pushdown=pushdown)
     docs = _docs(files)
@@ -216,7 +216,7 @@ def test_hostile_condition_cannot_change_the_manifest(make_doc, structural, cond
     template = sensor["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
     assert "{{" not in template.replace(invocation.EVENT_ACTION, "")
     body = json.loads(invocation.expand_data_template(template, {}, 0))
-    assert body["step"]["condition"] == condition
+    assert body["step"]["params"] == {"condition": condition}
     tidy = docs["sensors/shop-tidy"]["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
     assert json.loads(invocation.expand_data_template(tidy, {}, 0))["step"]["params"] == {"rename": {condition: "x"}}
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import importlib
+from types import SimpleNamespace
 
 import pytest
 
 from etlkit.workflow import step_hooks
-from etlkit.workflow.step_hooks import StepValidator, condition_shape_problem
+from etlkit.workflow.step_hooks import StepLibraryValidator, StepValidator, condition_shape_problem
 
 
 @pytest.mark.parametrize(
@@ -26,15 +27,19 @@ def test_condition_shape(text, expected):
     assert condition_shape_problem(text) == expected
 
 
-def test_missing_step_library_falls_back_to_structural(monkeypatch):
+def _absent(*missing: str):
     real = importlib.import_module
 
-    def absent(name, *args):
-        if name.startswith("etlkit.steps.registry") or name.startswith("etlkit.steps.conditions"):
+    def import_module(name, *args):
+        if name in missing:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return real(name, *args)
 
-    monkeypatch.setattr(importlib, "import_module", absent)
+    return import_module
+
+
+def test_missing_step_library_falls_back_to_structural(monkeypatch):
+    monkeypatch.setattr(importlib, "import_module", _absent("etlkit.steps", "etlkit.steps.registry"))
 
     assert isinstance(step_hooks.default_step_validator(), step_hooks.StructuralStepValidator)
     assert step_hooks.default_pushdown() is None
@@ -48,6 +53,48 @@ def test_a_broken_step_library_is_not_hidden(monkeypatch):
 
     with pytest.raises(ModuleNotFoundError, match="lark"):
         step_hooks.default_step_validator()
+
+
+class _ConfigError(ValueError):
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field, self.rule = field, rule
+
+
+def _library(**problems: str) -> SimpleNamespace:
+    """A step library as the adapter sees it: kinds, a parser that raises, its error type."""
+    calls = []
+
+    def parse_step_config(kind, params, where):
+        calls.append((kind, dict(params), where))
+        if kind in problems:
+            field, rule = problems[kind].split(": ", 1)
+            raise _ConfigError(field, rule)
+
+    return SimpleNamespace(STEP_KINDS={"filter": 1, "map": 2}, parse_step_config=parse_step_config,
+                           ConfigError=_ConfigError, calls=calls)
+
+
+def test_step_library_adapter_passes_the_condition_in_params_and_maps_errors_back():
+    library = _library(filter="params.condition: position 3: expected a value, found end of expression",
+                       map="params.cast.amount: must be one of int, float")
+    validator = StepLibraryValidator(library)
+
+    assert isinstance(validator, StepValidator)
+    assert validator.step_kinds() == ("filter", "map")
+    assert validator.step_errors("filter", "a >", {}) == ["condition: position 3: expected a value, found end of expression"]
+    assert validator.step_errors("map", None, {"cast": {"amount": "real"}}) == ["params.cast.amount: must be one of int, float"]
+    assert library.calls == [("filter", {"condition": "a >"}, "params"), ("map", {"cast": {"amount": "real"}}, "params")]
+
+
+def test_default_validator_adapts_the_real_step_library(monkeypatch):
+    monkeypatch.setattr(importlib, "import_module", _absent("etlkit.steps.registry"))
+
+    validator = step_hooks.default_step_validator()
+
+    assert isinstance(validator, StepLibraryValidator)
+    assert set(validator.step_kinds()) >= {"aggregate", "enrich", "filter", "map"}
+    assert validator.step_errors("filter", "amount > (0", {})[0].startswith("condition: ")
 
 
 def test_structural_validator_satisfies_the_protocol():
