@@ -15,7 +15,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, NamedTuple, TextIO
 
 from ..warehouse.convert import ConversionError, to_boolean, to_integer, to_real, to_text
 from .file_config import FileSourceConfig
@@ -103,36 +103,47 @@ class _EncodedText:
         return self._text.readline(limit).encode("utf-8", "surrogateescape")
 
 
-class _Lines:
-    """Numbered lines as text; a line that cannot be used comes with the reason instead.
+class _Line(NamedTuple):
+    number: int  # 1-based
+    text: str  # what a parser reads
+    raw: str  # what a bad record shows
+    problem: str | None  # why the line cannot be used as it is
 
-    An over-long line is consumed to its end without being held in memory; an undecodable one
-    is passed on with replacement characters so a CSV parse keeps its structure.
+
+class _Lines:
+    """Numbered lines as text, each with the reason it cannot be used, if any.
+
+    An over-long line is consumed to its end without being held in memory, and parses as an
+    empty line (only its first bytes are kept, as ``raw``); an undecodable one parses with
+    replacement characters so a CSV parse keeps its structure.
     """
 
     def __init__(self, stream: BinaryIO, max_line_bytes: int) -> None:
         self._stream = stream
         self._max = max_line_bytes
-        self.number = 0
 
-    def __iter__(self) -> Iterator[tuple[int, str, str | None]]:
+    def __iter__(self) -> Iterator[_Line]:
+        number = 0
         while True:
             line = self._stream.readline(self._max + 1)
             if not line:
                 return
-            self.number += 1
+            number += 1
             if len(line) > self._max and not (len(line) == self._max + 1 and line.endswith(b"\n")):
                 prefix = line[:200].decode("utf-8", "replace")
                 while line and not line.endswith(b"\n"):
                     line = self._stream.readline(self._max + 1)
-                yield self.number, prefix, f"line longer than {self._max} bytes"
+                yield _Line(number, "\n", prefix, f"line longer than {self._max} bytes")
                 continue
-            if self.number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]  # a UTF-8 byte order mark is not data
             try:
-                yield self.number, line.decode("utf-8"), None
+                text = line.decode("utf-8")
             except UnicodeDecodeError as error:
-                yield self.number, line.decode("utf-8", "replace"), f"invalid UTF-8 at byte {error.start}"
+                text = line.decode("utf-8", "replace")
+                yield _Line(number, text, text, f"invalid UTF-8 at byte {error.start}")
+                continue
+            yield _Line(number, text, text, None)
 
 
 # --- records from values --------------------------------------------------------------------
@@ -158,9 +169,9 @@ def _record(config: FileSourceConfig, value: dict[str, object], line: int, raw: 
 
 
 def _read_jsonl(config: FileSourceConfig, lines: _Lines, now_ms: int) -> Iterator[Item]:
-    for number, text, problem in lines:
+    for number, text, raw, problem in lines:
         if problem is not None:
-            yield BadRecord(config.source, number, problem, text)
+            yield BadRecord(config.source, number, problem, raw)
             continue
         if not text.strip():
             continue  # blank lines separate nothing in JSON Lines; skipping them is harmless
@@ -184,11 +195,11 @@ class _CsvFeed:
         self._problem: str | None = None
 
     def __iter__(self) -> Iterator[str]:
-        for _, text, problem in self._lines:
-            self._raw.append(text)
-            if problem is not None and self._problem is None:
-                self._problem = problem
-            yield text if problem is None or not problem.startswith("line longer") else "\n"
+        for line in self._lines:
+            self._raw.append(line.raw)
+            if line.problem is not None and self._problem is None:
+                self._problem = line.problem
+            yield line.text
 
     def take(self) -> tuple[str, str | None]:
         """The raw text and first problem of the lines consumed since the last call."""

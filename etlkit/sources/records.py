@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypedDict
 
-_RAW_LIMIT = 4096  # characters of a bad input kept for the dead letter; enough to diagnose
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _MILLISECOND = dt.timedelta(milliseconds=1)
 
@@ -27,16 +26,17 @@ class SourceRecord(TypedDict):
 
 @dataclass(frozen=True)
 class BadRecord:
-    """An input item that could not become a record: where it was, why, and its raw text."""
+    """An input item that could not become a record: where it was, why, and its raw text.
+
+    ``raw`` is the dead letter's payload (the contract's "original bytes as text"): the whole
+    input line(s), bounded by the file source's ``max_line_bytes`` (an over-long line keeps
+    only its first bytes), or a SQL row as JSON.
+    """
 
     source: str
-    line: int  # 1-based input line (file sources) or row position (others)
+    line: int  # 1-based input line (file sources) or row position in its page (SQL source)
     reason: str
     raw: str
-
-    def __post_init__(self) -> None:
-        if len(self.raw) > _RAW_LIMIT:
-            object.__setattr__(self, "raw", self.raw[:_RAW_LIMIT] + "...")
 
 
 class RecordError(ValueError):

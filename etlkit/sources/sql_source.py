@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import json
 import math
 import uuid
 from collections.abc import Mapping
@@ -115,7 +116,7 @@ def page_from_rows(config: SqlSourceConfig, rows: list[dict[str, object]], after
             key = key_of(value, config.key_column)
             event_time = epoch_ms(row[config.time_column]) if config.time_column else now_ms
         except (RecordError, KeyError) as error:
-            bad.append(BadRecord(config.source, position, f"row: {error}", repr(value)))
+            bad.append(BadRecord(config.source, position, f"row: {error}", json.dumps(value, sort_keys=True)))
             continue
         records.append(make_record(value, source=config.source, key=key, event_time_ms=event_time))
     end = Cursor(rows[-1][config.cursor_column], rows[-1][config.key_column]) if rows else after

@@ -22,7 +22,7 @@ from .convert import ConvertedBatch
 from .errors import BadDataError, WarehouseError, WarehouseUnavailable
 from .identifiers import quote
 from .postgres_connection import LazyPostgresConnection, is_configuration_failure
-from .sql_base import SqlWarehouse, column_list, on_conflict_clause
+from .sql_base import SqlWarehouse, column_list, create_table_statement, on_conflict_clause
 from .url import PostgresTarget
 
 POSTGRES_TYPES = {
@@ -111,11 +111,7 @@ class PostgresWarehouse(SqlWarehouse):
             db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"faas-etl.warehouse.{table}",))
             existing = self._introspect(table)
             if existing is None:
-                definitions = ", ".join(
-                    f"{quote(c.name)} {POSTGRES_TYPES[c.type]}" + (" NOT NULL PRIMARY KEY" if c.name == key_column else "")
-                    for c in wanted
-                )
-                db.execute(f"CREATE TABLE {quote(table, 'table')} ({definitions})")
+                db.execute(create_table_statement(table, wanted, key_column, POSTGRES_TYPES))
             else:
                 additions = columns_to_add(existing, wanted)
                 if additions:

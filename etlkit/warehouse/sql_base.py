@@ -45,6 +45,17 @@ def column_list(columns: Sequence[Column]) -> str:
     return ", ".join(quote(column.name) for column in columns)
 
 
+def create_table_statement(
+    table: str, columns: Sequence[Column], key_column: str, sql_types: Mapping[ColumnType, str]
+) -> str:
+    """``CREATE TABLE`` with the key as NOT NULL primary key and every other column nullable
+    (so later schema versions can add optional columns to a table that already has rows)."""
+    definitions = ", ".join(
+        f"{quote(c.name)} {sql_types[c.type]}" + (" NOT NULL PRIMARY KEY" if c.name == key_column else "") for c in columns
+    )
+    return f"CREATE TABLE {quote(table, 'table')} ({definitions})"
+
+
 class SqlWarehouse(abc.ABC):
     """Base of the two backends; implements the `Warehouse` protocol over a few SQL hooks.
 
@@ -158,7 +169,3 @@ class SqlWarehouse(abc.ABC):
     def _after_failure(self) -> bool:
         """Clean up after a failed operation; True if the connection had gone stale."""
 
-
-def positions_of(columns: Sequence[Column], kind: ColumnType) -> tuple[int, ...]:
-    """Indexes of the columns of one type (the values a backend must adapt)."""
-    return tuple(i for i, column in enumerate(columns) if column.type is kind)

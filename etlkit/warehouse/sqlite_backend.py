@@ -17,7 +17,7 @@ from .columns import Column, ColumnType, columns_to_add
 from .convert import ConvertedBatch
 from .errors import BadDataError, WarehouseError, WarehouseUnavailable
 from .identifiers import quote
-from .sql_base import SqlWarehouse, column_list, on_conflict_clause, positions_of
+from .sql_base import SqlWarehouse, column_list, create_table_statement, on_conflict_clause
 
 # Declared types. JSON and timestamps contain "TEXT" so SQLite gives them TEXT affinity (a bare
 # "JSON" would get NUMERIC affinity and turn the JSON text '12' into the integer 12), while the
@@ -93,11 +93,7 @@ class SqliteWarehouse(SqlWarehouse):
         with self._transaction() as db:
             existing = self._introspect(table)
             if existing is None:
-                definitions = ", ".join(
-                    f"{quote(c.name)} {SQLITE_TYPES[c.type]}" + (" NOT NULL PRIMARY KEY" if c.name == key_column else "")
-                    for c in wanted
-                )
-                db.execute(f"CREATE TABLE {quote(table, 'table')} ({definitions})")
+                db.execute(create_table_statement(table, wanted, key_column, SQLITE_TYPES))
             else:
                 for column in columns_to_add(existing, wanted):  # SQLite adds one column per statement
                     db.execute(f"ALTER TABLE {quote(table, 'table')} ADD COLUMN {quote(column.name)} {SQLITE_TYPES[column.type]}")
@@ -111,7 +107,7 @@ class SqliteWarehouse(SqlWarehouse):
         conflict = on_conflict_clause(table, columns, key_column, lambda target, c: f"{target}.{quote(c.name)} IS NOT excluded.{quote(c.name)}")
         statement = f"INSERT INTO {quote(table, 'table')} ({column_list(columns)}) VALUES ({placeholders}) {conflict}"
         with self._transaction() as db:
-            db.executemany(statement, _adapted(batch.rows, positions_of(columns, ColumnType.TIMESTAMP)))
+            db.executemany(statement, _adapted(batch.rows, _positions_of(columns, ColumnType.TIMESTAMP)))
 
     def _count(self, table: str) -> int:
         (count,) = self._db.execute(f"SELECT COUNT(*) FROM {quote(table, 'table')}").fetchone()
@@ -128,6 +124,10 @@ class SqliteWarehouse(SqlWarehouse):
 
     def _after_failure(self) -> bool:
         return False  # a local file has no connection to go stale
+
+
+def _positions_of(columns: Sequence[Column], kind: ColumnType) -> tuple[int, ...]:
+    return tuple(i for i, column in enumerate(columns) if column.type is kind)
 
 
 def _adapted(rows: Sequence[tuple[object, ...]], timestamp_positions: tuple[int, ...]) -> Iterator[tuple[object, ...]]:

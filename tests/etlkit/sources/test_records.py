@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from etlkit.sources.records import BadRecord, RecordError, epoch_ms, event_time_of, key_of
+from etlkit.sources.records import RecordError, epoch_ms, event_time_of, key_of
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,3 @@ def test_key_of_refuses(value, reason: str):
 
 def test_no_key_field_means_no_key():
     assert key_of({"id": 1}, None) is None
-
-
-def test_bad_record_raw_is_bounded():
-    assert len(BadRecord("s", 1, "r", "x" * 10_000).raw) == 4096 + 3

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -191,3 +192,15 @@ def test_config_from_spec_rejects_unknown_fields():
         SqlSourceConfig.from_spec({"source": "s", "table": "t", "cursor": "c", "cursor_column": "c", "key_column": "k"})
     config = SqlSourceConfig.from_spec({"source": "s", "table": "t", "cursor_column": "c", "key_column": "k", "columns": ["a"]})
     assert config.selected == ("a", "c", "k")
+
+
+def test_row_without_usable_event_time_is_a_bad_record_and_the_cursor_moves_past_it(db: SourceDb):
+    db.insert((1, 1, "2024-05-01T00:00:00Z"), (2, 2, "not a time"))
+    source = db.source(time_column="name")
+    page = source.fetch_page(NOW)
+    assert [r["event_time_ms"] for r in page.records] == [1_714_521_600_000]
+    assert [(b.line, b.reason) for b in page.bad] == [(2, "row: 'not a time' is neither epoch milliseconds nor an ISO 8601 date-time")]
+    assert json.loads(page.bad[0].raw) == {"id": 2, "version": 2, "name": "not a time"}
+    source.commit(page)  # bad rows are dead-lettered by the caller, never re-read
+    assert source.fetch_page(NOW).records == ()
+    source.close()

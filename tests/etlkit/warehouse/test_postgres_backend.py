@@ -87,7 +87,7 @@ def test_reports_unavailable_while_down_then_recovers(postgres_server: PostgresS
 
 def test_sqlite_use_never_imports_psycopg(tmp_path):
     program = (
-        "import sys; from etlkit.warehouse import open_warehouse; "
+        "import sys; import etlkit.sources; from etlkit.warehouse import open_warehouse; "
         f"open_warehouse('sqlite:///{tmp_path}/w.db').close(); "
         "print('psycopg' in sys.modules)"
     )
