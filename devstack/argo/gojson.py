@@ -1,0 +1,167 @@
+"""Go's text forms of JSON values, numbers and booleans, so payloads match what a Sensor builds.
+
+Argo Events is Go: event data is marshalled by ``encoding/json``, values picked by gjson, and
+templates print with ``fmt``. Each has its own number text, and a step function that compares
+bodies (or a test that does) sees the difference, so this module reproduces them:
+
+* :func:`dumps` is ``encoding/json.Marshal``: compact, ``<``, ``>`` and ``&`` escaped as
+  ``\\u003c``..., floats in ``'f'`` form between 1e-6 and 1e21 and ``'e'`` outside;
+* :func:`float_text` is ``strconv.FormatFloat(x, 'f', -1, 64)`` (gjson's ``String()`` of a number
+  that is not a plain integer);
+* :func:`print_value` is ``fmt``'s ``%v`` as ``text/template`` prints a value;
+* :func:`parse_float` / :func:`parse_bool` are ``strconv.ParseFloat`` / ``ParseBool``.
+
+Pure: no I/O.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from decimal import Decimal
+from typing import Any
+
+_HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_HTML_RE = re.compile("[<>&\u2028\u2029]")
+# strconv.ParseFloat: decimal or hex mantissa, optional exponent, inf/infinity/nan; underscores
+# only with a base prefix (which ParseFloat does not take for decimals), so none here.
+_GO_FLOAT = re.compile(
+    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
+    r"[pP][+-]?\d+|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|[nN][aA][nN])")
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+
+def _digits(x: float) -> tuple[str, int]:
+    """Shortest round-trip decimal digits of abs(x) and the decimal point position (Go's digs.dp).
+
+    Python's repr and Go's shortest formatting both pick the shortest string that reads back as
+    the same float, so the digits agree.
+    """
+    sign, digits, exponent = Decimal(repr(abs(x))).normalize().as_tuple()
+    text = "".join(map(str, digits)) or "0"
+    return text, len(text) + int(exponent)
+
+
+def _fixed(digits: str, dp: int) -> str:
+    if digits == "0":
+        return "0"
+    if dp <= 0:
+        return "0." + "0" * -dp + digits
+    if dp >= len(digits):
+        return digits + "0" * (dp - len(digits))
+    return digits[:dp] + "." + digits[dp:]
+
+
+def _exponent(digits: str, dp: int) -> str:
+    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    exp = dp - 1 if digits != "0" else 0
+    return f"{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+
+
+def _sign(x: float) -> str:
+    return "-" if math.copysign(1.0, x) < 0 else ""
+
+
+def float_text(x: float) -> str:
+    """``strconv.FormatFloat(x, 'f', -1, 64)``: shortest digits, never an exponent."""
+    if math.isnan(x) or math.isinf(x):
+        return "NaN" if math.isnan(x) else ("+Inf" if x > 0 else "-Inf")
+    return _sign(x) + _fixed(*_digits(x))
+
+
+def json_float(x: float) -> str:
+    """A float64 as ``encoding/json`` writes it; NaN and infinities are an error there too."""
+    if math.isnan(x) or math.isinf(x):
+        raise ValueError(f"json: unsupported value: {x!r}")
+    digits, dp = _digits(x)
+    if x != 0 and not 1e-6 <= abs(x) < 1e21:
+        text = _exponent(digits, dp)
+        # Go cleans e-09 to e-9 (negative exponents only).
+        text = re.sub(r"e-0(\d)$", r"e-\1", text)
+        return _sign(x) + text
+    return _sign(x) + _fixed(digits, dp)
+
+
+def _string(s: str, html: bool) -> str:
+    text = json.dumps(s, ensure_ascii=False)
+    return _HTML_RE.sub(lambda m: _HTML[m.group(0)], text) if html else text
+
+
+def dumps(value: Any, *, sort_keys: bool = False, html: bool = True) -> str:
+    """``json.Marshal`` of a JSON-shaped Python value. ``sort_keys`` as Go does for maps.
+
+    Python ints stay integers (a ``json.RawMessage`` body keeps its digits); floats take Go's
+    float text.
+    """
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return json_float(value)
+    if isinstance(value, str):
+        return _string(value, html)
+    if isinstance(value, dict):
+        items = sorted(value.items()) if sort_keys else value.items()
+        return "{" + ",".join(f"{_string(str(k), html)}:{dumps(v, sort_keys=sort_keys, html=html)}"
+                              for k, v in items) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(dumps(v, sort_keys=sort_keys, html=html) for v in value) + "]"
+    raise TypeError(f"json: unsupported type {type(value).__name__}")
+
+
+def print_float(x: float) -> str:
+    """``fmt``'s ``%v`` of a float64: shortest digits, exponent form below 1e-4 or from 1e6 on."""
+    if math.isnan(x) or math.isinf(x):
+        return float_text(x)
+    digits, dp = _digits(x)
+    exp = dp - 1 if digits != "0" else 0
+    if exp < -4 or exp >= 6:
+        return _sign(x) + _exponent(digits, dp)
+    return _sign(x) + _fixed(digits, dp)
+
+
+def print_value(value: Any) -> str:
+    """``fmt.Sprint`` of a decoded JSON value (what ``{{ .Input.x }}`` prints).
+
+    Maps print as ``map[k:v ...]`` with sorted keys, slices as ``[a b]``, nil as ``<nil>``.
+    """
+    if value is None:
+        return "<nil>"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (int, float)):
+        return print_float(float(value))
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{print_value(v)}" for k, v in sorted(value.items())) + "]"
+    if isinstance(value, (list, tuple)):
+        return "[" + " ".join(print_value(v) for v in value) + "]"
+    return str(value)
+
+
+def parse_float(text: str) -> float:
+    """``strconv.ParseFloat(text, 64)``; ``ValueError`` names the text like Go's error does."""
+    if not _GO_FLOAT.fullmatch(text):
+        raise ValueError(f'strconv.ParseFloat: parsing "{text}": invalid syntax')
+    if text.lstrip("+-")[:2].lower() == "0x":
+        sign = -1.0 if text.startswith("-") else 1.0
+        return sign * float.fromhex(text.lstrip("+-"))
+    return float(text)
+
+
+def parse_bool(text: str) -> bool:
+    """``strconv.ParseBool``: 1, t, T, TRUE, true, True and their false twins."""
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f'strconv.ParseBool: parsing "{text}": invalid syntax')

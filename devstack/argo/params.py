@@ -1,0 +1,111 @@
+"""Trigger payloads built as Argo builds them (``pkg/sensors/triggers/params.go``).
+
+For each ``payload`` parameter, :func:`resolve` finds a value for ``src`` in the event of
+``src.dependencyName``:
+
+* no ``dataKey``/``dataTemplate``/``contextKey``/``contextTemplate``: ``value`` when set, else
+  the whole event as JSON (context plus base64 data), as a String;
+* a template (data or context) is tried first: its text is the value unless it fails or prints
+  nothing or ``<no value>``;
+* then the key: a gjson path over the event data (or context); JSON blocks and null come back as
+  raw JSON, strings, numbers and booleans as their text, each with gjson's type;
+* then ``value``; else an error. ``dataKey``/``dataTemplate`` win over the context ones.
+
+:func:`construct_payload` then lays the values out: an empty ``dest`` makes the value the whole
+payload (immediately, ignoring parameters before it); otherwise a non-String value with
+``useRawData`` is written at ``dest`` as JSON, anything else as a JSON *string* (so a number from
+``value`` is ``"3"``, not ``3``). A parameter whose dependency has no event and no ``value`` is
+skipped (Go would dereference nil there). Pure: the current time comes in as ``now``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Mapping, Sequence
+
+from . import gjson, gojson
+from .events import Event
+from .gotemplate import Template, TemplateError
+
+STRING = "String"
+
+
+class PayloadError(ValueError):
+    """A parameter could not be resolved: Argo counts that as a failed trigger attempt."""
+
+
+@dataclass(frozen=True)
+class ParamSource:
+    dependency: str
+    data_key: gjson.GetPath | None = None
+    data_template: Template | None = None
+    context_key: gjson.GetPath | None = None
+    context_template: Template | None = None
+    value: str | None = None
+    use_raw_data: bool = False
+
+    @property
+    def selects(self) -> bool:
+        return any(x is not None for x in (self.data_key, self.data_template, self.context_key,
+                                           self.context_template))
+
+
+@dataclass(frozen=True)
+class Param:
+    src: ParamSource
+    dest: gjson.SetPath | None  # None: the value is the whole payload
+
+
+@dataclass(frozen=True)
+class Resolved:
+    text: str
+    kind: str  # gjson's type name; String for values, templates and whole events
+
+
+def resolve(src: ParamSource, events: Mapping[str, Event], now: datetime) -> Resolved | None:
+    """The value of one parameter source, None when its dependency has no event and no value."""
+    event = events.get(src.dependency)
+    if event is None:
+        return None if src.value is None else Resolved(src.value, STRING)
+    if not src.selects:
+        return Resolved(src.value if src.value is not None else event.whole_json(), STRING)
+    key, template, doc = None, None, None
+    if src.context_key is not None or src.context_template is not None:
+        key, template, doc = src.context_key, src.context_template, event.context.as_json()
+    if src.data_key is not None or src.data_template is not None:
+        key, template, doc = src.data_key, src.data_template, event.data
+    if template is not None:
+        try:
+            text = template.execute(gjson.to_go_value(doc), now)
+            if text not in ("", "<no value>"):
+                return Resolved(text, STRING)
+        except TemplateError:
+            pass  # Argo logs and falls back to the key, then the value
+    if key is not None:
+        found = gjson.get(doc, key)
+        if found is not None:
+            kind = found.kind
+            return Resolved(found.raw() if kind in ("JSON", "Null") else found.string(), kind)
+    if src.value is not None:
+        return Resolved(src.value, STRING)
+    raise PayloadError(f"unable to resolve '{src.dependency}' parameter value")
+
+
+def construct_payload(params: Sequence[Param], events: Mapping[str, Event], now: datetime) -> bytes:
+    """The request body of an HTTP or Kafka trigger; empty when no parameter gave anything."""
+    doc = None
+    for param in params:
+        resolved = resolve(param.src, events, now)
+        if param.dest is None:
+            if resolved is not None:
+                return resolved.text.encode()
+            continue
+        if resolved is None:
+            continue
+        if resolved.kind != STRING and param.src.use_raw_data:
+            value = json.loads(resolved.text)
+        else:
+            value = resolved.text
+        doc = gjson.set_value(doc, param.dest, value)
+    return b"" if doc is None else gojson.dumps(doc).encode()

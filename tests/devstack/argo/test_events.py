@@ -1,0 +1,65 @@
+"""Kafka and calendar event data shaped as Argo's event sources shape them."""
+import base64
+import json
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from devstack.argo.events import InvalidBody, calendar_event, kafka_event
+
+NOW = datetime(2026, 11, 21, 10, 0, 5, tzinfo=timezone.utc)
+
+
+def _event(**overrides):
+    fields = dict(event_source="orders-raw", event_name="orders-raw", url="kafka:9092,other:9092",
+                  topic="orders-raw", partition=3, offset=41, key=b"o-1",
+                  value=b'{"id": "o-1", "amount": 12.5}', timestamp_ms=1795255200123,
+                  headers=[("etl-source", b"api"), ("a", b"1"), ("a", b"2")], json_body=True, now=NOW)
+    fields.update(overrides)
+    return kafka_event(**fields)
+
+
+def test_kafka_event_data_has_argos_fields_in_order():
+    event = _event()
+    assert list(event.data) == ["topic", "key", "partition", "body", "timestamp", "headers"]
+    assert event.data_text() == (
+        '{"topic":"orders-raw","key":"o-1","partition":3,"body":{"id":"o-1","amount":12.5},'
+        '"timestamp":"2026-11-21 10:00:00.123 +0000 UTC","headers":{"a":"2","etl-source":"api"}}')
+
+
+def test_kafka_context_id_names_source_url_topic_partition_offset():
+    context = _event().context
+    assert context.id == "orders-raw:orders-raw:kafka:9092:orders-raw:3:41"
+    assert (context.source, context.type, context.subject) == ("orders-raw", "kafka", "orders-raw")
+
+
+@pytest.mark.parametrize("value, body", [(b"\x00\x01binary", base64.b64encode(b"\x00\x01binary").decode()),
+                                         (None, None)], ids=["bytes-base64", "null-value"])
+def test_body_without_json_body_is_base64_like_go_bytes(value, body):
+    assert _event(value=value, json_body=False).data["body"] == body
+
+
+@pytest.mark.parametrize("value", [b"{not json", b"NaN", b"\xff\xfe"], ids=["broken", "nan", "not-utf8"])
+def test_json_body_that_is_not_json_is_invalid(value):
+    with pytest.raises(InvalidBody):
+        _event(value=value)
+
+
+def test_metadata_appears_only_when_set():
+    assert "metadata" not in _event().data
+    assert _event(metadata={"team": "etl"}).data["metadata"] == {"team": "etl"}
+
+
+def test_whole_event_json_carries_context_and_base64_data():
+    event = _event()
+    whole = json.loads(event.whole_json())
+    assert whole["context"]["time"] == "2026-11-21T10:00:05Z"
+    assert base64.b64decode(whole["data"]).decode() == event.data_text()
+
+
+def test_calendar_event_time_prints_in_the_source_time_zone():
+    fired = datetime(2026, 11, 21, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    event = calendar_event(event_source="ticks", event_name="autoscaler", fired_at=fired, event_id="abc")
+    assert event.data == {"eventTime": "2026-11-21 11:00:00 +0100 CET"}
+    assert (event.context.type, event.context.id) == ("calendar", "abc")

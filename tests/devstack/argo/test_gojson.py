@@ -1,0 +1,64 @@
+"""Go's number, JSON and boolean texts, checked against values Go itself prints."""
+import pytest
+
+from devstack.argo import gojson
+
+
+@pytest.mark.parametrize("value, json_text, f_text, v_text", [
+    (1.0, "1", "1", "1"),
+    (1.5, "1.5", "1.5", "1.5"),
+    (123456.0, "123456", "123456", "123456"),
+    (1234567.0, "1234567", "1234567", "1.234567e+06"),
+    (0.0001, "0.0001", "0.0001", "0.0001"),
+    (0.00001, "0.00001", "0.00001", "1e-05"),
+    (1e-7, "1e-7", "0.0000001", "1e-07"),
+    (1e21, "1e+21", "1000000000000000000000", "1e+21"),
+    (-2.5, "-2.5", "-2.5", "-2.5"),
+    (2.0 ** 60, "1152921504606847000", "1152921504606847000", "1.152921504606847e+18"),
+], ids=["one", "fraction", "six-digits", "million-exponent-in-print", "1e-4-fixed", "1e-5",
+        "json-e-cleaned", "json-e-from-1e21", "negative", "above-2^53"])
+def test_float_texts_match_go(value, json_text, f_text, v_text):
+    assert gojson.json_float(value) == json_text  # encoding/json
+    assert gojson.float_text(value) == f_text  # strconv 'f', -1
+    assert gojson.print_float(value) == v_text  # fmt %v
+
+
+def test_dumps_is_compact_html_escaped_and_keeps_integers():
+    value = {"b": [1, 2.5, None, True], "a": "<x> & y", "big": 12345678901234567890}
+    assert gojson.dumps(value) == ('{"b":[1,2.5,null,true],"a":"\\u003cx\\u003e \\u0026 y",'
+                                   '"big":12345678901234567890}')
+    assert gojson.dumps({"b": 1, "a": 2}, sort_keys=True) == '{"a":2,"b":1}'
+
+
+def test_dumps_refuses_nan_like_go():
+    with pytest.raises(ValueError, match="unsupported value"):
+        gojson.dumps(float("nan"))
+
+
+def test_print_value_formats_maps_like_fmt():
+    assert gojson.print_value({"b": 1.0, "a": [True, None]}) == "map[a:[true <nil>] b:1]"
+
+
+@pytest.mark.parametrize("text, expected", [("1", 1.0), ("-1.5e3", -1500.0), ("0x1p-2", 0.25),
+                                            ("+Inf", float("inf"))],
+                         ids=["int", "exponent", "hex", "infinity"])
+def test_parse_float_accepts_go_syntax(text, expected):
+    assert gojson.parse_float(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", " 1", "1_000", "abc", "1e"],
+                         ids=["empty", "leading-space", "underscore", "word", "bare-exponent"])
+def test_parse_float_refuses_what_go_refuses(text):
+    with pytest.raises(ValueError, match="ParseFloat"):
+        gojson.parse_float(text)
+
+
+@pytest.mark.parametrize("text, expected", [("t", True), ("TRUE", True), ("0", False), ("False", False)],
+                         ids=["t", "upper", "zero", "title"])
+def test_parse_bool(text, expected):
+    assert gojson.parse_bool(text) is expected
+
+
+def test_parse_bool_refuses_yes():
+    with pytest.raises(ValueError):
+        gojson.parse_bool("yes")

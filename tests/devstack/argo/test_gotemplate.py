@@ -1,0 +1,55 @@
+"""The dataTemplate subset: Go's text/template output, and refusal of everything else."""
+from datetime import datetime, timezone
+
+import pytest
+
+from devstack.argo.gotemplate import TemplateError, parse
+
+NOW = datetime(2026, 11, 21, 10, 0, 0, 123000, tzinfo=timezone.utc)
+DATA = {"topic": "t", "key": "k", "partition": 0.0, "body": {"b": 2.0, "a": "<x>", "n": None},
+        "headers": {}}
+
+
+@pytest.mark.parametrize("source, expected", [
+    ('{"event": {{ toJson .Input }}}',
+     '{"event": {"body":{"a":"\\u003cx\\u003e","b":2,"n":null},"headers":{},"key":"k","partition":0,"topic":"t"}}'),
+    ("{{ toRawJson .Input.body }}", '{"a":"<x>","b":2,"n":null}'),
+    ("{{ (now).UnixMilli }}", "1795255200123"),
+    ("{{ now | unixEpoch }}", "1795255200"),
+    ("{{ .Input.key }}|{{ .Input.nope }}|{{ .Input.body.n }}", "k|<no value>|<nil>"),
+    ("{{ toJson .Input.nope }}", "null"),
+    ("{{ .Input.key | upper | quote }}", '"K"'),
+    ('{{ default "d" .Input.nope }}', "d"),
+    ("a {{- .Input.key -}} b", "akb"),
+    ("{{/* note */}}{{ .Input.partition }}", "0"),
+    ("{{ 1000000.0 }}", "1e+06"),
+    ('{{ "\\u00e9\\n" }}', "é\n"),
+], ids=["toJson-sorted-html-escaped", "toRawJson", "now-method", "unixEpoch", "missing-is-no-value",
+        "toJson-missing-is-null", "pipeline", "default", "trim-markers", "comment", "float-print",
+        "string-escapes"])
+def test_execute_matches_go(source, expected):
+    assert parse(source).execute(DATA, NOW) == expected
+
+
+@pytest.mark.parametrize("source, reason", [
+    ("{{ if .Input }}x{{ end }}", "'if' is not supported"),
+    ("{{ $x := 1 }}", "variables"),
+    ('{{ printf "%s" .Input }}', "'printf' is not supported"),
+    ("{{ sha256sum .Input }}", "function 'sha256sum'"),
+    ("{{ .Input", "unclosed action"),
+    ("{{ .Input.a .Input.b }}", "non-function"),
+    ("{{ now 1 }}", "takes no arguments"),
+], ids=["if", "variable", "printf", "unknown-sprig", "unclosed", "argument-to-field", "now-with-args"])
+def test_unsupported_templates_are_refused_at_parse(source, reason):
+    with pytest.raises(TemplateError, match=reason):
+        parse(source)
+
+
+@pytest.mark.parametrize("source, reason", [
+    ("{{ .Input.nope.x }}", "nil pointer"),
+    ("{{ .Input.key.x }}", "can't evaluate field x"),
+    ("{{ upper .Input.partition }}", "expected string"),
+], ids=["field-of-missing", "field-of-string", "wrong-argument-type"])
+def test_execution_errors_are_template_errors(source, reason):
+    with pytest.raises(TemplateError, match=reason):
+        parse(source).execute(DATA, NOW)
