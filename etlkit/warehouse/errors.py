@@ -7,8 +7,9 @@
   the batch and reason) when they were found before the write; it is empty when the database
   refused the batch without saying which row, and `load_batch` then bisects to find it.
   Nothing of the batch was written. Dead-letter the rejected rows, write the others.
-* `WarehouseError` itself (e.g. `SchemaConflict`, a missing table): a configuration fault that
-  a retry will not fix.
+* `WarehouseError` itself and its other kinds (`SchemaConflict`, `InvalidIdentifier`,
+  `DatabaseUrlError`, a missing table, refused credentials): a configuration fault that a
+  retry will not fix.
 """
 from __future__ import annotations
 

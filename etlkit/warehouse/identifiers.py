@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 
+from .errors import WarehouseError
+
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
-class InvalidIdentifier(ValueError):
+class InvalidIdentifier(WarehouseError, ValueError):
     """A table or column name that is not a safe SQL identifier; the message names it."""
 
 

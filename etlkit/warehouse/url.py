@@ -11,12 +11,14 @@ import os
 import urllib.parse
 from dataclasses import dataclass, field
 
+from .errors import WarehouseError
+
 DEFAULT_SECRETS_DIR = "/var/openfaas/secrets"
 WAREHOUSE_PASSWORD_SECRET = "warehouse-password"
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
-class DatabaseUrlError(ValueError):
+class DatabaseUrlError(WarehouseError, ValueError):
     """A database URL that cannot be used; the message names the setting and the rule."""
 
 

@@ -49,3 +49,11 @@ def test_unsafe_names_are_refused_naming_them(name: object):
         check_identifier(name, "table")
     assert repr(name) in str(refused.value)
     assert str(refused.value).startswith("table ")
+
+
+def test_configuration_errors_are_warehouse_errors():
+    """A caller catching WarehouseError (e.g. to answer 400) also catches bad names and URLs."""
+    from etlkit.warehouse import DatabaseUrlError, WarehouseError
+
+    assert issubclass(InvalidIdentifier, WarehouseError) and issubclass(InvalidIdentifier, ValueError)
+    assert issubclass(DatabaseUrlError, WarehouseError) and issubclass(DatabaseUrlError, ValueError)
