@@ -181,8 +181,9 @@ class Scaling:
 
 @dataclass(frozen=True)
 class Retry:
-    """Argo trigger retry: ``steps`` attempts in all (the first included, as Kubernetes' ``wait.Backoff``
-    counts them), the first wait ``duration_ms``, each next wait ``factor`` times longer."""
+    """Argo trigger retry: ``steps`` attempts in all, the first included (argo-events
+    ``Convert2WaitBackoff`` makes it Kubernetes' ``wait.Backoff.Steps``, and turns 0 into its
+    default 5, hence at least 1), the first wait ``duration_ms``, each next ``factor`` times longer."""
 
     steps: int
     duration_ms: int

@@ -89,10 +89,16 @@ def render_workflow(
     version: int,
     *,
     settings: RenderSettings = RenderSettings(),
-    pushdown: Pushdown | None = None,
+    pushdown: Pushdown | None = AUTO,
     source: str = "the workflow store",
 ) -> list[RenderedFile]:
-    """Every manifest of one workflow version (topics, event sources, sensors); not the EventBus."""
+    """Every manifest of one workflow version (topics, event sources, sensors); not the EventBus.
+
+    ``pushdown`` defaults to the step library's (:func:`~.step_hooks.default_pushdown`); ``None``
+    renders no Sensor data filters.
+    """
+    if pushdown is AUTO:
+        pushdown = default_pushdown()
     return render_manifests(plan_workflow(workflow, version, settings, pushdown), source)
 
 
@@ -108,12 +114,12 @@ def render_all(
 
     Writes only files whose content changed, removes generated files no workflow produces any
     more, and returns the paths of all files produced, sorted. Two workflows producing the same
-    file (for instance both declaring a topic) is an error naming both. ``pushdown`` defaults to
-    the step library's (:func:`~.step_hooks.default_pushdown`); ``None`` renders no filters.
+    file (for instance both declaring a topic) is an error naming both. ``pushdown`` as for
+    :func:`render_workflow`.
     """
     workflows_dir, out_dir = Path(workflows_dir), Path(out_dir)
     if pushdown is AUTO:
-        pushdown = default_pushdown()
+        pushdown = default_pushdown()  # once, not per workflow
     files = render_manifests([eventbus_manifest(settings)], "etlkit/workflow/templates/eventbus.yaml.j2")
     owner: dict[PurePosixPath, str] = {f.path: "the EventBus" for f in files}
     for path in sorted(workflows_dir.glob("*.yaml")):
