@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import secrets
 import sys
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from .stackfile import Stack, load_stack
 from .topology import load_topology
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
+CLUSTER_ONLY_ENV = {"KAFKA_BOOTSTRAP", "WAREHOUSE_URL", "LOOKUP_ROOT", "STATE_URL"}
 
 
 @dataclass
@@ -68,7 +70,9 @@ class LocalStack:
         env = {"PATH": os.environ.get("PATH", ""), "KAFKA_BOOTSTRAP": self.bootstrap,
                "OPENFAAS_SECRETS_DIR": str(self.secrets_dir),
                "WAREHOUSE_URL": f"sqlite:///{self.run_dir / 'warehouse.db'}",
-               "FAAS_ETL_RUN_DIR": str(self.run_dir), **self.extra_env}
+               "FAAS_ETL_RUN_DIR": str(self.run_dir), "LOOKUP_ROOT": str(self.root),
+               "STATE_URL": f"sqlite:///{self.run_dir / 'step-state.db'}", **self.extra_env}
+        self._create_missing_secrets(names)
         self.gateway = LocalGateway(build_root, load_topology(self.root / "config" / "topology.yml"),
                                     credentials, self.secrets_dir, env, self.run_dir / "logs",
                                     port=self.gateway_port).start()
@@ -81,11 +85,21 @@ class LocalStack:
         progress(f"deployed {', '.join(names)}")
         return self
 
+    def _create_missing_secrets(self, names: list[str]) -> None:
+        """Secrets stack.yml names are created out of band in a cluster; locally they get random
+        values (SQLite needs no warehouse password), so deploying never fails for want of one."""
+        for name in names:
+            for secret in self.stack.functions[name].secrets:
+                path = self.secrets_dir / secret
+                if not path.exists():
+                    path.write_text(secrets.token_urlsafe(24))
+                    path.chmod(0o600)
+
     def deployment(self, name: str) -> dict:
         """The FunctionDeployment faas-cli would send for a stack.yml entry, locally adjusted."""
         fn = self.stack.functions[name]
-        env = dict(fn.environment)
-        env.pop("KAFKA_BOOTSTRAP", None)  # the cluster address; the local stack sets its own
+        # Addresses and paths of the cluster; the local stack sets its own (see up()).
+        env = {k: v for k, v in fn.environment.items() if k not in CLUSTER_ONLY_ENV}
         return {"service": name, "image": fn.image, "envVars": env, "labels": fn.labels,
                 "annotations": fn.annotations, "secrets": list(fn.secrets),
                 "constraints": list(fn.constraints), "limits": fn.limits, "requests": fn.requests}

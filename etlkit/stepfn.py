@@ -1,0 +1,125 @@
+"""The shared core of the step functions (filter, map, enrich, aggregate): one invocation in,
+records and dead letters out to Kafka, counters back.
+
+A handler is three lines around :func:`handle_step`. The body is the "Step invocation" of
+docs/contracts.md: ``{"workflow", "version", "step": {...}, "event": {...}}`` (what Argo Events
+sends) or the same with ``"events": [...]`` (the local runner's batches). Outputs go to the
+step's ``output`` topic and dead letters to its ``dead_letter`` topic; the answer is 200 with the
+counters only once Kafka acknowledged every one of them, so a retry after any failure is safe.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from .http import BadRequest, error_response, json_response, parse_json_body
+from .outrecord import OutRecord
+from .steps import (ConfigError, DeadLetter, LookupUnavailable, Record, StateError,
+                    StepOutcome, run_step_on_events)
+from .steps.record import EVENT_TIME_HEADER, SOURCE_HEADER
+
+if TYPE_CHECKING:
+    from .state_store import StateStore
+
+Produce = Callable[[list[OutRecord]], None]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    workflow: str
+    version: int
+    step: dict[str, Any]
+    events: list[Any]
+
+
+def parse_invocation(body: bytes, kind: str | None = None, role: str = "step") -> Invocation:
+    """The envelope, checked: every error names the field and the rule."""
+    doc = parse_json_body(body)
+    if not isinstance(doc, dict):
+        raise BadRequest("body: must be a JSON object (a step invocation)")
+    spec = doc.get(role)
+    if isinstance(spec, str):  # Argo's `value` parameters arrive as JSON text
+        try:
+            spec = json.loads(spec)
+        except ValueError:
+            raise BadRequest(f"{role}: not valid JSON text") from None
+    if not isinstance(spec, dict):
+        raise BadRequest(f"{role}: required, an object")
+    if kind is not None and spec.get("kind") != kind:
+        raise BadRequest(f"{role}.kind: this function runs {kind!r} steps, got {spec.get('kind')!r}")
+    if ("event" in doc) == ("events" in doc):
+        raise BadRequest("event: give exactly one of event (one record) or events (a batch)")
+    events = doc["events"] if "events" in doc else [doc["event"]]
+    if not isinstance(events, list):
+        raise BadRequest("events: must be an array")
+    version = doc.get("version", 0)
+    return Invocation(workflow=str(doc.get("workflow", "")), step=spec, events=events,
+                      version=int(version) if str(version).isdigit() else 0)
+
+
+def _topic(spec: Mapping[str, Any], field: str) -> str:
+    topic = spec.get(field)
+    if not isinstance(topic, str) or not topic:
+        raise BadRequest(f"step.{field}: required, the topic name")
+    return topic
+
+
+def record_out(record: Record, topic: str) -> OutRecord:
+    headers = dict(record.headers)
+    if record.timestamp is not None:
+        headers.setdefault(EVENT_TIME_HEADER, str(record.timestamp))
+    return OutRecord(topic=topic, value=json.dumps(record.value, separators=(",", ":")).encode(),
+                     key=record.key.encode() if record.key is not None else None,
+                     headers=tuple((k, v.encode()) for k, v in sorted(headers.items())),
+                     timestamp_ms=record.timestamp)
+
+
+def dead_letter_out(letter: DeadLetter, topic: str) -> OutRecord:
+    return OutRecord(topic=topic, value=json.dumps(letter.to_dict(), separators=(",", ":")).encode(),
+                     key=letter.key.encode() if letter.key is not None else None,
+                     headers=((SOURCE_HEADER, letter.step.encode()),), timestamp_ms=letter.at)
+
+
+def outputs_of(outcome: StepOutcome, spec: Mapping[str, Any]) -> list[OutRecord]:
+    out: list[OutRecord] = []
+    if outcome.records:
+        topic = _topic(spec, "output")
+        out += [record_out(r, topic) for r in outcome.records]
+    if outcome.dead_letters:
+        topic = _topic(spec, "dead_letter")
+        out += [dead_letter_out(d, topic) for d in outcome.dead_letters]
+    return out
+
+
+def handle_step(body: bytes, kind: str, now_ms: int, produce: Produce, *,
+                state: "StateStore | None" = None,
+                lookup: Callable[[Mapping[str, Any]], Any] | None = None) -> dict:
+    """Parse, run the step, produce everything, answer the counters (or the reason not to).
+
+    ``state``: where a stateful step (aggregate) keeps its state; the read, the run, the produce
+    and the save happen under one lock, and the state is saved only after Kafka acknowledged the
+    outputs. ``lookup``: builds the enrich step's lookup table from the step spec.
+    """
+    from .kafka_io import DeliveryError  # the only I/O error this layer turns into an answer
+
+    try:
+        inv = parse_invocation(body, kind)
+        table = lookup(inv.step) if lookup else None
+        if state is None:
+            outcome = run_step_on_events(inv.step, inv.events, None, now_ms, lookup=table)
+            produce(outputs_of(outcome, inv.step))
+        else:
+            with state.locked(f"{inv.workflow}/{inv.step.get('name', kind)}") as (previous, save):
+                outcome = run_step_on_events(inv.step, inv.events, previous, now_ms, lookup=table)
+                produce(outputs_of(outcome, inv.step))
+                save(outcome.state)
+    except BadRequest as exc:
+        return error_response(exc)
+    except (ConfigError, StateError) as exc:
+        return json_response(400, {"error": str(exc)})
+    except LookupUnavailable as exc:
+        return json_response(503, {"error": f"lookup: {exc}"})
+    except DeliveryError as exc:
+        return json_response(503, {"error": f"kafka: {exc}"})
+    return json_response(200, outcome.counters.as_dict())

@@ -1,0 +1,7 @@
+"""The map step: a thin adapter around etlkit.stepfn (see docs/contracts.md, Step invocation)."""
+from .etlkit import kafka_io
+from .etlkit.stepfn import handle_step
+
+
+def handle(event, context):
+    return handle_step(event.body, "map", kafka_io.now_ms(), kafka_io.produce_all)

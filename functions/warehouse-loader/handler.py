@@ -1,0 +1,52 @@
+"""The warehouse loader: a batch of records upserted into SQLite or PostgreSQL by record key.
+
+The spec's ``url`` is a database URL or ``env:NAME`` (read from the environment). Rows that cannot
+be stored become dead letters with their reason; the rest are written in one transaction. A
+database outage answers 503 so the Sensor retries; the upsert makes the retry harmless.
+"""
+import os
+
+from .etlkit import kafka_io
+from .etlkit.http import BadRequest, error_response, json_response
+from .etlkit.stepfn import dead_letter_out, parse_invocation
+from .etlkit.steps import DeadLetter, records_from_events
+from .etlkit.warehouse import (WarehouseError, WarehouseUnavailable, load_batch, open_warehouse,
+                               row_for_record)
+
+_warehouses = {}
+
+
+def _warehouse(url_ref):
+    url = os.getenv(url_ref[4:], "") if url_ref.startswith("env:") else url_ref
+    if not url:
+        raise BadRequest(f"step.url: {url_ref} names no database URL", status=500)
+    if url not in _warehouses:
+        _warehouses[url] = open_warehouse(url)
+    return _warehouses[url]
+
+
+def handle(event, context):
+    now = kafka_io.now_ms()
+    try:
+        inv = parse_invocation(event.body, "sink")
+        spec = inv.step
+        name, table, key = spec.get("name", "sink"), spec.get("table"), spec.get("key")
+        for field, value in (("table", table), ("key", key), ("dead_letter", spec.get("dead_letter"))):
+            if not isinstance(value, str) or not value:
+                raise BadRequest(f"step.{field}: required string")
+        records, dead = records_from_events(inv.events, name, now)
+        result = load_batch(_warehouse(spec.get("url", "env:WAREHOUSE_URL")), table, key,
+                            [row_for_record(r.key, r.value, key) for r in records])
+        dead += [DeadLetter.of(records[r.index], name, r.reason, now) for r in result.rejected]
+        kafka_io.produce_all([dead_letter_out(d, spec["dead_letter"]) for d in dead])
+    except BadRequest as exc:
+        return error_response(exc)
+    except WarehouseUnavailable as exc:
+        return json_response(503, {"error": f"warehouse: {exc}"})
+    except WarehouseError as exc:
+        return json_response(400, {"error": f"warehouse: {exc}"})
+    except kafka_io.DeliveryError as exc:
+        return json_response(503, {"error": f"kafka: {exc}"})
+    stored = len(records) - len(result.rejected)
+    return json_response(200, {"in": len(inv.events), "out": stored, "filtered": 0,
+                               "dead_lettered": len(dead), "written": result.written})
