@@ -7,7 +7,7 @@ without parsing YAML.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Mapping
 
@@ -80,8 +80,8 @@ def plan_workflow(
             {**common, "name": names.calendar_eventsource(workflow.name), "ticks": ticks},
         )
     )
-    plan += [_sensor(workflow, version, settings, op, pushdown) for op in _operations(workflow)]
-    plan += [_tick_sensor(workflow, version, settings, tick) for tick in ticks]
+    plan += [_sensor(workflow, common, op, pushdown) for op in _operations(workflow)]
+    plan += [_tick_sensor(workflow, common, tick) for tick in ticks]
     return plan
 
 
@@ -130,9 +130,7 @@ def _operations(workflow: Workflow) -> list[dict[str, Any]]:
     return ops
 
 
-def _sensor(
-    workflow: Workflow, version: int, settings: RenderSettings, op: Mapping[str, Any], pushdown: Pushdown | None
-) -> Manifest:
+def _sensor(workflow: Workflow, common: Mapping[str, Any], op: Mapping[str, Any], pushdown: Pushdown | None) -> Manifest:
     data_filters = pushdown(op["condition"]) if pushdown is not None and op["condition"] else None
     retry = workflow.delivery.retry
     reason = f"{op['function']} did not answer {'/'.join(map(str, SUCCESS_CODES))} in {retry.steps} attempts"
@@ -142,44 +140,39 @@ def _sensor(
             "event_source": names.kafka_eventsource(topic),
             "event_name": topic,
             "filters": data_filters,
-            "payload": invocation.data_template(workflow.name, version, "step", op["spec"]),
+            "payload": invocation.data_template(workflow.name, common["version"], "step", op["spec"]),
             "dead_letter": invocation.dead_letter_template(op["name"], reason),
         }
         for topic in op["inputs"]
     ]
     name = names.sensor(workflow.name, op["name"])
     context = {
-        "settings": settings,
-        "workflow": workflow.name,
-        "version": version,
+        **common,
         "name": name,
         "operation": op["name"],
         "function": op["function"],
-        "url": function_url(settings, op["function"]),
+        "url": function_url(common["settings"], op["function"]),
         "dependencies": dependencies,
         "conditions": " || ".join(d["name"] for d in dependencies) if len(dependencies) > 1 else None,
         "batch_size": workflow.delivery.batch_size,
-        "timeout_s": -(-workflow.delivery.timeout_ms // 1000),
-        "retry": {**asdict(retry), "duration": go_duration(retry.duration_ms)},
+        "timeout_s": -(-workflow.delivery.timeout_ms // 1000),  # whole seconds, rounded up
+        "retry": {"steps": retry.steps, "duration": go_duration(retry.duration_ms), "factor": retry.factor, "jitter": retry.jitter},
         "success_codes": list(SUCCESS_CODES),
         "dead_letter_topic": workflow.dead_letter,
     }
     return Manifest(ARGO_DIR / "sensors" / f"{name}.yaml", "step-sensor.yaml.j2", context)
 
 
-def _tick_sensor(workflow: Workflow, version: int, settings: RenderSettings, tick: Mapping[str, Any]) -> Manifest:
-    name = tick["sensor"]
+def _tick_sensor(workflow: Workflow, common: Mapping[str, Any], tick: Mapping[str, Any]) -> Manifest:
     context = {
-        "settings": settings,
-        "workflow": workflow.name,
-        "version": version,
-        "name": name,
+        **common,
+        "name": tick["sensor"],
         "operation": tick["event"],
         "function": tick["function"],
-        "url": function_url(settings, tick["function"]),
+        "url": function_url(common["settings"], tick["function"]),
         "event_source": names.calendar_eventsource(workflow.name),
         "tick": tick,
-        "payload": invocation.data_template(workflow.name, version, tick["role"], tick["spec"]),
+        "payload": invocation.data_template(workflow.name, common["version"], tick["role"], tick["spec"]),
         "success_codes": list(SUCCESS_CODES),
     }
-    return Manifest(ARGO_DIR / "sensors" / f"{name}.yaml", "tick-sensor.yaml.j2", context)
+    return Manifest(ARGO_DIR / "sensors" / f"{tick['sensor']}.yaml", "tick-sensor.yaml.j2", context)
