@@ -5,8 +5,7 @@ No Kafka, HTTP or database here: each step is a function from a batch of :class:
 ``aggregate``). A bad record becomes a dead letter and never stops the batch. A step function
 (``functions/<kind>/handler.py``) is a thin adapter around :func:`run_step_on_events`::
 
-    outcome = run_step_on_events(spec["kind"], spec["params"], events, state, now_ms,
-                                 step=spec.get("name"), lookup=lookup)
+    outcome = run_step_on_events(envelope["step"], events, state, now_ms, lookup=lookup)
     produce(outcome.records); produce_dead_letters(d.to_dict() for d in outcome.dead_letters)
     answer(outcome.counters.as_dict())
 """
@@ -25,7 +24,7 @@ from .lookup import CachedLookup, Lookup, LookupSource, LookupUnavailable, Stati
 from .mapping import MapConfig, map_value, run_map
 from .outcome import DeadLetter, StepCounters, StepOutcome
 from .record import EVENT_TIME_HEADER, SOURCE_HEADER, Record
-from .registry import (STEP_KINDS, StepContext, StepKind, parse_step_config, run_step,
+from .registry import (STEP_KINDS, StepContext, StepKind, parse_step, parse_step_config, run_step,
                        run_step_on_events, with_extra_dead_letters)
 from .windows import StateError, WindowState
 
@@ -37,7 +36,7 @@ __all__ = [
     "SOURCE_HEADER", "STEP_KINDS", "StateError", "StaticLookup", "StepContext", "StepCounters",
     "StepKind", "StepOutcome", "WindowState", "build_lookup", "compile_condition",
     "compile_expression", "enrich_value", "event_time_ms", "map_value", "parse_go_time",
-    "parse_step_config", "record_from_argo_event", "records_from_events", "run_aggregate",
+    "parse_step", "parse_step_config", "record_from_argo_event", "records_from_events", "run_aggregate",
     "run_enrich", "run_filter", "run_map", "run_step", "run_step_on_events", "to_argo_filters",
     "with_extra_dead_letters",
 ]

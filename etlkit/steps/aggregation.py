@@ -1,18 +1,19 @@
-"""The ``aggregate`` step: count/sum/min/max/avg per key over tumbling event-time windows.
+"""The ``aggregate`` step: count/sum/min/max/avg per group over tumbling event-time windows.
 
 Params::
 
-    {"window": 60,                      # window size, seconds (ms precision)
-     "key_fields": ["country"],         # group by (dotted paths; default: one global group)
-     "aggregations": [{"name": "orders", "op": "count"},
-                      {"name": "revenue", "op": "sum", "field": "amount"}],
-     "allowed_lateness": 5,             # seconds the watermark trails the newest event (default 0)
-     "event_time_field": "ts",          # default: the etl-event-time header, then the Kafka timestamp
+    {"window": "1m",                    # window size: a duration, or a number of seconds
+     "group_by": ["country"],           # group fields (dotted paths; default: one global group)
+     "aggregations": {"orders": {"count": "*"},       # name: {op: field}; count "*" counts records
+                      "revenue": {"sum": "amount"}},  # ops: count sum min max avg
+     "allowed_lateness": "5s",          # how far the watermark trails the newest event (default 0)
+     "time_field": "ordered_at",        # default: the etl-event-time header, then the Kafka timestamp
      "max_open_windows": 100000}        # state bound; a record that would open more is dead-lettered
 
-Each result is a record ``{"window_start", "window_end", <key fields>, <aggregation names>}``
-keyed by ``[window_start, *key values]`` as JSON text (the warehouse upsert key), stamped with
-event time ``window_end - 1``. See :mod:`.windows` for the time rules.
+Each result is a record ``{"window_id", "window_start", "window_end", <group fields>,
+<aggregation names>}`` whose Kafka key is ``window_id`` (``"<group values>/<window start>"``, the
+warehouse upsert key), stamped with event time ``window_end - 1``. See :mod:`.windows` for the
+time rules.
 
 Counters: ``out`` counts the records absorbed into window state, ``emitted`` the window results
 produced; ``filtered`` is always 0; late or malformed records are dead letters.
@@ -27,43 +28,43 @@ from .config import ConfigError, ConfigReader, field_path
 from .fieldpaths import Path
 from .outcome import StepOutcome, each_record, outcome_of
 from .record import Record
-from .windows import WINDOW_END_FIELD, WINDOW_START_FIELD, WindowState
+from .windows import RESULT_FIELDS, WindowState
 
 DEFAULT_MAX_OPEN_WINDOWS = 100_000
+ALL_RECORDS = "*"
 
 
 @dataclass(frozen=True)
 class Aggregation:
     name: str
     op: str
-    field: Path | None  # None only for count: count records, not values
+    field: Path | None  # None only for count "*": count records, not values
 
 
 @dataclass(frozen=True)
 class AggregateConfig:
     window_ms: int
     aggregations: tuple[Aggregation, ...]
-    key_fields: tuple[Path, ...] = ()
+    group_by: tuple[Path, ...] = ()
     allowed_lateness_ms: int = 0
-    event_time_field: Path | None = None
+    time_field: Path | None = None
     max_open_windows: int = DEFAULT_MAX_OPEN_WINDOWS
 
     @classmethod
     def from_dict(cls, params: Mapping[str, Any], where: str = "params") -> "AggregateConfig":
         """Parse ``params``; :class:`ConfigError` names the field and rule."""
         reader = ConfigReader(params, where)
-        window_ms = reader.seconds_as_ms("window", positive=True)
-        key_names = reader.text_list("key_fields", (), non_empty=False)
-        key_fields = tuple(field_path(name, f"{reader.at('key_fields')}[{i}]")
-                           for i, name in enumerate(key_names))
-        aggregations = _aggregations(reader, taken={WINDOW_START_FIELD, WINDOW_END_FIELD}
-                                     | {path[0] for path in key_fields})
-        event_field = reader.text("event_time_field", None)
+        window_ms = reader.duration_ms("window", positive=True)
+        group_names = reader.text_list("group_by", (), non_empty=False)
+        group_by = tuple(field_path(name, f"{reader.at('group_by')}[{i}]")
+                         for i, name in enumerate(group_names))
+        taken = set(RESULT_FIELDS) | {path[0] for path in group_by}
+        aggregations = _aggregations(reader.raw("aggregations", None), reader.at("aggregations"), taken)
+        time_text = reader.text("time_field", None)
         config = cls(
-            window_ms=window_ms, aggregations=aggregations, key_fields=key_fields,
-            allowed_lateness_ms=reader.seconds_as_ms("allowed_lateness", positive=False, default=0),
-            event_time_field=None if event_field is None else field_path(
-                event_field, reader.at("event_time_field")),
+            window_ms=window_ms, aggregations=aggregations, group_by=group_by,
+            allowed_lateness_ms=reader.duration_ms("allowed_lateness", positive=False, default=0),
+            time_field=None if time_text is None else field_path(time_text, reader.at("time_field")),
             max_open_windows=reader.integer("max_open_windows", 1, DEFAULT_MAX_OPEN_WINDOWS))
         reader.finish()
         return config
@@ -71,30 +72,34 @@ class AggregateConfig:
     def fingerprint(self) -> dict[str, Any]:
         """What persisted window state depends on; state from another fingerprint is refused."""
         return {"window_ms": self.window_ms,
-                "key_fields": [".".join(path) for path in self.key_fields],
-                "aggregations": [[a.name, a.op, None if a.field is None else ".".join(a.field)]
+                "group_by": [".".join(path) for path in self.group_by],
+                "aggregations": [[a.name, a.op, ALL_RECORDS if a.field is None else ".".join(a.field)]
                                  for a in self.aggregations]}
 
 
-def _aggregations(reader: ConfigReader, taken: set[str]) -> tuple[Aggregation, ...]:
-    items = reader.raw("aggregations", None)
-    where = reader.at("aggregations")
-    if not isinstance(items, list) or not items:
-        raise ConfigError(where, "must be a non-empty list of {name, op, field}")
+def _aggregations(items: Any, where: str, taken: set[str]) -> tuple[Aggregation, ...]:
+    rule = "must map result names to {op: field}, e.g. {\"revenue\": {\"sum\": \"amount\"}}"
+    if not isinstance(items, Mapping) or not items:
+        raise ConfigError(where, rule)
     parsed = []
-    for i, item in enumerate(items):
-        entry = ConfigReader(item, f"{where}[{i}]")
-        name = entry.text("name")
+    for name, spec in items.items():
+        at = f"{where}.{name}"
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(where, "result names must be non-empty strings")
         if name in taken:
-            raise ConfigError(entry.at("name"), f"{name!r} is already an output field")
+            raise ConfigError(at, f"{name!r} is already an output field")
         taken.add(name)
-        op = entry.choice("op", OPS)
-        field_text = entry.text("field", None)
-        if field_text is None and op != "count":
-            raise ConfigError(entry.at("field"), f"is required for {op}")
-        parsed.append(Aggregation(name, op, None if field_text is None
-                                  else field_path(field_text, entry.at("field"))))
-        entry.finish()
+        if not isinstance(spec, Mapping) or len(spec) != 1:
+            raise ConfigError(at, "must be one {op: field}, op one of " + ", ".join(OPS))
+        (op, field_text), = spec.items()
+        if op not in OPS:
+            raise ConfigError(f"{at}.{op}", "is not an op; must be one of " + ", ".join(OPS))
+        if field_text == ALL_RECORDS:
+            if op != "count":
+                raise ConfigError(f"{at}.{op}", f"'{ALL_RECORDS}' (all records) only works with count")
+            parsed.append(Aggregation(name, op, None))
+        else:
+            parsed.append(Aggregation(name, op, field_path(field_text, f"{at}.{op}")))
     return tuple(parsed)
 
 

@@ -7,12 +7,15 @@ refused instead of silently ignored.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Callable, TypeVar
 
 from .expressions import ParseError
 
 T = TypeVar("T")
+_DURATION = re.compile(r"([0-9]+)(ms|s|m|h|d)")
+_UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _MISSING: Any = object()
 
 
@@ -85,21 +88,29 @@ class ConfigReader:
             raise ConfigError(self.at(name), f"must be an integer >= {minimum}")
         return value
 
-    def seconds_as_ms(self, name: str, *, positive: bool, default: Any = _MISSING) -> Any:
-        """A duration in seconds (whole milliseconds), returned in milliseconds."""
+    def duration_ms(self, name: str, *, positive: bool, default: Any = _MISSING) -> Any:
+        """A duration, returned in milliseconds: a number of seconds (``90``, ``0.25``) or text
+        with a unit (``250ms``, ``30s``, ``1m``, ``2h``, ``1d``) as workflows write durations."""
         value = self._get(name, default)
         if value is default and default is not _MISSING:
             return value
-        kind = "positive" if positive else "non-negative"
-        rule = f"must be a {kind} number of seconds"
-        if type(value) not in (int, float) or not math.isfinite(value):
+        rule = (f"must be a {'positive' if positive else 'non-negative'} number of seconds "
+                f"or a duration like '30s'")
+        if isinstance(value, str):
+            match = _DURATION.fullmatch(value.strip())
+            if match is None:
+                raise ConfigError(self.at(name), rule)
+            millis = int(match.group(1)) * _UNIT_MS[match.group(2)]
+        elif type(value) in (int, float) and math.isfinite(value):
+            millis = value * 1000
+            if millis != int(millis):
+                raise ConfigError(self.at(name), rule + " (whole milliseconds)")
+            millis = int(millis)
+        else:
             raise ConfigError(self.at(name), rule)
-        millis = value * 1000
         if millis < 0 or (positive and millis == 0):
             raise ConfigError(self.at(name), rule)
-        if millis != int(millis):
-            raise ConfigError(self.at(name), rule + " with at most millisecond precision")
-        return int(millis)
+        return millis
 
     def text_list(self, name: str, default: Any = _MISSING, *, non_empty: bool = True) -> Any:
         """A list of non-empty strings without repeats."""
@@ -145,8 +156,12 @@ class ConfigReader:
     def finish(self) -> None:
         """Refuse keys nobody read: a typo must not silently mean 'use the default'."""
         unknown = sorted(set(self.data) - self._read, key=str)
-        if unknown:
-            raise ConfigError(self.at(str(unknown[0])), "is not a known setting")
+        if not unknown:
+            return
+        if isinstance(unknown[0], bool):  # YAML 1.1 reads on/off/yes/no as booleans
+            raise ConfigError(self.at(str(unknown[0])), "a key read as a boolean: YAML turns "
+                              "on/off/yes/no into true/false; quote the key or use another name")
+        raise ConfigError(self.at(str(unknown[0])), "is not a known setting")
 
 
 def field_path(text: Any, where: str) -> tuple[str, ...]:

@@ -2,26 +2,30 @@
 
 Params::
 
-    {"join_key": "customer.id",        # field of the record holding the key (dotted path)
-     "source": {"kind": "file", ...},  # where the table comes from (opaque here; see below)
+    {"on": "customer_id",              # record field holding the join key (dotted path)
+     "lookup": "data/customers.csv",   # a CSV / JSON Lines file whose key column is named like
+                                       # on's last segment, or {"kind": "file", "path", "key",
+                                       # "format"}, or another kind a caller registers
      "fields": ["name", "tier"],       # columns to copy (default: every column of the row)
      "prefix": "customer_",            # prepended to copied column names (default "")
      "into": null,                     # or "customer": nest the columns under that field instead
      "on_missing": "keep",             # keep (left join) | filter | dead_letter
-     "refresh_seconds": 300}           # how long a loaded table is reused
+     "refresh": "5m"}                  # how long a loaded table is reused (default 5m)
 
 A record whose key has no row (or whose key is null) follows ``on_missing``; with ``keep`` the
 declared ``fields`` are set to null (or ``into`` to null), so output records keep one shape;
 without ``fields``, nothing is added. Copied columns overwrite record fields of the same name:
 use ``prefix`` or ``into`` to keep both.
 
-The table comes from a :class:`~.lookup.Lookup` the caller passes in (typically a
-:class:`~.lookup.CachedLookup` over the source named by ``source``), read once per batch, so a
-batch is joined against one consistent snapshot.
+The table comes from a :class:`~.lookup.Lookup` the caller passes in (typically the
+:class:`~.lookup.CachedLookup` from :func:`build_lookup`), read once per batch, so a batch is
+joined against one consistent snapshot.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path as FilePath
 from typing import Any, Callable, Mapping, Sequence
 
 from .config import ConfigError, ConfigReader, field_path
@@ -33,26 +37,25 @@ from .outcome import StepOutcome, run_per_record
 from .record import Record
 
 ON_MISSING = ("keep", "filter", "dead_letter")
+DEFAULT_REFRESH_MS = 300_000
 
 
 @dataclass(frozen=True)
 class EnrichConfig:
-    join_key: Path
-    source: Mapping[str, Any]
+    on: Path
+    lookup: Mapping[str, Any]  # always the object form, with "kind"
     fields: tuple[str, ...] | None = None
     prefix: str = ""
     into: Path | None = None
     on_missing: str = "keep"
-    refresh_ms: int = 300_000
+    refresh_ms: int = DEFAULT_REFRESH_MS
 
     @classmethod
     def from_dict(cls, params: Mapping[str, Any], where: str = "params") -> "EnrichConfig":
         """Parse ``params``; :class:`ConfigError` names the field and rule."""
         reader = ConfigReader(params, where)
-        join_key = field_path(reader.text("join_key"), reader.at("join_key"))
-        source = reader.mapping("source")
-        if not isinstance(source.get("kind"), str) or not source["kind"]:
-            raise ConfigError(reader.at("source.kind"), "is required (e.g. \"file\")")
+        on = field_path(reader.text("on"), reader.at("on"))
+        lookup = _lookup_object(reader.raw("lookup", None), on, reader.at("lookup"))
         fields = reader.text_list("fields", None)
         prefix = reader.string("prefix", "")
         into_text = reader.text("into", None)
@@ -60,20 +63,35 @@ class EnrichConfig:
             raise ConfigError(reader.at("into"), "cannot be combined with prefix (nested columns "
                                                  "keep their names)")
         config = cls(
-            join_key=join_key, source=source, fields=fields, prefix=prefix,
+            on=on, lookup=lookup, fields=fields, prefix=prefix,
             into=None if into_text is None else field_path(into_text, reader.at("into")),
             on_missing=reader.choice("on_missing", ON_MISSING, "keep"),
-            refresh_ms=reader.seconds_as_ms("refresh_seconds", positive=True, default=300_000))
+            refresh_ms=reader.duration_ms("refresh", positive=True, default=DEFAULT_REFRESH_MS))
         reader.finish()
+        if lookup["kind"] == "file":  # check the file source's own settings now, not at first load
+            FileLookupSource.from_dict(lookup, reader.at("lookup"))
         return config
+
+
+def _lookup_object(value: Any, on: Path, where: str) -> dict[str, Any]:
+    if isinstance(value, str) and value.strip():
+        return {"kind": "file", "path": value, "key": on[-1]}
+    if not isinstance(value, Mapping):
+        raise ConfigError(where, "must be a file path or an object with a kind")
+    if not isinstance(value.get("kind"), str) or not value["kind"]:
+        raise ConfigError(f"{where}.kind", "is required (e.g. \"file\")")
+    lookup = dict(value)
+    if lookup["kind"] == "file":
+        lookup.setdefault("key", on[-1])
+    return lookup
 
 
 def enrich_value(config: EnrichConfig, record: Record, table: Mapping[str, Mapping[str, Any]],
                  ) -> dict[str, Any] | None:
     """The enriched value of one record, ``None`` if it is filtered out."""
     work = WorkingCopy(record.value)
-    key_name = ".".join(config.join_key)
-    key = join_text(work.get(config.join_key), f"join key {key_name}")
+    key_name = ".".join(config.on)
+    key = join_text(work.get(config.on), f"join key {key_name}")
     row = table.get(key) if key is not None else None
     if row is None:
         if config.on_missing == "filter":
@@ -108,18 +126,21 @@ def run_enrich(config: EnrichConfig, records: Sequence[Record], *, step: str, no
 
 
 SourceFactory = Callable[[Mapping[str, Any], str], LookupSource]
-# Built-in lookup sources by ``source.kind``; other kinds (a warehouse table) are added by the
+# Built-in lookup sources by ``lookup.kind``; other kinds (a warehouse table) are added by the
 # caller through ``build_lookup(..., factories={...})`` against the LookupSource Protocol.
 SOURCE_FACTORIES: dict[str, SourceFactory] = {"file": FileLookupSource.from_dict}
 
 
-def build_lookup(config: EnrichConfig, factories: Mapping[str, SourceFactory] | None = None,
-                 where: str = "params.source", **cache_options: Any) -> CachedLookup:
-    """A :class:`CachedLookup` over the source ``config.source`` names, refreshed every
-    ``refresh_seconds``. A step function builds it once and keeps it between invocations."""
+def build_lookup(config: EnrichConfig, factories: Mapping[str, SourceFactory] | None = None, *,
+                 base_dir: str | FilePath | None = None, where: str = "params.lookup",
+                 **cache_options: Any) -> CachedLookup:
+    """A :class:`CachedLookup` over the source ``config.lookup`` names, refreshed every
+    ``refresh``. A relative file path is resolved against ``base_dir``. A step function builds
+    it once and keeps it between invocations (``cache_options`` go to :class:`CachedLookup`)."""
     known = {**SOURCE_FACTORIES, **(factories or {})}
-    kind = config.source["kind"]
-    factory = known.get(kind)
+    if base_dir is not None:
+        known["file"] = partial(FileLookupSource.from_dict, base_dir=FilePath(base_dir))
+    factory = known.get(config.lookup["kind"])
     if factory is None:
         raise ConfigError(f"{where}.kind", "must be one of " + ", ".join(sorted(known)))
-    return CachedLookup(factory(config.source, where), refresh_ms=config.refresh_ms, **cache_options)
+    return CachedLookup(factory(config.lookup, where), refresh_ms=config.refresh_ms, **cache_options)

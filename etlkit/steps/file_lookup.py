@@ -36,14 +36,18 @@ class FileLookupSource:
     max_rows: int = DEFAULT_MAX_ROWS
 
     @classmethod
-    def from_dict(cls, source: Mapping[str, Any], where: str = "params.source") -> "FileLookupSource":
+    def from_dict(cls, source: Mapping[str, Any], where: str = "params.lookup", *,
+                  base_dir: Path | None = None) -> "FileLookupSource":
         """``{"kind": "file", "path": ..., "key": ..., "format": "csv"|"jsonl", "max_rows": n}``;
-        the format defaults to the file's extension."""
+        the format defaults to the file's extension; a relative path is taken from ``base_dir``
+        when given."""
         reader = ConfigReader(source, where)
         reader.choice("kind", ("file",))
-        path = reader.text("path")
-        default_format = "jsonl" if path.endswith((".jsonl", ".ndjson")) else "csv"
-        built = cls(Path(path), reader.text("key"), reader.choice("format", FORMATS, default_format),
+        path = Path(reader.text("path"))
+        default_format = "jsonl" if path.suffix in (".jsonl", ".ndjson") else "csv"
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        built = cls(path, reader.text("key"), reader.choice("format", FORMATS, default_format),
                     reader.integer("max_rows", 1, DEFAULT_MAX_ROWS))
         reader.finish()
         return built

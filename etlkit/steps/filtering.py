@@ -1,6 +1,7 @@
 """The ``filter`` step: keep the records whose condition is true.
 
-Params: ``{"condition": "<expression>"}``. False: filtered. A record the condition cannot decide
+In a workflow the condition is the step's ``condition``; as params it is
+``{"condition": "<expression>"}``. False: filtered. A record the condition cannot decide
 (a type error, a null where a bool is needed): dead letter with the evaluator's reason.
 """
 from __future__ import annotations
@@ -25,6 +26,11 @@ class FilterConfig:
         condition = reader.compiled("condition", compile_condition)
         reader.finish()
         return cls(condition)
+
+    @classmethod
+    def from_condition(cls, text: Any, where: str = "condition") -> "FilterConfig":
+        """The config of a workflow filter step, whose condition is the step's own field."""
+        return cls(ConfigReader({}, where).compiled("", compile_condition, where, text))
 
     def argo_filters(self) -> list[dict[str, Any]] | None:
         """Sensor data filters implied by the condition (see :func:`to_argo_filters`)."""

@@ -70,24 +70,57 @@ STEP_KINDS: dict[str, StepKind] = {
 _parsed: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
 
 
-def parse_step_config(kind: str, params: Mapping[str, Any], where: str = "params") -> Any:
-    """The typed config of a ``kind`` step; :class:`ConfigError` names the field and the rule."""
-    step_kind = STEP_KINDS.get(kind)
-    if step_kind is None:
-        raise ConfigError("kind", "must be one of " + ", ".join(STEP_KINDS))
+def _cached(kind: str, where: str, data: Any, parse: Callable[[], Any]) -> Any:
     try:
-        cache_key = (kind, where, json.dumps(params, sort_keys=True, separators=(",", ":")))
+        cache_key = (kind, where, json.dumps(data, sort_keys=True, separators=(",", ":")))
     except (TypeError, ValueError):  # not JSON: parse uncached (and let the parser explain)
-        return step_kind.parse(params, where)
+        return parse()
     config = _parsed.get(cache_key)
     if config is None:
-        config = step_kind.parse(params, where)
+        config = parse()
         _parsed[cache_key] = config
         if len(_parsed) > _CACHE_SIZE:
             _parsed.popitem(last=False)
     else:
         _parsed.move_to_end(cache_key)
     return config
+
+
+def _kind(kind: str, where: str) -> StepKind:
+    step_kind = STEP_KINDS.get(kind) if isinstance(kind, str) else None
+    if step_kind is None:
+        raise ConfigError(where, "must be one of " + ", ".join(STEP_KINDS))
+    return step_kind
+
+
+def parse_step_config(kind: str, params: Mapping[str, Any], where: str = "params") -> Any:
+    """The typed config of a ``kind`` step from its params (a filter's are ``{"condition"}``);
+    :class:`ConfigError` names the field and the rule."""
+    step_kind = _kind(kind, "kind")
+    return _cached(kind, where, params, lambda: step_kind.parse(params, where))
+
+
+def parse_step(kind: str, params: Mapping[str, Any] | None = None, condition: str | None = None,
+               where: str = "") -> Any:
+    """The typed config of one workflow step, as a workflow writes it: a filter's condition is
+    the step's ``condition``, every other kind says what to do in ``params``.
+
+    Error paths are relative to ``where`` (the step's own path, e.g. ``steps[2]``).
+    """
+    prefix = f"{where}." if where else ""
+    _kind(kind, f"{prefix}kind")
+    if kind != "filter":
+        if condition is not None:
+            raise ConfigError(f"{prefix}condition",
+                              f"only filter steps take a condition (this is a {kind} step)")
+        return parse_step_config(kind, params or {}, f"{prefix}params")
+    if params:
+        raise ConfigError(f"{prefix}params", "a filter step takes no params (its condition is "
+                                             "the step's condition)")
+    if condition is None:
+        raise ConfigError(f"{prefix}condition", "is required for a filter step")
+    return _cached("filter-condition", prefix, condition,
+                   lambda: FilterConfig.from_condition(condition, f"{prefix}condition"))
 
 
 def run_step(kind: str, params: Mapping[str, Any], records: Sequence[Record], state: Any = None,
@@ -108,13 +141,19 @@ def run_step(kind: str, params: Mapping[str, Any], records: Sequence[Record], st
     return STEP_KINDS[kind].run(config, records, context)
 
 
-def run_step_on_events(kind: str, params: Mapping[str, Any], events: Sequence[Any],
-                       state: Any = None, now_ms: int = 0, **options: Any) -> StepOutcome:
-    """:func:`run_step` over Argo event data: events without a record become dead letters too,
-    and the counters include them (``in`` is the number of events)."""
-    name = options.get("step") or kind
+def run_step_on_events(spec: Mapping[str, Any], events: Sequence[Any], state: Any = None,
+                       now_ms: int = 0, *, lookup: Lookup | None = None,
+                       flush: bool = False) -> StepOutcome:
+    """Run the step ``spec`` of a step invocation (``{"kind", "name", "condition"?, "params"?}``)
+    over its Argo event data. Events without a record become dead letters too, and the
+    counters include them (``in`` is the number of events)."""
+    if not isinstance(spec, Mapping):
+        raise ConfigError("step", "must be an object")
+    kind = spec.get("kind")
+    config = parse_step(kind, spec.get("params"), spec.get("condition"), "step")
+    name = spec.get("name") if isinstance(spec.get("name"), str) and spec.get("name") else kind
     records, undecodable = records_from_events(events, name, now_ms)
-    outcome = run_step(kind, params, records, state, now_ms, **options)
+    outcome = STEP_KINDS[kind].run(config, records, StepContext(name, now_ms, state, lookup, flush))
     return with_extra_dead_letters(outcome, undecodable)
 
 

@@ -35,8 +35,7 @@ if TYPE_CHECKING:
     from .aggregation import AggregateConfig
 
 STATE_VERSION = 1
-WINDOW_START_FIELD = "window_start"
-WINDOW_END_FIELD = "window_end"
+RESULT_FIELDS = ("window_id", "window_start", "window_end")
 
 
 class StateError(ValueError):
@@ -80,7 +79,7 @@ class WindowState:
         a key that is not a scalar, a non-number aggregated value or a full state.
         """
         config = self.config
-        moment = event_time_ms(record, config.event_time_field)
+        moment = event_time_ms(record, config.time_field)
         start = moment - moment % config.window_ms
         watermark = self.watermark
         if watermark is not None and start + config.window_ms <= watermark:
@@ -88,7 +87,7 @@ class WindowState:
                 f"late: event time {moment} is in window [{start}, {start + config.window_ms}), "
                 f"already closed by watermark {watermark} "
                 f"(allowed lateness {config.allowed_lateness_ms} ms)")
-        key = [_key_value(record, path) for path in config.key_fields]
+        key = [_key_value(record, path) for path in config.group_by]
         values = [None if a.field is None else _number_at(record, a.name, a.field)
                   for a in config.aggregations]
         window = self._window(start, key)
@@ -152,16 +151,17 @@ class WindowState:
     def _result(self, window: _Window) -> Record:
         config = self.config
         end = window.start + config.window_ms
-        out = WorkingCopy({WINDOW_START_FIELD: window.start, WINDOW_END_FIELD: end})
-        for path, value in zip(config.key_fields, window.key):
+        window_id = window_identity(window.key, window.start)
+        out = WorkingCopy(dict(zip(RESULT_FIELDS, (window_id, window.start, end))))
+        for path, value in zip(config.group_by, window.key):
             out.set(path, value)
         for aggregation, acc in zip(config.aggregations, window.acc):
             out.root[aggregation.name] = KINDS[aggregation.op].result(acc)
         # Stamped inside the window it summarises (Flink's "max timestamp"), so results can be
         # re-aggregated into larger windows downstream.
         stamp = end - 1
-        return Record(value=out.root, key=_key_text([window.start, *window.key]),
-                      headers={EVENT_TIME_HEADER: str(stamp)}, timestamp=stamp)
+        return Record(value=out.root, key=window_id, headers={EVENT_TIME_HEADER: str(stamp)},
+                      timestamp=stamp)
 
     # -- persistence -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -204,9 +204,9 @@ class WindowState:
         start, key, acc = item.get("start"), item.get("key"), item.get("acc")
         if type(start) is not int or start % config.window_ms:
             raise StateError(f"{where}.start: must be an integer multiple of the window size")
-        if not isinstance(key, list) or len(key) != len(config.key_fields) or not all(
+        if not isinstance(key, list) or len(key) != len(config.group_by) or not all(
                 _is_scalar(k) for k in key):
-            raise StateError(f"{where}.key: must be a list of {len(config.key_fields)} scalars")
+            raise StateError(f"{where}.key: must be a list of {len(config.group_by)} scalars")
         if not isinstance(acc, list) or len(acc) != len(config.aggregations):
             raise StateError(f"{where}.acc: must be a list of {len(config.aggregations)} accumulators")
         for j, (aggregation, value) in enumerate(zip(config.aggregations, acc)):
@@ -219,6 +219,20 @@ class WindowState:
 
 
 _NEW: Any = object()  # marks a window not yet in the state
+
+
+def window_identity(group: list[Any], start: int) -> str:
+    """``"<group values>/<window start>"``: the result's key, unique per group and window.
+
+    ``%`` and ``/`` inside values are percent-escaped so two different groups never share an
+    identity; null is the empty text and bools are ``true``/``false``.
+    """
+    parts = []
+    for value in group:
+        text = "" if value is None else ("true" if value is True else "false" if value is False
+                                          else str(value))
+        parts.append(text.replace("%", "%25").replace("/", "%2F"))
+    return "/".join([*parts, str(start)])
 
 
 def _is_scalar(value: Any) -> bool:

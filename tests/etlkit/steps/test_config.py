@@ -1,0 +1,53 @@
+"""ConfigReader: durations, lists, unknown keys."""
+import pytest
+
+from etlkit.steps import ConfigError
+from etlkit.steps.config import ConfigReader, field_path
+
+
+@pytest.mark.parametrize("value, millis", [
+    pytest.param(60, 60_000, id="seconds-int"),
+    pytest.param(0.25, 250, id="seconds-fraction"),
+    pytest.param("250ms", 250, id="ms"),
+    pytest.param("30s", 30_000, id="s"),
+    pytest.param("1m", 60_000, id="m"),
+    pytest.param("2h", 7_200_000, id="h"),
+    pytest.param("1d", 86_400_000, id="d"),
+])
+def test_durations(value, millis):
+    assert ConfigReader({"d": value}, "p").duration_ms("d", positive=True) == millis
+
+
+@pytest.mark.parametrize("value", [
+    pytest.param(0, id="zero"), pytest.param("0s", id="zero-text"), pytest.param(-1, id="negative"),
+    pytest.param("1.5m", id="fraction-with-unit"), pytest.param("5", id="text-without-unit"),
+    pytest.param(True, id="bool"), pytest.param(float("inf"), id="infinite"),
+    pytest.param(0.0001, id="sub-millisecond"),
+])
+def test_bad_durations(value):
+    with pytest.raises(ConfigError) as caught:
+        ConfigReader({"d": value}, "p").duration_ms("d", positive=True)
+    assert caught.value.field == "p.d"
+
+
+def test_zero_is_a_valid_non_negative_duration():
+    assert ConfigReader({"d": "0s"}, "p").duration_ms("d", positive=False) == 0
+
+
+def test_finish_reports_the_first_unknown_key_sorted():
+    reader = ConfigReader({"b": 1, "z": 2, "a": 3}, "p")
+    reader.raw("a")
+    with pytest.raises(ConfigError, match="^p.b: is not a known setting$"):
+        reader.finish()
+
+
+def test_null_counts_as_absent():
+    assert ConfigReader({"x": None}, "p").text("x", "default") == "default"
+    with pytest.raises(ConfigError, match="^p.x: is required$"):
+        ConfigReader({"x": None}, "p").text("x")
+
+
+def test_field_path():
+    assert field_path("a.b", "w") == ("a", "b")
+    with pytest.raises(ConfigError, match="^w: must be a field name"):
+        field_path("", "w")
