@@ -8,7 +8,16 @@ from .config import SourceConfigError
 from .cursor_store import Cursor, CursorStore, FileCursorStore
 from .file_config import FileSourceConfig
 from .file_source import read_records
-from .host_metrics import HostSample, Point, host_points, parse_diskstats, parse_meminfo, parse_net_dev, parse_proc_stat, point_record
+from .host_metrics import (
+    HostSample,
+    Point,
+    host_points,
+    parse_diskstats,
+    parse_meminfo,
+    parse_net_dev,
+    parse_proc_stat,
+    point_record,
+)
 from .proc_reader import read_host_sample
 from .records import BadRecord, SourceRecord
 from .sql_config import SqlSourceConfig

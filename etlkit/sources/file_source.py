@@ -26,7 +26,10 @@ Item = SourceRecord | BadRecord
 
 _INFERRED_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 # A decimal point or an exponent is required, and no leading zero: "007" and "01.5" stay text.
-_INFERRED_DECIMAL = re.compile(r"-?(?:(?:0|[1-9][0-9]*)\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|-?(?:0|[1-9][0-9]*)[eE][-+]?[0-9]+")
+_INFERRED_DECIMAL = re.compile(
+    r"-?(?:(?:0|[1-9][0-9]*)\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"  # with a point
+    r"|-?(?:0|[1-9][0-9]*)[eE][-+]?[0-9]+"  # with an exponent only
+)
 
 
 def _json_cast(value: object) -> object:
@@ -181,7 +184,8 @@ def _read_jsonl(config: FileSourceConfig, lines: _Lines, now_ms: int) -> Iterato
             yield BadRecord(config.source, number, f"invalid JSON: {error.msg} at column {error.colno}", text)
             continue
         if not isinstance(value, dict):
-            yield BadRecord(config.source, number, f"a JSON Lines record must be an object, got {type(value).__name__}", text)
+            reason = f"a JSON Lines record must be an object, got {type(value).__name__}"
+            yield BadRecord(config.source, number, reason, text)
             continue
         yield _record(config, value, number, text, now_ms)
 
@@ -240,7 +244,8 @@ def _read_csv(config: FileSourceConfig, lines: _Lines, now_ms: int) -> Iterator[
             header = row
             continue
         if len(row) != len(header):
-            yield BadRecord(config.source, start, f"expected {len(header)} fields as in the header, got {len(row)}", raw)
+            reason = f"expected {len(header)} fields as in the header, got {len(row)}"
+            yield BadRecord(config.source, start, reason, raw)
             continue
         cells = zip(header, row)
         value: dict[str, object] = (

@@ -58,7 +58,8 @@ class HostSample:
 
     @classmethod
     def from_json(cls, document: Mapping[str, object]) -> HostSample:
-        disks = {name: DiskCounters(**counters) for name, counters in dict(document.get("disks", {})).items()}  # type: ignore[arg-type]
+        stored_disks: Mapping[str, Mapping[str, int]] = document.get("disks", {})  # type: ignore[assignment]
+        disks = {name: DiskCounters(**counters) for name, counters in stored_disks.items()}
         return cls(
             at_ms=int(document["at_ms"]),  # type: ignore[arg-type]
             cpu=dict(document.get("cpu", {})),  # type: ignore[arg-type]
@@ -148,9 +149,12 @@ def cpu_points(current: HostSample, previous: HostSample, host: str) -> list[Poi
         total = sum(deltas[state] for state in _CPU_TOTAL_STATES) if deltas else 0
         if not deltas or total <= 0:
             continue
-        fields: dict[str, float | int] = {f"usage_{state}": round(100.0 * deltas[state] / total, 3) for state in CPU_STATES}
+        fields: dict[str, float | int] = {
+            f"usage_{state}": round(100.0 * deltas[state] / total, 3) for state in CPU_STATES
+        }
         fields["usage_active"] = round(100.0 * (total - deltas["idle"] - deltas["iowait"]) / total, 3)
-        points.append(_point("cpu", {"host": host, "cpu": "cpu-total" if name == "cpu" else name}, fields, current.at_ms))
+        tags = {"host": host, "cpu": "cpu-total" if name == "cpu" else name}  # Telegraf's naming
+        points.append(_point("cpu", tags, fields, current.at_ms))
     return points
 
 

@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import os
 
-from .host_metrics import DEFAULT_SKIPPED_DISKS, HostSample, parse_diskstats, parse_meminfo, parse_net_dev, parse_proc_stat
+from .host_metrics import (
+    DEFAULT_SKIPPED_DISKS,
+    HostSample,
+    parse_diskstats,
+    parse_meminfo,
+    parse_net_dev,
+    parse_proc_stat,
+)
 
 
 def _read(path: str) -> str:

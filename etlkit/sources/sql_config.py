@@ -46,7 +46,8 @@ class SqlSourceConfig:
             _identifier(column, "columns")
         if self.time_column is not None:
             _identifier(self.time_column, "time_column")
-        if isinstance(self.page_size, bool) or not isinstance(self.page_size, int) or not 1 <= self.page_size <= MAX_PAGE_SIZE:
+        size = self.page_size
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
             raise SourceConfigError(f"page_size: must be an integer from 1 to {MAX_PAGE_SIZE}")
 
     @property

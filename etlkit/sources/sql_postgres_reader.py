@@ -45,6 +45,7 @@ class PostgresRowReader:
         self._connection.close()
 
     def _translate(self, error: psycopg.Error) -> SourceError:
-        if isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)) and not is_configuration_failure(error):
+        connection_trouble = isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError))
+        if connection_trouble and not is_configuration_failure(error):
             return SourceUnavailable(f"PostgreSQL {self.target.conninfo}: {error}")
         return SourceError(f"PostgreSQL {self.target.conninfo}: {error}")

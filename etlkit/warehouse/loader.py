@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .columns import Column, columns_from_rows
 from .errors import BadDataError, RejectedRow
+from .identifiers import InvalidIdentifier, check_identifier
 from .protocol import Warehouse
 
 
@@ -48,13 +49,39 @@ def load_batch(
 ) -> LoadResult:
     """Ensure ``table`` has ``columns`` (inferred from ``rows`` when None), then upsert ``rows``.
 
-    Good rows are written even when others are rejected. Raises `WarehouseUnavailable` for the
-    caller to retry the whole batch, and other `WarehouseError`s for configuration faults.
+    Good rows are written even when others are rejected. Without ``columns``, a row with a
+    field name that cannot be a column is rejected (with a schema, fields outside it are
+    simply not stored). Raises `WarehouseUnavailable` for the caller to retry the whole batch,
+    and other `WarehouseError`s for configuration faults.
     """
-    wanted = columns if columns is not None else columns_from_rows(r for r in rows if isinstance(r, Mapping))
-    warehouse.ensure_table(table, wanted, key_column)
-    written, rejected = _write(warehouse, table, key_column, list(enumerate(rows)))
-    return LoadResult(written, tuple(sorted(rejected, key=lambda r: r.index)))
+    indexed = list(enumerate(rows))
+    rejected: list[RejectedRow] = []
+    if columns is None:
+        indexed, rejected = _screen_field_names(indexed)
+        columns = columns_from_rows(row for _, row in indexed)
+    warehouse.ensure_table(table, columns, key_column)
+    written, refused = _write(warehouse, table, key_column, indexed)
+    return LoadResult(written, tuple(sorted(rejected + refused, key=lambda r: r.index)))
+
+
+def _screen_field_names(
+    indexed: list[tuple[int, Mapping[str, object]]],
+) -> tuple[list[tuple[int, Mapping[str, object]]], list[RejectedRow]]:
+    """Rows whose every field can name a column, and the others rejected (inference only)."""
+    kept: list[tuple[int, Mapping[str, object]]] = []
+    rejected: list[RejectedRow] = []
+    for index, row in indexed:
+        if not isinstance(row, Mapping):
+            kept.append((index, row))  # the conversion rejects it with its own reason
+            continue
+        try:
+            for name in row:
+                check_identifier(name, "field")
+        except InvalidIdentifier as error:
+            rejected.append(RejectedRow(index, f"{error} (no column can be named so)", row))
+            continue
+        kept.append((index, row))
+    return kept, rejected
 
 
 def _write(
@@ -68,7 +95,8 @@ def _write(
         if error.rejected:  # found before the write: drop them and write the rest
             bad = {r.index for r in error.rejected}
             rejected = [RejectedRow(indexed[r.index][0], r.reason, r.row) for r in error.rejected]
-            written, more = _write(warehouse, table, key_column, [item for i, item in enumerate(indexed) if i not in bad])
+            rest = [item for i, item in enumerate(indexed) if i not in bad]
+            written, more = _write(warehouse, table, key_column, rest)
             return written, rejected + more
         if len(indexed) == 1:  # the database refused this very row
             index, row = indexed[0]

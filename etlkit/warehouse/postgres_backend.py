@@ -3,9 +3,11 @@
 Chosen by measurement (bench/bench_warehouse.py prints both): COPY + ``INSERT ... SELECT ...
 ON CONFLICT DO UPDATE`` measured equal to or ahead of ``executemany`` in pipeline mode on
 loopback (0.99x-1.33x across runs) and sends fewer bytes per row once a network is in between
-(no Bind/Execute message per row); both beat row-by-row INSERTs by a wide margin. The staging table is ``LIKE`` the target, so COPY converts every value into the
-target's exact column types, and ``ON COMMIT DELETE ROWS``, so it is created once per session and
-table shape rather than once per batch (no catalog churn at high batch rates).
+(no Bind/Execute message per row); both beat row-by-row INSERTs by a wide margin.
+
+The staging table is ``LIKE`` the target, so COPY converts every value into the target's exact
+column types, and ``ON COMMIT DELETE ROWS``, so it is created once per session and table shape
+rather than once per batch (no catalog churn at high batch rates).
 
 psycopg is imported only here and in `postgres_connection`, and this module only lazily by
 `open_warehouse`, so a SQLite-only deployment never needs the driver.
@@ -115,7 +117,9 @@ class PostgresWarehouse(SqlWarehouse):
             else:
                 additions = columns_to_add(existing, wanted)
                 if additions:
-                    clauses = ", ".join(f"ADD COLUMN IF NOT EXISTS {quote(c.name)} {POSTGRES_TYPES[c.type]}" for c in additions)
+                    clauses = ", ".join(
+                        f"ADD COLUMN IF NOT EXISTS {quote(c.name)} {POSTGRES_TYPES[c.type]}" for c in additions
+                    )
                     db.execute(f"ALTER TABLE {quote(table, 'table')} {clauses}")
             actual = self._introspect(table)
         assert actual is not None

@@ -51,7 +51,8 @@ def create_table_statement(
     """``CREATE TABLE`` with the key as NOT NULL primary key and every other column nullable
     (so later schema versions can add optional columns to a table that already has rows)."""
     definitions = ", ".join(
-        f"{quote(c.name)} {sql_types[c.type]}" + (" NOT NULL PRIMARY KEY" if c.name == key_column else "") for c in columns
+        f"{quote(c.name)} {sql_types[c.type]}" + (" NOT NULL PRIMARY KEY" if c.name == key_column else "")
+        for c in columns
     )
     return f"CREATE TABLE {quote(table, 'table')} ({definitions})"
 

@@ -46,6 +46,10 @@ def _type_of(declared: str) -> ColumnType:
     return ColumnType.TEXT
 
 
+def _changed(target: str, column: Column) -> str:
+    return f"{target}.{quote(column.name)} IS NOT excluded.{quote(column.name)}"
+
+
 def timestamp_text(value: dt.datetime) -> str:
     """UTC ISO 8601 with microseconds: fixed width, so text order is time order."""
     return value.isoformat(timespec="microseconds")
@@ -77,11 +81,11 @@ class SqliteWarehouse(SqlWarehouse):
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
+            self._db.execute("COMMIT")
         except BaseException:
-            if self._db.in_transaction:
+            if self._db.in_transaction:  # also after a failed COMMIT (disk full, I/O error)
                 self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     def _introspect(self, table: str) -> tuple[Column, ...] | None:
         info = self._db.execute(f"PRAGMA table_info({quote(table, 'table')})").fetchall()
@@ -96,7 +100,8 @@ class SqliteWarehouse(SqlWarehouse):
                 db.execute(create_table_statement(table, wanted, key_column, SQLITE_TYPES))
             else:
                 for column in columns_to_add(existing, wanted):  # SQLite adds one column per statement
-                    db.execute(f"ALTER TABLE {quote(table, 'table')} ADD COLUMN {quote(column.name)} {SQLITE_TYPES[column.type]}")
+                    definition = f"{quote(column.name)} {SQLITE_TYPES[column.type]}"
+                    db.execute(f"ALTER TABLE {quote(table, 'table')} ADD COLUMN {definition}")
             actual = self._introspect(table)
         assert actual is not None
         return actual
@@ -104,7 +109,7 @@ class SqliteWarehouse(SqlWarehouse):
     def _write(self, table: str, key_column: str, batch: ConvertedBatch) -> None:
         columns = batch.columns
         placeholders = ", ".join("?" for _ in columns)
-        conflict = on_conflict_clause(table, columns, key_column, lambda target, c: f"{target}.{quote(c.name)} IS NOT excluded.{quote(c.name)}")
+        conflict = on_conflict_clause(table, columns, key_column, _changed)
         statement = f"INSERT INTO {quote(table, 'table')} ({column_list(columns)}) VALUES ({placeholders}) {conflict}"
         with self._transaction() as db:
             db.executemany(statement, _adapted(batch.rows, _positions_of(columns, ColumnType.TIMESTAMP)))

@@ -9,6 +9,7 @@ from etlkit.warehouse import (
     BadDataError,
     Column,
     ColumnType,
+    LoadResult,
     RejectedRow,
     columns_from_json_schema,
     load_batch,
@@ -52,6 +53,20 @@ def test_without_schema_columns_come_from_the_rows(backend: Backend, table: str)
         ("tags", ColumnType.JSON),
         ("note", ColumnType.TEXT),
     ]
+
+
+def test_without_schema_a_field_that_cannot_be_a_column_rejects_only_its_row(backend: Backend, table: str):
+    rows = [{"id": "a", "n": 1}, {"id": "b", "first-name": "x"}, {"id": "c", "n": 3}]
+    result = load_batch(backend.warehouse, table, "id", rows)
+    assert [(r.index, r.reason.split(":")[0]) for r in result.rejected] == [(1, "field 'first-name'")]
+    assert backend.rows(table) == [("a", 1), ("c", 3)]
+
+
+def test_with_schema_fields_outside_it_are_not_stored(backend: Backend, table: str):
+    rows = [{"id": "a", "qty": 1, "first-name": "x", "extra": True}]
+    result = load_batch(backend.warehouse, table, "id", rows, columns=columns_from_json_schema(SCHEMA))
+    assert result == LoadResult(1, ())
+    assert backend.rows(table) == [("a", 1)]
 
 
 def test_replayed_batch_with_rejects_gives_same_outcome(backend: Backend, table: str):
