@@ -8,7 +8,11 @@ and ``version`` a number. Argo Events builds HTTP and Kafka trigger bodies in
   and ``sjson.SetBytes`` stores it as a JSON string: ``"step": "{\\"kind\\": ...}"``, never an
   object, and ``"version": "3"``, never a number; ``useRawData`` is honoured only for values found
   by ``dataKey`` (non-string gjson types), not for ``value`` or templates;
-* a parameter with an empty ``dest`` returns its resolved value as the *whole* body, unchanged.
+* a parameter with an empty ``dest`` returns its resolved value as the *whole* body, unchanged;
+  one whose dependency has no event in this round resolves to nothing and is skipped, so a
+  Sensor with several inputs (``conditions: a || b``) carries one such parameter per input;
+* the Kafka trigger (``pkg/sensors/triggers/kafka/kafka.go``, ``Execute``) builds its message
+  with the same ``ConstructPayload``: the dead-letter trigger uses the same pattern.
 
 So each trigger has one payload parameter with ``dest: ""`` and a ``dataTemplate`` (a Go
 text/template with sprig, evaluated with ``.Input`` = the event data): the static part of the

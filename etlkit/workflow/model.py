@@ -216,16 +216,11 @@ class Workflow:
 
     def step_spec(self, step: Step) -> dict[str, Any]:
         """The JSON-ready step spec of the "Step invocation" contract: what the function must do."""
-        # The step library reads a filter's condition from its params: one place, not two.
-        params = thaw(step.params) if step.condition is None else {**thaw(step.params), "condition": step.condition}
-        return {
-            "kind": step.kind,
-            "name": step.name,
-            "params": params,
-            "inputs": list(step.inputs),
-            "output": step.output,
-            "dead_letter": self.dead_letter,
-        }
+        spec: dict[str, Any] = {"kind": step.kind, "name": step.name}
+        if step.condition is not None:
+            spec["condition"] = step.condition
+        spec.update(params=thaw(step.params), inputs=list(step.inputs), output=step.output, dead_letter=self.dead_letter)
+        return spec
 
     def sink_spec(self) -> dict[str, Any]:
         """The sink's spec, shaped like a step spec so the warehouse loader reads the same envelope."""

@@ -2,7 +2,7 @@
 
 * :class:`StepValidator` checks one step's kind, condition and params. A registry module
   ``etlkit.steps.registry`` with ``step_kinds()``/``step_errors()`` satisfies it as is; the step
-  library as it stands (``STEP_KINDS``, ``parse_step_config``, ``ConfigError``) is adapted by
+  library as it stands (``STEP_KINDS``, ``parse_step``, ``ConfigError``) is adapted by
   :class:`StepLibraryValidator`; without either, :class:`StructuralStepValidator` checks kind
   names and the fields every step of a kind needs.
 * ``pushdown(condition_text) -> list[dict] | None`` turns a filter condition that is a plain
@@ -110,11 +110,10 @@ def _optional_module(relative: str) -> ModuleType | None:
 
 
 class StepLibraryValidator:
-    """The step library's config parsers as a :class:`StepValidator`.
+    """The step library's own parser (``parse_step(kind, params, condition, where)``) as a validator.
 
-    The library reads a filter's condition from its params (``{"condition": ...}``) while a
-    workflow gives the condition a field of its own, so the condition is passed in the params
-    and an error about it points back at ``condition``. The library stops at its first error.
+    The library raises :class:`ConfigError` at its first problem, with a path relative to
+    ``where``; given ``where=""`` that is already the step-relative path the parser expects.
     """
 
     def __init__(self, library: ModuleType) -> None:
@@ -124,12 +123,10 @@ class StepLibraryValidator:
         return tuple(self._library.STEP_KINDS)
 
     def step_errors(self, kind: str, condition: str | None, params: Mapping[str, Any]) -> Sequence[str]:
-        config = dict(params) if condition is None else {**params, "condition": condition}
         try:
-            self._library.parse_step_config(kind, config, "params")
+            self._library.parse_step(kind, params, condition, "")
         except self._library.ConfigError as exc:
-            field = exc.field.removeprefix("params.") if exc.field.startswith("params.condition") else exc.field
-            return [f"{field}: {exc.rule}"]
+            return [str(exc)]
         return []
 
 
@@ -139,7 +136,7 @@ def default_step_validator() -> StepValidator:
     if registry is not None and isinstance(registry, StepValidator):
         return registry
     library = _optional_module("..steps")
-    if library is not None and all(hasattr(library, a) for a in ("STEP_KINDS", "parse_step_config", "ConfigError")):
+    if library is not None and all(hasattr(library, a) for a in ("STEP_KINDS", "parse_step", "ConfigError")):
         return StepLibraryValidator(library)
     return StructuralStepValidator()
 

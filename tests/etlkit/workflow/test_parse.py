@@ -66,12 +66,12 @@ def test_step_spec_is_what_the_function_receives(make_doc, structural):
     }
 
 
-def test_a_filter_condition_travels_in_the_step_params(make_doc, structural):
+def test_a_filter_spec_carries_its_condition(make_doc, structural):
     workflow = parse_workflow(make_doc(), validator=structural)
 
     spec = workflow.step_spec(workflow.steps[0])
 
-    assert spec["params"] == {"condition": "amount > 0"} and "condition" not in spec
+    assert (spec["condition"], spec["params"]) == ("amount > 0", {})
 
 
 def test_keys_stay_text_even_where_yaml_1_1_reads_booleans(structural):

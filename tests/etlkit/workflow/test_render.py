@@ -216,7 +216,7 @@ def test_hostile_condition_cannot_change_the_manifest(make_doc, structural, cond
     template = sensor["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
     assert "{{" not in template.replace(invocation.EVENT_ACTION, "")
     body = json.loads(invocation.expand_data_template(template, {}, 0))
-    assert body["step"]["params"] == {"condition": condition}
+    assert body["step"]["condition"] == condition
     tidy = docs["sensors/shop-tidy"]["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
     assert json.loads(invocation.expand_data_template(tidy, {}, 0))["step"]["params"] == {"rename": {condition: "x"}}
 

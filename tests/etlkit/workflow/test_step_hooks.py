@@ -65,18 +65,17 @@ def _library(**problems: str) -> SimpleNamespace:
     """A step library as the adapter sees it: kinds, a parser that raises, its error type."""
     calls = []
 
-    def parse_step_config(kind, params, where):
-        calls.append((kind, dict(params), where))
+    def parse_step(kind, params, condition, where):
+        calls.append((kind, dict(params), condition, where))
         if kind in problems:
             field, rule = problems[kind].split(": ", 1)
             raise _ConfigError(field, rule)
 
-    return SimpleNamespace(STEP_KINDS={"filter": 1, "map": 2}, parse_step_config=parse_step_config,
-                           ConfigError=_ConfigError, calls=calls)
+    return SimpleNamespace(STEP_KINDS={"filter": 1, "map": 2}, parse_step=parse_step, ConfigError=_ConfigError, calls=calls)
 
 
-def test_step_library_adapter_passes_the_condition_in_params_and_maps_errors_back():
-    library = _library(filter="params.condition: position 3: expected a value, found end of expression",
+def test_step_library_adapter_returns_the_library_errors_relative_to_the_step():
+    library = _library(filter="condition: position 3: expected a value, found end of expression",
                        map="params.cast.amount: must be one of int, float")
     validator = StepLibraryValidator(library)
 
@@ -84,7 +83,7 @@ def test_step_library_adapter_passes_the_condition_in_params_and_maps_errors_bac
     assert validator.step_kinds() == ("filter", "map")
     assert validator.step_errors("filter", "a >", {}) == ["condition: position 3: expected a value, found end of expression"]
     assert validator.step_errors("map", None, {"cast": {"amount": "real"}}) == ["params.cast.amount: must be one of int, float"]
-    assert library.calls == [("filter", {"condition": "a >"}, "params"), ("map", {"cast": {"amount": "real"}}, "params")]
+    assert library.calls == [("filter", {}, "a >", ""), ("map", {"cast": {"amount": "real"}}, None, "")]
 
 
 def test_default_validator_adapts_the_real_step_library(monkeypatch):
