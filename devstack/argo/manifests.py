@@ -1,0 +1,278 @@
+"""Read a folder of Argo Events manifests into typed, frozen, validated objects.
+
+Every ``*.yaml``/``*.yml`` below the folder is read (several documents per file allowed);
+``argoproj.io`` EventSources and Sensors are parsed, EventBuses and other kinds are skipped.
+EventSources of kind ``kafka`` and ``calendar`` run; any other source type is refused. Each Sensor
+dependency must name an event the folder defines. Errors are :class:`ManifestError`
+(``<file>: <path>: <rule>``); things Argo does that are worth knowing (a trigger without
+``policy.status.allow`` counts a 5xx as success) come back as ``warnings``.
+
+:func:`plan_subscriptions` turns the result into what the runner consumes: one subscription per
+(Sensor, dependency), each Kafka one with its own consumer group when several Sensors read the
+same event (``<groupName>.<sensor>``), so each commits its offsets independently.
+"""
+from __future__ import annotations
+
+import pathlib
+import zoneinfo
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import yaml
+
+from .cron import CronSchedule, IntervalSchedule, parse_cron, parse_interval
+from .sensor_spec import Dependency, HttpAction, Sensor, Trigger, parse_sensor
+from .yamlnode import ManifestError, Node
+
+API_GROUP = "argoproj.io/"
+SOURCE_SETTINGS = ("eventBusName", "replicas", "service", "template")
+REBALANCE_STRATEGIES = ("range", "roundrobin", "sticky")
+
+
+@dataclass(frozen=True)
+class KafkaSource:
+    event_source: str
+    event_name: str
+    file: str
+    url: str
+    topic: str
+    group: str | None  # consumerGroup.groupName; None in partition mode
+    oldest: bool = False
+    rebalance: str = "range"
+    partition: int | None = None
+    json_body: bool = False
+    metadata: tuple[tuple[str, str], ...] = ()
+    limit_per_second: int = 0
+
+
+@dataclass(frozen=True)
+class CalendarSource:
+    event_source: str
+    event_name: str
+    file: str
+    schedule: CronSchedule | IntervalSchedule
+    timezone: str = ""  # "" is the runner's zone, UTC (an Argo pod's local zone)
+    exclusion_dates: tuple[date, ...] = ()
+    metadata: tuple[tuple[str, str], ...] = ()
+
+
+Source = KafkaSource | CalendarSource
+
+
+@dataclass(frozen=True)
+class Manifests:
+    sources: tuple[Source, ...]
+    sensors: tuple[Sensor, ...]
+    warnings: tuple[str, ...] = ()
+
+    def source(self, event_source: str, event_name: str) -> Source:
+        return next(s for s in self.sources
+                    if (s.event_source, s.event_name) == (event_source, event_name))
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One Sensor dependency on one event source event, and the triggers it fires."""
+
+    sensor: Sensor
+    dependency: Dependency
+    source: Source
+    triggers: tuple[Trigger, ...]
+    group: str | None = None  # the Kafka consumer group this subscription commits in
+
+    @property
+    def label(self) -> str:
+        return f"{self.sensor.name}/{self.dependency.name}"
+
+
+def _kafka(node: Node, es: str, name: str) -> KafkaSource:
+    node.mapping(("url", "topic", "partition", "consumerGroup", "jsonBody", "metadata",
+                  "limitEventsPerSecond"),
+                 ignored=("connectionBackoff", "tls", "sasl", "version", "config"),
+                 refused={"filter": "event source filters are not supported by the local runner",
+                          "schemaRegistry": "Avro through a schema registry is not supported locally"},
+                 required=True)
+    group = node.child("consumerGroup").mapping(("groupName", "oldest", "rebalanceStrategy"))
+    partition = node.child("partition")
+    if not group.present and not partition.present:
+        raise node.error("set consumerGroup or partition (the controller rejects neither)")
+    part = None
+    if not group.present:
+        text = partition.string(required=True)
+        if not text.isdigit():
+            raise partition.error("must be a partition number as text")
+        part = int(text)
+    strategy = group.child("rebalanceStrategy").string(default="range")
+    if strategy not in REBALANCE_STRATEGIES:
+        raise group.child("rebalanceStrategy").error(f"must be one of {', '.join(REBALANCE_STRATEGIES)}")
+    return KafkaSource(es, name, node.file, node.child("url").string(required=True),
+                       node.child("topic").string(required=True),
+                       group.child("groupName").string(required=True) if group.present else None,
+                       group.child("oldest").boolean(), strategy, part,
+                       node.child("jsonBody").boolean(), node.child("metadata").string_map(),
+                       node.child("limitEventsPerSecond").integer(minimum=0))
+
+
+def _exclusions(node: Node) -> tuple[date, ...]:
+    days = []
+    for item in node.items():
+        text = item.string(required=True)
+        if not text.startswith("EXDATE:"):
+            continue  # Argo reads only RFC 5545 EXDATE: values
+        for stamp in text[len("EXDATE:"):].split(","):
+            try:
+                days.append(datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").date())
+            except ValueError as exc:
+                raise item.error(f"{stamp!r} is not an RFC 5545 date-time (20060102T150405Z)") from exc
+    return tuple(days)
+
+
+def _calendar(node: Node, es: str, name: str) -> CalendarSource:
+    node.mapping(("schedule", "interval", "timezone", "exclusionDates", "metadata"),
+                 ignored=("persistence",),
+                 refused={"filter": "event source filters are not supported by the local runner"},
+                 required=True)
+    schedule, interval = node.child("schedule"), node.child("interval")
+    if schedule.string():
+        parsed: CronSchedule | IntervalSchedule = schedule.parsed(parse_cron)
+    elif interval.string():
+        parsed = interval.parsed(parse_interval)
+    else:
+        raise node.error("set schedule or interval")
+    tz = node.child("timezone")
+    if tz.string():
+        try:
+            zoneinfo.ZoneInfo(tz.string())
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise tz.error(f"{tz.value!r} is not a known IANA time zone") from exc
+    return CalendarSource(es, name, node.file, parsed, tz.string(),
+                          _exclusions(node.child("exclusionDates")), node.child("metadata").string_map())
+
+
+def _event_source(doc: Node) -> list[Source]:
+    es = doc.child("metadata").child("name").string(required=True)
+    spec = doc.child("spec")
+    if not isinstance(spec.value, dict):
+        raise spec.error("must be a mapping")
+    out: list[Source] = []
+    for kind, events in spec.value.items():
+        if kind in SOURCE_SETTINGS:
+            continue
+        if kind not in ("kafka", "calendar"):
+            raise spec.child(kind).error(f"{kind} event sources are not run by the local runner "
+                                         "(kafka, calendar)")
+        events_node = spec.child(kind)
+        if not isinstance(events_node.value, dict):
+            raise events_node.error("must map event names to their settings")
+        parse = _kafka if kind == "kafka" else _calendar
+        out += [parse(events_node.child(name), es, name) for name in events_node.value]
+    return out
+
+
+def _documents(directory: pathlib.Path) -> list[Node]:
+    files = sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    docs = []
+    for path in files:
+        rel = path.relative_to(directory).as_posix()
+        try:
+            loaded = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        except yaml.YAMLError as exc:
+            raise ManifestError(rel, "", f"not valid YAML: {exc}") from exc
+        for i, value in enumerate(loaded):
+            if value is None:
+                continue
+            where = rel if len(loaded) == 1 else f"{rel}#{i}"
+            if not isinstance(value, dict):
+                raise ManifestError(where, "", "a document must be a mapping")
+            docs.append(Node(where, "", value))
+    return docs
+
+
+def _warnings(sensor: Sensor, sources: dict[tuple[str, str], Source], raw: dict[str, Any]) -> list[str]:
+    out = []
+    raw_triggers = (raw.get("spec") or {}).get("triggers") or []
+    for i, trigger in enumerate(sensor.triggers):
+        where = f"{sensor.file}: spec.triggers[{i}] ({trigger.name})"
+        if isinstance(trigger.action, HttpAction) and trigger.allow is None:
+            out.append(f"{where}: no policy.status.allow, so Argo (and this runner) count every "
+                       "HTTP answer, even a 5xx, as success")
+        if not trigger.at_least_once:
+            out.append(f"{where}: atLeastOnce is false: Argo runs the trigger in the background, "
+                       "so retryStrategy and dlqTrigger never apply and the event is acknowledged "
+                       "whatever the answer (at most once)")
+        if i < len(raw_triggers) and isinstance(raw_triggers[i], dict) and raw_triggers[i].get("rateLimit"):
+            out.append(f"{where}: rateLimit is ignored by the local runner")
+    used = {name for t in sensor.triggers for name in t.dependencies}
+    for dep in sensor.dependencies:
+        if dep.name not in used:
+            out.append(f"{sensor.file}: dependency {dep.name!r} is used by no trigger")
+        source = sources.get((dep.event_source, dep.event_name))
+        if sensor.batching and isinstance(source, CalendarSource):
+            out.append(f"{sensor.file}: batching does not apply to calendar dependency {dep.name!r}")
+    return out
+
+
+def load_manifests(directory: str | pathlib.Path) -> Manifests:
+    """Parse every EventSource and Sensor under ``directory``; ``ManifestError`` on the first problem."""
+    directory = pathlib.Path(directory)
+    if not directory.is_dir():
+        raise ManifestError(str(directory), "", "is not a folder")
+    sources: dict[tuple[str, str], Source] = {}
+    sensors: dict[str, tuple[Sensor, dict]] = {}
+    warnings: list[str] = []
+    for doc in _documents(directory):
+        api, kind = doc.child("apiVersion").value, doc.child("kind").value
+        if not isinstance(api, str) or not api.startswith(API_GROUP):
+            continue
+        if kind == "EventSource":
+            if ((doc.child("spec").child("calendar").value or {}) and
+                    any(isinstance(v, dict) and v.get("persistence")
+                        for v in doc.child("spec").child("calendar").value.values())):
+                warnings.append(f"{doc.file}: calendar persistence (catch-up) is ignored by the local runner")
+            for source in _event_source(doc):
+                key = (source.event_source, source.event_name)
+                if key in sources:
+                    raise ManifestError(doc.file, "metadata.name",
+                                        f"event {key[0]}/{key[1]} is also defined in {sources[key].file}")
+                sources[key] = source
+        elif kind == "Sensor":
+            sensor = parse_sensor(doc)
+            if sensor.name in sensors:
+                raise ManifestError(doc.file, "metadata.name",
+                                    f"sensor {sensor.name!r} is also defined in {sensors[sensor.name][0].file}")
+            sensors[sensor.name] = (sensor, doc.value)
+    for sensor, raw in sensors.values():
+        for i, dep in enumerate(sensor.dependencies):
+            if (dep.event_source, dep.event_name) not in sources:
+                raise ManifestError(sensor.file, f"spec.dependencies[{i}]",
+                                    f"no EventSource {dep.event_source!r} with event {dep.event_name!r} "
+                                    f"under {directory}")
+        warnings += _warnings(sensor, sources, raw)
+    return Manifests(tuple(sources.values()), tuple(s for s, _ in sensors.values()), tuple(warnings))
+
+
+def plan_subscriptions(manifests: Manifests) -> tuple[Subscription, ...]:
+    """One subscription per (Sensor, dependency used by a trigger), in a stable order."""
+    plain = []
+    for sensor in sorted(manifests.sensors, key=lambda s: s.name):
+        for dep in sensor.dependencies:
+            triggers = tuple(t for t in sensor.triggers if dep.name in t.dependencies)
+            if triggers:
+                plain.append(Subscription(sensor, dep, manifests.source(dep.event_source, dep.event_name),
+                                          triggers))
+    readers: dict[tuple[str, str], int] = {}
+    for sub in plain:
+        key = (sub.source.event_source, sub.source.event_name)
+        readers[key] = readers.get(key, 0) + 1
+    planned = []
+    for sub in plain:
+        group = None
+        if isinstance(sub.source, KafkaSource):
+            shared = readers[(sub.source.event_source, sub.source.event_name)] > 1
+            if sub.source.group is None:  # partition mode: a group of our own, only to commit
+                group = f"{sub.source.event_source}.{sub.source.event_name}.{sub.sensor.name}"
+            else:
+                group = f"{sub.source.group}.{sub.sensor.name}" if shared else sub.source.group
+        planned.append(Subscription(sub.sensor, sub.dependency, sub.source, sub.triggers, group))
+    return tuple(planned)
