@@ -172,9 +172,10 @@ def sensor_problems(doc: Document) -> Iterator[Problem]:
         trigger = mapping(trigger)
         yield from _trigger_problems(trigger, parts, names)
         name = mapping(trigger.get("template")).get("name")
-        if isinstance(name, str) and name in seen:
-            yield [*parts, "template", "name"], f"duplicate trigger name {name!r}"
-        seen.add(name)
+        if isinstance(name, str):
+            if name in seen:
+                yield [*parts, "template", "name"], f"duplicate trigger name {name!r}"
+            seen.add(name)
 
 
 def _dependency_problems(dependencies: Sequence[Any]) -> Iterator[Problem]:
@@ -187,15 +188,17 @@ def _dependency_problems(dependencies: Sequence[Any]) -> Iterator[Problem]:
             if _blank(dependency.get(key)):
                 yield [*parts, key], "must not be empty"
         name = dependency.get("name")
-        names[name] += 1
-        if names[name] == 2:
-            yield [*parts, "name"], f"duplicate dependency name {name!r}"
+        if isinstance(name, str):
+            names[name] += 1
+            if names[name] == 2:
+                yield [*parts, "name"], f"duplicate dependency name {name!r}"
         event = (dependency.get("eventSourceName"), dependency.get("eventName"))
-        events[event] += 1
-        if events[event] == 2:
-            yield ([*parts, "eventName"],
-                   f"event {event[1]!r} of EventSource {event[0]!r} is already a dependency: "
-                   "one dependency per (eventSourceName, eventName)")
+        if all(isinstance(part, str) for part in event):
+            events[event] += 1
+            if events[event] == 2:
+                yield ([*parts, "eventName"],
+                       f"event {event[1]!r} of EventSource {event[0]!r} is already a "
+                       "dependency: one dependency per (eventSourceName, eventName)")
         operator = dependency.get("filtersLogicalOperator", "")
         if operator not in LOGICAL_OPERATORS:
             yield [*parts, "filtersLogicalOperator"], "must be and or or"

@@ -111,6 +111,8 @@ def _known(names: Any) -> str:
 
 def _event_bus_problems(doc: Document, catalog: Catalog) -> Iterator[Problem]:
     bus = doc.spec.get("eventBusName") or DEFAULT_EVENT_BUS
+    if not isinstance(bus, str):
+        return  # a wrong type is the schema's finding
     if bus not in catalog.event_buses:
         parts: list[PathPart] = ["spec", "eventBusName"] if "eventBusName" in doc.spec else ["spec"]
         yield parts, f"needs an EventBus named {bus!r} ({_known(catalog.event_buses)})"
@@ -129,6 +131,8 @@ def _sensor_problems(doc: Document, catalog: Catalog) -> Iterator[Problem]:
         dependency = mapping(dependency)
         parts: list[PathPart] = ["spec", "dependencies", position]
         source, event = dependency.get("eventSourceName"), dependency.get("eventName")
+        if not (isinstance(source, str) and isinstance(event, str)):
+            continue  # a wrong type is the schema's finding
         if source not in catalog.event_sources:
             yield ([*parts, "eventSourceName"],
                    f"names no EventSource in the repository ({_known(catalog.event_sources)})")

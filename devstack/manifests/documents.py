@@ -89,7 +89,9 @@ def family_of(relative: pathlib.PurePosixPath, body: Any) -> Family:
         return Family.WORKFLOW
     if not (isinstance(body, dict) and "apiVersion" in body and "kind" in body):
         return Family.PLAIN
-    group = api_group(str(body["apiVersion"]))
+    if not (isinstance(body["apiVersion"], str) and isinstance(body["kind"], str)):
+        return Family.UNKNOWN_KIND
+    group = api_group(body["apiVersion"])
     if group == ARGO_GROUP:
         return Family.ARGO
     if group == STRIMZI_GROUP:

@@ -26,6 +26,9 @@ SCHEMAS = importlib.resources.files("kubernetes_validate") / "kubernetes-json-sc
 # rbac.authorization.k8s.io/v1 -> rbac-v1, apps/v1 -> apps-v1, v1 -> v1 (kubernetes-validate's
 # file naming).
 _GROUP_DOMAIN = re.compile(r"^([^./]*)(?:\.[^/]*)?/")
+# What can name a schema file at all; anything else is simply not a Kubernetes kind.
+_API_VERSION = re.compile(r"^(?:[a-z0-9.-]+/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?$")
+_KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 
 
 # Kinds that live outside namespaces; every other built-in kind must name its namespace.
@@ -68,6 +71,8 @@ def _definitions(version: str) -> Registry:
 def kind_validator(version: str, api_version: str, kind: str
                    ) -> jsonschema.Draft202012Validator | None:
     """The strict validator of one kind in one release, or None when the release lacks the kind."""
+    if not (_API_VERSION.match(api_version) and _KIND.match(kind)):
+        return None
     group_version = _GROUP_DOMAIN.sub(r"\1-", api_version)
     schema_file = schema_folder(version) / f"{kind.lower()}-{group_version}.json"
     if not schema_file.is_file():

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from .documents import Document
 from .findings import UNKNOWN_FIELD, Finding, PathPart, Problem, located
-from .tolerant import mapping
+from .tolerant import mapping, sequence
 
 Exists = Callable[[str], bool]
 
@@ -76,7 +76,7 @@ def stack_problems(body: Any, exists: Exists) -> Iterator[Problem]:
         yield ["provider", "gateway"], "must be an http(s) URL"
     configuration = mapping(body.get("configuration"))
     yield from _configuration_problems(configuration, exists)
-    templates = {str(mapping(t).get("name")) for t in configuration.get("templates") or []}
+    templates = {str(mapping(t).get("name")) for t in sequence(configuration.get("templates"))}
     functions = body.get("functions")
     if not isinstance(functions, dict) or not functions:
         yield ["functions"], "must define at least one function"
@@ -99,12 +99,15 @@ def stack_problems(body: Any, exists: Exists) -> Iterator[Problem]:
 def _configuration_problems(configuration: Mapping[str, Any], exists: Exists
                             ) -> Iterator[Problem]:
     yield from _unknown(configuration, CONFIGURATION_KEYS, ["configuration"])
-    for position, source in enumerate(configuration.get("templates") or []):
+    for key in ("templates", "copy"):
+        if key in configuration and not isinstance(configuration[key], list):
+            yield ["configuration", key], "must be a list"
+    for position, source in enumerate(sequence(configuration.get("templates"))):
         here: list[PathPart] = ["configuration", "templates", position]
         yield from _unknown(mapping(source), TEMPLATE_SOURCE_KEYS, here)
         if not isinstance(mapping(source).get("name"), str):
             yield [*here, "name"], "is required"
-    for position, path in enumerate(configuration.get("copy") or []):
+    for position, path in enumerate(sequence(configuration.get("copy"))):
         here = ["configuration", "copy", position]
         if not isinstance(path, str) or path.startswith("/") or ".." in path.split("/"):
             yield here, "must be a path inside the project, relative to stack.yml"
@@ -153,10 +156,10 @@ def _function_problems(function: Mapping[str, Any], parts: list[PathPart], exist
         if value is not None and not (isinstance(value, list)
                                       and all(isinstance(v, str) for v in value)):
             yield [*parts, key], "must be a list of strings"
-    for position, secret in enumerate(function.get("secrets") or []):
+    for position, secret in enumerate(sequence(function.get("secrets"))):
         if isinstance(secret, str) and not SECRET_NAME.match(secret):
             yield [*parts, "secrets", position], "must be a lower-case DNS name"
-    for position, env_file in enumerate(function.get("environment_file") or []):
+    for position, env_file in enumerate(sequence(function.get("environment_file"))):
         if isinstance(env_file, str) and not exists(env_file):
             yield [*parts, "environment_file", position], f"{env_file} does not exist"
     for key in ("limits", "requests"):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from .documents import Document
+from .tolerant import sequence
 
 
 @dataclass(frozen=True, order=True)
@@ -22,13 +23,13 @@ class Grant:
 
 
 def _subjects_include(binding: Document, namespace: str, name: str) -> bool:
-    subjects = binding.body.get("subjects") or []
+    subjects = sequence(binding.body.get("subjects"))
     return any(isinstance(s, dict) and s.get("kind") == "ServiceAccount" and s.get("name") == name
                and s.get("namespace", binding.namespace) == namespace for s in subjects)
 
 
 def _rules(role: Document) -> Iterator[dict[str, Any]]:
-    yield from (rule for rule in role.body.get("rules") or [] if isinstance(rule, dict))
+    yield from (rule for rule in sequence(role.body.get("rules")) if isinstance(rule, dict))
 
 
 def grants_of(documents: Iterable[Document], namespace: str, service_account: str
@@ -48,7 +49,7 @@ def grants_of(documents: Iterable[Document], namespace: str, service_account: st
         scope = binding.namespace if binding.kind == "RoleBinding" else None
         for rule in _rules(role) if role else ():
             grants.update(Grant(scope, group, resource, verb)
-                          for group in rule.get("apiGroups") or []
-                          for resource in rule.get("resources") or []
-                          for verb in rule.get("verbs") or [])
+                          for group in sequence(rule.get("apiGroups"))
+                          for resource in sequence(rule.get("resources"))
+                          for verb in sequence(rule.get("verbs")))
     return frozenset(grants)

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 from .documents import Document
 from .findings import UNKNOWN_FIELD, Finding, PathPart, Problem, located
-from .tolerant import mapping
+from .tolerant import mapping, sequence
 
 API_VERSIONS = ("kafka.strimzi.io/v1beta2", "kafka.strimzi.io/v1")
 KINDS = ("Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "KafkaConnect", "KafkaConnector",
@@ -125,8 +125,10 @@ def _listener_problems(listeners: Any) -> Iterator[Problem]:
             yield [*here, "type"], f"must be one of {', '.join(LISTENER_TYPES)}"
         if not isinstance(listener.get("tls"), bool):
             yield [*here, "tls"], "is required (true or false)"
-        names.add(name)
-        ports.add(port)
+        if isinstance(name, str):
+            names.add(name)
+        if isinstance(port, int):
+            ports.add(port)
 
 
 def node_pool_problems(doc: Document) -> Iterator[Problem]:
@@ -135,13 +137,13 @@ def node_pool_problems(doc: Document) -> Iterator[Problem]:
     if not isinstance(replicas, int) or replicas < 1:
         yield ["spec", "replicas"], "must be a whole number of nodes, at least 1"
     roles = doc.spec.get("roles")
-    if not isinstance(roles, list) or not roles or not set(roles) <= set(NODE_ROLES):
+    if not isinstance(roles, list) or not roles or any(role not in NODE_ROLES for role in roles):
         yield ["spec", "roles"], f"must list one or both of {', '.join(NODE_ROLES)}"
     storage = mapping(doc.spec.get("storage"))
     if storage.get("type") not in STORAGE_TYPES:
         yield ["spec", "storage", "type"], f"must be one of {', '.join(STORAGE_TYPES)}"
-    volume_ids = [mapping(v).get("id") for v in storage.get("volumes") or []]
-    if len(volume_ids) != len(set(volume_ids)):
+    volume_ids = [mapping(v).get("id") for v in sequence(storage.get("volumes"))]
+    if any(volume_ids.count(volume_id) > 1 for volume_id in volume_ids):
         yield ["spec", "storage", "volumes"], "volume ids must be distinct"
 
 
