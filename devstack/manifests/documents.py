@@ -113,8 +113,12 @@ def load_file(path: pathlib.Path, repo_root: pathlib.Path) -> tuple[list[Documen
     """Every non-empty document of one file, or the Finding that says why it does not load."""
     relative = display_name(path, repo_root)
     try:
-        bodies = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return [], [Finding(str(relative), 0, "", f"cannot be read: {error}")]
+    try:
+        bodies = list(yaml.load_all(text, Loader=SAFE_LOADER))
+    except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(error, "problem", None) or str(error)

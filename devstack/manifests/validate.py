@@ -90,6 +90,7 @@ def validate_paths(paths: Sequence[pathlib.Path] | None = None, *,
     can be checked on its own and still find its EventSources, stack.yml and KafkaTopics.
     """
     kubernetes_kinds.schema_folder(kubernetes_version)  # an unsupported release fails first
+    repo_root = repo_root.resolve()
     repo_files = discover(repo_root)
     targets = [p.resolve() for p in expand(paths)] if paths else repo_files
     documents, load_problems = load_all(sorted(set(repo_files) | set(targets)), repo_root)

@@ -60,3 +60,9 @@ def test_empty_documents_keep_their_index(tmp_path):
     assert problems == []
     assert [(d.file, d.index, d.body) for d in documents] == [("m.yaml", 0, {"a": 1}),
                                                               ("m.yaml", 2, {"b": 2})]
+
+
+def test_a_file_that_is_not_utf8_is_a_finding_not_a_crash(tmp_path):
+    (tmp_path / "latin1.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))
+    documents, problems = load_file(tmp_path / "latin1.yaml", tmp_path)
+    assert documents == [] and "cannot be read" in problems[0].rule
