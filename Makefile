@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test bench chaos fuzz render deploy build clean sysdeps
+.PHONY: venv run test bench render validate deploy build clean sysdeps
 
 # PostgreSQL server binaries are needed by the tests (a real cluster on loopback); Debian has them.
 sysdeps:
@@ -33,6 +33,21 @@ test: venv sysdeps
 
 bench: venv
 	$(PY) -m bench
+
+# Regenerate argo-events/ and k8s/topics/ from workflows/ (a test checks they agree).
+render: venv
+	$(PY) -m devstack.cli render
+
+validate: venv
+	$(PY) -m devstack.cli validate
+
+# Apply to the current kube-context and deploy the functions (needs kubectl and faas-cli, which
+# are not installable here; the manifests are validated offline by `make test`).
+deploy:
+	kubectl apply -f k8s/namespaces/
+	kubectl apply -R -f k8s/
+	kubectl apply -R -f argo-events/
+	faas-cli up -f stack.yml
 
 clean:
 	rm -rf build .run .pytest_cache

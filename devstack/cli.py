@@ -55,6 +55,14 @@ def cmd_run(args) -> int:
     return run_demo(records=args.records, batch=args.batch, as_json=args.json)
 
 
+# Subcommands owned by other packages: module with main(argv), arguments put before the user's.
+DELEGATED = {
+    "simulate": ("devstack.evaluation.cli", [], "evaluate the elastic scheduler on seeded curves"),
+    "validate": ("devstack.manifests.cli", ["validate"], "validate manifests and stack.yml strictly"),
+    "render": ("etlkit.workflow.render", [], "render argo-events/ and k8s/topics/ from workflows/"),
+}
+
+
 def _delegate(module: str, argv: list[str]) -> int:
     """Subcommands owned by other packages keep their own argparse; pass the rest through."""
     return int(importlib.import_module(module).main(argv) or 0)
@@ -81,14 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_run)
 
-    for name, module, text in (
-            ("simulate", "devstack.evaluation.cli", "evaluate the elastic scheduler on seeded curves"),
-            ("validate", "devstack.manifests.__main__", "validate manifests, stack.yml and workflows"),
-            ("render", "etlkit.workflow.render", "render manifests from the workflows")):
-        p = sub.add_parser(name, help=text, add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(func=lambda a, m=module: _delegate(m, a.rest))
+    for name, (_module, _prefix, text) in DELEGATED.items():
+        # Listed for --help; the arguments go to the owning module's own parser (see below).
+        sub.add_parser(name, help=text, add_help=False)
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in DELEGATED:
+        module, prefix, _text = DELEGATED[argv[0]]
+        return _delegate(module, prefix + argv[1:])
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -18,6 +18,14 @@ def test_help_of_every_subcommand(sub, capsys):
     assert f"usage: faas-etl {sub}" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("sub", ["simulate", "validate", "render"])
+def test_help_of_delegated_subcommands(sub, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([sub, "--help"])
+    assert exit_.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
 def test_unknown_subcommand_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["no-such-command"])
