@@ -173,35 +173,36 @@ def _function_problems(function: Mapping[str, Any], parts: list[PathPart], exist
     for key in BOOLEANS:
         if key in function and not isinstance(function[key], bool):
             yield [*parts, key], "must be true or false"
+    yield from _scaling_problems(mapping(function.get("labels")), [*parts, "labels"], community)
+    namespace = function.get("namespace")
+    if community and namespace is not None and namespace != CE_FUNCTION_NAMESPACE:
+        yield ([*parts, "namespace"],
+               f"Community Edition deploys only to {CE_FUNCTION_NAMESPACE}")
+
+
+def _scaling_problems(labels: Mapping[str, Any], parts: list[PathPart], community: bool
+                      ) -> Iterator[Problem]:
+    """Replica bounds are whole numbers, min <= max; Community Edition's limits when it applies."""
     if community:
-        yield from _community_problems(function, parts)
-
-
-def _community_problems(function: Mapping[str, Any], parts: list[PathPart]) -> Iterator[Problem]:
-    labels = mapping(function.get("labels"))
-    for label in PRO_ONLY_LABELS:
-        if label in labels:
-            yield [*parts, "labels", label], "not available on Community Edition (Pro only)"
+        for label in PRO_ONLY_LABELS:
+            if label in labels:
+                yield [*parts, label], "not available on Community Edition (Pro only)"
     bounds: dict[str, int] = {}
     for label in (SCALE_MIN, SCALE_MAX):
         text = labels.get(label)
         if not isinstance(text, str):
             continue  # absent, or already reported as "must be a string"
         if not text.isdigit():
-            yield [*parts, "labels", label], "must be a whole number"
+            yield [*parts, label], "must be a whole number"
             continue
         bounds[label] = int(text)
-        if bounds[label] > CE_MAX_REPLICAS:
-            yield ([*parts, "labels", label],
+        if community and bounds[label] > CE_MAX_REPLICAS:
+            yield ([*parts, label],
                    f"Community Edition allows at most {CE_MAX_REPLICAS} replicas, found {text}")
-    if bounds.get(SCALE_MIN) == 0:
-        yield [*parts, "labels", SCALE_MIN], "Community Edition cannot scale to zero: use 1 or more"
+    if community and bounds.get(SCALE_MIN) == 0:
+        yield [*parts, SCALE_MIN], "Community Edition cannot scale to zero: use 1 or more"
     if SCALE_MIN in bounds and SCALE_MAX in bounds and bounds[SCALE_MIN] > bounds[SCALE_MAX]:
-        yield [*parts, "labels", SCALE_MIN], f"must not exceed {SCALE_MAX}"
-    namespace = function.get("namespace")
-    if namespace is not None and namespace != CE_FUNCTION_NAMESPACE:
-        yield ([*parts, "namespace"],
-               f"Community Edition deploys only to {CE_FUNCTION_NAMESPACE}")
+        yield [*parts, SCALE_MIN], f"must not exceed {SCALE_MAX}"
 
 
 def stack_findings(doc: Document, exists: Exists) -> Iterator[Finding]:

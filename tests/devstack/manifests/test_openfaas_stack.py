@@ -115,6 +115,14 @@ def test_stack_rule_names_path_and_rule(files, validate_repo, mutate, path, rule
     assert_named(validate_repo(files), STACK, path, rule)
 
 
+def test_pro_edition_still_needs_min_below_max(files, validate_repo):
+    _label_all_pro(files)
+    _filter(files)["labels"].update({"com.openfaas.scale.min": "30",
+                                     "com.openfaas.scale.max": "20"})
+    assert [(f.path, f.rule) for f in validate_repo(files).findings] == [
+        (f"{FILTER}.labels[{SCALE_MIN}]", 'must not exceed com.openfaas.scale.max')]
+
+
 def test_pro_edition_lifts_community_limits(files, validate_repo):
     _label_all_pro(files)
     _sixteen_functions(files)
