@@ -44,6 +44,11 @@ KNOWN_KAFKA_KEYS = frozenset({
 NODE_POOL_OWNED_KEYS = ("replicas", "storage")
 
 
+def _count(value: Any) -> bool:
+    """A whole number of at least 1 (YAML's true is not a count)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def topic_name(doc: Document) -> str:
     """The Kafka topic a KafkaTopic creates: spec.topicName, else metadata.name."""
     return str(doc.spec.get("topicName") or doc.name)
@@ -134,7 +139,7 @@ def _listener_problems(listeners: Any) -> Iterator[Problem]:
 def node_pool_problems(doc: Document) -> Iterator[Problem]:
     """At least one node, known roles, a storage type."""
     replicas = doc.spec.get("replicas")
-    if not isinstance(replicas, int) or replicas < 1:
+    if not _count(replicas):
         yield ["spec", "replicas"], "must be a whole number of nodes, at least 1"
     roles = doc.spec.get("roles")
     if not isinstance(roles, list) or not roles or any(role not in NODE_ROLES for role in roles):
@@ -154,8 +159,7 @@ def topic_problems(doc: Document) -> Iterator[Problem]:
     if not TOPIC_NAME.match(topic_name(doc)) or topic_name(doc) in (".", ".."):
         yield name_path, "must be a Kafka topic name: 1-249 of letters, digits, '.', '_', '-'"
     for key in ("partitions", "replicas"):
-        value = doc.spec.get(key)
-        if not isinstance(value, int) or value < 1:
+        if not _count(doc.spec.get(key)):
             # Explicit, never the broker default: the contract says topics are created on purpose.
             yield ["spec", key], "must be set to a whole number, at least 1"
 
