@@ -6,7 +6,7 @@ here is already validated (see :mod:`.parse`); nothing in this module checks inp
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar, Mapping, Union
 
@@ -52,20 +52,26 @@ class Tick:
 class _Source:
     name: str
     topic: str
-    key: str | None = None  # record field whose value becomes the Kafka key; None: no key
+    key: str | None = None  # record field (a column, for SQL) whose value becomes the Kafka key
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # frozen; library settings
     kind: ClassVar[str]
+    # The source library's names (etlkit.sources ``*Config.from_spec``) for the fields a workflow
+    # gives a source directly; the rest of that config comes from ``params`` as written.
+    library_names: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     @property
     def function(self) -> str:
         """The OpenFaaS function that runs this source."""
         return SOURCE_FUNCTIONS[self.kind]
 
+    def library_params(self) -> dict[str, Any]:
+        """The source library's config: this source's own fields under their library names, then ``params``."""
+        own = {lib: getattr(self, ours) for ours, lib in self.library_names.items() if getattr(self, ours) is not None}
+        return {**own, **thaw(self.params)}
+
     def spec(self) -> dict[str, Any]:
-        """The JSON-ready spec a source function receives (``None`` fields left out)."""
-        out: dict[str, Any] = {"kind": self.kind, "name": self.name, "topic": self.topic}
-        if self.key is not None:
-            out["key"] = self.key
-        return out
+        """The JSON-ready spec a source function receives: where to write, and the library's config."""
+        return {"kind": self.kind, "name": self.name, "topic": self.topic, "params": self.library_params()}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,23 +88,27 @@ class FileSource(_Source):
     path: str
     format: str  # "csv" or "jsonl"
     kind: ClassVar[str] = "file"
+    library_names: ClassVar[Mapping[str, str]] = MappingProxyType({"name": "source", "format": "format", "key": "key_field"})
 
     def spec(self) -> dict[str, Any]:
-        return {**super().spec(), "path": self.path, "format": self.format}
+        return {**super().spec(), "path": self.path}
 
 
 @dataclass(frozen=True, kw_only=True)
 class SqlSource(_Source):
-    """Rows of ``table`` pulled incrementally by ``cursor`` (a monotonic column) on every tick."""
+    """Rows of ``table`` pulled incrementally by ``cursor`` (a column that only grows) on every tick."""
 
     table: str
     cursor: str
     url: str  # a reference, see parse.URL_REFERENCE_RULE, never the URL itself
     tick: Tick
     kind: ClassVar[str] = "sql"
+    library_names: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"name": "source", "table": "table", "cursor": "cursor_column", "key": "key_column"}
+    )
 
     def spec(self) -> dict[str, Any]:
-        return {**super().spec(), "table": self.table, "cursor": self.cursor, "url": self.url}
+        return {**super().spec(), "url": self.url}
 
 
 @dataclass(frozen=True, kw_only=True)

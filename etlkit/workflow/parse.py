@@ -33,6 +33,7 @@ from .model import (
     Workflow,
     freeze,
 )
+from .source_hooks import SourceValidator, default_source_validator
 from .step_hooks import StepValidator, default_step_validator
 from .yaml_doc import ROOT, child_path, load_yaml
 
@@ -69,24 +70,33 @@ DEFAULT_RETRY = Retry(steps=3, duration_ms=1_000, factor=2.0, jitter=0.2)
 TOP_FIELDS = ("name", "description", "sources", "steps", "sink", "topics", "dead_letter", "scaling", "delivery")
 SOURCE_FIELDS = {
     "http": ("name", "kind", "topic", "key"),
-    "file": ("name", "kind", "topic", "key", "path", "format"),
-    "sql": ("name", "kind", "topic", "key", "table", "cursor", "url", "interval", "schedule"),
-    "metrics": ("name", "kind", "topic", "key", "interval", "schedule"),
+    "file": ("name", "kind", "topic", "key", "path", "format", "params"),
+    "sql": ("name", "kind", "topic", "key", "table", "cursor", "url", "interval", "schedule", "params"),
+    "metrics": ("name", "kind", "topic", "key", "interval", "schedule", "params"),
 }
+SOURCE_CLASSES = {"http": HttpSource, "file": FileSource, "sql": SqlSource, "metrics": MetricsSource}
 STEP_FIELDS = ("name", "kind", "output", "condition", "params")
 BOUNDS_FIELDS = ("min_replicas", "max_replicas", "dtt", "dtc")
 
 
-def load_workflow(path: Path, *, validator: StepValidator | None = None) -> Workflow:
+def load_workflow(
+    path: Path, *, validator: StepValidator | None = None, source_validator: SourceValidator | None = None
+) -> Workflow:
     """Read and validate the workflow file at ``path``."""
-    return parse_workflow(Path(path).read_text(encoding="utf-8"), validator=validator)
+    return parse_workflow(Path(path).read_text(encoding="utf-8"), validator=validator, source_validator=source_validator)
 
 
-def parse_workflow(document: str | Mapping[str, Any], *, validator: StepValidator | None = None) -> Workflow:
+def parse_workflow(
+    document: str | Mapping[str, Any],
+    *,
+    validator: StepValidator | None = None,
+    source_validator: SourceValidator | None = None,
+) -> Workflow:
     """Validate a workflow given as YAML text or as already-loaded data.
 
     Raise :class:`WorkflowInvalid` listing every problem, each as ``<field path>: <rule>``.
-    ``validator`` defaults to :func:`~.step_hooks.default_step_validator`.
+    ``validator`` (steps) and ``source_validator`` default to the step and source libraries'
+    own parsers when they are present (:mod:`.step_hooks`, :mod:`.source_hooks`).
     """
     errors: list[FieldError] = []
     if isinstance(document, str):
@@ -97,16 +107,18 @@ def parse_workflow(document: str | Mapping[str, Any], *, validator: StepValidato
             raise WorkflowInvalid(errors)
     else:
         data = document
-    workflow = _Parser(errors, validator or default_step_validator()).workflow(data)
+    checks = (validator or default_step_validator(), source_validator or default_source_validator())
+    workflow = _Parser(errors, *checks).workflow(data)
     if errors or workflow is None:
         raise WorkflowInvalid(errors)
     return workflow
 
 
 class _Parser:
-    def __init__(self, errors: list[FieldError], validator: StepValidator) -> None:
+    def __init__(self, errors: list[FieldError], validator: StepValidator, source_validator: SourceValidator) -> None:
         self.errors = errors
         self.validator = validator
+        self.source_validator = source_validator
 
     def fail(self, path: str, rule: str) -> None:
         self.errors.append(FieldError(path, rule))
@@ -195,10 +207,27 @@ class _Parser:
             extra["url"] = fields.string("url", pattern=URL_REFERENCE, rule=URL_REFERENCE_RULE)
         if kind in ("sql", "metrics"):
             extra["tick"] = self.tick(fields, default=None)
-        if None in (common["name"], common["topic"]) or None in extra.values():
+        cls = SOURCE_CLASSES[kind]
+        params = self.params(fields, reserved={lib: ours for ours, lib in cls.library_names.items()})
+        if None in (common["name"], common["topic"], params) or None in extra.values():
             return None
-        cls = {"http": HttpSource, "file": FileSource, "sql": SqlSource, "metrics": MetricsSource}[kind]
-        return cls(**common, **extra)
+        source = cls(**common, **extra, params=freeze(params))
+        for problem in self.source_validator.source_errors(kind, source.library_params()):
+            field, _, rule = problem.partition(": ")
+            head, dot, rest = field.partition(".")
+            ours = {lib: own for own, lib in cls.library_names.items()}.get(head)
+            fields.fail(fields.at(ours + dot + rest) if ours else child_path(fields.at("params"), field), rule)
+        return source
+
+    def params(self, fields: Fields, reserved: Mapping[str, str]) -> dict[str, Any] | None:
+        """The free-form ``params`` mapping; a key the item sets as its own field is refused there."""
+        params = fields.raw("params") or {}
+        if not isinstance(params, dict):
+            return fields.fail(fields.at("params"), f"expected a mapping, got {describe(params)}")
+        taken = [key for key in params if key in reserved]
+        for key in taken:
+            fields.fail(child_path(fields.at("params"), key), f"give it as the field {reserved[key]!r} instead")
+        return None if taken else params
 
     def file_format(self, fields: Fields, path: str | None) -> str | None:
         if fields.has("format"):
@@ -235,11 +264,9 @@ class _Parser:
         condition = fields.string("condition", required=False)
         if fields.has("condition") and condition is None:
             return None
-        params = fields.raw("params") or {}
-        if not isinstance(params, dict):
-            return fields.fail(fields.at("params"), f"expected a mapping, got {describe(params)}")
-        if "condition" in params:
-            return fields.fail(child_path(fields.at("params"), "condition"), "give the condition as the step's own field")
+        params = self.params(fields, reserved={"condition": "condition"})
+        if params is None:
+            return None
         kind = fields.string("kind")
         if kind is not None:
             kinds = sorted(self.validator.step_kinds())

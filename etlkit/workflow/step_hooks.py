@@ -98,7 +98,7 @@ def condition_shape_problem(text: str) -> str | None:
     return None
 
 
-def _optional_module(relative: str) -> ModuleType | None:
+def optional_module(relative: str) -> ModuleType | None:
     """Import ``relative`` (to this package) or ``None`` when that module or its parent is absent."""
     full = importlib.util.resolve_name(relative, __package__)
     try:
@@ -132,10 +132,10 @@ class StepLibraryValidator:
 
 def default_step_validator() -> StepValidator:
     """The step library's rules when it is there, else the structural stand-in."""
-    registry = _optional_module("..steps.registry")
+    registry = optional_module("..steps.registry")
     if registry is not None and isinstance(registry, StepValidator):
         return registry
-    library = _optional_module("..steps")
+    library = optional_module("..steps")
     if library is not None and all(hasattr(library, a) for a in ("STEP_KINDS", "parse_step", "ConfigError")):
         return StepLibraryValidator(library)
     return StructuralStepValidator()
@@ -143,5 +143,5 @@ def default_step_validator() -> StepValidator:
 
 def default_pushdown() -> Pushdown | None:
     """``etlkit.steps.to_argo_filters`` when the step library has it, else ``None`` (no pushdown)."""
-    library = _optional_module("..steps")
+    library = optional_module("..steps")
     return getattr(library, "to_argo_filters", None) if library is not None else None

@@ -14,7 +14,7 @@ MINIMAL: dict[str, Any] = {
     "sources": [
         {"name": "api", "kind": "http", "topic": "shop-raw", "key": "id"},
         {"name": "nightly", "kind": "sql", "topic": "shop-raw", "table": "orders", "cursor": "updated_at",
-         "url": "env:SHOP_DB_URL", "interval": "30s"},
+         "url": "env:SHOP_DB_URL", "interval": "30s", "key": "id"},
     ],
     "steps": [
         {"name": "paid", "kind": "filter", "condition": "amount > 0", "output": "shop-paid"},

@@ -13,9 +13,9 @@ from etlkit.workflow.parse import load_workflow, parse_workflow
 from etlkit.workflow.step_hooks import StepValidator
 
 
-def errors_of(document: Any, validator: StepValidator) -> list[str]:
+def errors_of(document: Any, validator: StepValidator, **options: Any) -> list[str]:
     with pytest.raises(WorkflowInvalid) as caught:
-        parse_workflow(document, validator=validator)
+        parse_workflow(document, validator=validator, **options)
     return [str(e) for e in caught.value.errors]
 
 
@@ -72,6 +72,41 @@ def test_a_filter_spec_carries_its_condition(make_doc, structural):
     spec = workflow.step_spec(workflow.steps[0])
 
     assert (spec["condition"], spec["params"]) == ("amount > 0", {})
+
+
+def test_source_spec_carries_the_source_library_config(make_doc, structural):
+    doc = make_doc()
+    doc["sources"][1]["params"] = {"page_size": 200}
+    workflow = parse_workflow(doc, validator=structural, source_validator=_SourceLibrary())
+
+    assert workflow.sources[1].spec() == {
+        "kind": "sql",
+        "name": "nightly",
+        "topic": "shop-raw",
+        "url": "env:SHOP_DB_URL",
+        "params": {"source": "nightly", "table": "orders", "cursor_column": "updated_at", "key_column": "id", "page_size": 200},
+    }
+
+
+class _SourceLibrary:
+    """The source library as the parser sees it: problems named in the library's field names."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = problems
+
+    def source_errors(self, kind, params):
+        return list(self.problems) if kind == "sql" else []
+
+
+def test_source_library_errors_point_at_the_workflow_fields(make_doc, structural):
+    library = _SourceLibrary("key_column: required, a non-empty string", "column_types.amount: must be one of number")
+
+    errors = errors_of(make_doc(), structural, source_validator=library)
+
+    assert errors == [
+        "sources[1].key: required, a non-empty string",
+        "sources[1].params.column_types.amount: must be one of number",
+    ]
 
 
 def test_keys_stay_text_even_where_yaml_1_1_reads_booleans(structural):
@@ -155,7 +190,9 @@ BAD_DOCUMENTS = [
     pytest.param(_set(["steps", 0, "condition"], _DELETE),
                  "steps[0].condition: required for a filter step", id="filter-without-condition"),
     pytest.param(_set(["steps", 0, "params"], {"condition": "x > 1"}),
-                 "steps[0].params.condition: give the condition as the step's own field", id="condition-inside-params"),
+                 "steps[0].params.condition: give it as the field 'condition' instead", id="condition-inside-params"),
+    pytest.param(_set(["sources", 1, "params"], {"cursor_column": "id"}),
+                 "sources[1].params.cursor_column: give it as the field 'cursor' instead", id="source-param-shadows-a-field"),
     pytest.param(_set(["sink", "key"], "window id"),
                  "sink.key: 'window id' is not an SQL identifier (letters, digits and '_', not starting with a digit)",
                  id="sink-key-not-a-column-name"),
