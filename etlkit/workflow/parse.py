@@ -212,12 +212,17 @@ class _Parser:
         if None in (common["name"], common["topic"], params) or None in extra.values():
             return None
         source = cls(**common, **extra, params=freeze(params))
-        for problem in self.source_validator.source_errors(kind, source.library_params()):
+        self.source_library_errors(fields, source)
+        return source
+
+    def source_library_errors(self, fields: Fields, source: Source) -> None:
+        """The source library's verdict, each error pointed at the field the user wrote."""
+        ours = {lib: own for own, lib in source.library_names.items()}
+        for problem in self.source_validator.source_errors(source.kind, source.library_params()):
             field, _, rule = problem.partition(": ")
             head, dot, rest = field.partition(".")
-            ours = {lib: own for own, lib in cls.library_names.items()}.get(head)
-            fields.fail(fields.at(ours + dot + rest) if ours else child_path(fields.at("params"), field), rule)
-        return source
+            where = fields.at(ours[head] + dot + rest) if head in ours else child_path(fields.at("params"), field)
+            fields.fail(where, rule)
 
     def params(self, fields: Fields, reserved: Mapping[str, str]) -> dict[str, Any] | None:
         """The free-form ``params`` mapping; a key the item sets as its own field is refused there."""
