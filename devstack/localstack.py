@@ -17,7 +17,8 @@ from .stackfile import Stack, load_stack
 from .topology import load_topology
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-CLUSTER_ONLY_ENV = {"KAFKA_BOOTSTRAP", "WAREHOUSE_URL", "LOOKUP_ROOT", "STATE_URL"}
+CLUSTER_ONLY_ENV = {"KAFKA_BOOTSTRAP", "WAREHOUSE_URL", "LOOKUP_ROOT", "STATE_URL",
+                    "SCHEMA_STORE_PATH"}
 
 
 @dataclass
@@ -71,7 +72,8 @@ class LocalStack:
                "OPENFAAS_SECRETS_DIR": str(self.secrets_dir),
                "WAREHOUSE_URL": f"sqlite:///{self.run_dir / 'warehouse.db'}",
                "FAAS_ETL_RUN_DIR": str(self.run_dir), "LOOKUP_ROOT": str(self.root),
-               "STATE_URL": f"sqlite:///{self.run_dir / 'step-state.db'}", **self.extra_env}
+               "STATE_URL": f"sqlite:///{self.run_dir / 'step-state.db'}",
+               "SCHEMA_STORE_PATH": str(self.run_dir / "schemas.json"), **self.extra_env}
         self._create_missing_secrets(names)
         self.gateway = LocalGateway(build_root, load_topology(self.root / "config" / "topology.yml"),
                                     credentials, self.secrets_dir, env, self.run_dir / "logs",

@@ -2,6 +2,7 @@
 
 POST /function/ingest/<topic>[?key=<field>&source=<name>]
 Body: a JSON object (one record), an array of objects, or {"records": [...]}.
+Records are checked against the topic's latest schema in the registry, when it has one.
 Answer: {"topic", "accepted", "rejected", "results": [{"index", "status", "error"?}]}; 200 when
 every accepted record is acknowledged by Kafka, 207 when some were rejected, 400 when none was
 acceptable, 404 for an unknown topic, 503 when Kafka did not acknowledge (nothing to assume).
@@ -9,8 +10,25 @@ acceptable, 404 for an unknown topic, 503 when Kafka did not acknowledge (nothin
 from .etlkit.http import BadRequest, error_response, json_response
 from .etlkit.ingest import plan_ingest
 from .etlkit import kafka_io
+from .etlkit.schema_store import registry_from_env
 
 MAX_BATCH = 10_000
+_registry = None
+
+
+def _validator(topic):
+    """Check records against the topic's latest schema, when the topic has one."""
+    global _registry
+    _registry = _registry or registry_from_env()
+    _registry.refresh()
+    if not _registry.versions(topic):
+        return None
+    validator = _registry.validator(topic)
+
+    def first_problem(record):
+        problems = validator.problems(record)
+        return str(problems[0]) if problems else None
+    return first_problem
 
 
 def handle(event, context):
@@ -20,7 +38,7 @@ def handle(event, context):
         topic = event.path.strip("/").split("/")[0]
         plan = plan_ingest(topic, event.body, key_field=event.query.get("key"),
                            source=event.query.get("source") or "http", max_batch=MAX_BATCH,
-                           now_ms=kafka_io.now_ms())
+                           now_ms=kafka_io.now_ms(), validate=_validator(topic))
         if not kafka_io.topic_exists(topic):
             raise BadRequest(f"topic: unknown topic {topic!r}", status=404)
         kafka_io.produce_all(plan.records)

@@ -53,3 +53,19 @@ def test_bad_requests_name_the_field(gateway, path, body, status, field):
     resp = s.post(url + path, data=body)
     assert resp.status_code == status
     assert resp.json()["error"].startswith(field + ":")
+
+
+def test_records_are_checked_against_the_topic_schema(local_stack, gateway, topic):
+    s, url = gateway
+    schema = {"type": "object", "required": ["id", "amount"],
+              "properties": {"id": {"type": "string"}, "amount": {"type": "number"}}}
+    resp = s.post(f"{url}/function/schema-registry/subjects/{topic}/versions", json={"schema": schema})
+    assert resp.status_code == 200 and resp.json() == {"version": 1}
+    resp = s.post(f"{url}/function/ingest/{topic}?key=id",
+                  json=[{"id": "a", "amount": 1}, {"id": "b", "amount": "ten"}, {"id": "c"}])
+    assert resp.status_code == 207
+    errors = [r.get("error") for r in resp.json()["results"]]
+    assert errors[0] is None
+    assert errors[1].startswith("records[1].amount:")
+    assert errors[2].startswith("records[2]") and "amount" in errors[2]
+    assert [m.key() for m in consume_all(local_stack.bootstrap, topic, 1)] == [b"a"]
