@@ -12,7 +12,12 @@ and ``version`` a number. Argo Events builds HTTP and Kafka trigger bodies in
   one whose dependency has no event in this round resolves to nothing and is skipped, so a
   Sensor with several inputs (``conditions: a || b``) carries one such parameter per input;
 * the Kafka trigger (``pkg/sensors/triggers/kafka/kafka.go``, ``Execute``) builds its message
-  with the same ``ConstructPayload``: the dead-letter trigger uses the same pattern.
+  with the same ``ConstructPayload``, but the controller (``pkg/reconciler/sensor/validate.go``,
+  ``validateTriggerParameter``) refuses an empty ``dest`` for every trigger but HTTP. So the
+  dead-letter record is built field by field (:func:`dead_letter_parameters`): ``dataKey`` with
+  ``useRawData`` keeps the record itself as JSON, ``value`` gives the fixed texts, and ``at``, a
+  template's output, can only be text: epoch milliseconds as decimal text, like the
+  ``etl-event-time`` header (the message's own Kafka timestamp is that time too).
 
 So each trigger has one payload parameter with ``dest: ""`` and a ``dataTemplate`` (a Go
 text/template with sprig, evaluated with ``.Input`` = the event data): the static part of the
@@ -24,13 +29,9 @@ static text (it would start a template action), so :func:`data_template` escapes
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Mapping, Sequence
 
 EVENT_ACTION = "{{ toJson .Input }}"
-# Actions the local runner can evaluate (see expand_data_template): the whole event, a field of it,
-# and the current time in epoch milliseconds.
-_ACTION = re.compile(r"\{\{\s*(?:toJson \.Input((?:\.[A-Za-z_][A-Za-z0-9_]*)*)|\(now\)\.UnixMilli)\s*\}\}")
 _MISSING = object()
 
 
@@ -75,35 +76,33 @@ def data_template(workflow: str, version: int, role: str, spec: Mapping[str, Any
     return f'{head[:-1]}, "event": {EVENT_ACTION}}}'
 
 
-def dead_letter_template(step: str, reason: str) -> str:
-    """The dead-letter ``dataTemplate``: the contract's ``{"step", "reason", "payload", "topic", "key", "at"}``.
+def dead_letter_parameters(dependency: str, step: str, reason: str) -> list[dict[str, Any]]:
+    """Kafka trigger payload parameters writing the contract's dead letter for one dependency's event.
 
-    ``payload`` is the record (the event's ``body``), ``at`` the time the Sensor gave up, in epoch
-    milliseconds like the ``etl-event-time`` header.
-    """
-    head = _static_json({"step": step, "reason": reason})
-    fields = ", ".join(f'"{name}": {{{{ toJson .Input.{src} }}}}' for name, src in
-                       (("payload", "body"), ("topic", "topic"), ("key", "key")))
-    return f'{head[:-1]}, {fields}, "at": {{{{ (now).UnixMilli }}}}}}'
-
-
-def expand_data_template(template: str, data: Any, now_ms: int) -> str:
-    """Evaluate a template made by this module the way the Sensor would, for the local runner.
-
-    Only the actions this module writes are understood (``toJson .Input[.field...]`` and
-    ``(now).UnixMilli``); any other ``{{`` raises ``ValueError`` rather than guess. A missing field
-    is ``null``, as Go's template gives ``<nil>`` for an absent map key.
+    ``{"step", "reason", "payload" (the record, as JSON), "topic", "key", "at"}``; ``at`` is the
+    time the Sensor gave up, epoch milliseconds as text (see the module notes for why text).
     """
 
-    def action(match: re.Match[str]) -> str:
-        if match.group(0).replace(" ", "") == "{{(now).UnixMilli}}":
-            return str(now_ms)
-        value = data
-        for name in filter(None, (match.group(1) or "").split(".")):
-            value = value.get(name) if isinstance(value, Mapping) else None
-        return json.dumps(value, ensure_ascii=False)
+    def src(**fields: Any) -> dict[str, Any]:
+        return {"dependencyName": dependency, **fields}
 
-    expanded = _ACTION.sub(action, template)
-    if "{{" in _ACTION.sub("", template):
-        raise ValueError("template holds an action the local runner does not evaluate")
-    return expanded
+    return [
+        {"src": src(value=step), "dest": "step"},
+        {"src": src(value=reason), "dest": "reason"},
+        {"src": src(dataKey="body", useRawData=True), "dest": "payload"},
+        {"src": src(dataKey="topic"), "dest": "topic"},
+        {"src": src(dataKey="key"), "dest": "key"},
+        {"src": src(dataTemplate="{{ (now).UnixMilli }}"), "dest": "at"},
+    ]
+
+
+def expand_data_template(template: str, data: Any) -> str:
+    """Evaluate a :func:`data_template` the way the Sensor does: splice the event data in.
+
+    Only the one action this module writes is understood; any other ``{{`` raises ``ValueError``
+    rather than guess (the local runner's full emulator is ``devstack.argo.gotemplate``).
+    """
+    head, action, tail = template.partition(EVENT_ACTION)
+    if not action or "{{" in head + tail:
+        raise ValueError("not a template made by data_template: expected exactly one {{ toJson .Input }}")
+    return head + json.dumps(data, ensure_ascii=False) + tail

@@ -134,14 +134,19 @@ def _sensor(workflow: Workflow, common: Mapping[str, Any], op: Mapping[str, Any]
     data_filters = pushdown(op["condition"]) if pushdown is not None and op["condition"] else None
     retry = workflow.delivery.retry
     reason = f"{op['function']} did not answer {'/'.join(map(str, SUCCESS_CODES))} in {retry.steps} attempts"
+    several = len(op["inputs"]) > 1
+    # One trigger per input topic: a trigger without conditions waits for all its Sensor's
+    # dependencies at once, and a dead-letter trigger can only name one dependency's event.
     dependencies = [
         {
             "name": topic,
             "event_source": names.kafka_eventsource(topic),
             "event_name": topic,
             "filters": data_filters,
+            "trigger": f"{op['name']}-{topic}" if several else op["name"],
+            "conditions": topic if several else None,
             "payload": invocation.data_template(workflow.name, common["version"], "step", op["spec"]),
-            "dead_letter": invocation.dead_letter_template(op["name"], reason),
+            "dead_letter": invocation.dead_letter_parameters(topic, op["name"], reason),
         }
         for topic in op["inputs"]
     ]
@@ -153,7 +158,6 @@ def _sensor(workflow: Workflow, common: Mapping[str, Any], op: Mapping[str, Any]
         "function": op["function"],
         "url": function_url(common["settings"], op["function"]),
         "dependencies": dependencies,
-        "conditions": " || ".join(d["name"] for d in dependencies) if len(dependencies) > 1 else None,
         "batch_size": workflow.delivery.batch_size,
         "timeout_s": -(-workflow.delivery.timeout_ms // 1000),  # whole seconds, rounded up
         "retry": {"steps": retry.steps, "duration": go_duration(retry.duration_ms), "factor": retry.factor, "jitter": retry.jitter},

@@ -31,24 +31,24 @@ def test_data_template_is_the_envelope_once_expanded():
     event = {"topic": "t", "key": None, "body": {"big": 2**53, "pi": 3.25}}
 
     assert template.count("{{") == 1 and template.isascii()
-    assert json.loads(invocation.expand_data_template(template, event, 0)) == invocation.envelope(
+    assert json.loads(invocation.expand_data_template(template, event)) == invocation.envelope(
         "w", 4, "step", spec, event=event
     )
 
 
 @pytest.mark.parametrize(
     "template",
-    ['{"a": {{ .Input.body }}}', '{"a": {{ toJson .Input | upper }}}', '{"a": {{ now }}}'],
-    ids=["field-without-toJson", "pipeline", "bare-now"],
+    ['{"a": {{ .Input.body }}}', '{"a": {{ toJson .Input }}, "b": {{ toJson .Input }}}', '{"a": 1}'],
+    ids=["other-action", "two-actions", "no-action"],
 )
-def test_expansion_refuses_actions_it_does_not_know(template):
-    with pytest.raises(ValueError, match="does not evaluate"):
-        invocation.expand_data_template(template, {}, 0)
+def test_expansion_refuses_templates_it_did_not_make(template):
+    with pytest.raises(ValueError, match="not a template made by data_template"):
+        invocation.expand_data_template(template, {})
 
 
-def test_dead_letter_of_a_missing_field_is_null():
-    template = invocation.dead_letter_template("s", "why")
+def test_dead_letter_parameters_name_one_dependency_and_every_contract_field():
+    parameters = invocation.dead_letter_parameters("t", "s", "why")
 
-    record = json.loads(invocation.expand_data_template(template, {"topic": "t"}, now_ms=5))
-
-    assert record == {"step": "s", "reason": "why", "payload": None, "topic": "t", "key": None, "at": 5}
+    assert {p["src"]["dependencyName"] for p in parameters} == {"t"}
+    assert [p["dest"] for p in parameters] == ["step", "reason", "payload", "topic", "key", "at"]
+    assert parameters[2]["src"] == {"dependencyName": "t", "dataKey": "body", "useRawData": True}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -93,27 +94,48 @@ def test_step_sensor_calls_the_function_with_the_contract_envelope(make_doc, str
     assert param["dest"] == "" and param["src"]["dependencyName"] == "shop-paid"
     event = {"topic": "shop-paid", "key": "k1", "partition": 0, "body": {"amt": 3}, "timestamp": "t", "headers": {}}
 
-    body = json.loads(invocation.expand_data_template(param["src"]["dataTemplate"], event, now_ms=0))
+    body = json.loads(invocation.expand_data_template(param["src"]["dataTemplate"], event))
 
     assert body == invocation.envelope("shop", 7, "step", workflow.step_spec(workflow.steps[1]), event=event)
     assert isinstance(body["version"], int) and isinstance(body["step"], dict)
 
 
-def test_dead_letter_trigger_writes_the_contract_record(make_doc, structural):
+def test_dead_letter_trigger_names_a_dest_for_every_field(make_doc, structural):
     sensor = _docs(render_workflow(parse_workflow(make_doc(), validator=structural), 1))["sensors/shop-paid"]
     dlq = sensor["spec"]["triggers"][0]["dlqTrigger"]["template"]["kafka"]
-    event = {"topic": "shop-raw", "key": "o-1", "body": {"amount": 5}}
-
-    record = json.loads(invocation.expand_data_template(dlq["payload"][0]["src"]["dataTemplate"], event, now_ms=1234))
 
     assert dlq["topic"] == "shop-dlq" and dlq["requiredAcks"] == -1
-    assert record == {
+    assert [p["dest"] for p in dlq["payload"]] == ["step", "reason", "payload", "topic", "key", "at"]
+    assert dlq["payload"] == invocation.dead_letter_parameters("shop-raw", "paid", "filter did not answer 200 in 3 attempts")
+
+
+def test_the_local_runner_builds_the_contract_bodies_from_these_manifests(make_doc, structural, tmp_path):
+    """Cross-check with devstack.argo, the runner's emulation of Argo's params.go."""
+    argo = pytest.importorskip("devstack.argo.manifests")
+    from devstack.argo.events import Event, EventContext
+    from devstack.argo.params import construct_payload
+
+    workflow = parse_workflow(make_doc(), validator=structural)
+    for f in render_workflow(workflow, 5):
+        (tmp_path / f.path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f.path).write_text(f.text)
+    sensor = next(s for s in argo.load_manifests(tmp_path / "argo-events").sensors if s.name == "shop-paid")
+    [trigger] = sensor.triggers
+    now = datetime(2024, 6, 1, tzinfo=timezone.utc)
+    data = {"topic": "shop-raw", "key": "o-1", "partition": 2, "body": {"amount": 5}, "timestamp": "t", "headers": {}}
+    events = {"shop-raw": Event(EventContext("1", "shop-raw", "kafka", "shop-raw", now), data)}
+
+    body = json.loads(construct_payload(trigger.action.payload, events, now))
+    dead_letter = json.loads(construct_payload(trigger.dlq.action.payload, events, now))
+
+    assert body == invocation.envelope("shop", 5, "step", workflow.step_spec(workflow.steps[0]), event=data)
+    assert dead_letter == {
         "step": "paid",
         "reason": "filter did not answer 200 in 3 attempts",
         "payload": {"amount": 5},
         "topic": "shop-raw",
         "key": "o-1",
-        "at": 1234,
+        "at": str(int(now.timestamp() * 1000)),
     }
 
 
@@ -125,7 +147,7 @@ def test_ticks_call_the_autoscaler_and_polled_sources(make_doc, structural):
     autoscaler = docs["sensors/shop-autoscaler"]["spec"]
     assert autoscaler["dependencies"] == [{"name": "tick", "eventSourceName": "shop-ticks", "eventName": "autoscaler"}]
     template = autoscaler["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
-    scaling = json.loads(invocation.expand_data_template(template, {"eventTime": "now"}, 0))["scaling"]
+    scaling = json.loads(invocation.expand_data_template(template, {"eventTime": "now"}))["scaling"]
     assert scaling["interval_ms"] == 15_000
     assert [(op["name"], op["inputs"][0]["consumer_group"]) for op in scaling["operations"]] == [
         ("paid", "faas-etl.shop.shop-raw"),
@@ -181,16 +203,21 @@ def test_no_pushdown_when_the_condition_is_not_a_plain_conjunction(make_doc, str
     assert "filters" not in docs["sensors/shop-paid"]["spec"]["dependencies"][0]
 
 
-def test_several_source_topics_fire_on_any(make_doc, structural):
+def test_several_source_topics_get_a_trigger_each(make_doc, structural):
     doc = make_doc()
     doc["sources"][1]["topic"] = "shop-legacy"
     doc["topics"]["shop-legacy"] = {}
     sensor = _docs(render_workflow(parse_workflow(doc, validator=structural), 1))["sensors/shop-paid"]
 
     assert [d["name"] for d in sensor["spec"]["dependencies"]] == ["shop-raw", "shop-legacy"]
-    template = sensor["spec"]["triggers"][0]["template"]
-    assert template["conditions"] == "shop-raw || shop-legacy"
-    assert [p["src"]["dependencyName"] for p in template["http"]["payload"]] == ["shop-raw", "shop-legacy"]
+    triggers = sensor["spec"]["triggers"]
+    assert [(t["template"]["name"], t["template"]["conditions"]) for t in triggers] == [
+        ("paid-shop-raw", "shop-raw"), ("paid-shop-legacy", "shop-legacy")
+    ]
+    for trigger in triggers:
+        dependency = trigger["template"]["conditions"]
+        assert [p["src"]["dependencyName"] for p in trigger["template"]["http"]["payload"]] == [dependency]
+        assert {p["src"]["dependencyName"] for p in trigger["dlqTrigger"]["template"]["kafka"]["payload"]} == {dependency}
 
 
 HOSTILE = [
@@ -215,10 +242,10 @@ def test_hostile_condition_cannot_change_the_manifest(make_doc, structural, cond
     assert set(sensor) == {"apiVersion", "kind", "metadata", "spec"} and sensor["kind"] == "Sensor"
     template = sensor["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
     assert "{{" not in template.replace(invocation.EVENT_ACTION, "")
-    body = json.loads(invocation.expand_data_template(template, {}, 0))
+    body = json.loads(invocation.expand_data_template(template, {}))
     assert body["step"]["condition"] == condition
     tidy = docs["sensors/shop-tidy"]["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
-    assert json.loads(invocation.expand_data_template(tidy, {}, 0))["step"]["params"] == {"rename": {condition: "x"}}
+    assert json.loads(invocation.expand_data_template(tidy, {}))["step"]["params"] == {"rename": {condition: "x"}}
 
 
 def test_a_value_without_a_yaml_filter_is_refused():
