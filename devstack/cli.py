@@ -40,9 +40,11 @@ def cmd_up(args) -> int:
                       "password_file": str(stack.secrets_dir / "basic-auth-password")})
           if args.json else
           f"gateway {stack.url}  kafka {stack.bootstrap}  user {creds.user}  "
-          f"password in {stack.secrets_dir / 'basic-auth-password'}\nCtrl-C to stop.")
+          f"password in {stack.secrets_dir / 'basic-auth-password'}\nCtrl-C to stop.", flush=True)
     try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        signal.pause()  # until Ctrl-C or SIGTERM (see _interrupt_on)
+    except KeyboardInterrupt:
+        pass  # the way to stop `up`: a clean exit, not an error
     finally:
         _say("stopping")
         stack.down()
@@ -68,6 +70,17 @@ def _delegate(module: str, argv: list[str]) -> int:
     return int(importlib.import_module(module).main(argv) or 0)
 
 
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _interrupt_on(*signals: signal.Signals) -> None:
+    """Ctrl-C and `kill` both unwind through the `finally` blocks that stop the stack. Set
+    explicitly: a process started in the background inherits SIGINT ignored."""
+    for sig in signals:
+        signal.signal(sig, _interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="faas-etl", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -79,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("up", help="start broker, gateway and every function; Ctrl-C stops them")
-    p.add_argument("--port", type=int, default=8080, help="gateway port on 127.0.0.1 (8080)")
+    p.add_argument("--port", type=int, default=8080, help="gateway port on 127.0.0.1 (8080; 0 picks a free one)")
     p.add_argument("--json", action="store_true", help="print the endpoints as JSON")
     p.set_defaults(func=cmd_up)
 
@@ -98,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         module, prefix, _text = DELEGATED[argv[0]]
         return _delegate(module, prefix + argv[1:])
     args = parser.parse_args(argv)
+    _interrupt_on(signal.SIGINT, signal.SIGTERM)
     try:
         return args.func(args)
     except KeyboardInterrupt:

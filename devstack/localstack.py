@@ -31,7 +31,8 @@ class LocalStack:
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.run_dir = pathlib.Path(self.run_dir or self.root / ".run")
+        # FAAS_ETL_RUN_DIR moves everything a run writes (builds, logs, secrets, databases).
+        self.run_dir = pathlib.Path(self.run_dir or os.getenv("FAAS_ETL_RUN_DIR") or self.root / ".run")
         self.stack: Stack = load_stack(self.root / "stack.yml")
         self.broker: EmbeddedBroker | None = None
         self.gateway: LocalGateway | None = None

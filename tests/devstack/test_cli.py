@@ -1,5 +1,6 @@
 """The faas-etl command: help everywhere, and the main job end to end."""
 import json
+import os
 import subprocess
 import sys
 
@@ -38,10 +39,46 @@ def test_build_writes_contexts(tmp_path, capsys):
     assert "ingest shrink-wrapped to" in capsys.readouterr().out
 
 
-def test_run_lands_every_record_once_and_prints_json():
+def test_run_lands_every_record_once_and_prints_json(tmp_path):
     out = subprocess.run([sys.executable, "-m", "devstack.cli", "run", "--records", "600",
-                          "--batch", "250", "--json"], capture_output=True, text=True, timeout=180)
+                          "--batch", "250", "--json"], capture_output=True, text=True, timeout=180,
+                         env={**os.environ, "FAAS_ETL_RUN_DIR": str(tmp_path)})
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert summary["ok"] is True
     assert summary["sent"] == summary["accepted"] == summary["on_topic"] == 600
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"], ids=["ctrl-c", "kill"])
+def test_up_stops_every_process_it_started_on_a_signal(sig, tmp_path):
+    import signal
+    import time
+
+    import requests
+
+    proc = subprocess.Popen([sys.executable, "-m", "devstack.cli", "up", "--port", "0", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "FAAS_ETL_RUN_DIR": str(tmp_path)})
+    try:
+        info = json.loads(proc.stdout.readline())
+        password = open(info["password_file"]).read().strip()
+        functions = requests.get(info["gateway"] + "/system/functions",
+                                 auth=(info["user"], password), timeout=10).json()
+        pids = [i["pid"] for f in functions for i in f["instances"]]
+        assert pids, "up started no function replica"
+        proc.send_signal(getattr(signal, sig))
+        assert proc.wait(30) == 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_running(p) for p in pids):
+            time.sleep(0.1)
+        assert not [p for p in pids if _running(p)]
+    finally:
+        proc.kill()
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
