@@ -1,0 +1,129 @@
+"""The runner's I/O edges: Kafka consumer settings, the dead-letter producer, the HTTP client.
+
+Each implements a narrow protocol of :mod:`.dispatch` or is a pure function of a subscription,
+so the rest of the runner never imports confluent_kafka or requests.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import requests
+from confluent_kafka import KafkaError, Producer
+from confluent_kafka.admin import AdminClient
+
+from .dispatch import HttpRequest, KafkaRecord
+from .manifests import KafkaSource, Subscription
+from .processor import Polled
+
+# librdkafka has no eager "sticky" assignor (only cooperative-sticky, which needs incremental
+# rebalancing); roundrobin is the closest eager one.
+ASSIGNORS = {"range": "range", "roundrobin": "roundrobin", "sticky": "roundrobin"}
+
+
+def consumer_config(sub: Subscription, bootstrap: str, *, session_timeout_ms: int = 6000,
+                    heartbeat_ms: int = 1000) -> dict:
+    """Consumer settings for one subscription: its group, manual synchronous commits only."""
+    source = sub.source
+    assert isinstance(source, KafkaSource) and sub.group
+    return {
+        "bootstrap.servers": bootstrap,
+        "group.id": sub.group,
+        "client.id": f"argo-local.{sub.sensor.name}",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest" if source.oldest else "latest",
+        "partition.assignment.strategy": ASSIGNORS[source.rebalance],
+        # Tansu's first join takes about half the session timeout; keep it short locally.
+        "session.timeout.ms": session_timeout_ms,
+        "heartbeat.interval.ms": heartbeat_ms,
+        # One poll's worth of triggers (with retries) must finish within this, or the group
+        # moves on without us (the messages are then redelivered, nothing is lost).
+        "max.poll.interval.ms": 600_000,
+        "enable.partition.eof": False,
+    }
+
+
+def polled_of(message) -> Polled:
+    """A confluent_kafka Message as the processor's :class:`Polled`."""
+    kind, stamp = message.timestamp()
+    return Polled(message.topic(), message.partition(), message.offset(), message.key(),
+                  message.value(), stamp if kind and stamp is not None and stamp >= 0 else 0,
+                  tuple(message.headers() or ()))
+
+
+class DeliveryError(RuntimeError):
+    """A record was not acknowledged (or its topic does not exist)."""
+
+
+class ConfluentProducer:
+    """Produces a record and returns only once the broker acknowledged it.
+
+    The topic must exist: it is looked up first (an admin metadata request, which never creates
+    topics) and ``allow.auto.create.topics`` is off, because Tansu would otherwise create a
+    missing dead-letter topic with 4 partitions.
+    """
+
+    def __init__(self, bootstrap: str, timeout_s: float = 30.0):
+        self.timeout_s = timeout_s
+        self._admin = AdminClient({"bootstrap.servers": bootstrap})
+        self._producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
+                                   "linger.ms": 1, "allow.auto.create.topics": False,
+                                   "message.timeout.ms": int(timeout_s * 1000)})
+        self._known: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _exists(self, topic: str) -> bool:
+        with self._lock:
+            if topic in self._known:
+                return True
+        topics = self._admin.list_topics(timeout=min(10.0, self.timeout_s)).topics
+        if topic in topics and topics[topic].error is None:
+            with self._lock:
+                self._known.add(topic)
+            return True
+        return False
+
+    def produce(self, record: KafkaRecord) -> None:
+        if not self._exists(record.topic):
+            raise DeliveryError(f"topic {record.topic} does not exist (create it; it is never auto-created)")
+        acked = threading.Event()
+        failure: list[KafkaError] = []
+
+        def on_delivery(err, _msg) -> None:
+            if err is not None:
+                failure.append(err)
+            acked.set()
+
+        self._producer.produce(record.topic, value=record.value, key=record.key,
+                               headers=list(record.headers) or None, on_delivery=on_delivery)
+        deadline = time.monotonic() + self.timeout_s + 5
+        while not acked.is_set() and time.monotonic() < deadline:
+            self._producer.poll(0.05)  # serves this (and other threads') delivery callbacks
+        if not acked.is_set():
+            raise DeliveryError(f"no acknowledgement from the broker for {record.topic}")
+        if failure:
+            raise DeliveryError(f"{record.topic}: {failure[0]}")
+
+    def close(self) -> None:
+        """Flush, then drop the clients so librdkafka's threads and sockets go now, not at GC."""
+        if self._producer is not None:
+            self._producer.flush(5)
+        self._producer = self._admin = None
+
+
+class RequestsHttp:
+    """HTTP with a connection pool; one per worker thread (a Session is not shared)."""
+
+    def __init__(self) -> None:
+        self._session = requests.Session()
+
+    def send(self, request: HttpRequest) -> int:
+        response = self._session.request(request.method, request.url, data=request.body,
+                                         headers=dict(request.headers), auth=request.auth,
+                                         timeout=request.timeout_s)
+        _ = response.content  # read it all so the connection goes back to the pool
+        return response.status_code
+
+    def close(self) -> None:
+        self._session.close()

@@ -1,0 +1,187 @@
+"""What one subscription does with polled messages, and which offsets it may then commit.
+
+At-least-once: a message is *done* when its event was filtered out, rejected (Argo drops a
+``jsonBody`` message that is not JSON), or every trigger of the subscription either succeeded or
+had its dead letter acknowledged. Offsets advance per partition only over a contiguous run of done
+messages: the first message that is not done stops its partition (:class:`Progress.rewind` says
+where to seek back so it is polled again later), and nothing after it in that partition is
+committed, even if processed. Stopping skips the remaining messages without committing them.
+
+Per-event mode fires each event alone, in offset order; batch mode (the Sensor's batching
+annotation) filters every polled event, then fires each trigger once for all that passed.
+
+No Kafka import here: messages arrive as :class:`Polled`, triggers go through a
+:class:`~.dispatch.Dispatcher`, the clock and sleep are passed in.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Sequence
+
+from .dispatch import Dispatcher, Report
+from .events import Event, InvalidBody, kafka_event
+from .filters import filter_event
+from .manifests import KafkaSource, Subscription
+
+log = logging.getLogger("devstack.argo")
+COUNTERS = ("events_in", "filtered", "rejected", "triggered", "requests", "retried",
+            "dead_lettered", "failed", "committed")
+
+
+class Interrupted(Exception):
+    """The runner is stopping: a retry wait was cut short, the event stays uncommitted."""
+
+
+@dataclass(frozen=True)
+class Polled:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
+    headers: tuple[tuple[str, bytes | None], ...] = ()
+
+
+@dataclass
+class Progress:
+    commit: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset to read
+    rewind: dict[tuple[str, int], int] = field(default_factory=dict)  # first offset not done
+    committable: int = 0  # messages the commit covers
+
+
+class Counters:
+    """Per-sensor counters, shared by the sensor's workers (hence the lock)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values = dict.fromkeys(COUNTERS, 0)
+
+    def add(self, **amounts: int) -> None:
+        with self._lock:
+            for name, amount in amounts.items():
+                self._values[name] += amount
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._values)
+
+
+def progress_of(polled: Sequence[Polled], done: Sequence[bool]) -> Progress:
+    """Per partition, commit up to the first message not done and rewind to it."""
+    progress = Progress()
+    for msg, ok in sorted(zip(polled, done), key=lambda pair: (pair[0].topic, pair[0].partition,
+                                                                pair[0].offset)):
+        tp = (msg.topic, msg.partition)
+        if tp in progress.rewind:
+            continue
+        if ok:
+            progress.commit[tp] = msg.offset + 1
+            progress.committable += 1
+        else:
+            progress.rewind[tp] = msg.offset
+    return progress
+
+
+class SubscriptionProcessor:
+    def __init__(self, subscription: Subscription, dispatcher: Dispatcher, counters: Counters,
+                 now: Callable[[], datetime], sleep: Callable[[float], None] = lambda s: None):
+        self.sub, self.dispatcher, self.counters = subscription, dispatcher, counters
+        self.now, self.sleep = now, sleep
+
+    # -- events -------------------------------------------------------------------------------
+    def event_of(self, msg: Polled) -> Event | None:
+        source = self.sub.source
+        assert isinstance(source, KafkaSource)
+        try:
+            return kafka_event(event_source=source.event_source, event_name=source.event_name,
+                               url=source.url, topic=msg.topic, partition=msg.partition,
+                               offset=msg.offset, key=msg.key, value=msg.value,
+                               timestamp_ms=msg.timestamp_ms, headers=msg.headers,
+                               json_body=source.json_body, now=self.now(),
+                               metadata=dict(source.metadata))
+        except InvalidBody as exc:
+            log.error("%s: %s[%d]@%d rejected as Argo would (jsonBody): %s", self.sub.label,
+                      msg.topic, msg.partition, msg.offset, exc)
+            self.counters.add(rejected=1)
+            return None
+
+    def passes(self, event: Event) -> bool:
+        result = filter_event(self.sub.dependency.filter, event.data, event.context.as_json(), self.now())
+        for error in result.errors:
+            log.warning("%s: event %s: %s", self.sub.label, event.context.id, error)
+        if not result.passed:
+            self.counters.add(filtered=1)
+        return result.passed
+
+    def _count(self, report: Report) -> list[bool]:
+        self.counters.add(requests=report.requests, retried=report.retried,
+                          triggered=sum(o.delivered for o in report.outcomes),
+                          dead_lettered=sum(o.dead_lettered for o in report.outcomes),
+                          failed=sum(not o.done for o in report.outcomes))
+        for outcome in report.outcomes:
+            if not outcome.done:
+                log.error("%s: not delivered and not dead-lettered, will retry: %s",
+                          self.sub.label, outcome.error)
+        return [o.done for o in report.outcomes]
+
+    def handle(self, event: Event) -> bool:
+        """Filter one event and fire every trigger for it; True when it is done."""
+        if not self.passes(event):
+            return True
+        done = True
+        for trigger in self.sub.triggers:
+            done &= self._count(self.dispatcher.fire(trigger, self.sub.dependency.name, [event]))[0]
+        return done
+
+    # -- polled messages ----------------------------------------------------------------------
+    def process(self, polled: Sequence[Polled], stopping: Callable[[], bool]) -> Progress:
+        self.counters.add(events_in=len(polled))
+        if self.sub.sensor.batching is not None:
+            done = self._process_batch(polled)
+        else:
+            done = self._process_each(polled, stopping)
+        return progress_of(polled, done)
+
+    def _process_each(self, polled: Sequence[Polled], stopping: Callable[[], bool]) -> list[bool]:
+        done = [False] * len(polled)
+        blocked: set[tuple[str, int]] = set()
+        limit = self.sub.source.limit_per_second if isinstance(self.sub.source, KafkaSource) else 0
+        for i, msg in enumerate(polled):
+            if stopping():
+                break
+            if (msg.topic, msg.partition) in blocked:
+                continue  # it will be polled again after the message that is not done
+            event = self.event_of(msg)
+            try:
+                done[i] = event is None or self.handle(event)
+            except Interrupted:
+                break
+            if not done[i]:
+                blocked.add((msg.topic, msg.partition))
+            if limit:
+                self.sleep(1.0 / limit)
+        return done
+
+    def _process_batch(self, polled: Sequence[Polled]) -> list[bool]:
+        done = [True] * len(polled)
+        passing: list[tuple[int, Event]] = []
+        for i, msg in enumerate(polled):
+            event = self.event_of(msg)
+            if event is not None and self.passes(event):
+                passing.append((i, event))
+        if not passing:
+            return done
+        events = [event for _, event in passing]
+        try:
+            for trigger in self.sub.triggers:
+                flags = self._count(self.dispatcher.fire(trigger, self.sub.dependency.name, events, batch=True))
+                for (i, _), ok in zip(passing, flags):
+                    done[i] = done[i] and ok
+        except Interrupted:
+            for i, _ in passing:
+                done[i] = False
+        return done

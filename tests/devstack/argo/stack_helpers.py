@@ -1,0 +1,56 @@
+"""Helpers for the runner's end-to-end tests: topics, records in, records and offsets out."""
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+import uuid
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+RECORDER = "argo-recorder"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def produce(bootstrap: str, topic: str, records: list[dict], headers: dict | None = None) -> None:
+    """Records keyed by their ``id``, acknowledged before returning."""
+    producer = Producer({"bootstrap.servers": bootstrap, "allow.auto.create.topics": False})
+    for record in records:
+        producer.produce(topic, value=json.dumps(record).encode(), key=str(record["id"]).encode(),
+                         headers=list((headers or {"etl-source": "tests"}).items()))
+    assert producer.flush(15) == 0, "records not acknowledged"
+
+
+def committed(bootstrap: str, group: str, topic: str, partitions: int) -> int:
+    """Sum of the group's committed offsets on ``topic`` (a partition without one counts 0)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        offsets = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        return sum(max(tp.offset, 0) for tp in offsets)
+    finally:
+        consumer.close()
+
+
+def requests_of(record_dir: pathlib.Path, name: str) -> list[dict]:
+    """Every request the recorder got under ``?file=name``."""
+    path = record_dir / f"{name}.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def events_of(record_dir: pathlib.Path, name: str) -> list[dict]:
+    return [event for request in requests_of(record_dir, name) for event in request["events"]]
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll until ``predicate()`` holds; fail with ``what`` when it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
