@@ -1,20 +1,19 @@
-"""PostgreSQL warehouse: psycopg 3, COPY into a session staging table, then one INSERT ... SELECT.
+"""PostgreSQL warehouse: psycopg 3, one ``executemany`` of ``INSERT ... ON CONFLICT`` per batch.
 
-Chosen by measurement (bench/bench_warehouse.py prints both): COPY + ``INSERT ... SELECT ...
-ON CONFLICT DO UPDATE`` measured equal to or ahead of ``executemany`` in pipeline mode on
-loopback (0.99x-1.33x across runs) and sends fewer bytes per row once a network is in between
-(no Bind/Execute message per row); both beat row-by-row INSERTs by a wide margin.
-
-The staging table is ``LIKE`` the target, so COPY converts every value into the target's exact
-column types, and ``ON COMMIT DELETE ROWS``, so it is created once per session and table shape
-rather than once per batch (no catalog churn at high batch rates).
+psycopg sends an ``executemany`` in pipeline mode (libpq >= 14): every row's statement goes out
+without waiting for the previous answer, so a batch costs about one round trip, not one per
+row. Chosen by measurement (bench/bench_warehouse.py prints both bare paths): COPY into a
+session staging table then ``INSERT ... SELECT`` ranged 0.66x-1.5x of the pipeline with one
+target table, and fell to 0.2x-0.5x when one session writes several tables, because every
+``ON COMMIT DELETE ROWS`` staging table of a session is truncated at each of its commits; a
+staging table per batch would instead churn the catalog. The pipeline keeps no session state. Text values are sent untyped, so PostgreSQL
+casts them to the column's own type (jsonb, uuid, varchar(n), ...).
 
 psycopg is imported only here and in `postgres_connection`, and this module only lazily by
 `open_warehouse`, so a SQLite-only deployment never needs the driver.
 """
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 
 import psycopg
@@ -54,7 +53,6 @@ _COMPARE_CAST = {ColumnType.JSON: "::jsonb", ColumnType.TEXT: "::text"}
 # SQLSTATE classes that are the data's fault: 22 data exception, 23 integrity violation,
 # 54 program limit exceeded (e.g. a key too long for the primary-key index).
 _BAD_DATA_CLASSES = ("22", "23", "54")
-_STAGE_NAMES = itertools.count(1)
 
 
 def _changed(target: str, column: Column) -> str:
@@ -79,7 +77,6 @@ class PostgresWarehouse(SqlWarehouse):
         self._connection = LazyPostgresConnection(
             target, password=password, application_name="faas-etl-warehouse", connect_timeout_s=connect_timeout_s
         )
-        self._stages: dict[str, tuple[tuple[Column, ...], str]] = {}  # table -> (shape, stage)
 
     def __repr__(self) -> str:
         return f"PostgresWarehouse({self.target.conninfo!r})"  # never the password
@@ -88,11 +85,8 @@ class PostgresWarehouse(SqlWarehouse):
         """Close the connection. Safe to call twice."""
         with self._lock:
             self._connection.close()
-            self._stages.clear()  # temp tables die with the session
 
     def _db(self) -> psycopg.Connection:
-        if not self._connection.alive:
-            self._stages.clear()
         return self._connection.get()
 
     def _introspect(self, table: str) -> tuple[Column, ...] | None:
@@ -125,35 +119,14 @@ class PostgresWarehouse(SqlWarehouse):
         assert actual is not None
         return actual
 
-    def _stage_for(self, db: psycopg.Connection, table: str, columns: tuple[Column, ...]) -> str:
-        """The session's staging table for this table shape, created on first use.
-
-        Created outside the batch transaction (autocommit), so a failed batch cannot roll the
-        creation back behind the cache's back; a stage for an older shape is dropped, because
-        every ON COMMIT DELETE ROWS table is truncated at each commit of the session.
-        """
-        shape_and_stage = self._stages.get(table)
-        if shape_and_stage is not None and shape_and_stage[0] == columns:
-            return shape_and_stage[1]
-        if shape_and_stage is not None:
-            db.execute(f"DROP TABLE IF EXISTS {shape_and_stage[1]}")
-        stage = quote(f"etl_stage_{next(_STAGE_NAMES)}")
-        db.execute(f"CREATE TEMP TABLE {stage} (LIKE {quote(table, 'table')}) ON COMMIT DELETE ROWS")
-        self._stages[table] = (columns, stage)
-        return stage
-
     def _write(self, table: str, key_column: str, batch: ConvertedBatch) -> None:
         columns = batch.columns
-        names = column_list(columns)
+        marks = ", ".join("%s" for _ in columns)
+        conflict = on_conflict_clause(table, columns, key_column, _changed)
+        statement = f"INSERT INTO {quote(table, 'table')} ({column_list(columns)}) VALUES ({marks}) {conflict}"
         db = self._db()
-        stage = self._stage_for(db, table, columns)
-        with db.transaction():
-            with db.cursor() as cursor:
-                with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-                    for row in batch.rows:
-                        copy.write_row(row)
-                conflict = on_conflict_clause(table, columns, key_column, _changed)
-                cursor.execute(f"INSERT INTO {quote(table, 'table')} ({names}) SELECT {names} FROM {stage} {conflict}")
+        with db.transaction(), db.cursor() as cursor:
+            cursor.executemany(statement, batch.rows)
 
     def _count(self, table: str) -> int:
         (count,) = self._db().execute(f"SELECT count(*) FROM {quote(table, 'table')}").fetchone()  # type: ignore[misc]
@@ -179,13 +152,4 @@ class PostgresWarehouse(SqlWarehouse):
         stale = self._connection.reused
         if not self._connection.alive:
             self.close()  # reconnect on the next call
-            return stale
-        # The failure may come from a table changed behind our back: drop the staging tables so
-        # the next batch stages against the table as it is now (rare path, cheap).
-        try:
-            for _, stage in self._stages.values():
-                self._connection.get().execute(f"DROP TABLE IF EXISTS {stage}")
-        except psycopg.Error:
-            self.close()
-        self._stages.clear()
         return stale
