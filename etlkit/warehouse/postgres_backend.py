@@ -6,8 +6,10 @@ row. Chosen by measurement (bench/bench_warehouse.py prints both bare paths): CO
 session staging table then ``INSERT ... SELECT`` ranged 0.66x-1.5x of the pipeline with one
 target table, and fell to 0.2x-0.5x when one session writes several tables, because every
 ``ON COMMIT DELETE ROWS`` staging table of a session is truncated at each of its commits; a
-staging table per batch would instead churn the catalog. The pipeline keeps no session state. Text values are sent untyped, so PostgreSQL
-casts them to the column's own type (jsonb, uuid, varchar(n), ...).
+staging table per batch would instead churn the catalog. The pipeline keeps no session state.
+
+Text values are sent untyped, so PostgreSQL casts them to the column's own type (jsonb, uuid,
+varchar(n), ...).
 
 psycopg is imported only here and in `postgres_connection`, and this module only lazily by
 `open_warehouse`, so a SQLite-only deployment never needs the driver.

@@ -113,3 +113,17 @@ def test_rotated_password_secret_is_read_at_reconnection(postgres_backend: Backe
         warehouse.close()
         postgres_backend.query(f"DROP OWNED BY {role}")
         postgres_backend.query(f"DROP ROLE {role}")
+
+
+def test_key_too_long_for_the_index_is_a_bad_row_not_an_outage(postgres_backend: Backend, table: str):
+    import base64
+    import random
+
+    from etlkit.warehouse import load_batch
+
+    huge_key = base64.b64encode(random.Random(3).randbytes(9000)).decode()  # incompressible, > 2.7 kB
+    rows = [{"id": "a", "qty": 1}, {"id": huge_key, "qty": 2}, {"id": "c", "qty": 3}]
+    result = load_batch(postgres_backend.warehouse, table, "id", rows, columns=COLUMNS)
+    assert [r.index for r in result.rejected] == [1]
+    assert "index row" in result.rejected[0].reason
+    assert postgres_backend.warehouse.count(table) == 2
