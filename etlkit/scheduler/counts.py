@@ -35,6 +35,17 @@ class Sizing:
     recommendations: tuple[tuple[float, int], ...]
 
 
+def _remember(window: tuple[tuple[float, int], ...], now: float,
+              count: int) -> tuple[tuple[float, int], ...]:
+    """Append (now, count), dropping older entries it outranks.
+
+    An entry no larger than a newer one can never again be the window's maximum, so the window
+    keeps strictly decreasing counts: its maximum is its first entry, and the persisted state
+    stays a handful of pairs however long the hold is.
+    """
+    return tuple((t, c) for t, c in window if c > count) + ((now, count),)
+
+
 def size_operation(*, name: str, current: int, capacity: float, per_service: float,
                    required: float, removable: int, min_replicas: int, max_replicas: int,
                    idle: bool, recommendations: tuple[tuple[float, int], ...], now: float,
@@ -67,18 +78,18 @@ def size_operation(*, name: str, current: int, capacity: float, per_service: flo
         if target == current:
             return Sizing(current, "hold", f"{name}: velocity {capacity:.1f} < required "
                           f"{required:.1f} rec/s but already at max_replicas {max_replicas}",
-                          kept + ((now, current),))
+                          _remember(kept, now, current))
         return Sizing(target, "scale-out", f"{name}: velocity {capacity:.1f} < required "
                       f"{required:.1f} rec/s; +{target - current} at {per_service:.1f} rec/s "
                       f"each (headroom {policy.scale_out_headroom:.0%})",
-                      kept + ((now, target),))
+                      _remember(kept, now, target))
     spare = math.floor((capacity - required * (1.0 + policy.dead_band)) / per_service
                        + _ROUNDING)
     desired = max(floor, current - max(spare, 0))
     if current > max_replicas:
         desired = min(desired, max_replicas)
-    window = kept + ((now, desired),)
-    stable = max(c for _, c in window)
+    window = _remember(kept, now, desired)
+    stable = window[0][1]
     target = max(stable, current - removable)
     if target >= current:
         if desired >= current:

@@ -95,5 +95,14 @@ def test_without_any_velocity_the_count_is_kept():
 
 
 def test_old_recommendations_leave_the_window():
-    sizing = size(required=380.0, recommendations=((100.0, 9), (995.0, 4)))
-    assert sizing.recommendations == ((995.0, 4), (1000.0, 4))
+    sizing = size(required=380.0, recommendations=((100.0, 9), (995.0, 5)))
+    assert sizing.recommendations == ((995.0, 5), (1000.0, 4))
+
+
+def test_the_window_keeps_only_counts_that_can_still_be_its_maximum():
+    window = ((900.0, 7), (950.0, 3), (980.0, 2))
+    sizing = size(current=8, capacity=800.0, required=300.0, recommendations=window,
+                  policy=Policy(scale_in_hold_s=300.0, dead_band=0.2))
+    # 3 and 2 are outranked by the new recommendation 4; 7 stays the maximum.
+    assert sizing.recommendations == ((900.0, 7), (1000.0, 4))
+    assert (sizing.action, sizing.target) == ("scale-in", 7)
