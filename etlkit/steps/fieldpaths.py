@@ -12,7 +12,7 @@ from .failures import RecordError
 from .values import type_name
 
 Path = tuple[str, ...]
-_ABSENT: Any = object()
+ABSENT: Any = object()  # a default that no JSON value equals
 
 
 def read_path(value: dict[str, Any], path: Path, default: Any = None) -> Any:
@@ -21,6 +21,8 @@ def read_path(value: dict[str, Any], path: Path, default: Any = None) -> Any:
     Reading *through* a number, string or list is a :class:`RecordError`: the record does not
     have the shape the config expects.
     """
+    if len(path) == 1:  # the common case, without the loop
+        return value.get(path[0], default)
     current: Any = value
     for depth, key in enumerate(path):
         if current is None:
@@ -28,8 +30,8 @@ def read_path(value: dict[str, Any], path: Path, default: Any = None) -> Any:
         if type(current) is not dict:
             raise RecordError(f"field {'.'.join(path)}: {'.'.join(path[:depth])} is a "
                               f"{type_name(current)}, not an object")
-        current = current.get(key, _ABSENT)
-        if current is _ABSENT:
+        current = current.get(key, ABSENT)
+        if current is ABSENT:
             return default
     return current
 
@@ -48,17 +50,21 @@ class WorkingCopy:
         return read_path(self.root, path, default)
 
     def has(self, path: Path) -> bool:
-        return self.get(path, _ABSENT) is not _ABSENT
+        return self.get(path, ABSENT) is not ABSENT
 
     def set(self, path: Path, value: Any) -> None:
         """Write ``value`` at ``path``, creating missing (or null) objects on the way."""
-        parent = self._parent(path, create=True)
-        parent[path[-1]] = value
+        if len(path) == 1:
+            self.root[path[0]] = value
+        else:
+            self._parent(path, create=True)[path[-1]] = value
 
-    def pop(self, path: Path) -> Any:
-        """Remove and return the value at ``path`` (``None`` when absent)."""
+    def pop(self, path: Path, default: Any = None) -> Any:
+        """Remove and return the value at ``path`` (``default`` when absent)."""
+        if len(path) == 1:
+            return self.root.pop(path[0], default)
         if not self.has(path):
-            return None
+            return default
         return self._parent(path, create=False).pop(path[-1])
 
     def _parent(self, path: Path, *, create: bool) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from .casts import CASTS
 from .config import ConfigError, ConfigReader, field_path
 from .expressions import Expression, compile_expression
 from .failures import RecordError
-from .fieldpaths import Path, WorkingCopy
+from .fieldpaths import ABSENT, Path, WorkingCopy
 from .outcome import StepOutcome, run_per_record
 from .record import Record
 
@@ -101,9 +101,10 @@ def map_value(config: MapConfig, record: Record) -> dict[str, Any]:
     """The mapped value of one record; :class:`RecordError` names the field that failed."""
     work = WorkingCopy(record.value)
     if config.rename:
-        moved = [(target, work.pop(source)) for source, target in config.rename if work.has(source)]
+        moved = [(target, work.pop(source, ABSENT)) for source, target in config.rename]
         for target, value in moved:
-            work.set(target, value)
+            if value is not ABSENT:
+                work.set(target, value)
     for cast in config.cast:
         current = work.get(cast.path)
         if current is not None:

@@ -26,21 +26,49 @@ class Record:
     timestamp: int | None = None
 
     def __post_init__(self) -> None:
-        if type(self.value) is not dict:
-            raise TypeError(f"Record.value: must be a JSON object (dict), got {type(self.value).__name__}")
-        if self.key is not None and type(self.key) is not str:
-            raise TypeError(f"Record.key: must be text or None, got {type(self.key).__name__}")
-        if type(self.headers) is not dict:
-            raise TypeError(f"Record.headers: must be a dict, got {type(self.headers).__name__}")
+        # Cheap tests for the common, valid case (a hot path: one record per event); the
+        # precise message is worked out only on failure.
+        key, partition, offset, timestamp = self.key, self.partition, self.offset, self.timestamp
+        if (type(self.value) is not dict or type(self.headers) is not dict
+                or (key is not None and type(key) is not str)
+                or (partition is not None and type(partition) is not int)
+                or (offset is not None and type(offset) is not int)
+                or (timestamp is not None and type(timestamp) is not int)):
+            _refuse(self)
         for name, text in self.headers.items():
             if type(name) is not str or type(text) is not str:
-                raise TypeError(f"Record.headers[{name!r}]: names and values must be text")
-        for name in ("partition", "offset", "timestamp"):
-            number = getattr(self, name)
-            if number is not None and type(number) is not int:
-                raise TypeError(f"Record.{name}: must be an integer or None, got {type(number).__name__}")
+                _refuse(self)
 
     def with_value(self, value: dict[str, Any]) -> "Record":
         """The same message (key, headers, origin, time) carrying a new ``value``."""
-        return Record(value=value, key=self.key, headers=self.headers, topic=self.topic,
-                      partition=self.partition, offset=self.offset, timestamp=self.timestamp)
+        if type(value) is not dict:
+            raise TypeError(f"Record.value: must be a JSON object (dict), got {type(value).__name__}")
+        # The other fields were validated when ``self`` was built: copy them without a second
+        # check (a hot path: map and enrich make one record per input record).
+        new = _new(Record)
+        _set(new, "value", value)
+        for name in _COPIED:
+            _set(new, name, getattr(self, name))
+        return new
+
+
+_new = object.__new__
+_set = object.__setattr__
+_COPIED = ("key", "headers", "topic", "partition", "offset", "timestamp")
+
+
+def _refuse(record: Record) -> None:
+    """Raise the TypeError naming the first invalid field of ``record``."""
+    if type(record.value) is not dict:
+        raise TypeError(f"Record.value: must be a JSON object (dict), got {type(record.value).__name__}")
+    if record.key is not None and type(record.key) is not str:
+        raise TypeError(f"Record.key: must be text or None, got {type(record.key).__name__}")
+    if type(record.headers) is not dict:
+        raise TypeError(f"Record.headers: must be a dict, got {type(record.headers).__name__}")
+    for name, text in record.headers.items():
+        if type(name) is not str or type(text) is not str:
+            raise TypeError(f"Record.headers[{name!r}]: names and values must be text")
+    for name in ("partition", "offset", "timestamp"):
+        number = getattr(record, name)
+        if number is not None and type(number) is not int:
+            raise TypeError(f"Record.{name}: must be an integer or None, got {type(number).__name__}")

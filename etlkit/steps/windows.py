@@ -55,9 +55,12 @@ class WindowState:
     def __init__(self, config: "AggregateConfig") -> None:
         self.config = config
         self.max_event_time: int | None = None
-        self._windows: dict[int, dict[str, _Window]] = {}  # start -> key text -> window
+        self._windows: dict[int, dict[tuple, _Window]] = {}  # start -> group key -> window
         self._starts: list[int] = []  # min-heap of the starts in _windows
         self._open = 0
+        # Per aggregation, what folding a value needs, looked up once instead of per record.
+        self._folds = [(KINDS[a.op].add, a.field is not None, a.name, a.op in ("sum", "avg"))
+                       for a in config.aggregations]
 
     # -- time ------------------------------------------------------------------------------
     @property
@@ -107,7 +110,7 @@ class WindowState:
 
     def _window(self, start: int, key: list[Any]) -> _Window:
         group = self._windows.get(start)
-        window = group.get(_key_text(key)) if group else None
+        window = group.get(_group_key(key)) if group else None
         if window is not None:
             return window
         if self._open >= self.config.max_open_windows:
@@ -120,21 +123,22 @@ class WindowState:
         if group is None:
             group = self._windows[start] = {}
             heapq.heappush(self._starts, start)
-        group[_key_text(key)] = _Window(start, key, acc)
+        group[_group_key(key)] = _Window(start, key, acc)
         self._open += 1
 
     def _added(self, acc: Any, values: list[Any]) -> list[Any]:
-        aggregations = self.config.aggregations
-        current = [KINDS[a.op].initial() for a in aggregations] if acc is _NEW else acc
+        if acc is _NEW:
+            acc = [KINDS[a.op].initial() for a in self.config.aggregations]
         updated = []
-        for aggregation, state, value in zip(aggregations, current, values):
-            if aggregation.field is not None and value is None:
+        for (add, has_field, name, may_overflow), state, value in zip(self._folds, acc, values):
+            if has_field and value is None:
                 updated.append(state)  # null is skipped, as in SQL
                 continue
-            new = KINDS[aggregation.op].add(state, value)
-            total = new[0] if type(new) is list else new
-            if type(total) is float and not math.isfinite(total):
-                raise RecordError(f"aggregation {aggregation.name}: result overflows a float")
+            new = add(state, value)
+            if may_overflow:
+                total = new[0] if type(new) is list else new
+                if type(total) is float and not math.isfinite(total):
+                    raise RecordError(f"aggregation {name}: result overflows a float")
             updated.append(new)
         return updated
 
@@ -145,7 +149,7 @@ class WindowState:
             start = heapq.heappop(self._starts)
             group = self._windows.pop(start)
             self._open -= len(group)
-            emitted.extend(self._result(group[text]) for text in sorted(group))
+            emitted.extend(self._result(window) for window in _in_key_order(group))
         return emitted
 
     def _result(self, window: _Window) -> Record:
@@ -166,9 +170,9 @@ class WindowState:
     # -- persistence -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable state; windows sorted so equal states give equal text."""
-        windows = [{"start": start, "key": self._windows[start][text].key,
-                    "acc": self._windows[start][text].acc}
-                   for start in sorted(self._windows) for text in sorted(self._windows[start])]
+        windows = [{"start": window.start, "key": window.key, "acc": window.acc}
+                   for start in sorted(self._windows)
+                   for window in _in_key_order(self._windows[start])]
         return {"version": STATE_VERSION, "config": self.config.fingerprint(),
                 "max_event_time": self.max_event_time, "windows": windows}
 
@@ -213,7 +217,7 @@ class WindowState:
             if not KINDS[aggregation.op].valid(value):
                 raise StateError(f"{where}.acc[{j}]: not a valid {aggregation.op} accumulator")
         group = self._windows.get(start)
-        if group is not None and _key_text(key) in group:
+        if group is not None and _group_key(key) in group:
             raise StateError(f"{where}: repeats an earlier window")
         self._insert(start, list(key), [list(a) if type(a) is list else a for a in acc])
 
@@ -239,8 +243,15 @@ def _is_scalar(value: Any) -> bool:
     return value is None or type(value) in (str, int, float, bool)
 
 
-def _key_text(values: list[Any]) -> str:
-    return json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+def _group_key(values: list[Any]) -> tuple:
+    # Hashable and exact: a bool is wrapped so that true and 1 (equal in Python) stay apart.
+    return tuple((v,) if type(v) is bool else v for v in values)
+
+
+def _in_key_order(group: dict[tuple, _Window]) -> list[_Window]:
+    """One window start's windows in a stable order: by their group values as JSON text."""
+    return sorted(group.values(), key=lambda window: json.dumps(window.key, separators=(",", ":"),
+                                                                 ensure_ascii=False))
 
 
 def _key_value(record: Record, path: tuple[str, ...]) -> Any:

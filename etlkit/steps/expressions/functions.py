@@ -81,8 +81,22 @@ def _round(x: Any, digits: Any = 0) -> Any:
     if type(x) is int and digits >= 0:
         return x
     # repr() is the shortest text that reads back as the same float: round what the user sees.
-    rounded = Decimal(repr(x)).quantize(Decimal(1).scaleb(-digits), context=_ROUNDING)
+    text = repr(x)
+    if digits >= 0 and not _is_tie(text, digits):
+        # Off a tie, the float's exact value and its repr() round the same way (a boundary
+        # between them would be a shorter or closer repr), so the fast builtin is exact here.
+        return int(round(x)) if digits == 0 else round(x, digits)
+    rounded = Decimal(text).quantize(Decimal(1).scaleb(-digits), context=_ROUNDING)
     return int(rounded) if digits <= 0 else float(rounded)
+
+
+def _is_tie(text: str, digits: int) -> bool:
+    """Whether decimal ``text`` ends exactly on a 5 one place past ``digits`` decimals (or is in
+    exponent form, which the caller leaves to Decimal)."""
+    if "e" in text or "n" in text:
+        return True
+    fraction = text.partition(".")[2]
+    return len(fraction) == digits + 1 and fraction[-1] == "5"
 
 
 def _abs(x: Any) -> Any:

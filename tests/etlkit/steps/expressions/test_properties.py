@@ -79,3 +79,17 @@ def test_arbitrary_records_only_raise_eval_error(text, value):
         assert condition.test(value, record) in (True, False)
     except EvalError as exc:
         assert exc.reason
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.floats(-1e6, 1e6), st.integers(-10**6, 10**6).map(lambda n: n / 1000),
+                 st.integers(-10**5, 10**5).map(lambda n: n / 100 + 0.005)),
+       st.integers(0, 6))
+def test_round_fast_path_matches_decimal_half_up(x, digits):
+    # round() takes a fast path off ties; Decimal on the number as written is the definition.
+    from decimal import ROUND_HALF_UP, Decimal
+
+    expected = Decimal(repr(x)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    result = compile_expression("round(x, d)").evaluate({"x": x, "d": digits})
+    assert result == (int(expected) if digits == 0 else float(expected))
+    assert type(result) is (int if digits == 0 else float)
