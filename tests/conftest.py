@@ -6,7 +6,7 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
-pytest_plugins = ["tests.fixtures.localstack"]
+pytest_plugins = ["tests.fixtures.localstack", "tests.fixtures.postgres"]
 
 
 @pytest.fixture(scope="session")

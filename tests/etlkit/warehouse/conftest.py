@@ -1,7 +1,6 @@
 """Warehouse test fixtures: each backend for real (SQLite in tmp_path, the session PostgreSQL).
 
-The PostgreSQL fixtures are imported here until tests/conftest.py registers
-``pytest_plugins = ["tests.fixtures.postgres"]`` for the whole suite.
+The PostgreSQL fixtures come from tests/fixtures/postgres.py, registered in tests/conftest.py.
 """
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ import psycopg
 import pytest
 
 from etlkit.warehouse import Warehouse, open_warehouse
-from tests.fixtures.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 
 @dataclass
