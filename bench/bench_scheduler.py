@@ -124,7 +124,8 @@ def bench_forecast(settings: EvaluationSettings) -> list[Goal]:
     print(f"\nforecast {policy.startup_delay_s:g} s ahead on the same curves "
           f"(baseline last value: MAE {last:.2f} rec/s)")
     for name, e in errors.items():
-        print(f"  {name}: MAE {e.mae:.2f} rec/s, RMSE {e.rmse:.2f} ({e.mae / last:.3f}x last value)")
+        print(f"  {name}: MAE {e.mae:.2f} rec/s, RMSE {e.rmse:.2f} "
+              f"({e.mae / last:.3f}x last value)")
     ours = errors[f"lrr k={policy.window}"].mae
     return [Goal(f"LRR (k={policy.window}) MAE / last-value MAE", ours / last, 1.0)]
 

@@ -116,6 +116,17 @@ class HpaLoop:
         return desired
 
 
+def _hpa_step(plant: Plant, loop: HpaLoop, ratio: Callable[[int, int], float],
+              high: int) -> Changes:
+    """One HPA sync: per stage, ``ratio(stage, current)`` = metric / target through the loop."""
+    config, counts = plant.config, []
+    for k in range(len(config.stages)):
+        current = len(plant.services[k])
+        counts.append(loop.next_count(k, current, ratio(k, current), plant.now,
+                                      config.min_replicas, high))
+    return plant.changes_for_counts(counts)
+
+
 @dataclass
 class HpaStyle:
     """Utilisation target: services should be busy ``target`` of the time."""
@@ -126,17 +137,14 @@ class HpaStyle:
     loop: HpaLoop = field(default_factory=HpaLoop)
 
     def step(self, plant: Plant) -> Changes:
-        config, counts = plant.config, []
-        for k, stage in enumerate(config.stages):
-            current = len(plant.services[k])
+        def ratio(k: int, current: int) -> float:
             processed = plant.recent(plant.processed[:, k], self.period_s)
             busy = float(processed.mean()) if processed.size else 0.0
             # Starting services count as idle, as the HPA treats unready pods on scale-up.
-            utilisation = busy / (current * stage.velocity) if current else 1.0
-            counts.append(self.loop.next_count(k, current, utilisation / self.target,
-                                               plant.now, config.min_replicas,
-                                               config.max_replicas))
-        return plant.changes_for_counts(counts)
+            capacity = current * plant.config.stages[k].velocity
+            return (busy / capacity if current else 1.0) / self.target
+
+        return _hpa_step(plant, self.loop, ratio, plant.config.max_replicas)
 
 
 @dataclass
@@ -150,13 +158,9 @@ class KedaStyle:
     loop: HpaLoop = field(default_factory=HpaLoop)
 
     def step(self, plant: Plant) -> Changes:
-        config, counts = plant.config, []
-        for k, stage in enumerate(config.stages):
-            current = len(plant.services[k])
-            threshold = stage.velocity * self.lag_threshold_s
-            lag = plant.queues[k]
-            ratio = lag / (current * threshold) if current else 1.0
-            counts.append(self.loop.next_count(k, current, ratio, plant.now,
-                                               config.min_replicas,
-                                               min(config.max_replicas, self.partitions)))
-        return plant.changes_for_counts(counts)
+        def ratio(k: int, current: int) -> float:
+            threshold = plant.config.stages[k].velocity * self.lag_threshold_s
+            return plant.queues[k] / (current * threshold) if current else 1.0
+
+        return _hpa_step(plant, self.loop, ratio,
+                         min(plant.config.max_replicas, self.partitions))

@@ -48,7 +48,8 @@ class Goal:
         elif self.limit == 0 or self.measured == 0:
             verdict = "MISSED"
         else:
-            verdict = f"MISSED by {max(self.measured / self.limit, self.limit / self.measured):.2f}x"
+            factor = max(self.measured / self.limit, self.limit / self.measured)
+            verdict = f"MISSED by {factor:.2f}x"
         sign = ">=" if self.at_least else "<="
         return f"{self.name}: {self.measured:.4g} (goal {sign} {self.limit:g}) {verdict}"
 

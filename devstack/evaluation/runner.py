@@ -41,10 +41,15 @@ class RunMetrics:
     max_backlog: float
 
 
-def scheduler_policy(config: PlantConfig, **overrides) -> Policy:
-    return Policy(startup_delay_s=config.startup_delay_s,
-                  tolerance_backlog=config.tolerance_backlog,
-                  tolerance_time_s=config.tolerance_time_s, match_services=False, **overrides)
+def scheduler_policy(config: PlantConfig, *, paper: bool = False, **overrides) -> Policy:
+    """Ours (or the paper's rule) with the plant's tolerances and start-up delay.
+
+    The simulation leaves out the matching: it does not change any count it measures.
+    """
+    build = Policy.paper if paper else Policy
+    return build(startup_delay_s=config.startup_delay_s,
+                 tolerance_backlog=config.tolerance_backlog,
+                 tolerance_time_s=config.tolerance_time_s, match_services=False, **overrides)
 
 
 def default_policies(hpa_target: float = 0.8, keda_lag_s: float = 60.0) -> list[PolicySpec]:
@@ -53,18 +58,12 @@ def default_policies(hpa_target: float = 0.8, keda_lag_s: float = 60.0) -> list[
         PolicySpec("provision-max", lambda c, p: FixedCounts("provision-max", c, np.max)),
         PolicySpec("provision-average", lambda c, p: FixedCounts("provision-average", c, np.mean)),
         PolicySpec("paper-rule", lambda c, p: SchedulerAutoscaler(
-            "paper-rule", Policy.paper(**_plant_tolerances(p), match_services=False))),
+            "paper-rule", scheduler_policy(p, paper=True))),
         PolicySpec("ours", lambda c, p: SchedulerAutoscaler("ours", scheduler_policy(p))),
         PolicySpec("hpa-style", lambda c, p: HpaStyle(target=hpa_target)),
         PolicySpec("keda-style", lambda c, p: KedaStyle(lag_threshold_s=keda_lag_s,
                                                         partitions=p.max_replicas)),
     ]
-
-
-def _plant_tolerances(config: PlantConfig) -> dict[str, float]:
-    return {"startup_delay_s": config.startup_delay_s,
-            "tolerance_backlog": config.tolerance_backlog,
-            "tolerance_time_s": config.tolerance_time_s}
 
 
 def simulate(curve: np.ndarray, autoscaler: Autoscaler, config: PlantConfig) -> Trace:

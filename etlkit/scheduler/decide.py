@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .counts import size_operation
-from .forecast import last_value_forecast, lrr_forecast
+from .forecast import Forecaster, last_value_forecast, lrr_forecast
 from .matching import Endpoint, match_services
-from .observation import Node, Observation, Operation, Pipeline, Service
+from .observation import Observation, Operation, Pipeline, Service
 from .placement import choose_removals, node_loads, place_services
 from .plan import Link, OperationDecision, PipelineDecision, Placement, Plan, Removal
 from .policy import Policy
@@ -21,7 +21,7 @@ from .velocity import operation_velocity, pipeline_velocity, required_rate
 
 __all__ = ["decide"]
 
-_FORECASTS = {"lrr": lrr_forecast, "last": last_value_forecast}
+_FORECASTS: dict[str, Forecaster] = {"lrr": lrr_forecast, "last": last_value_forecast}
 
 
 def _source_state(pipeline: Pipeline, previous: SourceState, policy: Policy,
@@ -49,6 +49,10 @@ class _Tick:
         self.links: list[Link] = []
         self.sources = dict(state.sources)
         self.op_states = dict(state.operations)
+        # Ids the plan must not hand out again (the controller may name its own services
+        # like ours).
+        self.taken = {s.service_id for p in observed.pipelines for op in p.operations
+                      for s in op.services}
 
     def pipeline(self, pipeline: Pipeline) -> PipelineDecision:
         policy = self.policy
@@ -61,11 +65,11 @@ class _Tick:
         required = required_rate(forecast, pipeline.backlog, policy.target_backlog,
                                  policy.tolerance_time_s)
         planned = [self.operation(op, required, idle) for op in pipeline.operations]
-        velocity = pipeline_velocity(d.capacity for d in self.operations[-len(planned):])
+        velocity = pipeline_velocity(decision.capacity for decision, _ in planned)
         if policy.match_services:
             for (up_op, up), (down_op, down) in zip(planned, planned[1:]):
-                self.links.append(Link(up_op.name, down_op.name,
-                                       match_services(up, down, self.topology())))
+                self.links.append(Link(up_op.operation, down_op.operation,
+                                       match_services(up, down, self.nodes)))
         reason = (f"{pipeline.source}: rate {pipeline.production_rate:.1f} rec/s, forecast "
                   f"{forecast:.1f}, backlog {pipeline.backlog:.0f} (target "
                   f"{policy.target_backlog:.0f}, DTT {policy.tolerance_time_s:g}s) -> required "
@@ -73,11 +77,12 @@ class _Tick:
         return PipelineDecision(pipeline.source, pipeline.production_rate, pipeline.backlog,
                                 forecast, required, velocity, idle, reason)
 
-    def topology(self) -> dict[str, Node]:
-        return self.nodes
-
     def operation(self, op: Operation, required: float,
-                  idle: bool) -> tuple[Operation, list[Endpoint]]:
+                  idle: bool) -> tuple[OperationDecision, list[Endpoint]]:
+        """Size ``op``, place or pick the services that change, record state and decision.
+
+        Returns the decision and the services after it, as the matcher sees them.
+        """
         previous = self.state.operation(op.name)
         running = {s.service_id: s for s in op.services}
         # Reconcile: an added service that is no longer observed has gone (crashed, evicted).
@@ -96,7 +101,11 @@ class _Tick:
                                    self.loads)
             for node in nodes:
                 service_id = f"{op.name}-{next_index}"
+                while service_id in self.taken:
+                    next_index += 1
+                    service_id = f"{op.name}-{next_index}"
                 next_index += 1
+                self.taken.add(service_id)
                 self.placements.append(Placement(op.name, service_id, node))
                 added.append(AddedService(service_id, node, self.now))
                 services.append(Service(service_id, node, velocity.per_service, ready=False))
@@ -118,12 +127,12 @@ class _Tick:
         self.op_states[op.name] = OperationState(
             tuple(added), next_index, sizing.recommendations,
             velocity.per_service if velocity.ready else previous.velocity)
-        self.operations.append(OperationDecision(
-            op.name, len(op.services), len(services), sizing.action, velocity.capacity,
-            velocity.per_service, reason))
+        decision = OperationDecision(op.name, len(op.services), len(services), sizing.action,
+                                     velocity.capacity, velocity.per_service, reason)
+        self.operations.append(decision)
         endpoints = [Endpoint(s.service_id, s.node, s.velocity if s.ready and s.velocity > 0
                               else velocity.per_service) for s in services]
-        return op, endpoints
+        return decision, endpoints
 
 
 def decide(observed: Observation, policy: Policy, state: ControllerState,
@@ -147,7 +156,9 @@ def decide(observed: Observation, policy: Policy, state: ControllerState,
         Per pipeline and operation decisions with reasons, the services to start (with their
         nodes) and to stop, the matching between adjacent operations, and the next state.
         Pipelines are handled in source-name order, so the output does not depend on the order
-        the controller listed them in.
+        the controller listed them in. The state of a source or operation missing from this
+        observation is carried over unchanged (a pipeline that drops out of one gather keeps
+        its memory of the services it added).
     """
     tick = _Tick(observed, policy, state, now)
     pipelines = tuple(tick.pipeline(p) for p in sorted(observed.pipelines,

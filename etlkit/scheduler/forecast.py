@@ -75,7 +75,7 @@ def _validate(history: Sequence[float], horizon: float, safety: float) -> np.nda
 
 def lrr_forecast(history: Sequence[float], *, horizon: float = 1.0,
                  safety: float = 1.0) -> float:
-    """Forecast the rate ``horizon`` steps after the newest of ``history`` by robust local regression.
+    """Forecast the rate ``horizon`` steps past the newest of ``history`` by robust regression.
 
     Parameters
     ----------

@@ -78,8 +78,9 @@ class Operation:
         require(isinstance(self.min_replicas, int) and self.min_replicas >= 0,
                 ObservationError, f"{where}.min_replicas", "must be an int >= 0",
                 self.min_replicas)
-        require(isinstance(self.max_replicas, int) and self.max_replicas >= max(1, self.min_replicas),
-                ObservationError, f"{where}.max_replicas", "must be an int >= max(1, min_replicas)",
+        require(isinstance(self.max_replicas, int)
+                and self.max_replicas >= max(1, self.min_replicas), ObservationError,
+                f"{where}.max_replicas", "must be an int >= max(1, min_replicas)",
                 self.max_replicas)
         _rate(self.nominal_velocity, f"{where}.nominal_velocity")
         for k, service in enumerate(self.services):

@@ -47,7 +47,10 @@ class OperationDecision:
 
 @dataclass(frozen=True)
 class PipelineDecision:
-    """The numbers behind one pipeline's decisions (rates in records/s, backlog in records)."""
+    """The numbers behind one pipeline's decisions (rates in records/s, backlog in records).
+
+    ``velocity`` is the pipeline velocity CV observed before the plan (the slowest operation).
+    """
 
     source: str
     production_rate: float

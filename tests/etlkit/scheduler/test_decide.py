@@ -139,6 +139,15 @@ def test_no_clock_is_read(monkeypatch):
     assert "time" not in vars(decide_module)
 
 
+def test_new_ids_never_collide_with_observed_services():
+    transform = [("transform-0", "n0", True), ("transform-1", "n1", True)]
+    plan = decide(observe(800.0, 15_000.0, transform, BASE["load"]), POLICY, ControllerState(),
+                  now=0.0)
+    ids = [p.service_id for p in plan.placements if p.operation == "transform"]
+    assert ids[:2] == ["transform-2", "transform-3"]
+    assert plan.state.operation("transform").next_index == 2 + len(ids)
+
+
 def test_no_room_on_any_node_is_said_in_the_reason():
     tight = (Node("n0", capacity=1.5),)
     ops = (Operation("transform", (Service("t0", "n0", 100.0),), nominal_velocity=100.0),)
