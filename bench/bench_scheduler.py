@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from devstack.evaluation.forecast_eval import forecast_errors
+from devstack.evaluation.forecast_eval import policy_forecast_errors
 from devstack.evaluation.goals import Goal, policy_goals, summarise
 from devstack.evaluation.oracle import networkx_min_cost_max_flow
 from devstack.evaluation.runner import EvaluationSettings, evaluate
@@ -117,9 +117,7 @@ def bench_policies(settings: EvaluationSettings) -> list[Goal]:
 def bench_forecast(settings: EvaluationSettings) -> list[Goal]:
     policy = Policy()
     curves = [settings.curve(i) for i in range(settings.curves)]
-    errors = {e.method: e for e in forecast_errors(
-        curves, settings.dt, policy.control_period_s, policy.horizon_steps,
-        windows=sorted({10, policy.window}))}
+    errors = {e.method: e for e in policy_forecast_errors(curves, settings.dt, policy)}
     last = errors["last value"].mae
     print(f"\nforecast {policy.startup_delay_s:g} s ahead on the same curves "
           f"(baseline last value: MAE {last:.2f} rec/s)")

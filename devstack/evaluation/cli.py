@@ -7,7 +7,7 @@ import pathlib
 import sys
 from collections.abc import Sequence
 
-from .forecast_eval import forecast_errors
+from .forecast_eval import policy_forecast_errors
 from .goals import policy_goals, summarise
 from .matching_eval import matching_scores
 from .progress import Progress
@@ -75,10 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress.close()
     summaries = {name: summarise(name, r, settings.duration_s) for name, r in runs.items()}
     plant = settings.plant()
-    horizon = plant.startup_delay_s / 10.0
     curves = [settings.curve(i) for i in range(settings.curves)]
     report = Report(settings, summaries, policy_goals(summaries),
-                    forecast_errors(curves, settings.dt, 10.0, horizon),
+                    policy_forecast_errors(curves, settings.dt),
                     matching_scores(plant.nodes, args.matching_instances, settings.seed))
     written = write_report(report, args.out)
     if not args.no_plots:

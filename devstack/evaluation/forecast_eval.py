@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from etlkit.scheduler.forecast import last_value_forecast, lrr_forecast
+from etlkit.scheduler.policy import Policy
 
-__all__ = ["ForecastError", "forecast_errors"]
+__all__ = ["ForecastError", "forecast_errors", "policy_forecast_errors"]
 
 
 @dataclass(frozen=True)
@@ -46,3 +47,10 @@ def forecast_errors(curves: Iterable[np.ndarray], dt: float, period_s: float,
     return [ForecastError(name, float(np.mean(np.abs(e))) if e else float("nan"),
                           float(np.sqrt(np.mean(np.square(e)))) if e else float("nan"))
             for name, e in errors.items()]
+
+
+def policy_forecast_errors(curves: Iterable[np.ndarray], dt: float,
+                           policy: Policy = Policy()) -> list[ForecastError]:
+    """Errors at the period and horizon of ``policy``, at the paper's window and its own."""
+    return forecast_errors(curves, dt, policy.control_period_s, policy.horizon_steps,
+                           windows=sorted({Policy.paper().window, policy.window}))

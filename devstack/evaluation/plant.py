@@ -138,8 +138,10 @@ class Plant:
                 remove.append((k, s.service_id))
         return Changes(tuple(add), tuple(remove))
 
-    def apply(self, changes: Changes) -> None:
-        ready_at = self.now + self.config.startup_delay_s
+    def apply(self, changes: Changes, *, ready_now: bool = False) -> None:
+        """Start and stop services; new ones consume after the start-up delay unless
+        ``ready_now`` (the initial deployment, already running when the run starts)."""
+        ready_at = self.now + (0.0 if ready_now else self.config.startup_delay_s)
         for stage, service_id, node in changes.add:
             self.services[stage].append(SimService(service_id, node, ready_at))
         for stage, service_id in changes.remove:

@@ -57,14 +57,18 @@ def _matching_rows(scores: Sequence[MatchingScore]) -> list[str]:
 
 def markdown(report: Report) -> str:
     s = report.settings
+    plant = s.plant()
+    stages = ", ".join(f"{st.name} ({st.velocity:g} rec/s per service, weight {st.weight:g})"
+                       for st in plant.stages)
     lines = [
         "# Elastic scheduler evaluation",
         "",
         f"{s.curves} seeded curves (seed {s.seed}) of {s.duration_s:g} s, step {s.dt:g} s; "
-        "every policy on the same plant: start-up delay 30 s, DTC 30000 records, DTT 60 s, "
-        "stages transform (100 rec/s per service, weight 1) and load (250 rec/s, weight 0.5). "
-        f"HPA-style target utilisation {s.hpa_target:g}; KEDA-style lag threshold "
-        f"{s.keda_lag_s:g} s of one service's work.",
+        f"every policy on the same plant: start-up delay {plant.startup_delay_s:g} s, DTC "
+        f"{plant.tolerance_backlog:g} records, DTT {plant.tolerance_time_s:g} s, stages "
+        f"{stages}, {plant.min_replicas}-{plant.max_replicas} services each. HPA-style target "
+        f"utilisation {s.hpa_target:g}; KEDA-style lag threshold {s.keda_lag_s:g} s of one "
+        "service's work.",
         "",
         "## Policies (means per curve)",
         "",

@@ -69,19 +69,17 @@ def default_policies(hpa_target: float = 0.8, keda_lag_s: float = 60.0) -> list[
 def simulate(curve: np.ndarray, autoscaler: Autoscaler, config: PlantConfig) -> Trace:
     """Drive one plant through ``curve`` (one rate per step) with ``autoscaler``."""
     plant = Plant(config, len(curve))
-    # Every elastic policy starts from the declared minimum, ready; fixed ones set theirs.
-    plant.apply(plant.changes_for_counts([config.min_replicas] * len(config.stages)))
-    for s in (s for services in plant.services for s in services):
-        s.ready_at = 0.0
-    period_steps = (max(1, int(round(autoscaler.period_s / config.dt)))
-                    if math.isfinite(autoscaler.period_s) else None)
+    # Every elastic policy starts from the declared minimum, already running.
+    plant.apply(plant.changes_for_counts([config.min_replicas] * len(config.stages)),
+                ready_now=True)
+    if not math.isfinite(autoscaler.period_s):  # fixed provisioning: in place from the start
+        plant.apply(autoscaler.step(plant), ready_now=True)
+        period_steps = len(curve) + 1
+    else:
+        period_steps = max(1, int(round(autoscaler.period_s / config.dt)))
     for k, rate in enumerate(curve.tolist()):
-        if (k == 0 and period_steps is None) or (period_steps and k > 0 and k % period_steps == 0):
+        if k > 0 and k % period_steps == 0:
             plant.apply(autoscaler.step(plant))
-            if k == 0:  # fixed provisioning is in place from the start
-                for services in plant.services:
-                    for s in services:
-                        s.ready_at = 0.0
         plant.step(rate)
     return plant.trace
 

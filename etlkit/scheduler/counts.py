@@ -75,14 +75,14 @@ def size_operation(*, name: str, current: int, capacity: float, per_service: flo
         wanted = required * (1.0 + policy.scale_out_headroom) - capacity
         add = max(math.ceil(wanted / per_service - _ROUNDING), floor - current, 0)
         target = min(current + add, max(max_replicas, current))
+        why = (f"velocity {capacity:.1f} < required {required:.1f} rec/s"
+               if capacity < required else f"{current} services < minimum {floor}")
         if target == current:
-            return Sizing(current, "hold", f"{name}: velocity {capacity:.1f} < required "
-                          f"{required:.1f} rec/s but already at max_replicas {max_replicas}",
-                          _remember(kept, now, current))
-        return Sizing(target, "scale-out", f"{name}: velocity {capacity:.1f} < required "
-                      f"{required:.1f} rec/s; +{target - current} at {per_service:.1f} rec/s "
-                      f"each (headroom {policy.scale_out_headroom:.0%})",
-                      _remember(kept, now, target))
+            return Sizing(current, "hold", f"{name}: {why} but already at max_replicas "
+                          f"{max_replicas}", _remember(kept, now, current))
+        return Sizing(target, "scale-out", f"{name}: {why}; +{target - current} at "
+                      f"{per_service:.1f} rec/s each (headroom "
+                      f"{policy.scale_out_headroom:.0%})", _remember(kept, now, target))
     spare = math.floor((capacity - required * (1.0 + policy.dead_band)) / per_service
                        + _ROUNDING)
     desired = max(floor, current - max(spare, 0))

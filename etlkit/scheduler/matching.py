@@ -9,6 +9,7 @@ on the services themselves.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -121,6 +122,9 @@ def _validate(up: Sequence[Endpoint], down: Sequence[Endpoint],
             seen.add(e.service_id)
             require(e.node in nodes, MatchingInputError, f"{side}[{k}].node",
                     "must name a known node", e.node)
+            require(isinstance(e.velocity, (int, float)) and math.isfinite(e.velocity)
+                    and e.velocity >= 0, MatchingInputError, f"{side}[{k}].velocity",
+                    "must be a finite number >= 0", e.velocity)
 
 
 def match_services(upstream: Sequence[Endpoint], downstream: Sequence[Endpoint],
@@ -139,7 +143,8 @@ def match_services(upstream: Sequence[Endpoint], downstream: Sequence[Endpoint],
     algorithm : {"hierarchical", "exact", "greedy", "greedy-per-service", "round-robin"}
         The two exact ones give equal flow and cost; the others are yardsticks.
     forbidden : frozenset of (upstream id, downstream id)
-        Pairs that may not carry flow.
+        Pairs that may not carry flow. With forbidden pairs or caps, the exact solver runs on
+        the services themselves (the result says ``algorithm="exact"``).
     caps : mapping of (upstream id, downstream id) to float, optional
         Most records/s a pair may carry.
 

@@ -59,20 +59,19 @@ def _distances(res: _Residual, costs: np.ndarray, tol: float) -> tuple[np.ndarra
     Bellman-Ford restricted to the nodes improved in the previous round; the residual network
     of a min-cost flow has no negative cycle, so it terminates.
     """
-    m, n = costs.shape
     up = np.where(res.supply_left > res.eps, 0.0, _INF)
-    down = np.full(n, _INF)
+    down = np.full(costs.shape[1], _INF)
     active = np.flatnonzero(up == 0.0)
     while active.size:
-        via = np.where(res.forward_open[active], up[active, None] + costs[active], _INF)
-        better = via.min(axis=0) < down - tol
+        via = np.where(res.forward_open[active], up[active, None] + costs[active], _INF).min(0)
+        better = via < down - tol
         if not better.any():
             break
-        down = np.where(better, via.min(axis=0), down)
+        down = np.where(better, via, down)
         cols = np.flatnonzero(better)
-        back = np.where(res.reverse_open[:, cols], down[cols] - costs[:, cols], _INF)
-        improved = back.min(axis=1) < up - tol
-        up = np.where(improved, back.min(axis=1), up)
+        back = np.where(res.reverse_open[:, cols], down[cols] - costs[:, cols], _INF).min(1)
+        improved = back < up - tol
+        up = np.where(improved, back, up)
         active = np.flatnonzero(improved)
     return up, down
 

@@ -27,7 +27,7 @@ class TransportInstance:
 
     @property
     def amount_tolerance(self) -> float:
-        """Amounts below this are rounding left-overs, not flow (exact 0 for integer inputs)."""
+        """Amounts below this are rounding left-overs, not flow (integer inputs leave none)."""
         scale = max(1.0, float(self.supplies.sum()), float(self.demands.sum()))
         return 1e-12 * scale
 

@@ -13,9 +13,7 @@ CONFIG = PlantConfig(dt=5.0, stages=(Stage("a", 100.0),), nodes=(Node("n0"),),
 
 def ready_plant(count, steps=20):
     p = Plant(CONFIG, steps)
-    p.apply(p.changes_for_counts([count]))
-    for s in p.services[0]:
-        s.ready_at = 0.0
+    p.apply(p.changes_for_counts([count]), ready_now=True)
     return p
 
 

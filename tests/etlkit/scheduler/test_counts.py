@@ -41,6 +41,7 @@ def test_scale_out_stops_at_max_replicas():
 def test_below_min_replicas_scales_out_to_the_minimum():
     sizing = size(current=1, capacity=100.0, required=50.0, min_replicas=3)
     assert (sizing.action, sizing.target) == ("scale-out", 3)
+    assert "1 services < minimum 3" in sizing.reason
 
 
 def test_within_the_dead_band_nothing_moves():

@@ -101,8 +101,8 @@ def test_round_trip_through_plain_data():
         pytest.param([], [Endpoint("d0", "a1", 1.0), Endpoint("d0", "a2", 1.0)], {},
                      "downstream[1].service_id", id="duplicate-id"),
         pytest.param([], [], {"algorithm": "magic"}, "algorithm", id="unknown-algorithm"),
-        pytest.param([Endpoint("u0", "a1", -1.0)], [], {}, "supplies[0]",
-                     id="negative-velocity"),
+        pytest.param([Endpoint("u0", "a1", 1.0), Endpoint("u1", "a1", -1.0)], [], {},
+                     "upstream[1].velocity", id="negative-velocity"),
     ],
 )
 def test_invalid_input_names_the_culprit(up, down, kwargs, field):
