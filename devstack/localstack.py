@@ -18,7 +18,7 @@ from .topology import load_topology
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CLUSTER_ONLY_ENV = {"KAFKA_BOOTSTRAP", "WAREHOUSE_URL", "LOOKUP_ROOT", "STATE_URL",
-                    "SCHEMA_STORE_PATH"}
+                    "SCHEMA_STORE_PATH", "FILE_SOURCE_ROOT", "CURSOR_DIR", "SAMPLE_DIR"}
 
 
 @dataclass
@@ -73,6 +73,7 @@ class LocalStack:
                "OPENFAAS_SECRETS_DIR": str(self.secrets_dir),
                "WAREHOUSE_URL": f"sqlite:///{self.run_dir / 'warehouse.db'}",
                "FAAS_ETL_RUN_DIR": str(self.run_dir), "LOOKUP_ROOT": str(self.root),
+               "FILE_SOURCE_ROOT": str(self.root),
                "STATE_URL": f"sqlite:///{self.run_dir / 'step-state.db'}",
                "SCHEMA_STORE_PATH": str(self.run_dir / "schemas.json"), **self.extra_env}
         self._create_missing_secrets(names)

@@ -1,0 +1,62 @@
+"""File source: CSV or JSON Lines into a topic, streamed line by line.
+
+Upload:  POST /function/file-source/<topic>?format=csv&source=<name>[&key=<field>&dead_letter=<topic>]
+         with the file as the body.
+Path:    POST /function/file-source with {"source": {"topic", "dead_letter", "path",
+         "params": {<FileSourceConfig>}}}; a relative path is under FILE_SOURCE_ROOT.
+Answer:  {"topic", "records", "dead_lettered"} once Kafka acknowledged all of them.
+"""
+import os
+
+from .etlkit import kafka_io
+from .etlkit.http import BadRequest, error_response, json_response, parse_json_body
+from .etlkit.sourcefn import deliver, spec_text
+from .etlkit.sources import FileSourceConfig, SourceConfigError, read_records
+
+
+def _from_query(event):
+    topic = event.path.strip("/")
+    q = event.query
+    params = {"source": q.get("source") or "upload", "format": q.get("format", "")}
+    for name, field in (("key", "key_field"), ("time", "time_field")):
+        if q.get(name):
+            params[field] = q[name]
+    if q.get("infer") == "true":
+        params["infer_types"] = True
+    return topic, q.get("dead_letter"), FileSourceConfig.from_spec(params), event.body
+
+
+def _from_spec(event):
+    doc = parse_json_body(event.body)
+    spec = doc.get("source") if isinstance(doc, dict) else None
+    if not isinstance(spec, dict):
+        raise BadRequest("source: required, an object")
+    path = spec_text(spec, "path")
+    root = os.path.realpath(os.getenv("FILE_SOURCE_ROOT", "."))
+    full = os.path.realpath(os.path.join(root, path))
+    if os.path.commonpath([root, full]) != root:
+        raise BadRequest(f"source.path: {path!r} is outside the file-source root")
+    if not os.path.isfile(full):
+        raise BadRequest(f"source.path: no file {path!r}", status=404)
+    return spec_text(spec, "topic"), spec.get("dead_letter"), \
+        FileSourceConfig.from_spec(spec.get("params") or {}), full
+
+
+def handle(event, context):
+    now = kafka_io.now_ms()
+    try:
+        if event.method != "POST":
+            raise BadRequest("method: POST a file or a source spec", status=405)
+        topic, dead_letter, config, body = _from_query(event) if event.path.strip("/") \
+            else _from_spec(event)
+        if not kafka_io.topic_exists(topic):
+            raise BadRequest(f"topic: unknown topic {topic!r}", status=404)
+        counts = deliver(read_records(config, body, now), topic, dead_letter,
+                         kafka_io.produce_all, now)
+    except SourceConfigError as exc:
+        return json_response(400, {"error": str(exc)})
+    except BadRequest as exc:
+        return error_response(exc)
+    except kafka_io.DeliveryError as exc:
+        return json_response(503, {"error": f"kafka: {exc}"})
+    return json_response(200, {"topic": topic, **counts})

@@ -1,0 +1,48 @@
+"""Metrics collector (the Telegraf role): on each tick, this host's CPU, memory, disk and network
+counters from /proc as time-series records; rates come from the previous sample, kept in
+SAMPLE_PATH so a restarted replica still computes them.
+
+Body: {"workflow", "version", "source": {"kind": "metrics", "name", "topic"}, "event": <tick>}.
+"""
+import json
+import os
+import socket
+
+from .etlkit import kafka_io
+from .etlkit.http import BadRequest, error_response, json_response
+from .etlkit.sourcefn import deliver, spec_text
+from .etlkit.sources import HostSample, host_points, point_record, read_host_sample
+from .etlkit.stepfn import parse_invocation
+
+
+def _sample_path(name):
+    folder = os.getenv("SAMPLE_DIR", os.path.join(os.getenv("FAAS_ETL_RUN_DIR", "/tmp"), "samples"))
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f"{name}.json")
+
+
+def handle(event, context):
+    now = kafka_io.now_ms()
+    try:
+        spec = parse_invocation(event.body, "metrics", role="source").step
+        topic, name = spec_text(spec, "topic"), spec_text(spec, "name")
+        path = _sample_path(name)
+        previous = None
+        if os.path.exists(path):
+            with open(path) as f:
+                previous = HostSample.from_json(json.load(f))
+        current = read_host_sample(now, os.getenv("PROC_ROOT", "/proc"))
+        host = os.getenv("NODE_NAME") or socket.gethostname()
+        points = host_points(current, previous, host)
+        counts = deliver([point_record(p, name) for p in points], topic, None,
+                         kafka_io.produce_all, now)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(current.to_json(), f)
+        os.replace(tmp, path)  # only after the points were acknowledged
+    except BadRequest as exc:
+        return error_response(exc)
+    except kafka_io.DeliveryError as exc:
+        return json_response(503, {"error": f"kafka: {exc}"})
+    return json_response(200, {"topic": topic, "points": counts["records"],
+                               "rates": previous is not None})
