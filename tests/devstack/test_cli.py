@@ -19,7 +19,7 @@ def test_help_of_every_subcommand(sub, capsys):
     assert f"usage: faas-etl {sub}" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("sub", ["validate", "render"])
+@pytest.mark.parametrize("sub", ["simulate", "validate", "render"])
 def test_help_of_delegated_subcommands(sub, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([sub, "--help"])
