@@ -3,15 +3,16 @@
 Pure apart from :mod:`.file_store` (a local file). Storage is behind the two-method
 :class:`SchemaStore` Protocol, so a Kafka compacted-topic store plugs in unchanged.
 """
-from .compatibility import DEFAULT_LEVEL, LEVELS, Incompatibility, problems_for_level, reader_problems
+from .compatibility import DEFAULT_LEVEL, LEVELS, problems_for_level, reader_problems
 from .file_store import JsonFileSchemaStore, StoreCorrupt
+from .problems import FieldProblem
 from .registry import IncompatibleSchema, SchemaRegistry, UnknownSubject
 from .store import InMemorySchemaStore, SchemaStore, VersionConflict
-from .validation import RecordValidator, SchemaInvalid, ValidationProblem, check_schema
+from .validation import RecordValidator, SchemaInvalid, check_schema
 
 __all__ = [
-    "DEFAULT_LEVEL", "IncompatibleSchema", "Incompatibility", "InMemorySchemaStore",
+    "DEFAULT_LEVEL", "FieldProblem", "IncompatibleSchema", "InMemorySchemaStore",
     "JsonFileSchemaStore", "LEVELS", "RecordValidator", "SchemaInvalid", "SchemaRegistry",
-    "SchemaStore", "StoreCorrupt", "UnknownSubject", "ValidationProblem", "VersionConflict",
-    "check_schema", "problems_for_level", "reader_problems",
+    "SchemaStore", "StoreCorrupt", "UnknownSubject", "VersionConflict", "check_schema",
+    "problems_for_level", "reader_problems",
 ]

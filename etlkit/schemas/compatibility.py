@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from .problems import FieldProblem
 
 LEVELS = ("BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL",
           "FULL_TRANSITIVE", "NONE")
@@ -47,25 +48,14 @@ _UNDERSTOOD = frozenset({
 MAX_DEPTH = 64  # nested schemas (and $ref hops) followed before giving up on a path
 
 
-@dataclass(frozen=True, order=True)
-class Incompatibility:
-    """A change that breaks a reader: ``path`` of the field (``customer.email``) and ``rule``."""
-
-    path: str
-    rule: str
-
-    def __str__(self) -> str:
-        return f"{self.path or '(record)'}: {self.rule}"
-
-
-def problems_for_level(level: str, new: Any, earlier: list[Any]) -> list[Incompatibility]:
+def problems_for_level(level: str, new: Any, earlier: list[Any]) -> list[FieldProblem]:
     """What ``level`` refuses in registering ``new`` after ``earlier`` versions (oldest first)."""
     if level not in LEVELS:
         raise ValueError(f"compatibility: must be one of {', '.join(LEVELS)}")
     if level == "NONE" or not earlier:
         return []
     against = earlier if level.endswith("_TRANSITIVE") else earlier[-1:]
-    found: set[Incompatibility] = set()
+    found: set[FieldProblem] = set()
     for old in against:
         if level.startswith(("BACKWARD", "FULL")):
             found.update(reader_problems(new, old, backward=True))
@@ -74,7 +64,7 @@ def problems_for_level(level: str, new: Any, earlier: list[Any]) -> list[Incompa
     return sorted(found)
 
 
-def reader_problems(reader: Any, writer: Any, *, backward: bool = True) -> list[Incompatibility]:
+def reader_problems(reader: Any, writer: Any, *, backward: bool = True) -> list[FieldProblem]:
     """Why a reader holding ``reader`` may refuse data written under ``writer`` (empty: none).
 
     ``backward`` only orients the wording: True when the reader holds the *new* version.
@@ -93,14 +83,14 @@ class _Check:
     def old_new(self, reader_value: Any, writer_value: Any) -> tuple[Any, Any]:
         return (writer_value, reader_value) if self.backward else (reader_value, writer_value)
 
-    def node(self, reader: Any, writer: Any, path: str, depth: int) -> list[Incompatibility]:
+    def node(self, reader: Any, writer: Any, path: str, depth: int) -> list[FieldProblem]:
         if depth > MAX_DEPTH:
-            return [Incompatibility(path, f"nested deeper than {MAX_DEPTH} levels; not verified")]
+            return [FieldProblem(path, f"nested deeper than {MAX_DEPTH} levels; not verified")]
         reader, writer = _resolve(reader, self.roots[0]), _resolve(writer, self.roots[1])
         if isinstance(reader, list) or isinstance(writer, list):  # tuple-form "items"
             if _canonical(reader) == _canonical(writer):
                 return []
-            return [Incompatibility(path, "tuple items changed; this registry cannot verify such "
+            return [FieldProblem(path, "tuple items changed; this registry cannot verify such "
                                           "a change, so it is refused")]
         if reader is True or reader == {} or writer is False:
             return []
@@ -113,9 +103,9 @@ class _Check:
         finally:
             self.open.discard(pair)
 
-    def _compare(self, reader: Any, writer: Any, path: str, depth: int) -> list[Incompatibility]:
+    def _compare(self, reader: Any, writer: Any, path: str, depth: int) -> list[FieldProblem]:
         if reader is False or not isinstance(reader, Mapping):
-            return [Incompatibility(path, "the reading version refuses every value here")]
+            return [FieldProblem(path, "the reading version refuses every value here")]
         if writer is True:
             writer = {}
         found = self.types(reader, writer, path)
@@ -129,30 +119,30 @@ class _Check:
                                f"{path}[]", depth + 1)
         return found
 
-    def types(self, reader: Mapping, writer: Mapping, path: str) -> list[Incompatibility]:
+    def types(self, reader: Mapping, writer: Mapping, path: str) -> list[FieldProblem]:
         readable, written = _types(reader), _types(writer)
         lost = {t for t in written if t not in readable and not (t == "integer" and "number" in readable)}
         if not lost:
             return []
         old, new = self.old_new(readable, written)
-        return [Incompatibility(path, f"type changed from {_type_text(old)} to {_type_text(new)}")]
+        return [FieldProblem(path, f"type changed from {_type_text(old)} to {_type_text(new)}")]
 
-    def values(self, reader: Mapping, writer: Mapping, path: str) -> list[Incompatibility]:
+    def values(self, reader: Mapping, writer: Mapping, path: str) -> list[FieldProblem]:
         allowed, written = _values(reader), _values(writer)
         if allowed is None:
             return []
         if written is None:
             old, new = self.old_new(allowed, written)
-            return [Incompatibility(path, f"allowed values changed from {_values_text(old)} to "
+            return [FieldProblem(path, f"allowed values changed from {_values_text(old)} to "
                                           f"{_values_text(new)}")]
         allowed_text = {_canonical(v) for v in allowed}
         refused = [v for v in written if _canonical(v) not in allowed_text]
         if not refused:
             return []
         change = "no longer allowed" if self.backward else "new, and refused by the old version"
-        return [Incompatibility(path, f"values {_values_text(refused)} {change}")]
+        return [FieldProblem(path, f"values {_values_text(refused)} {change}")]
 
-    def bounds(self, reader: Mapping, writer: Mapping, path: str) -> list[Incompatibility]:
+    def bounds(self, reader: Mapping, writer: Mapping, path: str) -> list[FieldProblem]:
         found = []
         for key in (*_LOWER_BOUNDS, *_UPPER_BOUNDS):
             limit, written = reader.get(key), writer.get(key)
@@ -162,25 +152,25 @@ class _Check:
             tighter = written is None or (limit > written if lower else limit < written)
             if tighter:
                 old, new = self.old_new(limit, written)
-                found.append(Incompatibility(path, f"{key} changed from {_bound_text(old)} to "
+                found.append(FieldProblem(path, f"{key} changed from {_bound_text(old)} to "
                                                    f"{_bound_text(new)}"))
         for key in ("pattern", "multipleOf"):
             if key in reader and reader.get(key) != writer.get(key):
                 old, new = self.old_new(reader.get(key), writer.get(key))
-                found.append(Incompatibility(path, f"{key} changed from {_bound_text(old)} to "
+                found.append(FieldProblem(path, f"{key} changed from {_bound_text(old)} to "
                                                    f"{_bound_text(new)}"))
         return found
 
-    def unverifiable(self, reader: Mapping, writer: Mapping, path: str) -> list[Incompatibility]:
+    def unverifiable(self, reader: Mapping, writer: Mapping, path: str) -> list[FieldProblem]:
         found = []
         for key in sorted(set(reader) | set(writer), key=str):
             if key in _UNDERSTOOD or _canonical(reader.get(key)) == _canonical(writer.get(key)):
                 continue
-            found.append(Incompatibility(path, f"'{key}' changed; this registry cannot verify "
+            found.append(FieldProblem(path, f"'{key}' changed; this registry cannot verify "
                                                f"such a change, so it is refused"))
         return found
 
-    def objects(self, reader: Mapping, writer: Mapping, path: str, depth: int) -> list[Incompatibility]:
+    def objects(self, reader: Mapping, writer: Mapping, path: str, depth: int) -> list[FieldProblem]:
         found = []
         r_props, w_props = _mapping(reader.get("properties")), _mapping(writer.get("properties"))
         r_required, w_required = set(_list(reader.get("required"))), set(_list(writer.get("required")))
@@ -188,7 +178,7 @@ class _Check:
             rule = ("newly required: records written with the old version may not have it"
                     if self.backward else
                     "required field removed or made optional: readers on the old version need it")
-            found.append(Incompatibility(_join(path, name), rule))
+            found.append(FieldProblem(_join(path, name), rule))
         closed = reader.get("additionalProperties", True)
         for name in sorted(w_props):
             child = _join(path, name)
@@ -197,7 +187,7 @@ class _Check:
             elif closed is False:
                 rule = ("removed, and the new version refuses unknown fields" if self.backward else
                         "added, and the old version refuses unknown fields")
-                found.append(Incompatibility(child, rule))
+                found.append(FieldProblem(child, rule))
             elif isinstance(closed, Mapping):
                 found += self.node(closed, w_props[name], child, depth + 1)
         return found

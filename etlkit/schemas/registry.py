@@ -7,7 +7,7 @@ record validation against the current version.
 ...                              "required": ["id"]})
 1
 >>> registry.validate("orders", {"id": 7})
-[ValidationProblem(path='id', rule='expected type string, got integer')]
+[FieldProblem(path='id', rule='expected type string, got integer')]
 >>> registry.register("orders", {"type": "object", "properties": {"id": {"type": "integer"}},
 ...                              "required": ["id"]})
 Traceback (most recent call last):
@@ -21,9 +21,10 @@ import json
 import re
 from typing import Any, Mapping
 
-from .compatibility import DEFAULT_LEVEL, LEVELS, Incompatibility, problems_for_level
+from .compatibility import DEFAULT_LEVEL, LEVELS, problems_for_level
+from .problems import FieldProblem
 from .store import SchemaStore, VersionConflict
-from .validation import RecordValidator, SchemaInvalid, ValidationProblem, check_schema
+from .validation import RecordValidator, SchemaInvalid, check_schema
 
 SUBJECT = re.compile(r"[A-Za-z0-9._-]{1,249}")  # a Kafka topic name
 _ATTEMPTS = 5  # conditional appends lost to concurrent registrations before giving up
@@ -39,7 +40,7 @@ class UnknownSubject(KeyError):
 class IncompatibleSchema(ValueError):
     """Registering would break readers or writers; ``problems`` name each field and rule."""
 
-    def __init__(self, subject: str, level: str, version: int, problems: list[Incompatibility]) -> None:
+    def __init__(self, subject: str, level: str, version: int, problems: list[FieldProblem]) -> None:
         listed = "; ".join(str(p) for p in problems)
         super().__init__(f"{subject}: not {level} compatible with version {version}: {listed}")
         self.subject, self.level, self.problems = subject, level, problems
@@ -92,7 +93,7 @@ class SchemaRegistry:
         return copy.deepcopy(versions[number - 1])
 
     # -- evolving --------------------------------------------------------------------------
-    def check(self, subject: str, schema: Any) -> list[Incompatibility]:
+    def check(self, subject: str, schema: Any) -> list[FieldProblem]:
         """What registering ``schema`` would break (empty: it may be registered)."""
         check_schema(schema)
         return problems_for_level(self.level(subject), schema, self._loaded().get(subject, []))
@@ -132,7 +133,7 @@ class SchemaRegistry:
             self._validators[key] = RecordValidator(self.schema(subject, number or None))
         return self._validators[key]
 
-    def validate(self, subject: str, record: Any, version: int | None = None) -> list[ValidationProblem]:
+    def validate(self, subject: str, record: Any, version: int | None = None) -> list[FieldProblem]:
         """Why ``record`` does not match the subject's schema (empty: it does)."""
         return self.validator(subject, version).problems(record)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Iterable
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
 from jsonschema.validators import validator_for
+
+from .problems import FieldProblem
 
 MAX_PROBLEMS = 20  # per record: enough to fix it, bounded for a hostile one
 _JSON_TYPES = {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string",
@@ -28,17 +29,6 @@ _BOUNDS = {"minimum": ">= {}", "maximum": "<= {}", "exclusiveMinimum": "> {}",
 
 class SchemaInvalid(ValueError):
     """A schema is not a valid JSON Schema (or cannot describe a record); names the path."""
-
-
-@dataclass(frozen=True, order=True)
-class ValidationProblem:
-    """One reason a record does not match: ``path`` (``customer.items[2].sku``) and ``rule``."""
-
-    path: str
-    rule: str
-
-    def __str__(self) -> str:
-        return f"{self.path or '(record)'}: {self.rule}"
 
 
 def field_path(parts: Iterable[Any]) -> str:
@@ -75,11 +65,11 @@ class RecordValidator:
         self.schema = schema
         self._validator = validator_for(schema, default=Draft202012Validator)(schema)
 
-    def problems(self, record: Any, limit: int = MAX_PROBLEMS) -> list[ValidationProblem]:
+    def problems(self, record: Any, limit: int = MAX_PROBLEMS) -> list[FieldProblem]:
         """Up to ``limit`` problems, sorted by path; empty when the record is valid."""
         if self._validator.is_valid(record):
             return []
-        found: set[ValidationProblem] = set()
+        found: set[FieldProblem] = set()
         for error in itertools.islice(self._validator.iter_errors(record), limit):
             found.update(_describe(error))
         return sorted(found)[:limit]
@@ -90,20 +80,20 @@ class RecordValidator:
         return str(problems[0]) if problems else None
 
 
-def _describe(error: ValidationError) -> list[ValidationProblem]:
+def _describe(error: ValidationError) -> list[FieldProblem]:
     where = list(error.absolute_path)
     keyword, expected, instance = error.validator, error.validator_value, error.instance
     if keyword == "required" and isinstance(instance, dict):
-        return [ValidationProblem(field_path([*where, name]), "required field is missing")
+        return [FieldProblem(field_path([*where, name]), "required field is missing")
                 for name in expected if name not in instance]
     if keyword == "additionalProperties" and isinstance(instance, dict):
         declared = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
         patterns = error.schema.get("patternProperties", {}) if isinstance(error.schema, Mapping) else {}
         extra = [name for name in instance if name not in declared and not patterns]
         if extra:
-            return [ValidationProblem(field_path([*where, name]), "unexpected field (not in the schema)")
+            return [FieldProblem(field_path([*where, name]), "unexpected field (not in the schema)")
                     for name in extra]
-    return [ValidationProblem(field_path(where), _rule(keyword, expected, instance, error.message))]
+    return [FieldProblem(field_path(where), _rule(keyword, expected, instance, error.message))]
 
 
 def _rule(keyword: str, expected: Any, instance: Any, message: str) -> str:

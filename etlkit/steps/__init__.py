@@ -29,14 +29,14 @@ from .registry import (STEP_KINDS, StepContext, StepKind, parse_step, parse_step
 from .windows import StateError, WindowState
 
 __all__ = [
-    "AggregateConfig", "Aggregation", "BadEvent", "CASTS", "CachedLookup", "CastError",
-    "Condition", "ConfigError", "DeadLetter", "EVENT_TIME_HEADER", "EnrichConfig", "EvalError",
-    "Expression", "FileLookupSource", "FilterConfig", "Lookup", "LookupLoadError",
-    "LookupSource", "LookupUnavailable", "MapConfig", "ParseError", "Record", "RecordError",
-    "SOURCE_HEADER", "STEP_KINDS", "StateError", "StaticLookup", "StepContext", "StepCounters",
-    "StepKind", "StepOutcome", "WindowState", "build_lookup", "compile_condition",
-    "compile_expression", "enrich_value", "event_time_ms", "map_value", "parse_go_time",
-    "parse_step", "parse_step_config", "record_from_argo_event", "records_from_events", "run_aggregate",
-    "run_enrich", "run_filter", "run_map", "run_step", "run_step_on_events", "to_argo_filters",
+    "AggregateConfig", "Aggregation", "BadEvent", "build_lookup", "CachedLookup", "CastError",
+    "CASTS", "compile_condition", "compile_expression", "Condition", "ConfigError", "DeadLetter",
+    "enrich_value", "EnrichConfig", "EvalError", "EVENT_TIME_HEADER", "event_time_ms",
+    "Expression", "FileLookupSource", "FilterConfig", "Lookup", "LookupLoadError", "LookupSource",
+    "LookupUnavailable", "map_value", "MapConfig", "parse_go_time", "parse_step",
+    "parse_step_config", "ParseError", "Record", "record_from_argo_event", "RecordError",
+    "records_from_events", "run_aggregate", "run_enrich", "run_filter", "run_map", "run_step",
+    "run_step_on_events", "SOURCE_HEADER", "StateError", "StaticLookup", "STEP_KINDS",
+    "StepContext", "StepCounters", "StepKind", "StepOutcome", "to_argo_filters", "WindowState",
     "with_extra_dead_letters",
 ]

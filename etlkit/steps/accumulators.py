@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .values import is_number
+
 OPS = ("count", "sum", "min", "max", "avg")
 
 
@@ -23,12 +25,8 @@ class AccumulatorKind:
     valid: Callable[[Any], bool]
 
 
-def _is_number(value: Any) -> bool:
-    return type(value) in (int, float)
-
-
 def _optional_number(value: Any) -> bool:
-    return value is None or _is_number(value)
+    return value is None or is_number(value)
 
 
 KINDS: dict[str, AccumulatorKind] = {
@@ -42,6 +40,6 @@ KINDS: dict[str, AccumulatorKind] = {
                            lambda acc: acc, _optional_number),
     "avg": AccumulatorKind(lambda: [0, 0], lambda acc, x: [acc[0] + x, acc[1] + 1],
                            lambda acc: acc[0] / acc[1] if acc[1] else None,
-                           lambda acc: (type(acc) is list and len(acc) == 2 and _is_number(acc[0])
+                           lambda acc: (type(acc) is list and len(acc) == 2 and is_number(acc[0])
                                         and type(acc[1]) is int and acc[1] >= 0)),
 }

@@ -18,8 +18,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from .values import json_text, type_name
 from .failures import RecordError
+from .values import json_text, type_name
 
 _NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
@@ -34,11 +34,11 @@ class CastError(RecordError):
 
 
 def _show(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else json_text_or_repr(value)
+    text = repr(value) if isinstance(value, str) else _json_or_repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def json_text_or_repr(value: Any) -> str:
+def _json_or_repr(value: Any) -> str:
     try:
         return json_text(value)
     except RecordError:
@@ -60,14 +60,9 @@ def to_int(value: Any) -> int | None:
             return int(value)
         raise _refuse(value, "int", "not an integral number")
     if kind is str:
-        text = value.strip()
-        if _INT_TEXT.fullmatch(text):
-            try:
-                return int(text)
-            except ValueError:  # beyond Python's digit limit for int()
-                raise _refuse(value, "int", "too many digits") from None
-        if _NUMBER_TEXT.fullmatch(text):
-            return to_int(_finite_float(value, text, "int"))
+        number = _number_text(value, "int")
+        if number is not None:
+            return to_int(number)
     raise _refuse(value, "int")
 
 
@@ -86,16 +81,26 @@ def to_float(value: Any) -> float | None:
         except OverflowError:
             raise _refuse(value, "float", "out of the float range") from None
     if kind is str:
-        text = value.strip()
-        if _NUMBER_TEXT.fullmatch(text):
-            return _finite_float(value, text, "float")
+        number = _number_text(value, "float")
+        if number is not None:
+            return to_float(number)
     raise _refuse(value, "float")
 
 
-def _finite_float(original: Any, text: str, target: str) -> float:
+def _number_text(value: str, target: str) -> int | float | None:
+    """The number written in ``value`` (an int for integer text, else a finite float), or None
+    when it is not number text at all."""
+    text = value.strip()
+    if _INT_TEXT.fullmatch(text):
+        try:
+            return int(text)
+        except ValueError:  # beyond Python's digit limit for int()
+            raise _refuse(value, target, "too many digits") from None
+    if not _NUMBER_TEXT.fullmatch(text):
+        return None
     number = float(text)
     if not math.isfinite(number):
-        raise _refuse(original, target, "out of the float range")
+        raise _refuse(value, target, "out of the float range")
     return number
 
 
@@ -146,13 +151,11 @@ def to_timestamp_ms(value: Any) -> int | None:
             return math.floor(value)
         raise _refuse(value, "timestamp", "not a finite number")
     if kind is str:
-        text = value.strip()
-        if _INT_TEXT.fullmatch(text):
-            return to_int(text)
-        if _NUMBER_TEXT.fullmatch(text):
-            return math.floor(_finite_float(value, text, "timestamp"))
+        number = _number_text(value, "timestamp")
+        if number is not None:
+            return to_timestamp_ms(number)
         try:
-            moment = datetime.fromisoformat(text)
+            moment = datetime.fromisoformat(value.strip())
         except ValueError:
             raise _refuse(value, "timestamp", "expected ISO-8601 text or epoch milliseconds") from None
         return epoch_ms(moment)

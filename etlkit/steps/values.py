@@ -10,7 +10,6 @@ from typing import Any
 
 from .failures import RecordError
 
-NUMBER_TYPES = (int, float)
 # Deep structures are compared recursively; past this depth a record is refused, not a crash.
 MAX_COMPARE_DEPTH = 64
 

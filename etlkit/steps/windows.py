@@ -105,7 +105,11 @@ class WindowState:
         return []
 
     def flush(self) -> list[Record]:
-        """Close and return every open window (end of input); the watermark is unchanged."""
+        """Close and return every open window, for the end of a bounded input.
+
+        The watermark is unchanged: a record that arrives later for a flushed window starts a
+        new result with the same ``window_id``, which an upsert would let overwrite the full one.
+        """
         return self._close(None)
 
     def _window(self, start: int, key: list[Any]) -> _Window:

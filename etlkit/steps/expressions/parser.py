@@ -21,6 +21,8 @@ returns are all limited, and every failure is a :class:`ParseError` naming a pos
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from .errors import ParseError
 from .functions import FUNCTIONS
 from .nodes import (META_FIELDS, VALUE_ROOT, Arith, Call, Compare, Field, ListLiteral, Literal,
@@ -75,19 +77,24 @@ class _Parser:
             raise ParseError(self.peek.pos, expected, self.peek.describe())
         return self._next()
 
-    def _enter(self, token: Token) -> None:
+    def _nested(self, token: Token, parse: Callable[[], Any]) -> Any:
+        """``parse()`` one nesting level deeper, refusing past MAX_DEPTH (at ``token``)."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise ParseError(token.pos, f"at most {MAX_DEPTH} nested levels", "deeper nesting")
+        node = parse()
+        self.depth -= 1
+        return node
 
     # -- boolean levels ------------------------------------------------------------------
     def expr(self) -> Node:
-        self._enter(self.peek)
+        return self._nested(self.peek, self._or)
+
+    def _or(self) -> Node:
         operands = [self._and()]
         while self._is("or"):
             self._next()
             operands.append(self._and())
-        self.depth -= 1
         return _logical("or", operands)
 
     def _and(self) -> Node:
@@ -101,9 +108,7 @@ class _Parser:
         if not self._is("not"):
             return self._comparison()
         token = self._next()
-        self._enter(token)
-        operand = self._not()
-        self.depth -= 1
+        operand = self._nested(token, self._not)
         return Unary("not", operand, token.pos, operand.end)
 
     def _comparison(self) -> Node:
@@ -157,9 +162,7 @@ class _Parser:
         if not self._is("-"):
             return self._primary()
         token = self._next()
-        self._enter(token)
-        operand = self._unary()
-        self.depth -= 1
+        operand = self._nested(token, self._unary)
         if isinstance(operand, Literal) and type(operand.value) in (int, float):
             return Literal(-operand.value, token.pos, operand.end)  # "-5" is a number, not an op
         return Unary("-", operand, token.pos, operand.end)
@@ -212,9 +215,7 @@ class _Parser:
             known = ", ".join(sorted(FUNCTIONS))
             raise ParseError(name.pos, f"a known function ({known})", name.describe())
         opener = self._next()
-        self._enter(opener)
-        args = self._items(")", opener)
-        self.depth -= 1
+        args = self._nested(opener, lambda: self._items(")", opener))
         if len(args) < function.min_args or (function.max_args is not None
                                               and len(args) > function.max_args):
             raise ParseError(name.pos, f"{name.text}() with {function.arity_text()}",

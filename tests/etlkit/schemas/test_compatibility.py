@@ -1,7 +1,7 @@
 """Evolution rules, one change per row, in both directions, plus levels and transitivity."""
 import pytest
 
-from etlkit.schemas import Incompatibility, problems_for_level, reader_problems
+from etlkit.schemas import FieldProblem, problems_for_level, reader_problems
 
 
 def obj(properties=None, required=(), **extra):
@@ -106,7 +106,7 @@ def test_transitive_levels_check_every_earlier_version():
     v2 = obj({"a": {"type": "string"}, "b": {"type": "string"}}, ["a"])
     v3 = obj({"b": {"type": "string"}}, ["b"])  # b was optional in v2 only... and absent in v1
     assert problems_for_level("BACKWARD", v3, [v1, v2]) == [
-        Incompatibility("b", "newly required: records written with the old version may not have it")]
+        FieldProblem("b", "newly required: records written with the old version may not have it")]
     assert problems_for_level("BACKWARD_TRANSITIVE", v3, [v1, v2]) == problems_for_level(
         "BACKWARD", v3, [v1, v2])
     v4 = obj({"a": {"type": "integer"}})

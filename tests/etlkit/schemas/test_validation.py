@@ -1,7 +1,7 @@
 """Record validation messages name the field path and the rule; invalid schemas are refused."""
 import pytest
 
-from etlkit.schemas import RecordValidator, SchemaInvalid, ValidationProblem, check_schema
+from etlkit.schemas import RecordValidator, SchemaInvalid, FieldProblem, check_schema
 
 ORDER = {
     "type": "object",
@@ -59,7 +59,7 @@ def test_draft_7_schemas_keep_their_draft():
     draft7 = {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
               "properties": {"t": {"type": "array", "items": [{"type": "string"}]}}}
     assert RecordValidator(draft7).problems({"t": [1]}) == [
-        ValidationProblem("t[0]", "expected type string, got integer")]
+        FieldProblem("t[0]", "expected type string, got integer")]
 
 
 @pytest.mark.parametrize("schema, message", [

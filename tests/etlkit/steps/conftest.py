@@ -19,3 +19,18 @@ def make_record() -> Callable[..., Record]:
         return Record(value=value, headers=headers, **meta)
 
     return make
+
+
+@pytest.fixture
+def assert_config_error() -> Callable[..., None]:
+    """Check that ``parse(params)`` refuses with a ConfigError at ``field`` whose rule starts
+    with ``rule``."""
+    from etlkit.steps import ConfigError
+
+    def check(parse: Callable[[Any], Any], params: Any, field: str, rule: str) -> None:
+        with pytest.raises(ConfigError) as caught:
+            parse(params)
+        assert caught.value.field == field
+        assert caught.value.rule.startswith(rule), caught.value.rule
+
+    return check

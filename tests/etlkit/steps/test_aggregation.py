@@ -209,11 +209,8 @@ def test_input_state_is_not_modified(make_record):
     pytest.param({"window": 60, "max_open_windows": 0, "aggregations": {"n": {"count": "*"}}},
                  "params.max_open_windows", "must be an integer >= 1", id="zero-state-bound"),
 ])
-def test_config_errors(params, field, rule):
-    with pytest.raises(ConfigError) as caught:
-        AggregateConfig.from_dict(params)
-    assert caught.value.field == field
-    assert caught.value.rule.startswith(rule)
+def test_config_errors(params, field, rule, assert_config_error):
+    assert_config_error(AggregateConfig.from_dict, params, field, rule)
 
 
 def test_error_location_follows_the_caller():

@@ -102,11 +102,8 @@ def test_lookup_string_is_a_file_keyed_like_the_join_field():
     pytest.param({"on": "id", "lookup": "c.csv", "True": 1}, "params.True", "is not a known setting",
                  id="unknown"),
 ])
-def test_config_errors(params, field, rule):
-    with pytest.raises(ConfigError) as caught:
-        EnrichConfig.from_dict(params)
-    assert caught.value.field == field
-    assert caught.value.rule.startswith(rule)
+def test_config_errors(params, field, rule, assert_config_error):
+    assert_config_error(EnrichConfig.from_dict, params, field, rule)
 
 
 def test_a_yaml_boolean_key_gets_a_hint():

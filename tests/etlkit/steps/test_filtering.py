@@ -42,11 +42,8 @@ def test_empty_batch():
                  id="typo"),
     pytest.param(["a"], "params", "must be an object", id="not-an-object"),
 ])
-def test_config_errors_name_field_and_rule(params, field, rule):
-    with pytest.raises(ConfigError) as caught:
-        FilterConfig.from_dict(params)
-    assert caught.value.field == field
-    assert caught.value.rule.startswith(rule)
+def test_config_errors_name_field_and_rule(params, field, rule, assert_config_error):
+    assert_config_error(FilterConfig.from_dict, params, field, rule)
 
 
 def test_from_condition_locates_errors_at_the_step_condition():
