@@ -42,7 +42,7 @@ from .yamlnode import ManifestError
 
 log = logging.getLogger("devstack.argo")
 STATUS_FILE = "argo-events-status.json"
-PER_EVENT_POLL = 50  # messages per poll in per-event mode (each still fires alone)
+PER_EVENT_POLL = 20  # messages per poll (and per commit) in per-event mode; each fires alone
 POLL_TIMEOUT_S = 0.5
 
 
