@@ -91,18 +91,17 @@ class _Parser:
         return self._nested(self.peek, self._or)
 
     def _or(self) -> Node:
-        operands = [self._and()]
-        while self._is("or"):
-            self._next()
-            operands.append(self._and())
-        return _logical("or", operands)
+        return self._joined("or", self._and)
 
     def _and(self) -> Node:
-        operands = [self._not()]
-        while self._is("and"):
+        return self._joined("and", self._not)
+
+    def _joined(self, keyword: str, operand: Callable[[], Node]) -> Node:
+        operands = [operand()]
+        while self._is(keyword):
             self._next()
-            operands.append(self._not())
-        return _logical("and", operands)
+            operands.append(operand())
+        return _logical(keyword, operands)
 
     def _not(self) -> Node:
         if not self._is("not"):
