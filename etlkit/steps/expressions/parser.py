@@ -30,7 +30,10 @@ from .nodes import (META_FIELDS, VALUE_ROOT, Arith, Call, Compare, Field, ListLi
 from .tokens import Token, tokenize
 
 MAX_LENGTH = 4096  # characters of expression text
-MAX_DEPTH = 64  # nesting levels, in the parser and in the finished tree
+# Nesting levels, in the parser and in the finished tree. One level costs the recursive descent
+# about 16 Python frames, so 32 levels stay far below the interpreter's recursion limit even
+# when parsing starts deep inside a caller's stack.
+MAX_DEPTH = 32
 KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false"})
 _COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 _CONSTANTS = {"true": True, "false": False, "null": None}
@@ -45,7 +48,10 @@ def parse(text: str) -> Node:
     parser = _Parser(tokenize(text))
     if parser.peek.kind == "end":
         raise ParseError(0, "an expression", "end of expression")
-    node = parser.expr()
+    try:
+        node = parser.expr()
+    except RecursionError:  # a backstop only: MAX_DEPTH is meant to stop well before this
+        raise ParseError(parser.peek.pos, f"at most {MAX_DEPTH} nested levels", "deeper nesting") from None
     if parser.peek.kind != "end":
         raise ParseError(parser.peek.pos, "an operator or end of expression", parser.peek.describe())
     _check_tree_depth(node)

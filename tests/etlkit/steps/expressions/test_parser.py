@@ -163,3 +163,16 @@ def test_nesting_just_within_the_limit_parses():
 def test_non_text_is_a_parse_error():
     with pytest.raises(ParseError):
         parse(42)  # type: ignore[arg-type]
+
+
+def test_limits_hold_when_parsing_starts_deep_in_a_callers_stack():
+    # A web server and a test runner already use a few hundred frames before the parser runs.
+    def from_depth(frames, text):
+        if frames:
+            return from_depth(frames - 1, text)
+        return parse(text)
+
+    deepest = MAX_DEPTH - 1
+    assert isinstance(from_depth(400, "(" * deepest + "a" + ")" * deepest), Field)
+    with pytest.raises(ParseError):
+        from_depth(400, "(" * 500 + "a" + ")" * 500)
