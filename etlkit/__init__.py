@@ -2,7 +2,7 @@
 
 `stack.yml` copies this folder into each function's build context (``configuration.copy``), so
 it lands at ``function/etlkit/`` next to the handler and a handler imports it relatively
-(``from .etlkit.steps import filter_records``). Two rules follow:
+(``from .etlkit.steps import run_step_on_events``). Two rules follow:
 
 * inside etlkit, imports between its own modules are relative (``from .x import y``);
 * pure modules never import confluent_kafka, requests, kubernetes or a web server; only the

@@ -23,12 +23,8 @@ def _validator(topic):
     _registry.refresh()
     if not _registry.versions(topic):
         return None
-    validator = _registry.validator(topic)
-
-    def first_problem(record):
-        problems = validator.problems(record)
-        return str(problems[0]) if problems else None
-    return first_problem
+    first = _registry.validator(topic).first_problem
+    return lambda record: (str(p) if (p := first(record)) else None)
 
 
 def handle(event, context):
