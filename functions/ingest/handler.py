@@ -23,8 +23,7 @@ def _validator(topic):
     _registry.refresh()
     if not _registry.versions(topic):
         return None
-    first = _registry.validator(topic).first_problem
-    return lambda record: (str(p) if (p := first(record)) else None)
+    return _registry.validator(topic).first_problem
 
 
 def handle(event, context):
