@@ -4,8 +4,10 @@
   ``ceil((CVm * (1 + headroom) - velocity) / alpha)`` services, up to ``max_replicas``.
 * Scale in only services the scheduler added, and only after every count recommended during
   the hold window allows it (HPA's stabilisation window): a dip shorter than the window
-  removes nothing. The dead band keeps ``capacity >= CVm * (1 + dead_band)`` after removal,
-  so capacity does not flap across the required rate.
+  removes nothing. What remains must reach the scale-in rate
+  (:func:`~.velocity.scale_in_rate`), above CVm by enough that the backlog takes a while to
+  refill: a backlog-steering controller otherwise cycles between two counts every minute or
+  two around a fractional need.
 * Scale to zero when the source is idle (the one case where services the scheduler did not add
   go too), and wake to at least one service when it produces again.
 """
@@ -47,8 +49,9 @@ def _remember(window: tuple[tuple[float, int], ...], now: float,
 
 
 def size_operation(*, name: str, current: int, capacity: float, per_service: float,
-                   required: float, removable: int, min_replicas: int, max_replicas: int,
-                   idle: bool, recommendations: tuple[tuple[float, int], ...], now: float,
+                   required: float, required_in: float, removable: int, min_replicas: int,
+                   max_replicas: int, idle: bool,
+                   recommendations: tuple[tuple[float, int], ...], now: float,
                    policy: Policy) -> Sizing:
     """Decide the target service count of one operation.
 
@@ -57,6 +60,7 @@ def size_operation(*, name: str, current: int, capacity: float, per_service: flo
     current : services now (ready or starting).
     capacity, per_service : the operation's velocity and alpha (records/s).
     required : CVm of its pipeline (records/s).
+    required_in : velocity a scale-in must leave (records/s, >= required).
     removable : added services still running (the only ones a scale-in may remove).
     idle : the source has been idle long enough to scale to zero.
     recommendations : (time, count) recommended in earlier ticks, oldest first.
@@ -83,8 +87,7 @@ def size_operation(*, name: str, current: int, capacity: float, per_service: flo
         return Sizing(target, "scale-out", f"{name}: {why}; +{target - current} at "
                       f"{per_service:.1f} rec/s each (headroom "
                       f"{policy.scale_out_headroom:.0%})", _remember(kept, now, target))
-    spare = math.floor((capacity - required * (1.0 + policy.dead_band)) / per_service
-                       + _ROUNDING)
+    spare = math.floor((capacity - required_in) / per_service + _ROUNDING)
     desired = max(floor, current - max(spare, 0))
     if current > max_replicas:
         desired = min(desired, max_replicas)
@@ -93,15 +96,14 @@ def size_operation(*, name: str, current: int, capacity: float, per_service: flo
     target = max(stable, current - removable)
     if target >= current:
         if desired >= current:
-            why = (f"velocity {capacity:.1f} within the dead band above required "
-                   f"{required:.1f} rec/s")
+            why = (f"velocity {capacity:.1f} rec/s minus one service would fall below the "
+                   f"scale-in rate {required_in:.1f}")
         elif stable >= current:
             why = (f"could go to {desired} but {stable} was recommended within the last "
                    f"{policy.scale_in_hold_s:g}s")
         else:
             why = f"could go to {stable} but no added service is left to remove"
         return Sizing(current, "hold", f"{name}: {why}", window)
-    return Sizing(target, "scale-in", f"{name}: velocity {capacity:.1f} > required "
-                  f"{required:.1f} rec/s * (1 + {policy.dead_band:g}) for "
-                  f"{policy.scale_in_hold_s:g}s; -{current - target} added services",
-                  window)
+    return Sizing(target, "scale-in", f"{name}: velocity {capacity:.1f} rec/s stays above the "
+                  f"scale-in rate {required_in:.1f} without {current - target} added "
+                  f"services, for {policy.scale_in_hold_s:g}s", window)

@@ -17,7 +17,7 @@ from .placement import choose_removals, node_loads, place_services
 from .plan import Link, OperationDecision, PipelineDecision, Placement, Plan, Removal
 from .policy import Policy
 from .state import AddedService, ControllerState, OperationState, SourceState
-from .velocity import operation_velocity, pipeline_velocity, required_rate
+from .velocity import operation_velocity, pipeline_velocity, required_rate, scale_in_rate
 
 __all__ = ["decide"]
 
@@ -64,7 +64,10 @@ class _Tick:
                 and self.now - source.idle_since >= policy.idle_after_s)
         required = required_rate(forecast, pipeline.backlog, policy.target_backlog,
                                  policy.tolerance_time_s)
-        planned = [self.operation(op, required, idle) for op in pipeline.operations]
+        required_in = scale_in_rate(forecast, pipeline.backlog, policy.target_backlog,
+                                    policy.refill_s, policy.dead_band, required)
+        planned = [self.operation(op, required, required_in, idle)
+                   for op in pipeline.operations]
         velocity = pipeline_velocity(decision.capacity for decision, _ in planned)
         if policy.match_services:
             for (up_op, up), (down_op, down) in zip(planned, planned[1:]):
@@ -73,11 +76,12 @@ class _Tick:
         reason = (f"{pipeline.source}: rate {pipeline.production_rate:.1f} rec/s, forecast "
                   f"{forecast:.1f}, backlog {pipeline.backlog:.0f} (target "
                   f"{policy.target_backlog:.0f}, DTT {policy.tolerance_time_s:g}s) -> required "
-                  f"{required:.1f} rec/s; pipeline velocity {velocity:.1f}")
+                  f"{required:.1f} rec/s, scale-in rate {required_in:.1f}; pipeline velocity "
+                  f"{velocity:.1f}")
         return PipelineDecision(pipeline.source, pipeline.production_rate, pipeline.backlog,
-                                forecast, required, velocity, idle, reason)
+                                forecast, required, required_in, velocity, idle, reason)
 
-    def operation(self, op: Operation, required: float,
+    def operation(self, op: Operation, required: float, required_in: float,
                   idle: bool) -> tuple[OperationDecision, list[Endpoint]]:
         """Size ``op``, place or pick the services that change, record state and decision.
 
@@ -90,7 +94,8 @@ class _Tick:
         velocity = operation_velocity(op.services, previous.velocity or op.nominal_velocity)
         sizing = size_operation(
             name=op.name, current=len(op.services), capacity=velocity.capacity,
-            per_service=velocity.per_service, required=required, removable=len(added),
+            per_service=velocity.per_service, required=required, required_in=required_in,
+            removable=len(added),
             min_replicas=op.min_replicas, max_replicas=op.max_replicas, idle=idle,
             recommendations=previous.recommendations, now=self.now, policy=self.policy)
         services = list(op.services)

@@ -49,7 +49,8 @@ class OperationDecision:
 class PipelineDecision:
     """The numbers behind one pipeline's decisions (rates in records/s, backlog in records).
 
-    ``velocity`` is the pipeline velocity CV observed before the plan (the slowest operation).
+    ``required_rate`` is CVm, ``scale_in_rate`` what a scale-in must leave, ``velocity`` the
+    pipeline velocity CV observed before the plan (the slowest operation).
     """
 
     source: str
@@ -57,6 +58,7 @@ class PipelineDecision:
     backlog: float
     forecast: float
     required_rate: float
+    scale_in_rate: float
     velocity: float
     idle: bool
     reason: str

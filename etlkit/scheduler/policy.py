@@ -18,10 +18,10 @@ __all__ = ["Policy"]
 class Policy:
     """Tunables of :func:`~etlkit.scheduler.decide.decide` (times in seconds, rates in records/s).
 
-    The defaults were tuned on the evaluation's 100 seeded curves (``faas-etl simulate``): the
+    The defaults were tuned on the evaluation's seeded curves (``faas-etl simulate``): the
     backlog target below DTC is the safety margin (so no safety factor is needed on the
-    forecast), and the 600 s hold with a 40% dead band stretches the cycle between two service
-    counts that a backlog-steering controller otherwise runs at a few minutes' period.
+    forecast), and the 300 s refill time stretches the cycle between two service counts that
+    a backlog-steering controller otherwise runs at a period of a minute or two.
 
     Attributes
     ----------
@@ -37,7 +37,11 @@ class Policy:
     safety : factor on the forecast rate.
     scale_out_headroom : a scale-out sizes for required rate * (1 + headroom), so one action
         covers a rising trend for a while instead of one service per tick.
-    dead_band : a scale-in keeps capacity >= required rate * (1 + dead_band).
+    scale_in_refill_s : a scale-in keeps capacity >= forecast * (1 + dead_band) + (backlog -
+        target) / scale_in_refill_s: after it, the backlog takes at least this long to climb
+        back to its target. Longer than DTT, it bounds how often the count can cycle between
+        two values around a fractional need; None means DTT (the paper's symmetric rule).
+    dead_band : relative margin on the forecast that a scale-in must leave.
     scale_in_hold_s : a scale-in goes to the highest count recommended over this window
         (the HPA's stabilisation window), so a dip shorter than it removes nothing.
     idle_after_s : a source with no production and no backlog for this long is idle.
@@ -54,8 +58,9 @@ class Policy:
     window: int = 20
     safety: float = 1.0
     scale_out_headroom: float = 0.1
-    dead_band: float = 0.4
-    scale_in_hold_s: float = 600.0
+    scale_in_refill_s: float | None = 300.0
+    dead_band: float = 0.0
+    scale_in_hold_s: float = 300.0
     idle_after_s: float = 300.0
     scale_to_zero: bool = True
     match_services: bool = True
@@ -79,6 +84,10 @@ class Policy:
                 "must be 'lrr' or 'last'", self.forecast)
         require(isinstance(self.window, int) and self.window >= 1, PolicyError, "policy.window",
                 "must be an int >= 1", self.window)
+        require(self.scale_in_refill_s is None
+                or (_number(self.scale_in_refill_s) and self.scale_in_refill_s > 0),
+                PolicyError, "policy.scale_in_refill_s", "must be None or a finite number > 0",
+                self.scale_in_refill_s)
 
     @property
     def horizon_steps(self) -> float:
@@ -88,11 +97,17 @@ class Policy:
     def target_backlog(self) -> float:
         return self.backlog_target * self.tolerance_backlog
 
+    @property
+    def refill_s(self) -> float:
+        """The scale-in refill time in effect (DTT when unset)."""
+        return self.tolerance_time_s if self.scale_in_refill_s is None else self.scale_in_refill_s
+
     @classmethod
     def paper(cls, **overrides: Any) -> Policy:
         """The paper's rule: LRR, backlog steered to DTC, no margins, no hysteresis."""
         base = {"backlog_target": 1.0, "window": 10, "safety": 1.0,
-                "scale_out_headroom": 0.0, "dead_band": 0.0, "scale_in_hold_s": 0.0}
+                "scale_out_headroom": 0.0, "scale_in_refill_s": None, "dead_band": 0.0,
+                "scale_in_hold_s": 0.0}
         return cls(**{**base, **overrides})
 
     def to_dict(self) -> dict[str, Any]:

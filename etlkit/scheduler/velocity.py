@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from .observation import Service
 
-__all__ = ["required_rate", "OperationVelocity", "operation_velocity", "pipeline_velocity"]
+__all__ = ["required_rate", "scale_in_rate", "OperationVelocity", "operation_velocity",
+           "pipeline_velocity"]
 
 
 def required_rate(predicted: float, backlog: float, target_backlog: float,
@@ -23,6 +24,19 @@ def required_rate(predicted: float, backlog: float, target_backlog: float,
     650.0
     """
     return max(0.0, predicted + (backlog - target_backlog) / tolerance_time_s)
+
+
+def scale_in_rate(predicted: float, backlog: float, target_backlog: float, refill_s: float,
+                  dead_band: float, required: float) -> float:
+    """The velocity a scale-in must leave (records/s): never below CVm, and enough that the
+    backlog takes at least ``refill_s`` to climb back to its target at the forecast rate.
+
+    With ``refill_s`` = DTT and no dead band this is CVm itself (the paper's rule).
+
+    >>> scale_in_rate(400.0, 0.0, 15_000.0, 300.0, 0.0, required=150.0)
+    350.0
+    """
+    return max(required, predicted * (1.0 + dead_band) + (backlog - target_backlog) / refill_s)
 
 
 @dataclass(frozen=True)

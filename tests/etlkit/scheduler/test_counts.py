@@ -4,14 +4,16 @@ import pytest
 from etlkit.scheduler.counts import size_operation
 from etlkit.scheduler.policy import Policy
 
-POLICY = Policy(scale_out_headroom=0.0, dead_band=0.2, scale_in_hold_s=60.0)
+POLICY = Policy(scale_out_headroom=0.0, scale_in_hold_s=60.0)
 
 
 def size(**overrides):
+    """Four services of 100 rec/s; unless given, a scale-in must leave 1.2 * CVm."""
     args = {"name": "map", "current": 4, "capacity": 400.0, "per_service": 100.0,
             "required": 380.0, "removable": 4, "min_replicas": 1, "max_replicas": 20,
             "idle": False, "recommendations": (), "now": 1000.0, "policy": POLICY}
     args.update(overrides)
+    args.setdefault("required_in", 1.2 * args["required"])
     return size_operation(**args)
 
 
@@ -25,7 +27,7 @@ def size(**overrides):
     ],
 )
 def test_scale_out_adds_ceil_of_the_gap(required, headroom, target):
-    policy = Policy(scale_out_headroom=headroom, dead_band=0.2, scale_in_hold_s=60.0)
+    policy = Policy(scale_out_headroom=headroom, scale_in_hold_s=60.0)
     sizing = size(required=required, policy=policy)
     assert (sizing.action, sizing.target) == ("scale-out", target)
     assert "map" in sizing.reason and f"{required:.1f}" in sizing.reason
@@ -44,11 +46,17 @@ def test_below_min_replicas_scales_out_to_the_minimum():
     assert "1 services < minimum 3" in sizing.reason
 
 
-def test_within_the_dead_band_nothing_moves():
-    # 400 capacity; removing one leaves 300 < 260 * 1.2 = 312.
-    sizing = size(required=260.0)
+def test_nothing_moves_while_one_service_less_falls_below_the_scale_in_rate():
+    # 400 capacity; removing one leaves 300 < 312, although CVm is only 260.
+    sizing = size(required=260.0, required_in=312.0)
     assert (sizing.action, sizing.target) == ("hold", 4)
-    assert "dead band" in sizing.reason
+    assert "scale-in rate 312.0" in sizing.reason
+
+
+def test_scale_in_leaves_at_least_the_scale_in_rate():
+    sizing = size(required=100.0, required_in=250.0)
+    assert (sizing.action, sizing.target) == ("scale-in", 3)  # 300 >= 250 > 200
+    assert "scale-in rate 250.0" in sizing.reason
 
 
 def test_scale_in_waits_for_the_hold_window():
@@ -103,7 +111,7 @@ def test_old_recommendations_leave_the_window():
 def test_the_window_keeps_only_counts_that_can_still_be_its_maximum():
     window = ((900.0, 7), (950.0, 3), (980.0, 2))
     sizing = size(current=8, capacity=800.0, required=300.0, recommendations=window,
-                  policy=Policy(scale_in_hold_s=300.0, dead_band=0.2))
+                  policy=Policy(scale_in_hold_s=300.0))
     # 3 and 2 are outranked by the new recommendation 4; 7 stays the maximum.
     assert sizing.recommendations == ((900.0, 7), (1000.0, 4))
     assert (sizing.action, sizing.target) == ("scale-in", 7)

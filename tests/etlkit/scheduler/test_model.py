@@ -20,6 +20,7 @@ from etlkit.scheduler.state import AddedService, ControllerState, OperationState
         pytest.param("window", 0, id="empty-window"),
         pytest.param("dead_band", -0.1, id="negative-dead-band"),
         pytest.param("scale_in_hold_s", True, id="bool-is-not-a-number"),
+        pytest.param("scale_in_refill_s", 0.0, id="zero-refill"),
     ],
 )
 def test_policy_errors_name_the_field(field, value):
@@ -33,6 +34,8 @@ def test_paper_policy_has_no_margins():
     assert (paper.backlog_target, paper.safety, paper.dead_band, paper.scale_in_hold_s,
             paper.window) == (1.0, 1.0, 0.0, 0.0, 10)
     assert paper.horizon_steps == 3.0
+    assert paper.refill_s == paper.tolerance_time_s  # scale-in as symmetric as scale-out
+    assert Policy.paper(tolerance_time_s=90.0).refill_s == 90.0
 
 
 def test_policy_round_trips_and_rejects_unknown_fields():

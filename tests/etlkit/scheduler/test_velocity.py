@@ -2,7 +2,8 @@
 import pytest
 
 from etlkit.scheduler.observation import Service
-from etlkit.scheduler.velocity import operation_velocity, pipeline_velocity, required_rate
+from etlkit.scheduler.velocity import (operation_velocity, pipeline_velocity, required_rate,
+                                      scale_in_rate)
 
 
 @pytest.mark.parametrize(
@@ -24,6 +25,21 @@ def test_the_papers_two_cases_are_one_inequality():
         cv = required_rate(400.0, backlog, 30_000.0, 60.0)
         if cv > 0:
             assert 60.0 * (400.0 - cv) == pytest.approx(30_000.0 - backlog)
+
+
+@pytest.mark.parametrize(
+    ("backlog", "refill", "band", "expected"),
+    [
+        pytest.param(5_000.0, 60.0, 0.0, None, id="refill-equal-to-dtt-is-the-papers-cvm"),
+        pytest.param(0.0, 300.0, 0.0, 350.0, id="empty-backlog-refills-in-300s"),
+        pytest.param(0.0, 300.0, 0.1, 390.0, id="dead-band-on-the-forecast"),
+        pytest.param(45_000.0, 300.0, 0.0, None, id="never-below-cvm-when-draining"),
+    ],
+)
+def test_scale_in_rate(backlog, refill, band, expected):
+    cvm = required_rate(400.0, backlog, 15_000.0, 60.0)
+    rate = scale_in_rate(400.0, backlog, 15_000.0, refill, band, required=cvm)
+    assert rate == pytest.approx(cvm if expected is None else expected)
 
 
 def test_operation_velocity_sums_measured_and_counts_starting_at_the_mean():
