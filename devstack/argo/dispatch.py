@@ -119,24 +119,30 @@ class BatchShapeError(ValueError):
     """A payload that cannot join a batch request (not a JSON object with an ``event`` key)."""
 
 
-def merge_batch(payloads: Sequence[bytes]) -> bytes:
+def batch_member(payload: bytes) -> dict:
+    """One per-event payload, parsed, if it can join a batch (a JSON object with ``event``)."""
+    try:
+        value = json.loads(payload)
+    except ValueError as exc:
+        raise BatchShapeError(f"payload is not JSON: {exc}") from exc
+    if not isinstance(value, dict) or "event" not in value:
+        raise BatchShapeError("payload is not a JSON object with an event key")
+    return value
+
+
+def merge_members(members: Sequence[dict]) -> bytes:
     """ONE body for many per-event payloads: the first, its ``event`` replaced by ``events``."""
-    objects = []
-    for body in payloads:
-        try:
-            value = json.loads(body)
-        except ValueError as exc:
-            raise BatchShapeError(f"payload is not JSON: {exc}") from exc
-        if not isinstance(value, dict) or "event" not in value:
-            raise BatchShapeError("payload is not a JSON object with an event key")
-        objects.append(value)
     merged = {}
-    for key, value in objects[0].items():
+    for key, value in members[0].items():
         if key == "event":
-            merged["events"] = [o["event"] for o in objects]
+            merged["events"] = [m["event"] for m in members]
         else:
             merged[key] = value
     return gojson.dumps(merged).encode()
+
+
+def merge_batch(payloads: Sequence[bytes]) -> bytes:
+    return merge_members([batch_member(p) for p in payloads])
 
 
 class Dispatcher:
@@ -231,23 +237,21 @@ class Dispatcher:
     def _fire_batch(self, trigger: Trigger, dependency: str, events: Sequence[Event]) -> Report:
         assert isinstance(trigger.action, HttpAction)
         now = self.now()
-        bodies: dict[int, bytes] = {}
+        members: dict[int, dict] = {}
         broken: dict[int, str] = {}
         for i, event in enumerate(events):
             try:
-                body = construct_payload(trigger.action.payload, {dependency: event}, now)
-                merge_batch([body])  # checks the shape
-                bodies[i] = body
+                members[i] = batch_member(construct_payload(trigger.action.payload, {dependency: event}, now))
             except Exception as exc:  # its own dead letter, the others still go
                 broken[i] = f"payload: {exc}"
         outcomes: dict[int, Outcome] = {}
         requests = retried = 0
-        if bodies:
-            merged = merge_batch(list(bodies.values()))
-            first = {dependency: events[next(iter(bodies))]}
+        if members:
+            merged = merge_members(list(members.values()))
+            first = {dependency: events[next(iter(members))]}
             result = self._attempts(trigger, lambda: self._execute(trigger, first, merged))
             requests, retried = result.attempts, result.attempts - 1
-            for i in bodies:
+            for i in members:
                 if result.ok:
                     outcomes[i] = Outcome(delivered=True, error=result.error)
                 else:

@@ -28,6 +28,11 @@ _HTML_RE = re.compile("[<>&\u2028\u2029]")
 _GO_FLOAT = re.compile(
     r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
     r"[pP][+-]?\d+|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|[nN][aA][nN])")
+# Number texts where Python's repr differs from Go's: integral floats ("2.0") and exponent forms
+# ("1e-05", "1e+16"). A false alarm inside a string only costs the slow path.
+_SUSPECT = re.compile(r"\d\.0(?![0-9])|\d[eE][+-]")
+_LONG_INT = re.compile(r"\d{16}")
+EXACT_INT = 2 ** 53
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
@@ -88,12 +93,7 @@ def _string(s: str, html: bool) -> str:
     return _HTML_RE.sub(lambda m: _HTML[m.group(0)], text) if html else text
 
 
-def dumps(value: Any, *, sort_keys: bool = False, html: bool = True) -> str:
-    """``json.Marshal`` of a JSON-shaped Python value. ``sort_keys`` as Go does for maps.
-
-    Python ints stay integers (a ``json.RawMessage`` body keeps its digits); floats take Go's
-    float text.
-    """
+def _slow_dumps(value: Any, sort_keys: bool, html: bool, float64: bool) -> str:
     if value is None:
         return "null"
     if value is True:
@@ -101,18 +101,38 @@ def dumps(value: Any, *, sort_keys: bool = False, html: bool = True) -> str:
     if value is False:
         return "false"
     if isinstance(value, int):
-        return str(value)
+        return json_float(float(value)) if float64 and abs(value) >= EXACT_INT else str(value)
     if isinstance(value, float):
         return json_float(value)
     if isinstance(value, str):
         return _string(value, html)
     if isinstance(value, dict):
         items = sorted(value.items()) if sort_keys else value.items()
-        return "{" + ",".join(f"{_string(str(k), html)}:{dumps(v, sort_keys=sort_keys, html=html)}"
+        return "{" + ",".join(f"{_string(str(k), html)}:{_slow_dumps(v, sort_keys, html, float64)}"
                               for k, v in items) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ",".join(dumps(v, sort_keys=sort_keys, html=html) for v in value) + "]"
+        return "[" + ",".join(_slow_dumps(v, sort_keys, html, float64) for v in value) + "]"
     raise TypeError(f"json: unsupported type {type(value).__name__}")
+
+
+def dumps(value: Any, *, sort_keys: bool = False, html: bool = True, float64: bool = False) -> str:
+    """``json.Marshal`` of a JSON-shaped Python value. ``sort_keys`` as Go does for maps.
+
+    Ints keep their digits (a ``json.RawMessage`` body does), unless ``float64``: then, as for a
+    value gjson decoded (every number a float64), an int beyond 2**53 prints rounded like Go.
+    Floats take Go's text. Fast path: the C encoder, whose output differs from Go's only in
+    number texts the ``_SUSPECT`` pattern finds (then the exact, slower encoder runs).
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys,
+                          allow_nan=False)
+    except ValueError as exc:
+        raise ValueError(f"json: unsupported value: {exc}") from exc
+    if _SUSPECT.search(text) or (float64 and _LONG_INT.search(text)):
+        return _slow_dumps(value, sort_keys, html, float64)
+    if html and _HTML_RE.search(text):  # these characters only occur inside JSON strings
+        text = _HTML_RE.sub(lambda m: _HTML[m.group(0)], text)
+    return text
 
 
 def print_float(x: float) -> str:

@@ -35,6 +35,11 @@ class TemplateError(ValueError):
     """Parse errors (at load time) and execution errors (Argo then falls back to key or value)."""
 
 
+class GoInt(int):
+    """An int64 from a Go method (``UnixMilli``): prints its digits, unlike a JSON number, which
+    Go holds as a float64 and prints as ``1e+06``."""
+
+
 class _NoValue:
     """Go's zero reflect.Value: a missing map key. Prints as ``<no value>``."""
 
@@ -109,7 +114,7 @@ def _go_value_text(value: Any) -> str:
         return "<no value>"
     if isinstance(value, datetime):
         return go_time_string(value)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, GoInt):
         return str(value)
     return gojson.print_value(value)
 
@@ -137,7 +142,7 @@ def _json(value: Any, html: bool) -> str:
     if isinstance(value, datetime):
         value = value.isoformat()
     try:
-        return gojson.dumps(value, sort_keys=True, html=html)
+        return gojson.dumps(value, sort_keys=True, html=html, float64=True)
     except (TypeError, ValueError):
         return ""  # sprig's toJson swallows the marshal error
 
@@ -187,9 +192,9 @@ def _epoch_ns(t: datetime) -> int:
 
 
 _TIME_METHODS = {
-    "Unix": lambda t: _epoch_ns(t) // 1_000_000_000,
-    "UnixMilli": lambda t: _epoch_ns(t) // 1_000_000,
-    "UnixNano": _epoch_ns,
+    "Unix": lambda t: GoInt(_epoch_ns(t) // 1_000_000_000),
+    "UnixMilli": lambda t: GoInt(_epoch_ns(t) // 1_000_000),
+    "UnixNano": lambda t: GoInt(_epoch_ns(t)),
 }
 _NO_ARGS = {"now"}
 
@@ -300,7 +305,10 @@ class Template:
     pieces: tuple  # str | _Pipeline
 
     def execute(self, data: Any, now: datetime) -> str:
-        """Evaluate with ``{"Input": data}`` as dot; ``TemplateError`` as Go would fail."""
+        """Evaluate with ``{"Input": data}`` as dot; ``TemplateError`` as Go would fail.
+
+        ``data`` is decoded JSON; its numbers behave as Go's float64 whether int or float.
+        """
         dot = {"Input": data}
         out = []
         for piece in self.pieces:

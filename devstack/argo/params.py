@@ -77,7 +77,7 @@ def resolve(src: ParamSource, events: Mapping[str, Event], now: datetime) -> Res
         key, template, doc = src.data_key, src.data_template, event.data
     if template is not None:
         try:
-            text = template.execute(gjson.to_go_value(doc), now)
+            text = template.execute(doc, now)
             if text not in ("", "<no value>"):
                 return Resolved(text, STRING)
         except TemplateError:

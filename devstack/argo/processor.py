@@ -110,6 +110,8 @@ class SubscriptionProcessor:
             return None
 
     def passes(self, event: Event) -> bool:
+        if self.sub.dependency.filter is None:
+            return True
         result = filter_event(self.sub.dependency.filter, event.data, event.context.as_json(), self.now())
         for error in result.errors:
             log.warning("%s: event %s: %s", self.sub.label, event.context.id, error)

@@ -62,3 +62,18 @@ def test_parse_bool(text, expected):
 def test_parse_bool_refuses_yes():
     with pytest.raises(ValueError):
         gojson.parse_bool("yes")
+
+
+@pytest.mark.parametrize("value, text", [
+    ({"a": 2.0}, '{"a":2}'),
+    ({"a": [1e-7, 1e16]}, '{"a":[1e-7,10000000000000000]}'),
+    ({"s": "v2.0 e+1"}, '{"s":"v2.0 e+1"}'),
+    ({"n": 2 ** 60}, '{"n":1152921504606846976}'),
+    ({"é": "\u2028<"}, '{"é":"\\u2028\\u003c"}'),
+], ids=["integral-float", "exponent-forms", "false-alarm-in-string", "int-keeps-digits", "unicode-and-html"])
+def test_dumps_fast_and_exact_paths_agree_with_go(value, text):
+    assert gojson.dumps(value) == text
+
+
+def test_dumps_float64_rounds_long_ints_like_go():
+    assert gojson.dumps({"n": 2 ** 60}, float64=True) == '{"n":1152921504606847000}'

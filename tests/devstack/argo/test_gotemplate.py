@@ -53,3 +53,10 @@ def test_unsupported_templates_are_refused_at_parse(source, reason):
 def test_execution_errors_are_template_errors(source, reason):
     with pytest.raises(TemplateError, match=reason):
         parse(source).execute(DATA, NOW)
+
+
+def test_json_numbers_behave_as_go_float64_whether_int_or_float():
+    data = {"million": 1000000, "big": 2 ** 60, "two": 2.0, "three": 3}
+    assert parse("{{ .Input.million }}").execute(data, NOW) == "1e+06"
+    assert parse("{{ toJson .Input }}").execute(data, NOW) == \
+        '{"big":1152921504606847000,"million":1000000,"three":3,"two":2}'
