@@ -52,6 +52,16 @@ def _save(fig: plt.Figure, path: pathlib.Path,
     return path
 
 
+def _save_over_time(fig: plt.Figure, axes: Sequence[plt.Axes], path: pathlib.Path,
+                    legend: plt.Axes, ncol: int = 3) -> pathlib.Path:
+    """Label the shared time axis, grid every panel, put the legend on ``legend``, save."""
+    axes[-1].set_xlabel("time (hours)")
+    legend.legend(ncol=ncol, fontsize=9, loc="upper left")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
 def _services(traces: Mapping[str, Trace], config: PlantConfig, path: pathlib.Path,
               curve: int) -> pathlib.Path:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True,
@@ -65,11 +75,7 @@ def _services(traces: Mapping[str, Trace], config: PlantConfig, path: pathlib.Pa
         bottom.step(hours, trace.counts[:, 0], where="post", label=name,
                     color=COLOURS.get(name), **_emphasis(name))
     bottom.set_ylabel(f"services of {config.stages[0].name}")
-    bottom.set_xlabel("time (hours)")
-    bottom.legend(ncol=3, fontsize=9, loc="upper left")
-    for ax in (top, bottom):
-        ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _save_over_time(fig, (top, bottom), path, legend=bottom)
 
 
 def _cost(traces: Mapping[str, Trace], config: PlantConfig, path: pathlib.Path,
@@ -87,11 +93,7 @@ def _cost(traces: Mapping[str, Trace], config: PlantConfig, path: pathlib.Path,
     rate.set_ylabel("|velocity - production|\n(records/s, 5-min mean)")
     rate.set_title(f"Curve {curve}: cost = speed waste + backlog waste over time")
     total.set_ylabel("cumulative cost\n(million records)")
-    total.set_xlabel("time (hours)")
-    total.legend(ncol=3, fontsize=9, loc="upper left")
-    for ax in (rate, total):
-        ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _save_over_time(fig, (rate, total), path, legend=total)
 
 
 def _consumed(traces: Mapping[str, Trace], config: PlantConfig, path: pathlib.Path,
@@ -115,11 +117,7 @@ def _consumed(traces: Mapping[str, Trace], config: PlantConfig, path: pathlib.Pa
     behind.set_yscale("log")
     behind.set_ylim(1.0, None)
     behind.set_ylabel("backlog: produced - consumed\n(records, log scale)")
-    behind.set_xlabel("time (hours)")
-    behind.legend(fontsize=9, loc="upper left")
-    for ax in (total, behind):
-        ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _save_over_time(fig, (total, behind), path, legend=behind, ncol=1)
 
 
 def _node_load(trace: Trace, config: PlantConfig, path: pathlib.Path, curve: int,
@@ -132,13 +130,10 @@ def _node_load(trace: Trace, config: PlantConfig, path: pathlib.Path, curve: int
     capacity = min(node.capacity for node in config.nodes)
     ax.axhline(capacity, color="black", linestyle=":", linewidth=1.0,
                label=f"capacity ({capacity:g})")
-    ax.set_xlabel("time (hours)")
     ax.set_ylabel("node load (sum of service weights)")
     ax.set_title(f"Curve {curve}: node load under GLB placement ({policy})")
-    ax.legend(ncol=3, fontsize=8, loc="upper left")
     ax.set_ylim(0, max(capacity, float(trace.node_load.max())) * 1.1)
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _save_over_time(fig, (ax,), path, legend=ax)
 
 
 def _matching(scores: Sequence[MatchingScore], path: pathlib.Path) -> pathlib.Path:
