@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from . import gojson
-from .gotime import go_time_string
+from .gotime import go_time_string, rfc3339_nano
 
 
 class TemplateError(ValueError):
@@ -140,7 +140,7 @@ def _need_str(name: str, value: Any) -> str:
 def _json(value: Any, html: bool) -> str:
     value = _arg(value)
     if isinstance(value, datetime):
-        value = value.isoformat()
+        value = rfc3339_nano(value)
     try:
         return gojson.dumps(value, sort_keys=True, html=html, float64=True)
     except (TypeError, ValueError):

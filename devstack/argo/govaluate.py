@@ -40,6 +40,7 @@ _REFUSED = {"?": "ternary operators", ":": "ternary operators", "??": "the ?? op
             "<<": "bit shifts", ">>": "bit shifts", "&": "bitwise operators",
             "|": "bitwise operators", "^": "bitwise operators", "~": "bitwise operators"}
 _COMPARATORS = ("==", "!=", ">", ">=", "<", "<=", "=~", "!~", "in")
+_PRECEDENCE = (("||",), ("&&",), _COMPARATORS, ("+", "-"), ("*", "/", "%"), ("**",))
 
 
 @dataclass(frozen=True)
@@ -97,45 +98,18 @@ class _Parser:
         return None
 
     def parse(self) -> tuple:
-        tree = self.logical_or()
+        tree = self.binary()
         if self.peek() is not None:
             raise ExprError(f"expression {self.source!r}: unexpected {self.peek()[1]!r}")
         return tree
 
-    def logical_or(self) -> tuple:
-        left = self.logical_and()
-        while self.accept("||"):
-            left = ("||", left, self.logical_and())
-        return left
-
-    def logical_and(self) -> tuple:
-        left = self.comparison()
-        while self.accept("&&"):
-            left = ("&&", left, self.comparison())
-        return left
-
-    def comparison(self) -> tuple:
-        left = self.additive()
-        while op := self.accept(*_COMPARATORS):
-            left = (op, left, self.additive())
-        return left
-
-    def additive(self) -> tuple:
-        left = self.multiplicative()
-        while op := self.accept("+", "-"):
-            left = (op, left, self.multiplicative())
-        return left
-
-    def multiplicative(self) -> tuple:
-        left = self.power()
-        while op := self.accept("*", "/", "%"):
-            left = (op, left, self.power())
-        return left
-
-    def power(self) -> tuple:
-        left = self.prefix()
-        while self.accept("**"):
-            left = ("**", left, self.prefix())
+    def binary(self, level: int = 0) -> tuple:
+        """Left-associative binary operators, loosest first (govaluate's precedence)."""
+        if level == len(_PRECEDENCE):
+            return self.prefix()
+        left = self.binary(level + 1)
+        while op := self.accept(*_PRECEDENCE[level]):
+            left = (op, left, self.binary(level + 1))
         return left
 
     def prefix(self) -> tuple:
@@ -158,9 +132,9 @@ class _Parser:
             self.variables.add(name)
             return ("var", name)
         if (kind, text) == ("op", "("):
-            items = [self.logical_or()]
+            items = [self.binary()]
             while self.accept(","):
-                items.append(self.logical_or())
+                items.append(self.binary())
             if not self.accept(")"):
                 raise ExprError(f"expression {self.source!r}: unbalanced parenthesis")
             return items[0] if len(items) == 1 else ("list", tuple(items))

@@ -197,11 +197,11 @@ def _warnings(sensor: Sensor, sources: dict[tuple[str, str], Source], raw: dict[
         if isinstance(trigger.action, HttpAction) and trigger.allow is None:
             out.append(f"{where}: no policy.status.allow, so Argo (and this runner) count every "
                        "HTTP answer, even a 5xx, as success")
-        if not trigger.at_least_once:
+        raw_trigger = raw_triggers[i] if i < len(raw_triggers) and isinstance(raw_triggers[i], dict) else {}
+        if not trigger.at_least_once and raw_trigger.get("retryStrategy"):
             out.append(f"{where}: atLeastOnce is false: Argo runs the trigger in the background, "
-                       "so retryStrategy and dlqTrigger never apply and the event is acknowledged "
-                       "whatever the answer (at most once)")
-        if i < len(raw_triggers) and isinstance(raw_triggers[i], dict) and raw_triggers[i].get("rateLimit"):
+                       "so its retryStrategy never applies (at most once)")
+        if raw_trigger.get("rateLimit"):
             out.append(f"{where}: rateLimit is ignored by the local runner")
     used = {name for t in sensor.triggers for name in t.dependencies}
     for dep in sensor.dependencies:

@@ -15,6 +15,7 @@ DATA = {"topic": "t", "key": "k", "partition": 0.0, "body": {"b": 2.0, "a": "<x>
      '{"event": {"body":{"a":"\\u003cx\\u003e","b":2,"n":null},"headers":{},"key":"k","partition":0,"topic":"t"}}'),
     ("{{ toRawJson .Input.body }}", '{"a":"<x>","b":2,"n":null}'),
     ("{{ (now).UnixMilli }}", "1795255200123"),
+    ("{{ toJson now }}", '"2026-11-21T10:00:00.123Z"'),
     ("{{ now | unixEpoch }}", "1795255200"),
     ("{{ .Input.key }}|{{ .Input.nope }}|{{ .Input.body.n }}", "k|<no value>|<nil>"),
     ("{{ toJson .Input.nope }}", "null"),
@@ -24,7 +25,7 @@ DATA = {"topic": "t", "key": "k", "partition": 0.0, "body": {"b": 2.0, "a": "<x>
     ("{{/* note */}}{{ .Input.partition }}", "0"),
     ("{{ 1000000.0 }}", "1e+06"),
     ('{{ "\\u00e9\\n" }}', "é\n"),
-], ids=["toJson-sorted-html-escaped", "toRawJson", "now-method", "unixEpoch", "missing-is-no-value",
+], ids=["toJson-sorted-html-escaped", "toRawJson", "now-method", "time-as-json", "unixEpoch", "missing-is-no-value",
         "toJson-missing-is-null", "pipeline", "default", "trim-markers", "comment", "float-print",
         "string-escapes"])
 def test_execute_matches_go(source, expected):
