@@ -98,9 +98,6 @@ class Sensor:
     triggers: tuple[Trigger, ...]
     batching: Batching | None = None
 
-    def dependency(self, name: str) -> Dependency:
-        return next(d for d in self.dependencies if d.name == name)
-
 
 def _logical(node: Node) -> bool:
     value = node.string(default="")
