@@ -18,7 +18,8 @@ from .topology import load_topology
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CLUSTER_ONLY_ENV = {"KAFKA_BOOTSTRAP", "WAREHOUSE_URL", "LOOKUP_ROOT", "STATE_URL",
-                    "SCHEMA_STORE_PATH", "FILE_SOURCE_ROOT", "CURSOR_DIR", "SAMPLE_DIR"}
+                    "SCHEMA_STORE_PATH", "FILE_SOURCE_ROOT", "CURSOR_DIR", "SAMPLE_DIR",
+                    "WORKFLOW_STORE"}
 
 
 @dataclass
