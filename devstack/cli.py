@@ -54,7 +54,7 @@ def cmd_up(args) -> int:
 def cmd_run(args) -> int:
     from .demo import run_demo
 
-    return run_demo(records=args.records, batch=args.batch, as_json=args.json)
+    return run_demo(records=args.records, legacy=args.legacy_rows, batch=args.batch, as_json=args.json)
 
 
 # Subcommands owned by other packages: module with main(argv), arguments put before the user's.
@@ -96,9 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the endpoints as JSON")
     p.set_defaults(func=cmd_up)
 
-    p = sub.add_parser("run", help="run the main job on the embedded stack and print a summary")
-    p.add_argument("--records", type=int, default=20000, help="records to send (20000)")
-    p.add_argument("--batch", type=int, default=1000, help="records per ingest call (1000)")
+    p = sub.add_parser("run", help="run the sample orders workflow end to end and print its books")
+    p.add_argument("--records", type=int, default=2000, help="orders to POST to the ingest function (2000)")
+    p.add_argument("--legacy-rows", type=int, default=300, help="rows seeded in the legacy_orders table (300)")
+    p.add_argument("--batch", type=int, default=500, help="orders per ingest call (500)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_run)
 

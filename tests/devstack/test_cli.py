@@ -40,13 +40,25 @@ def test_build_writes_contexts(tmp_path, capsys):
 
 
 def test_run_lands_every_record_once_and_prints_json(tmp_path):
+    """`make run`'s job: the sample workflow from three sources to the warehouse, books balanced."""
     out = subprocess.run([sys.executable, "-m", "devstack.cli", "run", "--records", "600",
-                          "--batch", "250", "--json"], capture_output=True, text=True, timeout=180,
-                         env={**os.environ, "FAAS_ETL_RUN_DIR": str(tmp_path)})
+                          "--legacy-rows", "100", "--batch", "250", "--json"], capture_output=True,
+                         text=True, timeout=180, env={**os.environ, "FAAS_ETL_RUN_DIR": str(tmp_path)})
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
-    assert summary["ok"] is True
-    assert summary["sent"] == summary["accepted"] == summary["on_topic"] == 600
+    assert summary["ok"] is True, summary["problems"]
+    sources = {s["name"]: (s["sent"], s["on_topic"], s["dead_lettered"]) for s in summary["sources"]}
+    # 600 orders and the order that closes the windows; 201 CSV lines, one too short to parse.
+    assert sources == {"orders-api": (601, 601, 0), "orders-csv": (201, 200, 1), "legacy-orders": (100, 100, 0)}
+    steps = {s["name"]: s for s in summary["steps"]}
+    assert steps["paid-only"]["in"] == 601 + 200 + 100
+    for step in summary["steps"]:
+        assert step["in"] == step["out"] + step["filtered"] + step["dead_lettered"], step
+    assert steps["normalise"]["in"] == steps["paid-only"]["out"]
+    assert steps["sink"]["in"] == steps["per-country"]["emitted"] == summary["warehouse"]["rows"] > 0
+    assert sum(d["count"] for d in summary["dead_letters"]) == \
+        sum(s["dead_lettered"] for s in summary["steps"]) + 1
+    assert [s["sensor"] for s in summary["skipped_sensors"]] == ["orders-autoscaler"]
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"], ids=["ctrl-c", "kill"])
