@@ -12,6 +12,7 @@ import requests
 from .broker import EmbeddedBroker, create_topics
 from .gateway.auth import Credentials, load_credentials
 from .gateway.server import LocalGateway
+from .ports import free_port
 from .shrinkwrap import build_all
 from .stackfile import Stack, load_stack
 from .topology import load_topology
@@ -19,7 +20,7 @@ from .topology import load_topology
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CLUSTER_ONLY_ENV = {"KAFKA_BOOTSTRAP", "WAREHOUSE_URL", "LOOKUP_ROOT", "STATE_URL",
                     "SCHEMA_STORE_PATH", "FILE_SOURCE_ROOT", "CURSOR_DIR", "SAMPLE_DIR",
-                    "WORKFLOW_STORE"}
+                    "WORKFLOW_STORE", "OPENFAAS_URL", "SCALE_TO_ZERO"}
 
 
 @dataclass
@@ -70,17 +71,20 @@ class LocalStack:
         build_all(self.stack, build_root, names)
         progress(f"built {len(names)} function contexts under {build_root}")
         credentials = load_credentials(self.secrets_dir, create=True)
+        port = self.gateway_port or free_port()  # known before start: the autoscaler calls it
         env = {"PATH": os.environ.get("PATH", ""), "KAFKA_BOOTSTRAP": self.bootstrap,
                "OPENFAAS_SECRETS_DIR": str(self.secrets_dir),
                "WAREHOUSE_URL": f"sqlite:///{self.run_dir / 'warehouse.db'}",
                "FAAS_ETL_RUN_DIR": str(self.run_dir), "LOOKUP_ROOT": str(self.root),
                "FILE_SOURCE_ROOT": str(self.root),
                "STATE_URL": f"sqlite:///{self.run_dir / 'step-state.db'}",
-               "SCHEMA_STORE_PATH": str(self.run_dir / "schemas.json"), **self.extra_env}
+               "SCHEMA_STORE_PATH": str(self.run_dir / "schemas.json"),
+               "OPENFAAS_URL": f"http://127.0.0.1:{port}",
+               "TOPOLOGY_FILE": str(self.root / "config" / "topology.yml"), **self.extra_env}
         self._create_missing_secrets(names)
         self.gateway = LocalGateway(build_root, load_topology(self.root / "config" / "topology.yml"),
                                     credentials, self.secrets_dir, env, self.run_dir / "logs",
-                                    port=self.gateway_port).start()
+                                    port=port).start()
         progress(f"gateway at {self.gateway.url}")
         with self.session() as s:
             for name in names:

@@ -23,8 +23,6 @@ FILES = [path.relative_to(REPO).as_posix() for path in discover(REPO)]
 # listed here is an expected failure (xfail, its findings in the reason), never a pass; any other
 # finding fails. Remove an entry once its owner has fixed it; the file then simply passes.
 PENDING: dict[tuple[str, str], str] = {
-    ("", "is not in stack.yml"):
-        "stack.yml does not define every function of docs/contracts.md yet (lead)",
     ("dlqTrigger.template.kafka.payload[0].dest", "must not be empty"):
         "Argo Events rejects an empty dest in a Kafka trigger's payload (validateTriggerParameter "
         "in pkg/reconciler/sensor/validate.go; only HTTP payloads may leave it empty): the "

@@ -1,0 +1,169 @@
+"""Gather: read Kafka, the platform and the gateway's metrics, and turn them into measurements.
+
+The unit the controller scales is a *function*: the operations of a workflow that run the same
+function share its replicas, so they are sized together (their input rates and backlogs add up,
+the strictest tolerance applies). :func:`units_of` groups them; :func:`gather` reads every edge
+once, in a fixed order, and measures each unit against the samples of the previous tick:
+
+* production rate: growth of the high watermarks of the unit's input topics;
+* backlog: what the input groups have not committed;
+* consumed rate: growth of the groups' committed offsets (records through the unit);
+* velocity per replica: records consumed per second of invocation time (see :mod:`.measure`).
+
+Any edge that does not answer raises :class:`~.errors.EdgeError` before anything is decided.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..scheduler import Node
+from .config import InputSpec, ScalingSpec
+from .measure import Measured, OffsetSample, counter_delta, processing_rate, rate_between
+from .measure import backlog as lag_of
+from .ports import ClusterView, FunctionMetrics, FunctionReplicas, OffsetReader
+
+__all__ = ["Unit", "UnitMeasure", "Samples", "Gathered", "units_of", "gather"]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One scaled function of the workflow and the operations it runs (pipeline order)."""
+
+    function: str
+    operations: tuple[str, ...]
+    inputs: tuple[InputSpec, ...]
+    min_replicas: int
+    max_replicas: int
+    dtt_s: float
+    dtc: float
+
+
+def units_of(spec: ScalingSpec, replica_cap: int | None = None) -> tuple[Unit, ...]:
+    """Group the operations by function, in the order each function first appears.
+
+    Bounds of a shared function: the largest minimum, the smallest maximum (never below that
+    minimum), then the platform's cap; tolerances: the smallest DTT and DTC.
+    """
+    grouped: dict[str, list] = {}
+    for op in spec.operations:
+        grouped.setdefault(op.function, []).append(op)
+    units = []
+    for function, ops in grouped.items():
+        low = max(o.min_replicas for o in ops)
+        high = max(low, min(o.max_replicas for o in ops))
+        if replica_cap is not None:
+            high = min(high, replica_cap)
+            low = min(low, high)
+        inputs: dict[tuple[str, str], InputSpec] = {}
+        for o in ops:
+            for i in o.inputs:
+                inputs.setdefault((i.topic, i.consumer_group), i)
+        units.append(Unit(function, tuple(o.name for o in ops), tuple(inputs.values()), low,
+                          max(high, 1), min(o.dtt_s for o in ops), min(o.dtc for o in ops)))
+    return tuple(units)
+
+
+def _group_key(item: InputSpec) -> str:
+    return f"{item.consumer_group}|{item.topic}"
+
+
+@dataclass(frozen=True)
+class Samples:
+    """What the next tick measures against: offsets and busy seconds, with their times."""
+
+    topics: Mapping[str, OffsetSample] = field(default_factory=dict)
+    groups: Mapping[str, OffsetSample] = field(default_factory=dict)  # "group|topic"
+    busy_at: float | None = None
+    busy: Mapping[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"topics": {t: s.to_dict() for t, s in sorted(self.topics.items())},
+                "groups": {g: s.to_dict() for g, s in sorted(self.groups.items())},
+                "busy_at": self.busy_at, "busy": dict(sorted(self.busy.items()))}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Samples:
+        return cls({t: OffsetSample.from_dict(s) for t, s in data.get("topics", {}).items()},
+                   {g: OffsetSample.from_dict(s) for g, s in data.get("groups", {}).items()},
+                   None if data.get("busy_at") is None else float(data["busy_at"]),
+                   {f: float(s) for f, s in data.get("busy", {}).items()})
+
+
+@dataclass(frozen=True)
+class UnitMeasure:
+    """One unit, measured: rates in records/s, backlog in records, velocity per replica."""
+
+    unit: Unit
+    function: FunctionReplicas
+    production_rate: Measured
+    backlog: int
+    consumed_rate: Measured
+    velocity: Measured
+
+    def to_dict(self) -> dict:
+        def num(m: Measured) -> float | None:
+            return None if m.value is None else round(m.value, 3)
+
+        return {"function": self.unit.function, "operations": list(self.unit.operations),
+                "desired": self.function.desired,
+                "replicas": [[r.id, r.node, r.ready] for r in self.function.replicas],
+                "production_rate": num(self.production_rate), "backlog": self.backlog,
+                "consumed_rate": num(self.consumed_rate), "velocity": num(self.velocity),
+                "unmeasured": {k: m.reason for k, m in (("production_rate", self.production_rate),
+                                                        ("velocity", self.velocity))
+                               if m.value is None}}
+
+
+@dataclass(frozen=True)
+class Gathered:
+    at: float
+    nodes: tuple[Node, ...]
+    units: tuple[UnitMeasure, ...]
+    samples: Samples
+
+
+def _sum_rates(rates: list[Measured]) -> Measured:
+    missing = [m for m in rates if m.value is None]
+    if missing:
+        return Measured(None, missing[0].reason)
+    return Measured(sum(m.value for m in rates))  # type: ignore[misc]
+
+
+def gather(spec: ScalingSpec, units: tuple[Unit, ...], previous: Samples, *,
+           offsets: OffsetReader, cluster: ClusterView, metrics: FunctionMetrics,
+           now: float) -> Gathered:
+    """Read every edge once (Kafka, then the platform, then the metrics) and measure each unit."""
+    ends = offsets.end_offsets(spec.topics)
+    topic_samples = {t: OffsetSample(now, dict(o.high)) for t, o in ends.items()}
+    group_samples: dict[str, OffsetSample] = {}
+    lags: dict[str, int] = {}
+    for unit in units:
+        for item in unit.inputs:
+            end = ends[item.topic]
+            committed = offsets.committed(item.consumer_group, item.topic, sorted(end.high))
+            lags[_group_key(item)] = lag_of(committed, end.high, end.low)
+            # Where the group stands, as a counter: an uncommitted partition starts at its low mark.
+            group_samples[_group_key(item)] = OffsetSample(now, {
+                p: max(committed.get(p) or 0, end.low.get(p, 0)) for p in end.high})
+    functions = {u.function: cluster.function(u.function) for u in units}
+    nodes = tuple(cluster.nodes(frozenset(functions)))
+    busy = metrics.busy_seconds()
+    measured = []
+    for unit in units:
+        produced = _sum_rates([rate_between(previous.topics.get(i.topic), topic_samples[i.topic])
+                               for i in unit.inputs])
+        consumed = _sum_rates([rate_between(previous.groups.get(_group_key(i)),
+                                            group_samples[_group_key(i)]) for i in unit.inputs])
+        records = None
+        if consumed.value is not None:
+            records = sum(group_samples[_group_key(i)].total
+                          - previous.groups[_group_key(i)].total for i in unit.inputs)
+        velocity = processing_rate(records, counter_delta(previous.busy.get(unit.function),
+                                                          busy.get(unit.function, 0.0)))
+        measured.append(UnitMeasure(unit, functions[unit.function], produced,
+                                    sum(lags[_group_key(i)] for i in unit.inputs), consumed,
+                                    velocity))
+    samples = Samples(topic_samples, group_samples, now,
+                      {u.function: busy.get(u.function, 0.0) for u in units})
+    return Gathered(now, nodes, tuple(measured), samples)

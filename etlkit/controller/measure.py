@@ -1,0 +1,183 @@
+"""Measuring, apart from deciding: rates, backlog and velocities as small pure functions.
+
+* Production rate of a topic: the growth of its end offsets (high watermarks) between two
+  samples, per second. The end offsets must be the high watermarks of fetch responses: the
+  embedded broker (Tansu) answers a "latest offset" request with the start of the last batch
+  (docs: platform.md), which the Kafka edge avoids; the arithmetic here is the same for both.
+* Backlog of an operation: what its consumer groups have not committed, over every partition.
+* Velocity of a function's replica: records processed per second of invocation time (DS2's
+  "true processing rate"): records the operation's groups committed, divided by the seconds the
+  gateway spent in that function's calls. A replica that was idle is not slower, it had no work.
+* The gateway's Prometheus text, parsed into samples.
+
+No I/O, no clock: times are arguments.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+__all__ = ["OffsetSample", "Measured", "partition_lag", "backlog", "rate_between",
+           "counter_delta", "processing_rate", "parse_prometheus", "MetricSamples",
+           "function_seconds", "replicas_per_node", "FUNCTION_SECONDS"]
+
+FUNCTION_SECONDS = "gateway_functions_seconds_sum"
+REPLICAS_PER_NODE = "faas_etl_replicas_per_node"
+
+
+@dataclass(frozen=True)
+class OffsetSample:
+    """Offsets per partition at a time (seconds); ``None`` offsets are not recorded."""
+
+    at: float
+    offsets: Mapping[int, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.offsets.values())
+
+    def to_dict(self) -> dict:
+        return {"at": self.at, "offsets": {str(p): o for p, o in sorted(self.offsets.items())}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> OffsetSample:
+        return cls(float(data["at"]), {int(p): int(o) for p, o in data["offsets"].items()})
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A measured number, or None with the reason it could not be measured."""
+
+    value: float | None
+    reason: str = ""
+
+
+def partition_lag(committed: int | None, high: int, low: int = 0) -> int:
+    """Records of a partition its group has not committed past; never negative.
+
+    A group that committed nothing starts at the low watermark (the runner's groups read from
+    the oldest record), so all of the partition is backlog.
+
+    >>> partition_lag(None, 120, 20), partition_lag(100, 120), partition_lag(130, 120)
+    (100, 20, 0)
+    """
+    start = low if committed is None or committed < 0 else max(committed, low)
+    return max(0, high - start)
+
+
+def backlog(committed: Mapping[int, int | None], high: Mapping[int, int],
+            low: Mapping[int, int] | None = None) -> int:
+    """Lag summed over every partition that ``high`` names."""
+    low = low or {}
+    return sum(partition_lag(committed.get(p), h, low.get(p, 0)) for p, h in high.items())
+
+
+def rate_between(previous: OffsetSample | None, current: OffsetSample) -> Measured:
+    """Records per second added between two samples of the same offsets.
+
+    Offsets that went back (a recreated topic, a group reset) make the interval unusable rather
+    than a negative rate; a partition new since the previous sample counts from zero.
+
+    >>> rate_between(OffsetSample(0.0, {0: 100, 1: 50}), OffsetSample(10.0, {0: 300, 1: 150})).value
+    30.0
+    """
+    if previous is None:
+        return Measured(None, "first sample (a rate needs two)")
+    elapsed = current.at - previous.at
+    if not elapsed > 0:
+        return Measured(None, f"no time between samples ({elapsed:g}s)")
+    gone_back = [p for p, o in current.offsets.items() if o < previous.offsets.get(p, 0)]
+    if gone_back:
+        return Measured(None, f"offsets went back on partition {min(gone_back)} "
+                              "(topic recreated or group reset)")
+    grown = sum(o - previous.offsets.get(p, 0) for p, o in current.offsets.items())
+    return Measured(grown / elapsed)
+
+
+def counter_delta(previous: float | None, current: float) -> float | None:
+    """Growth of a monotonic counter; None after a reset (the counter went back) or at first."""
+    if previous is None or current < previous:
+        return None
+    return current - previous
+
+
+def processing_rate(records: int | None, busy_seconds: float | None,
+                    min_busy_s: float = 0.05) -> Measured:
+    """Records per second of invocation time, or None when there is too little to tell.
+
+    >>> processing_rate(1500, 3.0).value
+    500.0
+    >>> processing_rate(0, 0.0).reason
+    'no invocations in the interval'
+    """
+    if records is None or busy_seconds is None:
+        return Measured(None, "counters reset or first sample")
+    if busy_seconds < min_busy_s or records <= 0:
+        return Measured(None, "no invocations in the interval")
+    return Measured(records / busy_seconds)
+
+
+# -- Prometheus text exposition ----------------------------------------------------------------
+Labels = tuple[tuple[str, str], ...]
+MetricSamples = Mapping[tuple[str, Labels], float]
+
+_LINE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})?\s+(?P<value>\S+)')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def _unescape(value: str) -> str:
+    return value.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+
+
+def parse_prometheus(text: str, names: Iterable[str] | None = None) -> dict[tuple[str, Labels], float]:
+    """Samples of the text format: ``{(name, sorted labels): value}`` (comments skipped).
+
+    >>> parse_prometheus('x{b="2",a="1"} 3.5\\n# HELP y\\ny 1')
+    {('x', (('a', '1'), ('b', '2'))): 3.5, ('y', ()): 1.0}
+    """
+    wanted = set(names) if names is not None else None
+    out: dict[tuple[str, Labels], float] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _LINE.match(line)
+        if not match or (wanted is not None and match["name"] not in wanted):
+            continue
+        try:
+            value = float(match["value"])
+        except ValueError:
+            continue
+        labels = tuple(sorted((k, _unescape(v)) for k, v in _LABEL.findall(match["labels"] or "")))
+        out[(match["name"], labels)] = value
+    return out
+
+
+def _function_of(labels: Labels, namespace: str) -> str | None:
+    name = dict(labels).get("function_name")
+    if name is None:
+        return None
+    base, _, ns = name.partition(".")
+    return base if ns in ("", namespace) else None
+
+
+def function_seconds(samples: MetricSamples, namespace: str) -> dict[str, float]:
+    """Seconds the gateway spent in each function's calls (every status code), by function."""
+    out: dict[str, float] = {}
+    for (name, labels), value in samples.items():
+        function = _function_of(labels, namespace) if name == FUNCTION_SECONDS else None
+        if function is not None and math.isfinite(value):
+            out[function] = out.get(function, 0.0) + value
+    return out
+
+
+def replicas_per_node(samples: MetricSamples) -> dict[tuple[str, str], int]:
+    """Ready replicas of every function on every node (the local gateway's own gauge)."""
+    out: dict[tuple[str, str], int] = {}
+    for (name, labels), value in samples.items():
+        if name == REPLICAS_PER_NODE:
+            d = dict(labels)
+            out[(d.get("function_name", ""), d.get("node", ""))] = int(value)
+    return out

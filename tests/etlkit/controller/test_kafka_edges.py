@@ -1,0 +1,105 @@
+"""The Kafka edges on the embedded broker: end offsets from fetch responses, committed offsets
+without joining the group, and the state kept in a compacted topic."""
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from etlkit.controller import ControllerRecord, EdgeError, FileStateStore, KafkaStateStore
+from etlkit.controller.kafka_offsets import KafkaOffsets
+from etlkit.controller.measure import backlog
+from etlkit.scheduler import AddedService, ControllerState, OperationState
+
+
+def _produce_batched(bootstrap, topic, count):
+    """Records in big producer batches: what makes the broker's "latest offset" wrong."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50,
+                         "allow.auto.create.topics": False})
+    for i in range(count):
+        producer.produce(topic, value=b"{}", key=str(i).encode())
+    assert producer.flush(15) == 0
+
+
+def test_end_offsets_are_the_true_high_watermarks_even_where_latest_offset_is_not(make_topics):
+    topic = f"t-{uuid.uuid4().hex[:6]}"
+    bootstrap = make_topics({topic: 3})
+    _produce_batched(bootstrap, topic, 1000)
+    reader = KafkaOffsets(bootstrap)
+    try:
+        (ends,) = reader.end_offsets([topic]).values()
+    finally:
+        reader.close()
+    assert sum(ends.high.values()) == 1000
+    assert set(ends.high) == {0, 1, 2} and all(v == 0 for v in ends.low.values())
+
+
+def test_committed_offsets_and_backlog_without_joining_the_group(make_topics):
+    topic, group = f"t-{uuid.uuid4().hex[:6]}", f"g-{uuid.uuid4().hex[:6]}"
+    bootstrap = make_topics({topic: 2})
+    _produce_batched(bootstrap, topic, 400)
+    member = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                       "enable.auto.commit": False})
+    member.commit(offsets=[TopicPartition(topic, 0, 50)], asynchronous=False)
+    member.close()
+    reader = KafkaOffsets(bootstrap)
+    try:
+        committed = reader.committed(group, topic, [0, 1])
+        ends = reader.end_offsets([topic])[topic]
+    finally:
+        reader.close()
+    assert committed == {0: 50, 1: None}
+    assert backlog(committed, ends.high, ends.low) == 400 - 50
+
+
+def test_a_missing_topic_is_an_edge_error_naming_it(broker):
+    reader = KafkaOffsets(broker.bootstrap)
+    try:
+        with pytest.raises(EdgeError, match="topic nope-.* does not exist") as err:
+            reader.end_offsets([f"nope-{uuid.uuid4().hex[:6]}"])
+    finally:
+        reader.close()
+    assert err.value.edge == "kafka"
+
+
+def test_an_unreachable_broker_is_an_edge_error():
+    reader = KafkaOffsets("127.0.0.1:9", timeout_s=1.0)
+    try:
+        with pytest.raises(EdgeError) as err:
+            reader.end_offsets(["orders-raw"])
+    finally:
+        reader.close()
+    assert err.value.edge == "kafka"
+
+
+def _record(workflow, tick):
+    state = ControllerState(operations={"map": OperationState(
+        added=(AddedService("map-17", "node-c", float(tick)),), next_index=tick)})
+    return ControllerRecord(workflow, state, ticks=tick)
+
+
+@pytest.mark.parametrize("kind", ["kafka", "file"])
+def test_the_latest_record_of_each_workflow_is_read_back(kind, broker, tmp_path):
+    topic = f"state-{uuid.uuid4().hex[:6]}"
+    store = KafkaStateStore(broker.bootstrap, topic) if kind == "kafka" else FileStateStore(tmp_path)
+    assert store.load("orders") is None
+    for tick in range(1, 4):
+        store.save("orders", _record("orders", tick).dumps())
+        store.save("host-metrics", _record("host-metrics", 10 + tick).dumps())
+    # A fresh store object is a restarted controller: it has only what was saved.
+    again = KafkaStateStore(broker.bootstrap, topic) if kind == "kafka" else FileStateStore(tmp_path)
+    assert ControllerRecord.loads(again.load("orders")) == _record("orders", 3)
+    assert ControllerRecord.loads(again.load("host-metrics")) == _record("host-metrics", 13)
+
+
+def test_the_state_topic_is_compacted_and_found_beyond_the_tail(broker):
+    topic = f"state-{uuid.uuid4().hex[:6]}"
+    store = KafkaStateStore(broker.bootstrap, topic)
+    store.TAIL = 5
+    store.save("quiet", _record("quiet", 1).dumps())
+    for tick in range(20):
+        store.save("busy", _record("busy", tick).dumps())
+    assert ControllerRecord.loads(store.load("quiet")).ticks == 1
+    from confluent_kafka.admin import AdminClient, ConfigResource
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    (future,) = admin.describe_configs([ConfigResource("topic", topic)]).values()
+    assert future.result(10)["cleanup.policy"].value == "compact"
