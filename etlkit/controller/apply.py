@@ -2,7 +2,8 @@
 
 * :func:`actions_of` (pure) lists what must change: a :class:`Scale` where the platform's desired
   count differs from the target, a :class:`Place` where the platform keeps a placement (node
-  affinity on Kubernetes) and the set of planned nodes differs from it. Nothing that already
+  affinity on Kubernetes) and the set of planned nodes differs from it (with none written yet,
+  only once a node is to get its first replica: writing one rolls the pods). Nothing that already
   holds is listed, so applying the same plan twice changes nothing. Scale-ins go first (they
   free room), and a function's placement before its scale.
 * :func:`execute` runs them in order through an :class:`~.ports.Actuator`; when one fails, the
@@ -10,10 +11,12 @@
   revert went. :func:`revert` undoes a whole run (when the state cannot be saved afterwards).
 * :func:`rebind` (pure) ties the scheduler's memory to what the platform really runs: the
   scheduler names the replicas it adds (``map-3``) and the platform names them its own way
-  (``map-17``, a pod name), and a platform scaling in picks its own victim. Replicas of one
-  function on one node are interchangeable, so each remembered replica that is not running is
-  bound to an unclaimed running one on the same node (new ones first), or, when the platform put
-  it elsewhere, on another node (a placement difference, reported).
+  (``map-17``, a pod name), a platform scaling in picks its own victim, and a crashed pod comes
+  back under a new name. Replicas of one function on one node are interchangeable, so each
+  remembered replica that is not running is bound to an unclaimed running one on the same node
+  (new ones first), or, when the platform put it elsewhere, on another node (a placement
+  difference, reported); one with no running replica left for it is kept as it is (its pod may
+  still be pending). It runs after an apply and again before each decision.
 """
 from __future__ import annotations
 
@@ -83,7 +86,11 @@ def actions_of(plan: TickPlan, current: Mapping[str, FunctionReplicas]) -> list[
         now = current[unit.function]
         if now.placement is not None and unit.target > 0:
             wanted = {n: c for n, c in unit.nodes_after.items() if c > 0}
-            if set(wanted) != {n for n, c in now.placement.items() if c > 0}:
+            placed = {n for n, c in now.placement.items() if c > 0}
+            # Writing a placement rolls the pods: only when the set of nodes changes, and with no
+            # placement written yet, only when a node is to get its first replica.
+            new_node = bool(set(wanted) - {r.node for r in now.replicas})
+            if set(wanted) != placed and (placed or new_node):
                 rest.append(Place(unit.function, dict(now.placement), wanted, unit.reason))
         if unit.target != now.desired:
             action = Scale(unit.function, now.desired, unit.target, unit.reason)
@@ -161,8 +168,11 @@ def rebind(state: ControllerState, running: Mapping[str, FunctionReplicas],
                 pick = free[0]
                 notes.append(f"{function}: a replica planned on {added.node} runs on {pick.node}")
             if pick is None:
+                # Not started yet (a pod still pending): kept, bound once it runs. A replica that
+                # is really gone is dropped by the scheduler when the function has settled.
                 notes.append(f"{function}: replica {added.service_id} planned on {added.node} "
-                             "is not running")
+                             "is not running yet")
+                bound.append(added)
                 continue
             free.remove(pick)
             bound.append(AddedService(pick.id, pick.node, added.added_at))

@@ -130,10 +130,13 @@ def run_tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: 
     except EdgeError as exc:
         return _stop(workflow, now, dry_run, f"cannot gather, nothing changed: {exc}")
     period = _period(spec, record, now)
-    plan = plan_tick(gathered, config, record.scheduler, interval_s=period,
+    current = {m.unit.function: m.function for m in gathered.units}
+    # Replicas the platform renamed or replaced since the last tick keep their place in memory.
+    bound = rebind(record.scheduler, current, {})
+    plan = plan_tick(gathered, config, bound.state, interval_s=period,
                      last_change={f: a.at for f, a in record.applied.items()}, now=now)
     routes, notes = _match(spec, plan, gathered, edges.matcher)
-    current = {m.unit.function: m.function for m in gathered.units}
+    notes = [n for n in bound.notes if "not running yet" not in n] + notes
     actions = actions_of(plan, current)
     reasons = plan.reasons + [f"{a.describe()}: {a.function} because {a.reason}" for a in actions]
     base = dict(workflow=workflow, at=now, dry_run=dry_run, targets=plan.targets,

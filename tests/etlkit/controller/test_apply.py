@@ -84,3 +84,18 @@ def test_rebind_ties_remembered_replicas_to_running_ones():
     assert [(a.service_id, a.node) for a in added] == [("m-7", "node-a"), ("m-20", "node-b"),
                                                       ("m-21", "node-a")]
     assert out.notes == ("map: a replica planned on node-c runs on node-a",)
+
+
+def test_rebind_keeps_a_replica_whose_pod_is_not_running_yet():
+    state = ControllerState(operations={"map": OperationState(added=(
+        AddedService("map-3", "node-c", 5.0),))})
+    running = {"map": FunctionReplicas("map", 2, (Replica("m-1", "node-a"),))}
+    out = rebind(state, running, {"map": running["map"]})
+    # m-1 is the original (already running before): still free, so it is bound...
+    assert [a.service_id for a in out.state.operation("map").added] == ["m-1"]
+    # ...unless nothing is free: then the entry stays as it was, to be bound once it runs.
+    claimed = ControllerState(operations={"map": OperationState(added=(
+        AddedService("m-1", "node-a", 1.0), AddedService("map-3", "node-c", 5.0)))})
+    out = rebind(claimed, running, {"map": running["map"]})
+    assert [a.service_id for a in out.state.operation("map").added] == ["m-1", "map-3"]
+    assert out.notes == ("map: replica map-3 planned on node-c is not running yet",)
