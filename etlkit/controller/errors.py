@@ -6,7 +6,7 @@ failed there, so a tick that stops early says exactly why.
 """
 from __future__ import annotations
 
-__all__ = ["ConfigError", "EdgeError", "ApplyError"]
+__all__ = ["ConfigError", "EdgeError", "ApplyError", "FunctionMissing"]
 
 
 class ConfigError(ValueError):
@@ -27,3 +27,7 @@ class EdgeError(RuntimeError):
 
 class ApplyError(EdgeError):
     """An action of the plan failed on the platform; nothing after it was applied."""
+
+
+class FunctionMissing(EdgeError):
+    """The platform answered, but runs no function of that name (it is held, not fatal)."""

@@ -24,7 +24,7 @@ import requests
 import yaml
 
 from ..scheduler import Endpoint, Node, NodeTopology, ServiceMatching
-from .errors import ApplyError, ConfigError, EdgeError
+from .errors import ApplyError, ConfigError, EdgeError, FunctionMissing
 from .measure import function_seconds, parse_prometheus, replicas_per_node
 from .measure import FUNCTION_SECONDS, REPLICAS_PER_NODE
 from .ports import FunctionReplicas, Replica
@@ -150,7 +150,7 @@ class LocalPlatform:
     def function(self, name: str) -> FunctionReplicas:
         resp = self.gateway.request("GET", f"/system/function/{name}")
         if resp.status_code == 404:
-            raise EdgeError("gateway", f"function {name} is not deployed")
+            raise FunctionMissing("gateway", f"function {name} is not deployed")
         if resp.status_code != 200:
             raise EdgeError("gateway", f"GET /system/function/{name}: HTTP {resp.status_code}")
         doc = resp.json()

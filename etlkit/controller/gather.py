@@ -10,7 +10,8 @@ once, in a fixed order, and measures each unit against the samples of the previo
 * consumed rate: growth of the groups' committed offsets (records through the unit);
 * velocity per replica: records consumed per second of invocation time (see :mod:`.measure`).
 
-Any edge that does not answer raises :class:`~.errors.EdgeError` before anything is decided.
+Any edge that does not answer raises :class:`~.errors.EdgeError` before anything is decided; a
+function the platform does not run is measured as missing (its unit is then held, not fatal).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 
 from ..scheduler import Node
 from .config import InputSpec, ScalingSpec
+from .errors import FunctionMissing
 from .measure import Measured, OffsetSample, counter_delta, processing_rate, rate_between
 from .measure import backlog as lag_of
 from .ports import ClusterView, FunctionMetrics, FunctionReplicas, OffsetReader
@@ -100,6 +102,7 @@ class UnitMeasure:
     backlog: int
     consumed_rate: Measured
     velocity: Measured
+    missing: str = ""  # why the platform has no such function ("" when it has)
 
     def to_dict(self) -> dict:
         def num(m: Measured) -> float | None:
@@ -146,7 +149,13 @@ def gather(spec: ScalingSpec, units: tuple[Unit, ...], previous: Samples, *,
             # Where the group stands, as a counter: an uncommitted partition starts at its low mark.
             group_samples[_group_key(item)] = OffsetSample(now, {
                 p: max(committed.get(p) or 0, end.low.get(p, 0)) for p in end.high})
-    functions = {u.function: cluster.function(u.function) for u in units}
+    functions, missing = {}, {}
+    for u in units:
+        try:
+            functions[u.function] = cluster.function(u.function)
+        except FunctionMissing as exc:
+            functions[u.function] = FunctionReplicas(u.function, 0, ())
+            missing[u.function] = exc.detail
     nodes = tuple(cluster.nodes(frozenset(functions)))
     busy = metrics.busy_seconds()
     measured = []
@@ -163,7 +172,7 @@ def gather(spec: ScalingSpec, units: tuple[Unit, ...], previous: Samples, *,
                                                           busy.get(unit.function, 0.0)))
         measured.append(UnitMeasure(unit, functions[unit.function], produced,
                                     sum(lags[_group_key(i)] for i in unit.inputs), consumed,
-                                    velocity))
+                                    velocity, missing.get(unit.function, "")))
     samples = Samples(topic_samples, group_samples, now,
                       {u.function: busy.get(u.function, 0.0) for u in units})
     return Gathered(now, nodes, tuple(measured), samples)

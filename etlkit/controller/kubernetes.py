@@ -32,7 +32,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from ..scheduler import Node
-from .errors import ApplyError, EdgeError
+from .errors import ApplyError, EdgeError, FunctionMissing
 from .ports import FunctionReplicas, Replica
 
 __all__ = ["KubernetesPlatform", "cpu_cores", "FUNCTION_LABEL", "HOSTNAME"]
@@ -153,8 +153,8 @@ class KubernetesPlatform:
                                                  _request_timeout=self.timeout_s).items
         except ApiException as exc:
             if exc.status == 404:
-                raise EdgeError("kubernetes", f"function {name} has no Deployment in "
-                                              f"{self.namespace}") from exc
+                raise FunctionMissing("kubernetes", f"function {name} has no Deployment in "
+                                                    f"{self.namespace}") from exc
             raise EdgeError("kubernetes", _api_error(f"reading {name}", exc)) from exc
         except HTTPError as exc:
             raise EdgeError("kubernetes", _api_error(f"reading {name}", exc)) from exc

@@ -72,6 +72,8 @@ class TickPlan:
 
 def _hold_reason(m: UnitMeasure, last_change: float | None, period_s: float, now: float,
                  nodes: set[str]) -> str | None:
+    if m.missing:
+        return m.missing
     strays = sorted({r.node for r in m.function.replicas} - nodes)
     if strays:
         return f"replicas on nodes the controller does not know: {', '.join(strays)}"

@@ -167,3 +167,45 @@ def measured_cost(counts: Mapping[tuple[str, str], int],
     cost = sum(n * topology_distance(nodes[s].path, nodes[t].path)
                for (s, t), n in counts.items())
     return cost / total
+
+
+class RouteSplitter:
+    """Send each record to a downstream replica the routes choose, given the node it came from.
+
+    ``replicas`` lists the downstream replicas per node. A record from an upstream node the routes
+    know goes to a downstream node by that node's weights; from an unknown node (no header, or a
+    replica the plan did not see) by the downstream nodes' overall weights; a node the routes
+    name but where no replica runs any more is left out of the choice. Within a node, replicas
+    take turns. :attr:`counters` counts records per (from node, to node).
+    """
+
+    def __init__(self, routes: LinkRoutes, replicas: Mapping[str, Sequence[str]]) -> None:
+        self.routes = routes
+        self.replicas = {n: list(ids) for n, ids in replicas.items() if ids}
+        if not self.replicas:
+            raise ValueError("replicas: no downstream replica to send to")
+        self.counters = RouteCounters()
+        self._pickers: dict[str | None, RoutePicker] = {}
+        self._turn: dict[str, int] = {}
+
+    def _picker(self, origin: str | None) -> RoutePicker:
+        picker = self._pickers.get(origin)
+        if picker is None:
+            weights = self.routes.node_weights(origin) if origin is not None else {}
+            weights = {n: w for n, w in weights.items() if n in self.replicas}
+            if not weights:
+                weights = {n: w for n, w in self.routes.downstream_weights().items()
+                           if n in self.replicas}
+            if not weights:  # no routes at all: every replica alike
+                weights = {n: float(len(ids)) for n, ids in self.replicas.items()}
+            picker = self._pickers[origin] = RoutePicker(weights)
+        return picker
+
+    def assign(self, origin: str | None) -> tuple[str, str]:
+        """The (node, replica) the next record from ``origin`` goes to; counted."""
+        node = self._picker(origin).pick()
+        turn = self._turn.get(node, 0)
+        self._turn[node] = turn + 1
+        ids = self.replicas[node]
+        self.counters.add(origin or "?", node)
+        return node, ids[turn % len(ids)]

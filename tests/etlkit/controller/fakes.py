@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 
 from etlkit.controller import EdgeError, FunctionReplicas, Replica, TopicOffsets
-from etlkit.controller.errors import ApplyError
+from etlkit.controller.errors import ApplyError, FunctionMissing
 from etlkit.scheduler import Node, match_services
 
 NODES = (Node("node-a", "local", "zone-1", "node-a", capacity=16),
@@ -77,6 +77,8 @@ class Platform:
     def function(self, name):
         if self.down:
             raise EdgeError("gateway", f"GET /system/function/{name}: ConnectionError")
+        if name not in self.replicas:
+            raise FunctionMissing("gateway", f"function {name} is not deployed")
         reps = self.replicas[name]
         return FunctionReplicas(name, len(reps), tuple(reps), 1.0, self.placement[name])
 

@@ -206,3 +206,16 @@ def test_the_matching_routes_adjacent_functions_after_the_plan(world):
     assert (route["upstream"], route["downstream"]) == ("filter", "map")
     assert route["total_flow"] == pytest.approx(min(3 * 100.0, 500.0))
     assert world.record().routes == list(result.routes)
+
+
+def test_a_function_the_platform_does_not_run_is_held_and_the_others_go_on(world):
+    spec = envelope()
+    spec["scaling"]["operations"].append({
+        "name": "with-customer", "function": "enrich",
+        "inputs": [{"topic": "orders-clean", "consumer_group": "g-clean"}],
+        "min_replicas": 1, "max_replicas": 5, "dtt_ms": 60000, "dtc": 30000})
+    world.tick(spec)
+    world.traffic(15, produced=400, filter_rate=100, map_rate=200)
+    result = world.tick(spec)
+    assert result.status == "applied" and result.targets == {"filter": 3, "map": 1}
+    assert "enrich: held, function enrich is not deployed" in result.reasons
