@@ -7,10 +7,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv run test bench render validate deploy build clean sysdeps
 
-# PostgreSQL server binaries are needed by the tests (a real cluster on loopback); Debian has them.
+# System packages the tests need, installed only when missing (a second run does nothing):
+# PostgreSQL server binaries (a real cluster on loopback) and Chromium with its driver (the
+# dashboard's browser test). One `apt-get update` at most, and only when something is missing.
 sysdeps:
-	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+	@missing=""; \
+	  command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  fi
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
