@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from etlkit.warehouse import redact_url
 from etlkit.workflow import Workflow, load_workflow
@@ -124,12 +124,13 @@ def drive_orders(run: WorkflowRun, sample: Sample, *, batch: int = 500) -> tuple
 
 
 def run_orders(stack: LocalStack, warehouse_url: str, sample: Sample, *, batch: int = 500,
-               say: Callable[[str], None] = lambda m: None,
-               workflow: Workflow | None = None) -> tuple[WorkflowRun, dict]:
+               say: Callable[[str], None] = lambda m: None, workflow: Workflow | None = None,
+               operations: Sequence[str] | None = None) -> tuple[WorkflowRun, dict]:
     """The whole sample run on a started stack; the run (still running, for more checks) and its
-    summary. The caller closes the run."""
+    summary. The caller closes the run. ``operations``: only those Sensors (None: every Sensor
+    whose functions are deployed, the autoscaler's too)."""
     workflow = workflow or load_workflow(WORKFLOW)
-    run = WorkflowRun(stack, workflow, warehouse_url=warehouse_url, say=say).prepare()
+    run = WorkflowRun(stack, workflow, warehouse_url=warehouse_url, say=say).prepare(operations)
     started = time.monotonic()
     try:
         records, seconds = drive_orders(run, sample, batch=batch)

@@ -108,6 +108,20 @@ class TopicReader:
         self._consumer.close()
 
 
+def records_on(bootstrap: str, topic: str, partitions: int, timeout: float = 15.0) -> int:
+    """Records on ``topic`` now: the sum of its high watermarks, from fetch responses."""
+    reader = TopicReader(bootstrap, {topic: partitions}, keep=False)
+    try:
+        deadline = time.monotonic() + timeout
+        while not reader.at_end:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: no end of partition reported within {timeout:.0f}s")
+            reader.poll(0.1)
+        return reader.records_on(topic)
+    finally:
+        reader.close()
+
+
 class GroupOffsets:
     """Committed offsets of consumer groups, read without joining them."""
 

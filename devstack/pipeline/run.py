@@ -11,8 +11,8 @@
    file-source function, by path), ``expect_table()`` (a SQL source: the runner's ticks pull it).
 4. ``wait_drained()``: until every source's records arrived and every consumer group of the
    runner committed up to the high watermark of its topic (from fetch responses), twice in a row.
-5. ``close_windows()``: one record past every aggregate's watermark, so the windows holding the
-   sample are emitted and loaded (:mod:`.closing`).
+5. ``closing_times()``: the event time of one more record that moves every aggregate's watermark
+   past the windows holding the sample, for the caller to send through a source (:mod:`.closing`).
 6. ``books()``: every topic read back, balanced per source and step (:mod:`.books`).
 
 ``replay(operation)`` stops the runner, rewinds that operation's consumer group to the start of
@@ -30,7 +30,7 @@ from etlkit.state_store import StateStore
 from etlkit.steps.aggregation import AggregateConfig
 from etlkit.steps.windows import WindowState
 from etlkit.workflow import Workflow, names
-from etlkit.workflow.model import FileSource, HttpSource, SqlSource, thaw
+from etlkit.workflow.model import FileSource, HttpSource, MetricsSource, SqlSource, thaw
 
 from ..argo.manifests import KafkaSource
 from ..argo.runner import Runner
@@ -43,7 +43,6 @@ from .selection import Selection, choose_documents, read_documents, workflow_top
 from .sqldb import count_rows, read_table
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-STATE_DB = "step-state.db"  # where LocalStack points the functions' STATE_URL
 SETTLE_ROUNDS = 2  # consecutive drained checks, with unchanged watermarks, that end a wait
 
 
@@ -73,11 +72,19 @@ def step_plans(workflow: Workflow) -> list[StepPlan]:
     return plans
 
 
+def data_path(workflow: Workflow) -> list[str]:
+    """The operations records flow through: ticked sources, steps, sink (not the autoscaler)."""
+    ticked = [s.name for s in workflow.sources if isinstance(s, (SqlSource, MetricsSource))]
+    return [*ticked, *(s.name for s in workflow.steps), workflow.sink.name]
+
+
 class WorkflowRun:
     def __init__(self, stack: LocalStack, workflow: Workflow, *, warehouse_url: str,
                  root: pathlib.Path = REPO, say: Callable[[str], None] = lambda msg: None,
-                 session_timeout_ms: int = 6000):
+                 session_timeout_ms: int = 6000, keep_records: bool = True):
         self.stack, self.workflow, self.warehouse_url = stack, workflow, warehouse_url
+        # False: the topic reader keeps no record, only watermarks (lags work, books do not).
+        self.keep_records = keep_records
         self.root, self.say, self.session_timeout_ms = root, say, session_timeout_ms
         self.manifest_dir = stack.run_dir / "argo-events" / workflow.name
         self.topics: dict[str, int] = {}
@@ -89,7 +96,8 @@ class WorkflowRun:
         self.first_record_at: float | None = None
 
     # -- setup ------------------------------------------------------------------------------
-    def prepare(self) -> "WorkflowRun":
+    def prepare(self, operations: Sequence[str] | None = None) -> "WorkflowRun":
+        """Topics created, manifests chosen; ``operations``: only those Sensors (None: all)."""
         name = self.workflow.name
         self.topics = workflow_topics(read_documents(self.root / "k8s" / "topics"), name)
         self.stack.create_topics(self.topics)
@@ -98,7 +106,7 @@ class WorkflowRun:
         with self.stack.session() as http:
             deployed = {f["name"] for f in http.get(f"{self.stack.url}/system/functions", timeout=30).json()}
         argo = self.root / "argo-events"
-        self.selection = choose_documents(read_documents(argo), name, deployed)
+        self.selection = choose_documents(read_documents(argo), name, deployed, operations)
         write_documents(self.selection.documents, argo, self.manifest_dir)
         for skipped in self.selection.skipped:
             self.say(f"not running Sensor {skipped.sensor}: {skipped.reason}")
@@ -114,7 +122,7 @@ class WorkflowRun:
         self.say(f"runner started: {len(self.runner.subscriptions)} subscriptions of "
                  f"{len(self.selection.sensors)} Sensors from {self.manifest_dir}")
         if self.reader is None:
-            self.reader = TopicReader(self.stack.bootstrap, self.topics)
+            self.reader = TopicReader(self.stack.bootstrap, self.topics, keep=self.keep_records)
         return self
 
     def stop_runner(self) -> None:
@@ -145,6 +153,9 @@ class WorkflowRun:
         old = self.feeds.get(source.name) or SourceFeed(source.name, source.kind, source.topic, 0)
         self.feeds[source.name] = SourceFeed(source.name, source.kind, source.topic,
                                              old.sent + sent, old.rejected + rejected)
+
+    def _clock(self) -> None:
+        """The data path's time starts when the first record is sent (a table waits for a tick)."""
         if self.first_record_at is None:
             self.first_record_at = time.monotonic()
 
@@ -153,6 +164,7 @@ class WorkflowRun:
         source = self._source(source_name, HttpSource)
         query = f"?source={source.name}" + (f"&key={source.key}" if source.key else "")
         accepted = 0
+        self._clock()
         with self.stack.session() as http:
             for first in range(0, len(records), batch):
                 chunk = list(records[first:first + batch])
@@ -169,7 +181,7 @@ class WorkflowRun:
         source = self._source(source_name, FileSource)
         path = self.root / source.path
         sent = data_rows(path.read_text(encoding="utf-8"), source.format)
-        self._feed(source, 0)  # the clock starts before the file is read
+        self._clock()
         with self.stack.session() as http:
             resp = http.post(f"{self.stack.url}/function/file-source",
                              json={"source": {**source.spec(), "dead_letter": self.workflow.dead_letter}},
@@ -188,9 +200,10 @@ class WorkflowRun:
 
     # -- waiting ----------------------------------------------------------------------------
     def lags(self) -> dict[str, GroupLag]:
-        """Per Sensor reading Kafka, the lag of its consumer group (high watermarks from fetches)."""
+        """Per Kafka subscription (``<sensor>/<dependency>``), the lag of its consumer group
+        (high watermarks from fetch responses)."""
         assert self.runner is not None and self.reader is not None
-        return {sub.sensor.name: self.offsets.lag(sub.group, sub.source.topic, self.reader)
+        return {sub.label: self.offsets.lag(sub.group, sub.source.topic, self.reader)
                 for sub in self.runner.subscriptions if isinstance(sub.source, KafkaSource) and sub.group}
 
     def _pending_sources(self) -> list[str]:
@@ -216,8 +229,8 @@ class WorkflowRun:
             now = time.monotonic()
             if now - last_said >= 2.0:
                 last_said = now
-                backlog = ", ".join(f"{s.removeprefix(self.workflow.name + '-')} {l.lag}"
-                                    for s, l in lags.items() if l.lag)
+                backlog = ", ".join(f"{label.split('/')[0].removeprefix(self.workflow.name + '-')} {l.lag}"
+                                    for label, l in lags.items() if l.lag)
                 self.say(f"  {now - started:5.1f}s  records: "
                          + ", ".join(f"{t} {n}" for t, n in high.items() if n)
                          + (f"  | waiting for sources: {', '.join(pending)}" if pending else "")
@@ -244,10 +257,17 @@ class WorkflowRun:
                 out[step.name] = closing_time(newest, config.window_ms, config.allowed_lateness_ms)
         return out
 
+    def _state_path(self) -> pathlib.Path:
+        """Where the functions keep step state: LocalStack's STATE_URL, unless extra_env moved it."""
+        url = self.stack.extra_env.get("STATE_URL", f"sqlite:///{self.stack.run_dir / 'step-state.db'}")
+        if not url.startswith("sqlite:///"):
+            raise RunError(f"STATE_URL: only sqlite:///<path> is read back, got {url!r}")
+        return pathlib.Path(url[len("sqlite:///"):])
+
     def open_counts(self) -> dict[str, int]:
         """Per aggregate step with a count "*" result, the records held in windows still open."""
         plans = {p.name: p for p in step_plans(self.workflow)}
-        store = StateStore(self.stack.run_dir / STATE_DB)
+        store = StateStore(self._state_path())
         out = {}
         for step, config in self._aggregates():
             field = plans[step.name].count_field
@@ -288,8 +308,14 @@ class WorkflowRun:
         lags = self.lags()
         step_lags = {}
         for plan in step_plans(self.workflow):
-            lag = lags.get(names.sensor(self.workflow.name, plan.name))
-            step_lags[plan.name] = lag.lag if lag else 0
+            sensor = names.sensor(self.workflow.name, plan.name)
+            running = [lag.lag for label, lag in lags.items() if label.split("/")[0] == sensor]
+            if running:
+                step_lags[plan.name] = sum(running)
+            else:  # its Sensor did not run: what the manifests' groups committed, if anything
+                step_lags[plan.name] = sum(
+                    self.offsets.lag(names.consumer_group(self.workflow.name, t), t, self.reader).lag
+                    for t in plan.inputs)
         return keep_books(list(self.feeds.values()), step_plans(self.workflow), self.reader.messages,
                           self.workflow.dead_letter, lags=step_lags, open_counts=self.open_counts(),
                           warehouse_keys=self.warehouse_keys())

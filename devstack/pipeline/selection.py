@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 
 WORKFLOW_LABEL = "faas-etl.dev/workflow"
+OPERATION_LABEL = "faas-etl.dev/operation"
 FUNCTION_PATHS = ("/function/", "/async-function/")
 
 
@@ -78,15 +79,24 @@ def called_functions(sensor: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def choose_documents(documents: Iterable[Document], workflow: str, deployed: Iterable[str]) -> Selection:
-    """The workflow's EventSources and runnable Sensors; the other Sensors with the reason."""
+def choose_documents(documents: Iterable[Document], workflow: str, deployed: Iterable[str],
+                     operations: Iterable[str] | None = None) -> Selection:
+    """The workflow's EventSources and runnable Sensors; the other Sensors with the reason.
+
+    ``operations``: only the Sensors of these operations (label ``faas-etl.dev/operation``),
+    e.g. one step on its own; None: all of them.
+    """
     deployed = set(deployed)
+    wanted = None if operations is None else set(operations)
     kept: list[Document] = []
     skipped: list[Skipped] = []
     for doc in documents:
         if doc.kind not in ("EventSource", "Sensor") or doc.label(WORKFLOW_LABEL) != workflow:
             continue
         if doc.kind == "Sensor":
+            if wanted is not None and doc.label(OPERATION_LABEL) not in wanted:
+                skipped.append(Skipped(doc.name, "not one of the operations asked for"))
+                continue
             missing = [f for f in called_functions(doc.body) if f not in deployed]
             if missing:
                 skipped.append(Skipped(doc.name, f"calls {', '.join(sorted(set(missing)))}, "

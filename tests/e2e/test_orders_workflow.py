@@ -12,6 +12,9 @@ Replay: the warehouse loader's consumer group is rewound to offset 0 of orders-b
 the runner restarted, so every window result is delivered to the loader a second time; the
 warehouse must hold the same rows, none twice. The aggregate is not replayed: its windows are
 closed, and replaying its input would (rightly) dead-letter every order as late.
+
+Only the data path's Sensors run (the SQL tick, the steps, the sink): the autoscaler's tick would
+rescale the functions in the middle of the counts, which its own tests cover.
 """
 from __future__ import annotations
 
@@ -23,9 +26,11 @@ from collections import Counter
 import psycopg
 import pytest
 
-from devstack.demo import LEGACY_COLUMNS, Sample, run_orders
+from devstack.demo import LEGACY_COLUMNS, WORKFLOW, Sample, run_orders
 from devstack.kafka_tools import consume_all
 from devstack.localstack import LocalStack
+from devstack.pipeline.run import data_path
+from etlkit.workflow import load_workflow
 
 from .expected import Expected, csv_orders, follow
 
@@ -67,7 +72,7 @@ def orders_run(request, tmp_path_factory):
     run = None
     try:
         stack.up()
-        run, summary = run_orders(stack, url, SAMPLE, batch=100)
+        run, summary = run_orders(stack, url, SAMPLE, batch=100, operations=data_path(load_workflow(WORKFLOW)))
         yield stack, run, summary, url
     finally:
         if run is not None:

@@ -93,3 +93,13 @@ def test_a_partly_chosen_file_keeps_only_the_chosen_documents(tmp_path):
     out = write_documents([docs[0]], source, tmp_path / "out")
     assert [d.name for d in read_documents(out)] == ["a"]
     assert "# comment" not in (out / "both.yaml").read_text()
+
+
+def test_operations_pick_single_sensors_and_the_rest_are_skipped_as_not_asked_for():
+    docs = [_doc("EventSource", "shop-raw"), _doc("Sensor", "shop-clean", url="http://g/function/filter"),
+            _doc("Sensor", "shop-sink", url="http://g/function/warehouse-loader")]
+    for doc, operation in ((docs[1], "clean"), (docs[2], "sink")):
+        doc.body["metadata"]["labels"]["faas-etl.dev/operation"] = operation
+    selection = choose_documents(docs, "shop", {"filter", "warehouse-loader"}, operations=["sink"])
+    assert selection.sensors == ("shop-sink",)
+    assert [(s.sensor, s.reason) for s in selection.skipped] == [("shop-clean", "not one of the operations asked for")]

@@ -1,0 +1,264 @@
+"""Records/s of the sample workflow's data path, batch mode, on the embedded stack.
+
+Against a ceiling measured in the same run: a plain confluent-kafka loop in one process that
+consumes JSON orders, decodes each, adds a field, encodes it and produces it to another topic
+(what any step must do at the least, without the runner, the gateway or HTTP in between).
+
+1. Each step alone (filter, map, enrich, aggregate, warehouse-loader), through its committed
+   Sensor (batch mode: the Sensor's ``faas-etl.dev/batch-size``), the local runner, the gateway
+   and the function's worker: records/s from the first record polled to the last offset
+   committed. The steps run in pipeline order on one stack, each reading what the step before
+   wrote; the loader reads window results (the aggregate's, topped up with synthetic ones so it
+   has as many records as the others). The time the function itself took (the gateway's
+   ``gateway_functions_seconds``) is shown beside, the rest is the runner and the gateway.
+   Goal: each >= 50% of the ceiling.
+2. The whole data path at once (all five Sensors, a fresh stack): records/s from the first
+   record polled at the filter until every consumer group has caught up. Goal: >= 20% of the
+   ceiling.
+3. Worker memory over that run: the RSS (/proc/<pid>/status) of every function worker once all
+   of them have handled records, and again at the end. Goal: flat, each grows by at most
+   max(8 MiB, 10%).
+
+The issue's long run is 1M records; WORKFLOW_RECORDS keeps this bench to about two minutes on
+a 2-core machine (``FAAS_ETL_BENCH_RECORDS`` sets it; the single steps get a fifth each).
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import sys
+import tempfile
+import time
+import uuid
+from typing import Iterator
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from devstack.localstack import LocalStack  # noqa: E402
+from devstack.pipeline.kafka_edge import records_on  # noqa: E402
+from devstack.pipeline.run import WorkflowRun  # noqa: E402
+from devstack.pipeline.selection import read_documents, workflow_topics  # noqa: E402
+from etlkit.workflow import Workflow, load_workflow, names  # noqa: E402
+
+ISSUE_RECORDS = 1_000_000
+WORKFLOW_RECORDS = int(os.getenv("FAAS_ETL_BENCH_RECORDS", "200000"))
+STEP_RECORDS = max(WORKFLOW_RECORDS // 5, 5000)
+START_MS = 1_717_232_400_000  # 2024-06-01T09:00:00Z
+SPAN_MS = 3 * 3_600_000  # event times over 3h, so windows close during the run (lateness is 1h)
+CUSTOMERS = [f"C{i:03d}" for i in range(1, 26)]  # workflows/data/customers.csv
+STEP_GOAL, WORKFLOW_GOAL = 0.5, 0.2
+RSS_SLACK_BYTES, RSS_SLACK_RATIO = 8 << 20, 0.10
+_SECONDS = re.compile(r'^gateway_functions_seconds_sum\{code="200",function_name="([^".]+)[^"]*"\} (\S+)$', re.M)
+
+
+def orders(n: int) -> Iterator[tuple[bytes, bytes]]:
+    """(key, value) of ``n`` valid paid or shipped orders, event times evenly over SPAN_MS."""
+    step = SPAN_MS / n
+    for i in range(n):
+        moment = START_MS + int(i * step)
+        key = f"B{i:07d}"
+        yield key.encode(), json.dumps({
+            "order_id": key, "cust_id": CUSTOMERS[i % len(CUSTOMERS)], "amount": round(5 + (i % 997) * 0.29, 2),
+            "quantity": i % 5 + 1, "status": "paid" if i % 3 else "shipped",
+            "ordered_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment / 1000))}).encode()
+
+
+def windows(n: int) -> Iterator[tuple[bytes, bytes]]:
+    """``n`` window results shaped as the aggregate writes them, each a distinct key (one row)."""
+    for i in range(n):
+        start = START_MS + 60_000 * (i // 10)
+        key = f"Z{i % 10}/{start}"
+        yield key.encode(), json.dumps({"window_id": key, "window_start": start, "window_end": start + 60_000,
+                                        "country": f"Z{i % 10}", "orders": 3, "revenue": 12.5, "items": 7}).encode()
+
+
+def produce(bootstrap: str, topic: str, items: Iterator[tuple[bytes, bytes]]) -> int:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "allow.auto.create.topics": False})
+    count = 0
+    for key, value in items:
+        while True:
+            try:
+                producer.produce(topic, value=value, key=key, headers=[("etl-source", b"bench")])
+                break
+            except BufferError:
+                producer.poll(0.05)
+        count += 1
+    assert producer.flush(60) == 0, "records not acknowledged"
+    return count
+
+
+def ceiling(stack: LocalStack, n: int) -> float:
+    """records/s of consume -> json.loads -> add a field -> json.dumps -> produce, one process."""
+    source, sink = f"ceiling-in-{uuid.uuid4().hex[:6]}", f"ceiling-out-{uuid.uuid4().hex[:6]}"
+    stack.create_topics({source: 6, sink: 6})
+    produce(stack.bootstrap, source, orders(n))
+    consumer = Consumer({"bootstrap.servers": stack.bootstrap, "group.id": f"ceiling-{uuid.uuid4().hex[:6]}",
+                         "enable.auto.commit": False})
+    consumer.assign([TopicPartition(source, p, 0) for p in range(6)])  # no group join to wait for
+    producer = Producer({"bootstrap.servers": stack.bootstrap, "linger.ms": 5, "allow.auto.create.topics": False})
+    done, started = 0, None
+    try:
+        while done < n:
+            batch = consumer.consume(num_messages=500, timeout=1.0)
+            if started is None and batch:
+                started = time.perf_counter()
+            for msg in batch:
+                if msg.error():
+                    continue
+                record = json.loads(msg.value())
+                record["unit_price"] = record["amount"] / record["quantity"]
+                while True:
+                    try:
+                        producer.produce(sink, value=json.dumps(record).encode(), key=msg.key())
+                        break
+                    except BufferError:
+                        producer.poll(0.01)
+                producer.poll(0)
+                done += 1
+        assert producer.flush(60) == 0
+        return n / (time.perf_counter() - started)
+    finally:
+        consumer.close()
+
+
+def _rss(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def worker_rss(stack: LocalStack, functions: list[str]) -> dict[str, int]:
+    """RSS of every replica of ``functions``, by "function[pid]"."""
+    with stack.session() as http:
+        deployed = http.get(f"{stack.url}/system/functions", timeout=30).json()
+    return {f"{f['name']}[{i['pid']}]": _rss(i["pid"]) for f in deployed if f["name"] in functions
+            for i in f.get("instances", [])}
+
+
+def function_seconds(stack: LocalStack) -> dict[str, float]:
+    """Per function, the seconds its successful calls took so far (the gateway's histogram sum)."""
+    with stack.session() as http:
+        text = http.get(f"{stack.url}/metrics", timeout=30).text
+    return {name: float(value) for name, value in _SECONDS.findall(text)}
+
+
+def _topics() -> dict[str, int]:
+    return workflow_topics(read_documents(REPO / "k8s" / "topics"), "orders")
+
+
+def _run(stack: LocalStack, workflow: Workflow, operations: list[str]) -> WorkflowRun:
+    # keep_records=False: the run's reader keeps watermarks only, so it costs the bench nothing.
+    return WorkflowRun(stack, workflow, warehouse_url=f"sqlite:///{stack.run_dir / 'warehouse.db'}",
+                       keep_records=False).prepare(operations).start()
+
+
+def _first_poll(run: WorkflowRun, sensor: str) -> float:
+    while run.runner.counters[sensor]["events_in"] == 0:  # the group join is not counted
+        time.sleep(0.002)
+    return time.perf_counter()
+
+
+def measure_step(stack: LocalStack, workflow: Workflow, operation: str, function: str,
+                 n: int) -> tuple[float, float, dict]:
+    """(records/s, share of the time spent in the function, Sensor counters) over ``n``
+    records already on the step's input."""
+    sensor = names.sensor(workflow.name, operation)
+    run = _run(stack, workflow, [operation])
+    try:
+        before = function_seconds(stack).get(function, 0.0)
+        started = _first_poll(run, sensor)
+        while run.runner.counters[sensor]["committed"] < n:
+            time.sleep(0.002)
+        elapsed = time.perf_counter() - started
+        busy = function_seconds(stack).get(function, 0.0) - before
+        return n / elapsed, busy / elapsed, run.runner.counters[sensor]
+    finally:
+        run.close()
+
+
+def measure_workflow(stack: LocalStack, workflow: Workflow, operations: list[str], n: int,
+                     functions: list[str]) -> tuple[float, dict, dict, dict]:
+    """(records/s, Sensor counters, RSS once every worker is warm, RSS at the end)."""
+    sensors = [names.sensor(workflow.name, op) for op in operations]
+    run = _run(stack, workflow, operations)
+    try:
+        started, warm = _first_poll(run, sensors[0]), None
+        while True:
+            counters = run.runner.counters
+            if warm is None and all(counters[s]["committed"] for s in sensors):
+                warm = worker_rss(stack, functions)
+            if counters[sensors[0]]["committed"] >= n and all(lag.caught_up for lag in run.lags().values()):
+                break
+            run.reader.poll(0.05)  # keeps the high watermarks the lags compare with fresh
+        elapsed = time.perf_counter() - started
+        return n / elapsed, run.runner.counters, warm or {}, worker_rss(stack, functions)
+    finally:
+        run.close()
+
+
+def _verdict(ratio: float, goal: float) -> str:
+    if ratio >= goal:
+        return f"met ({ratio / goal - 1:+.0%} over the goal)"
+    return f"MISSED (at {ratio / goal:.0%} of the goal, {goal / ratio:.1f}x short)"
+
+
+def main() -> int:
+    workflow = load_workflow(REPO / "workflows" / "orders.yaml")
+    parts = [*workflow.steps, workflow.sink]
+    operations, functions = [p.name for p in parts], [p.function for p in parts]
+    print(f"records: {STEP_RECORDS} per single step, {WORKFLOW_RECORDS} through the whole workflow "
+          f"(the issue's long run is {ISSUE_RECORDS:,}; FAAS_ETL_BENCH_RECORDS sets it)", flush=True)
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        stack = LocalStack(run_dir=pathlib.Path(tmp) / "steps", functions=functions).up()
+        try:
+            stack.create_topics(_topics())  # before producing: Tansu would invent a missing topic
+            top = ceiling(stack, STEP_RECORDS)
+            print(f"ceiling (consume -> json -> produce, one process): {top:9.0f} records/s", flush=True)
+            produce(stack.bootstrap, workflow.steps[0].inputs[0], orders(STEP_RECORDS))
+            for operation, function in zip(operations, functions):
+                n = STEP_RECORDS
+                if operation == workflow.sink.name:  # the aggregate emits few windows: top up
+                    topic = workflow.sink.inputs[0]
+                    produce(stack.bootstrap, topic, windows(STEP_RECORDS))
+                    n = records_on(stack.bootstrap, topic, _topics()[topic])
+                rate, busy, counters = measure_step(stack, workflow, operation, function, n)
+                ok &= rate / top >= STEP_GOAL
+                print(f"  {operation:<14} {function:<17} {rate:7.0f} records/s = {rate / top:4.2f} x ceiling "
+                      f"(goal {STEP_GOAL}): {_verdict(rate / top, STEP_GOAL)}; {n} records in "
+                      f"{counters['requests']} calls, function busy {busy:.0%} of the time", flush=True)
+        finally:
+            stack.down()
+        stack = LocalStack(run_dir=pathlib.Path(tmp) / "workflow", functions=functions).up()
+        try:
+            stack.create_topics(_topics())
+            produce(stack.bootstrap, workflow.steps[0].inputs[0], orders(WORKFLOW_RECORDS))
+            rate, counters, warm, end = measure_workflow(stack, workflow, operations, WORKFLOW_RECORDS, functions)
+        finally:
+            stack.down()
+    ok &= rate / top >= WORKFLOW_GOAL
+    print(f"  whole workflow {' -> '.join(operations)}: {rate:7.0f} records/s = {rate / top:4.2f} x ceiling "
+          f"(goal {WORKFLOW_GOAL}): {_verdict(rate / top, WORKFLOW_GOAL)}")
+    dead = {op: counters[names.sensor(workflow.name, op)]["dead_lettered"] for op in operations}
+    print(f"  Sensor dead letters (failed calls) per operation: {dead}")
+    print(f"worker RSS once every worker had handled records -> after all {WORKFLOW_RECORDS} records:")
+    for worker in sorted(end):
+        before, after = warm.get(worker, 0), end[worker]
+        allowed = max(RSS_SLACK_BYTES, RSS_SLACK_RATIO * before)
+        flat = before > 0 and after - before <= allowed
+        ok &= flat
+        print(f"  {worker:<26} {before / 2**20:6.1f} MiB -> {after / 2**20:6.1f} MiB "
+              f"({(after - before) / 2**20:+.1f} MiB, allowed +{allowed / 2**20:.1f}): {'flat' if flat else 'GREW'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
