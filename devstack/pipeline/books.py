@@ -97,9 +97,6 @@ class Books:
         return (not self.problems and all(s.balanced for s in self.sources)
                 and all(s.balanced for s in self.steps))
 
-    def dead_lettered(self, step: str) -> int:
-        return sum(n for s, _reason, n in self.dead_letters if s == step)
-
 
 def _letter_fields(letter: Message) -> tuple[str, str, str | None]:
     value = letter.value if isinstance(letter.value, dict) else {}
