@@ -6,6 +6,7 @@ import json
 from typing import Callable, Iterable, Mapping
 
 from .http import BadRequest
+from .metrics import count_records
 from .outrecord import OutRecord, json_record
 from .sources import BadRecord, SourceRecord
 
@@ -30,20 +31,38 @@ def deliver(items: Iterable[SourceRecord | BadRecord], topic: str, dead_letter: 
     """
     counts = {"records": 0, "dead_lettered": 0}
     chunk: list[OutRecord] = []
+    unacked: dict[str, dict[str, int]] = {}  # per source: the chunk's records, for the metrics
     for item in items:
         if isinstance(item, BadRecord):
             if not dead_letter:
                 raise BadRequest(f"dead_letter: required, line {item.line} is bad ({item.reason})")
             chunk.append(bad_record_out(item, dead_letter, topic, now_ms))
             counts["dead_lettered"] += 1
+            _tally(unacked, item.source, "dead_lettered")
         else:
             chunk.append(json_record(topic, **item))
             counts["records"] += 1
+            _tally(unacked, item["source"], "out", "emitted")
         if len(chunk) >= CHUNK:
             produce(chunk)
+            _count_acknowledged(unacked)
             chunk = []
     produce(chunk)
+    _count_acknowledged(unacked)
     return counts
+
+
+def _tally(unacked: dict[str, dict[str, int]], source: str, *kinds: str) -> None:
+    tally = unacked.setdefault(source, dict.fromkeys(("in", "out", "dead_lettered", "emitted"), 0))
+    for kind in ("in", *kinds):
+        tally[kind] += 1
+
+
+def _count_acknowledged(unacked: dict[str, dict[str, int]]) -> None:
+    """A source's records count (as its step's) only once Kafka acknowledged their chunk."""
+    for source, tally in unacked.items():
+        count_records("", source, tally)
+    unacked.clear()
 
 
 def spec_text(spec: Mapping, field: str) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .http import BadRequest, error_response, json_response, parse_json_body
+from .metrics import count_records
 from .outrecord import OutRecord
 from .steps import (ConfigError, DeadLetter, LookupUnavailable, Record, StateError,
                     StepOutcome, run_step_on_events)
@@ -122,4 +123,8 @@ def handle_step(body: bytes, kind: str, now_ms: int, produce: Produce, *,
         return json_response(503, {"error": f"lookup: {exc}"})
     except DeliveryError as exc:
         return json_response(503, {"error": f"kafka: {exc}"})
+    # Counted only now that Kafka acknowledged everything: a retried call is not counted twice.
+    newest = max((r.timestamp for r in outcome.records if r.timestamp is not None), default=None)
+    count_records(inv.workflow, str(inv.step.get("name") or kind), outcome.counters.as_dict(),
+                  lag_s=None if newest is None else max(0.0, (now_ms - newest) / 1000.0))
     return json_response(200, outcome.counters.as_dict())

@@ -5,12 +5,19 @@ python3-http Event/Context shapes and response dict, so a handler runs unchanged
 OpenFaaS template. In a container of-watchdog (mode=http) forwards to it on 127.0.0.1:5000; the
 local gateway of faas-etl starts it directly with PORT set.
 
+Metrics: when the function is built with etlkit (stack.yml ``configuration.copy``), every call is
+counted and timed into ``function/etlkit/metrics.py``'s registry, and ``GET /_/metrics`` serves it
+in Prometheus's text format (as ``/_/health``, a path of the adapter, never of the handler).
+Without etlkit there is no such path and nothing else changes.
+
 Environment: PORT (5000), BIND_HOST (127.0.0.1), MAX_REQUEST_BYTES (8 MiB; larger bodies get 413),
 WORKER_THREADS (4).
 """
+import importlib.util
 import json
 import os
 import sys
+import time
 import traceback
 from urllib.parse import parse_qsl
 
@@ -19,6 +26,21 @@ from waitress import serve
 from function import handler
 
 MAX_REQUEST_BYTES = int(os.getenv("MAX_REQUEST_BYTES", str(8 * 1024 * 1024)))
+METRICS_PATH = "/_/metrics"
+
+
+def _metrics_of_handler():
+    """The registry module the handler's etlkit counts into (the same module object the handler
+    imported relatively), or None for a handler built without etlkit."""
+    name = "function.etlkit.metrics"
+    try:
+        found = importlib.util.find_spec(name)
+    except ImportError:  # no function.etlkit package at all
+        return None
+    return importlib.import_module(name) if found else None
+
+
+metrics = _metrics_of_handler()
 
 
 class Event:
@@ -111,6 +133,25 @@ def app(environ, start_response):
     path = environ.get("PATH_INFO", "/") or "/"
     if path in ("/_/health", "/_/ready"):
         return _reply(start_response, 200, "OK")
+    if path == METRICS_PATH and metrics is not None and environ["REQUEST_METHOD"] == "GET":
+        return _reply(start_response, 200, metrics.render(), {"Content-Type": metrics.CONTENT_TYPE})
+    if metrics is None:
+        return _serve(environ, start_response)
+    started = time.perf_counter()
+    status = []
+
+    def recording_start_response(line, headers, exc_info=None):
+        status.append(int(line.split(" ", 1)[0]))
+        return start_response(line, headers, exc_info)
+
+    try:
+        return _serve(environ, recording_start_response)
+    finally:
+        metrics.observe_invocation(status[0] if status else 500, time.perf_counter() - started)
+
+
+def _serve(environ, start_response):
+    path = environ.get("PATH_INFO", "/") or "/"
     body = _read_body(environ)
     if body is None:
         return _json_error(start_response, 413,
