@@ -168,8 +168,11 @@ def gather(spec: ScalingSpec, units: tuple[Unit, ...], previous: Samples, *,
         if consumed.value is not None:
             records = sum(group_samples[_group_key(i)].total
                           - previous.groups[_group_key(i)].total for i in unit.inputs)
+        ready = sum(r.ready for r in functions[unit.function].replicas)
+        available = (now - previous.busy_at) * ready if previous.busy_at is not None else None
         velocity = processing_rate(records, counter_delta(previous.busy.get(unit.function),
-                                                          busy.get(unit.function, 0.0)))
+                                                          busy.get(unit.function, 0.0)),
+                                   available or None)
         measured.append(UnitMeasure(unit, functions[unit.function], produced,
                                     sum(lags[_group_key(i)] for i in unit.inputs), consumed,
                                     velocity, missing.get(unit.function, "")))

@@ -8,6 +8,9 @@
 * Velocity of a function's replica: records processed per second of invocation time (DS2's
   "true processing rate"): records the operation's groups committed, divided by the seconds the
   gateway spent in that function's calls. A replica that was idle is not slower, it had no work.
+  Calls that wait for a busy replica add their waiting to that sum, so the busy time is capped
+  at the replica-seconds there were: a saturated function's velocity is then its throughput per
+  replica, not less.
 * The gateway's Prometheus text, parsed into samples.
 
 No I/O, no clock: times are arguments.
@@ -104,11 +107,16 @@ def counter_delta(previous: float | None, current: float) -> float | None:
 
 
 def processing_rate(records: int | None, busy_seconds: float | None,
-                    min_busy_s: float = 0.05) -> Measured:
+                    available_seconds: float | None = None, min_busy_s: float = 0.05) -> Measured:
     """Records per second of invocation time, or None when there is too little to tell.
+
+    ``available_seconds`` (replicas x elapsed) caps the busy time: concurrent calls queued on a
+    replica count their wait too, which is not processing time.
 
     >>> processing_rate(1500, 3.0).value
     500.0
+    >>> processing_rate(1000, 30.0, available_seconds=10.0).value  # queued calls: saturated
+    100.0
     >>> processing_rate(0, 0.0).reason
     'no invocations in the interval'
     """
@@ -116,6 +124,8 @@ def processing_rate(records: int | None, busy_seconds: float | None,
         return Measured(None, "counters reset or first sample")
     if busy_seconds < min_busy_s or records <= 0:
         return Measured(None, "no invocations in the interval")
+    if available_seconds is not None and available_seconds > 0:
+        busy_seconds = min(busy_seconds, available_seconds)
     return Measured(records / busy_seconds)
 
 

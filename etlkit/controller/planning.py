@@ -8,7 +8,8 @@ earlier groups placed, as background load, so placements never double-book a nod
 
 A unit is *held* (left as it is, its memory carried over) when it cannot be decided this tick:
 its input rate needs a second sample, or the platform is still starting or placing replicas the
-controller asked for. Every hold, like every decision, carries its reason.
+controller asked for. Every hold, like every decision, carries its reason. A held unit whose
+replica count is outside its bounds (an operator just changed them) is still brought within.
 
 After the scheduler, each unit's target is kept within its bounds (the scheduler never goes
 above ``max_replicas`` on its own, but a replica count set by hand above it is brought back);
@@ -102,12 +103,30 @@ def _with_background(nodes: Sequence[Node], extra: Mapping[str, float]) -> tuple
                  for n in nodes)
 
 
-def _bounded(unit: Unit, target: int, idle_zero: bool) -> tuple[int, str]:
+def _bounded(unit: Unit, current: int, target: int, idle_zero: bool) -> tuple[int, str]:
     if target > unit.max_replicas:
         return unit.max_replicas, f"; brought to max_replicas {unit.max_replicas}"
     if target < unit.min_replicas and not (idle_zero and target == 0):
         return unit.min_replicas, f"; kept at min_replicas {unit.min_replicas}"
+    if current < unit.min_replicas <= target:
+        return target, f"; raised to min_replicas {unit.min_replicas}"
     return target, ""
+
+
+def _held_within_bounds(m: UnitMeasure, reason: str) -> UnitPlan | None:
+    """A held unit still obeys its bounds (an operator may have just changed them); a function
+    at zero stays there (idle, on a platform that allows it) until a decision wakes it."""
+    desired, unit = m.function.desired, m.unit
+    if m.missing or desired == 0 or unit.min_replicas <= desired <= unit.max_replicas:
+        return None
+    target = min(max(desired, unit.min_replicas), unit.max_replicas)
+    bound = f"min_replicas {unit.min_replicas}" if target > desired else f"max_replicas {unit.max_replicas}"
+    nodes: dict[str, int] = {}
+    for r in m.function.replicas:
+        nodes[r.node] = nodes.get(r.node, 0) + 1
+    return UnitPlan(unit.function, desired, target, "bounds",
+                    f"{unit.function}: held ({reason}) but {desired} replicas is outside its "
+                    f"bounds: set to {bound} (operations {', '.join(unit.operations)})", nodes)
 
 
 def plan_tick(gathered: Gathered, config: ControllerConfig, state: ControllerState, *,
@@ -161,20 +180,24 @@ def _unit_plans(gathered: Gathered, decisions: Sequence[OperationDecision],
                 held: Sequence[Held], config: ControllerConfig
                 ) -> tuple[list[UnitPlan], dict[str, tuple[Endpoint, ...]]]:
     by_function = {d.operation: d for d in decisions}
-    held_names = {h.function for h in held}
+    held_reasons = {h.function: h.reason for h in held}
     units, endpoints = [], {}
     for m in gathered.units:
         name = m.unit.function
         replicas = m.function.replicas
-        if name in held_names:
+        if name in held_reasons:
             endpoints[name] = endpoints_after(m, (), (), m.velocity.value or 0.0)
+            bounded = _held_within_bounds(m, held_reasons[name])
+            if bounded is not None:
+                units.append(bounded)
             continue
         d = by_function[name]
         gone = {r.service_id for r in removals if r.operation == name}
         added = [p for p in placements if p.operation == name]
         after = endpoints_after(m, gone, added, d.per_service)
         endpoints[name] = after
-        target, note = _bounded(m.unit, d.target, config.scale_to_zero and d.action == "to-zero")
+        target, note = _bounded(m.unit, len(replicas), d.target,
+                                config.scale_to_zero and d.action == "to-zero")
         nodes: dict[str, int] = {}
         for e in after:
             nodes[e.node] = nodes.get(e.node, 0) + 1

@@ -219,3 +219,12 @@ def test_a_function_the_platform_does_not_run_is_held_and_the_others_go_on(world
     result = world.tick(spec)
     assert result.status == "applied" and result.targets == {"filter": 3, "map": 1}
     assert "enrich: held, function enrich is not deployed" in result.reasons
+
+
+def test_bounds_apply_from_the_first_tick_even_before_a_rate_is_known():
+    w = World()
+    result = w.tick(envelope(min_replicas=3))
+    assert result.targets == {"filter": 3, "map": 3}
+    assert len(w.platform.replicas["filter"]) == 3
+    assert any("held (input rate not measured yet" in r and "set to min_replicas 3" in r
+               for r in result.reasons)
