@@ -58,6 +58,8 @@ def handle(event, context):
         config, edges = _setup()
     except ConfigError as exc:
         return json_response(500, {"error": f"configuration: {exc}"})
+    except EdgeError as exc:
+        return json_response(503, {"error": str(exc)})
     try:
         if event.method == "GET":
             return _status(event, edges)

@@ -10,7 +10,8 @@
 * :mod:`.state`: the memory between ticks (a compacted Kafka topic, or files).
 * :mod:`.tick`: :func:`run_tick`, the sequence.
 * Edges: :mod:`.kafka_offsets` (Kafka), :mod:`.gateway` (the OpenFaaS gateway and the local
-  platform), :mod:`.kubernetes` (the Kubernetes API).
+  platform), :mod:`.kubernetes` (the Kubernetes API), :mod:`.relay` (a data path that follows
+  the routes); :mod:`.wiring` picks them from the configuration.
 
 Pure modules (config, measure, gather, planning, apply, routing, tick) never import a client;
 they depend on the narrow protocols of :mod:`.ports`.

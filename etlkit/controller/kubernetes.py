@@ -106,7 +106,10 @@ class KubernetesPlatform:
         """With the pod's ServiceAccount token (what a function in the cluster has)."""
         from kubernetes import config
 
-        config.load_incluster_config()
+        try:
+            config.load_incluster_config()
+        except config.ConfigException as exc:
+            raise EdgeError("kubernetes", f"no in-cluster credentials ({exc})") from exc
         return cls(client.ApiClient(), namespace)
 
     @classmethod

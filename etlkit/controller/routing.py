@@ -1,9 +1,10 @@
 """Routes: the matching as a table the data path follows, and the counters that check it.
 
 The matcher says how many records/s each upstream service should send to each downstream
-service. :class:`LinkRoutes` keeps those flows with the nodes of both ends, so a sender can
-follow them per upstream service or, when it only knows the node a record came from, per node
-(every service on a node has the same topology costs, so the node-level split costs the same).
+service. :class:`LinkRoutes` keeps those flows with the nodes of both ends; the data path follows
+them per node (a record carries the node it was produced on): every service on a node has the
+same topology costs, so the node-level split costs exactly what the service-level plan costs,
+and the replicas of a node can share its traffic in turns.
 
 :class:`RoutePicker` turns weights into a deterministic sequence of choices (smooth weighted
 round robin, as nginx balances upstreams): after n picks each target has been chosen within one
@@ -60,28 +61,20 @@ class LinkRoutes:
         total = self.total_flow
         return self.total_cost / total if total > 0 else 0.0
 
-    def service_weights(self, service: str) -> dict[str, float]:
-        """Downstream service -> records/s, for one upstream service (empty when unknown)."""
+    def _sum(self, key, keep=lambda f: True) -> dict[str, float]:
         out: dict[str, float] = {}
         for f in self.flows:
-            if f.upstream == service:
-                out[f.downstream] = out.get(f.downstream, 0.0) + f.rate
+            if keep(f):
+                out[key(f)] = out.get(key(f), 0.0) + f.rate
         return out
 
     def node_weights(self, node: str) -> dict[str, float]:
         """Downstream node -> records/s, for everything the upstream services on ``node`` send."""
-        out: dict[str, float] = {}
-        for f in self.flows:
-            if f.upstream_node == node:
-                out[f.downstream_node] = out.get(f.downstream_node, 0.0) + f.rate
-        return out
+        return self._sum(lambda f: f.downstream_node, lambda f: f.upstream_node == node)
 
     def downstream_weights(self) -> dict[str, float]:
         """Downstream node -> records/s over all senders (for a sender of unknown origin)."""
-        out: dict[str, float] = {}
-        for f in self.flows:
-            out[f.downstream_node] = out.get(f.downstream_node, 0.0) + f.rate
-        return out
+        return self._sum(lambda f: f.downstream_node)
 
     def to_dict(self) -> dict:
         return {"upstream": self.upstream, "downstream": self.downstream,

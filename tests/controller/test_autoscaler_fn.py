@@ -129,3 +129,31 @@ def test_the_matcher_names_the_field_it_refuses(gateway):
         "nodes": [{"name": "n1"}]})
     assert resp.status_code == 400
     assert resp.json()["error"].startswith("upstream[0].node: must name a known node")
+
+
+def test_a_controller_killed_between_ticks_carries_on_from_its_memory(local_stack, gateway, flow):
+    import os
+    import signal
+
+    from .conftest import deploy
+
+    s, url = gateway
+    topic, group = flow
+    fn = deploy(local_stack, f"ctl-worker-{uuid.uuid4().hex[:6]}", "tests/controller/functions/worker")
+    body = _envelope(fn, topic, group)
+    assert s.post(f"{url}/function/autoscaler", json=body).json()["status"] == "unchanged"
+    (old,) = s.get(f"{url}/system/function/autoscaler").json()["instances"]
+    os.kill(old["pid"], signal.SIGKILL)  # the process and all it held in memory are gone
+    _produce(local_stack.bootstrap, topic, 3000)
+    _commit(local_stack.bootstrap, group, topic, {0: 100, 1: 100})
+    for _ in range(4):
+        assert s.post(f"{url}/function/{fn}?ms=50", data=b"{}").status_code == 200
+    resp = s.post(f"{url}/function/autoscaler", json=body)  # the gateway starts a new replica
+    assert resp.status_code == 200, resp.text
+    tick = resp.json()
+    (new,) = s.get(f"{url}/system/function/autoscaler").json()["instances"]
+    assert new["pid"] != old["pid"]
+    # The rate needed the first tick's sample: it came back from the state topic.
+    (measured,) = tick["measurements"]
+    assert measured["production_rate"] > 0 and tick["status"] == "applied", tick["reasons"]
+    assert s.get(f"{url}/function/autoscaler?workflow=wf-{fn}").json()["ticks"] == 2
