@@ -138,6 +138,7 @@ def run_tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: 
     routes, notes = _match(spec, plan, gathered, edges.matcher)
     notes = [n for n in bound.notes if "not running yet" not in n] + notes
     actions = actions_of(plan, current)
+    # "<action>: <function> because <reason>": the dashboard reads the reason after "because".
     reasons = plan.reasons + [f"{a.describe()}: {a.function} because {a.reason}" for a in actions]
     base = dict(workflow=workflow, at=now, dry_run=dry_run, targets=plan.targets,
                 units=tuple(vars(u).copy() for u in plan.units),
