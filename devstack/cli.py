@@ -1,19 +1,27 @@
 """faas-etl: one command for the local stack and the project's tools.
 
-Subcommands follow the ecosystem's habits (faas-cli, kubectl): `build`, `up`, `run`, `simulate`,
-`validate`, `render`, `bench`. Every subcommand has --help; exit codes: 0 ok, 1 failure, 2 usage.
+Subcommands follow the ecosystem's habits (faas-cli, kubectl, docker compose): `up` / `down` the
+local stack, `status`, `logs`, `invoke` a function, `dashboard`, `run` the sample workflow,
+`build`, `render`, `validate`, `simulate` (the scheduler evaluation), `bench`. Every subcommand
+has --help; those a script reads have --json. Exit codes: 0 ok, 1 failure, 2 usage, 3 (`status`)
+running but degraded, 130 interrupted.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
+import os
 import pathlib
 import signal
 import sys
 import time
 
+from . import runstate
+from .dashboard.cli import load_workflows, until_interrupted
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
+DASHBOARD_PORT = 8090
 
 
 def _say(msg: str) -> None:
@@ -31,24 +39,151 @@ def cmd_build(args) -> int:
     return 0
 
 
+def _run_dir(args) -> pathlib.Path:
+    return pathlib.Path(args.run_dir) if args.run_dir else runstate.default_run_dir(REPO)
+
+
+def _port_or_any(port: int) -> int:
+    """``port`` if it is free on loopback, else 0 (any): a busy dashboard port is no reason to
+    refuse the whole stack."""
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
+    return port
+
+
 def cmd_up(args) -> int:
     from .localstack import LocalStack
 
-    stack = LocalStack(gateway_port=args.port).up(progress=_say)
-    creds = stack.credentials
-    print(json.dumps({"gateway": stack.url, "kafka": stack.bootstrap, "user": creds.user,
-                      "password_file": str(stack.secrets_dir / "basic-auth-password")})
-          if args.json else
-          f"gateway {stack.url}  kafka {stack.bootstrap}  user {creds.user}  "
-          f"password in {stack.secrets_dir / 'basic-auth-password'}\nCtrl-C to stop.", flush=True)
+    run_dir = _run_dir(args)
     try:
-        signal.pause()  # until Ctrl-C or SIGTERM (see _interrupt_on)
+        running = runstate.read_state(run_dir)
+    except runstate.NotRunning:
+        running = None
+    if running is not None:
+        print(f"faas-etl up: already running (pid {running.pid}, gateway {running.gateway}); "
+              f"`faas-etl down` stops it", file=sys.stderr)
+        return 1
+    try:
+        workflows = load_workflows(args.workflow)
+    except Exception as exc:  # noqa: BLE001 - a bad workflow file is the user's to fix
+        print(f"faas-etl up: {exc}", file=sys.stderr)
+        return 1
+    stack = LocalStack(run_dir=run_dir, gateway_port=args.port)
+    runs, dashboard = [], None
+    try:
+        stack.up(progress=_say)
+        warehouse_url = f"sqlite:///{stack.run_dir / 'warehouse.db'}"
+        for wf in workflows if args.workflow else ():
+            runs.append(_wire(stack, wf, warehouse_url))
+        if not args.no_dashboard:
+            dashboard = _dashboard_for(stack, workflows, warehouse_url, args.dashboard_port)
+            _say(f"dashboard at {dashboard.url}")
+        creds = stack.credentials
+        state = runstate.UpState(
+            pid=os.getpid(), run_dir=str(stack.run_dir), gateway=stack.url, kafka=stack.bootstrap,
+            user=creds.user, password_file=str(stack.secrets_dir / "basic-auth-password"),
+            secrets_dir=str(stack.secrets_dir), log_dir=str(stack.run_dir / "logs"),
+            started_at=time.time(), dashboard=dashboard.url if dashboard else "",
+            warehouse_url=warehouse_url, workflows=tuple(wf.name for wf in workflows if args.workflow))
+        state_file = runstate.write_state(state)
+        print(json.dumps({**state.to_dict(), "state_file": str(state_file)}) if args.json else
+              f"gateway   {stack.url}  (user {creds.user}, password in {state.password_file})\n"
+              f"kafka     {stack.bootstrap}\n"
+              + (f"dashboard {dashboard.url}\n" if dashboard else "")
+              + (f"workflows {', '.join(state.workflows)} wired (Argo Events runner)\n" if runs else "")
+              + "Ctrl-C or `faas-etl down` stops everything.", flush=True)
+        until_interrupted()  # Ctrl-C or SIGTERM (see _interrupt_on)
     except KeyboardInterrupt:
         pass  # the way to stop `up`: a clean exit, not an error
+    except (RuntimeError, OSError) as exc:  # a function that would not deploy, a port in use
+        print(f"faas-etl up: {exc}", file=sys.stderr)
+        return 1
     finally:
         _say("stopping")
+        runstate.remove_state(stack.run_dir, os.getpid())
+        if dashboard is not None:
+            dashboard.stop()
+        for run in runs:
+            run.close()
         stack.down()
     return 0
+
+
+
+
+def _wire(stack, workflow, warehouse_url: str):
+    """Topics created and the workflow's Argo Events manifests run by the local runner."""
+    from .pipeline.run import WorkflowRun
+
+    run = WorkflowRun(stack, workflow, warehouse_url=warehouse_url, say=_say, keep_records=False)
+    run.prepare().start()
+    return run
+
+
+def _dashboard_for(stack, workflows, warehouse_url: str, port: int):
+    from .dashboard.cli import start_dashboard
+    from .dashboard.config import DashboardConfig
+
+    config = DashboardConfig(gateway_url=stack.url, user=stack.credentials.user,
+                             password=stack.credentials.password, kafka_bootstrap=stack.bootstrap,
+                             warehouse_url=warehouse_url, secrets_dir=str(stack.secrets_dir),
+                             port=_port_or_any(port) if port else 0)
+    return start_dashboard(config, workflows)
+
+
+def cmd_down(args) -> int:
+    from .upctl import down
+
+    return down(_run_dir(args), args.timeout, args.json)
+
+
+def cmd_status(args) -> int:
+    from .upctl import status
+
+    return status(_run_dir(args), args.json)
+
+
+def cmd_logs(args) -> int:
+    from .upctl import logs
+
+    return logs(_run_dir(args), args.function, args.tail, args.follow)
+
+
+def cmd_invoke(args) -> int:
+    from .upctl import invoke, read_body
+
+    body = read_body(args.data, sys.stdin) if args.data is not None or not sys.stdin.isatty() else b""
+    return invoke(_run_dir(args), args.function, body, method=args.method, query=args.query,
+                  headers=args.header, is_async=args.async_, batch=args.batch, as_json=args.json,
+                  progress=not args.no_progress and sys.stderr.isatty())
+
+
+def cmd_dashboard(args) -> int:
+    from .dashboard.cli import serve
+
+    defaults = {}
+    try:  # a running `up`'s addresses, unless options or the environment say otherwise
+        state = runstate.read_state(_run_dir(args))
+        defaults = {"OPENFAAS_URL": state.gateway, "OPENFAAS_SECRETS_DIR": state.secrets_dir,
+                    "KAFKA_BOOTSTRAP": state.kafka, "WAREHOUSE_URL": state.warehouse_url}
+    except runstate.NotRunning:
+        pass
+    return serve(args, defaults)
+
+
+def cmd_bench(args) -> int:
+    if str(REPO) not in sys.path:  # bench/ sits beside the packages, it is not one of them
+        sys.path.insert(0, str(REPO))
+    if args.list:
+        for path in sorted((REPO / "bench").glob("bench_*.py")):
+            print(path.stem.removeprefix("bench_"))
+        return 0
+    return int(importlib.import_module("bench.__main__").main(args.name) or 0)
 
 
 def cmd_run(args) -> int:
@@ -81,7 +216,11 @@ def _interrupt_on(*signals: signal.Signals) -> None:
         signal.signal(sig, _interrupt)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _run_dir_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run-dir", help="the stack's run folder (FAAS_ETL_RUN_DIR; .run/)")
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="faas-etl", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -91,10 +230,71 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("function", nargs="*", help="functions to build (default: all)")
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("up", help="start broker, gateway and every function; Ctrl-C stops them")
+    p = sub.add_parser("up", help="start broker, gateway, every function and the dashboard; "
+                                  "Ctrl-C or `down` stops them")
     p.add_argument("--port", type=int, default=8080, help="gateway port on 127.0.0.1 (8080; 0 picks a free one)")
-    p.add_argument("--json", action="store_true", help="print the endpoints as JSON")
+    p.add_argument("-w", "--workflow", action="append", default=[], metavar="FILE",
+                   help="also wire this workflow (topics + its Argo Events manifests, run by the "
+                        "local runner); repeatable")
+    p.add_argument("--dashboard-port", type=int, default=DASHBOARD_PORT,
+                   help=f"dashboard port on 127.0.0.1 ({DASHBOARD_PORT}; another when busy; 0 any)")
+    p.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard")
+    _run_dir_option(p)
+    p.add_argument("--json", action="store_true", help="print the endpoints as one JSON line")
     p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("down", help="stop the running `up` (found through its state file)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for it to stop (30)")
+    _run_dir_option(p)
+    p.add_argument("--json", action="store_true", help="print what was stopped as JSON")
+    p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("status", help="what the running `up` runs: functions, replicas per node, "
+                                      "calls, topics; exit 3 when a function is not fully ready")
+    _run_dir_option(p)
+    p.add_argument("--json", action="store_true", help="print the status as JSON")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("logs", help="a function's logs, every replica's (like `faas-cli logs`)")
+    p.add_argument("function", help="function name")
+    p.add_argument("--tail", type=int, default=50, help="lines per replica to start with (50)")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    _run_dir_option(p)
+    p.set_defaults(func=cmd_logs)
+
+    p = sub.add_parser("invoke", help="call a function through the gateway; the body from "
+                                      "--data or standard input, the answer to standard output")
+    p.add_argument("function", metavar="FUNCTION[/PATH]", help="function, optionally with a path "
+                                                               "(ingest/orders-raw)")
+    p.add_argument("-d", "--data", help="request body, or @FILE (default: standard input)")
+    p.add_argument("-m", "--method", default="POST", help="HTTP method (POST)")
+    p.add_argument("-q", "--query", action="append", default=[], metavar="KEY=VALUE",
+                   help="query parameter; repeatable")
+    p.add_argument("-H", "--header", action="append", default=[], metavar="NAME:VALUE",
+                   help="request header; repeatable")
+    p.add_argument("--async", dest="async_", action="store_true",
+                   help="call /async-function/ (202, the answer is not waited for)")
+    p.add_argument("--batch", type=int, metavar="N",
+                   help="split a JSON array body into calls of N records (progress bar on a terminal)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _run_dir_option(p)
+    p.add_argument("--json", action="store_true",
+                   help="print {status, seconds, call_id, body} (a list with --batch)")
+    p.set_defaults(func=cmd_invoke)
+
+    p = sub.add_parser("dashboard", help="serve the live dashboard for a gateway (by default the "
+                                         "running `up`'s)")
+    from .dashboard.cli import add_arguments
+
+    add_arguments(p)
+    _run_dir_option(p)
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("bench", help="run the benchmarks (bench/bench_*.py): ratios against "
+                                     "baselines measured in the same run; exit 1 if a goal is missed")
+    p.add_argument("name", nargs="*", help="only benchmarks whose name contains one of these")
+    p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("run", help="run the sample orders workflow end to end and print its books")
     p.add_argument("--records", type=int, default=2000, help="orders to POST to the ingest function (2000)")
@@ -104,9 +304,19 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_run)
 
     for name, (_module, _prefix, text) in DELEGATED.items():
-        # Listed for --help; the arguments go to the owning module's own parser (see below).
+        # Listed for --help; the arguments go to the owning module's own parser (see main).
         sub.add_parser(name, help=text, add_help=False)
+    return parser
 
+
+def subcommands() -> list[str]:
+    """Every subcommand, in --help order (what the help tests walk)."""
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return list(action.choices)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in DELEGATED:
         module, prefix, _text = DELEGATED[argv[0]]

@@ -1,0 +1,113 @@
+"""`up` in the background, then the commands that talk to it through its state file: status,
+invoke, logs, the dashboard it started, and down. Real processes, real HTTP, --json parsed."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from devstack import runstate
+from devstack.broker import create_topics
+
+pytestmark = pytest.mark.slow
+
+
+def _cli(run_dir, *args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "devstack.cli", *args, "--run-dir", str(run_dir)],
+                          capture_output=True, text=True, input=stdin, timeout=120,
+                          env={**os.environ, "FAAS_ETL_RUN_DIR": str(run_dir)})
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("up")
+    proc = subprocess.Popen([sys.executable, "-m", "devstack.cli", "up", "--port", "0",
+                             "--dashboard-port", "0", "--json", "--run-dir", str(run_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        info = json.loads(proc.stdout.readline())
+        yield run_dir, proc, info
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+
+
+def test_up_writes_its_state_and_a_second_up_refuses(running):
+    run_dir, proc, info = running
+    assert info["pid"] == proc.pid and info["dashboard"].startswith("http://127.0.0.1:")
+    assert runstate.read_state(run_dir).gateway == info["gateway"]
+    second = _cli(run_dir, "up", "--port", "0", "--dashboard-port", "0")
+    assert second.returncode == 1 and "already running" in second.stderr
+
+
+def test_status_json_lists_every_function_ready(running):
+    run_dir, _proc, info = running
+    out = _cli(run_dir, "status", "--json")
+    assert out.returncode == 0, out.stderr
+    status = json.loads(out.stdout)
+    assert status["running"] and status["healthy"] and status["gateway"] == info["gateway"]
+    names = {f["name"]: f for f in status["functions"]}
+    assert {"ingest", "filter", "autoscaler"} <= set(names)
+    assert sum(names["filter"]["nodes"].values()) == names["filter"]["replicas"] == 1
+    text = _cli(run_dir, "status")
+    assert text.returncode == 0 and "FUNCTION" in text.stdout and "filter" in text.stdout
+
+
+def test_invoke_passes_the_body_and_the_answer_and_fails_on_an_error(running):
+    run_dir, _proc, _info = running
+    body = json.dumps({"upstream": [{"service_id": "u", "node": "n1", "velocity": 1}],
+                       "downstream": [{"service_id": "d", "node": "n1", "velocity": 1}],
+                       "nodes": [{"name": "n1", "region": "r", "zone": "z", "hostname": "n1"}]})
+    ok = _cli(run_dir, "invoke", "matcher", "--json", stdin=body)
+    assert ok.returncode == 0, ok.stderr
+    answer = json.loads(ok.stdout)
+    assert answer["status"] == 200 and answer["body"]["total_flow"] == 1.0 and answer["call_id"]
+    plain = _cli(run_dir, "invoke", "matcher", "--data", body)
+    assert json.loads(plain.stdout)["total_cost"] == 0.0
+    missing = _cli(run_dir, "invoke", "ingest/no-such-topic", "--json", "--data", '{"id": 1}')
+    assert missing.returncode == 1 and json.loads(missing.stdout)["status"] == 404
+    assert "answered HTTP 404" in missing.stderr
+
+
+def test_invoke_in_batches_makes_one_call_per_batch(running):
+    run_dir, _proc, info = running
+    create_topics(info["kafka"], {"cli-batches": 1})
+    records = json.dumps([{"id": i} for i in range(5)])
+    out = _cli(run_dir, "invoke", "ingest/cli-batches", "-q", "key=id", "--batch", "2", "--json",
+               "--data", records)
+    assert out.returncode == 0, out.stderr
+    assert [(a["status"], a["body"]["accepted"]) for a in json.loads(out.stdout)] == \
+        [(200, 2), (200, 2), (200, 1)]
+    # The first failing call ends the command, as faas-cli does.
+    out = _cli(run_dir, "invoke", "ingest/no-such-topic", "--batch", "2", "--json", "--data", records)
+    assert out.returncode == 1 and [a["status"] for a in json.loads(out.stdout)] == [404]
+
+
+def test_logs_prints_every_replicas_lines(running):
+    run_dir, _proc, _info = running
+    log_dir = runstate.read_state(run_dir).log_dir
+    marker = "marker-line-of-the-logs-test"
+    with open(os.path.join(log_dir, "filter-999.log"), "a") as f:  # as a replica writes it
+        f.write(f"{marker}\n")
+    out = _cli(run_dir, "logs", "filter", "--tail", "5")
+    assert out.returncode == 0 and f"filter-999 {marker}" in out.stdout
+    assert _cli(run_dir, "logs", "no-such-fn").returncode == 1
+
+
+def test_the_dashboard_of_up_answers(running):
+    _run_dir, _proc, info = running
+    assert requests.get(info["dashboard"] + "/healthz", timeout=10).text == "OK"
+    assert "<title>faas-etl dashboard</title>" in requests.get(info["dashboard"], timeout=10).text
+
+
+def test_down_stops_it_and_removes_the_state(running):
+    run_dir, proc, _info = running
+    out = _cli(run_dir, "down", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["stopped"] == proc.pid
+    assert proc.wait(30) == 0
+    assert not (run_dir / runstate.STATE_FILE).exists()
+    assert _cli(run_dir, "status").returncode == 1
