@@ -3,6 +3,10 @@
 Routes: /function/<name>[/path], /async-function/<name>[/path], /system/functions (GET, POST, PUT,
 DELETE), /system/function/<name>, /system/scale-function/<name>, /system/info, /healthz, /metrics.
 Basic auth guards everything but /healthz (probes carry no credentials).
+
+A restart (``stop(keep_replicas=True)``, then ``successor().start()``) keeps the workers running,
+as restarting OpenFaaS's gateway leaves the function pods alone: calls in flight get their
+answers, idle keep-alive connections close, and the new gateway serves the same replicas.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import json
 import pathlib
 import queue
 import re
+import socket
 import sys
 import threading
 import time
@@ -38,18 +43,48 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request, client_address):
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def end_connections(self) -> None:
+        """Let every open connection end after its current request, as a server that exits
+        gracefully does: shutting the read side wakes an idle keep-alive connection with EOF
+        (it closes at once), while a request in flight still writes its answer."""
+        with self._open_lock:
+            connections = list(self._open)
+        for sock in connections:
+            try:
+                sock.shutdown(socket.SHUT_RD)
+            except OSError:  # closed meanwhile
+                pass
+
 
 class LocalGateway:
     """Serve the OpenFaaS gateway API on 127.0.0.1, backed by worker processes."""
 
     def __init__(self, build_root: pathlib.Path, topology: Topology, credentials: Credentials,
                  secrets_dir: pathlib.Path, base_env: dict[str, str], log_dir: pathlib.Path,
-                 port: int = 0, host: str = "127.0.0.1", async_workers: int = 4):
+                 port: int = 0, host: str = "127.0.0.1", async_workers: int = 4,
+                 replicas: ReplicaSet | None = None):
+        """``replicas``: the running workers of a gateway stopped with ``keep_replicas`` (a
+        restart); None starts an empty set."""
         self.build_root = pathlib.Path(build_root)
         self.credentials = credentials
         self.secrets_dir = secrets_dir
         self.metrics = GatewayMetrics()
-        self.replicas = ReplicaSet(topology, base_env, log_dir)
+        self.replicas = replicas if replicas is not None else ReplicaSet(topology, base_env, log_dir)
         self._async: queue.Queue = queue.Queue()
         self._httpd = _Server((host, port), _make_handler(self))
         self._threads = [threading.Thread(target=self._httpd.serve_forever, name="gateway",
@@ -67,12 +102,29 @@ class LocalGateway:
             t.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, keep_replicas: bool = False) -> None:
+        """Stop serving: no new connection, requests in flight finish, idle connections close.
+
+        ``keep_replicas`` leaves the workers running for a gateway started next with
+        ``replicas=`` this one's: restarting the OpenFaaS gateway does not touch the function
+        pods, so a restart here must not either. Otherwise the workers are stopped too.
+        """
         self._httpd.shutdown()
         self._httpd.server_close()
+        self._httpd.end_connections()
         for _ in self._threads[1:]:
             self._async.put(None)
-        self.replicas.close()
+        if not keep_replicas:
+            self.replicas.close()
+
+    def successor(self) -> "LocalGateway":
+        """A new gateway on this one's address, build folder and credentials, serving the same
+        workers: what a restart starts once ``stop(keep_replicas=True)`` returned."""
+        host, port = self._httpd.server_address[:2]
+        return LocalGateway(self.build_root, self.replicas.topology, self.credentials,
+                            self.secrets_dir, self.replicas.base_env, self.replicas.log_dir,
+                            port=port, host=host, async_workers=len(self._threads) - 1,
+                            replicas=self.replicas)
 
     # -- deployments -----------------------------------------------------------------------
     def deployment_from_request(self, doc: object) -> Deployment:
@@ -211,6 +263,11 @@ def _make_handler(gw: LocalGateway):
             if body is None:
                 self.close_connection = True
                 return self._send(413, f"body: larger than the gateway limit of {MAX_BODY_BYTES} bytes")
+            if len(body) < int(self.headers.get("Content-Length") or 0):
+                # The connection ended mid-body (a client gone, or the gateway stopping): never
+                # forward half a body, which a function would answer as bad input, not a fault.
+                self.close_connection = True
+                return None
             parts = path.strip("/").split("/")
             try:
                 if parts[0] in ("function", "async-function") and len(parts) >= 2 and parts[1]:
