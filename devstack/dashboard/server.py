@@ -96,7 +96,7 @@ class Dashboard:
     def collect_once(self) -> dict[str, Any]:
         scrape = self.source.collect(self.clock())
         view = self.tracker.update(scrape)
-        view["interval_s"] = self.config.interval_s
+        view.update(interval_s=self.config.interval_s, history_points=self.config.history_points)
         series = self.tracker.series()
         with self._cond:
             self._view, self._scrape, self._series = view, scrape, series

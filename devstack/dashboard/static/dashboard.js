@@ -7,7 +7,7 @@ const PALETTE = ["#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2
                  "#db2777", "#65a30d", "#9333ea", "#ea580c", "#0d9488", "#4b5563"];
 const SVG = "http://www.w3.org/2000/svg";
 let series = [];          // chart points, oldest first (view.point of each round)
-let maxPoints = 180;
+let maxPoints = 300;
 const seenFeed = new Set();  // feed items already shown (only new ones flash)
 
 // -- small helpers --------------------------------------------------------------------------
@@ -306,7 +306,7 @@ async function start() {
   try {
     const snap = await (await fetch("/api/snapshot", {cache: "no-store"})).json();
     series = snap.series || [];
-    if (snap.interval_s) maxPoints = Math.max(maxPoints, series.length);
+    maxPoints = snap.history_points || maxPoints;  // as many as the server keeps
     render(snap);
   } catch (err) {
     document.getElementById("updated").textContent = "snapshot failed: " + err;
