@@ -8,6 +8,7 @@ import os
 
 from .etlkit import kafka_io
 from .etlkit.http import BadRequest, error_response, json_response
+from .etlkit.metrics import count_records
 from .etlkit.stepfn import dead_letter_out, parse_invocation
 from .etlkit.steps import DeadLetter, records_from_events
 from .etlkit.warehouse import (WarehouseError, WarehouseUnavailable, load_batch, open_warehouse,
@@ -48,5 +49,7 @@ def handle(event, context):
     except kafka_io.DeliveryError as exc:
         return json_response(503, {"error": f"kafka: {exc}"})
     stored = len(records) - len(result.rejected)
+    count_records(inv.workflow, name, {"in": len(inv.events), "out": stored, "filtered": 0,
+                                       "dead_lettered": len(dead), "emitted": result.written})
     return json_response(200, {"in": len(inv.events), "out": stored, "filtered": 0,
                                "dead_lettered": len(dead), "written": result.written})
