@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test bench render validate deploy build clean sysdeps
+.PHONY: venv run test bench render validate deploy build clean sysdeps chaos fuzz
 
 # System packages the tests need, installed only when missing (a second run does nothing):
 # PostgreSQL server binaries (a real cluster on loopback) and Chromium with its driver (the
@@ -41,6 +41,18 @@ test: venv sysdeps
 
 bench: venv
 	$(PY) -m bench
+
+# Availability under faults (issue 7): 5 minutes of steady writes and reads while workers, the
+# warehouse, the gateway, the runner and the broker connection fail in turn; prints availability
+# per component, recovery per fault and the data check (exit 1 if a record was lost or doubled).
+# `make chaos CHAOS_ARGS="--duration 600"` passes options through (`faas-etl chaos --help`).
+chaos: venv sysdeps
+	$(PY) -m devstack.cli chaos $(CHAOS_ARGS)
+
+# The property tests of tests/fuzz with many more examples than `make test` gives them.
+FUZZ_EXAMPLES ?= 5000
+fuzz: venv
+	FAAS_ETL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/fuzz
 
 # Regenerate argo-events/ and k8s/topics/ from workflows/ (a test checks they agree).
 render: venv

@@ -31,10 +31,17 @@ def tansu_binary() -> pathlib.Path:
 
 
 class EmbeddedBroker:
-    """Start and stop a Tansu broker on a free loopback port."""
+    """Start and stop a Tansu broker on a free loopback port.
 
-    def __init__(self, port: int | None = None, log_path: pathlib.Path | None = None):
+    ``advertised_port``: the port clients are told to connect to (default: ``port``); another
+    one when they must reach the broker through a relay, such as the chaos harness's proxy,
+    since a client follows the advertised address for everything after bootstrap.
+    """
+
+    def __init__(self, port: int | None = None, log_path: pathlib.Path | None = None,
+                 advertised_port: int | None = None):
         self.port = port or free_port()
+        self.advertised_port = advertised_port or self.port
         self.log_path = log_path
         self._proc: subprocess.Popen | None = None
         self._log = None
@@ -47,7 +54,8 @@ class EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         # Always name the listener: Tansu's default binds every interface.
         cmd = [str(tansu_binary()), "broker", "--listener-url", url,
-               "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+               "--advertised-listener-url", f"tcp://127.0.0.1:{self.advertised_port}",
+               "--storage-engine", "memory://tansu/"]
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_path, "ab")

@@ -197,6 +197,7 @@ DELEGATED = {
     "simulate": ("devstack.evaluation.cli", [], "evaluate the elastic scheduler on seeded curves"),
     "validate": ("devstack.manifests.cli", ["validate"], "validate manifests and stack.yml strictly"),
     "render": ("etlkit.workflow.render", [], "render argo-events/ and k8s/topics/ from workflows/"),
+    "chaos": ("devstack.chaos.cli", [], "availability under faults: steady writes and reads, faults, the data check"),
 }
 
 

@@ -5,6 +5,7 @@ import os
 import pathlib
 import secrets
 import sys
+import time
 from dataclasses import dataclass, field
 
 import requests
@@ -31,6 +32,9 @@ class LocalStack:
     functions: list[str] | None = None  # None: every function in stack.yml
     gateway_port: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Bootstrap servers of a Kafka to use instead of starting the embedded broker (e.g. a proxy
+    # in front of one); empty: $KAFKA_BOOTSTRAP, and when that is empty too, the embedded broker.
+    kafka_bootstrap: str = ""
 
     def __post_init__(self) -> None:
         # FAAS_ETL_RUN_DIR moves everything a run writes (builds, logs, secrets, databases).
@@ -60,7 +64,7 @@ class LocalStack:
 
     def up(self, progress=lambda msg: None) -> "LocalStack":
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.bootstrap = os.getenv("KAFKA_BOOTSTRAP", "")
+        self.bootstrap = self.kafka_bootstrap or os.getenv("KAFKA_BOOTSTRAP", "")
         if not self.bootstrap:
             progress("starting the embedded broker (Tansu)")
             self.broker = EmbeddedBroker(log_path=self.run_dir / "logs" / "broker.log").start()
@@ -115,6 +119,19 @@ class LocalStack:
 
     def create_topics(self, topics: dict[str, int]) -> None:
         create_topics(self.bootstrap, topics)
+
+    def restart_gateway(self, down_s: float = 0.0) -> LocalGateway:
+        """Stop the gateway and start a new one on the same port after ``down_s`` seconds.
+
+        The workers keep running and the new gateway serves them, as restarting OpenFaaS's
+        gateway leaves the function pods alone; requests in flight still get their answers.
+        """
+        old = self.gateway
+        old.stop(keep_replicas=True)
+        if down_s > 0:
+            time.sleep(down_s)
+        self.gateway = old.successor().start()
+        return self.gateway
 
     def down(self) -> None:
         if self.gateway:

@@ -1,0 +1,217 @@
+"""Everything a chaos run stands on, started and stopped here: real processes, all on loopback.
+
+* PostgreSQL (the warehouse): a throw-away cluster, ``tests/fixtures/postgres.py``'s
+  :class:`PostgresServer`, which can restart and crash it while keeping its port and data.
+* Tansu (the broker) behind a :class:`~.proxy.PausableProxy`: the broker advertises the proxy's
+  port, so every client (functions, runner, harness) talks to Kafka through it.
+* The local stack (:class:`~devstack.localstack.LocalStack`): gateway and the data path's
+  functions, ``replicas`` worker processes each, WAREHOUSE_URL pointing at the PostgreSQL with
+  the password in the ``warehouse-password`` secret file, as in a cluster.
+* The Argo Events runner as its own process (``python -m devstack.argo run``) on the chaos
+  workflow's manifests (:mod:`.workflow`), so it can be killed -9 like a pod.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+from typing import Callable
+
+import requests
+
+from ..broker import EmbeddedBroker, create_topics
+from ..localstack import LocalStack
+from ..ports import free_port
+from .config import ChaosConfig
+from .proxy import PausableProxy
+from .workflow import FUNCTIONS, write_manifests
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+# The test server's defaults trade durability for speed (fsync and synchronous_commit off): a
+# crash then loses transactions already reported committed, which is the database breaking its
+# promise, not the pipeline. A warehouse is run durable; so is this one.
+DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+
+
+def _postgres_server_class():
+    """``PostgresServer`` from the test fixtures: the harness runs from a checkout, where
+    ``tests`` sits beside ``devstack`` (added to the path when started as a console script)."""
+    try:
+        from tests.fixtures.postgres import PostgresServer
+    except ModuleNotFoundError:
+        sys.path.insert(0, str(REPO))
+        from tests.fixtures.postgres import PostgresServer
+    return PostgresServer
+
+
+class RunnerProcess:
+    """``python -m devstack.argo run`` as a child process; ``start()`` returns once it has
+    subscribed (its first stdout line), ``kill()`` is kill -9, ``stop()`` a clean SIGTERM."""
+
+    def __init__(self, manifests: pathlib.Path, bootstrap: str, gateway: str,
+                 secrets_dir: pathlib.Path, run_dir: pathlib.Path, log_path: pathlib.Path):
+        self.argv = [sys.executable, "-m", "devstack.argo", "run", "--manifests", str(manifests),
+                     "--bootstrap", bootstrap, "--gateway", gateway,
+                     "--secrets-dir", str(secrets_dir), "--run-dir", str(run_dir),
+                     "--log-level", "WARNING"]
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> "RunnerProcess":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.argv, cwd=REPO, stdout=subprocess.PIPE, stderr=log,
+                                         stdin=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()  # printed once every subscription is started
+        if not line:
+            code = self.proc.wait(10)
+            raise RuntimeError(f"the runner exited ({code}) before subscribing; see {self.log_path}")
+        json.loads(line)
+        self.starts += 1
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 40.0) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
+
+
+class ChaosStack:
+    """``up()`` starts everything, ``down()`` stops everything (safe after a partial up)."""
+
+    def __init__(self, run_dir: pathlib.Path, config: ChaosConfig,
+                 say: Callable[[str], None] = lambda msg: None):
+        self.run_dir, self.config, self.say = pathlib.Path(run_dir), config, say
+        self.postgres = None
+        self.broker: EmbeddedBroker | None = None
+        self.proxy: PausableProxy | None = None
+        self.stack: LocalStack | None = None
+        self.runner: RunnerProcess | None = None
+        self.topics: dict[str, int] = {}
+
+    @property
+    def ingest_url(self) -> str:
+        from .workflow import KEY, SOURCE_TOPIC
+
+        return f"{self.stack.url}/function/ingest/{SOURCE_TOPIC}?key={KEY}&source=writers"
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        creds = self.stack.credentials
+        return creds.user, creds.password
+
+    def up(self) -> "ChaosStack":
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.postgres = _postgres_server_class()(settings=DURABLE)
+        self.postgres.start()
+        self.say(f"warehouse: PostgreSQL on 127.0.0.1:{self.postgres.port}")
+        proxy_port = free_port()
+        self.broker = EmbeddedBroker(log_path=self.run_dir / "logs" / "broker.log",
+                                     advertised_port=proxy_port).start()
+        self.proxy = PausableProxy(("127.0.0.1", self.broker.port), port=proxy_port).start()
+        self.say(f"broker: Tansu on {self.broker.bootstrap}, clients through the proxy on "
+                 f"{self.proxy.address}")
+        secrets_dir = self.run_dir / "secrets"
+        secrets_dir.mkdir(parents=True, exist_ok=True)
+        password_file = secrets_dir / "warehouse-password"
+        password_file.write_text(self.postgres.password)
+        password_file.chmod(0o600)
+        self.stack = LocalStack(run_dir=self.run_dir, functions=list(FUNCTIONS),
+                                kafka_bootstrap=self.proxy.address,
+                                extra_env={"WAREHOUSE_URL": self.postgres.url_without_password})
+        self.stack.up()
+        self._scale(self.config.replicas)
+        self.say(f"gateway {self.stack.url}: {', '.join(FUNCTIONS)} x{self.config.replicas}")
+        self.topics = write_manifests(self.run_dir / "chaos", FUNCTIONS)
+        create_topics(self.proxy.address, self.topics)
+        self.runner = RunnerProcess(self.run_dir / "chaos" / "argo-events", self.proxy.address,
+                                    self.stack.url, secrets_dir, self.run_dir,
+                                    self.run_dir / "logs" / "runner.log").start()
+        self.say(f"runner: pid {self.runner.pid} on {self.run_dir / 'chaos' / 'argo-events'}")
+        return self
+
+    def _scale(self, replicas: int) -> None:
+        with self.stack.session() as http:
+            for name in FUNCTIONS:
+                resp = http.post(f"{self.stack.url}/system/scale-function/{name}",
+                                 json={"serviceName": name, "replicas": replicas}, timeout=60)
+                if resp.status_code != 202:
+                    raise RuntimeError(f"scaling {name}: HTTP {resp.status_code} {resp.text}")
+
+    def down(self) -> None:
+        steps = [lambda: self.runner and self.runner.stop(),
+                 lambda: self.stack and self.stack.down(),
+                 lambda: self.proxy and self.proxy.stop(),
+                 lambda: self.broker and self.broker.stop(),
+                 lambda: self.postgres and self.postgres.close()]
+        errors = []
+        for step in steps:  # every part gets its chance to stop, whatever failed before
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - reported after the others stopped
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> "ChaosStack":
+        try:
+            return self.up()
+        except BaseException:
+            self.down()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.down()
+
+
+def warehouse_rows(conninfo: str, table: str) -> list[dict]:
+    """Every row of the sink table (the data check's read-back)."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from etlkit.warehouse import check_identifier
+
+    with psycopg.connect(conninfo, connect_timeout=10, row_factory=dict_row) as conn:
+        return list(conn.execute(f'SELECT * FROM "{check_identifier(table, "table")}"'))
+
+
+def dead_letters(bootstrap: str, topic: str, partitions: int, timeout_s: float = 15.0) -> list:
+    """Every dead letter on ``topic``, read from the start to the end the broker reports."""
+    from ..pipeline.kafka_edge import TopicReader
+
+    reader = TopicReader(bootstrap, {topic: partitions}, keep=True)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not reader.at_end:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: no end of partition reported within {timeout_s:.0f}s")
+            reader.poll(0.2)
+        return [m.value for m in reader.messages[topic]]
+    finally:
+        reader.close()
+
+
+def gateway_alive(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
