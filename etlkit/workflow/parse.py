@@ -188,7 +188,7 @@ class _Parser:
         all_fields = sorted({f for fields in SOURCE_FIELDS.values() for f in fields})
         fields = Fields(item, path, self.errors, known or all_fields)
         if known is None:
-            if isinstance(item, dict):
+            if item is None or isinstance(item, dict):  # an empty entry (`- `) misses its kind too
                 rule = "required" if kind is None else f"unknown source kind {describe(kind)}"
                 self.fail(fields.at("kind"), f"{rule} (expected one of {', '.join(sorted(SOURCE_FIELDS))})")
             return None
