@@ -22,6 +22,12 @@ def error_response(exc: BadRequest) -> dict:
     return json_response(exc.status, {"error": str(exc)})
 
 
+def _not_json(constant: str) -> float:
+    # Python reads NaN and Infinity; JSON has neither, and every other reader (Go's, so Argo
+    # Events', PostgreSQL's jsonb) refuses them: let them in and they break a stage downstream.
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 def parse_json_body(body: bytes, field: str = "body") -> object:
     if not body:
         raise BadRequest(f"{field}: required, a JSON document")
@@ -30,7 +36,7 @@ def parse_json_body(body: bytes, field: str = "body") -> object:
     except UnicodeDecodeError as exc:
         raise BadRequest(f"{field}: not valid UTF-8 (byte {exc.start})") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except RecursionError:
         raise BadRequest(f"{field}: nested too deeply") from None
     except ValueError as exc:

@@ -2,17 +2,23 @@
 
 POST /function/ingest/<topic>[?key=<field>&source=<name>]
 Body: a JSON object (one record), an array of objects, or {"records": [...]}.
-Records are checked against the topic's latest schema in the registry, when it has one.
+Records are checked against the topic's latest schema in the registry, when it has one, and
+refused when the pipeline could not carry them faithfully (nested deeper than 64 levels, an
+integer beyond +-2**53, text that is not Unicode, larger than half of KAFKA_MAX_MESSAGE_BYTES).
 Answer: {"topic", "accepted", "rejected", "results": [{"index", "status", "error"?}]}; 200 when
 every accepted record is acknowledged by Kafka, 207 when some were rejected, 400 when none was
 acceptable, 404 for an unknown topic, 503 when Kafka did not acknowledge (nothing to assume).
 """
+import os
+
 from .etlkit.http import BadRequest, error_response, json_response
 from .etlkit.ingest import plan_ingest
 from .etlkit import kafka_io
 from .etlkit.schema_store import registry_from_env
 
 MAX_BATCH = 10_000
+# Half of Kafka's message limit (librdkafka and broker default 1 MB): see plan_ingest.
+MAX_RECORD_BYTES = int(os.getenv("KAFKA_MAX_MESSAGE_BYTES", "1000000")) // 2
 _registry = None
 
 
@@ -33,7 +39,8 @@ def handle(event, context):
         topic = event.path.strip("/").split("/")[0]
         plan = plan_ingest(topic, event.body, key_field=event.query.get("key"),
                            source=event.query.get("source") or "http", max_batch=MAX_BATCH,
-                           now_ms=kafka_io.now_ms(), validate=_validator(topic))
+                           now_ms=kafka_io.now_ms(), validate=_validator(topic),
+                           max_record_bytes=MAX_RECORD_BYTES)
         if not kafka_io.topic_exists(topic):
             raise BadRequest(f"topic: unknown topic {topic!r}", status=404)
         kafka_io.produce_all(plan.records)
