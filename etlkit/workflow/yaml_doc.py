@@ -80,7 +80,7 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: str, errors: list
             key = key_node.value
             key_path = child_path(path, key)
             if key in first_line:
-                errors.append(FieldError(key_path, f"duplicate key (line {line}; first at line {first_line[key]})"))
+                errors.append(FieldError(key_path or ROOT, f"duplicate key (line {line}; first at line {first_line[key]})"))
                 continue
             first_line[key] = line
             out[key] = _construct(loader, value_node, key_path, errors, seen)

@@ -40,3 +40,8 @@ def test_an_empty_source_entry_names_the_missing_kind():
         parse_workflow({"name": "w", "sources": [None], "sink": {"table": "t", "key": "k"},
                         "topics": {"a": {}}, "dead_letter": "a"})
     assert any(str(e).startswith("sources[0].kind: required") for e in raised.value.errors)
+
+
+def test_a_duplicate_empty_key_still_has_a_path():
+    _data, errors = load_yaml("? \n? \n")
+    assert [(e.path, e.rule) for e in errors] == [(ROOT, "duplicate key (line 2; first at line 1)")]
