@@ -28,7 +28,7 @@ from ..localstack import LocalStack
 from ..ports import free_port
 from .config import ChaosConfig
 from .proxy import PausableProxy
-from .workflow import FUNCTIONS, write_manifests
+from .workflow import CHAOS, FUNCTIONS
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 # The test server's defaults trade durability for speed (fsync and synchronous_commit off): a
@@ -110,9 +110,7 @@ class ChaosStack:
 
     @property
     def ingest_url(self) -> str:
-        from .workflow import KEY, SOURCE_TOPIC
-
-        return f"{self.stack.url}/function/ingest/{SOURCE_TOPIC}?key={KEY}&source=writers"
+        return self.stack.url + CHAOS.ingest_path()
 
     @property
     def auth(self) -> tuple[str, str]:
@@ -141,7 +139,7 @@ class ChaosStack:
         self.stack.up()
         self._scale(self.config.replicas)
         self.say(f"gateway {self.stack.url}: {', '.join(FUNCTIONS)} x{self.config.replicas}")
-        self.topics = write_manifests(self.run_dir / "chaos", FUNCTIONS)
+        self.topics = CHAOS.write_manifests(self.run_dir / "chaos", FUNCTIONS)
         create_topics(self.proxy.address, self.topics)
         self.runner = RunnerProcess(self.run_dir / "chaos" / "argo-events", self.proxy.address,
                                     self.stack.url, secrets_dir, self.run_dir,
@@ -188,10 +186,10 @@ def warehouse_rows(conninfo: str, table: str) -> list[dict]:
     import psycopg
     from psycopg.rows import dict_row
 
-    from etlkit.warehouse import check_identifier
+    from etlkit.warehouse.identifiers import quote
 
     with psycopg.connect(conninfo, connect_timeout=10, row_factory=dict_row) as conn:
-        return list(conn.execute(f'SELECT * FROM "{check_identifier(table, "table")}"'))
+        return list(conn.execute(f"SELECT * FROM {quote(table, 'table')}"))
 
 
 def dead_letters(bootstrap: str, topic: str, partitions: int, timeout_s: float = 15.0) -> list:

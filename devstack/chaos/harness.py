@@ -17,6 +17,8 @@ import threading
 import time
 from typing import Callable
 
+from etlkit.warehouse.identifiers import quote
+
 from . import datacheck, measure
 from .config import COMPONENTS, ChaosConfig, schedule
 from .environment import ChaosStack, dead_letters, warehouse_rows
@@ -24,7 +26,7 @@ from .faults import INJECTORS
 from .load import Clock, Ledger, OpLog, Reader, Writer
 from .measure import Fault, Op, Read
 from .report import ChaosReport, build_report
-from .workflow import DEAD_LETTER, KEY, TABLE, expected_row
+from .workflow import CHAOS, KEY, expected_row
 
 WARM_UP_TIMEOUT_S = 120.0
 GIVE_UP_S = 60.0         # after the run, an unacknowledged batch is retried this much longer
@@ -54,7 +56,7 @@ def _measure(env: ChaosStack, config: ChaosConfig, say: Callable[[str], None]) -
                       backoff_s=config.backoff_s, stop=stop_writing, give_up=give_up,
                       offset_s=i * write_period / config.writers)
                for i in range(config.writers)]
-    readers = [Reader(i, env.postgres.url, None, TABLE, log, clock, period_s=read_period,
+    readers = [Reader(i, env.postgres.url, None, CHAOS.table, log, clock, period_s=read_period,
                       backoff_s=config.backoff_s, stop=stop_reading,
                       offset_s=i * read_period / config.readers)
                for i in range(config.readers)]
@@ -82,11 +84,11 @@ def _measure(env: ChaosStack, config: ChaosConfig, say: Callable[[str], None]) -
             reader.join(10)
     say(f"writers stopped: {len(ledger.content)} records created, {len(ledger.acked)} acknowledged")
     drained_s = _drain(env, ledger, say, config.drain_timeout_s)
-    rows = warehouse_rows(env.postgres.url, TABLE)
+    rows = warehouse_rows(env.postgres.url, CHAOS.table)
     check = datacheck.check({i: expected_row(r) for i, r in ledger.content.items()},
                             ledger.acked, [(str(row[KEY]), {k: v for k, v in row.items() if k != KEY})
                                            for row in rows])
-    letters = dead_letters(env.proxy.address, DEAD_LETTER, env.topics.get(DEAD_LETTER, 1))
+    letters = dead_letters(env.proxy.address, CHAOS.dead_letter, env.topics.get(CHAOS.dead_letter, 1))
     shifted_ops = [Op(o.kind, o.start - origin, o.end - origin, o.ok, o.error, o.client)
                    for o in log.ops if o.start >= origin and o.start <= origin + window_end]
     shifted_reads = [Read(r.at - origin, r.newest_seq) for r in log.reads if r.at >= origin]
@@ -133,7 +135,7 @@ def _drain(env: ChaosStack, ledger: Ledger, say: Callable[[str], None], timeout:
     while time.monotonic() - started < timeout:
         try:
             with psycopg.connect(env.postgres.url, connect_timeout=5) as conn:
-                count = conn.execute(f'SELECT count(*) FROM "{TABLE}"').fetchone()[0]
+                count = conn.execute(f"SELECT count(*) FROM {quote(CHAOS.table)}").fetchone()[0]
         except psycopg.Error:
             count = -1
         now = time.monotonic()

@@ -25,7 +25,7 @@ from typing import Callable
 
 import requests
 
-from etlkit.warehouse import check_identifier
+from etlkit.warehouse.identifiers import quote
 
 from .measure import READ, WRITE, Op, Read
 
@@ -182,7 +182,7 @@ class Reader(threading.Thread):
                  stop: threading.Event, offset_s: float = 0.0):
         super().__init__(name=f"chaos-reader-{index}", daemon=True)
         self.index, self.conninfo, self.password = index, conninfo, password
-        self.query = f'SELECT count(*), max(seq) FROM "{check_identifier(table, "table")}"'
+        self.query = f"SELECT count(*), max(seq) FROM {quote(table, 'table')}"
         self.log, self.clock = log, clock
         self.period_s, self.backoff_s, self.stop, self.offset_s = period_s, backoff_s, stop, offset_s
         self.rand = random.Random(1000 + index).random
