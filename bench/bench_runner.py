@@ -86,9 +86,10 @@ def main() -> int:
                                 image=f"local/{STEP}:bench")
             build_context(stack.stack, spec, stack.run_dir / "build")
             with stack.session() as s:
-                resp = s.post(f"{stack.url}/system/functions", json={"service": STEP, "image": spec.image})
+                resp = s.post(f"{stack.url}/system/functions", json={"service": STEP, "image": spec.image},
+                              timeout=60)
                 assert resp.status_code == 202, resp.text
-                s.post(f"{stack.url}/function/{STEP}", data=b"{}")  # warm the replica
+                s.post(f"{stack.url}/function/{STEP}", data=b"{}", timeout=60)  # warm the replica
             single = _measure(stack, work, "per-event", PER_EVENT_RECORDS, None, PER_EVENT_SECONDS)
             batched = _measure(stack, work, "batch", BATCH_RECORDS, BATCH_SIZE, None)
         finally:

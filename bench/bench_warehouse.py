@@ -166,7 +166,7 @@ def postgres_rates(url: str) -> dict[str, float]:
     import psycopg
 
     rows, naive_rows = make_rows(ROWS), make_rows(NAIVE_ROWS)
-    connection = psycopg.connect(url, autocommit=True)
+    connection = psycopg.connect(url, autocommit=True, connect_timeout=10)
 
     def raw_table(attempt: int, label: str) -> str:
         table = f"{label}_{attempt}"
