@@ -18,7 +18,7 @@ from .factory import open_warehouse
 from .identifiers import InvalidIdentifier, check_identifier
 from .loader import LoadResult, load_batch, row_for_record
 from .protocol import Warehouse
-from .url import DatabaseUrlError, parse_database_url, read_secret, redact_url
+from .url import DatabaseUrlError, parse_database_url, read_secret, redact_url, resolve_reference
 
 __all__ = [
     "BadDataError",
@@ -42,5 +42,6 @@ __all__ = [
     "parse_database_url",
     "read_secret",
     "redact_url",
+    "resolve_reference",
     "row_for_record",
 ]

@@ -56,6 +56,23 @@ def parse_database_url(url: str, setting: str = "WAREHOUSE_URL") -> SqliteTarget
     raise DatabaseUrlError(f"{setting}: scheme {parts.scheme!r} is not one of sqlite, postgresql")
 
 
+def resolve_reference(reference: str, field: str, secrets_dir: str | os.PathLike[str] | None = None) -> str:
+    """The database URL a reference names: ``env:NAME`` (a variable of the function),
+    ``secret:name`` (an OpenFaaS secret file, where a URL with a password belongs), or a URL
+    itself (the step contract allows one). ``DatabaseUrlError`` names ``field`` when the
+    reference leads to nothing; the message never shows a URL."""
+    if reference.startswith("env:"):
+        url = os.environ.get(reference[4:], "")
+    elif reference.startswith("secret:"):
+        url = read_secret(reference[7:], secrets_dir) or ""
+    else:
+        url = reference
+    if not url.strip():
+        shown = reference if reference.startswith(("env:", "secret:")) else "an empty URL"
+        raise DatabaseUrlError(f"{field}: {shown} names no database URL")
+    return url.strip()
+
+
 def redact_url(url: str) -> str:
     """The URL with any password replaced by ``***`` (for logs and error messages)."""
     parts = urllib.parse.urlsplit(url)

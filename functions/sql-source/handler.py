@@ -2,7 +2,7 @@
 page, and advances the cursor only after Kafka acknowledged the page (a crash re-reads it).
 
 Body: {"workflow", "version", "source": {"kind": "sql", "name", "topic", "dead_letter"?,
-"url" ("env:NAME" or a URL), "params": {<SqlSourceConfig>}}, "event": <tick>}.
+"url" ("env:NAME", "secret:name" or a URL), "params": {<SqlSourceConfig>}}, "event": <tick>}.
 Cursors live under CURSOR_DIR. At most MAX_PAGES pages per tick keep a tick short.
 """
 import os
@@ -13,16 +13,17 @@ from .etlkit.sourcefn import deliver, spec_text
 from .etlkit.sources import (FileCursorStore, SourceConfigError, SourceError, SourceUnavailable,
                              SqlSource, SqlSourceConfig, open_row_reader)
 from .etlkit.stepfn import parse_invocation
+from .etlkit.warehouse import DatabaseUrlError, resolve_reference
 
 MAX_PAGES = int(os.getenv("MAX_PAGES", "20"))
 _sources = {}
 
 
 def _source(spec):
-    url_ref = spec.get("url", "env:WAREHOUSE_URL")
-    url = os.getenv(url_ref[4:], "") if url_ref.startswith("env:") else url_ref
-    if not url:
-        raise BadRequest(f"source.url: {url_ref} names no database URL", status=500)
+    try:
+        url = resolve_reference(spec.get("url", "env:WAREHOUSE_URL"), "source.url")
+    except DatabaseUrlError as exc:  # the function's configuration, not the rows: retry-worthy
+        raise BadRequest(str(exc), status=500) from None
     config = SqlSourceConfig.from_spec(spec.get("params") or {})
     cache_key = (url, config)
     if cache_key not in _sources:

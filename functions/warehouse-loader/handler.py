@@ -1,26 +1,26 @@
 """The warehouse loader: a batch of records upserted into SQLite or PostgreSQL by record key.
 
-The spec's ``url`` is a database URL or ``env:NAME`` (read from the environment). Rows that cannot
-be stored become dead letters with their reason; the rest are written in one transaction. A
+The spec's ``url`` is ``env:NAME`` (read from the environment), ``secret:name`` (an OpenFaaS
+secret file: where a URL carrying a password belongs) or a database URL. Rows that cannot be
+stored become dead letters with their reason; the rest are written in one transaction. A
 database outage answers 503 so the Sensor retries; the upsert makes the retry harmless.
 """
-import os
-
 from .etlkit import kafka_io
 from .etlkit.http import BadRequest, error_response, json_response
 from .etlkit.metrics import count_records
 from .etlkit.stepfn import dead_letter_out, parse_invocation
 from .etlkit.steps import DeadLetter, records_from_events
-from .etlkit.warehouse import (WarehouseError, WarehouseUnavailable, load_batch, open_warehouse,
-                               row_for_record)
+from .etlkit.warehouse import (DatabaseUrlError, WarehouseError, WarehouseUnavailable, load_batch,
+                               open_warehouse, resolve_reference, row_for_record)
 
 _warehouses = {}
 
 
 def _warehouse(url_ref):
-    url = os.getenv(url_ref[4:], "") if url_ref.startswith("env:") else url_ref
-    if not url:
-        raise BadRequest(f"step.url: {url_ref} names no database URL", status=500)
+    try:
+        url = resolve_reference(url_ref, "step.url")
+    except DatabaseUrlError as exc:  # the function's configuration, not the records: retry-worthy
+        raise BadRequest(str(exc), status=500) from None
     if url not in _warehouses:
         _warehouses[url] = open_warehouse(url)
     return _warehouses[url]
