@@ -15,13 +15,12 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import select
 import signal
 import subprocess
 import sys
 import time
 from typing import Callable
-
-import requests
 
 from ..broker import EmbeddedBroker, create_topics
 from ..localstack import LocalStack
@@ -35,6 +34,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 # crash then loses transactions already reported committed, which is the database breaking its
 # promise, not the pipeline. A warehouse is run durable; so is this one.
 DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+START_TIMEOUT_S = 60.0
 
 
 def _postgres_server_class():
@@ -71,10 +71,14 @@ class RunnerProcess:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.argv, cwd=REPO, stdout=subprocess.PIPE, stderr=log,
                                          stdin=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()  # printed once every subscription is started
+        # One line is printed once every subscription is started; a runner that never gets
+        # there (a broker that does not answer) must not hang the harness.
+        ready, _, _ = select.select([self.proc.stdout], [], [], START_TIMEOUT_S)
+        line = self.proc.stdout.readline() if ready else ""
         if not line:
-            code = self.proc.wait(10)
-            raise RuntimeError(f"the runner exited ({code}) before subscribing; see {self.log_path}")
+            self.kill()
+            raise RuntimeError(f"the runner did not subscribe within {START_TIMEOUT_S:g}s "
+                               f"(exit {self.proc.returncode}); see {self.log_path}")
         json.loads(line)
         self.starts += 1
         return self
@@ -83,6 +87,7 @@ class RunnerProcess:
         if self.proc and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
+        self._close()
 
     def stop(self, timeout: float = 40.0) -> None:
         if self.proc and self.proc.poll() is None:
@@ -91,7 +96,10 @@ class RunnerProcess:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
-        if self.proc and self.proc.stdout:
+        self._close()
+
+    def _close(self) -> None:
+        if self.proc and self.proc.stdout and not self.proc.stdout.closed:
             self.proc.stdout.close()
 
 
@@ -207,9 +215,3 @@ def dead_letters(bootstrap: str, topic: str, partitions: int, timeout_s: float =
     finally:
         reader.close()
 
-
-def gateway_alive(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False

@@ -19,7 +19,7 @@ from typing import Callable
 
 from etlkit.warehouse.identifiers import quote
 
-from . import datacheck, measure
+from . import datacheck
 from .config import COMPONENTS, ChaosConfig, schedule
 from .environment import ChaosStack, dead_letters, warehouse_rows
 from .faults import INJECTORS

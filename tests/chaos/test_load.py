@@ -66,24 +66,35 @@ class _FlakyIngest(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_writer_sends_the_same_batch_until_it_is_acknowledged():
+@pytest.fixture
+def flaky_writer():
+    """A writer (batch size, backoff) against a fresh _FlakyIngest on loopback."""
     _FlakyIngest.calls = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FlakyIngest)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     ledger, log = Ledger(Clock()), OpLog()
     stop, give_up = threading.Event(), threading.Event()
-    writer = Writer(0, f"http://127.0.0.1:{server.server_address[1]}/", ("u", "p"), ledger, log,
-                    period_s=60, batch=5, timeout_s=5, backoff_s=(0.01, 0.02), stop=stop,
-                    give_up=give_up)
+
+    def make(batch, backoff_s):
+        return Writer(0, f"http://127.0.0.1:{server.server_address[1]}/", ("u", "p"), ledger, log,
+                      period_s=60, batch=batch, timeout_s=5, backoff_s=backoff_s, stop=stop,
+                      give_up=give_up)
+
+    yield make, ledger, log, stop, give_up
+    stop.set()
+    give_up.set()
+    server.shutdown()
+
+
+def test_a_writer_sends_the_same_batch_until_it_is_acknowledged(flaky_writer):
+    make, ledger, log, stop, _give_up = flaky_writer
+    writer = make(batch=5, backoff_s=(0.01, 0.02))
     writer.start()
-    try:
-        while len(ledger.acked) < 5:
-            writer.join(0.05)
-            assert writer.is_alive()
-    finally:
-        stop.set()
-        writer.join(10)
-        server.shutdown()
+    while len(ledger.acked) < 5:
+        writer.join(0.05)
+        assert writer.is_alive()
+    stop.set()
+    writer.join(10)
     assert len(_FlakyIngest.calls) == 4
     assert all(call == _FlakyIngest.calls[0] for call in _FlakyIngest.calls)  # the same records
     assert set(ledger.acked) == set(_FlakyIngest.calls[0]) == set(ledger.content)
@@ -92,23 +103,14 @@ def test_a_writer_sends_the_same_batch_until_it_is_acknowledged():
     assert log.ops[0].error.startswith("HTTP 503") and log.ops[2].error == "ConnectionError"
 
 
-def test_a_writer_told_to_give_up_leaves_its_records_unacknowledged():
-    _FlakyIngest.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FlakyIngest)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    ledger, log = Ledger(Clock()), OpLog()
-    stop, give_up = threading.Event(), threading.Event()
-    writer = Writer(1, f"http://127.0.0.1:{server.server_address[1]}/", ("u", "p"), ledger, log,
-                    period_s=60, batch=3, timeout_s=5, backoff_s=(5.0, 5.0), stop=stop,
-                    give_up=give_up)
+def test_a_writer_told_to_give_up_leaves_its_records_unacknowledged(flaky_writer):
+    make, ledger, log, stop, give_up = flaky_writer
+    writer = make(batch=3, backoff_s=(5.0, 5.0))
     writer.start()
-    try:
-        while not log.ops:
-            writer.join(0.02)
-        stop.set()
-        give_up.set()
-        writer.join(10)
-    finally:
-        server.shutdown()
+    while not log.ops:
+        writer.join(0.02)
+    stop.set()
+    give_up.set()
+    writer.join(10)
     assert not writer.is_alive()
     assert len(ledger.content) == 3 and ledger.acked == {}
