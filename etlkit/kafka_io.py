@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+
 from confluent_kafka import KafkaError, Producer
-from confluent_kafka.admin import AdminClient
 
 from .outrecord import OutRecord
 
@@ -52,7 +52,8 @@ def known_topics(refresh: bool = False) -> frozenset[str]:
     global _topics
     fetched, names = _topics
     if refresh or time.monotonic() - fetched > TOPIC_CACHE_SECONDS or not names:
-        metadata = AdminClient({"bootstrap.servers": bootstrap_servers()}).list_topics(timeout=10)
+        # The producer's own connection: no second client (and its sockets) per refresh.
+        metadata = producer().list_topics(timeout=10)
         names = frozenset(metadata.topics)
         _topics = (time.monotonic(), names)
     return names

@@ -3,12 +3,9 @@ functions: a JSON file at SCHEMA_STORE_PATH (the local stack puts it in its run 
 cluster, a volume both functions mount)."""
 from __future__ import annotations
 
-import os
-import pathlib
-
+from .paths import local_path
 from .schemas import JsonFileSchemaStore, SchemaRegistry
 
 
 def registry_from_env() -> SchemaRegistry:
-    default = pathlib.Path(os.getenv("FAAS_ETL_RUN_DIR", "/tmp")) / "schemas.json"
-    return SchemaRegistry(JsonFileSchemaStore(os.getenv("SCHEMA_STORE_PATH", str(default))))
+    return SchemaRegistry(JsonFileSchemaStore(local_path("SCHEMA_STORE_PATH", "schemas.json")))

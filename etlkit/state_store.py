@@ -16,6 +16,8 @@ import pathlib
 import sqlite3
 from typing import Any, Iterator
 
+from .paths import run_dir
+
 
 def default_state_path() -> pathlib.Path:
     url = os.getenv("STATE_URL", "")
@@ -23,7 +25,7 @@ def default_state_path() -> pathlib.Path:
         return pathlib.Path(url[len("sqlite:///"):])
     if url:
         raise ValueError("STATE_URL: only sqlite:///<path> is supported")
-    return pathlib.Path(os.getenv("FAAS_ETL_RUN_DIR", "/tmp")) / "step-state.db"
+    return pathlib.Path(run_dir()) / "step-state.db"
 
 
 class StateStore:

@@ -5,6 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from etlkit.controller.measure import partition_lag
+
 # Parsed Prometheus samples: {(name, sorted label pairs): value} (etlkit.controller.measure).
 Samples = Mapping[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -46,9 +48,8 @@ class TopicState:
     def partition_lag(self, group: str, partition: int) -> int:
         """Records of ``partition`` that ``group`` has not committed past. A group with no
         commit starts at the low watermark (the runner's groups read from the oldest record)."""
-        done = self.committed.get(group, {}).get(partition)
-        start = self.low.get(partition, 0) if done is None else done
-        return max(0, self.high[partition] - start)
+        return partition_lag(self.committed.get(group, {}).get(partition),
+                             self.high[partition], self.low.get(partition, 0))
 
     def lag(self, group: str) -> int:
         return sum(self.partition_lag(group, p) for p in self.high)

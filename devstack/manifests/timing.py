@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import zoneinfo
 
+from ..argo.gotime import parse_duration
+
 # (name, lowest, highest, names usable instead of numbers)
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
@@ -21,7 +23,6 @@ CRON_FIELDS = (
 )
 _RANGE = re.compile(r"^(?P<start>\*|\?|[0-9A-Za-z]+)(?:-(?P<end>[0-9A-Za-z]+))?"
                     r"(?:/(?P<step>\d+))?$")
-GO_DURATION = re.compile(r"^[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$")
 
 
 def _value(text: str, low: int, high: int, names: dict[str, int]) -> int | None:
@@ -75,8 +76,13 @@ def cron_problem(expression: str) -> str | None:
 
 
 def is_go_duration(text: str) -> bool:
-    """True for what Go's ``time.ParseDuration`` accepts (``30s``, ``1m30s``, ``0``)."""
-    return text == "0" or bool(GO_DURATION.match(text))
+    """True for what Go's ``time.ParseDuration`` accepts (``30s``, ``1m30s``, ``0``): the very
+    parser the local runner uses, so the validator and the runner never disagree."""
+    try:
+        parse_duration(text)
+    except ValueError:
+        return False
+    return True
 
 
 def timezone_problem(name: str) -> str | None:

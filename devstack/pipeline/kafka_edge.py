@@ -19,6 +19,8 @@ from confluent_kafka import (OFFSET_END, Consumer, ConsumerGroupTopicPartitions,
                              TopicPartition)
 from confluent_kafka.admin import AdminClient
 
+from etlkit.controller.kafka_offsets import KafkaOffsets
+
 from .offsets import GroupLag, group_lag
 
 
@@ -123,27 +125,21 @@ def records_on(bootstrap: str, topic: str, partitions: int, timeout: float = 15.
 
 
 class GroupOffsets:
-    """Committed offsets of consumer groups, read without joining them."""
+    """Committed offsets of consumer groups, read without joining them (the controller's reader)."""
 
     def __init__(self, bootstrap: str):
         self.bootstrap = bootstrap
-        self._readers: dict[str, Consumer] = {}
+        self._offsets = KafkaOffsets(bootstrap)
 
     def committed(self, group: str, topic: str, partitions: int) -> dict[int, int | None]:
-        reader = self._readers.get(group)
-        if reader is None:
-            reader = self._readers[group] = _consumer(self.bootstrap, group)
-        got = reader.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
-        return {tp.partition: (tp.offset if tp.offset >= 0 else None) for tp in got}
+        return self._offsets.committed(group, topic, range(partitions))
 
     def lag(self, group: str, topic: str, reader: TopicReader) -> GroupLag:
         high = reader.high_watermarks(topic)
         return group_lag(group, topic, self.committed(group, topic, len(high)), high)
 
     def close(self) -> None:
-        for consumer in self._readers.values():
-            consumer.close()
-        self._readers.clear()
+        self._offsets.close()
 
 
 def reset_group(bootstrap: str, group: str, topic: str, partitions: int, offset: int = 0) -> None:

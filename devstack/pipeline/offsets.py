@@ -10,13 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-TopicPartition = tuple[str, int]
+# The controller measures backlog the same way; one definition of a partition's lag.
+from etlkit.controller.measure import backlog, partition_lag
 
-
-def partition_lag(committed: int | None, high: int, low: int = 0) -> int:
-    """Records of a partition a group has not committed past; never negative."""
-    start = low if committed is None or committed < 0 else max(committed, low)
-    return max(0, high - start)
+__all__ = ["GroupLag", "group_lag", "partition_lag"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +33,6 @@ def group_lag(group: str, topic: str, committed: Mapping[int, int | None],
               high: Mapping[int, int], low: Mapping[int, int] | None = None) -> GroupLag:
     """The group's lag over every partition of ``topic`` that ``high`` names."""
     low = low or {}
-    lag = sum(partition_lag(committed.get(p), h, low.get(p, 0)) for p, h in high.items())
+    lag = backlog(committed, high, low)
     done = sum(max(committed.get(p) or 0, low.get(p, 0)) for p in high)
     return GroupLag(group, topic, lag, done, sum(high.values()))

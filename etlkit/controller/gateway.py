@@ -24,6 +24,7 @@ import requests
 import yaml
 
 from ..scheduler import Endpoint, Node, NodeTopology, ServiceMatching
+from ..secrets import read_secret
 from .errors import ApplyError, ConfigError, EdgeError, FunctionMissing
 from .measure import function_seconds, parse_prometheus, replicas_per_node
 from .measure import FUNCTION_SECONDS, REPLICAS_PER_NODE
@@ -35,15 +36,6 @@ __all__ = ["Gateway", "GatewayMetrics", "FunctionMatcher", "LocalPlatform", "loa
 REGION = "topology.kubernetes.io/region"
 ZONE = "topology.kubernetes.io/zone"
 HOSTNAME = "kubernetes.io/hostname"
-
-
-def read_secret(name: str, folder: str | None = None) -> str | None:
-    """An OpenFaaS secret file (``$OPENFAAS_SECRETS_DIR`` or /var/openfaas/secrets), or None."""
-    base = folder or os.environ.get("OPENFAAS_SECRETS_DIR") or "/var/openfaas/secrets"
-    try:
-        return pathlib.Path(base, name).read_text(encoding="utf-8").rstrip("\r\n")
-    except FileNotFoundError:
-        return None
 
 
 class Gateway:

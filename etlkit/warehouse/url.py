@@ -11,9 +11,9 @@ import os
 import urllib.parse
 from dataclasses import dataclass, field
 
+from ..secrets import read_secret
 from .errors import WarehouseError
 
-DEFAULT_SECRETS_DIR = "/var/openfaas/secrets"
 WAREHOUSE_PASSWORD_SECRET = "warehouse-password"
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -81,16 +81,3 @@ def redact_url(url: str) -> str:
     if not (at and colon):
         return url
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
-
-
-def read_secret(name: str, secrets_dir: str | os.PathLike[str] | None = None) -> str | None:
-    """The content of an OpenFaaS secret file, without its trailing newline; None if absent.
-
-    The folder is ``secrets_dir``, else ``$OPENFAAS_SECRETS_DIR``, else /var/openfaas/secrets.
-    """
-    folder = secrets_dir or os.environ.get("OPENFAAS_SECRETS_DIR") or DEFAULT_SECRETS_DIR
-    try:
-        with open(os.path.join(folder, name), encoding="utf-8") as secret:
-            return secret.read().rstrip("\r\n")
-    except FileNotFoundError:
-        return None

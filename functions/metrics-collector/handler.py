@@ -10,13 +10,14 @@ import socket
 
 from .etlkit import kafka_io
 from .etlkit.http import BadRequest, error_response, json_response
+from .etlkit.paths import local_path
 from .etlkit.sourcefn import deliver, spec_text
 from .etlkit.sources import HostSample, host_points, point_record, read_host_sample
 from .etlkit.stepfn import parse_invocation
 
 
 def _sample_path(name):
-    folder = os.getenv("SAMPLE_DIR", os.path.join(os.getenv("FAAS_ETL_RUN_DIR", "/tmp"), "samples"))
+    folder = local_path("SAMPLE_DIR", "samples")
     os.makedirs(folder, exist_ok=True)
     return os.path.join(folder, f"{name}.json")
 

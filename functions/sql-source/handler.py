@@ -9,6 +9,7 @@ import os
 
 from .etlkit import kafka_io
 from .etlkit.http import BadRequest, error_response, json_response
+from .etlkit.paths import local_path
 from .etlkit.sourcefn import deliver, spec_text
 from .etlkit.sources import (FileCursorStore, SourceConfigError, SourceError, SourceUnavailable,
                              SqlSource, SqlSourceConfig, open_row_reader)
@@ -27,8 +28,7 @@ def _source(spec):
     config = SqlSourceConfig.from_spec(spec.get("params") or {})
     cache_key = (url, config)
     if cache_key not in _sources:
-        store = FileCursorStore(os.getenv("CURSOR_DIR", os.path.join(
-            os.getenv("FAAS_ETL_RUN_DIR", "/tmp"), "cursors")))
+        store = FileCursorStore(local_path("CURSOR_DIR", "cursors"))
         _sources[cache_key] = SqlSource(config, open_row_reader(url, config), store)
     return _sources[cache_key]
 

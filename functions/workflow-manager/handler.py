@@ -12,9 +12,9 @@ GET    /workflows/<name>/manifests[?version=N] -> [{"path", "text"}]: its Argo E
 Definitions are validated (every error, each naming the field and the rule) before they are
 stored; nothing half-stored. The store is SQLite at WORKFLOW_STORE (a volume in a cluster).
 """
-import os
 
 from .etlkit.http import BadRequest, error_response, json_response
+from .etlkit.paths import local_path
 from .etlkit.workflow import WorkflowInvalid
 from .etlkit.workflow.render import render_workflow
 from .etlkit.workflow.sqlite_store import SqliteWorkflowStore
@@ -27,8 +27,7 @@ _configs = None
 def _store():
     global _configs
     if _configs is None:
-        default = os.path.join(os.getenv("FAAS_ETL_RUN_DIR", "/tmp"), "workflows.db")
-        _configs = WorkflowConfigs(SqliteWorkflowStore(os.getenv("WORKFLOW_STORE", default)))
+        _configs = WorkflowConfigs(SqliteWorkflowStore(local_path("WORKFLOW_STORE", "workflows.db")))
     return _configs
 
 

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from devstack.cli import main
+from devstack.runstate import process_alive
 
 OWN_SUBCOMMANDS = ["build", "up", "run"]
 
@@ -81,16 +82,8 @@ def test_up_stops_every_process_it_started_on_a_signal(sig, tmp_path):
         proc.send_signal(getattr(signal, sig))
         assert proc.wait(30) == 0
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(_running(p) for p in pids):
+        while time.monotonic() < deadline and any(process_alive(p) for p in pids):
             time.sleep(0.1)
-        assert not [p for p in pids if _running(p)]
+        assert not [p for p in pids if process_alive(p)]
     finally:
         proc.kill()
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False

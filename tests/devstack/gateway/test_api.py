@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from devstack.runstate import process_alive
 from devstack.shrinkwrap import build_context
 from devstack.stackfile import FunctionSpec
 
@@ -166,7 +167,7 @@ def test_scale_three_then_zero_then_first_call_brings_one_back(gateway, echo):
     status = _status(s, url, "echo")
     assert status["availableReplicas"] == 0
     for pid in pids:
-        assert _wait(lambda: not _alive(pid)), f"worker {pid} still running after scale to 0"
+        assert _wait(lambda: not process_alive(pid)), f"worker {pid} still running after scale to 0"
     resp = s.post(f"{url}/function/echo", data=b"wake")
     assert resp.status_code == 200
     status = _status(s, url, "echo")
@@ -206,11 +207,3 @@ def test_metrics_count_invocations_by_code(gateway, echo):
     text = s.get(f"{url}/metrics").text
     assert 'gateway_service_count{function_name="echo"}' in text
     assert "gateway_functions_seconds_bucket" in text
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
