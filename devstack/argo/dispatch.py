@@ -40,6 +40,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from . import gojson
+from .batchbody import envelope_of
 from .events import Event
 from .params import construct_payload, resolve
 from .retry import Attempts, run_with_retry
@@ -234,21 +235,32 @@ class Dispatcher:
             return Report(tuple(outcomes), requests, retried)
         return self._fire_batch(trigger, dependency, events)
 
-    def _fire_batch(self, trigger: Trigger, dependency: str, events: Sequence[Event]) -> Report:
-        assert isinstance(trigger.action, HttpAction)
+    def _members(self, trigger: Trigger, dependency: str, events: Sequence[Event],
+                 broken: dict[int, str]) -> tuple[list[int], bytes]:
+        """The general path: each event's payload built alone, then merged (indices that could
+        not be built go to ``broken`` with the reason)."""
         now = self.now()
         members: dict[int, dict] = {}
-        broken: dict[int, str] = {}
         for i, event in enumerate(events):
             try:
                 members[i] = batch_member(construct_payload(trigger.action.payload, {dependency: event}, now))
             except Exception as exc:  # its own dead letter, the others still go
                 broken[i] = f"payload: {exc}"
+        return list(members), (merge_members(list(members.values())) if members else b"")
+
+    def _fire_batch(self, trigger: Trigger, dependency: str, events: Sequence[Event]) -> Report:
+        assert isinstance(trigger.action, HttpAction)
+        broken: dict[int, str] = {}
+        envelope = envelope_of(trigger)
+        merged = envelope.body(events) if envelope else None
+        if merged is not None:
+            members: Sequence[int] = range(len(events))
+        else:
+            members, merged = self._members(trigger, dependency, events, broken)
         outcomes: dict[int, Outcome] = {}
         requests = retried = 0
         if members:
-            merged = merge_members(list(members.values()))
-            first = {dependency: events[next(iter(members))]}
+            first = {dependency: events[members[0]]}
             result = self._attempts(trigger, lambda: self._execute(trigger, first, merged))
             requests, retried = result.attempts, result.attempts - 1
             for i in members:

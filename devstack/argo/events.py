@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
 from . import gojson
-from .gotime import from_epoch_ms, go_time_string, rfc3339
+from .gotime import go_time_string, rfc3339, utc_time_string_of_ms
 
 SPEC_VERSION = "1.0"
 JSON_CONTENT = "application/json"
@@ -53,6 +54,9 @@ class Event:
 
     context: EventContext
     data: Any
+    # Every number in ``data`` is one Python's JSON encoder writes as Go does once decoded to
+    # float64 (known for Kafka events, see _float64; False means "check", the safe default).
+    plain_numbers: bool = False
 
     def data_text(self) -> str:
         """The event data as the JSON bytes Argo carries (Go field order, compact)."""
@@ -76,56 +80,130 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def decode_json_body(value: bytes | None) -> Any:
-    """The body of a ``jsonBody: true`` source: decoded JSON, or ``InvalidBody``."""
+class _Numbers(threading.local):
+    """Set by the decoder's number hooks while one body is decoded (per thread)."""
+
+    go_only = False  # a number whose Go text the C encoder would not write
+
+
+_numbers = _Numbers()
+
+
+def _float64(text: str) -> float | int:
+    """A JSON number with a fraction or exponent, as Go will print it once decoded to float64.
+
+    An integral value (``4.0``, ``1e3``) prints without a fraction in Go, so it becomes an int
+    here (exact below 2**53). Any other value Python's repr writes as Go does (shortest digits,
+    no exponent) between 1e-4 and 1e16; outside that (and -0.0) only :mod:`.gojson` can.
+    """
+    number = float(text)
+    if number.is_integer():
+        if abs(number) < gojson.EXACT_INT and (number or not text.startswith("-")):
+            return int(number)
+        _numbers.go_only = True  # -0.0, and from 2**53 on Python writes "9007199254740992.0"
+    elif not 1e-4 <= abs(number) < 1e16:
+        _numbers.go_only = True
+    return number
+
+
+def _int64(text: str) -> int:
+    if len(text) > 15:  # may pass 2**53, where Go prints the float64 it rounded to
+        _numbers.go_only = True
+    return int(text)
+
+
+# One decoder, not one per message (json.loads with arguments builds a new one each call).
+_BODY = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_float64, parse_int=_int64)
+
+
+def _decode_body(value: bytes | None) -> tuple[Any, bool]:
+    """The decoded body and whether every number in it is plain (see :attr:`Event.plain_numbers`)."""
     if value is None:
-        return None  # a nil json.RawMessage marshals as null
+        return None, True  # a nil json.RawMessage marshals as null
+    _numbers.go_only = False
     try:
-        return json.loads(value.decode("utf-8"), parse_constant=_reject_constant)
+        body = _BODY.decode(value.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidBody(f"value is not JSON: {exc}") from exc
+    return body, not _numbers.go_only
+
+
+def decode_json_body(value: bytes | None) -> Any:
+    """The body of a ``jsonBody: true`` source: decoded JSON, or ``InvalidBody``.
+
+    Numbers keep their value; integral ones written with a fraction become ints (Go holds every
+    number as a float64 and prints ``4.0`` as ``4``, so no payload or filter can tell).
+    """
+    return _decode_body(value)[0]
 
 
 def kafka_event_data(*, topic: str, partition: int, key: bytes | None, value: bytes | None,
                      timestamp_ms: int, headers: Sequence[tuple[str, bytes | None]] | None,
                      json_body: bool, metadata: Mapping[str, str] | None = None) -> dict[str, Any]:
     """``KafkaEventData`` of one message, as a dict in Go's field order."""
-    if json_body:
-        body: Any = decode_json_body(value)
-    else:
-        body = None if value is None else base64.b64encode(value).decode()
-    merged: dict[str, str] = {}
-    for name, raw in headers or ():
-        merged[name] = _text(raw)
-    data: dict[str, Any] = {
-        "topic": topic,
-        "key": _text(key),
-        "partition": partition,
-        "body": body,
-        "timestamp": go_time_string(from_epoch_ms(timestamp_ms)),
-        "headers": dict(sorted(merged.items())),  # a Go map marshals with sorted keys
-    }
-    if metadata:
-        data["metadata"] = dict(sorted(metadata.items()))
-    return data
+    events = KafkaEvents(event_source="", event_name="", url="", json_body=json_body, metadata=metadata)
+    return events.data(topic, partition, key, value, timestamp_ms, headers)[0]
 
 
 def kafka_event_id(event_source: str, event_name: str, url: str, topic: str, partition: int,
                    offset: int) -> str:
     """Argo's Kafka event ID: ``source:event:first-url:topic:partition:offset``."""
-    return f"{event_source}:{event_name}:{url.split(',')[0]}:{topic}:{partition}:{offset}"
+    return f"{_id_prefix(event_source, event_name, url)}:{topic}:{partition}:{offset}"
+
+
+def _id_prefix(event_source: str, event_name: str, url: str) -> str:
+    return f"{event_source}:{event_name}:{url.split(',')[0]}"
+
+
+class KafkaEvents:
+    """Builds the events of one Kafka event source event; what is the same for all its messages
+    (the ID prefix, the metadata) is worked out once, since every message passes here."""
+
+    def __init__(self, *, event_source: str, event_name: str, url: str, json_body: bool,
+                 metadata: Mapping[str, str] | None = None):
+        self.event_source, self.event_name, self.json_body = event_source, event_name, json_body
+        self._id_prefix = _id_prefix(event_source, event_name, url)
+        self._metadata = dict(sorted(metadata.items())) if metadata else None
+
+    def data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
+             headers: Sequence[tuple[str, bytes | None]] | None) -> tuple[dict[str, Any], bool]:
+        """The event data and whether its numbers are plain (:attr:`Event.plain_numbers`)."""
+        plain = True
+        if self.json_body:
+            body, plain = _decode_body(value)
+        else:
+            body = None if value is None else base64.b64encode(value).decode()
+        merged: dict[str, str] = {}
+        for name, raw in headers or ():
+            merged[name] = _text(raw)
+        data: dict[str, Any] = {
+            "topic": topic,
+            "key": _text(key),
+            "partition": partition,
+            "body": body,
+            "timestamp": utc_time_string_of_ms(timestamp_ms),
+            "headers": dict(sorted(merged.items())) if len(merged) > 1 else merged,  # Go sorts map keys
+        }
+        if self._metadata:
+            data["metadata"] = dict(self._metadata)
+        return data, plain
+
+    def event(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
+              timestamp_ms: int, headers: Sequence[tuple[str, bytes | None]] | None, now: datetime) -> Event:
+        """One message's event; ``InvalidBody`` when a ``jsonBody`` value is not JSON."""
+        data, plain = self.data(topic, partition, key, value, timestamp_ms, headers)
+        context = EventContext(f"{self._id_prefix}:{topic}:{partition}:{offset}", self.event_source,
+                               "kafka", self.event_name, now)
+        return Event(context, data, plain)
 
 
 def kafka_event(*, event_source: str, event_name: str, url: str, topic: str, partition: int,
                 offset: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
                 headers: Sequence[tuple[str, bytes | None]] | None, json_body: bool,
                 now: datetime, metadata: Mapping[str, str] | None = None) -> Event:
-    data = kafka_event_data(topic=topic, partition=partition, key=key, value=value,
-                            timestamp_ms=timestamp_ms, headers=headers, json_body=json_body,
-                            metadata=metadata)
-    context = EventContext(id=kafka_event_id(event_source, event_name, url, topic, partition, offset),
-                           source=event_source, type="kafka", subject=event_name, time=now)
-    return Event(context, data)
+    events = KafkaEvents(event_source=event_source, event_name=event_name, url=url, json_body=json_body,
+                         metadata=metadata)
+    return events.event(topic, partition, offset, key, value, timestamp_ms, headers, now)
 
 
 def calendar_event(*, event_source: str, event_name: str, fired_at: datetime, event_id: str,

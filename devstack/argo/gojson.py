@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 _HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_HTML_RE = re.compile("[<>&\u2028\u2029]")
 # strconv.ParseFloat: decimal or hex mantissa, optional exponent, inf/infinity/nan; underscores
 # only with a base prefix (which ParseFloat does not take for decimals), so none here.
 _GO_FLOAT = re.compile(
@@ -90,7 +89,7 @@ def json_float(x: float) -> str:
 
 def _string(s: str, html: bool) -> str:
     text = json.dumps(s, ensure_ascii=False)
-    return _HTML_RE.sub(lambda m: _HTML[m.group(0)], text) if html else text
+    return escape_html(text) if html else text
 
 
 def _slow_dumps(value: Any, sort_keys: bool, html: bool, float64: bool) -> str:
@@ -128,10 +127,26 @@ def dumps(value: Any, *, sort_keys: bool = False, html: bool = True, float64: bo
                           allow_nan=False)
     except ValueError as exc:
         raise ValueError(f"json: unsupported value: {exc}") from exc
-    if _SUSPECT.search(text) or (float64 and _LONG_INT.search(text)):
+    if _needs_go_numbers(text, float64):
         return _slow_dumps(value, sort_keys, html, float64)
-    if html and _HTML_RE.search(text):  # these characters only occur inside JSON strings
-        text = _HTML_RE.sub(lambda m: _HTML[m.group(0)], text)
+    return escape_html(text) if html else text
+
+
+def _needs_go_numbers(text: str, float64: bool = False) -> bool:
+    """Whether a C-encoded JSON text may hold a number whose Go text differs (then the exact,
+    slower encoder must run). A false alarm inside a string only costs that slower path."""
+    # Substring tests first: they are memchr-fast, the regular expressions scan char by char.
+    if (".0" in text or "e-" in text or "e+" in text or "E-" in text or "E+" in text) and _SUSPECT.search(text):
+        return True
+    return float64 and _LONG_INT.search(text) is not None
+
+
+def escape_html(text: str) -> str:
+    """Go's HTML escaping of an encoded JSON text: ``<``, ``>``, ``&``, U+2028 and U+2029 occur
+    only inside JSON strings, so replacing them everywhere is exact."""
+    for char, escaped in _HTML.items():
+        if char in text:
+            text = text.replace(char, escaped)
     return text
 
 

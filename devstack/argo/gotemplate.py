@@ -316,6 +316,18 @@ class Template:
         return "".join(out)
 
 
+    def json_splice(self) -> tuple[str, str] | None:
+        """``(before, after)`` when the template is text around ONE ``toJson .Input`` action
+        (or ``.Input | toJson``), the shape of every step invocation payload; else None."""
+        if len(self.pieces) != 3 or not all(isinstance(p, str) for p in self.pieces[::2]):
+            return None
+        commands = getattr(self.pieces[1], "commands", ())
+        input_field = _Field(("Input",))
+        if commands in ((_Call("toJson", (input_field,)),), (input_field, _Call("toJson", ()))):
+            return self.pieces[0], self.pieces[2]
+        return None
+
+
 def parse(source: str) -> Template:
     """Parse ``source``; ``TemplateError`` says what is outside the supported subset."""
     if not isinstance(source, str):

@@ -53,6 +53,27 @@ def go_time_string(dt: datetime) -> str:
     return f"{dt:%Y-%m-%d %H:%M:%S}{fraction} {_offset(dt)} {dt.tzname()}"
 
 
+_CLOCKS: dict[int, str] = {}  # epoch second -> "2006-01-02 15:04:05" in UTC
+_CLOCKS_MAX = 4096
+
+
+def utc_time_string_of_ms(ms: int) -> str:
+    """``go_time_string(from_epoch_ms(ms))``, a few times faster: a Kafka timestamp in every event.
+
+    The date and clock of each second are formatted once (a small cache: a partition's
+    timestamps rarely jump around), the milliseconds are appended as Go trims them.
+    """
+    seconds, millis = divmod(ms, 1000)
+    clock = _CLOCKS.get(seconds)
+    if clock is None:
+        if len(_CLOCKS) >= _CLOCKS_MAX:
+            _CLOCKS.clear()
+        clock = _CLOCKS[seconds] = f"{from_epoch_ms(seconds * 1000):%Y-%m-%d %H:%M:%S}"
+    if not millis:
+        return clock + " +0000 UTC"
+    return f"{clock}.{millis:03d}".rstrip("0") + " +0000 UTC"
+
+
 def from_epoch_ms(ms: int, tz: timezone = timezone.utc) -> datetime:
     """A Kafka timestamp (epoch milliseconds) as an aware datetime, exactly (no float rounding)."""
     return datetime(1970, 1, 1, tzinfo=timezone.utc).astimezone(tz) + timedelta(milliseconds=ms)

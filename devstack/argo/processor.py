@@ -19,10 +19,10 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from .dispatch import Dispatcher, Report
-from .events import Event, InvalidBody, kafka_event
+from .events import Event, InvalidBody, KafkaEvents
 from .filters import filter_event
 from .manifests import KafkaSource, Subscription
 
@@ -51,6 +51,23 @@ class Progress:
     commit: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset to read
     rewind: dict[tuple[str, int], int] = field(default_factory=dict)  # first offset not done
     committable: int = 0  # messages the commit covers
+
+
+@dataclass
+class Prepared:
+    """A polled batch with its events built and filtered, not yet delivered."""
+
+    polled: Sequence[Polled]
+    done: list[bool]  # per polled message; rejected and filtered ones are done
+    passing: list[tuple[int, Event]] = field(default_factory=list)  # (index in polled, event)
+
+    def first_offsets(self) -> dict[tuple[str, int], int]:
+        """Per partition, the first offset in the batch: where to seek to poll it all again."""
+        first: dict[tuple[str, int], int] = {}
+        for msg in self.polled:
+            tp = (msg.topic, msg.partition)
+            first[tp] = min(first.get(tp, msg.offset), msg.offset)
+        return first
 
 
 class Counters:
@@ -86,33 +103,42 @@ def progress_of(polled: Sequence[Polled], done: Sequence[bool]) -> Progress:
     return progress
 
 
+def seek_points(rewind: Mapping[tuple[str, int], int],
+                unsent: Mapping[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+    """Where to seek after a batch not all done, when the batch polled after it (whose first
+    offsets are ``unsent``) is dropped unsent: per partition, the earlier of the two, so neither
+    the message not done nor anything of the dropped batch is skipped."""
+    points = dict(unsent)
+    for tp, offset in rewind.items():
+        points[tp] = min(offset, points.get(tp, offset))
+    return points
+
+
 class SubscriptionProcessor:
     def __init__(self, subscription: Subscription, dispatcher: Dispatcher, counters: Counters,
                  now: Callable[[], datetime], sleep: Callable[[float], None] = lambda s: None):
         self.sub, self.dispatcher, self.counters = subscription, dispatcher, counters
         self.now, self.sleep = now, sleep
+        source = subscription.source
+        self.events = KafkaEvents(event_source=source.event_source, event_name=source.event_name,
+                                  url=source.url, json_body=source.json_body,
+                                  metadata=dict(source.metadata)) if isinstance(source, KafkaSource) else None
 
     # -- events -------------------------------------------------------------------------------
-    def event_of(self, msg: Polled) -> Event | None:
-        source = self.sub.source
-        assert isinstance(source, KafkaSource)
+    def event_of(self, msg: Polled, now: datetime | None = None) -> Event | None:
         try:
-            return kafka_event(event_source=source.event_source, event_name=source.event_name,
-                               url=source.url, topic=msg.topic, partition=msg.partition,
-                               offset=msg.offset, key=msg.key, value=msg.value,
-                               timestamp_ms=msg.timestamp_ms, headers=msg.headers,
-                               json_body=source.json_body, now=self.now(),
-                               metadata=dict(source.metadata))
+            return self.events.event(msg.topic, msg.partition, msg.offset, msg.key, msg.value,
+                                     msg.timestamp_ms, msg.headers, now or self.now())
         except InvalidBody as exc:
             log.error("%s: %s[%d]@%d rejected as Argo would (jsonBody): %s", self.sub.label,
                       msg.topic, msg.partition, msg.offset, exc)
             self.counters.add(rejected=1)
             return None
 
-    def passes(self, event: Event) -> bool:
+    def passes(self, event: Event, now: datetime | None = None) -> bool:
         if self.sub.dependency.filter is None:
             return True
-        result = filter_event(self.sub.dependency.filter, event.data, event.context.as_json(), self.now())
+        result = filter_event(self.sub.dependency.filter, event.data, event.context.as_json(), now or self.now())
         for error in result.errors:
             log.warning("%s: event %s: %s", self.sub.label, event.context.id, error)
         if not result.passed:
@@ -141,12 +167,10 @@ class SubscriptionProcessor:
 
     # -- polled messages ----------------------------------------------------------------------
     def process(self, polled: Sequence[Polled], stopping: Callable[[], bool]) -> Progress:
-        self.counters.add(events_in=len(polled))
         if self.sub.sensor.batching is not None:
-            done = self._process_batch(polled)
-        else:
-            done = self._process_each(polled, stopping)
-        return progress_of(polled, done)
+            return self.deliver(self.prepare(polled))
+        self.counters.add(events_in=len(polled))
+        return progress_of(polled, self._process_each(polled, stopping))
 
     def _process_each(self, polled: Sequence[Polled], stopping: Callable[[], bool]) -> list[bool]:
         done = [False] * len(polled)
@@ -168,22 +192,28 @@ class SubscriptionProcessor:
                 self.sleep(1.0 / limit)
         return done
 
-    def _process_batch(self, polled: Sequence[Polled]) -> list[bool]:
-        done = [True] * len(polled)
-        passing: list[tuple[int, Event]] = []
+    # Batch mode in two halves, so a worker can build the next batch while this one is in flight.
+    def prepare(self, polled: Sequence[Polled]) -> Prepared:
+        """Build and filter a batch's events (rejected and filtered ones are done already)."""
+        self.counters.add(events_in=len(polled))
+        prepared = Prepared(polled, [True] * len(polled))
+        now = self.now()  # one batch, one moment
         for i, msg in enumerate(polled):
-            event = self.event_of(msg)
-            if event is not None and self.passes(event):
-                passing.append((i, event))
-        if not passing:
-            return done
+            event = self.event_of(msg, now)
+            if event is not None and self.passes(event, now):
+                prepared.passing.append((i, event))
+        return prepared
+
+    def deliver(self, prepared: Prepared) -> Progress:
+        """Fire every trigger once for the batch's passing events; which offsets may be committed."""
+        done, passing = prepared.done, prepared.passing
         events = [event for _, event in passing]
         try:
-            for trigger in self.sub.triggers:
+            for trigger in self.sub.triggers if events else ():
                 flags = self._count(self.dispatcher.fire(trigger, self.sub.dependency.name, events, batch=True))
                 for (i, _), ok in zip(passing, flags):
                     done[i] = done[i] and ok
         except Interrupted:
             for i, _ in passing:
                 done[i] = False
-        return done
+        return progress_of(prepared.polled, done)

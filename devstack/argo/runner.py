@@ -4,7 +4,10 @@ One thread per subscription (Sensor dependency): a Kafka one polls with its cons
 (:func:`.edges.consumer_config`), hands the messages to a :class:`.processor.SubscriptionProcessor`
 and commits synchronously exactly the offsets it may; a message that is neither delivered nor
 dead-lettered is polled again after a bounded backoff (:func:`.retry.stuck_delay`), so a
-recovered function or dead-letter topic is picked up and nothing is skipped. A calendar one waits
+recovered function or dead-letter topic is picked up and nothing is skipped. In batch mode the
+next batch is polled and built while the one before is in flight, and sent once that one is
+settled: the runner's work overlaps the function's, and each partition still arrives in order (a
+batch built after one that must be polled again is dropped and polled again too). A calendar one waits
 for its next fire time (:mod:`.cron`) and fires its triggers (no offsets; a tick that fails is
 logged and counted, the next tick comes anyway).
 
@@ -25,6 +28,7 @@ import threading
 import time
 import uuid
 import zoneinfo
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Callable, Mapping
 
@@ -35,7 +39,7 @@ from .dispatch import Dispatcher, Local
 from .edges import ConfluentProducer, RequestsHttp, consumer_config, polled_of
 from .events import calendar_event
 from .manifests import CalendarSource, KafkaSource, Manifests, Subscription, load_manifests, plan_subscriptions
-from .processor import Counters, Interrupted, SubscriptionProcessor
+from .processor import Counters, Interrupted, Progress, SubscriptionProcessor, seek_points
 from .retry import stuck_delay
 from .sensor_spec import SecretRef
 from .yamlnode import ManifestError
@@ -97,31 +101,53 @@ class KafkaWorker(_Worker):
         batching = self.sub.sensor.batching
         size = batching.size if batching else PER_EVENT_POLL
         wait = batching.wait_ms / 1000 if batching else POLL_TIMEOUT_S
-        failures = 0
+        sender = ThreadPoolExecutor(1, thread_name_prefix=f"argo:{self.sub.label}:send") if batching else None
+        pending: Future[Progress] | None = None
+        self.failures = 0
         try:
             while not self.runner.stopping.is_set():
-                messages = consumer.consume(num_messages=size, timeout=wait)
                 polled = []
-                for message in messages:
+                for message in consumer.consume(num_messages=size, timeout=wait):
                     if message.error():
                         log.warning("%s: %s", self.sub.label, message.error())
                     else:
                         polled.append(polled_of(message))
-                if not polled:
+                if sender is None:
+                    if polled:
+                        self._settle(consumer, self.processor.process(polled, self.runner.stopping.is_set))
                     continue
-                progress = self.processor.process(polled, self.runner.stopping.is_set)
-                self._commit(consumer, progress.commit, progress.committable)
-                if progress.rewind:
-                    self._rewind(consumer, progress.rewind)
-                    failures += 1
-                    self.runner.stopping.wait(stuck_delay(failures))
-                else:
-                    failures = 0
+                # Batch mode: this batch is built while the one before is in flight, and sent only
+                # once that one is settled, so each partition is still delivered in order.
+                prepared = self.processor.prepare(polled) if polled else None
+                if pending is not None:
+                    unsent = prepared.first_offsets() if prepared else {}
+                    if not self._settle(consumer, pending.result(), unsent):
+                        prepared = None  # rewound to before it: it is polled again
+                    pending = None
+                if prepared is not None:
+                    pending = sender.submit(self.processor.deliver, prepared)
+            if pending is not None:  # stopping: finish the request in flight, commit what it did
+                self._settle(consumer, pending.result())
         except Exception:  # a worker must never die silently; the status shows it stopped
             log.exception("%s: worker stopped", self.sub.label)
         finally:
+            if sender is not None:
+                sender.shutdown(wait=True)
             consumer.close()
             self.http.close()
+
+    def _settle(self, consumer: Consumer, progress: Progress,
+                unsent: Mapping[tuple[str, int], int] | None = None) -> bool:
+        """Commit what ``progress`` may; on a message not done, seek back to it (and to the start
+        of ``unsent``, a batch polled after it) and back off. False when it rewound."""
+        self._commit(consumer, progress.commit, progress.committable)
+        if not progress.rewind:
+            self.failures = 0
+            return True
+        self._rewind(consumer, seek_points(progress.rewind, unsent or {}))
+        self.failures += 1
+        self.runner.stopping.wait(stuck_delay(self.failures))
+        return False
 
     def _commit(self, consumer: Consumer, offsets: Mapping[tuple[str, int], int], count: int) -> None:
         if not offsets:

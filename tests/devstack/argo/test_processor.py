@@ -6,7 +6,8 @@ import pytest
 
 from devstack.argo.dispatch import Dispatcher, Local
 from devstack.argo.manifests import load_manifests, plan_subscriptions
-from devstack.argo.processor import Counters, Interrupted, Polled, SubscriptionProcessor, progress_of
+from devstack.argo.processor import (Counters, Interrupted, Polled, Prepared, SubscriptionProcessor, progress_of,
+                                     seek_points)
 
 from . import factory
 from .test_dispatch import FakeHttp, FakeProducer
@@ -91,3 +92,23 @@ def test_an_interrupted_retry_wait_leaves_the_event_uncommitted(tmp_path):
     processor.dispatcher.sleep = interrupted
     progress = processor.process([_msg(0, 0), _msg(0, 1)], stopping=lambda: False)
     assert progress.commit == {} and progress.rewind == {("in", 0): 0}
+
+
+def test_a_dropped_batch_is_polled_again_from_its_start_on_every_partition():
+    # Batch N stopped partition 0 at offset 5; batch N+1 (polled meanwhile, now dropped) began at
+    # 10 on partition 0 and 100 on partition 1: partition 1 must go back too, or 100.. is skipped.
+    unsent = Prepared([_msg(0, 11), _msg(1, 100), _msg(0, 10), _msg(1, 101)], [True] * 4).first_offsets()
+    assert unsent == {("in", 0): 10, ("in", 1): 100}
+    assert seek_points({("in", 0): 5}, unsent) == {("in", 0): 5, ("in", 1): 100}
+    assert seek_points({("in", 2): 7}, {}) == {("in", 2): 7}
+
+
+def test_prepare_then_deliver_is_what_process_does(tmp_path):
+    http = FakeHttp(200)
+    processor, counters = _processor(tmp_path, http, batch_size=10)
+    prepared = processor.prepare([_msg(0, 0), _msg(0, 1, raw=b"not json"), _msg(1, 0)])
+    assert [i for i, _ in prepared.passing] == [0, 2] and http.requests == []  # nothing sent yet
+    progress = processor.deliver(prepared)
+    assert len(http.requests) == 1 and len(json.loads(http.requests[0].body)["events"]) == 2
+    assert progress.commit == {("in", 0): 2, ("in", 1): 1}
+    assert counters.snapshot()["rejected"] == 1 and counters.snapshot()["events_in"] == 3

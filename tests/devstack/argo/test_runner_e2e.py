@@ -161,6 +161,33 @@ def test_batch_mode_carries_many_events_per_request(local_stack, record_dir, top
     assert len(requests) == runner.counters["batched"]["requests"] < 20
 
 
+def test_batch_built_while_one_is_in_flight_waits_for_it_and_is_polled_again_after_a_rewind(
+        local_stack, record_dir, tmp_path):
+    # Batch mode builds batch N+1 while N is in flight. Batch 20..29 fails and its dead letters
+    # cannot be written yet (no topic): the batch already built after it must not be sent ahead
+    # of it, nor skipped: both are polled again, in order, until the dead-letter topic appears.
+    source, dlq, file = unique("argo-in"), unique("argo-dlq-later"), unique("pipelined")
+    local_stack.create_topics({source: 1})
+    manifests = factory.write(tmp_path / "m", factory.kafka_eventsource("src", source, "g-pipelined"),
+                              factory.sensor("pipelined", "src", source, RECORDER, dlq_topic=dlq, steps=1,
+                                             batch_size=10, query=f"?file={file}"))
+    produce(local_stack.bootstrap, source, [{"id": i, **({"status": 500} if i == 25 else {})} for i in range(60)])
+    with _runner(local_stack, manifests, tmp_path) as runner:
+        wait_for(lambda: runner.counters["pipelined"]["failed"] >= 20, 30, "batch 20..29 failing twice")
+        assert committed(local_stack.bootstrap, "g-pipelined", source, 1) == 20
+        local_stack.create_topics({dlq: 1})
+        _until_committed(runner, "pipelined", 60)
+    assert committed(local_stack.bootstrap, "g-pipelined", source, 1) == 60
+    letters = [json.loads(m.value())["payload"]["id"] for m in consume_all(local_stack.bootstrap, dlq, 10)]
+    assert sorted(letters) == list(range(20, 30))  # the failed batch, each event on its own
+    batches = [[e["body"]["id"] for e in r["events"]] for r in requests_of(record_dir, file)]
+    last_failed = max(i for i, ids in enumerate(batches) if 25 in ids)
+    assert all(max(ids) < 30 for ids in batches[:last_failed])  # nothing after it went first
+    delivered = sorted({i for ids in batches for i in ids})
+    assert delivered == list(range(60))
+    assert all(ids == sorted(ids) for ids in batches)
+
+
 def test_calendar_interval_fires_its_trigger(local_stack, record_dir, tmp_path):
     file = unique("tick")
     manifests = factory.write(tmp_path / "m", factory.calendar_eventsource("ticks", "scale", interval="1s"),
