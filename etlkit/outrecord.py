@@ -3,15 +3,82 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from json.encoder import c_make_encoder, encode_basestring_ascii
+from typing import Any, Callable
+
+try:
+    from orjson import dumps as _orjson_dumps
+except ImportError:  # a function that does not ship it (the sources) encodes with the stdlib
+    _orjson_dumps = None  # type: ignore[assignment]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutRecord:
     topic: str
     value: bytes
     key: bytes | None = None
     headers: tuple[tuple[str, bytes], ...] = ()
     timestamp_ms: int | None = None
+
+
+# The slots' own setters bypass the frozen __setattr__: half the cost of OutRecord(...) on the
+# path every output record of every batch takes (see out_record).
+_new = object.__new__
+_SETTERS = tuple(OutRecord.__dict__[name].__set__
+                 for name in ("topic", "value", "key", "headers", "timestamp_ms"))
+
+
+def out_record(topic: str, value: bytes, key: bytes | None,
+               headers: tuple[tuple[str, bytes], ...], timestamp_ms: int | None) -> OutRecord:
+    """``OutRecord(topic, value, key, headers, timestamp_ms)``, built for a hot loop."""
+    record = _new(OutRecord)
+    set_topic, set_value, set_key, set_headers, set_timestamp = _SETTERS
+    set_topic(record, topic)
+    set_value(record, value)
+    set_key(record, key)
+    set_headers(record, headers)
+    set_timestamp(record, timestamp_ms)
+    return record
+
+
+def _stdlib_encoder() -> Callable[[Any], bytes]:
+    """Compact UTF-8 JSON, as ``json.dumps(value, separators=(",", ":")).encode()`` writes it.
+
+    ``json.dumps`` with options builds a JSONEncoder per call, and JSONEncoder.encode walks
+    Python code before reaching the C encoder; calling the C encoder made once (no circular
+    reference check: values decoded from JSON have none) costs half as much per record.
+    """
+    if c_make_encoder is None:  # a Python built without the _json accelerator
+        encode = json.JSONEncoder(separators=(",", ":")).encode
+        return lambda value: encode(value).encode()
+    encoder = c_make_encoder(None, json.JSONEncoder().default, encode_basestring_ascii, None,
+                             ":", ",", False, False, True)
+    return lambda value: "".join(encoder(value, 0)).encode()
+
+
+stdlib_json_bytes = _stdlib_encoder()
+
+
+def _json_bytes_with(orjson_dumps: Callable[[Any], bytes] | None) -> Callable[[Any], bytes]:
+    if orjson_dumps is None:
+        return stdlib_json_bytes
+
+    def orjson_first(value: Any) -> bytes:
+        try:
+            return orjson_dumps(value)
+        except TypeError:  # orjson refuses it: the stdlib writes it (or raises) as it always did
+            return stdlib_json_bytes(value)
+    return orjson_first
+
+
+# ``json_bytes(value)``: compact UTF-8 JSON, what a record's (or dead letter's) Kafka value holds.
+# orjson, where the function ships it, writes it ten times faster than the stdlib: after reading
+# the batch, the biggest cost per record of a step function. Its text differs only where JSON
+# allows (raw UTF-8 rather than \u escapes, 1e-7 rather than 1e-07: the same values once read),
+# and NaN, which no step lets into a value, would be null rather than the stdlib's invalid NaN.
+# What it refuses (integers past 64 bits, nesting past 254 levels, lone surrogates, keys that
+# are not text) goes to the stdlib encoder.
+json_bytes = _json_bytes_with(_orjson_dumps)
 
 
 def json_record(topic: str, value: dict, key: str | None, source: str,

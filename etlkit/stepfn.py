@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .http import BadRequest, error_response, json_response, parse_json_body
 from .metrics import count_records
-from .outrecord import OutRecord
+from .outrecord import OutRecord, json_bytes, out_record
 from .steps import (ConfigError, DeadLetter, LookupUnavailable, Record, StateError,
                     StepOutcome, run_step_on_events)
 from .steps.record import EVENT_TIME_HEADER, SOURCE_HEADER
@@ -67,19 +67,28 @@ def _topic(spec: Mapping[str, Any], field: str) -> str:
 
 
 def record_out(record: Record, topic: str) -> OutRecord:
-    headers = dict(record.headers)
-    if record.timestamp is not None:
-        headers.setdefault(EVENT_TIME_HEADER, str(record.timestamp))
-    return OutRecord(topic=topic, value=json.dumps(record.value, separators=(",", ":")).encode(),
-                     key=record.key.encode() if record.key is not None else None,
-                     headers=tuple((k, v.encode()) for k, v in sorted(headers.items())),
-                     timestamp_ms=record.timestamp)
+    """``record`` as it goes to ``topic``: JSON value, UTF-8 key, :func:`kafka_headers`, and its
+    event time as the Kafka timestamp."""
+    key, timestamp = record.key, record.timestamp
+    return out_record(topic, json_bytes(record.value), None if key is None else key.encode(),
+                      kafka_headers(record.headers, timestamp), timestamp)
+
+
+def kafka_headers(headers: Mapping[str, str], timestamp: int | None) -> tuple[tuple[str, bytes], ...]:
+    """The record's headers, sorted by name, UTF-8, with ``etl-event-time`` from ``timestamp``
+    when the record has none (docs/contracts.md, "Records on Kafka")."""
+    items: Any = headers.items()
+    if timestamp is not None and EVENT_TIME_HEADER not in headers:
+        items = [*items, (EVENT_TIME_HEADER, str(timestamp))]
+    if len(items) > 1:
+        items = sorted(items)
+    return tuple([(name, text.encode()) for name, text in items])
 
 
 def dead_letter_out(letter: DeadLetter, topic: str) -> OutRecord:
-    return OutRecord(topic=topic, value=json.dumps(letter.to_dict(), separators=(",", ":")).encode(),
-                     key=letter.key.encode() if letter.key is not None else None,
-                     headers=((SOURCE_HEADER, letter.step.encode()),), timestamp_ms=letter.at)
+    return out_record(topic, json_bytes(letter.to_dict()),
+                      None if letter.key is None else letter.key.encode(),
+                      ((SOURCE_HEADER, letter.step.encode()),), letter.at)
 
 
 def outputs_of(outcome: StepOutcome, spec: Mapping[str, Any]) -> list[OutRecord]:
@@ -124,7 +133,7 @@ def handle_step(body: bytes, kind: str, now_ms: int, produce: Produce, *,
     except DeliveryError as exc:
         return json_response(503, {"error": f"kafka: {exc}"})
     # Counted only now that Kafka acknowledged everything: a retried call is not counted twice.
-    newest = max((r.timestamp for r in outcome.records if r.timestamp is not None), default=None)
+    newest = max([r.timestamp for r in outcome.records if r.timestamp is not None], default=None)
     count_records(inv.workflow, str(inv.step.get("name") or kind), outcome.counters.as_dict(),
                   lag_s=None if newest is None else max(0.0, (now_ms - newest) / 1000.0))
     return json_response(200, outcome.counters.as_dict())

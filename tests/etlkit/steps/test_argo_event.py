@@ -1,9 +1,11 @@
 """Records from Argo Kafka event data: JSON and base64 bodies, Go timestamps, bad events."""
 import base64
+import random
 
 import pytest
 
 from etlkit.steps import BadEvent, Record, parse_go_time, record_from_argo_event, records_from_events
+from etlkit.steps import argo_event
 
 
 @pytest.mark.parametrize("text, millis", [
@@ -18,6 +20,70 @@ from etlkit.steps import BadEvent, Record, parse_go_time, record_from_argo_event
 ])
 def test_parse_go_time(text, millis):
     assert parse_go_time(text) == millis
+
+
+@pytest.mark.parametrize("text, millis", [
+    pytest.param("2024-06-01 09:00:18.1 +0000 UTC", 1717232418100, id="one-digit-fraction"),
+    pytest.param("2024-06-01 09:00:18.12 +0000 UTC", 1717232418120, id="two-digit-fraction"),
+    pytest.param("2024-06-01 09:00:18.012 +0000 UTC", 1717232418012, id="leading-zero-fraction"),
+    pytest.param("2024-06-01 09:00:18.999999999 +0000 UTC", 1717232418999, id="nanos-floor"),
+    pytest.param("2024-06-01 09:00:18.1234567890 +0000 UTC", None, id="ten-digit-fraction"),
+    pytest.param("2024-06-01 09:00:18. +0000 UTC", None, id="empty-fraction"),
+    pytest.param("2024-06-01 09:00:18.\u0663 +0000 UTC", None, id="non-ascii-digit-fraction"),
+    pytest.param("2024-06-01 09:00:18.5", None, id="no-offset"),
+    pytest.param("  2024-06-01 09:00:18.5 +0000 UTC  ", 1717232418500, id="surrounding-blanks"),
+    pytest.param("         2024-06-01.5 09:00:18 +0000 UTC", None, id="fraction-after-blanks-is-no-time"),
+    pytest.param("         2024-06-01 09:00:18 +0000 UTC", 1717232418000, id="blanks-then-whole-second"),
+    pytest.param("1969-12-31 23:59:59.001 +0000 UTC", -999, id="before-epoch-with-fraction"),
+])
+def test_parse_go_time_fast_path_edges(text, millis):
+    argo_event._SECONDS.clear()
+    assert parse_go_time(text) == millis
+    assert parse_go_time(text) == millis  # again, from the cache of seconds
+
+
+def _mutated_go_times(seed: int, count: int) -> list[str]:
+    """Go time texts and near misses: random fractions, offsets, zones, and edits of any char."""
+    rng = random.Random(seed)
+    alphabet = "0123456789 .:+-\tUTCm=x\u0663"
+    texts = []
+    for _ in range(count):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 10)))
+        text = (f"{rng.randint(1960, 2100):04d}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} "
+                f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
+                + (f".{digits}" if digits or rng.random() < 0.1 else "")
+                + f" {rng.choice('+-')}{rng.randint(0, 14):02d}{rng.choice((0, 30, 45)):02d}"
+                + rng.choice(("", " UTC", " CEST", " m=+0.5", " UTC m=+12.25", "  ")))
+        for _ in range(rng.choice((0, 0, 1, 2))):
+            where = rng.randrange(len(text) + 1)
+            edit = rng.choice(("replace", "insert", "delete"))
+            char = rng.choice(alphabet)
+            if edit == "replace" and where < len(text):
+                text = text[:where] + char + text[where + 1:]
+            elif edit == "insert":
+                text = text[:where] + char + text[where:]
+            else:
+                text = text[:where] + text[where + 1:]
+        texts.append(rng.choice(("", " ", "\t")) + text)
+    return texts
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_parse_go_time_agrees_with_the_full_parser(seed):
+    # The cache of whole seconds is an optimisation: the regex parser is the oracle, cold and warm.
+    texts = _mutated_go_times(seed, 400)
+    argo_event._SECONDS.clear()
+    expected = [argo_event._parse_go_time_text(text) for text in texts]
+    assert [parse_go_time(text) for text in texts] == expected
+    assert [parse_go_time(text) for text in reversed(texts)] == expected[::-1]
+
+
+def test_the_cache_of_seconds_stays_bounded(monkeypatch):
+    monkeypatch.setattr(argo_event, "_SECONDS_KEPT", 10)
+    argo_event._SECONDS.clear()
+    for second in range(25):
+        assert parse_go_time(f"2024-06-01 09:00:{second:02d}.5 +0000 UTC") == 1717232400500 + second * 1000
+    assert 0 < len(argo_event._SECONDS) <= 10
 
 
 def test_a_json_body_event():
@@ -56,3 +122,32 @@ def test_records_from_events_splits_good_and_bad():
     assert [r.value for r in records] == [{"a": 1}]
     assert [d.to_dict() for d in dead] == [{"step": "s", "reason": "event.body: must be a JSON object",
                                             "payload": 5, "topic": "t", "key": "k", "at": 9}]
+
+
+@pytest.mark.parametrize("event, headers", [
+    pytest.param({"body": {}, "headers": {"a": "1"}}, {"a": "1"}, id="text-kept"),
+    pytest.param({"body": {}, "headers": {"a": 1, "b": None}}, {"a": "1", "b": "None"},
+                 id="non-text-as-text"),
+    pytest.param({"body": {}, "headers": None}, {}, id="null-is-none"),
+    pytest.param({"body": {}, "headers": []}, {}, id="empty-list-is-none"),
+])
+def test_event_headers_become_text(event, headers):
+    assert record_from_argo_event(event).headers == headers
+
+
+def test_a_decoded_record_equals_one_built_with_checks():
+    event = {"topic": "t", "key": "k", "partition": 2, "body": {"a": [1]},
+             "timestamp": "2024-06-01 09:00:18.25 +0000 UTC", "headers": {"h": "v"}}
+    record = record_from_argo_event(event)
+    assert record == Record(value={"a": [1]}, key="k", topic="t", partition=2, headers={"h": "v"},
+                            timestamp=1717232418250)
+    assert type(record.key) is str and record.offset is None
+
+
+class _Text(str):
+    pass
+
+
+def test_a_key_of_a_str_subclass_is_a_dead_letter_as_before():
+    records, dead = records_from_events([{"body": {"a": 1}, "key": _Text("k")}], "s", 7)
+    assert records == [] and dead[0].reason.startswith("event: Record.key: must be text")

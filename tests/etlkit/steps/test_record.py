@@ -4,6 +4,7 @@ import dataclasses
 import pytest
 
 from etlkit.steps import Record
+from etlkit.steps.record import trusted_record
 
 
 @pytest.mark.parametrize("fields, message", [
@@ -32,3 +33,12 @@ def test_with_value_keeps_everything_else():
     record = Record(value={"a": 1}, key="k", headers={"h": "v"}, topic="t", partition=1, offset=2,
                     timestamp=3)
     assert record.with_value({"b": 2}) == dataclasses.replace(record, value={"b": 2})
+
+
+def test_a_trusted_record_is_a_record_like_any_other():
+    fields = {"value": {"a": 1}, "key": "k", "headers": {"h": "v"}, "topic": "t", "partition": 1,
+              "offset": 2, "timestamp": 3}
+    record = trusted_record(*fields.values())
+    assert record == Record(**fields) and repr(record) == repr(Record(**fields))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.value = {}  # type: ignore[misc]
