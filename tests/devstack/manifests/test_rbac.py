@@ -21,6 +21,14 @@ AUTOSCALER_GRANTS = frozenset({
     Grant(None, "", "nodes", "list"),
 })
 
+# Exactly what etlkit/runs/kubernetes_backend.py calls (tests/etlkit/runs/test_kubernetes_backend.py
+# compares its requests to an emulated API server with these grants). No delete on topics: a stop
+# keeps the data and the consumer groups' offsets.
+WORKFLOW_MANAGER_GRANTS = frozenset(
+    {Grant("argo-events", "argoproj.io", resource, verb)
+     for resource in ("sensors", "eventsources") for verb in ("list", "create", "update", "delete")}
+    | {Grant("kafka", "kafka.strimzi.io", "kafkatopics", verb) for verb in ("list", "create", "update")})
+
 
 def _rbac_documents():
     documents = []
@@ -31,6 +39,10 @@ def _rbac_documents():
 
 def test_autoscaler_has_exactly_the_documented_grants():
     assert grants_of(_rbac_documents(), NAMESPACE, "autoscaler") == AUTOSCALER_GRANTS
+
+
+def test_workflow_manager_has_exactly_the_documented_grants():
+    assert grants_of(_rbac_documents(), NAMESPACE, "workflow-manager") == WORKFLOW_MANAGER_GRANTS
 
 
 def test_no_other_service_account_gets_anything():

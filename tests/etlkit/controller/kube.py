@@ -7,7 +7,9 @@ calls. This thin shim adds what it leaves out and the controller relies on:
   lists;
 * the Deployment ``scale`` subresource as an ``autoscaling/v1`` Scale (read and replace), with
   the resourceVersion check of a replace (409 when it is stale);
-* a resourceVersion that grows with every write.
+* a replace (PUT) of any object, with the same resourceVersion check (kmock serves PATCH only);
+* a resourceVersion that grows with every write;
+* extra resources to serve (custom ones such as ``argoproj.io/v1alpha1/sensors``).
 
 The server runs on its own event loop in a thread; every request is kept as (method, path,
 query) so a test can tell which RBAC verbs the client used (:func:`verbs_of`).
@@ -75,6 +77,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     async def _handle(self, request):
         if request.resource is not None and request.subresource == "scale":
             return await self._scale(request)
+        if request.resource is not None and request.method == kmock.method.PUT and request.name:
+            return await self._replace(request)
         response = await super()._handle(request)
         if request.resource is not None and request.action in (kmock.action.CREATE,
                                                                kmock.action.UPDATE):
@@ -86,27 +90,46 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     self._bump(key)
         return response
 
+    def _refused(self, request):
+        """404 for an object that is not there, 409 for a write with a stale resourceVersion."""
+        key = (request.resource, request.namespace, request.name)
+        if key not in self._objects or self._objects[key].deleted:
+            return _status(404, "NotFound", f"{request.resource.plural} {request.name!r} not found")
+        given = ((request.data or {}).get("metadata") or {}).get("resourceVersion")
+        current = self._objects[key].get("metadata", {}).get("resourceVersion")
+        if request.method == kmock.method.PUT and given and current and given != current:
+            return _status(409, "Conflict", "the object has been modified; please apply "
+                                            "your changes to the latest version")
+        return None
+
     async def _scale(self, request):
+        if request.method == kmock.method.GET:
+            async with self._lock:
+                refused = self._refused(request)
+                key = (request.resource, request.namespace, request.name)
+                return refused or aiohttp.web.json_response(self._scale_of(self._objects[key].raw))
+        if request.method != kmock.method.PUT:
+            return _status(405, "MethodNotAllowed", "the shim serves GET and PUT on scale")
+        replicas = (request.data or {})["spec"]["replicas"]
+        return await self._write(request, lambda obj: obj.patch({"spec": {"replicas": replicas}}),
+                                 self._scale_of)
+
+    async def _replace(self, request):
+        # A new version of the whole object: a replace, not kmock's merge.
+        return await self._write(request, lambda obj: obj.create(request.data or {}), lambda raw: raw)
+
+    async def _write(self, request, change, answer):
         key = (request.resource, request.namespace, request.name)
         async with self._lock:
-            if key not in self._objects or self._objects[key].deleted:
-                return _status(404, "NotFound", f"deployments {request.name!r} not found")
+            refused = self._refused(request)
+            if refused is not None:
+                return refused
             obj = self._objects[key]
-            if request.method == kmock.method.GET:
-                return aiohttp.web.json_response(self._scale_of(obj.raw))
-            if request.method != kmock.method.PUT:
-                return _status(405, "MethodNotAllowed", "the shim serves GET and PUT on scale")
-            data = request.data or {}
-            given = (data.get("metadata") or {}).get("resourceVersion")
-            current = obj.get("metadata", {}).get("resourceVersion")
-            if given and current and given != current:
-                return _status(409, "Conflict", "the object has been modified; please apply "
-                                                "your changes to the latest version")
-            obj.patch({"spec": {"replicas": data["spec"]["replicas"]}})
+            change(obj)
             self._bump(key)
             raw = obj.raw
             await self._buses[request.resource].put({"type": "MODIFIED", "object": raw})
-            return aiohttp.web.json_response(self._scale_of(raw))
+            return aiohttp.web.json_response(answer(raw))
 
     async def _serve_list(self, request):
         result = await super()._serve_list(request)
@@ -131,7 +154,8 @@ class Call:
 class EmulatedApiServer:
     """Start with ``with``; ``url`` for the client, ``calls`` for what it was asked."""
 
-    def __init__(self) -> None:
+    def __init__(self, resources: tuple[str, ...] = ()) -> None:
+        self.resources = ("v1/nodes", "v1/pods", "apps/v1/deployments", *resources)
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -145,7 +169,7 @@ class EmulatedApiServer:
         async def main() -> None:
             self._stop = asyncio.Event()
             emulator = ClusterEmulator()
-            for resource in ("v1/nodes", "v1/pods", "apps/v1/deployments"):
+            for resource in self.resources:
                 emulator.resources[resource] = {}
             async with emulator, kmock.Server(emulator) as server:
                 self.emulator, self.url = emulator, str(server.url).rstrip("/")
