@@ -21,7 +21,10 @@ from .topology import load_topology
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CLUSTER_ONLY_ENV = {"KAFKA_BOOTSTRAP", "WAREHOUSE_URL", "LOOKUP_ROOT", "STATE_URL",
                     "SCHEMA_STORE_PATH", "FILE_SOURCE_ROOT", "CURSOR_DIR", "SAMPLE_DIR",
-                    "WORKFLOW_STORE", "OPENFAAS_URL", "SCALE_TO_ZERO"}
+                    "WORKFLOW_STORE", "OPENFAAS_URL", "SCALE_TO_ZERO",
+                    # The workflow-manager's Runner: custom objects and Prometheus in a cluster;
+                    # locally its defaults (the reconciled folder, the replicas' own metrics).
+                    "RUN_BACKEND", "RUN_COUNTERS", "PROMETHEUS_URL"}
 
 
 @dataclass

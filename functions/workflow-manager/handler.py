@@ -1,4 +1,6 @@
-"""The workflow manager's Configs service: versioned workflow definitions over REST.
+"""The workflow manager: versioned workflow definitions (Configs) and their runs (Runner) over REST.
+
+Configs:
 
 GET    /workflows                          -> [{"name", "version", "created_at_ms"}]
 POST   /workflows            (YAML or JSON) -> 201 {"name", "version"}; 400 {"errors": ["<field>: <rule>"]}
@@ -9,12 +11,36 @@ GET    /workflows/<name>/history            -> [{"version", "created_at_ms", "de
 GET    /workflows/<name>/manifests[?version=N] -> [{"path", "text"}]: its Argo Events and KafkaTopic
                                                manifests, rendered for that version
 
+Runner (etlkit.runs):
+
+POST   /workflows/<name>/run[?version=N]    -> 202 {"name", "version", "state", "reason"}: topics created,
+                                               then its EventSources and Sensors applied (default: the
+                                               latest version; another running version is replaced);
+                                               200 when that version runs already; 404 no such
+                                               workflow or version; 409 deleted; 502 {"error", "undone"}
+                                               when applying failed midway (what it applied is undone)
+DELETE /workflows/<name>/run                -> {"name", "state", "removed": ["Kind/name"]}: its Sensors and
+                                               EventSources removed; topics and consumer-group offsets
+                                               stay, so the next start resumes where this one stopped
+GET    /workflows/<name>/run                -> {"name", "version", "state" (running, starting, failed,
+                                               stopping, stopped), "reason", "started_at", "steps":
+                                               [{"name", "function", "sensor", "records": {"in", "out",
+                                               "filtered", "dead_lettered", "emitted"}, "inputs": [{"topic",
+                                               "consumer_group", "backlog", "partitions"}]}], "sensors":
+                                               {sensor: counters}, "skipped", "errors": {edge: why}}
+GET    /runs                                -> [{"name", "version", "state", "started_at"}]
+
 Definitions are validated (every error, each naming the field and the rule) before they are
 stored; nothing half-stored. The store is SQLite at WORKFLOW_STORE (a volume in a cluster).
+Runs go to RUN_BACKEND: ``local`` (a folder the local reconciler of ``faas-etl up`` runs) or
+``kubernetes`` (Argo Events and Strimzi custom objects); see etlkit/runs/config.py for the rest.
 """
+import os
 
 from .etlkit.http import BadRequest, error_response, json_response
-from .etlkit.paths import local_path
+from .etlkit.controller.errors import ConfigError, EdgeError
+from .etlkit.paths import local_path, run_dir
+from .etlkit.runs import RunConfig, RunFailed, RunRefused
 from .etlkit.workflow import WorkflowInvalid
 from .etlkit.workflow.render import render_workflow
 from .etlkit.workflow.sqlite_store import SqliteWorkflowStore
@@ -22,6 +48,7 @@ from .etlkit.workflow.store import (StaleVersion, WorkflowConfigs, WorkflowExist
                                     WorkflowNotFound)
 
 _configs = None
+_runs = None
 
 
 def _store():
@@ -29,6 +56,16 @@ def _store():
     if _configs is None:
         _configs = WorkflowConfigs(SqliteWorkflowStore(local_path("WORKFLOW_STORE", "workflows.db")))
     return _configs
+
+
+def _runner():
+    """The Runner, built on first use: the configuration is checked before any client opens."""
+    global _runs
+    if _runs is None:
+        from .etlkit.runs.wiring import build_runs
+
+        _runs = build_runs(RunConfig.from_env(os.environ, run_dir=run_dir()), _store())
+    return _runs
 
 
 def _document(body):
@@ -53,8 +90,25 @@ def _summary(stored):
     return {"name": stored.name, "version": stored.version, "created_at_ms": stored.created_at_ms}
 
 
+def _run_route(method, parts, query):
+    if parts == ["runs"] and method == "GET":
+        return 200, _runner().list()
+    if len(parts) == 3 and parts[0] == "workflows" and parts[2] == "run":
+        name = parts[1]
+        if method == "POST":
+            return _runner().start(name, _number(query, "version", False))
+        if method == "DELETE":
+            return 200, _runner().stop(name)
+        if method == "GET":
+            return 200, _runner().status(name)
+    return None
+
+
 def _route(method, parts, event, configs):
     query = event.query
+    routed = _run_route(method, parts, query)
+    if routed is not None:
+        return routed
     if parts == ["workflows"]:
         if method == "GET":
             return 200, [_summary(w) for w in configs.list()]
@@ -98,4 +152,12 @@ def handle(event, context):
         return json_response(404, {"error": f"workflow: {exc}"})
     except (WorkflowExists, StaleVersion) as exc:
         return json_response(409, {"error": f"workflow: {exc}"})
+    except RunRefused as exc:
+        return json_response(exc.status, {"error": str(exc)})
+    except RunFailed as exc:
+        return json_response(502, exc.to_dict())
+    except ConfigError as exc:
+        return json_response(500, {"error": f"configuration: {exc}"})
+    except EdgeError as exc:
+        return json_response(503, {"error": str(exc)})
     return json_response(status, doc)
