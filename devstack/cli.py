@@ -74,9 +74,10 @@ def cmd_up(args) -> int:
         print(f"faas-etl up: {exc}", file=sys.stderr)
         return 1
     stack = LocalStack(run_dir=run_dir, gateway_port=args.port)
-    runs, dashboard = [], None
+    runs, dashboard, supervisor = [], None, None
     try:
         stack.up(progress=_say)
+        supervisor = _supervise(stack)
         warehouse_url = f"sqlite:///{stack.run_dir / 'warehouse.db'}"
         for wf in workflows if args.workflow else ():
             runs.append(_wire(stack, wf, warehouse_url))
@@ -108,12 +109,25 @@ def cmd_up(args) -> int:
         runstate.remove_state(stack.run_dir, os.getpid())
         if dashboard is not None:
             dashboard.stop()
+        if supervisor is not None:
+            supervisor.stop()
         for run in runs:
             run.close()
         stack.down()
     return 0
 
 
+
+
+def _supervise(stack):
+    """The local reconciler: what ``POST /function/workflow-manager/workflows/<name>/run``
+    applies (a folder under the run folder) is run by the local Argo Events runner."""
+    from .argo.supervisor import Supervisor
+
+    supervisor = Supervisor(stack.run_dir, stack.bootstrap, stack.url, stack.credentials,
+                            secrets_dir=stack.secrets_dir).start()
+    _say(f"runs of the workflow-manager reconciled from {supervisor.apply_dir}")
+    return supervisor
 
 
 def _wire(stack, workflow, warehouse_url: str):

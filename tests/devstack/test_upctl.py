@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -101,6 +102,49 @@ def test_the_dashboard_of_up_answers(running):
     _run_dir, _proc, info = running
     assert requests.get(info["dashboard"] + "/healthz", timeout=10).text == "OK"
     assert "<title>faas-etl dashboard</title>" in requests.get(info["dashboard"], timeout=10).text
+
+
+# A workflow of its own topics: a filter between ingest and the warehouse. The autoscaler ticks
+# only every 5 minutes, so it rescales nothing under the other tests of this module.
+FLOW = """
+name: upflow
+sources: [{name: api, kind: http, topic: upflow-raw, key: id}]
+steps: [{name: positive, kind: filter, condition: "amount > 0", output: upflow-kept}]
+sink: {table: upflow, key: id}
+topics: {upflow-raw: {partitions: 2}, upflow-kept: {partitions: 2}, upflow-dlq: {partitions: 1}}
+dead_letter: upflow-dlq
+scaling: {interval: 5m}
+"""
+
+
+def test_a_run_started_through_the_workflow_manager_moves_data(running):
+    _run_dir, _proc, info = running
+    http = requests.Session()
+    http.auth = (info["user"], open(info["password_file"]).read().strip())
+    manager = f"{info['gateway']}/function/workflow-manager/workflows"
+    assert http.post(manager, data=FLOW, timeout=30).status_code == 201
+    assert http.post(f"{manager}/upflow/run", timeout=30).status_code == 202
+    records = [{"id": str(i), "amount": i - 2} for i in range(10)]  # 7 positive
+    resp = http.post(f"{info['gateway']}/function/ingest/upflow-raw?key=id", json=records, timeout=30)
+    assert resp.json()["accepted"] == 10, resp.text
+
+    def status():
+        return http.get(f"{manager}/upflow/run", timeout=30).json()
+
+    def settled(now):
+        sensor = now["sensors"].get("upflow-positive", {})
+        return now["steps"][0]["records"]["in"] >= 7 and sensor.get("events_in", 0) >= 10
+
+    deadline = time.monotonic() + 40
+    now = status()
+    while not settled(now) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = status()
+    assert now["state"] == "running"
+    # "amount > 0" is pushed down to the Sensor: it drops the 3 others before the function.
+    assert now["sensors"]["upflow-positive"]["filtered"] == 3
+    assert now["steps"][0]["records"] == {"in": 7, "out": 7, "filtered": 0, "dead_lettered": 0, "emitted": 7}
+    assert http.delete(f"{manager}/upflow/run", timeout=60).status_code == 200
 
 
 def test_down_stops_it_and_removes_the_state(running):
