@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import json
 
+try:
+    from orjson import JSONDecodeError as _OrjsonError, loads as _orjson_loads
+except ImportError:  # a function that does not ship it reads with the stdlib alone
+    _orjson_loads = None  # type: ignore[assignment]
+
 
 class BadRequest(ValueError):
     """Bad input: answered 400 (or `status`) with a message naming the field and the rule."""
@@ -35,9 +40,23 @@ def parse_json_body(body: bytes, field: str = "body") -> object:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"{field}: not valid UTF-8 (byte {exc.start})") from None
+    if _orjson_loads is not None and _LONG_DIGITS not in body.translate(_DIGIT_MARKS):
+        # orjson reads a step function's batch in half the time; on what it refuses (NaN,
+        # lone surrogates, deep nesting, any mistake) the stdlib below decides and explains.
+        try:
+            return _orjson_loads(body)
+        except _OrjsonError:
+            pass
     try:
         return json.loads(text, parse_constant=_not_json)
     except RecursionError:
         raise BadRequest(f"{field}: nested too deeply") from None
     except ValueError as exc:
         raise BadRequest(f"{field}: not valid JSON ({exc})") from None
+
+
+# orjson reads an integer past 64 bits as a float, where the stdlib keeps it exact: a body with
+# 19 digits in a row anywhere (the shortest integer out of orjson's range has 19) is left to the
+# stdlib. Finding such a run costs a tenth of what orjson saves.
+_DIGIT_MARKS = bytes(ord("0") if b"0"[0] <= byte <= b"9"[0] else ord(" ") for byte in range(256))
+_LONG_DIGITS = b"0" * 19

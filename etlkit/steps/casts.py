@@ -151,7 +151,8 @@ def to_timestamp_ms(value: Any) -> int | None:
             return math.floor(value)
         raise _refuse(value, "timestamp", "not a finite number")
     if kind is str:
-        number = _number_text(value, "timestamp")
+        # Number text never holds a ":", a date-time always does: skip two regex matches.
+        number = _number_text(value, "timestamp") if ":" not in value else None
         if number is not None:
             return to_timestamp_ms(number)
         try:

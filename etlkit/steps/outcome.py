@@ -83,27 +83,32 @@ def each_record(records: Sequence[Record], step: str, now_ms: int,
     for record in records:
         try:
             handle(record)
-        except RecordError as exc:
-            dead.append(DeadLetter.of(record, step, exc.reason, now_ms))
         except Exception as exc:  # noqa: BLE001 - see the docstring
-            dead.append(DeadLetter.of(record, step, f"internal error: {type(exc).__name__}: {exc}",
-                                      now_ms))
+            dead.append(_dead_letter(record, step, now_ms, exc))
     return dead
+
+
+def _dead_letter(record: Record, step: str, now_ms: int, exc: Exception) -> DeadLetter:
+    if isinstance(exc, RecordError):
+        return DeadLetter.of(record, step, exc.reason, now_ms)
+    return DeadLetter.of(record, step, f"internal error: {type(exc).__name__}: {exc}", now_ms)
 
 
 def run_per_record(records: Sequence[Record], step: str, now_ms: int,
                    transform: Callable[[Record], Record | None]) -> StepOutcome:
     """Apply ``transform`` to each record: a record out is emitted, ``None`` is filtered, a
-    failure is a dead letter (see :func:`each_record`)."""
+    failure is a dead letter (as in :func:`each_record`)."""
     emitted: list[Record] = []
+    dead: list[DeadLetter] = []
     append = emitted.append
-
-    def handle(record: Record) -> None:
-        result = transform(record)
+    for record in records:  # each_record's loop, without a closure call per record
+        try:
+            result = transform(record)
+        except Exception as exc:  # noqa: BLE001 - see each_record
+            dead.append(_dead_letter(record, step, now_ms, exc))
+            continue
         if result is not None:
             append(result)
-
-    dead = each_record(records, step, now_ms, handle)
     return outcome_of(len(records), emitted, dead, len(records) - len(emitted) - len(dead))
 
 

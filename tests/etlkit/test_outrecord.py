@@ -3,16 +3,10 @@ import json
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from etlkit import outrecord
 from etlkit.outrecord import OutRecord, json_bytes, out_record, stdlib_json_bytes
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
-    max_leaves=20)
+from tests.etlkit.strategies import json_values
 
 
 @settings(max_examples=300, deadline=None)

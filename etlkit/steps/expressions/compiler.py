@@ -39,14 +39,20 @@ MAX_STRING_CHARS = 1_000_000
 _ORDERINGS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
-def compile_tree(node: Node, text: str) -> Evaluator:
-    """Compile ``node`` (parsed from ``text``) into an evaluator closure."""
-    return _Compiler(text).compile(node)
+def compile_tree(node: Node, text: str, *, specialise: bool = True) -> Evaluator:
+    """Compile ``node`` (parsed from ``text``) into an evaluator closure.
+
+    ``specialise``: use the cheaper closures for common shapes (a one-argument call, a
+    comparison with a literal, membership in a list of strings). Off, every node gets its
+    general closure: the oracle the specialised ones are tested against.
+    """
+    return _Compiler(text, specialise).compile(node)
 
 
 class _Compiler:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, specialise: bool = True) -> None:
         self.text = text
+        self.specialise = specialise
 
     def quote(self, node: Node) -> str:
         return self._span(node.start, node.end)
@@ -98,6 +104,16 @@ class _Compiler:
             return coalesce
         impl = FUNCTIONS[node.name].impl
         is_concat = node.name == "concat"
+        if self.specialise and len(args) == 1 and not is_concat:
+            (arg,) = args
+
+            def call_one(v: Any, r: Any) -> Any:  # no argument list to build per record
+                value = arg(v, r)
+                try:
+                    return impl(value)
+                except RecordError as exc:
+                    raise EvalError(f"{quoted}: {exc.reason}") from None
+            return call_one
 
         def call(v: Any, r: Any) -> Any:
             values = [arg(v, r) for arg in args]
@@ -169,6 +185,9 @@ class _Compiler:
                 return _equals_constant(left, node.right.value, negate)
             return lambda v, r: strict_equal(left(v, r), right(v, r)) is not negate
         order = _ORDERINGS[node.op]
+        constant = node.right.value if isinstance(node.right, Literal) else None
+        if self.specialise and type(constant) in (int, float, str):
+            return _compare_constant(left, order, constant, quoted)
 
         def compare(v: Any, r: Any) -> bool:
             a, b = left(v, r), right(v, r)
@@ -183,7 +202,11 @@ class _Compiler:
         container_node = node.container
         if isinstance(container_node, ListLiteral) and all(
                 isinstance(x, Literal) for x in container_node.items):
-            keys = frozenset(hash_key(x.value) for x in container_node.items)
+            values = [x.value for x in container_node.items]
+            if self.specialise and all(type(value) is str for value in values):
+                texts = frozenset(values)  # only a string can be among strings
+                return lambda v, r: ((type(found := item(v, r)) is str) and found in texts) is not negated
+            keys = frozenset(hash_key(value) for value in values)
             return lambda v, r: (hash_key(item(v, r)) in keys) is not negated
         container = self.compile(container_node)
 
@@ -227,6 +250,26 @@ def _equals_constant(left: Evaluator, constant: Any, negate: bool) -> Evaluator:
         same = value == constant if (tv is kind or (numeric and (tv is int or tv is float))) else False
         return same is not negate
     return equals
+
+
+def _compare_constant(left: Evaluator, order: Callable[[Any, Any], bool], constant: Any,
+                      quoted: str) -> Evaluator:
+    # "field < literal" without calling a closure for the literal: a number or a string.
+    if type(constant) is str:
+        def compare_text(v: Any, r: Any) -> bool:
+            a = left(v, r)
+            if type(a) is str:
+                return order(a, constant)
+            raise EvalError(f"{quoted}: cannot compare {type_name(a)} with string")
+        return compare_text
+
+    def compare_number(v: Any, r: Any) -> bool:
+        a = left(v, r)
+        kind = type(a)
+        if kind is int or kind is float:
+            return order(a, constant)
+        raise EvalError(f"{quoted}: cannot compare {type_name(a)} with number")
+    return compare_number
 
 
 def _arith(op: str, a: Any, b: Any, quoted: str) -> Any:

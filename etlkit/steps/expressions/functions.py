@@ -131,9 +131,10 @@ def _string(x: Any) -> Any:
 
 
 def _number(x: Any) -> Any:
-    if x is None or is_number(x):
+    kind = type(x)
+    if x is None or kind is int or kind is float:  # (a bool is no number)
         return x
-    if type(x) is str:
+    if kind is str:
         try:
             return to_int(x)
         except CastError:  # not integral text: read it as a float (or fail as one)

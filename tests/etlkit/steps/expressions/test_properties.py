@@ -1,12 +1,14 @@
 """Property tests: hostile text only ever raises ParseError; hostile records only ever EvalError."""
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from etlkit.steps import Record
 from etlkit.steps.expressions import (MAX_LENGTH, EvalError, ParseError, compile_condition,
                                       compile_expression, parse)
+from etlkit.steps.expressions.compiler import compile_tree
 
 # Pieces of the language, so random text reaches deep into the parser rather than failing at
 # the first character.
@@ -79,6 +81,50 @@ def test_arbitrary_records_only_raise_eval_error(text, value):
         assert condition.test(value, record) in (True, False)
     except EvalError as exc:
         assert exc.reason
+
+
+# Shapes the compiler specialises (one-argument calls, comparisons with a literal, membership
+# in a list of strings), next to near misses that take the general closures.
+_SPECIALISED = [
+    "number(a) > 0", "a < 2.5", "a >= -1", "a <= 'm'", "b.c > 'x'", "lower(a) > 'b'", "abs(a) <= 3",
+    "a in ['x', 'y']", "a not in ['x', '']", "a in ['x', 1]", "a in [1, 2]", "length(a) < 2",
+    "a > true", "a < null", "a > [1]", "concat(a) > 'a'", "a in []", "string(a) in ['1', 'true']",
+]
+
+
+# Values that meet the literals above, so both sides of every comparison are reached.
+_NEAR_LITERALS = ["x", "y", "", "a", "b", "m", "1", "true", 0, 1, 2, 2.5, -1, 3.5, True, None, [1],
+                  {"c": "z"}]
+
+
+def _outcome(fn, value, record):
+    try:
+        return "ok", json.dumps(fn(value, record))
+    except EvalError as exc:
+        return "error", exc.reason
+
+
+def _both(text):
+    tree = parse(text)
+    return compile_tree(tree, text), compile_tree(tree, text, specialise=False)
+
+
+@pytest.mark.parametrize("text", _SPECIALISED)
+def test_specialised_closures_agree_on_every_near_literal(text):
+    specialised, general = _both(text)
+    for a in [*_NEAR_LITERALS, "absent"]:
+        for b in [*_NEAR_LITERALS, "absent"]:
+            value = {name: v for name, v in (("a", a), ("b", b)) if v != "absent"}
+            record = Record(value=value, key="k")
+            assert _outcome(specialised, value, record) == _outcome(general, value, record), value
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_EXPRESSIONS + _SPECIALISED), _records)
+def test_specialised_closures_agree_with_the_general_ones(text, value):
+    record = Record(value=value, key="k", headers={"h": "v"})
+    specialised, general = _both(text)
+    assert _outcome(specialised, value, record) == _outcome(general, value, record)
 
 
 @settings(max_examples=500, deadline=None)
