@@ -14,8 +14,10 @@ import json
 import os
 import pathlib
 import sqlite3
+import threading
 from typing import Any, Iterator
 
+from .outrecord import json_bytes
 from .paths import run_dir
 
 
@@ -29,34 +31,57 @@ def default_state_path() -> pathlib.Path:
 
 
 class StateStore:
+    """Per-name JSON state in SQLite, read and replaced under the database's write lock.
+
+    Each thread keeps its connection open: closing the last connection to a WAL database
+    checkpoints and removes the log, a cost per call that only a short-lived process should pay.
+    The state last read or written under each name is kept with its text: while the row still
+    holds that text (no other replica wrote), the same object is handed back without parsing,
+    which lets the aggregate step carry on with its window state (see WindowState.resume).
+    So a caller must not change the state it is given; it saves a new one.
+    """
+
     def __init__(self, path: pathlib.Path | None = None):
         self.path = pathlib.Path(path or default_state_path())
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.closing(self._connect()) as db:
-            db.execute("CREATE TABLE IF NOT EXISTS step_state (name TEXT PRIMARY KEY, "
-                       "state TEXT NOT NULL)")
+        self._local = threading.local()
+        self._known: dict[str, tuple[str, Any]] = {}  # name -> (row text, its state)
+        self._db().execute("CREATE TABLE IF NOT EXISTS step_state (name TEXT PRIMARY KEY, "
+                           "state TEXT NOT NULL)")
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
         return db
 
     @contextlib.contextmanager
     def locked(self, name: str) -> Iterator[tuple[Any, Any]]:
         """Yield (state, save): the current state (None at first) and a function to replace it.
         The new state is committed when the block ends without an exception."""
-        db = self._connect()
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT state FROM step_state WHERE name = ?", (name,)).fetchone()
+            text = row[0] if row else None
+            known = self._known.get(name)
+            if known is not None and known[0] == text:
+                state = known[1]
+            else:
+                state = None if text is None else json.loads(text)
             pending: list[Any] = []
-            yield (json.loads(row[0]) if row else None), pending.append
+            yield state, pending.append
             if pending:
+                state = pending[-1]
+                text = json_bytes(state).decode()
                 db.execute("INSERT INTO step_state(name, state) VALUES (?, ?) ON CONFLICT(name) "
-                           "DO UPDATE SET state = excluded.state", (name, json.dumps(pending[-1])))
+                           "DO UPDATE SET state = excluded.state", (name, text))
+            if text is not None:
+                self._known[name] = (text, state)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            self._known.pop(name, None)
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        finally:
-            db.close()

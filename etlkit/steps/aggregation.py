@@ -110,10 +110,10 @@ def run_aggregate(config: AggregateConfig, records: Sequence[Record], state: Any
     The outcome's ``state`` is the new state to persist; the input ``state`` is not modified.
     ``flush=True`` emits every open window after the batch (end of a bounded input).
     """
-    windows = WindowState.from_dict(state, config)
+    windows = WindowState.resume(state, config)
     emitted: list[Record] = []
     dead = each_record(records, step, now_ms, lambda record: emitted.extend(windows.absorb(record)))
     if flush:
         emitted.extend(windows.flush())
     return outcome_of(len(records), emitted, dead, 0, through=len(records) - len(dead),
-                      state=windows.to_dict())
+                      state=windows.checkpoint())

@@ -21,7 +21,10 @@ from __future__ import annotations
 import heapq
 import json
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from .accumulators import KINDS
@@ -47,6 +50,7 @@ class _Window:
     start: int
     key: list[Any]
     acc: list[Any]
+    order: str = ""  # the key as JSON text: windows of one start are emitted and stored in its order
 
 
 class WindowState:
@@ -127,7 +131,8 @@ class WindowState:
         if group is None:
             group = self._windows[start] = {}
             heapq.heappush(self._starts, start)
-        group[_group_key(key)] = _Window(start, key, acc)
+        # The order text once per window, not once per window per batch in to_dict().
+        group[_group_key(key)] = _Window(start, key, acc, _order_text(key))
         self._open += 1
 
     def _added(self, acc: Any, values: list[Any]) -> list[Any]:
@@ -172,6 +177,27 @@ class WindowState:
                       timestamp=stamp)
 
     # -- persistence -----------------------------------------------------------------------
+    def checkpoint(self) -> dict[str, Any]:
+        """:meth:`to_dict`, remembered: :meth:`resume` of that very dict carries on with this
+        object instead of rebuilding one."""
+        data = self.to_dict()
+        with _written_lock:
+            _WRITTEN[id(data)] = (data, self)
+            while len(_WRITTEN) > _WRITTEN_KEPT:
+                _WRITTEN.popitem(last=False)
+        return data
+
+    @classmethod
+    def resume(cls, data: Any, config: "AggregateConfig", where: str = "state") -> "WindowState":
+        """:meth:`from_dict`, or the object whose :meth:`checkpoint` returned ``data`` when
+        ``data`` is that very dict (the object is handed out once: a failed batch that changed it
+        leaves nothing stale behind)."""
+        with _written_lock:
+            written = _WRITTEN.pop(id(data), None)
+        if written is not None and written[0] is data and written[1].config == config:
+            return written[1]
+        return cls.from_dict(data, config, where)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable state; windows sorted so equal states give equal text."""
         windows = [{"start": window.start, "key": window.key, "acc": window.acc}
@@ -228,6 +254,14 @@ class WindowState:
 
 _NEW: Any = object()  # marks a window not yet in the state
 
+# A step function hands each batch the state its previous batch returned (the state store gives
+# back the very dict it saved when no other replica wrote since). Rebuilding a WindowState from
+# it checks every open window, as costly as the batch itself: the WindowState that wrote the dict
+# carries on instead. Keyed by the dict's identity; a few per process (one per aggregate step).
+_WRITTEN: OrderedDict[int, tuple[dict[str, Any], WindowState]] = OrderedDict()
+_WRITTEN_KEPT = 8
+_written_lock = threading.Lock()
+
 
 def window_identity(group: list[Any], start: int) -> str:
     """``"<group values>/<window start>"``: the result's key, unique per group and window.
@@ -249,13 +283,22 @@ def _is_scalar(value: Any) -> bool:
 
 def _group_key(values: list[Any]) -> tuple:
     # Hashable and exact: a bool is wrapped so that true and 1 (equal in Python) stay apart.
-    return tuple((v,) if type(v) is bool else v for v in values)
+    for value in values:
+        if type(value) is bool:
+            return tuple((v,) if type(v) is bool else v for v in values)
+    return tuple(values)  # no bool: the common case, without a generator per record
+
+
+def _order_text(key: list[Any]) -> str:
+    return json.dumps(key, separators=(",", ":"), ensure_ascii=False)
 
 
 def _in_key_order(group: dict[tuple, _Window]) -> list[_Window]:
     """One window start's windows in a stable order: by their group values as JSON text."""
-    return sorted(group.values(), key=lambda window: json.dumps(window.key, separators=(",", ":"),
-                                                                 ensure_ascii=False))
+    return sorted(group.values(), key=_ORDER)
+
+
+_ORDER = attrgetter("order")
 
 
 def _key_value(record: Record, path: tuple[str, ...]) -> Any:

@@ -183,6 +183,33 @@ def test_input_state_is_not_modified(make_record):
     assert json.dumps(state) == snapshot
 
 
+def test_the_state_a_run_returned_resumes_the_same_windows(make_record):
+    first = run([make_record({"country": "FR", "amount": 1}, at=1)])
+    config = AggregateConfig.from_dict(PARAMS)
+    resumed = WindowState.resume(first.state, config)
+    assert resumed.to_dict() == first.state
+    # Handed out once: the next resume of the same dict rebuilds an equal, separate object.
+    rebuilt = WindowState.resume(first.state, config)
+    assert rebuilt is not resumed and rebuilt.to_dict() == first.state
+
+
+def test_a_copy_of_the_state_or_another_config_is_rebuilt_and_checked(make_record):
+    first = run([make_record({"country": "FR", "amount": 1}, at=1)])
+    copy = json.loads(json.dumps(first.state))
+    assert WindowState.resume(copy, AggregateConfig.from_dict(PARAMS)).to_dict() == copy
+    with pytest.raises(StateError, match="state.config: state was written by a different"):
+        run([], first.state, params={**PARAMS, "window": "2m"})
+
+
+def test_a_state_used_twice_gives_the_same_outcome_twice(make_record):
+    # The second run cannot carry on with the windows the first one changed: it rebuilds them.
+    state = run([make_record({"country": "FR", "amount": 1}, at=1)]).state
+    later = [make_record({"country": "FR", "amount": 2}, at=2 * MINUTE)]
+    once, twice = run(later, state), run(later, state)
+    assert [r.value for r in once.records] == [r.value for r in twice.records] != []
+    assert once.state == twice.state
+
+
 @pytest.mark.parametrize("params, field, rule", [
     pytest.param({"aggregations": {"n": {"count": "*"}}}, "params.window", "is required", id="no-window"),
     pytest.param({"window": 0, "aggregations": {"n": {"count": "*"}}}, "params.window",
