@@ -109,8 +109,19 @@ def columns_from_rows(rows: Iterable[Mapping[str, object]]) -> tuple[Column, ...
     seen: dict[str, ColumnType | None] = {}
     for row in rows:
         for name, value in row.items():
-            seen[name] = _widen(seen.get(name), type_of_value(value))
+            kind = _EXACT_TYPES.get(type(value), _OTHER)
+            if kind is _OTHER:  # a subclass, a list or an object: the general rule
+                kind = type_of_value(value)
+            if kind is not seen.get(name, _OTHER):  # most fields keep their type: no widening
+                seen[name] = _widen(seen.get(name), kind)
     return tuple(Column(name, kind or ColumnType.TEXT) for name, kind in seen.items())
+
+
+# type_of_value for the exact JSON scalar types, looked up once per value of every row.
+_EXACT_TYPES: dict[type, ColumnType | None] = {
+    type(None): None, bool: ColumnType.BOOLEAN, int: ColumnType.INTEGER, float: ColumnType.REAL,
+    str: ColumnType.TEXT}
+_OTHER: object = object()
 
 
 def with_key_column(columns: Sequence[Column], key_column: str) -> tuple[Column, ...]:

@@ -70,13 +70,16 @@ def _screen_field_names(
     """Rows whose every field can name a column, and the others rejected (inference only)."""
     kept: list[tuple[int, Mapping[str, object]]] = []
     rejected: list[RejectedRow] = []
+    valid: set[object] = set()  # a batch's rows share their few field names: check each once
     for index, row in indexed:
-        if not isinstance(row, Mapping):
+        if type(row) is not dict and not isinstance(row, Mapping):
             kept.append((index, row))  # the conversion rejects it with its own reason
             continue
         try:
             for name in row:
-                check_identifier(name, "field")
+                if name not in valid:
+                    check_identifier(name, "field")
+                    valid.add(name)
         except InvalidIdentifier as error:
             rejected.append(RejectedRow(index, f"{error} (no column can be named so)", row))
             continue

@@ -72,6 +72,14 @@ def test_schema_without_properties_is_refused():
         columns_from_json_schema({"type": "object"})
 
 
+class _Int(int):
+    pass
+
+
+class _Text(str):
+    pass
+
+
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
@@ -84,6 +92,11 @@ def test_schema_without_properties_is_refused():
         ([[1, 2]], T.JSON),
         ([1, "a"], T.JSON),
         ([True, 1], T.JSON),
+        ([None, 1, 2], T.INTEGER),
+        ([1, None, 2.5, None], T.REAL),
+        ([2.5, "a", 1], T.JSON),
+        ([_Int(1), 2], T.INTEGER),
+        ([_Text("a"), "b"], T.TEXT),
     ],
     ids=[
         "integers",
@@ -95,6 +108,11 @@ def test_schema_without_properties_is_refused():
         "array",
         "number-and-text-mix-to-json",
         "boolean-is-not-an-integer",
+        "nulls-then-integers",
+        "nulls-between-widening",
+        "json-stays-json",
+        "int-subclass-is-an-integer",
+        "str-subclass-is-text",
     ],
 )
 def test_columns_from_rows(values: list, expected: ColumnType):

@@ -62,6 +62,14 @@ def test_without_schema_a_field_that_cannot_be_a_column_rejects_only_its_row(bac
     assert backend.rows(table) == [("a", 1), ("c", 3)]
 
 
+def test_without_schema_every_row_with_a_bad_field_name_is_rejected(backend: Backend, table: str):
+    # Field names are checked once per batch: a repeated bad name still rejects each of its rows.
+    rows = [{"id": "a", "bad name": 1}, {"id": "b", "n": 2}, {"id": "c", "bad name": 3}]
+    result = load_batch(backend.warehouse, table, "id", rows)
+    assert [r.index for r in result.rejected] == [0, 2]
+    assert backend.rows(table) == [("b", 2)]
+
+
 def test_with_schema_fields_outside_it_are_not_stored(backend: Backend, table: str):
     rows = [{"id": "a", "qty": 1, "first-name": "x", "extra": True}]
     result = load_batch(backend.warehouse, table, "id", rows, columns=columns_from_json_schema(SCHEMA))
