@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .config import ConfigError, ConfigReader, field_path
 from .failures import RecordError
-from .fieldpaths import Path, WorkingCopy
+from .fieldpaths import Path, WorkingCopy, read_path
 from .file_lookup import FileLookupSource
 from .lookup import CachedLookup, Lookup, LookupSource, join_text
 from .outcome import StepOutcome, run_per_record
@@ -49,6 +49,13 @@ class EnrichConfig:
     into: Path | None = None
     on_missing: str = "keep"
     refresh_ms: int = DEFAULT_REFRESH_MS
+
+    def __post_init__(self) -> None:
+        # Worked out once, not per record: the join key's name in reasons, and the declared
+        # columns with the names they are copied to.
+        object.__setattr__(self, "_key_where", f"join key {'.'.join(self.on)}")
+        object.__setattr__(self, "_targets", None if self.fields is None else
+                           tuple((self.prefix + column, column) for column in self.fields))
 
     @classmethod
     def from_dict(cls, params: Mapping[str, Any], where: str = "params") -> "EnrichConfig":
@@ -89,16 +96,15 @@ def _lookup_object(value: Any, on: Path, where: str) -> dict[str, Any]:
 def enrich_value(config: EnrichConfig, record: Record, table: Mapping[str, Mapping[str, Any]],
                  ) -> dict[str, Any] | None:
     """The enriched value of one record, ``None`` if it is filtered out."""
-    work = WorkingCopy(record.value)
-    key_name = ".".join(config.on)
-    key = join_text(work.get(config.on), f"join key {key_name}")
+    where = config._key_where  # type: ignore[attr-defined]
+    key = join_text(read_path(record.value, config.on), where)
     row = table.get(key) if key is not None else None
     if row is None:
         if config.on_missing == "filter":
             return None
         if config.on_missing == "dead_letter":
-            raise RecordError(f"join key {key_name}: " + ("is null" if key is None else
-                                                           f"no row for {key!r}"))
+            raise RecordError(f"{where}: " + ("is null" if key is None else f"no row for {key!r}"))
+        work = WorkingCopy(record.value)
         if config.into is not None:
             work.set(config.into, None)
         for column in config.fields or ():
@@ -106,11 +112,16 @@ def enrich_value(config: EnrichConfig, record: Record, table: Mapping[str, Mappi
         return work.root
     columns = config.fields if config.fields is not None else tuple(row)
     if config.into is not None:
+        work = WorkingCopy(record.value)
         work.set(config.into, {column: row.get(column) for column in columns})
-    else:
-        for column in columns:
-            work.root[config.prefix + column] = row.get(column)
-    return work.root
+        return work.root
+    root = dict(record.value)  # top-level columns only: a shallow copy is the whole copy
+    targets = config._targets  # type: ignore[attr-defined]
+    if targets is None:
+        targets = [(config.prefix + column, column) for column in columns]
+    for target, column in targets:
+        root[target] = row.get(column)
+    return root
 
 
 def run_enrich(config: EnrichConfig, records: Sequence[Record], *, step: str, now_ms: int,

@@ -47,6 +47,8 @@ class WorkingCopy:
 
     def get(self, path: Path, default: Any = None) -> Any:
         """The value at ``path``, or ``default`` when a key on the way is missing or null."""
+        if len(path) == 1:  # the common case, without a second call
+            return self.root.get(path[0], default)
         return read_path(self.root, path, default)
 
     def has(self, path: Path) -> bool:

@@ -51,6 +51,9 @@ class MapConfig:
     select: tuple[Path, ...] | None = None
     drop: tuple[Path, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_flat", _FlatMap.of(self))
+
     @classmethod
     def from_dict(cls, params: Mapping[str, Any], where: str = "params") -> "MapConfig":
         """Parse and compile ``params``; :class:`ConfigError` names the field and rule."""
@@ -99,6 +102,14 @@ def _cast_types(reader: ConfigReader) -> dict[str, str]:
 
 def map_value(config: MapConfig, record: Record) -> dict[str, Any]:
     """The mapped value of one record; :class:`RecordError` names the field that failed."""
+    flat = config._flat  # type: ignore[attr-defined]
+    if flat is not None:
+        return flat.apply(record)
+    return _map_paths(config, record)
+
+
+def _map_paths(config: MapConfig, record: Record) -> dict[str, Any]:
+    """:func:`map_value` for any paths, nested ones included (copy-on-write)."""
     work = WorkingCopy(record.value)
     if config.rename:
         moved = [(target, work.pop(source, ABSENT)) for source, target in config.rename]
@@ -125,6 +136,56 @@ def map_value(config: MapConfig, record: Record) -> dict[str, Any]:
     for path in config.drop:
         work.pop(path)
     return work.root
+
+
+@dataclass(frozen=True)
+class _FlatMap:
+    """A map whose every path is one top-level field (most are), on plain field names: the
+    same operations as :func:`_map_paths`, as dict operations on one shallow copy, since this
+    runs once per record."""
+
+    rename: tuple[tuple[str, str], ...]
+    cast: tuple[tuple[str, Callable[[Any], Any]], ...]
+    derive: tuple[tuple[str, Callable[..., Any]], ...]
+    select: tuple[str, ...] | None
+    drop: tuple[str, ...]
+
+    @classmethod
+    def of(cls, config: MapConfig) -> "_FlatMap | None":
+        paths = [*(p for pair in config.rename for p in pair), *(c.path for c in config.cast),
+                 *(d.path for d in config.derive), *(config.select or ()), *config.drop]
+        if any(len(path) != 1 for path in paths):
+            return None
+        return cls(rename=tuple((source[0], target[0]) for source, target in config.rename),
+                   cast=tuple((c.path[0], c.convert) for c in config.cast),
+                   derive=tuple((d.path[0], d.expression.evaluate) for d in config.derive),
+                   select=None if config.select is None else tuple(p[0] for p in config.select),
+                   drop=tuple(p[0] for p in config.drop))
+
+    def apply(self, record: Record) -> dict[str, Any]:
+        root = dict(record.value)
+        if self.rename:
+            moved = [(target, root.pop(source, ABSENT)) for source, target in self.rename]
+            for target, value in moved:
+                if value is not ABSENT:
+                    root[target] = value
+        for name, convert in self.cast:
+            current = root.get(name)
+            if current is not None:
+                try:
+                    root[name] = convert(current)
+                except RecordError as exc:
+                    raise RecordError(f"field {name}: {exc.reason}") from None
+        for name, evaluate in self.derive:
+            try:
+                root[name] = evaluate(root, record)
+            except RecordError as exc:
+                raise RecordError(f"derive {name}: {exc.reason}") from None
+        if self.select is not None:
+            root = {name: root.get(name) for name in self.select}
+        for name in self.drop:
+            root.pop(name, None)
+        return root
 
 
 def run_map(config: MapConfig, records: Sequence[Record], *, step: str, now_ms: int) -> StepOutcome:

@@ -27,6 +27,28 @@ def test_all_columns_with_prefix_and_numeric_key(make_record):
                                         "c_name": "Num", "c_country": "DE"}
 
 
+@pytest.mark.parametrize("params, value, expected", [
+    pytest.param({"on": "customer_id", "fields": ["name", "country"], "prefix": "c_"},
+                 {"customer_id": "C1"}, {"customer_id": "C1", "c_name": "Ada", "c_country": "FR"},
+                 id="chosen-columns-with-prefix"),
+    pytest.param({"on": "customer_id", "fields": ["name", "nope"]}, {"customer_id": "C1", "name": "x"},
+                 {"customer_id": "C1", "name": "Ada", "nope": None}, id="row-column-overwrites"),
+    pytest.param({"on": "o.c", "fields": ["country"]}, {"o": {"c": "C1"}},
+                 {"o": {"c": "C1"}, "country": "FR"}, id="nested-key-top-level-column"),
+])
+def test_columns_land_where_the_config_says(params, value, expected, make_record):
+    original = {k: (dict(v) if isinstance(v, dict) else v) for k, v in value.items()}
+    outcome = enrich(params, value, make_record=make_record)
+    assert outcome.records[0].value == expected and value == original
+
+
+def test_a_missing_key_reason_names_the_join_field(make_record):
+    outcome = enrich({"on": "o.c", "on_missing": "dead_letter"}, {"o": {"c": "C9"}}, {"o": {}},
+                     make_record=make_record)
+    assert [d.reason for d in outcome.dead_letters] == ["join key o.c: no row for 'C9'",
+                                                        "join key o.c: is null"]
+
+
 def test_into_nests_the_row(make_record):
     outcome = enrich({"on": "customer_id", "into": "customer", "fields": ["name"]},
                      {"customer_id": "C1"}, make_record=make_record)

@@ -1,9 +1,14 @@
 """The map step: each operation, their fixed order, per-record failures, and config errors."""
 import copy
+import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from etlkit.steps import MapConfig, Record, map_value, run_map
+from etlkit.steps import MapConfig, Record, RecordError, map_value, run_map
+from etlkit.steps.casts import CASTS
+from etlkit.steps.mapping import _map_paths
 
 
 def mapped(params, value, **meta):
@@ -112,3 +117,42 @@ def test_outputs_keep_the_message_metadata(make_record):
 ])
 def test_config_errors(params, field, rule, assert_config_error):
     assert_config_error(MapConfig.from_dict, params, field, rule)
+
+
+# Configs whose every path is one top-level field take the flat plan; the general (nested-path)
+# implementation is the oracle. Few names, so renames, casts, derivations and drops collide.
+_names = st.sampled_from(["a", "b", "c", "d"])
+_flat_params = st.fixed_dictionaries({}, optional={
+    "rename": st.dictionaries(_names, _names, max_size=2).filter(
+        lambda r: len(set(r.values())) == len(r)),
+    "cast": st.dictionaries(_names, st.sampled_from(sorted(CASTS)), max_size=2),
+    "derive": st.dictionaries(_names, st.sampled_from(["a + 1", "b * c", "lower(d)", "a / b", "$key"]),
+                              max_size=2),
+    "select": st.lists(_names, min_size=1, max_size=3, unique=True),
+    "drop": st.lists(_names, min_size=1, max_size=2, unique=True),
+}).filter(bool)
+_values = st.dictionaries(_names, st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-5, 5)
+                          | st.sampled_from(["x", "2", "2024-06-01T09:00:18Z", "TRUE"]), max_size=4)
+
+
+def _result(fn, config, record):
+    try:
+        return "ok", json.dumps(fn(config, record))
+    except RecordError as exc:
+        return "error", exc.reason
+
+
+@settings(max_examples=400, deadline=None)
+@given(_flat_params, _values)
+def test_the_flat_plan_agrees_with_the_general_map(params, value):
+    config = MapConfig.from_dict(params)
+    record = Record(value=value, key="k")
+    assert config._flat is not None
+    assert _result(map_value, config, record) == _result(_map_paths, config, record)
+    assert record.value == value  # never modified either way
+
+
+def test_a_nested_path_takes_the_general_map():
+    config = MapConfig.from_dict({"rename": {"a.b": "c"}, "cast": {"n": "int"}})
+    assert config._flat is None
+    assert map_value(config, Record(value={"a": {"b": 1}, "n": "2"})) == {"a": {}, "n": 2, "c": 1}
