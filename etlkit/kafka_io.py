@@ -51,6 +51,15 @@ def producer() -> Producer:
         return _producer
 
 
+def start_producer() -> None:
+    """Create the producer now, as the worker starts, not at its first batch (when KAFKA_BOOTSTRAP
+    is set). An idempotent producer needs a producer id from the broker before its first record,
+    and librdkafka asks for one only some 500 ms after it has connected: that wait would hold up
+    the first batch."""
+    if os.getenv("KAFKA_BOOTSTRAP"):
+        producer()
+
+
 def known_topics(refresh: bool = False) -> frozenset[str]:
     """Topic names on the cluster, cached briefly so every request does not ask the broker."""
     global _topics

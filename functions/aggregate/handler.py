@@ -5,6 +5,7 @@ from .etlkit.state_store import StateStore
 from .etlkit.stepfn import handle_step
 
 _state = None
+kafka_io.start_producer()  # its producer id is ready by the first batch
 
 
 def handle(event, context):

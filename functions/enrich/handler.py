@@ -11,6 +11,7 @@ from .etlkit.stepfn import handle_step
 from .etlkit.steps import build_lookup, parse_step_config
 
 _lookups = {}
+kafka_io.start_producer()  # its producer id is ready by the first batch
 
 
 def _lookup(spec):

@@ -1,0 +1,70 @@
+"""The Kafka edge: every record acknowledged or a DeliveryError; the producer made early."""
+import pytest
+
+from devstack.broker import EmbeddedBroker, create_topics
+from devstack.kafka_tools import consume_all
+from etlkit import kafka_io
+from etlkit.outrecord import OutRecord
+
+
+@pytest.fixture(scope="module")
+def bootstrap(tmp_path_factory):
+    with EmbeddedBroker(log_path=tmp_path_factory.mktemp("broker") / "broker.log") as broker:
+        create_topics(broker.bootstrap, {"out": 2})
+        yield broker.bootstrap
+
+
+@pytest.fixture
+def fresh_producer(monkeypatch, bootstrap):
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", bootstrap)
+    monkeypatch.setattr(kafka_io, "_producer", None)
+    yield
+    if kafka_io._producer is not None:
+        kafka_io._producer.flush(5)
+
+
+def test_records_arrive_as_laid_out(fresh_producer, bootstrap):
+    kafka_io.produce_all([OutRecord("out", b'{"a":1}', b"k", (("etl-event-time", b"5"),), 5),
+                          OutRecord("out", b"{}")])
+    got = sorted(consume_all(bootstrap, "out", 2), key=lambda m: m.value())
+    assert [(m.value(), m.key(), m.headers(), m.timestamp()[1]) for m in got[:1]] == [
+        (b'{"a":1}', b"k", [("etl-event-time", b"5")], 5)]
+    assert got[1].value() == b"{}" and got[1].key() is None and got[1].headers() is None
+
+
+def test_start_producer_makes_the_producer_only_with_a_broker(monkeypatch, fresh_producer):
+    monkeypatch.delenv("KAFKA_BOOTSTRAP")
+    kafka_io.start_producer()
+    assert kafka_io._producer is None
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", "127.0.0.1:1")
+    kafka_io.start_producer()
+    assert kafka_io._producer is not None
+
+
+class _FullThenFailing:
+    """A producer double: the local queue is full once, then every delivery fails."""
+
+    def __init__(self):
+        self.full, self.polls, self.sent = True, 0, []
+
+    def produce(self, topic, value, key, *, headers, timestamp, on_delivery):
+        if self.full:
+            self.full = False
+            raise BufferError("queue full")
+        self.sent.append((topic, value, key, headers, timestamp))
+        on_delivery(RuntimeError("broker said no"), None)
+
+    def poll(self, timeout):
+        self.polls += 1
+
+    def flush(self, timeout):
+        return 0
+
+
+def test_a_full_queue_waits_and_failures_raise(monkeypatch):
+    double = _FullThenFailing()
+    monkeypatch.setattr(kafka_io, "_producer", double)
+    with pytest.raises(kafka_io.DeliveryError, match="0 records unacknowledged, 2 failed: broker said no"):
+        kafka_io.produce_all([OutRecord("t", b"1", None, (("h", b"v"),)), OutRecord("t", b"2")])
+    assert double.polls == 1
+    assert double.sent == [("t", b"1", None, [("h", b"v")], 0), ("t", b"2", None, [], 0)]
