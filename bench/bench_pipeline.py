@@ -156,8 +156,9 @@ def _topics() -> dict[str, int]:
 
 def _run(stack: LocalStack, workflow: Workflow, operations: list[str]) -> WorkflowRun:
     # keep_records=False: the run's reader keeps watermarks only, so it costs the bench nothing.
+    # Each Sensor in a runner process of its own, as in a cluster (one Deployment per Sensor).
     return WorkflowRun(stack, workflow, warehouse_url=f"sqlite:///{stack.run_dir / 'warehouse.db'}",
-                       keep_records=False).prepare(operations).start()
+                       keep_records=False, sensor_processes=True).prepare(operations).start()
 
 
 def _first_poll(run: WorkflowRun, sensor: str) -> float:

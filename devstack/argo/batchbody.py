@@ -87,3 +87,10 @@ def envelope_of(trigger: Trigger) -> Envelope | None:
         return None
     splice = src.data_template.json_splice()
     return _envelope_of(*splice) if splice else None
+
+
+def batch_body(trigger: Trigger, events: Sequence[Event]) -> bytes | None:
+    """The one-pass body of ``trigger``'s batch request for ``events``; None: build it the
+    general way (another payload shape, or an event that does not encode)."""
+    envelope = envelope_of(trigger)
+    return envelope.body(events) if envelope else None

@@ -36,11 +36,11 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from . import gojson
-from .batchbody import envelope_of
+from .batchbody import batch_body
 from .events import Event
 from .params import construct_payload, resolve
 from .retry import Attempts, run_with_retry
@@ -95,8 +95,7 @@ class Local:
         return url, False
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):  # a tuple: one per event
     """What happened to one event for one trigger."""
 
     delivered: bool = False  # the trigger succeeded (or ran at most once)
@@ -217,8 +216,10 @@ class Dispatcher:
             return Outcome(dead_lettered=True, error=error)
         return Outcome(error=f"{error}; dead letter failed: {dlq.error}")
 
-    def fire(self, trigger: Trigger, dependency: str, events: Sequence[Event], *, batch: bool = False) -> Report:
-        """Fire ``trigger`` for ``events`` of ``dependency``: each alone, or all in one request."""
+    def fire(self, trigger: Trigger, dependency: str, events: Sequence[Event], *, batch: bool = False,
+             body: bytes | None = None) -> Report:
+        """Fire ``trigger`` for ``events`` of ``dependency``: each alone, or all in one request
+        (``body``: that request's body, already built by :func:`.batchbody.batch_body`)."""
         if not batch:
             outcomes, requests, retried = [], 0, 0
             for event in events:
@@ -233,7 +234,7 @@ class Dispatcher:
                 else:
                     outcomes.append(self._dead_letter(trigger, scope, result.error))
             return Report(tuple(outcomes), requests, retried)
-        return self._fire_batch(trigger, dependency, events)
+        return self._fire_batch(trigger, dependency, events, body)
 
     def _members(self, trigger: Trigger, dependency: str, events: Sequence[Event],
                  broken: dict[int, str]) -> tuple[list[int], bytes]:
@@ -248,11 +249,12 @@ class Dispatcher:
                 broken[i] = f"payload: {exc}"
         return list(members), (merge_members(list(members.values())) if members else b"")
 
-    def _fire_batch(self, trigger: Trigger, dependency: str, events: Sequence[Event]) -> Report:
+    def _fire_batch(self, trigger: Trigger, dependency: str, events: Sequence[Event],
+                    merged: bytes | None = None) -> Report:
         assert isinstance(trigger.action, HttpAction)
         broken: dict[int, str] = {}
-        envelope = envelope_of(trigger)
-        merged = envelope.body(events) if envelope else None
+        if merged is None:
+            merged = batch_body(trigger, events)
         if merged is not None:
             members: Sequence[int] = range(len(events))
         else:
@@ -263,11 +265,11 @@ class Dispatcher:
             first = {dependency: events[members[0]]}
             result = self._attempts(trigger, lambda: self._execute(trigger, first, merged))
             requests, retried = result.attempts, result.attempts - 1
-            for i in members:
-                if result.ok:
-                    outcomes[i] = Outcome(delivered=True, error=result.error)
-                else:
-                    broken[i] = result.error or "failed"
+            if result.ok:
+                delivered = Outcome(delivered=True, error=result.error)  # one, shared: immutable
+                outcomes.update(dict.fromkeys(members, delivered))
+            else:
+                broken.update(dict.fromkeys(members, result.error or "failed"))
         for i, error in broken.items():
             outcomes[i] = self._dead_letter(trigger, {dependency: events[i]}, error)
         return Report(tuple(outcomes[i] for i in range(len(events))), requests, retried)

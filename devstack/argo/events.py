@@ -16,9 +16,8 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from . import gojson
 from .gotime import go_time_string, rfc3339, utc_time_string_of_ms
@@ -31,8 +30,7 @@ class InvalidBody(ValueError):
     """A ``jsonBody: true`` source got a value that is not JSON; Argo drops such a message."""
 
 
-@dataclass(frozen=True)
-class EventContext:
+class EventContext(NamedTuple):  # tuples: one of each per message, so cheap to make
     id: str
     source: str  # the EventSource's name
     type: str  # the event source type: kafka, calendar
@@ -48,8 +46,7 @@ class EventContext:
                 "subject": self.subject, "time": rfc3339(self.time)}
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """One event: ``data`` is the decoded event data (a dict for Kafka and calendar sources)."""
 
     context: EventContext

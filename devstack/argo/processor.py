@@ -19,8 +19,9 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
+from .batchbody import batch_body
 from .dispatch import Dispatcher, Report
 from .events import Event, InvalidBody, KafkaEvents
 from .filters import filter_event
@@ -35,8 +36,7 @@ class Interrupted(Exception):
     """The runner is stopping: a retry wait was cut short, the event stays uncommitted."""
 
 
-@dataclass(frozen=True)
-class Polled:
+class Polled(NamedTuple):  # a tuple: one per message, so cheap to make
     topic: str
     partition: int
     offset: int
@@ -60,6 +60,7 @@ class Prepared:
     polled: Sequence[Polled]
     done: list[bool]  # per polled message; rejected and filtered ones are done
     passing: list[tuple[int, Event]] = field(default_factory=list)  # (index in polled, event)
+    bodies: dict[str, bytes | None] = field(default_factory=dict)  # per trigger: the request body
 
     def first_offsets(self) -> dict[tuple[str, int], int]:
         """Per partition, the first offset in the batch: where to seek to poll it all again."""
@@ -90,6 +91,13 @@ class Counters:
 def progress_of(polled: Sequence[Polled], done: Sequence[bool]) -> Progress:
     """Per partition, commit up to the first message not done and rewind to it."""
     progress = Progress()
+    if all(done):  # the usual case: no order to work out, each partition's highest offset
+        for msg in polled:
+            tp = (msg.topic, msg.partition)
+            if msg.offset >= progress.commit.get(tp, 0):
+                progress.commit[tp] = msg.offset + 1
+        progress.committable = len(polled)
+        return progress
     for msg, ok in sorted(zip(polled, done), key=lambda pair: (pair[0].topic, pair[0].partition,
                                                                 pair[0].offset)):
         tp = (msg.topic, msg.partition)
@@ -202,6 +210,10 @@ class SubscriptionProcessor:
             event = self.event_of(msg, now)
             if event is not None and self.passes(event, now):
                 prepared.passing.append((i, event))
+        # The bodies too: the thread that sends them then mostly waits, holding no lock.
+        events = [event for _, event in prepared.passing]
+        if events:
+            prepared.bodies = {t.name: batch_body(t, events) for t in self.sub.triggers}
         return prepared
 
     def deliver(self, prepared: Prepared) -> Progress:
@@ -210,7 +222,9 @@ class SubscriptionProcessor:
         events = [event for _, event in passing]
         try:
             for trigger in self.sub.triggers if events else ():
-                flags = self._count(self.dispatcher.fire(trigger, self.sub.dependency.name, events, batch=True))
+                report = self.dispatcher.fire(trigger, self.sub.dependency.name, events, batch=True,
+                                              body=prepared.bodies.get(trigger.name))
+                flags = self._count(report)
                 for (i, _), ok in zip(passing, flags):
                     done[i] = done[i] and ok
         except Interrupted:

@@ -30,7 +30,7 @@ import uuid
 import zoneinfo
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Callable, Mapping
+from typing import Callable, Collection, Mapping
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
@@ -208,8 +208,12 @@ class Runner:
                  credentials: tuple[str, str] | object | None = None, *,
                  run_dir: str | pathlib.Path | None = None, secrets_dir: str | pathlib.Path | None = None,
                  session_timeout_ms: int = 6000, heartbeat_ms: int = 1000, dlq_timeout_s: float = 30.0,
-                 status_interval_s: float = 1.0, now: Callable[[], datetime] = _utc_now):
+                 status_interval_s: float = 1.0, now: Callable[[], datetime] = _utc_now,
+                 sensors: Collection[str] | None = None):
         self.manifest_dir = pathlib.Path(manifest_dir)
+        # Only these Sensors (None: all). Consumer groups are still planned over every Sensor of
+        # the folder, so a Sensor run on its own commits in the group it would share or not.
+        self.sensors = None if sensors is None else frozenset(sensors)
         self.bootstrap, self.gateway_url = bootstrap, gateway_url
         if credentials is not None and not isinstance(credentials, tuple):
             credentials = (credentials.user, credentials.password)  # a gateway Credentials
@@ -243,10 +247,15 @@ class Runner:
         self.manifests = load_manifests(self.manifest_dir)
         for warning in self.manifests.warnings:
             log.warning("%s", warning)
-        self.subscriptions = plan_subscriptions(self.manifests)
+        names = {s.name for s in self.manifests.sensors}
+        unknown = sorted((self.sensors or set()) - names)
+        if unknown:
+            raise ManifestError(str(self.manifest_dir), "", f"no Sensor named {', '.join(unknown)}")
+        chosen = names if self.sensors is None else self.sensors
+        self.subscriptions = tuple(s for s in plan_subscriptions(self.manifests) if s.sensor.name in chosen)
         self.local = Local(self.gateway_url, self.credentials, read_secrets(self.manifests, self.secrets_dir))
         self.producer = ConfluentProducer(self.bootstrap, self.dlq_timeout_s)
-        self._counters = {s.name: Counters() for s in self.manifests.sensors}
+        self._counters = {name: Counters() for name in sorted(chosen)}
         self.started_at = self.now()
         for sub in self.subscriptions:
             worker = (KafkaWorker if isinstance(sub.source, KafkaSource) else CalendarWorker)(self, sub)

@@ -33,6 +33,7 @@ from etlkit.workflow import Workflow, names
 from etlkit.workflow.model import FileSource, HttpSource, MetricsSource, SqlSource, thaw
 
 from ..argo.manifests import KafkaSource
+from ..argo.fleet import SensorFleet
 from ..argo.runner import Runner
 from ..localstack import LocalStack
 from .books import Books, SourceFeed, StepPlan, keep_books
@@ -81,15 +82,17 @@ def data_path(workflow: Workflow) -> list[str]:
 class WorkflowRun:
     def __init__(self, stack: LocalStack, workflow: Workflow, *, warehouse_url: str,
                  root: pathlib.Path = REPO, say: Callable[[str], None] = lambda msg: None,
-                 session_timeout_ms: int = 6000, keep_records: bool = True):
+                 session_timeout_ms: int = 6000, keep_records: bool = True, sensor_processes: bool = False):
         self.stack, self.workflow, self.warehouse_url = stack, workflow, warehouse_url
         # False: the topic reader keeps no record, only watermarks (lags work, books do not).
         self.keep_records = keep_records
         self.root, self.say, self.session_timeout_ms = root, say, session_timeout_ms
+        # True: each Sensor in a runner process of its own (devstack.argo.fleet), as in a cluster.
+        self.sensor_processes = sensor_processes
         self.manifest_dir = stack.run_dir / "argo-events" / workflow.name
         self.topics: dict[str, int] = {}
         self.selection: Selection | None = None
-        self.runner: Runner | None = None
+        self.runner: Runner | SensorFleet | None = None
         self.reader: TopicReader | None = None
         self.offsets = GroupOffsets(stack.bootstrap)
         self.feeds: dict[str, SourceFeed] = {}
@@ -116,9 +119,14 @@ class WorkflowRun:
         """Start the runner on the selected manifests (and the topic reader, once)."""
         if self.selection is None:
             raise RunError("start: prepare() first")
-        self.runner = Runner(self.manifest_dir, self.stack.bootstrap, self.stack.url, self.stack.credentials,
-                             run_dir=self.stack.run_dir, secrets_dir=self.stack.secrets_dir,
-                             session_timeout_ms=self.session_timeout_ms).start()
+        if self.sensor_processes:
+            self.runner = SensorFleet(self.manifest_dir, self.stack.bootstrap, self.stack.url,
+                                      run_dir=self.stack.run_dir, secrets_dir=self.stack.secrets_dir,
+                                      session_timeout_ms=self.session_timeout_ms).start()
+        else:
+            self.runner = Runner(self.manifest_dir, self.stack.bootstrap, self.stack.url, self.stack.credentials,
+                                 run_dir=self.stack.run_dir, secrets_dir=self.stack.secrets_dir,
+                                 session_timeout_ms=self.session_timeout_ms).start()
         self.say(f"runner started: {len(self.runner.subscriptions)} subscriptions of "
                  f"{len(self.selection.sensors)} Sensors from {self.manifest_dir}")
         if self.reader is None:
