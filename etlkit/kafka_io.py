@@ -60,6 +60,15 @@ def start_producer() -> None:
         producer()
 
 
+def stop_producer(timeout: float = 10.0) -> None:
+    """Flush and drop the process's producer (the next :func:`producer` makes a new one)."""
+    global _producer
+    with _lock:
+        if _producer is not None:
+            _producer.flush(timeout)
+            _producer = None
+
+
 def known_topics(refresh: bool = False) -> frozenset[str]:
     """Topic names on the cluster, cached briefly so every request does not ask the broker."""
     global _topics

@@ -58,27 +58,28 @@ def _parse_go_time_text(text: Any) -> int | None:
     return epoch_ms(moment)
 
 
-# Epoch ms of a Go time text without its fraction digits ("2024-06-01 09:00:00. +0000 UTC" when
-# it had some), or None when it is no time. A batch's timestamps share a few whole seconds, so
-# the regex and the datetime work are done once per second, not once per record. Cleared when
-# full.
-_SECONDS: dict[str, int | None] = {}
-_SECONDS_KEPT = 4096
+# Epoch ms of a Go time text's minute with its zone ("2024-06-01 09:00:" + " +0000 UTC"), None
+# when it is no time, or _UNKNOWN to leave the text to the full parser. Records of one batch
+# share a few minutes, so the regex and the datetime work are done once per minute, not once per
+# record; the seconds and the fraction are added by table lookups. Cleared when full.
+_MINUTES: dict[str, Any] = {}
+_MINUTES_KEPT = 4096
 _UNKNOWN: Any = object()
-# Milliseconds of every fraction text of 1 to 3 digits ("5" -> 500, "05" -> 50, "005" -> 5):
-# one lookup instead of padding and int() per record.
+_MISSING: Any = object()
+_SECOND_MS = {f"{second:02d}": second * 1000 for second in range(60)}
+# Milliseconds of every fraction text of 1 to 3 digits ("5" -> 500, "05" -> 50, "005" -> 5).
 _FRACTION_MS = {f"{n:0{width}d}": n * 10 ** (3 - width)
                 for width in (1, 2, 3) for n in range(10 ** width)}
 
 
 def _recent_go_time(text: str) -> Any:
-    """:func:`parse_go_time` of ``text`` through the cache of whole seconds, or ``_UNKNOWN``
-    when the text is not in the one plain shape handled here (then the full parser decides).
+    """:func:`parse_go_time` of ``text`` through the cache of minutes, or ``_UNKNOWN`` when the
+    text is not in the one plain shape handled here (then the full parser decides).
 
-    The shape is ``<19 characters>[.<1 to 9 ASCII digits>] <rest>``. The text without its
-    fraction is parsed by the full parser once per second; the fraction adds its milliseconds,
-    which is exact: offsets are whole minutes, so a whole second's epoch ms is a multiple of
-    1000 and flooring the fraction floors the sum.
+    The shape is ``<16 characters>:SS[.<1 to 9 ASCII digits>] <rest>``, SS from 00 to 59. The
+    minute with its ``<rest>`` is parsed by the full parser once; the seconds and the fraction add
+    their milliseconds, which is exact: offsets are whole minutes, so the minute's epoch ms is a
+    multiple of 1000 and flooring the fraction floors the sum.
     """
     mark = text[19:20]
     if mark == ".":
@@ -91,23 +92,28 @@ def _recent_go_time(text: str) -> Any:
             if not 3 < len(fraction) <= 9 or not fraction.isascii() or not fraction.isdigit():
                 return _UNKNOWN
             millis = _FRACTION_MS[fraction[:3]]
-        second = text[:20] + text[end:]  # the "." kept: never the key of a text without one
     elif mark == " ":
-        second, millis = text, 0
+        end, millis = 19, 0
     else:
         return _UNKNOWN
-    base = _SECONDS.get(second, _UNKNOWN)
-    if base is _UNKNOWN:
-        if len(_SECONDS) >= _SECONDS_KEPT:
-            _SECONDS.clear()
-        if mark == " ":
-            base = _parse_go_time_text(second)
-        elif second[0].isspace():  # stripped, the "." would land inside the date or the clock
-            base = None
-        else:
-            base = _parse_go_time_text(second[:19] + second[20:])
-        _SECONDS[second] = base
-    return None if base is None else base + millis
+    seconds = _SECOND_MS.get(text[17:19])
+    if seconds is None:
+        return _UNKNOWN
+    minute = text[:17] + text[end:]
+    base = _MINUTES.get(minute, _MISSING)
+    if base is _MISSING:
+        if len(_MINUTES) >= _MINUTES_KEPT:
+            _MINUTES.clear()
+        base = _MINUTES[minute] = _minute_ms(minute)
+    if base is None or base is _UNKNOWN:
+        return base
+    return base + seconds + millis
+
+
+def _minute_ms(minute: str) -> Any:
+    if minute[0].isspace():  # stripped by the full parser, the positions above would shift
+        return _UNKNOWN
+    return _parse_go_time_text(f"{minute[:17]}00{minute[17:]}")
 
 
 def record_from_argo_event(event: Mapping[str, Any]) -> Record:
@@ -122,7 +128,8 @@ def record_from_argo_event(event: Mapping[str, Any]) -> Record:
     key = event.get("key")
     if not isinstance(key, str) or not key:
         key = None
-    value = _decode_body(event.get("body"), topic, key)
+    body = event.get("body")
+    value = body if type(body) is dict else _decode_body(body, topic, key)
     headers = event.get("headers") or {}
     if type(headers) is not dict or not _all_text(headers):
         if not isinstance(headers, Mapping):
@@ -131,7 +138,10 @@ def record_from_argo_event(event: Mapping[str, Any]) -> Record:
     partition = event.get("partition")
     if type(partition) is not int:
         partition = None
-    timestamp = parse_go_time(event.get("timestamp"))
+    stamp = event.get("timestamp")
+    timestamp = _recent_go_time(stamp) if type(stamp) is str else _UNKNOWN  # (one call less)
+    if timestamp is _UNKNOWN:
+        timestamp = parse_go_time(stamp)
     if key is not None and type(key) is not str:  # a str subclass: Record() refuses it
         return Record(value=value, key=key, topic=topic, headers=headers, partition=partition,
                       timestamp=timestamp)

@@ -65,6 +65,10 @@ class WindowState:
         # Per aggregation, what folding a value needs, looked up once instead of per record.
         self._folds = [(KINDS[a.op].add, a.field is not None, a.name, a.op in ("sum", "avg"))
                        for a in config.aggregations]
+        # The fields read per record, with the top-level name of one-segment paths (most), which
+        # are read with one dict lookup; anything else goes through _key_value / _number_at.
+        self._key_reads = [(path, _top_level(path)) for path in config.group_by]
+        self._value_reads = [(a.name, a.field, _top_level(a.field)) for a in config.aggregations]
 
     # -- time ------------------------------------------------------------------------------
     @property
@@ -94,9 +98,20 @@ class WindowState:
                 f"late: event time {moment} is in window [{start}, {start + config.window_ms}), "
                 f"already closed by watermark {watermark} "
                 f"(allowed lateness {config.allowed_lateness_ms} ms)")
-        key = [_key_value(record, path) for path in config.group_by]
-        values = [None if a.field is None else _number_at(record, a.name, a.field)
-                  for a in config.aggregations]
+        fields = record.value
+        key = []
+        for path, name in self._key_reads:
+            found = fields.get(name, _NEW) if name is not None else _NEW
+            key.append(found if type(found) is str else _key_value(record, path))
+        values = []
+        for aggregation, path, name in self._value_reads:
+            if path is None:  # count "*": counts records, reads nothing
+                values.append(None)
+                continue
+            found = fields.get(name, _NEW) if name is not None else _NEW
+            kind = type(found)
+            values.append(found if kind is int or (kind is float and math.isfinite(found))
+                          else _number_at(record, aggregation, path))
         window = self._window(start, key)
         updated = self._added(window.acc, values)  # computed whole before any change
         if window.acc is _NEW:
@@ -275,6 +290,10 @@ def window_identity(group: list[Any], start: int) -> str:
                                           else str(value))
         parts.append(text.replace("%", "%25").replace("/", "%2F"))
     return "/".join([*parts, str(start)])
+
+
+def _top_level(path: tuple[str, ...] | None) -> str | None:
+    return path[0] if path is not None and len(path) == 1 else None
 
 
 def _is_scalar(value: Any) -> bool:

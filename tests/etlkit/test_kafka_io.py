@@ -19,8 +19,7 @@ def fresh_producer(monkeypatch, bootstrap):
     monkeypatch.setenv("KAFKA_BOOTSTRAP", bootstrap)
     monkeypatch.setattr(kafka_io, "_producer", None)
     yield
-    if kafka_io._producer is not None:
-        kafka_io._producer.flush(5)
+    kafka_io.stop_producer(5)
 
 
 def test_records_arrive_as_laid_out(fresh_producer, bootstrap):
@@ -32,13 +31,16 @@ def test_records_arrive_as_laid_out(fresh_producer, bootstrap):
     assert got[1].value() == b"{}" and got[1].key() is None and got[1].headers() is None
 
 
-def test_start_producer_makes_the_producer_only_with_a_broker(monkeypatch, fresh_producer):
+def test_start_producer_makes_the_producer_only_with_a_broker(monkeypatch, fresh_producer, bootstrap):
     monkeypatch.delenv("KAFKA_BOOTSTRAP")
     kafka_io.start_producer()
     assert kafka_io._producer is None
-    monkeypatch.setenv("KAFKA_BOOTSTRAP", "127.0.0.1:1")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", bootstrap)
     kafka_io.start_producer()
-    assert kafka_io._producer is not None
+    made = kafka_io._producer
+    assert made is not None and kafka_io.producer() is made
+    kafka_io.stop_producer()
+    assert kafka_io._producer is None and kafka_io.producer() is not made
 
 
 class _FullThenFailing:

@@ -54,7 +54,9 @@ def test_an_unencodable_value_still_raises():
         json_bytes({"a": object()})
 
 
-def test_out_record_is_the_dataclass():
+def test_out_record_is_an_out_record():
     built = out_record("t", b"{}", b"k", (("h", b"v"),), 5)
-    assert built == OutRecord("t", b"{}", b"k", (("h", b"v"),), 5)
-    assert repr(built) == repr(OutRecord("t", b"{}", b"k", (("h", b"v"),), 5))
+    assert type(built) is OutRecord and built == OutRecord("t", b"{}", b"k", (("h", b"v"),), 5)
+    assert (built.topic, built.value, built.key, built.headers, built.timestamp_ms) == \
+        ("t", b"{}", b"k", (("h", b"v"),), 5)
+    assert OutRecord(topic="t", value=b"{}") == out_record("t", b"{}", None, (), None)
