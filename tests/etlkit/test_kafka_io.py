@@ -49,12 +49,13 @@ class _FullThenFailing:
     def __init__(self):
         self.full, self.polls, self.sent = True, 0, []
 
-    def produce(self, topic, value, key, *, headers, timestamp, on_delivery):
+    def produce(self, topic, value, key, partition, callback, on_delivery, timestamp, headers):
+        # confluent-kafka's positional order (kafka_io passes every argument by position)
         if self.full:
             self.full = False
             raise BufferError("queue full")
-        self.sent.append((topic, value, key, headers, timestamp))
-        on_delivery(RuntimeError("broker said no"), None)
+        self.sent.append((topic, value, key, partition, on_delivery, headers, timestamp))
+        callback(RuntimeError("broker said no"), None)
 
     def poll(self, timeout):
         self.polls += 1
@@ -69,4 +70,4 @@ def test_a_full_queue_waits_and_failures_raise(monkeypatch):
     with pytest.raises(kafka_io.DeliveryError, match="0 records unacknowledged, 2 failed: broker said no"):
         kafka_io.produce_all([OutRecord("t", b"1", None, (("h", b"v"),)), OutRecord("t", b"2")])
     assert double.polls == 1
-    assert double.sent == [("t", b"1", None, [("h", b"v")], 0), ("t", b"2", None, [], 0)]
+    assert double.sent == [("t", b"1", None, -1, None, [("h", b"v")], 0), ("t", b"2", None, -1, None, [], 0)]
