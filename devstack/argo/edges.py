@@ -48,9 +48,10 @@ def consumer_config(sub: Subscription, bootstrap: str, *, session_timeout_ms: in
 def polled_of(message) -> Polled:
     """A confluent_kafka Message as the processor's :class:`Polled`."""
     kind, stamp = message.timestamp()
-    return Polled(message.topic(), message.partition(), message.offset(), message.key(),
-                  message.value(), stamp if kind and stamp is not None and stamp >= 0 else 0,
-                  tuple(message.headers() or ()))
+    # tuple.__new__: a NamedTuple without its Python-level __new__ (one per message polled).
+    return tuple.__new__(Polled, (message.topic(), message.partition(), message.offset(), message.key(),
+                                  message.value(), stamp if kind and stamp is not None and stamp >= 0 else 0,
+                                  tuple(message.headers() or ())))
 
 
 class DeliveryError(RuntimeError):

@@ -40,10 +40,19 @@ def test_body_without_json_body_is_base64_like_go_bytes(value, body):
     assert _event(value=value, json_body=False).data["body"] == body
 
 
-@pytest.mark.parametrize("value", [b"{not json", b"NaN", b"\xff\xfe"], ids=["broken", "nan", "not-utf8"])
+@pytest.mark.parametrize("value", [b"{not json", b"NaN", b"\xff\xfe", b"", b"   ", b'{"a": 1} x', b"1 2",
+                                   b"[" * 100_000], ids=["broken", "nan", "not-utf8", "empty", "only-space",
+                                                         "extra-data", "two-values", "nested-too-deep"])
 def test_json_body_that_is_not_json_is_invalid(value):
     with pytest.raises(InvalidBody):
         _event(value=value)
+
+
+@pytest.mark.parametrize("value, body", [(b' {"a": 1}\n', {"a": 1}), (b'{"a": [1, 2.5]} \t\r\n', {"a": [1, 2.5]}),
+                                         (b'"text"', "text"), (b"4.0", 4), (b"null", None)],
+                         ids=["space-around", "space-after", "string", "integral-float", "null"])
+def test_json_body_decodes_like_json_loads_with_go_numbers(value, body):
+    assert _event(value=value).data["body"] == body
 
 
 def test_metadata_appears_only_when_set():
