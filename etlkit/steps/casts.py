@@ -151,6 +151,9 @@ def to_timestamp_ms(value: Any) -> int | None:
             return math.floor(value)
         raise _refuse(value, "timestamp", "not a finite number")
     if kind is str:
+        known = _TEXT_MS.get(value)
+        if known is not None:
+            return known
         # Number text never holds a ":", a date-time always does: skip two regex matches.
         number = _number_text(value, "timestamp") if ":" not in value else None
         if number is not None:
@@ -159,8 +162,19 @@ def to_timestamp_ms(value: Any) -> int | None:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
             raise _refuse(value, "timestamp", "expected ISO-8601 text or epoch milliseconds") from None
-        return epoch_ms(moment)
+        millis = epoch_ms(moment)
+        if len(_TEXT_MS) >= _TEXT_MS_KEPT:
+            _TEXT_MS.clear()
+        _TEXT_MS[value] = millis
+        return millis
     raise _refuse(value, "timestamp")
+
+
+# Date-time texts already read: records of one batch repeat a few seconds' worth of them (a map
+# casting ordered_at, an aggregate's time_field), and parsing one costs ten dictionary lookups.
+# Cleared when full.
+_TEXT_MS: dict[str, int] = {}
+_TEXT_MS_KEPT = 4096
 
 
 def epoch_ms(moment: datetime) -> int:

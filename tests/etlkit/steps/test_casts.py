@@ -1,8 +1,10 @@
 """Casts: every accepted conversion, every refusal with its reason."""
 import math
+from datetime import datetime, timezone
 
 import pytest
 
+from etlkit.steps import casts
 from etlkit.steps.casts import (CASTS, CastError, epoch_ms, to_bool, to_float, to_int, to_str,
                                 to_timestamp_iso, to_timestamp_ms)
 
@@ -78,3 +80,21 @@ def test_cast_table_names():
 def test_epoch_ms_of_naive_and_aware_agree():
     from datetime import datetime, timezone
     assert epoch_ms(datetime(2024, 1, 1)) == epoch_ms(datetime(2024, 1, 1, tzinfo=timezone.utc))
+
+
+def test_date_time_texts_read_again_come_from_the_cache_unchanged(monkeypatch):
+    monkeypatch.setattr(casts, "_TEXT_MS_KEPT", 8)
+    casts._TEXT_MS.clear()
+    texts = [f"2024-06-01T09:00:{s:02d}{zone}" for s in range(0, 60, 3) for zone in ("Z", "+02:00", "")]
+    first = [to_timestamp_ms(text) for text in texts]
+    assert [to_timestamp_ms(text) for text in texts] == first == [_epoch_ms_of(t) for t in texts]
+    assert 0 < len(casts._TEXT_MS) <= 8
+    with pytest.raises(CastError):  # a refusal is never cached
+        to_timestamp_ms("2024-13-01T00:00:00Z")
+    with pytest.raises(CastError):
+        to_timestamp_ms("2024-13-01T00:00:00Z")
+
+
+def _epoch_ms_of(text):
+    moment = datetime.fromisoformat(text)
+    return round((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp() * 1000)
