@@ -48,6 +48,7 @@ log = logging.getLogger("devstack.argo")
 STATUS_FILE = "argo-events-status.json"
 PER_EVENT_POLL = 20  # messages per poll (and per commit) in per-event mode; each fires alone
 POLL_TIMEOUT_S = 0.5
+DRAINED_S = 0.005  # no message for this long while filling a batch: the stream has paused
 
 
 def _utc_now() -> datetime:
@@ -69,6 +70,25 @@ def read_secrets(manifests: Manifests, secrets_dir: pathlib.Path | None) -> dict
             raise ManifestError(str(path), "", f"secret {ref.name}/{ref.key} referenced by a trigger is missing")
         secrets[ref] = path.read_text().strip()
     return secrets
+
+
+def poll_batch(consumer: Consumer, size: int, wait_s: float) -> list:
+    """Up to ``size`` messages: wait up to ``wait_s`` for the first, then take what arrives
+    without a pause (``DRAINED_S``), so a batch goes out as soon as the stream runs dry.
+
+    librdkafka's ``consume(size, timeout)`` alone would wait the whole timeout whenever fewer
+    than ``size`` messages are on their way: the last batch of a burst would sit for it.
+    """
+    first = consumer.poll(wait_s)
+    if first is None:
+        return []
+    batch = [first]
+    while len(batch) < size:
+        more = consumer.consume(num_messages=size - len(batch), timeout=DRAINED_S)
+        if not more:
+            break
+        batch.extend(more)
+    return batch
 
 
 class _Worker(threading.Thread):
@@ -107,7 +127,7 @@ class KafkaWorker(_Worker):
         try:
             while not self.runner.stopping.is_set():
                 polled = []
-                for message in consumer.consume(num_messages=size, timeout=wait):
+                for message in poll_batch(consumer, size, wait):
                     if message.error():
                         log.warning("%s: %s", self.sub.label, message.error())
                     else:

@@ -6,8 +6,9 @@ parse) is refused here, as is every feature the runner does not implement (named
 and anything unknown (a typo). Cluster-only settings (pod template, replicas, TLS) are ignored.
 
 The runner's own option, ignored by real Argo: the annotation ``faas-etl.dev/batch-size: "<n>"``
-(and ``faas-etl.dev/batch-wait-ms``) makes one HTTP request carry up to n events (see
-:mod:`.dispatch`).
+makes one HTTP request carry up to n events (see :mod:`.dispatch`); ``faas-etl.dev/batch-wait-ms``
+is how long to wait for a batch's first event (the rest are those that follow without a pause,
+see :func:`.runner.poll_batch`).
 """
 from __future__ import annotations
 
