@@ -33,8 +33,10 @@ def default_state_path() -> pathlib.Path:
 class StateStore:
     """Per-name JSON state in SQLite, read and replaced under the database's write lock.
 
-    Each thread keeps its connection open: closing the last connection to a WAL database
-    checkpoints and removes the log, a cost per call that only a short-lived process should pay.
+    One connection, kept open: closing the last connection to a WAL database checkpoints and
+    removes the log, a cost per call that only a short-lived process should pay, and one
+    connection per thread would hold a page cache per thread. Calls of this process take turns
+    on it (they would queue on the database's write lock anyway).
     The state last read or written under each name is kept with its text: while the row still
     holds that text (no other replica wrote), the same object is handed back without parsing,
     which lets the aggregate step carry on with its window state (see WindowState.resume).
@@ -44,23 +46,25 @@ class StateStore:
     def __init__(self, path: pathlib.Path | None = None):
         self.path = pathlib.Path(path or default_state_path())
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        self._lock = threading.Lock()
         self._known: dict[str, tuple[str, Any]] = {}  # name -> (row text, its state)
-        self._db().execute("CREATE TABLE IF NOT EXISTS step_state (name TEXT PRIMARY KEY, "
-                           "state TEXT NOT NULL)")
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-        return db
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # A few rows of some KiB each: a 256 KiB page cache holds them (the default is 2 MiB).
+        self._db.execute("PRAGMA cache_size=-256")
+        self._db.execute("CREATE TABLE IF NOT EXISTS step_state (name TEXT PRIMARY KEY, "
+                         "state TEXT NOT NULL)")
 
     @contextlib.contextmanager
     def locked(self, name: str) -> Iterator[tuple[Any, Any]]:
         """Yield (state, save): the current state (None at first) and a function to replace it.
         The new state is committed when the block ends without an exception."""
-        db = self._db()
+        with self._lock:
+            yield from self._read_modify_write(name)
+
+    def _read_modify_write(self, name: str) -> Iterator[tuple[Any, Any]]:
+        db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             row = db.execute("SELECT state FROM step_state WHERE name = ?", (name,)).fetchone()
