@@ -6,24 +6,26 @@ template run per event. Every Sensor this project renders has the same payload: 
 around ONE ``{{ toJson .Input }}`` whose value is the envelope's ``event`` key. For that shape the
 merged body is the envelope's text with ``"events": [toJson of each event's data]`` in place of
 ``"event"``, so :class:`Envelope` precomputes the text before and after the array and encodes all
-the events' data with one call of the C encoder.
+the events' data in one call.
 
 The result is byte for byte what the general path gives (a test checks it on random events;
 the one difference: a ``-0`` keeps its sign here, as in Go, where the general path's re-parse
-drops it). The C encoder writes Go's text except for the HTML characters, which one
-``str.replace`` pass escapes (they occur only inside JSON strings), and some numbers: the
-decoder already turned integral floats into ints and marked an event whose numbers Python would
-write otherwise (:attr:`.events.Event.plain_numbers`); such an event alone goes through
-:func:`.gojson.dumps`. When an event cannot be encoded at all, :meth:`Envelope.body` answers
-None and the caller takes the general path, which dead-letters that event on its own. Pure: no
-I/O.
+drops it). orjson (or, for what it refuses, the C encoder) writes Go's text except for the HTML
+characters, which one replace pass escapes (they occur only inside JSON strings), and some
+numbers: the decoder already turned integral floats into ints and marked an event whose numbers
+Python would write otherwise (:attr:`.events.Event.plain_numbers`); such an event alone goes
+through :func:`.gojson.dumps`. When an event cannot be encoded at all, :meth:`Envelope.body`
+answers None and the caller takes the general path, which dead-letters that event on its own.
+Pure: no I/O.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Sequence
+
+import orjson
 
 from . import gojson
 from .events import Event
@@ -44,16 +46,38 @@ class Envelope:
 
     def body(self, events: Sequence[Event]) -> bytes | None:
         """The batch request body, or None when some event's data is not JSON-encodable."""
+        if all(event.plain_numbers for event in events):
+            try:  # orjson writes what the C encoder would, several times faster (a test compares)
+                array = orjson.dumps([event.data for event in events], option=orjson.OPT_SORT_KEYS)
+                return self._head + _escape_html(array) + self._tail
+            except (TypeError, ValueError):  # e.g. a lone surrogate, or an int past 64 bits
+                pass
         try:
-            if all(event.plain_numbers for event in events):
-                text = _ENCODER.encode([event.data for event in events])
-            else:
-                text = "[" + ",".join(_ENCODER.encode(e.data) if e.plain_numbers else
-                                      gojson.dumps(e.data, sort_keys=True, html=False, float64=True)
-                                      for e in events) + "]"
-        except (TypeError, ValueError):
+            text = "[" + ",".join(_ENCODER.encode(e.data) if e.plain_numbers else
+                                  gojson.dumps(e.data, sort_keys=True, html=False, float64=True)
+                                  for e in events) + "]"
+            return (self.head + gojson.escape_html(text) + self.tail).encode()
+        except (TypeError, ValueError):  # UnicodeEncodeError too: a lone surrogate in a string
             return None
-        return (self.head + gojson.escape_html(text) + self.tail).encode()
+
+    @cached_property
+    def _head(self) -> bytes:
+        return self.head.encode()
+
+    @cached_property
+    def _tail(self) -> bytes:
+        return self.tail.encode()
+
+
+_HTML_BYTES = tuple((char.encode(), escaped.encode()) for char, escaped in gojson.HTML_ESCAPES.items())
+
+
+def _escape_html(data: bytes) -> bytes:
+    """:func:`.gojson.escape_html` on UTF-8 bytes."""
+    for raw, escaped in _HTML_BYTES:
+        if raw in data:
+            data = data.replace(raw, escaped)
+    return data
 
 
 def _envelope_of(before: str, after: str) -> Envelope | None:

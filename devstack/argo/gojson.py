@@ -21,7 +21,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-_HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 # strconv.ParseFloat: decimal or hex mantissa, optional exponent, inf/infinity/nan; underscores
 # only with a base prefix (which ParseFloat does not take for decimals), so none here.
 _GO_FLOAT = re.compile(
@@ -144,7 +144,7 @@ def _needs_go_numbers(text: str, float64: bool = False) -> bool:
 def escape_html(text: str) -> str:
     """Go's HTML escaping of an encoded JSON text: ``<``, ``>``, ``&``, U+2028 and U+2029 occur
     only inside JSON strings, so replacing them everywhere is exact."""
-    for char, escaped in _HTML.items():
+    for char, escaped in HTML_ESCAPES.items():
         if char in text:
             text = text.replace(char, escaped)
     return text

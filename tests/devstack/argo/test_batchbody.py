@@ -101,3 +101,8 @@ def test_negative_zero_keeps_its_sign_as_go_writes_it():
     # one-pass body is the more faithful one (json.Marshal(-0.0) is "-0").
     body = envelope_of(_trigger(ENVELOPE)).body(_events([b'{"n": -0.0}']))
     assert b'"body":{"n":-0}' in body
+
+
+def test_a_lone_surrogate_sends_the_batch_down_the_general_path_without_raising():
+    events = _events([b'{"s": "ok"}', b'{"s": "\\ud800"}'])  # valid JSON, not encodable as UTF-8
+    assert envelope_of(_trigger(ENVELOPE)).body(events) is None
