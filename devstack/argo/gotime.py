@@ -55,6 +55,8 @@ def go_time_string(dt: datetime) -> str:
 
 _CLOCKS: dict[int, str] = {}  # epoch second -> "2006-01-02 15:04:05" in UTC
 _CLOCKS_MAX = 4096
+# What follows the clock for each millisecond, as Go trims it: "", ".1", ".12", ".123" (+ zone).
+_UTC_FRACTIONS = tuple((f".{ms:03d}".rstrip("0") if ms else "") + " +0000 UTC" for ms in range(1000))
 
 
 def utc_time_string_of_ms(ms: int) -> str:
@@ -69,9 +71,7 @@ def utc_time_string_of_ms(ms: int) -> str:
         if len(_CLOCKS) >= _CLOCKS_MAX:
             _CLOCKS.clear()
         clock = _CLOCKS[seconds] = f"{from_epoch_ms(seconds * 1000):%Y-%m-%d %H:%M:%S}"
-    if not millis:
-        return clock + " +0000 UTC"
-    return f"{clock}.{millis:03d}".rstrip("0") + " +0000 UTC"
+    return clock + _UTC_FRACTIONS[millis]
 
 
 def from_epoch_ms(ms: int, tz: timezone = timezone.utc) -> datetime:
