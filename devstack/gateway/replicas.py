@@ -69,8 +69,9 @@ class Worker:
         self._pool: queue.SimpleQueue[http.client.HTTPConnection] = queue.SimpleQueue()
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{self.id}.log"
-        child_env = {**env, **deployment.env_vars, "PORT": str(self.port), "NODE_NAME": node.name,
-                     "HOSTNAME": self.id, "PYTHONUNBUFFERED": "1"}
+        # What the template's Dockerfile sets in a cluster (MALLOC_ARENA_MAX: see there).
+        child_env = {"MALLOC_ARENA_MAX": "2", **env, **deployment.env_vars, "PORT": str(self.port),
+                     "NODE_NAME": node.name, "HOSTNAME": self.id, "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "index.py"], cwd=deployment.build_dir,
                                          env=child_env, stdout=log, stderr=subprocess.STDOUT,
