@@ -6,10 +6,10 @@ and commits synchronously exactly the offsets it may; a message that is neither 
 dead-lettered is polled again after a bounded backoff (:func:`.retry.stuck_delay`), so a
 recovered function or dead-letter topic is picked up and nothing is skipped. In batch mode the
 next batch is polled and built while the one before is in flight, and sent once that one is
-settled: the runner's work overlaps the function's, and each partition still arrives in order (a
-batch built after one that must be polled again is dropped and polled again too). A calendar one waits
-for its next fire time (:mod:`.cron`) and fires its triggers (no offsets; a tick that fails is
-logged and counted, the next tick comes anyway).
+settled: the runner's work overlaps the function's, and each partition still arrives in order
+(a batch built after one that must be polled again is dropped and polled again too). A calendar
+one waits for its next fire time (:mod:`.cron`) and fires its triggers (no offsets; a tick that
+fails is logged and counted, the next tick comes anyway).
 
 ``stop()`` lets the in-flight request finish, cuts retry waits short (that event stays
 uncommitted and is redelivered), commits what is done and closes the consumers. Counters per
@@ -127,7 +127,9 @@ class KafkaWorker(_Worker):
         try:
             while not self.runner.stopping.is_set():
                 polled = []
-                for message in poll_batch(consumer, size, wait):
+                # With a batch in flight, only a short look: it is settled (committed) as soon as
+                # the stream pauses, not after a whole batch wait.
+                for message in poll_batch(consumer, size, DRAINED_S if pending is not None else wait):
                     if message.error():
                         log.warning("%s: %s", self.sub.label, message.error())
                     else:
