@@ -13,6 +13,8 @@ from .etlkit.http import BadRequest, error_response, json_response, parse_json_b
 from .etlkit.sourcefn import deliver, spec_text
 from .etlkit.sources import FileSourceConfig, SourceConfigError, read_records
 
+kafka_io.start_producer()  # its producer id is ready by the first call
+
 
 def _from_query(event):
     topic = event.path.strip("/")

@@ -16,6 +16,8 @@ from .etlkit.ingest import plan_ingest
 from .etlkit import kafka_io
 from .etlkit.schema_store import registry_from_env
 
+kafka_io.start_producer()  # its producer id is ready by the first call
+
 MAX_BATCH = 10_000
 # Half of Kafka's message limit (librdkafka and broker default 1 MB): see plan_ingest.
 MAX_RECORD_BYTES = int(os.getenv("KAFKA_MAX_MESSAGE_BYTES", "1000000")) // 2

@@ -15,6 +15,8 @@ from .etlkit.sourcefn import deliver, spec_text
 from .etlkit.sources import HostSample, host_points, point_record, read_host_sample
 from .etlkit.stepfn import parse_invocation
 
+kafka_io.start_producer()  # its producer id is ready by the first call
+
 
 def _sample_path(name):
     folder = local_path("SAMPLE_DIR", "samples")

@@ -16,6 +16,8 @@ from .etlkit.sources import (FileCursorStore, SourceConfigError, SourceError, So
 from .etlkit.stepfn import parse_invocation
 from .etlkit.warehouse import DatabaseUrlError, resolve_reference
 
+kafka_io.start_producer()  # its producer id is ready by the first call
+
 MAX_PAGES = int(os.getenv("MAX_PAGES", "20"))
 _sources = {}
 

@@ -13,6 +13,8 @@ from .etlkit.steps import DeadLetter, records_from_events
 from .etlkit.warehouse import (DatabaseUrlError, WarehouseError, WarehouseUnavailable, load_batch,
                                open_warehouse, resolve_reference, row_for_record)
 
+kafka_io.start_producer()  # its producer id is ready by the first call
+
 _warehouses = {}
 
 

@@ -1,6 +1,7 @@
 """The source functions end to end: files, SQL tables and /proc into real Kafka topics."""
 import json
 import sqlite3
+import time
 import uuid
 
 import pytest
@@ -69,6 +70,7 @@ def test_metrics_collector_emits_rates_from_the_second_tick(local_stack, gateway
     tick = {"workflow": "t", "version": 1, "event": {},
             "source": {"kind": "metrics", "name": f"proc-{topics['out']}", "topic": topics["out"]}}
     first = s.post(f"{url}/function/metrics-collector", json=tick).json()
+    time.sleep(0.3)  # a CPU rate needs /proc/stat to move (it counts in 10 ms jiffies)
     second = s.post(f"{url}/function/metrics-collector", json=tick).json()
     assert first["rates"] is False and second["rates"] is True
     assert second["points"] > first["points"] > 0
