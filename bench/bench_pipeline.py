@@ -159,10 +159,11 @@ def _topics() -> dict[str, int]:
 
 
 def _run(stack: LocalStack, workflow: Workflow, operations: list[str]) -> WorkflowRun:
-    # keep_records=False: the run's reader keeps watermarks only, so it costs the bench nothing.
     # Each Sensor in a runner process of its own, as in a cluster (one Deployment per Sensor).
+    # No topic reader: the bench reads offsets, not records (reading every record of every topic
+    # would cost the machine what it measures).
     return WorkflowRun(stack, workflow, warehouse_url=f"sqlite:///{stack.run_dir / 'warehouse.db'}",
-                       keep_records=False, sensor_processes=True).prepare(operations).start()
+                       sensor_processes=True, read_topics=False).prepare(operations).start()
 
 
 def _committed(offsets: KafkaOffsets, run: WorkflowRun, sensor: str) -> int:
@@ -204,8 +205,7 @@ def measure_step(stack: LocalStack, workflow: Workflow, operation: str, function
 
 
 def _caught_up(offsets: KafkaOffsets, run: WorkflowRun) -> bool:
-    """Every Sensor's group has committed up to the end of its input (offsets, not records: the
-    bench reads no topic, which would cost the machine what it measures)."""
+    """Every Sensor's group has committed up to the end of its input (from offsets)."""
     subs = [s for s in run.runner.subscriptions if isinstance(s.source, KafkaSource) and s.group]
     ends = offsets.end_offsets(sorted({s.source.topic for s in subs}))
     for sub in subs:
@@ -221,8 +221,6 @@ def measure_workflow(stack: LocalStack, workflow: Workflow, operations: list[str
     """(records/s, Sensor counters, RSS once every worker is warm, RSS at the end)."""
     sensors = [names.sensor(workflow.name, op) for op in operations]
     run, offsets = _run(stack, workflow, operations), KafkaOffsets(stack.bootstrap)
-    run.reader.close()  # the run's topic reader would fetch every record of every topic
-    run.reader = None
     try:
         (started, first), warm = _from_first_commit(offsets, run, sensors[0]), None
         while True:

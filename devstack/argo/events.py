@@ -117,7 +117,12 @@ _new = tuple.__new__  # makes a NamedTuple without its Python-level __new__: one
 
 
 def _decode_body(value: bytes | None) -> tuple[Any, bool]:
-    """The decoded body and whether every number in it is plain (see :attr:`Event.plain_numbers`)."""
+    """A ``jsonBody: true`` source's body decoded (``InvalidBody`` if it is not JSON), and whether
+    every number in it is plain (see :attr:`Event.plain_numbers`).
+
+    Numbers keep their value; integral ones written with a fraction become ints (Go holds every
+    number as a float64 and prints ``4.0`` as ``4``, so no payload or filter can tell).
+    """
     if value is None:
         return None, True  # a nil json.RawMessage marshals as null
     _numbers.go_only = False
@@ -132,15 +137,6 @@ def _decode_body(value: bytes | None) -> tuple[Any, bool]:
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidBody(f"value is not JSON: {exc}") from exc
     return body, not _numbers.go_only
-
-
-def decode_json_body(value: bytes | None) -> Any:
-    """The body of a ``jsonBody: true`` source: decoded JSON, or ``InvalidBody``.
-
-    Numbers keep their value; integral ones written with a fraction become ints (Go holds every
-    number as a float64 and prints ``4.0`` as ``4``, so no payload or filter can tell).
-    """
-    return _decode_body(value)[0]
 
 
 def kafka_event_data(*, topic: str, partition: int, key: bytes | None, value: bytes | None,

@@ -19,7 +19,6 @@ import select
 import signal
 import subprocess
 import sys
-import time
 from typing import Callable
 
 from ..broker import EmbeddedBroker, create_topics
@@ -206,11 +205,7 @@ def dead_letters(bootstrap: str, topic: str, partitions: int, timeout_s: float =
 
     reader = TopicReader(bootstrap, {topic: partitions}, keep=True)
     try:
-        deadline = time.monotonic() + timeout_s
-        while not reader.at_end:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{topic}: no end of partition reported within {timeout_s:.0f}s")
-            reader.poll(0.2)
+        reader.poll_to_end(timeout_s, step_s=0.2)
         return [m.value for m in reader.messages[topic]]
     finally:
         reader.close()

@@ -94,6 +94,15 @@ class TopicReader:
         """Every partition was read to the end the broker last reported."""
         return all(self._at_end.values())
 
+    def poll_to_end(self, timeout_s: float = 15.0, step_s: float = 0.1) -> None:
+        """Poll until every partition reached its end; ``TimeoutError`` naming the topics if not."""
+        deadline = time.monotonic() + timeout_s
+        while not self.at_end:
+            if time.monotonic() > deadline:
+                topics = ", ".join(sorted({t for t, _ in self._partitions}))
+                raise TimeoutError(f"{topics}: no end of partition reported within {timeout_s:.0f}s")
+            self.poll(step_s)
+
     def high_watermarks(self, topic: str) -> dict[int, int]:
         """Per partition, the high watermark of the last fetch response (-1 before any)."""
         out = {}
@@ -114,11 +123,7 @@ def records_on(bootstrap: str, topic: str, partitions: int, timeout: float = 15.
     """Records on ``topic`` now: the sum of its high watermarks, from fetch responses."""
     reader = TopicReader(bootstrap, {topic: partitions}, keep=False)
     try:
-        deadline = time.monotonic() + timeout
-        while not reader.at_end:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{topic}: no end of partition reported within {timeout:.0f}s")
-            reader.poll(0.1)
+        reader.poll_to_end(timeout)
         return reader.records_on(topic)
     finally:
         reader.close()

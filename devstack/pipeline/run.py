@@ -82,13 +82,17 @@ def data_path(workflow: Workflow) -> list[str]:
 class WorkflowRun:
     def __init__(self, stack: LocalStack, workflow: Workflow, *, warehouse_url: str,
                  root: pathlib.Path = REPO, say: Callable[[str], None] = lambda msg: None,
-                 session_timeout_ms: int = 6000, keep_records: bool = True, sensor_processes: bool = False):
+                 session_timeout_ms: int = 6000, keep_records: bool = True, sensor_processes: bool = False,
+                 read_topics: bool = True):
         self.stack, self.workflow, self.warehouse_url = stack, workflow, warehouse_url
         # False: the topic reader keeps no record, only watermarks (lags work, books do not).
         self.keep_records = keep_records
         self.root, self.say, self.session_timeout_ms = root, say, session_timeout_ms
         # True: each Sensor in a runner process of its own (devstack.argo.fleet), as in a cluster.
         self.sensor_processes = sensor_processes
+        # False: no topic reader at all (it fetches every record of every topic, even when it keeps
+        # only watermarks): books, lags and wait_drained are then not available.
+        self.read_topics = read_topics
         self.manifest_dir = stack.run_dir / "argo-events" / workflow.name
         self.topics: dict[str, int] = {}
         self.selection: Selection | None = None
@@ -129,7 +133,7 @@ class WorkflowRun:
                                  session_timeout_ms=self.session_timeout_ms).start()
         self.say(f"runner started: {len(self.runner.subscriptions)} subscriptions of "
                  f"{len(self.selection.sensors)} Sensors from {self.manifest_dir}")
-        if self.reader is None:
+        if self.reader is None and self.read_topics:
             self.reader = TopicReader(self.stack.bootstrap, self.topics, keep=self.keep_records)
         return self
 
