@@ -48,6 +48,7 @@ from devstack.pipeline.kafka_edge import records_on  # noqa: E402
 from devstack.pipeline.run import WorkflowRun  # noqa: E402
 from devstack.pipeline.selection import read_documents, workflow_topics  # noqa: E402
 from etlkit.controller.kafka_offsets import KafkaOffsets  # noqa: E402
+from etlkit.outrecord import json_bytes  # noqa: E402
 from etlkit.workflow import Workflow, load_workflow, names  # noqa: E402
 
 ISSUE_RECORDS = 1_000_000
@@ -62,15 +63,16 @@ _SECONDS = re.compile(r'^gateway_functions_seconds_sum\{code="200",function_name
 
 
 def orders(n: int) -> Iterator[tuple[bytes, bytes]]:
-    """(key, value) of ``n`` valid paid or shipped orders, event times evenly over SPAN_MS."""
+    """(key, value) of ``n`` valid paid or shipped orders, event times evenly over SPAN_MS,
+    written as the ingest function writes records (compact, keys sorted)."""
     step = SPAN_MS / n
     for i in range(n):
         moment = START_MS + int(i * step)
         key = f"B{i:07d}"
-        yield key.encode(), json.dumps({
+        yield key.encode(), json_bytes({
             "order_id": key, "cust_id": CUSTOMERS[i % len(CUSTOMERS)], "amount": round(5 + (i % 997) * 0.29, 2),
             "quantity": i % 5 + 1, "status": "paid" if i % 3 else "shipped",
-            "ordered_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment / 1000))}).encode()
+            "ordered_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment / 1000))})
 
 
 def windows(n: int) -> Iterator[tuple[bytes, bytes]]:
@@ -78,8 +80,8 @@ def windows(n: int) -> Iterator[tuple[bytes, bytes]]:
     for i in range(n):
         start = START_MS + 60_000 * (i // 10)
         key = f"Z{i % 10}/{start}"
-        yield key.encode(), json.dumps({"window_id": key, "window_start": start, "window_end": start + 60_000,
-                                        "country": f"Z{i % 10}", "orders": 3, "revenue": 12.5, "items": 7}).encode()
+        yield key.encode(), json_bytes({"window_id": key, "window_start": start, "window_end": start + 60_000,
+                                        "country": f"Z{i % 10}", "orders": 3, "revenue": 12.5, "items": 7})
 
 
 def produce(bootstrap: str, topic: str, items: Iterator[tuple[bytes, bytes]]) -> int:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import Any, Sequence
 
 import orjson
 
@@ -46,19 +46,36 @@ class Envelope:
 
     def body(self, events: Sequence[Event]) -> bytes | None:
         """The batch request body, or None when some event's data is not JSON-encodable."""
-        if all(event.plain_numbers for event in events):
-            try:  # orjson writes what the C encoder would, several times faster (a test compares)
-                array = orjson.dumps([event.data for event in events], option=orjson.OPT_SORT_KEYS)
-                return self.head + _escape_html(array) + self.tail
-            except (TypeError, ValueError):  # e.g. a lone surrogate, or an int past 64 bits
-                pass
-        try:
-            text = "[" + ",".join(_ENCODER.encode(e.data) if e.plain_numbers else
-                                  gojson.dumps(e.data, sort_keys=True, html=False, float64=True)
-                                  for e in events) + "]"
-            return self.head + gojson.escape_html(text).encode() + self.tail
-        except (TypeError, ValueError):  # UnicodeEncodeError too: a lone surrogate in a string
-            return None
+        return self.wrap(events_array([e.data for e in events], [e.plain_numbers for e in events]))
+
+    def wrap(self, array: bytes | None) -> bytes | None:
+        """The body around an :func:`events_array` (None stays None)."""
+        return None if array is None else self.head + array + self.tail
+
+
+def events_array(datas: Sequence[Any], plain: Sequence[bool]) -> bytes | None:
+    """``[toJson of each event's data]`` as Go writes it, or None when some data is not
+    JSON-encodable. ``plain``: per data, whether its numbers are plain (:attr:`Event.plain_numbers`);
+    a data may hold an ``orjson.Fragment`` (:meth:`.events.KafkaEvents.raw_data`, always plain)."""
+    if all(plain):
+        try:  # orjson writes what the C encoder would, several times faster (a test compares)
+            return _escape_html(orjson.dumps(datas, option=orjson.OPT_SORT_KEYS))
+        except (TypeError, ValueError):  # e.g. a lone surrogate, or an int past 64 bits
+            pass
+    try:
+        text = "[" + ",".join(map(_item, datas, plain)) + "]"
+        return gojson.escape_html(text).encode()
+    except (TypeError, ValueError):  # UnicodeEncodeError too: a lone surrogate in a string
+        return None
+
+
+def _item(data: Any, plain: bool) -> str:
+    if not plain:
+        return gojson.dumps(data, sort_keys=True, html=False, float64=True)
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    except (TypeError, ValueError):  # what orjson refuses, the C encoder may write (or raise)
+        return _ENCODER.encode(data)
 
 
 _HTML_BYTES = tuple((char.encode(), escaped.encode()) for char, escaped in gojson.HTML_ESCAPES.items())

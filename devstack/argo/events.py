@@ -19,6 +19,8 @@ import threading
 from datetime import datetime
 from typing import Any, Mapping, NamedTuple, Sequence
 
+import orjson
+
 from . import gojson
 from .gotime import go_time_string, rfc3339, utc_time_string_of_ms
 
@@ -139,6 +141,41 @@ def _decode_body(value: bytes | None) -> tuple[Any, bool]:
     return body, not _numbers.go_only
 
 
+def canonical_json(value: bytes) -> bool:
+    """True when ``value`` is, byte for byte, what the batch body writes for it once decoded: JSON
+    as orjson writes it with sorted keys, whose numbers are all plain (:func:`_plain`). Then the
+    decoded body never needs building: the bytes go into the batch body as they are.
+
+    Step functions write such records (etlkit.outrecord.json_bytes); anything else (another key
+    order, white space, ``4.0``, a number Go would print otherwise, text orjson refuses) is False
+    and takes the decoder, so the request body is the same either way (a test compares them).
+    """
+    try:
+        decoded = orjson.loads(value)
+        return orjson.dumps(decoded, option=orjson.OPT_SORT_KEYS) == value and _plain((decoded,))
+    except (orjson.JSONDecodeError, TypeError, RecursionError):
+        return False
+
+
+def _plain(values: Any) -> bool:
+    """No number in ``values`` (a dict's values or a list) whose text changes once Go holds it as
+    a float64 (what _float64 and _int64 turn into ints or flag): no integral float, none outside
+    [1e-4, 1e16), no int past 2**53."""
+    for value in values.values() if type(values) is dict else values:
+        kind = type(value)
+        if kind is str or value is None or kind is bool:
+            continue
+        if kind is float:
+            if value.is_integer() or not 1e-4 <= abs(value) < 1e16:
+                return False
+        elif kind is int:
+            if not -gojson.EXACT_INT < value < gojson.EXACT_INT:
+                return False
+        elif not _plain(value):  # a dict or a list
+            return False
+    return True
+
+
 def kafka_event_data(*, topic: str, partition: int, key: bytes | None, value: bytes | None,
                      timestamp_ms: int, headers: Sequence[tuple[str, bytes | None]] | None,
                      json_body: bool, metadata: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -175,6 +212,23 @@ class KafkaEvents:
             body, plain = _decode_body(value)
         else:
             body = None if value is None else base64.b64encode(value).decode()
+        return self._data(topic, partition, key, body, timestamp_ms, headers), plain
+
+    def raw_data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
+                 headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, Any] | None:
+        """The event data with the body left as the message's own bytes (an ``orjson.Fragment``),
+        when those bytes are already what encoding the decoded body would write
+        (:func:`canonical_json`); None otherwise (and for a source without ``jsonBody``).
+
+        For a batch body only: no filter or template can read such a body, and orjson is the one
+        encoder that writes a Fragment (see :mod:`.batchbody`).
+        """
+        if not self.json_body or value is None or not canonical_json(value):
+            return None
+        return self._data(topic, partition, key, orjson.Fragment(value), timestamp_ms, headers)
+
+    def _data(self, topic: str, partition: int, key: bytes | None, body: Any, timestamp_ms: int,
+              headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, Any]:
         merged: dict[str, str] = {}
         for name, raw in headers or ():
             merged[name] = _text(raw)
@@ -188,7 +242,7 @@ class KafkaEvents:
         }
         if self._metadata:
             data["metadata"] = dict(self._metadata)
-        return data, plain
+        return data
 
     def event(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
               timestamp_ms: int, headers: Sequence[tuple[str, bytes | None]] | None, now: datetime) -> Event:

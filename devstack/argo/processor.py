@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Mapping, NamedTuple, Sequence
 
-from .batchbody import batch_body
+from .batchbody import batch_body, envelope_of, events_array
 from .dispatch import Dispatcher, Report
 from .events import Event, InvalidBody, KafkaEvents
 from .filters import filter_event
@@ -59,7 +59,8 @@ class Prepared:
 
     polled: Sequence[Polled]
     done: list[bool]  # per polled message; rejected and filtered ones are done
-    passing: list[tuple[int, Event]] = field(default_factory=list)  # (index in polled, event)
+    passing: list[int] = field(default_factory=list)  # indices in polled of the events to deliver
+    events: Sequence[Event] = ()  # their events, in that order
     bodies: dict[str, bytes | None] = field(default_factory=dict)  # per trigger: the request body
 
     def first_offsets(self) -> dict[tuple[str, int], int]:
@@ -131,6 +132,10 @@ class SubscriptionProcessor:
         self.events = KafkaEvents(event_source=source.event_source, event_name=source.event_name,
                                   url=source.url, json_body=source.json_body,
                                   metadata=dict(source.metadata)) if isinstance(source, KafkaSource) else None
+        # Batch bodies straight from the messages' bytes (no event built per message) when
+        # nothing reads an event before the request: no filter, every trigger a step invocation.
+        self.raw_batches = (self.events is not None and source.json_body and subscription.dependency.filter is None
+                            and all(envelope_of(t) for t in subscription.triggers))
 
     # -- events -------------------------------------------------------------------------------
     def event_of(self, msg: Polled, now: datetime | None = None) -> Event | None:
@@ -204,30 +209,80 @@ class SubscriptionProcessor:
     def prepare(self, polled: Sequence[Polled]) -> Prepared:
         """Build and filter a batch's events (rejected and filtered ones are done already)."""
         self.counters.add(events_in=len(polled))
-        prepared = Prepared(polled, [True] * len(polled))
         now = self.now()  # one batch, one moment
+        if self.raw_batches:
+            return self._prepare_raw(polled, now)
+        prepared = Prepared(polled, [True] * len(polled), events=[])
         for i, msg in enumerate(polled):
             event = self.event_of(msg, now)
             if event is not None and self.passes(event, now):
-                prepared.passing.append((i, event))
+                prepared.passing.append(i)
+                prepared.events.append(event)
         # The bodies too: the thread that sends them then mostly waits, holding no lock.
-        events = [event for _, event in prepared.passing]
-        if events:
-            prepared.bodies = {t.name: batch_body(t, events) for t in self.sub.triggers}
+        if prepared.events:
+            prepared.bodies = {t.name: batch_body(t, prepared.events) for t in self.sub.triggers}
+        return prepared
+
+    def _prepare_raw(self, polled: Sequence[Polled], now: datetime) -> Prepared:
+        """:meth:`prepare` when only the request body needs the events' data: a message whose
+        bytes can go into it as they are (:meth:`.events.KafkaEvents.raw_data`) gets no event
+        unless a dead letter or header needs one (:class:`_LazyEvents`)."""
+        raw_data = self.events.raw_data
+        passing, datas, plain, built = [], [], [], {}
+        for i, msg in enumerate(polled):
+            data = raw_data(msg.topic, msg.partition, msg.key, msg.value, msg.timestamp_ms, msg.headers)
+            if data is not None:
+                plain.append(True)
+            else:
+                event = self.event_of(msg, now)
+                if event is None:
+                    continue
+                built[len(passing)] = event
+                data = event.data
+                plain.append(event.plain_numbers)
+            passing.append(i)
+            datas.append(data)
+        prepared = Prepared(polled, [True] * len(polled), passing, _LazyEvents(self, polled, passing, built, now))
+        if passing:
+            array = events_array(datas, plain)  # None: the dispatcher's general path builds it
+            prepared.bodies = {t.name: envelope_of(t).wrap(array) for t in self.sub.triggers}
         return prepared
 
     def deliver(self, prepared: Prepared) -> Progress:
         """Fire every trigger once for the batch's passing events; which offsets may be committed."""
-        done, passing = prepared.done, prepared.passing
-        events = [event for _, event in passing]
+        done, passing, events = prepared.done, prepared.passing, prepared.events
         try:
             for trigger in self.sub.triggers if events else ():
                 report = self.dispatcher.fire(trigger, self.sub.dependency.name, events, batch=True,
                                               body=prepared.bodies.get(trigger.name))
                 flags = self._count(report)
-                for (i, _), ok in zip(passing, flags):
+                for i, ok in zip(passing, flags):
                     done[i] = done[i] and ok
         except Interrupted:
-            for i, _ in passing:
+            for i in passing:
                 done[i] = False
         return progress_of(prepared.polled, done)
+
+
+class _LazyEvents(Sequence):
+    """The events of a raw batch (:meth:`SubscriptionProcessor._prepare_raw`), each built the
+    first time it is asked for: the dispatcher reads the first (for a request's headers) and,
+    only when the request fails, every one (for its dead letter)."""
+
+    def __init__(self, processor: SubscriptionProcessor, polled: Sequence[Polled], passing: Sequence[int],
+                 built: dict[int, Event], now: datetime):
+        self._processor, self._polled, self._passing, self._built, self._now = processor, polled, passing, built, now
+
+    def __len__(self) -> int:
+        return len(self._passing)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        event = self._built.get(index)
+        if event is None:
+            # Its bytes decoded as JSON once already (canonical_json), so it is not rejected.
+            event = self._built[index] = self._processor.event_of(self._polled[self._passing[index]], self._now)
+        return event

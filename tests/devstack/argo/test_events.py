@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from devstack.argo.events import InvalidBody, calendar_event, kafka_event
+from devstack.argo.events import InvalidBody, calendar_event, canonical_json, kafka_event
 
 NOW = datetime(2026, 11, 21, 10, 0, 5, tzinfo=timezone.utc)
 
@@ -72,3 +72,22 @@ def test_calendar_event_time_prints_in_the_source_time_zone():
     event = calendar_event(event_source="ticks", event_name="autoscaler", fired_at=fired, event_id="abc")
     assert event.data == {"eventTime": "2026-11-21 11:00:00 +0100 CET"}
     assert (event.context.type, event.context.id) == ("calendar", "abc")
+
+
+@pytest.mark.parametrize("value", [
+    b'{"a":1,"b":[2.5,"x",null,true],"c":{"d":"\xc3\xa9<&>"}}',
+    b'{}', b'[]', b'"text"', b'12', b'0.0001',
+], ids=["nested", "empty-object", "empty-array", "string", "int", "smallest-plain-float"])
+def test_canonical_json_is_text_orjson_writes_with_plain_numbers(value):
+    assert canonical_json(value)
+
+
+@pytest.mark.parametrize("value", [
+    b'{"a": 1}', b'{"b":1,"a":2}', b'{"a":1,"a":2}',  # white space, key order, a duplicate key
+    b'{"a":4.0}', b'{"a":-0.0}', b'{"a":1e16}', b'{"a":0.00001}', b'{"a":9007199254740993}',
+    b'{"a":"\\u00e9"}', b'{"a":"\\ud800"}', b'{broken', b'{"a":NaN}',
+], ids=["space", "unsorted", "duplicate", "integral-float", "negative-zero", "from-1e16", "below-1e-4",
+        "past-2**53", "escaped-unicode", "lone-surrogate", "not-json", "nan"])
+def test_anything_else_is_not_canonical(value):
+    # Each of these is written otherwise once decoded (and Go may print its numbers otherwise).
+    assert not canonical_json(value)

@@ -2,7 +2,10 @@
 import json
 from datetime import datetime, timezone
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devstack.argo.dispatch import Dispatcher, Local
 from devstack.argo.manifests import load_manifests, plan_subscriptions
@@ -107,8 +110,54 @@ def test_prepare_then_deliver_is_what_process_does(tmp_path):
     http = FakeHttp(200)
     processor, counters = _processor(tmp_path, http, batch_size=10)
     prepared = processor.prepare([_msg(0, 0), _msg(0, 1, raw=b"not json"), _msg(1, 0)])
-    assert [i for i, _ in prepared.passing] == [0, 2] and http.requests == []  # nothing sent yet
+    assert prepared.passing == [0, 2] and http.requests == []  # nothing sent yet
     progress = processor.deliver(prepared)
     assert len(http.requests) == 1 and len(json.loads(http.requests[0].body)["events"]) == 2
     assert progress.commit == {("in", 0): 2, ("in", 1): 1}
     assert counters.snapshot()["rejected"] == 1 and counters.snapshot()["events_in"] == 3
+
+
+CANONICAL_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2 ** 60, 2 ** 60), st.text(max_size=8),
+              st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([4.0, 1e-5, 1e17, -0.0, 0.5])),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+    max_leaves=8)
+
+
+def _written(value, style):
+    if style == "orjson":  # as the step functions write records: mostly passed on as they are
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return json.dumps(value).encode() if style == "json" else b"{not json"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(CANONICAL_VALUES, st.sampled_from(["orjson", "orjson", "json", "broken"])),
+                min_size=1, max_size=8))
+def test_raw_batches_send_the_bodies_events_would(tmp_path_factory, records):
+    processor, _ = _processor(tmp_path_factory.mktemp("raw"), FakeHttp(200), batch_size=10)
+    assert processor.raw_batches
+    polled = [Polled("in", i % 2, i, f"k{i}".encode(), _written(v, style), 1795255200000 + i,
+                     (("etl-source", b"api"), ("b", b"\xff"))) for i, (v, style) in enumerate(records)]
+    raw = processor.prepare(polled)
+    processor.raw_batches = False
+    built = processor.prepare(polled)
+    assert raw.passing == built.passing and raw.bodies == built.bodies
+    assert list(raw.events) == built.events  # built when asked for, the same events
+
+
+def test_a_failed_raw_batch_dead_letters_each_event_with_its_own_payload(tmp_path):
+    producer = FakeProducer()
+    processor, counters = _processor(tmp_path, FakeHttp(500), producer, batch_size=10)
+    values = [orjson.dumps({"id": i, "v": 1.5}) for i in range(3)]
+    progress = processor.process([Polled("in", 0, i, b"k", v, 1795255200000) for i, v in enumerate(values)],
+                                 stopping=lambda: False)
+    assert progress.commit == {("in", 0): 3} and counters.snapshot()["dead_lettered"] == 3
+    assert [json.loads(r.value)["payload"] for r in producer.records] == [json.loads(v) for v in values]
+
+
+def test_a_filter_or_another_payload_shape_builds_every_event(tmp_path):
+    filtered, _ = _processor(tmp_path / "f", FakeHttp(200), batch_size=10,
+                             filters={"data": [{"path": "body.keep", "type": "bool", "value": ["true"]}]})
+    shaped, _ = _processor(tmp_path / "s", FakeHttp(200), batch_size=10,
+                           payload_template='{"only": {{ toJson .Input.body }}}')
+    assert not filtered.raw_batches and not shaped.raw_batches
