@@ -6,9 +6,9 @@ from json.encoder import c_make_encoder, encode_basestring_ascii
 from typing import Any, Callable, NamedTuple
 
 try:
-    from orjson import OPT_SORT_KEYS as _SORT_KEYS, dumps as _orjson_dumps
+    from orjson import dumps as _orjson_dumps
 except ImportError:  # a function that does not ship it (the sources) encodes with the stdlib
-    _orjson_dumps, _SORT_KEYS = None, 0  # type: ignore[assignment]
+    _orjson_dumps = None  # type: ignore[assignment]
 
 
 class OutRecord(NamedTuple):
@@ -33,30 +33,18 @@ def out_record(topic: str, value: bytes, key: bytes | None,
 
 
 def _stdlib_encoder() -> Callable[[Any], bytes]:
-    """Compact JSON with sorted keys, as ``json.dumps(value, separators=(",", ":"),
-    sort_keys=True).encode()`` writes it; keys that cannot be sorted (text beside numbers or
-    None, which no decoded record has) stay in their order.
+    """Compact UTF-8 JSON, as ``json.dumps(value, separators=(",", ":")).encode()`` writes it.
 
     ``json.dumps`` with options builds a JSONEncoder per call, and JSONEncoder.encode walks
     Python code before reaching the C encoder; calling the C encoder made once (no circular
     reference check: values decoded from JSON have none) costs half as much per record.
     """
     if c_make_encoder is None:  # a Python built without the _json accelerator
-        sorted_encode = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
-        plain_encode = json.JSONEncoder(separators=(",", ":")).encode
-    else:
-        encoders = [c_make_encoder(None, json.JSONEncoder().default, encode_basestring_ascii, None,
-                                   ":", ",", sort_keys, False, True) for sort_keys in (True, False)]
-        sorted_encode, plain_encode = (lambda value, e=e: "".join(e(value, 0)) for e in encoders)
-
-    def encode(value: Any) -> bytes:
-        try:
-            return sorted_encode(value).encode()
-        except TypeError as exc:
-            if "not supported between instances" not in str(exc):
-                raise  # not a sorting problem: a value that is not JSON
-            return plain_encode(value).encode()
-    return encode
+        encode = json.JSONEncoder(separators=(",", ":")).encode
+        return lambda value: encode(value).encode()
+    encoder = c_make_encoder(None, json.JSONEncoder().default, encode_basestring_ascii, None,
+                             ":", ",", False, False, True)
+    return lambda value: "".join(encoder(value, 0)).encode()
 
 
 stdlib_json_bytes = _stdlib_encoder()
@@ -68,15 +56,13 @@ def _json_bytes_with(orjson_dumps: Callable[[Any], bytes] | None) -> Callable[[A
 
     def orjson_first(value: Any) -> bytes:
         try:
-            return orjson_dumps(value, option=_SORT_KEYS)
+            return orjson_dumps(value)
         except TypeError:  # orjson refuses it: the stdlib writes it (or raises) as it always did
             return stdlib_json_bytes(value)
     return orjson_first
 
 
 # ``json_bytes(value)``: compact UTF-8 JSON, what a record's (or dead letter's) Kafka value holds.
-# Keys sorted: the text Argo's toJson writes of it again, so the local runner can pass the bytes
-# on as they are (devstack.argo.events.canonical_json) rather than decode and encode each record.
 # orjson, where the function ships it, writes it ten times faster than the stdlib: after reading
 # the batch, the biggest cost per record of a step function. Its text differs only where JSON
 # allows (raw UTF-8 rather than \u escapes, 1e-7 rather than 1e-07: the same values once read),
@@ -89,7 +75,7 @@ json_bytes = _json_bytes_with(_orjson_dumps)
 def json_record(topic: str, value: dict, key: str | None, source: str,
                 event_time_ms: int) -> OutRecord:
     """JSON value, UTF-8 key, `etl-source` and `etl-event-time` headers, event-time timestamp."""
-    return OutRecord(topic=topic, value=json_bytes(value),
+    return OutRecord(topic=topic, value=json.dumps(value, separators=(",", ":")).encode(),
                      key=key.encode() if key is not None else None,
                      headers=(("etl-source", source.encode()),
                               ("etl-event-time", str(event_time_ms).encode())),

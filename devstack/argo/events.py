@@ -141,20 +141,19 @@ def _decode_body(value: bytes | None) -> tuple[Any, bool]:
     return body, not _numbers.go_only
 
 
-def canonical_json(value: bytes) -> bool:
-    """True when ``value`` is, byte for byte, what the batch body writes for it once decoded: JSON
-    as orjson writes it with sorted keys, whose numbers are all plain (:func:`_plain`). Then the
-    decoded body never needs building: the bytes go into the batch body as they are.
-
-    Step functions write such records (etlkit.outrecord.json_bytes); anything else (another key
-    order, white space, ``4.0``, a number Go would print otherwise, text orjson refuses) is False
-    and takes the decoder, so the request body is the same either way (a test compares them).
+def go_json_text(value: bytes) -> bytes | None:
+    """A ``jsonBody`` message's body as the batch body writes it once decoded (orjson's text with
+    sorted keys; Go's HTML escaping comes later, over the whole batch), straight from orjson's
+    decoder, when every number in it is plain (:func:`_plain`): then orjson decodes the values
+    :func:`_decode_body` would, and its text is what Go writes of them. None for anything else
+    (not JSON, a number Go prints otherwise, text orjson refuses): that body takes the decoder.
+    A test compares the two paths on random records.
     """
     try:
         decoded = orjson.loads(value)
-        return orjson.dumps(decoded, option=orjson.OPT_SORT_KEYS) == value and _plain((decoded,))
+        return orjson.dumps(decoded, option=orjson.OPT_SORT_KEYS) if _plain((decoded,)) else None
     except (orjson.JSONDecodeError, TypeError, RecursionError):
-        return False
+        return None
 
 
 def _plain(values: Any) -> bool:
@@ -216,16 +215,17 @@ class KafkaEvents:
 
     def raw_data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
                  headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, Any] | None:
-        """The event data with the body left as the message's own bytes (an ``orjson.Fragment``),
-        when those bytes are already what encoding the decoded body would write
-        (:func:`canonical_json`); None otherwise (and for a source without ``jsonBody``).
+        """The event data with the body already as its text (an ``orjson.Fragment`` of
+        :func:`go_json_text`), for a batch body; None when the body needs :func:`_decode_body`
+        (or the source has no ``jsonBody``).
 
         For a batch body only: no filter or template can read such a body, and orjson is the one
         encoder that writes a Fragment (see :mod:`.batchbody`).
         """
-        if not self.json_body or value is None or not canonical_json(value):
+        text = go_json_text(value) if self.json_body and value is not None else None
+        if text is None:
             return None
-        return self._data(topic, partition, key, orjson.Fragment(value), timestamp_ms, headers)
+        return self._data(topic, partition, key, orjson.Fragment(text), timestamp_ms, headers)
 
     def _data(self, topic: str, partition: int, key: bytes | None, body: Any, timestamp_ms: int,
               headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, Any]:

@@ -225,7 +225,7 @@ class SubscriptionProcessor:
 
     def _prepare_raw(self, polled: Sequence[Polled], now: datetime) -> Prepared:
         """:meth:`prepare` when only the request body needs the events' data: a message whose
-        bytes can go into it as they are (:meth:`.events.KafkaEvents.raw_data`) gets no event
+        body orjson writes as Go would (:meth:`.events.KafkaEvents.raw_data`) gets no event
         unless a dead letter or header needs one (:class:`_LazyEvents`)."""
         raw_data = self.events.raw_data
         passing, datas, plain, built = [], [], [], {}
@@ -283,6 +283,6 @@ class _LazyEvents(Sequence):
             index += len(self)
         event = self._built.get(index)
         if event is None:
-            # Its bytes decoded as JSON once already (canonical_json), so it is not rejected.
+            # Its bytes decoded as JSON once already (go_json_text), so it is not rejected.
             event = self._built[index] = self._processor.event_of(self._polled[self._passing[index]], self._now)
         return event
