@@ -39,7 +39,7 @@ from .dispatch import Dispatcher, Local
 from .edges import ConfluentProducer, RequestsHttp, consumer_config, polled_of
 from .events import calendar_event
 from .manifests import CalendarSource, KafkaSource, Manifests, Subscription, load_manifests, plan_subscriptions
-from .processor import Counters, Interrupted, Progress, SubscriptionProcessor, seek_points
+from .processor import Counters, Interrupted, Prepared, Progress, SubscriptionProcessor, seek_points
 from .retry import stuck_delay
 from .sensor_spec import SecretRef
 from .yamlnode import ManifestError
@@ -142,8 +142,7 @@ class KafkaWorker(_Worker):
                 # once that one is settled, so each partition is still delivered in order.
                 prepared = self.processor.prepare(polled) if polled else None
                 if pending is not None:
-                    unsent = prepared.first_offsets() if prepared else {}
-                    if not self._settle(consumer, pending.result(), unsent):
+                    if not self._settle(consumer, pending.result(), prepared):
                         prepared = None  # rewound to before it: it is polled again
                     pending = None
                 if prepared is not None:
@@ -159,14 +158,15 @@ class KafkaWorker(_Worker):
             self.http.close()
 
     def _settle(self, consumer: Consumer, progress: Progress,
-                unsent: Mapping[tuple[str, int], int] | None = None) -> bool:
+                unsent: Prepared | None = None) -> bool:
         """Commit what ``progress`` may; on a message not done, seek back to it (and to the start
-        of ``unsent``, a batch polled after it) and back off. False when it rewound."""
+        of ``unsent``, a batch polled after it, worked out only then) and back off. False when it
+        rewound."""
         self._commit(consumer, progress.commit, progress.committable)
         if not progress.rewind:
             self.failures = 0
             return True
-        self._rewind(consumer, seek_points(progress.rewind, unsent or {}))
+        self._rewind(consumer, seek_points(progress.rewind, unsent.first_offsets() if unsent else {}))
         self.failures += 1
         self.runner.stopping.wait(stuck_delay(self.failures))
         return False
