@@ -2,9 +2,13 @@
 import json
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from etlkit.stepfn import dead_letter_out, handle_step, kafka_headers, record_out
+from etlkit.outrecord import json_bytes
+from etlkit.stepfn import dead_letter_out, handle_step, kafka_headers, record_out, records_out
 from etlkit.steps import DeadLetter, Record
+
+from .strategies import json_values
 
 ET = "etl-event-time"
 
@@ -43,6 +47,28 @@ def test_record_out_matches_the_reference(record):
     topic, text, key, headers, timestamp = _reference_record_out(record, "topic")
     assert (out.topic, out.key, out.headers, out.timestamp_ms) == (topic, key, headers, timestamp)
     assert json.loads(out.value) == json.loads(text)
+
+
+_texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
+# Header names around the contract's two, so records with exactly two headers (the fast path of
+# kafka_headers) come up as often as records with fewer or more.
+_headers = st.dictionaries(st.sampled_from([ET, "etl-source", "a", "etl-z", "\u00e9"]) | _texts,
+                           _texts, max_size=4)
+_records = st.builds(lambda value, key, headers, timestamp: Record(
+    value=value, key=key, headers=headers, timestamp=timestamp),
+    st.dictionaries(_texts, json_values, max_size=4), st.none() | _texts, _headers,
+    st.none() | st.integers(-2**63, 2**63))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_records, max_size=5))
+def test_records_out_matches_the_reference_on_any_records(records):
+    # The batch loop and the headers' two-name shortcut against the first record_out.
+    expected = [_reference_record_out(record, "topic") for record in records]
+    assert [(o.topic, o.key, o.headers, o.timestamp_ms) for o in records_out(records, "topic")] \
+        == [(topic, key, headers, timestamp) for topic, _text, key, headers, timestamp in expected]
+    assert [o.value for o in records_out(records, "topic")] == [json_bytes(r.value) for r in records]
+    assert [record_out(r, "topic") for r in records] == records_out(records, "topic")
 
 
 def test_dead_letter_out():
