@@ -69,6 +69,7 @@ class WindowState:
         # are read with one dict lookup; anything else goes through _key_value / _number_at.
         self._key_reads = [(path, _top_level(path)) for path in config.group_by]
         self._value_reads = [(a.name, a.field, _top_level(a.field)) for a in config.aggregations]
+        self._time_name = _top_level(config.time_field)
 
     # -- time ------------------------------------------------------------------------------
     @property
@@ -90,15 +91,19 @@ class WindowState:
         a key that is not a scalar, a non-number aggregated value or a full state.
         """
         config = self.config
-        moment = event_time_ms(record, config.time_field)
+        fields = record.value
+        # An integer in a top-level time field is its own epoch ms (what event_time_ms would
+        # return), read with one lookup; anything else is left to event_time_ms.
+        moment = fields.get(self._time_name) if self._time_name is not None else None
+        if type(moment) is not int:
+            moment = event_time_ms(record, config.time_field)
         start = moment - moment % config.window_ms
-        watermark = self.watermark
-        if watermark is not None and start + config.window_ms <= watermark:
+        high, lateness = self.max_event_time, config.allowed_lateness_ms
+        if high is not None and start + config.window_ms <= high - lateness:
             raise RecordError(
                 f"late: event time {moment} is in window [{start}, {start + config.window_ms}), "
-                f"already closed by watermark {watermark} "
-                f"(allowed lateness {config.allowed_lateness_ms} ms)")
-        fields = record.value
+                f"already closed by watermark {high - lateness} "
+                f"(allowed lateness {lateness} ms)")
         key = []
         for path, name in self._key_reads:
             found = fields.get(name, _NEW) if name is not None else _NEW
@@ -118,9 +123,9 @@ class WindowState:
             self._insert(start, key, updated)
         else:
             window.acc = updated
-        if self.max_event_time is None or moment > self.max_event_time:
+        if high is None or moment > high:
             self.max_event_time = moment
-            return self._close(self.watermark)
+            return self._close(moment - lateness)  # the watermark, moved
         return []
 
     def flush(self) -> list[Record]:

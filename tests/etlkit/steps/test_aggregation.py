@@ -315,3 +315,29 @@ def test_matches_a_brute_force_oracle(events):
     assert [d.key for d in outcome.dead_letters] == late
     c = outcome.counters
     assert c.in_ == c.out + c.filtered + c.dead_lettered and c.emitted == len(expected)
+
+
+# Event-time field values of every kind: integers (read by absorb's one lookup), and what only
+# event_time_ms reads (floats, ISO text, number text, bools, null, absent).
+_time_values = st.one_of(_times, _times.map(float), st.floats(-1e6, 5e5),
+                         _times.map(lambda ms: f"1970-01-01T00:{ms // 60_000 % 60:02d}:00Z"),
+                         _times.map(str), st.booleans(), st.none(), st.just("absent"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_time_values, st.sampled_from(["A", "B"]), st.integers(-5, 5)),
+                max_size=40))
+def test_a_top_level_time_field_reads_as_a_nested_one(events):
+    # "t" takes absorb's shortcut for integers; "w.t" always goes through event_time_ms.
+    def records(nested):
+        from etlkit.steps import Record
+        return [Record(value={"g": g, "v": v, **({} if t == "absent" else
+                                                 {"w": {"t": t}} if nested else {"t": t})},
+                       key=str(i)) for i, (t, g, v) in enumerate(events)]
+    params = {**PROPERTY_PARAMS, "time_field": "t"}
+    top = run(records(nested=False), params=params)
+    nested = run(records(nested=True), params={**params, "time_field": "w.t"})
+    assert [r.value for r in top.records] == [r.value for r in nested.records]
+    assert [(d.key, d.reason.replace("w.t", "t")) for d in nested.dead_letters] \
+        == [(d.key, d.reason) for d in top.dead_letters]
+    assert top.state["windows"] == nested.state["windows"]
