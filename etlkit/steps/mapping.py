@@ -158,13 +158,18 @@ class _FlatMap:
             return None
         return cls(rename=tuple((source[0], target[0]) for source, target in config.rename),
                    cast=tuple((c.path[0], c.convert) for c in config.cast),
-                   derive=tuple((d.path[0], d.expression.evaluate) for d in config.derive),
+                   derive=tuple((d.path[0], d.expression.evaluator) for d in config.derive),
                    select=None if config.select is None else tuple(p[0] for p in config.select),
                    drop=tuple(p[0] for p in config.drop))
 
     def apply(self, record: Record) -> dict[str, Any]:
         root = dict(record.value)
-        if self.rename:
+        if len(self.rename) == 1:  # one field moved: nothing to keep apart from the others
+            (source, target), = self.rename
+            value = root.pop(source, ABSENT)
+            if value is not ABSENT:
+                root[target] = value
+        elif self.rename:
             moved = [(target, root.pop(source, ABSENT)) for source, target in self.rename]
             for target, value in moved:
                 if value is not ABSENT:

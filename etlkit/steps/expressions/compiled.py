@@ -36,6 +36,14 @@ class Expression:
             raise EvalError(exc.reason) from None
 
     @property
+    def evaluator(self) -> Evaluator:
+        """The compiled closure :meth:`evaluate` calls, for a loop over records that saves a call
+        per record: ``evaluator(value, record)``. It fails with a :class:`RecordError` whose
+        ``reason`` is the one :meth:`evaluate`'s :class:`EvalError` would carry, though not
+        always an EvalError itself."""
+        return self._fn
+
+    @property
     def fields(self) -> tuple[str, ...]:
         """The fields the expression reads, sorted, as written (``customer.id``, ``$key``)."""
         found: set[str] = set()

@@ -153,6 +153,9 @@ class _Compiler:
         first = self.compile(node.first)
         steps = [(op, self.compile(operand), self._span(node.start, operand.end))
                  for op, operand in node.rest]
+        if self.specialise and len(steps) == 1:  # "a / b": no loop for one operator
+            (op, second, quoted), = steps
+            return lambda v, r: _arith(op, first(v, r), second(v, r), quoted)
 
         def arith(v: Any, r: Any) -> Any:
             acc = first(v, r)
