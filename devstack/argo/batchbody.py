@@ -79,11 +79,13 @@ def _item(data: Any, plain: bool) -> str:
 
 
 _HTML_BYTES = tuple((char.encode(), escaped.encode()) for char, escaped in gojson.HTML_ESCAPES.items())
+_ASCII_HTML_BYTES = tuple((raw, escaped) for raw, escaped in _HTML_BYTES if raw.isascii())
 
 
 def _escape_html(data: bytes) -> bytes:
-    """:func:`.gojson.escape_html` on UTF-8 bytes."""
-    for raw, escaped in _HTML_BYTES:
+    """:func:`.gojson.escape_html` on UTF-8 bytes. An all-ASCII text (most batches) cannot hold
+    U+2028 or U+2029, whose three-byte searches cost twenty times the ASCII test."""
+    for raw, escaped in _ASCII_HTML_BYTES if data.isascii() else _HTML_BYTES:
         if raw in data:
             data = data.replace(raw, escaped)
     return data

@@ -142,9 +142,16 @@ class KafkaWorker(_Worker):
                 # once that one is settled, so each partition is still delivered in order.
                 prepared = self.processor.prepare(polled) if polled else None
                 if pending is not None:
-                    if not self._settle(consumer, pending.result(), prepared):
+                    progress, pending = pending.result(), None
+                    if progress.rewind:
+                        self._settle(consumer, progress, prepared)
                         prepared = None  # rewound to before it: it is polled again
-                    pending = None
+                    else:
+                        # The next batch goes out first: a commit waits a few ms on the broker,
+                        # and nothing would be in flight meanwhile.
+                        if prepared is not None:
+                            pending, prepared = sender.submit(self.processor.deliver, prepared), None
+                        self._settle(consumer, progress)
                 if prepared is not None:
                     pending = sender.submit(self.processor.deliver, prepared)
             if pending is not None:  # stopping: finish the request in flight, commit what it did
