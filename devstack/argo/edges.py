@@ -5,9 +5,11 @@ so the rest of the runner never imports confluent_kafka or requests.
 """
 from __future__ import annotations
 
+import http.client
 import threading
 import time
-from urllib.parse import urlsplit
+from base64 import b64encode
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 from confluent_kafka import KafkaError, Producer
@@ -115,7 +117,12 @@ class ConfluentProducer:
 
 
 class RequestsHttp:
-    """HTTP with a connection pool; one per worker thread (a Session is not shared)."""
+    """HTTP with a connection pool; one per worker thread (a Session is not shared).
+
+    Plain HTTP to this machine (the local gateway, where every step invocation goes) uses
+    :class:`LoopbackHttp`: requests spends some 600 µs of CPU on each call beyond what
+    http.client does, over a microsecond per record of a 500-record batch.
+    """
 
     def __init__(self) -> None:
         self._session = requests.Session()
@@ -123,6 +130,7 @@ class RequestsHttp:
         # about a millisecond); they are read once per host here instead.
         self._session.trust_env = False
         self._proxies: dict[str, dict[str, str]] = {}
+        self._loopback = LoopbackHttp()
 
     def _proxies_for(self, url: str) -> dict[str, str]:
         parts = urlsplit(url)
@@ -132,11 +140,69 @@ class RequestsHttp:
         return self._proxies[origin]
 
     def send(self, request: HttpRequest) -> int:
+        parts = urlsplit(request.url)
+        proxies = self._proxies_for(request.url)
+        if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS and not proxies:
+            return self._loopback.send(request, parts)
         response = self._session.request(request.method, request.url, data=request.body,
                                          headers=dict(request.headers), auth=request.auth,
-                                         timeout=request.timeout_s, proxies=self._proxies_for(request.url))
+                                         timeout=request.timeout_s, proxies=proxies)
         _ = response.content  # read it all so the connection goes back to the pool
         return response.status_code
 
     def close(self) -> None:
         self._session.close()
+        self._loopback.close()
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class LoopbackHttp:
+    """One kept-alive http.client connection per host and port (one instance per thread)."""
+
+    def __init__(self) -> None:
+        self._connections: dict[tuple[str, int], http.client.HTTPConnection] = {}
+
+    def send(self, request: HttpRequest, parts: SplitResult) -> int:
+        """The answer's status; raises OSError or HTTPException (a failed attempt) otherwise."""
+        headers = dict(request.headers)
+        if request.auth is not None:  # what requests' HTTPBasicAuth writes
+            headers["Authorization"] = "Basic " + b64encode(":".join(request.auth).encode("latin-1")).decode()
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        address = (parts.hostname, parts.port or 80)
+        reused = address in self._connections
+        connection = self._connections.get(address) or http.client.HTTPConnection(*address)
+        self._connections[address] = connection
+        try:
+            return self._exchange(connection, request, target, headers)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            connection.close()
+            if not reused:
+                raise
+            # The server closed the kept-alive connection before this request (its idle
+            # timeout): nothing was answered, so the request goes once more on a new one.
+            return self._exchange(connection, request, target, headers)
+        except BaseException:
+            connection.close()  # half a request or answer: never reuse it
+            raise
+
+    @staticmethod
+    def _exchange(connection: http.client.HTTPConnection, request: HttpRequest, target: str,
+                  headers: dict[str, str]) -> int:
+        connection.timeout = request.timeout_s  # per socket operation, as requests' timeout is
+        if connection.sock is not None:
+            connection.sock.settimeout(request.timeout_s)
+        connection.request(request.method, target, body=request.body, headers=headers)
+        response = connection.getresponse()
+        response.read()  # all of it, so the connection can carry the next request
+        if response.will_close:
+            connection.close()
+        return response.status
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()
