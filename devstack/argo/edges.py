@@ -174,7 +174,8 @@ class LoopbackHttp:
             target += "?" + parts.query
         address = (parts.hostname, parts.port or 80)
         reused = address in self._connections
-        connection = self._connections.get(address) or http.client.HTTPConnection(*address)
+        connection = (self._connections.get(address)
+                      or http.client.HTTPConnection(*address, timeout=request.timeout_s))
         self._connections[address] = connection
         try:
             return self._exchange(connection, request, target, headers)
