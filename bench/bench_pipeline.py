@@ -66,7 +66,7 @@ _SECONDS = re.compile(r'^gateway_functions_seconds_sum\{code="200",function_name
 
 def orders(n: int) -> Iterator[tuple[bytes, bytes]]:
     """(key, value) of ``n`` valid paid or shipped orders, event times evenly over SPAN_MS,
-    written as the ingest function writes records (compact, keys sorted)."""
+    written as the ingest function writes records (compact JSON)."""
     step = SPAN_MS / n
     for i in range(n):
         moment = START_MS + int(i * step)

@@ -55,8 +55,7 @@ class Envelope:
 
 def events_array(datas: Sequence[Any], plain: Sequence[bool]) -> bytes | None:
     """``[toJson of each event's data]`` as Go writes it, or None when some data is not
-    JSON-encodable. ``plain``: per data, whether its numbers are plain (:attr:`Event.plain_numbers`);
-    a data may hold an ``orjson.Fragment`` (:meth:`.events.KafkaEvents.raw_data`, always plain)."""
+    JSON-encodable. ``plain``: per data, whether its numbers are plain (:attr:`Event.plain_numbers`)."""
     if all(plain):
         try:  # orjson writes what the C encoder would, several times faster (a test compares)
             return _escape_html(orjson.dumps(datas, option=orjson.OPT_SORT_KEYS))

@@ -141,19 +141,18 @@ def _decode_body(value: bytes | None) -> tuple[Any, bool]:
     return body, not _numbers.go_only
 
 
-def go_json_text(value: bytes) -> bytes | None:
-    """A ``jsonBody`` message's body as the batch body writes it once decoded (orjson's text with
-    sorted keys; Go's HTML escaping comes later, over the whole batch), straight from orjson's
-    decoder, when every number in it is plain (:func:`_plain`): then orjson decodes the values
-    :func:`_decode_body` would, and its text is what Go writes of them. None for anything else
-    (not JSON, a number Go prints otherwise, text orjson refuses): that body takes the decoder.
-    A test compares the two paths on random records.
+def fast_body(value: bytes) -> tuple[Any, bool]:
+    """A ``jsonBody`` message's body decoded by orjson, and True, when every number in it is plain
+    (:func:`_plain`): then it holds the values :func:`_decode_body` would give, and orjson
+    writes them as Go does. ``(None, False)`` for anything else (not JSON, a number Go prints
+    otherwise, text orjson refuses): that body takes the decoder. A test compares the two paths
+    on random records.
     """
     try:
         decoded = orjson.loads(value)
-        return orjson.dumps(decoded, option=orjson.OPT_SORT_KEYS) if _plain((decoded,)) else None
-    except (orjson.JSONDecodeError, TypeError, RecursionError):
-        return None
+    except (orjson.JSONDecodeError, RecursionError):
+        return None, False
+    return (decoded, True) if _plain((decoded,)) else (None, False)
 
 
 def _plain(values: Any) -> bool:
@@ -213,19 +212,14 @@ class KafkaEvents:
             body = None if value is None else base64.b64encode(value).decode()
         return self._data(topic, partition, key, body, timestamp_ms, headers), plain
 
-    def raw_data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
-                 headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, Any] | None:
-        """The event data with the body already as its text (an ``orjson.Fragment`` of
-        :func:`go_json_text`), for a batch body; None when the body needs :func:`_decode_body`
-        (or the source has no ``jsonBody``).
-
-        For a batch body only: no filter or template can read such a body, and orjson is the one
-        encoder that writes a Fragment (see :mod:`.batchbody`).
-        """
-        text = go_json_text(value) if self.json_body and value is not None else None
-        if text is None:
+    def fast_data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
+                  headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, Any] | None:
+        """:meth:`data` when the body decodes the fast way (:func:`fast_body`, so its numbers are
+        plain); None when it needs :func:`_decode_body` (or the source has no ``jsonBody``)."""
+        if not self.json_body or value is None:
             return None
-        return self._data(topic, partition, key, orjson.Fragment(text), timestamp_ms, headers)
+        body, fast = fast_body(value)
+        return self._data(topic, partition, key, body, timestamp_ms, headers) if fast else None
 
     def _data(self, topic: str, partition: int, key: bytes | None, body: Any, timestamp_ms: int,
               headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, Any]:

@@ -134,7 +134,7 @@ class SubscriptionProcessor:
                                   metadata=dict(source.metadata)) if isinstance(source, KafkaSource) else None
         # Batch bodies straight from the messages' bytes (no event built per message) when
         # nothing reads an event before the request: no filter, every trigger a step invocation.
-        self.raw_batches = (self.events is not None and source.json_body and subscription.dependency.filter is None
+        self.fast_batches = (self.events is not None and source.json_body and subscription.dependency.filter is None
                             and all(envelope_of(t) for t in subscription.triggers))
 
     # -- events -------------------------------------------------------------------------------
@@ -210,8 +210,8 @@ class SubscriptionProcessor:
         """Build and filter a batch's events (rejected and filtered ones are done already)."""
         self.counters.add(events_in=len(polled))
         now = self.now()  # one batch, one moment
-        if self.raw_batches:
-            return self._prepare_raw(polled, now)
+        if self.fast_batches:
+            return self._prepare_fast(polled, now)
         prepared = Prepared(polled, [True] * len(polled), events=[])
         for i, msg in enumerate(polled):
             event = self.event_of(msg, now)
@@ -223,14 +223,14 @@ class SubscriptionProcessor:
             prepared.bodies = {t.name: batch_body(t, prepared.events) for t in self.sub.triggers}
         return prepared
 
-    def _prepare_raw(self, polled: Sequence[Polled], now: datetime) -> Prepared:
+    def _prepare_fast(self, polled: Sequence[Polled], now: datetime) -> Prepared:
         """:meth:`prepare` when only the request body needs the events' data: a message whose
-        body orjson writes as Go would (:meth:`.events.KafkaEvents.raw_data`) gets no event
-        unless a dead letter or header needs one (:class:`_LazyEvents`)."""
-        raw_data = self.events.raw_data
+        body decodes the fast way (:meth:`.events.KafkaEvents.fast_data`) gets no event unless a
+        dead letter or header needs one (:class:`_LazyEvents`)."""
+        fast_data = self.events.fast_data
         passing, datas, plain, built = [], [], [], {}
         for i, msg in enumerate(polled):
-            data = raw_data(msg.topic, msg.partition, msg.key, msg.value, msg.timestamp_ms, msg.headers)
+            data = fast_data(msg.topic, msg.partition, msg.key, msg.value, msg.timestamp_ms, msg.headers)
             if data is not None:
                 plain.append(True)
             else:
@@ -265,7 +265,7 @@ class SubscriptionProcessor:
 
 
 class _LazyEvents(Sequence):
-    """The events of a raw batch (:meth:`SubscriptionProcessor._prepare_raw`), each built the
+    """The events of a fast batch (:meth:`SubscriptionProcessor._prepare_fast`), each built the
     first time it is asked for: the dispatcher reads the first (for a request's headers) and,
     only when the request fails, every one (for its dead letter)."""
 
@@ -283,6 +283,6 @@ class _LazyEvents(Sequence):
             index += len(self)
         event = self._built.get(index)
         if event is None:
-            # Its bytes decoded as JSON once already (go_json_text), so it is not rejected.
+            # Its bytes decoded as JSON once already (fast_body), so it is not rejected.
             event = self._built[index] = self._processor.event_of(self._polled[self._passing[index]], self._now)
         return event

@@ -133,19 +133,19 @@ def _written(value, style):
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(VALUES, st.sampled_from(["orjson", "orjson", "json", "broken"])),
                 min_size=1, max_size=8))
-def test_raw_batches_send_the_bodies_events_would(tmp_path_factory, records):
+def test_fast_batches_send_the_bodies_events_would(tmp_path_factory, records):
     processor, _ = _processor(tmp_path_factory.mktemp("raw"), FakeHttp(200), batch_size=10)
-    assert processor.raw_batches
+    assert processor.fast_batches
     polled = [Polled("in", i % 2, i, f"k{i}".encode(), _written(v, style), 1795255200000 + i,
                      (("etl-source", b"api"), ("b", b"\xff"))) for i, (v, style) in enumerate(records)]
-    raw = processor.prepare(polled)
-    processor.raw_batches = False
+    fast = processor.prepare(polled)
+    processor.fast_batches = False
     built = processor.prepare(polled)
-    assert raw.passing == built.passing and raw.bodies == built.bodies
-    assert list(raw.events) == built.events  # built when asked for, the same events
+    assert fast.passing == built.passing and fast.bodies == built.bodies
+    assert list(fast.events) == built.events  # built when asked for, the same events
 
 
-def test_a_failed_raw_batch_dead_letters_each_event_with_its_own_payload(tmp_path):
+def test_a_failed_fast_batch_dead_letters_each_event_with_its_own_payload(tmp_path):
     producer = FakeProducer()
     processor, counters = _processor(tmp_path, FakeHttp(500), producer, batch_size=10)
     values = [orjson.dumps({"id": i, "v": 1.5}) for i in range(3)]
@@ -160,4 +160,4 @@ def test_a_filter_or_another_payload_shape_builds_every_event(tmp_path):
                              filters={"data": [{"path": "body.keep", "type": "bool", "value": ["true"]}]})
     shaped, _ = _processor(tmp_path / "s", FakeHttp(200), batch_size=10,
                            payload_template='{"only": {{ toJson .Input.body }}}')
-    assert not filtered.raw_batches and not shaped.raw_batches
+    assert not filtered.fast_batches and not shaped.fast_batches
