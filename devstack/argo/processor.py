@@ -132,10 +132,10 @@ class SubscriptionProcessor:
         self.events = KafkaEvents(event_source=source.event_source, event_name=source.event_name,
                                   url=source.url, json_body=source.json_body,
                                   metadata=dict(source.metadata)) if isinstance(source, KafkaSource) else None
-        # Batch bodies straight from the messages' bytes (no event built per message) when
-        # nothing reads an event before the request: no filter, every trigger a step invocation.
-        self.fast_batches = (self.events is not None and source.json_body and subscription.dependency.filter is None
-                            and all(envelope_of(t) for t in subscription.triggers))
+        # Batch bodies from the messages' data alone (no event built per message) when nothing
+        # reads an event before the request: no filter, every trigger a step invocation.
+        self.fast_batches = (self.events is not None and subscription.dependency.filter is None
+                             and all(envelope_of(t) for t in subscription.triggers))
 
     # -- events -------------------------------------------------------------------------------
     def event_of(self, msg: Polled, now: datetime | None = None) -> Event | None:
@@ -143,10 +143,13 @@ class SubscriptionProcessor:
             return self.events.event(msg.topic, msg.partition, msg.offset, msg.key, msg.value,
                                      msg.timestamp_ms, msg.headers, now or self.now())
         except InvalidBody as exc:
-            log.error("%s: %s[%d]@%d rejected as Argo would (jsonBody): %s", self.sub.label,
-                      msg.topic, msg.partition, msg.offset, exc)
-            self.counters.add(rejected=1)
+            self._reject(msg, exc)
             return None
+
+    def _reject(self, msg: Polled, exc: InvalidBody) -> None:
+        log.error("%s: %s[%d]@%d rejected as Argo would (jsonBody): %s", self.sub.label,
+                  msg.topic, msg.partition, msg.offset, exc)
+        self.counters.add(rejected=1)
 
     def passes(self, event: Event, now: datetime | None = None) -> bool:
         if self.sub.dependency.filter is None:
@@ -224,25 +227,21 @@ class SubscriptionProcessor:
         return prepared
 
     def _prepare_fast(self, polled: Sequence[Polled], now: datetime) -> Prepared:
-        """:meth:`prepare` when only the request body needs the events' data: a message whose
-        body decodes the fast way (:meth:`.events.KafkaEvents.fast_data`) gets no event unless a
-        dead letter or header needs one (:class:`_LazyEvents`)."""
-        fast_data = self.events.fast_data
-        passing, datas, plain, built = [], [], [], {}
+        """:meth:`prepare` when only the request body reads the events, and only their data: no
+        event is built unless a dead letter or header needs one (:class:`_LazyEvents`)."""
+        data_of = self.events.data
+        passing, datas, plain = [], [], []
         for i, msg in enumerate(polled):
-            data = fast_data(msg.topic, msg.partition, msg.key, msg.value, msg.timestamp_ms, msg.headers)
-            if data is not None:
-                plain.append(True)
-            else:
-                event = self.event_of(msg, now)
-                if event is None:
-                    continue
-                built[len(passing)] = event
-                data = event.data
-                plain.append(event.plain_numbers)
+            try:
+                data, numbers_plain = data_of(msg.topic, msg.partition, msg.key, msg.value, msg.timestamp_ms,
+                                              msg.headers)
+            except InvalidBody as exc:
+                self._reject(msg, exc)
+                continue
             passing.append(i)
             datas.append(data)
-        prepared = Prepared(polled, [True] * len(polled), passing, _LazyEvents(self, polled, passing, built, now))
+            plain.append(numbers_plain)
+        prepared = Prepared(polled, [True] * len(polled), passing, _LazyEvents(self, polled, passing, now))
         if passing:
             array = events_array(datas, plain)  # None: the dispatcher's general path builds it
             prepared.bodies = {t.name: envelope_of(t).wrap(array) for t in self.sub.triggers}
@@ -270,8 +269,9 @@ class _LazyEvents(Sequence):
     only when the request fails, every one (for its dead letter)."""
 
     def __init__(self, processor: SubscriptionProcessor, polled: Sequence[Polled], passing: Sequence[int],
-                 built: dict[int, Event], now: datetime):
-        self._processor, self._polled, self._passing, self._built, self._now = processor, polled, passing, built, now
+                 now: datetime):
+        self._processor, self._polled, self._passing, self._now = processor, polled, passing, now
+        self._built: dict[int, Event] = {}
 
     def __len__(self) -> int:
         return len(self._passing)
@@ -283,6 +283,6 @@ class _LazyEvents(Sequence):
             index += len(self)
         event = self._built.get(index)
         if event is None:
-            # Its bytes decoded as JSON once already (fast_body), so it is not rejected.
+            # Its data was built once already in _prepare_fast, so it is not rejected.
             event = self._built[index] = self._processor.event_of(self._polled[self._passing[index]], self._now)
         return event

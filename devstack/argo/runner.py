@@ -164,19 +164,16 @@ class KafkaWorker(_Worker):
             consumer.close()
             self.http.close()
 
-    def _settle(self, consumer: Consumer, progress: Progress,
-                unsent: Prepared | None = None) -> bool:
+    def _settle(self, consumer: Consumer, progress: Progress, unsent: Prepared | None = None) -> None:
         """Commit what ``progress`` may; on a message not done, seek back to it (and to the start
-        of ``unsent``, a batch polled after it, worked out only then) and back off. False when it
-        rewound."""
+        of ``unsent``, a batch polled after it, worked out only then) and back off."""
         self._commit(consumer, progress.commit, progress.committable)
         if not progress.rewind:
             self.failures = 0
-            return True
+            return
         self._rewind(consumer, seek_points(progress.rewind, unsent.first_offsets() if unsent else {}))
         self.failures += 1
         self.runner.stopping.wait(stuck_delay(self.failures))
-        return False
 
     def _commit(self, consumer: Consumer, offsets: Mapping[tuple[str, int], int], count: int) -> None:
         if not offsets:
