@@ -267,6 +267,8 @@ class Dispatcher:
             requests, retried = result.attempts, result.attempts - 1
             if result.ok:
                 delivered = Outcome(delivered=True, error=result.error)  # one, shared: immutable
+                if not broken and len(members) == len(events):  # the usual case: all in one request
+                    return Report((delivered,) * len(events), requests, retried)
                 outcomes.update(dict.fromkeys(members, delivered))
             else:
                 broken.update(dict.fromkeys(members, result.error or "failed"))

@@ -162,15 +162,20 @@ class SubscriptionProcessor:
         return result.passed
 
     def _count(self, report: Report) -> list[bool]:
+        outcomes = report.outcomes
+        # A batch answered by one request shares one Outcome object: count it once, not per
+        # event (tuple.count compares by identity first).
+        kinds = (outcomes[0],) if outcomes and outcomes.count(outcomes[0]) == len(outcomes) else outcomes
+        times = len(outcomes) if kinds is not outcomes else 1
         self.counters.add(requests=report.requests, retried=report.retried,
-                          triggered=sum(o.delivered for o in report.outcomes),
-                          dead_lettered=sum(o.dead_lettered for o in report.outcomes),
-                          failed=sum(not o.done for o in report.outcomes))
-        for outcome in report.outcomes:
+                          triggered=times * sum(o.delivered for o in kinds),
+                          dead_lettered=times * sum(o.dead_lettered for o in kinds),
+                          failed=times * sum(not o.done for o in kinds))
+        for outcome in kinds:
             if not outcome.done:
                 log.error("%s: not delivered and not dead-lettered, will retry: %s",
                           self.sub.label, outcome.error)
-        return [o.done for o in report.outcomes]
+        return [o.done for o in kinds] * times
 
     def handle(self, event: Event) -> bool:
         """Filter one event and fire every trigger for it; True when it is done."""

@@ -79,6 +79,19 @@ def test_batch_mode_fires_once_for_every_passing_event(tmp_path):
     assert len(json.loads(http.requests[0].body)["events"]) == 4
 
 
+@pytest.mark.parametrize("answer, producer, counts, commit", [
+    (200, FakeProducer(), {"triggered": 4, "dead_lettered": 0, "failed": 0, "requests": 1}, 4),
+    (500, FakeProducer(), {"triggered": 0, "dead_lettered": 4, "failed": 0, "requests": 2}, 4),
+    (500, FakeProducer(fail=True), {"triggered": 0, "dead_lettered": 0, "failed": 4, "requests": 2}, 0),
+], ids=["one-answer-delivers-all", "each-dead-lettered", "nothing-done"])
+def test_batch_counters_count_every_event_once(tmp_path, answer, producer, counts, commit):
+    processor, counters = _processor(tmp_path, FakeHttp(answer), producer, batch_size=10)
+    progress = processor.process([_msg(0, i) for i in range(4)], stopping=lambda: False)
+    snapshot = counters.snapshot()
+    assert {name: snapshot[name] for name in counts} == counts
+    assert progress.committable == commit
+
+
 def test_stopping_leaves_the_rest_uncommitted(tmp_path):
     calls = []
     processor, _ = _processor(tmp_path, FakeHttp(200))
