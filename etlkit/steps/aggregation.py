@@ -107,7 +107,8 @@ def run_aggregate(config: AggregateConfig, records: Sequence[Record], state: Any
                   now_ms: int, flush: bool = False) -> StepOutcome:
     """Fold a batch into the windows of ``state`` (a dict from a previous outcome, or None).
 
-    The outcome's ``state`` is the new state to persist; the input ``state`` is not modified.
+    The outcome's ``state`` is the new state to persist (a :class:`~.windows.Checkpoint`: a
+    dict that also says which windows the batch changed); the input ``state`` is not modified.
     ``flush=True`` emits every open window after the batch (end of a bounded input).
     """
     windows = WindowState.resume(state, config)

@@ -4,7 +4,9 @@
 a clock: :meth:`~WindowState.absorb` folds one record into its window and returns the windows
 that the record's event time closed; :meth:`~WindowState.flush` closes everything (end of a
 bounded input). :meth:`~WindowState.to_dict`/:meth:`~WindowState.from_dict` persist it as JSON
-between invocations.
+between invocations; :meth:`~WindowState.checkpoint` gives the same dict as a
+:class:`Checkpoint`, which also says which windows changed since the state it followed, so that
+a state store can write only those.
 
 Time rules, all in epoch milliseconds:
 
@@ -22,7 +24,6 @@ import heapq
 import json
 import math
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,7 @@ class _Window:
     key: list[Any]
     acc: list[Any]
     order: str = ""  # the key as JSON text: windows of one start are emitted and stored in its order
+    item: Any = None  # its item in the last checkpoint; None: changed since; _CLOSED: closed
 
 
 class WindowState:
@@ -70,6 +72,14 @@ class WindowState:
         self._key_reads = [(path, _top_level(path)) for path in config.group_by]
         self._value_reads = [(a.name, a.field, _top_level(a.field)) for a in config.aggregations]
         self._time_name = _top_level(config.time_field)
+        # For checkpoint(): the state this one follows (the last checkpoint, or what it was
+        # rebuilt from), the windows opened or changed and the part ids of the windows closed
+        # since, and each start's items in key order as that state listed them.
+        self._base: Any = None
+        self._changed: list[_Window] = []
+        self._closed: list[str] = []
+        self._listed: dict[int, list[dict[str, Any]]] = {}
+        self._fingerprint = config.fingerprint()
 
     # -- time ------------------------------------------------------------------------------
     @property
@@ -123,6 +133,9 @@ class WindowState:
             self._insert(start, key, updated)
         else:
             window.acc = updated
+            if window.item is not None:  # its first change since the last checkpoint
+                window.item = None
+                self._changed.append(window)
         if high is None or moment > high:
             self.max_event_time = moment
             return self._close(moment - lateness)  # the watermark, moved
@@ -146,14 +159,17 @@ class WindowState:
                               f"the record would open another")
         return _Window(start, key, _NEW)
 
-    def _insert(self, start: int, key: list[Any], acc: list[Any]) -> None:
+    def _insert(self, start: int, key: list[Any], acc: list[Any], item: Any = None) -> None:
+        """Open a window; ``item`` is its item in the state it was restored from, if any."""
         group = self._windows.get(start)
         if group is None:
             group = self._windows[start] = {}
             heapq.heappush(self._starts, start)
         # The order text once per window, not once per window per batch in to_dict().
-        group[_group_key(key)] = _Window(start, key, acc, _order_text(key))
+        window = group[_group_key(key)] = _Window(start, key, acc, _order_text(key), item)
         self._open += 1
+        if item is None:
+            self._changed.append(window)
 
     def _added(self, acc: Any, values: list[Any]) -> list[Any]:
         if acc is _NEW:
@@ -177,8 +193,12 @@ class WindowState:
         while self._starts and (watermark is None or self._starts[0] + size <= watermark):
             start = heapq.heappop(self._starts)
             group = self._windows.pop(start)
+            self._listed.pop(start, None)
             self._open -= len(group)
-            emitted.extend(self._result(window) for window in _in_key_order(group))
+            for window in _in_key_order(group):
+                window.item = _CLOSED
+                self._closed.append(_part_id(start, window.order))
+                emitted.append(self._result(window))
         return emitted
 
     def _result(self, window: _Window) -> Record:
@@ -197,25 +217,45 @@ class WindowState:
                       timestamp=stamp)
 
     # -- persistence -----------------------------------------------------------------------
-    def checkpoint(self) -> dict[str, Any]:
-        """:meth:`to_dict`, remembered: :meth:`resume` of that very dict carries on with this
-        object instead of rebuilding one."""
-        data = self.to_dict()
-        with _written_lock:
-            _WRITTEN[id(data)] = (data, self)
-            while len(_WRITTEN) > _WRITTEN_KEPT:
-                _WRITTEN.popitem(last=False)
+    def checkpoint(self) -> "Checkpoint":
+        """:meth:`to_dict`'s dict as a :class:`Checkpoint`: it also holds what changed since the
+        state this one followed, and :meth:`resume` of it carries on with this object.
+
+        Cheap however many windows are open: an item, once in a checkpoint, is never changed
+        (a changed window gets a new one), so the items of the windows no batch touched are
+        shared with the previous checkpoint, and only the starts with a changed window are
+        sorted again.
+        """
+        written, stale = [], set()
+        for window in self._changed:
+            if window.item is None:  # not closed since
+                window.item = {"start": window.start, "key": window.key, "acc": window.acc}
+                written.append((_part_id(window.start, window.order), window.item))
+                stale.add(window.start)
+        listed = self._listed
+        for start in stale:
+            listed[start] = [window.item for window in _in_key_order(self._windows[start])]
+        data = Checkpoint(version=STATE_VERSION, config=self._fingerprint,
+                          max_event_time=self.max_event_time,
+                          windows=[item for start in sorted(listed) for item in listed[start]])
+        data._follow(self._base, written, self._closed, self)
+        self._base, self._changed, self._closed = data, [], []
         return data
 
     @classmethod
     def resume(cls, data: Any, config: "AggregateConfig", where: str = "state") -> "WindowState":
         """:meth:`from_dict`, or the object whose :meth:`checkpoint` returned ``data`` when
-        ``data`` is that very dict (the object is handed out once: a failed batch that changed it
-        leaves nothing stale behind)."""
-        with _written_lock:
-            written = _WRITTEN.pop(id(data), None)
-        if written is not None and written[0] is data and written[1].config == config:
-            return written[1]
+        ``data`` is that very checkpoint (the object is handed out once: a failed batch that
+        changed it leaves nothing stale behind).
+
+        A step function hands each batch the state its previous batch returned (the state store
+        gives back the very checkpoint it saved when no other replica wrote since). Rebuilding
+        from it checks every open window, as costly as the batch itself: the object that wrote
+        it carries on instead.
+        """
+        owner = data._take_owner() if type(data) is Checkpoint else None
+        if owner is not None and owner.config == config:
+            return owner
         return cls.from_dict(data, config, where)
 
     def to_dict(self) -> dict[str, Any]:
@@ -249,6 +289,9 @@ class WindowState:
             raise StateError(f"{where}.windows: must be a list")
         for i, item in enumerate(windows):
             state._restore(item, f"{where}.windows[{i}]")
+        state._listed = {start: [window.item for window in _in_key_order(group)]
+                         for start, group in state._windows.items()}
+        state._base = data
         return state
 
     def _restore(self, item: Any, where: str) -> None:
@@ -269,18 +312,51 @@ class WindowState:
         group = self._windows.get(start)
         if group is not None and _group_key(key) in group:
             raise StateError(f"{where}: repeats an earlier window")
-        self._insert(start, list(key), [list(a) if type(a) is list else a for a in acc])
+        key, acc = list(key), [list(a) if type(a) is list else a for a in acc]
+        self._insert(start, key, acc, {"start": start, "key": key, "acc": acc})
 
 
 _NEW: Any = object()  # marks a window not yet in the state
+_CLOSED: Any = object()  # the item of a closed window
 
-# A step function hands each batch the state its previous batch returned (the state store gives
-# back the very dict it saved when no other replica wrote since). Rebuilding a WindowState from
-# it checks every open window, as costly as the batch itself: the WindowState that wrote the dict
-# carries on instead. Keyed by the dict's identity; a few per process (one per aggregate step).
-_WRITTEN: OrderedDict[int, tuple[dict[str, Any], WindowState]] = OrderedDict()
-_WRITTEN_KEPT = 8
-_written_lock = threading.Lock()
+
+class Checkpoint(dict):
+    """The dict of :meth:`WindowState.to_dict`, which also says what changed since the state it
+    followed (its base: the previous checkpoint, or the dict the windows were rebuilt from):
+    the windows opened or changed, as ``(part id, item)``, and the part ids of those closed.
+
+    It is an ``etlkit.state_store.PartedState``: the store keeps a row per window and writes
+    only these. Once the next checkpoint of the same windows is taken, this one drops its base
+    (checkpoints do not chain up in memory), and a store given it then writes it whole.
+    """
+
+    __slots__ = ("_base", "_written", "_removed", "_owner")
+    parts_field = "windows"
+
+    def _follow(self, base: Any, written: list[tuple[str, Any]], removed: list[str],
+                owner: WindowState) -> None:
+        if type(base) is Checkpoint:
+            base._written = base._removed = base._base = None
+        self._base, self._written, self._removed, self._owner = base, written, removed, owner
+
+    def _take_owner(self) -> WindowState | None:
+        with _owner_lock:
+            owner, self._owner = self._owner, None
+        return owner
+
+    def parts(self) -> list[tuple[str, Any]]:
+        """Every window's item with its part id, ``"<start>/<group values as JSON>"``."""
+        return [(_part_id(item["start"], _order_text(item["key"])), item)
+                for item in self["windows"]]
+
+    def changes(self, base: Any) -> tuple[list[tuple[str, Any]], list[str]] | None:
+        """(items written, part ids removed) since ``base``; None unless this followed it."""
+        if self._written is None or base is not self._base:
+            return None
+        return self._written, self._removed
+
+
+_owner_lock = threading.Lock()
 
 
 def window_identity(group: list[Any], start: int) -> str:
@@ -315,6 +391,10 @@ def _group_key(values: list[Any]) -> tuple:
 
 def _order_text(key: list[Any]) -> str:
     return json.dumps(key, separators=(",", ":"), ensure_ascii=False)
+
+
+def _part_id(start: int, order: str) -> str:
+    return f"{start}/{order}"
 
 
 def _in_key_order(group: dict[tuple, _Window]) -> list[_Window]:
