@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from ..ports import free_port
 from ..topology import Node, Topology
+from .upstream import UpstreamConnection
 
 NAMESPACE = "openfaas-fn"
 _OPERATORS = ("==", "!=")
@@ -66,7 +67,7 @@ class Worker:
         self.started = time.time()
         self.ready = False
         self.inflight = 0
-        self._pool: queue.SimpleQueue[http.client.HTTPConnection] = queue.SimpleQueue()
+        self._pool: queue.SimpleQueue[UpstreamConnection] = queue.SimpleQueue()
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{self.id}.log"
         # What the template's Dockerfile sets in a cluster (MALLOC_ARENA_MAX: see there).
@@ -105,19 +106,17 @@ class Worker:
         try:
             conn = self._pool.get_nowait()
         except queue.Empty:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            conn = UpstreamConnection(self.port, timeout)
         try:
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
+            status, answer, data, keep_alive = conn.exchange(method, path, body, headers)
         except Exception:
             conn.close()
             raise
-        if resp.will_close:
-            conn.close()
-        else:
+        if keep_alive:
             self._pool.put(conn)
-        return resp.status, resp.getheaders(), data
+        else:
+            conn.close()
+        return status, answer.items(), data
 
     def stop(self, grace: float = 3.0) -> None:
         self.ready = False

@@ -10,6 +10,7 @@ answers, idle keep-alive connections close, and the new gateway serves the same 
 """
 from __future__ import annotations
 
+import http.client
 import json
 import pathlib
 import queue
@@ -26,6 +27,7 @@ import requests
 
 from ..topology import Topology
 from .auth import Credentials
+from .headers import read_headers
 from .metrics import GatewayMetrics
 from .replicas import NAMESPACE, Deployment, DeployError, ReplicaSet
 
@@ -222,12 +224,49 @@ def _make_handler(gw: LocalGateway):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "faas-etl-gateway"
-        # Headers and body go out in two sends: with Nagle on, the client's delayed ACK stalls
-        # every keep-alive response by ~40 ms.
+        # A large body goes out in a send of its own after the headers: with Nagle on, the
+        # client's delayed ACK would stall such a keep-alive response by ~40 ms.
         disable_nagle_algorithm = True
+        # Buffered, so the headers and a small body leave in one send (6 us less CPU a call);
+        # http.server flushes after each request.
+        wbufsize = 64 * 1024
+
+        def handle_expect_100(self) -> bool:
+            super().handle_expect_100()
+            self.wfile.flush()  # the client waits for this before it sends the body
+            return True
 
         def log_message(self, *args) -> None:  # quiet: metrics say what happened
             pass
+
+        def parse_request(self) -> bool:
+            """http.server's parse_request with the header block read by ``read_headers``
+            (the email package's parser costs 10 us a request). A request line that is not
+            plain HTTP/1.x goes to http.server's own, errors and all."""
+            requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+            words = requestline.split()
+            if len(words) != 3 or words[2] not in ("HTTP/1.1", "HTTP/1.0"):
+                return super().parse_request()
+            self.requestline = requestline
+            self.command, self.path, self.request_version = words
+            self.close_connection = True  # until the request is read
+            if self.path.startswith("//"):  # http.server's guard against open redirects
+                self.path = "/" + self.path.lstrip("/")
+            try:
+                self.headers = read_headers(self.rfile)
+            except http.client.LineTooLong as err:
+                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long", str(err))
+                return False
+            except http.client.HTTPException as err:
+                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers", str(err))
+                return False
+            connection = (self.headers.get("Connection") or "").lower()
+            self.close_connection = connection == "close" or (
+                self.request_version == "HTTP/1.0" and connection != "keep-alive")
+            if ((self.headers.get("Expect") or "").lower() == "100-continue"
+                    and self.request_version == "HTTP/1.1"):
+                return self.handle_expect_100()
+            return True
 
         def _send(self, code: int, body: bytes | str = b"", headers=(),
                   content_type: str | None = "text/plain; charset=utf-8") -> None:

@@ -2,6 +2,7 @@
 import json
 import os
 import signal
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -207,3 +208,73 @@ def test_metrics_count_invocations_by_code(gateway, echo):
     text = s.get(f"{url}/metrics").text
     assert 'gateway_service_count{function_name="echo"}' in text
     assert "gateway_functions_seconds_bucket" in text
+
+
+# -- the wire: what http.server did before the gateway read requests itself ---------------------
+def _connect(local_stack):
+    host, port = local_stack.url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def _request(local_stack, version="HTTP/1.1", extra=b"", body=b"abc"):
+    return (f"POST /function/echo {version}\r\nHost: x\r\n"
+            f"Authorization: {local_stack.credentials.header()}\r\n"
+            f"Content-Length: {len(body)}\r\n").encode() + extra + b"\r\n" + body
+
+
+def _answers(sock):
+    """Every byte the gateway sends until it closes the connection or goes quiet for 1 s."""
+    sock.settimeout(1)
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except TimeoutError:
+        return data, False
+    return data, True
+
+
+@pytest.mark.parametrize("version,extra,closed", [
+    ("HTTP/1.1", b"", False),
+    ("HTTP/1.1", b"Connection: close\r\n", True),
+    ("HTTP/1.0", b"", True),
+    ("HTTP/1.0", b"Connection: keep-alive\r\n", False),
+], ids=["1.1-kept-alive", "1.1-close", "1.0-closed", "1.0-keep-alive"])
+def test_a_connection_stays_open_as_its_version_and_header_say(local_stack, echo, version, extra, closed):
+    with _connect(local_stack) as sock:
+        sock.sendall(_request(local_stack, version, extra))
+        data, was_closed = _answers(sock)
+    assert data.startswith(b"HTTP/1.1 200 ") and data.endswith(b'"bytes": 3}')
+    assert was_closed == closed
+
+
+def test_expect_100_continue_is_answered_before_the_body(local_stack, echo):
+    with _connect(local_stack) as sock:
+        request = _request(local_stack, extra=b"Expect: 100-continue\r\n")
+        head, body = request.split(b"\r\n\r\n", 1)
+        sock.sendall(head + b"\r\n\r\n")
+        assert sock.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        data, _ = _answers(sock)
+    assert data.startswith(b"HTTP/1.1 200 ") and data.endswith(b'"bytes": 3}')
+
+
+@pytest.mark.parametrize("request_bytes,status", [
+    (b"POST /function/echo HTTP/1.1\r\n" + b"X-Many: 1\r\n" * 100 + b"\r\n", 431),
+    (b"POST /function/echo HTTP/1.1\r\nX-Long: " + b"v" * 70000 + b"\r\n\r\n", 431),
+    (b"POST /function/echo HTTP/2.0\r\n\r\n", 505),
+    (b"POST /function/echo HTTP/1.x\r\n\r\n", 400),
+    (b"POST /function/echo\r\n\r\n", 400),
+], ids=["too-many-headers", "header-line-too-long", "http-2", "bad-version", "http-0.9-post"])
+def test_a_malformed_request_gets_http_servers_error(local_stack, request_bytes, status):
+    """The error page and a closed connection (with no status line where the request's version
+    is not known: http.server answers it as HTTP/0.9)."""
+    with _connect(local_stack) as sock:
+        sock.sendall(request_bytes)
+        data, closed = _answers(sock)
+    assert f"Error code: {status}".encode() in data and closed
+
+
+def test_a_path_starting_with_two_slashes_is_reduced_to_one(gateway, echo):
+    s, url = gateway
+    assert s.post(f"{url}//function/echo/x", data=b"ab").json() == {"method": "POST", "path": "/x", "bytes": 2}
