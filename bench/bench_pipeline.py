@@ -27,7 +27,7 @@ consumes JSON orders, decodes each, adds a field, encodes it and produces it to 
    grows by at most max(8 MiB, 10%).
 
 By default the issue's long run: 1M records through the whole workflow (memory must stay flat
-over them), three times, and half that through each single step, about six minutes on a 2-core machine
+over them), three times, and half that through each single step, about four minutes on a 2-core machine
 (``FAAS_ETL_BENCH_RECORDS`` sets it; below ~200k the runs get short enough to be noisy).
 """
 from __future__ import annotations
