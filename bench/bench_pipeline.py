@@ -18,7 +18,7 @@ consumes JSON orders, decodes each, adds a field, encodes it and produces it to 
    many records, on a fresh broker, just before it. ``FAAS_ETL_BENCH_REPEAT`` (3) such pairs;
    the verdict takes the best pair, the rule of Python's ``timeit``: on a shared machine another
    tenant's load only ever slows a run down. Here that load shows when many processes are busy
-   at once (eleven on two cores): the same code has cost 59 to 107 us of CPU per record from one
+   at once (eleven on two cores): the same code has cost 49 to 107 us of CPU per record from one
    minute to the next, while a one-process loop stays within a few percent (see the README).
    Every pair is printed, with the middle one and how many met the goal on their own.
    Goal: >= 20% of the ceiling.
@@ -27,8 +27,8 @@ consumes JSON orders, decodes each, adds a field, encodes it and produces it to 
    grows by at most max(8 MiB, 10%).
 
 By default the issue's long run: 1M records through the whole workflow (memory must stay flat
-over them), three times, and half that through each single step, about four minutes on a 2-core machine
-(``FAAS_ETL_BENCH_RECORDS`` sets it; below ~200k the runs get short enough to be noisy).
+over them), three times, and half that through each single step, about four minutes on a 2-core
+machine (``FAAS_ETL_BENCH_RECORDS`` sets it; below ~200k the runs get short enough to be noisy).
 """
 from __future__ import annotations
 
@@ -62,8 +62,8 @@ from etlkit.workflow import Workflow, load_workflow, names  # noqa: E402
 
 ISSUE_RECORDS = 1_000_000
 WORKFLOW_RECORDS = int(os.getenv("FAAS_ETL_BENCH_RECORDS", str(ISSUE_RECORDS)))
-STEP_RECORDS = max(WORKFLOW_RECORDS // 2, 5000)
-WORKFLOW_REPEAT = int(os.getenv("FAAS_ETL_BENCH_REPEAT", "3"))  # a second or two each: shorter runs are noise
+STEP_RECORDS = max(WORKFLOW_RECORDS // 2, 5000)  # a second or two each: shorter runs are noise
+WORKFLOW_REPEAT = int(os.getenv("FAAS_ETL_BENCH_REPEAT", "3"))
 START_MS = 1_717_232_400_000  # 2024-06-01T09:00:00Z
 SPAN_MS = 3 * 3_600_000  # event times over 3h, so windows close during the run (lateness is 1h)
 CUSTOMERS = [f"C{i:03d}" for i in range(1, 26)]  # workflows/data/customers.csv
