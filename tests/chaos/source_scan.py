@@ -8,6 +8,7 @@ ships or runs the stack (``etlkit``, ``functions``, ``controller-fn``, ``templat
 from __future__ import annotations
 
 import ast
+import functools
 import pathlib
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
@@ -45,8 +46,15 @@ def modules(roots: Iterable[str] = SOURCE_ROOTS) -> list[Module]:
             if "__pycache__" in path.parts:
                 continue
             rel = path.relative_to(REPO).as_posix()
-            found.append(Module(rel, ast.parse(path.read_text(encoding="utf-8"), rel)))
+            found.append(Module(rel, _parsed(path, path.stat().st_mtime_ns)))
     return found
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(path: pathlib.Path, mtime_ns: int) -> ast.Module:
+    """One parse per file and version: every check walks the same ~260 trees (the checks only
+    read them), so the source tree is parsed once per session, not once per check."""
+    return ast.parse(path.read_text(encoding="utf-8"), path.relative_to(REPO).as_posix())
 
 
 def dotted(node: ast.AST) -> str:

@@ -19,6 +19,7 @@ from devstack.argo.runner import Runner
 from devstack.chaos.workflow import FUNCTIONS, KEY, DataPath
 from devstack.localstack import LocalStack
 from devstack.pipeline.kafka_edge import TopicReader
+from tests.devstack.argo.stack_helpers import HEARTBEAT_MS, SESSION_TIMEOUT_MS
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +87,8 @@ def pipeline(tmp_path_factory, postgres_server):
                              json={"schema": SCHEMA}, timeout=30)
             assert resp.status_code == 200, resp.text
         runner = Runner(run_dir / "workflow" / "argo-events", stack.bootstrap, stack.url,
-                        stack.credentials, run_dir=run_dir, secrets_dir=stack.secrets_dir).start()
+                        stack.credentials, run_dir=run_dir, secrets_dir=stack.secrets_dir,
+                        session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_ms=HEARTBEAT_MS).start()
         pids = {w.pid for name in stack.gateway.replicas.deployments
                 for w in stack.gateway.replicas.ready_workers(name)}
         p = Pipeline(stack, runner, postgres_server.url)

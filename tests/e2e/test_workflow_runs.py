@@ -28,7 +28,7 @@ from devstack.argo.supervisor import Supervisor
 from devstack.localstack import LocalStack
 from etlkit.controller.kafka_offsets import KafkaOffsets
 from tests.conftest import REPO
-from tests.devstack.argo.stack_helpers import wait_for
+from tests.devstack.argo.stack_helpers import DEFAULT_HEARTBEAT_SESSION_TIMEOUT_MS, wait_for
 
 from .expected import customers
 
@@ -65,7 +65,8 @@ def stack(tmp_path_factory):
     try:
         stack.up()
         supervisor = Supervisor(stack.run_dir, stack.bootstrap, stack.url, stack.credentials,
-                                secrets_dir=stack.secrets_dir, interval_s=0.2).start()
+                                secrets_dir=stack.secrets_dir, interval_s=0.2,
+                                session_timeout_ms=DEFAULT_HEARTBEAT_SESSION_TIMEOUT_MS).start()
         yield stack
     finally:
         if supervisor is not None:

@@ -9,6 +9,14 @@ import uuid
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 RECORDER = "argo-recorder"
+# Consumer-group timing for the runners these tests start. Tansu answers a consumer's first join
+# after about half the session timeout (3 s with the runner's default 6000 ms, every test paying
+# it once per runner); 2000 ms makes that ~1.5 s. The heartbeat stays well inside the session
+# (a quarter of it), so a busy machine does not lose a member and redeliver. A runner whose
+# heartbeat stays at its default 1000 ms (started by the fleet or the reconciler, which take no
+# heartbeat option) gets 3000 ms: three heartbeats per session, join ~2 s.
+SESSION_TIMEOUT_MS, HEARTBEAT_MS = 2000, 500
+DEFAULT_HEARTBEAT_SESSION_TIMEOUT_MS = 3000
 
 
 def unique(prefix: str) -> str:

@@ -6,14 +6,16 @@ from devstack.argo.fleet import SensorFleet
 from devstack.argo.yamlnode import ManifestError
 
 from . import factory
-from .stack_helpers import RECORDER, committed, events_of, produce, unique, wait_for
+from .stack_helpers import (DEFAULT_HEARTBEAT_SESSION_TIMEOUT_MS, RECORDER, committed, events_of, produce,
+                            unique, wait_for)
 
 TOTAL = 60
 
 
 def _fleet(local_stack, manifests, tmp_path):
     return SensorFleet(manifests, local_stack.bootstrap, local_stack.url, run_dir=tmp_path / "run",
-                       secrets_dir=local_stack.secrets_dir, dlq_timeout_s=5)
+                       secrets_dir=local_stack.secrets_dir, dlq_timeout_s=5,
+                       session_timeout_ms=DEFAULT_HEARTBEAT_SESSION_TIMEOUT_MS)
 
 
 def test_two_sensors_run_in_two_processes_and_each_delivers_everything(local_stack, record_dir, tmp_path):

@@ -13,7 +13,8 @@ from devstack.argo.runner import Runner
 from devstack.kafka_tools import consume_all
 
 from . import factory
-from .stack_helpers import RECORDER, committed, events_of, produce, requests_of, unique, wait_for
+from .stack_helpers import (HEARTBEAT_MS, RECORDER, SESSION_TIMEOUT_MS, committed, events_of, produce,
+                            requests_of, unique, wait_for)
 
 EVENT_FIELDS = {"topic", "key", "partition", "body", "timestamp", "headers"}
 GO_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC$")
@@ -29,7 +30,8 @@ def topics(local_stack):
 
 def _runner(local_stack, manifests, tmp_path):
     return Runner(manifests, local_stack.bootstrap, local_stack.url, local_stack.credentials,
-                  run_dir=tmp_path / "run", dlq_timeout_s=5)
+                  run_dir=tmp_path / "run", dlq_timeout_s=5, session_timeout_ms=SESSION_TIMEOUT_MS,
+                  heartbeat_ms=HEARTBEAT_MS)
 
 
 def _until_committed(runner, sensor, n, timeout=40.0):

@@ -10,7 +10,8 @@ from devstack.argo.supervisor import Action, Supervisor, plan
 from etlkit.runs.local_backend import MANIFESTS, digest, read_status, write_status
 
 from . import factory
-from .stack_helpers import RECORDER, committed, events_of, produce, unique, wait_for
+from .stack_helpers import (DEFAULT_HEARTBEAT_SESSION_TIMEOUT_MS, RECORDER, committed, events_of, produce,
+                            unique, wait_for)
 
 
 @pytest.mark.parametrize(("desired", "running", "actions"), [
@@ -51,7 +52,8 @@ def _wiring(workflow: str, topic: str, file: str) -> list[dict]:
 
 def test_a_folder_is_run_restarted_when_it_changes_and_stopped_when_it_goes(local_stack, record_dir, tmp_path):
     workflow, topic = unique("wf"), unique("sup-in")
-    supervisor = Supervisor(tmp_path, local_stack.bootstrap, local_stack.url, local_stack.credentials)
+    supervisor = Supervisor(tmp_path, local_stack.bootstrap, local_stack.url, local_stack.credentials,
+                            session_timeout_ms=DEFAULT_HEARTBEAT_SESSION_TIMEOUT_MS)
     first, second = unique("sup-a"), unique("sup-b")
     text = _apply(tmp_path, workflow, _topic(topic, workflow, 2), *_wiring(workflow, topic, first))
     try:
@@ -87,7 +89,8 @@ def test_sensors_of_functions_not_served_are_skipped_and_none_runnable_fails_the
     wiring = _wiring(workflow, topic, "never")
     wiring[1]["spec"]["triggers"][0]["template"]["http"]["url"] = "http://gateway.openfaas:8080/function/nope"
     _apply(tmp_path, workflow, _topic(topic, workflow, 1), *wiring)
-    supervisor = Supervisor(tmp_path, local_stack.bootstrap, local_stack.url, local_stack.credentials)
+    supervisor = Supervisor(tmp_path, local_stack.bootstrap, local_stack.url, local_stack.credentials,
+                            session_timeout_ms=DEFAULT_HEARTBEAT_SESSION_TIMEOUT_MS)
     try:
         supervisor.reconcile()
         status = read_status(tmp_path / "argo-runs", workflow)
