@@ -36,8 +36,11 @@ build: venv
 run: venv
 	$(PY) -m devstack.cli run
 
+# Two workers, whole files each (a module's fixtures, e.g. the chaos run, are set up once), in
+# the order collected: tests/conftest.py puts the slow end-to-end modules first. Every test uses
+# its own free ports, temp folders, topics and groups; each worker starts its own session stack.
 test: venv sysdeps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 bench: venv
 	$(PY) -m bench
