@@ -163,10 +163,12 @@ class SubscriptionProcessor:
 
     def _count(self, report: Report) -> list[bool]:
         outcomes = report.outcomes
-        # A batch answered by one request shares one Outcome object: count it once, not per
-        # event (tuple.count compares by identity first).
-        kinds = (outcomes[0],) if outcomes and outcomes.count(outcomes[0]) == len(outcomes) else outcomes
-        times = len(outcomes) if kinds is not outcomes else 1
+        if outcomes and outcomes.count(outcomes[0]) == len(outcomes):
+            # A batch answered by one request shares one Outcome object: look at it once, not
+            # once per event (tuple.count compares by identity first).
+            kinds, times = outcomes[:1], len(outcomes)
+        else:
+            kinds, times = outcomes, 1
         self.counters.add(requests=report.requests, retried=report.retried,
                           triggered=times * sum(o.delivered for o in kinds),
                           dead_lettered=times * sum(o.dead_lettered for o in kinds),
