@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test bench render validate deploy build clean sysdeps chaos fuzz
+.PHONY: venv run test bench render validate deploy build clean sysdeps chaos fuzz tools distclean
 
 # System packages the tests need, installed only when missing (a second run does nothing):
 # PostgreSQL server binaries (a real cluster on loopback) and Chromium with its driver (the
@@ -30,6 +30,39 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 venv: $(STAMP)
 
+# The real components (issue 14), pinned and built by the project's own files, cached in .tools/:
+# the Argo Events binary and nats-server (JetStream) from the Go module proxy, each from its own
+# module under tools/go/ (go.sum pins every dependency), and Apache Kafka's broker from Maven
+# Central (tools/kafka/pom.xml). Each is remade only when its pin changes, so a second run does
+# nothing. On a machine without Go or a JDK (a laptop with Python only) the part is skipped with
+# a note: the embedded stand-ins serve there, and the real-parts tests skip (CI has both).
+TOOLS := .tools
+ARGO_EVENTS := $(TOOLS)/bin/argo-events
+NATS_SERVER := $(TOOLS)/bin/nats-server
+KAFKA_LIBS := $(TOOLS)/kafka/libs/.installed
+
+tools: $(ARGO_EVENTS) $(NATS_SERVER) $(KAFKA_LIBS)
+
+$(ARGO_EVENTS): tools/go/argo-events/go.mod tools/go/argo-events/go.sum
+	@if command -v go >/dev/null; then \
+	  echo "building $@ (Argo Events, $$(grep -m1 '^require github.com/argoproj' $<))"; \
+	  cd tools/go/argo-events && go build -trimpath -o $(CURDIR)/$@ github.com/argoproj/argo-events/cmd; \
+	else echo "no Go toolchain: $@ not built (real-parts mode unavailable)"; fi
+
+$(NATS_SERVER): tools/go/nats-server/go.mod tools/go/nats-server/go.sum
+	@if command -v go >/dev/null; then \
+	  echo "building $@ ($$(grep -m1 '^require github.com/nats-io' $<))"; \
+	  cd tools/go/nats-server && go build -trimpath -o $(CURDIR)/$@ github.com/nats-io/nats-server/v2; \
+	else echo "no Go toolchain: $@ not built (real-parts mode unavailable)"; fi
+
+$(KAFKA_LIBS): tools/kafka/pom.xml
+	@if command -v mvn >/dev/null && command -v java >/dev/null; then \
+	  echo "fetching Apache Kafka into $(TOOLS)/kafka/libs ($$(grep -m1 -o '<kafka.version>[^<]*' $< | cut -d'>' -f2))"; \
+	  rm -rf $(TOOLS)/kafka/libs && \
+	  mvn -q -B -f $< dependency:copy-dependencies -DincludeScope=runtime \
+	      -DoutputDirectory=$(CURDIR)/$(TOOLS)/kafka/libs && touch $@; \
+	else echo "no JDK with Maven: Apache Kafka not fetched (real-parts mode unavailable)"; fi
+
 build: venv
 	$(PY) -m devstack.cli build
 
@@ -39,7 +72,7 @@ run: venv
 # Two workers, whole files each (a module's fixtures, e.g. the chaos run, are set up once), in
 # the order collected: tests/conftest.py puts the slow end-to-end modules first. Every test uses
 # its own free ports, temp folders, topics and groups; each worker starts its own session stack.
-test: venv sysdeps
+test: venv sysdeps tools
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 bench: venv
@@ -74,3 +107,7 @@ deploy:
 
 clean:
 	rm -rf build .run .pytest_cache
+
+# The built tools stay (they take minutes to build); this removes them too.
+distclean: clean
+	rm -rf $(TOOLS)

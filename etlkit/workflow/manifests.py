@@ -33,7 +33,7 @@ class RenderSettings:
     kafka_namespace: str = "kafka"  # where the Strimzi topic operator watches KafkaTopics
     argo_namespace: str = "argo-events"
     eventbus: str = "default"
-    jetstream_version: str = "2.10.10"  # must be listed in the Argo Events controller config
+    jetstream_version: str = "2.10.29"  # listed in the config of Argo Events v1.9.10+ (tools/go/argo-events pins v1.9.11)
 
 
 @dataclass(frozen=True)

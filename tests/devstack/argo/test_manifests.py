@@ -139,7 +139,7 @@ def test_batching_annotation(tmp_path):
 def test_calendar_source_and_unrelated_documents(tmp_path):
     (tmp_path / "eventbus").mkdir()
     (tmp_path / "eventbus" / "default.yaml").write_text(
-        "apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: default}\nspec: {jetstream: {version: 2.10.10}}\n"
+        "apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: default}\nspec: {jetstream: {version: 2.10.29}}\n"
         "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
     manifests = _load(tmp_path, factory.calendar_eventsource("ticks", "scale", interval="15s"))
     (source,) = manifests.sources

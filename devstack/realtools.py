@@ -1,0 +1,65 @@
+"""Where the real components' binaries are: the one place that finds what `make tools` built.
+
+`make tools` builds the Argo Events binary and nats-server from their pinned Go modules
+(``tools/go/*``) and copies Apache Kafka's broker from Maven Central (``tools/kafka/pom.xml``)
+into ``.tools/``. ``FAAS_ETL_TOOLS`` moves that folder. A machine without Go or a JDK has none of
+them: the embedded stand-ins serve there, and :func:`missing` says what is absent and why.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+class ToolMissing(RuntimeError):
+    """A real component was asked for and `make tools` has not provided it here."""
+
+
+def tools_dir() -> pathlib.Path:
+    return pathlib.Path(os.getenv("FAAS_ETL_TOOLS") or REPO / ".tools")
+
+
+def _binary(name: str, needs: str) -> pathlib.Path:
+    path = tools_dir() / "bin" / name
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise ToolMissing(f"{path} is missing: run `make tools` (needs {needs})")
+    return path
+
+
+def argo_events() -> pathlib.Path:
+    """The Argo Events binary (``eventsource-service``, ``sensor-service``, ``lint``)."""
+    return _binary("argo-events", "Go")
+
+
+def nats_server() -> pathlib.Path:
+    """nats-server with JetStream, the EventBus."""
+    return _binary("nats-server", "Go")
+
+
+def kafka_classpath() -> str:
+    """The classpath of Apache Kafka's broker (``kafka.Kafka``, ``kafka.tools.StorageTool``)."""
+    libs = tools_dir() / "kafka" / "libs"
+    if not (libs / ".installed").exists():
+        raise ToolMissing(f"{libs} is missing: run `make tools` (needs a JDK and Maven)")
+    return str(libs / "*")
+
+
+def java() -> str:
+    path = shutil.which("java")
+    if not path:
+        raise ToolMissing("no `java` on PATH: Apache Kafka needs a JDK 17 or newer")
+    return path
+
+
+def missing() -> list[str]:
+    """Why each absent real component is absent (empty: every one is here)."""
+    reasons = []
+    for find in (argo_events, nats_server, kafka_classpath, java):
+        try:
+            find()
+        except ToolMissing as exc:
+            reasons.append(str(exc))
+    return reasons
