@@ -16,8 +16,10 @@ Semantics (argo-events ``pkg/sensors/listener.go`` and ``triggers/http``, ``trig
 * ``atLeastOnce: false``: Argo fires the trigger in a goroutine, so neither retries nor the DLQ
   apply and the event is acknowledged whatever happens. Reproduced (one attempt, never stuck).
 * Locally, a URL whose path starts with ``/function/`` or ``/async-function/`` (the OpenFaaS
-  gateway, ``http://gateway.openfaas:8080`` in the manifests) goes to the local gateway with its
-  credentials instead of the trigger's ``basicAuth``.
+  gateway, ``http://gateway.openfaas:8080`` in the manifests) goes to the local gateway, with the
+  trigger's own ``basicAuth`` if it has one, as Argo sends it: the gateway asks for no
+  credentials on function calls (OpenFaaS's neither) and passes an Authorization header on to
+  the function, so the gateway's own must not be added.
 
 Batch mode (the Sensor annotation ``faas-etl.dev/batch-size``; real Argo ignores it): the events
 polled together are filtered one by one, each passing event's payload is built exactly as above,
@@ -87,7 +89,7 @@ class Local:
     secrets: Mapping[SecretRef, str] = field(default_factory=dict)
 
     def url(self, url: str) -> tuple[str, bool]:
-        """The URL to call, and whether it is the gateway (then the local credentials apply)."""
+        """The URL to call, and whether it is the gateway."""
         parts = urlsplit(url)
         if parts.path.startswith(GATEWAY_PATHS):
             query = f"?{parts.query}" if parts.query else ""
@@ -156,7 +158,7 @@ class Dispatcher:
 
     # -- one request --------------------------------------------------------------------------
     def _http_request(self, action: HttpAction, body: bytes, events: Mapping[str, Event]) -> HttpRequest:
-        url, is_gateway = self.local.url(action.url)
+        url, _ = self.local.url(action.url)
         headers = dict(action.headers)
         for name, ref in action.secure_headers:
             headers[name] = self.local.secrets[ref]
@@ -166,9 +168,7 @@ class Dispatcher:
                 raise ValueError(f"dynamic header {name}: no value")
             headers[name] = resolved.text
         auth = None
-        if is_gateway:
-            auth = self.local.credentials
-        elif action.basic_auth is not None:
+        if action.basic_auth is not None:
             user, password = action.basic_auth
             auth = (self.local.secrets[user] if user else "", self.local.secrets[password] if password else "")
         return HttpRequest(action.method, url, body, tuple(headers.items()), action.timeout_s, auth)

@@ -2,7 +2,22 @@
 
 Routes: /function/<name>[/path], /async-function/<name>[/path], /system/functions (GET, POST, PUT,
 DELETE), /system/function/<name>, /system/scale-function/<name>, /system/info, /healthz, /metrics.
-Basic auth guards everything but /healthz (probes carry no credentials).
+
+Basic auth guards what OpenFaaS's gateway guards, no more (openfaas/faas ``gateway/main.go``: its
+router and the handlers it wraps in ``auth.DecorateWithBasicAuth``):
+
+* ``/system/*`` needs the credentials, as upstream's functions, function, scale-function, info,
+  secrets, logs, namespaces, alert and telemetry handlers do (those we do not serve answer 404
+  once authenticated).
+* ``/function/<name>[/...]`` and ``/async-function/<name>[/...]`` need none: upstream routes them
+  to the proxy undecorated, so an Argo Events Sensor calls ``http://gateway.openfaas:8080/function/
+  filter`` without credentials. An Authorization header on such a call is not checked; it goes on
+  to the function like any other header, as upstream's forwarding proxy and queued proxy pass the
+  request's headers on (``gateway/handlers/forwarding_proxy.go`` drops only hop-by-hop ones).
+* ``/healthz`` is open (probes carry no credentials).
+* ``/metrics`` is ours, not upstream's: OpenFaaS serves its metrics on a second port, 8082, with
+  no auth, and has no ``/metrics`` on 8080. Ours stays on the main port behind basic auth, as
+  before, for the dashboard and ``faas-etl status`` that read it there with the credentials.
 
 A restart (``stop(keep_replicas=True)``, then ``successor().start()``) keeps the workers running,
 as restarting OpenFaaS's gateway leaves the function pods alone: calls in flight get their
@@ -35,9 +50,10 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 UPSTREAM_TIMEOUT = 60.0
 BUILD_ANNOTATION = "faas-etl.dev/build"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Not forwarded either way. Authorization is not among them: OpenFaaS passes it on to the function.
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-               "trailers", "transfer-encoding", "upgrade", "content-length", "authorization",
-               "host", "date", "server"}
+               "trailers", "transfer-encoding", "upgrade", "content-length", "host", "date",
+               "server"}
 
 
 class _Server(ThreadingHTTPServer):
@@ -295,7 +311,7 @@ def _make_handler(gw: LocalGateway):
             path, _, query = self.path.partition("?")
             if path == "/healthz":
                 return self._send(200, "OK")
-            if not gw.credentials.check(self.headers.get("Authorization")):
+            if _needs_credentials(path) and not gw.credentials.check(self.headers.get("Authorization")):
                 self._drain()
                 return self._send(401, "Unauthorized", [("WWW-Authenticate", 'Basic realm="Restricted"')])
             body = self._body()
@@ -391,6 +407,14 @@ def _make_handler(gw: LocalGateway):
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _route
 
     return Handler
+
+
+def _needs_credentials(path: str) -> bool:
+    """Whether a request to ``path`` must carry the basic auth credentials: ``/system/*`` (as
+    OpenFaaS's gateway) and our ``/metrics``; function calls, ``/healthz`` and unknown paths
+    (404 upstream, from its router) need none. Decided on the first segment as ``_route``
+    routes, so no spelling of a /system path reaches ``_system`` without the check."""
+    return path.strip("/").split("/")[0] == "system" or path == "/metrics"
 
 
 def _load_json(body: bytes) -> object:
