@@ -36,10 +36,13 @@ class EmbeddedBroker:
     ``advertised_port``: the port clients are told to connect to (default: ``port``); another
     one when they must reach the broker through a relay, such as the chaos harness's proxy,
     since a client follows the advertised address for everything after bootstrap.
+    ``host``: the address to listen on and advertise (default loopback); the real-parts stack
+    gives its pod bridge's address (devstack/realargo/podnet.py), which its pods can reach.
     """
 
     def __init__(self, port: int | None = None, log_path: pathlib.Path | None = None,
-                 advertised_port: int | None = None):
+                 advertised_port: int | None = None, host: str = "127.0.0.1"):
+        self.host = host
         self.port = port or free_port()
         self.advertised_port = advertised_port or self.port
         self.log_path = log_path
@@ -48,13 +51,13 @@ class EmbeddedBroker:
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def start(self, timeout: float = 15.0) -> "EmbeddedBroker":
-        url = f"tcp://127.0.0.1:{self.port}"
+        url = f"tcp://{self.host}:{self.port}"
         # Always name the listener: Tansu's default binds every interface.
         cmd = [str(tansu_binary()), "broker", "--listener-url", url,
-               "--advertised-listener-url", f"tcp://127.0.0.1:{self.advertised_port}",
+               "--advertised-listener-url", f"tcp://{self.host}:{self.advertised_port}",
                "--storage-engine", "memory://tansu/"]
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +65,7 @@ class EmbeddedBroker:
         self._proc = subprocess.Popen(cmd, stdout=self._log or subprocess.DEVNULL,
                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
-            wait_for_port("127.0.0.1", self.port, timeout, alive=lambda: self._proc.poll() is None)
+            wait_for_port(self.host, self.port, timeout, alive=lambda: self._proc.poll() is None)
         except TimeoutError as exc:
             self.stop()
             raise BrokerError(f"Tansu did not listen on {url} within {timeout}s") from exc

@@ -38,6 +38,10 @@ class LocalStack:
     # Bootstrap servers of a Kafka to use instead of starting the embedded broker (e.g. a proxy
     # in front of one); empty: $KAFKA_BOOTSTRAP, and when that is empty too, the embedded broker.
     kafka_bootstrap: str = ""
+    # The address the embedded broker and the gateway listen on (and OPENFAAS_URL names): loopback,
+    # or the pod bridge of the real-parts stack, which its Argo Events pods reach
+    # (devstack/realargo/podnet.py). Never a real interface.
+    host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         # FAAS_ETL_RUN_DIR moves everything a run writes (builds, logs, secrets, databases).
@@ -70,7 +74,7 @@ class LocalStack:
         self.bootstrap = self.kafka_bootstrap or os.getenv("KAFKA_BOOTSTRAP", "")
         if not self.bootstrap:
             progress("starting the embedded broker (Tansu)")
-            self.broker = EmbeddedBroker(log_path=self.run_dir / "logs" / "broker.log").start()
+            self.broker = EmbeddedBroker(log_path=self.run_dir / "logs" / "broker.log", host=self.host).start()
             self.bootstrap = self.broker.bootstrap
         progress(f"broker at {self.bootstrap}")
         names = self.functions or sorted(self.stack.functions)
@@ -86,12 +90,12 @@ class LocalStack:
                "FILE_SOURCE_ROOT": str(self.root),
                "STATE_URL": f"sqlite:///{self.run_dir / 'step-state.db'}",
                "SCHEMA_STORE_PATH": str(self.run_dir / "schemas.json"),
-               "OPENFAAS_URL": f"http://127.0.0.1:{port}",
+               "OPENFAAS_URL": f"http://{self.host}:{port}",
                "TOPOLOGY_FILE": str(self.root / "config" / "topology.yml"), **self.extra_env}
         self._create_missing_secrets(names)
         self.gateway = LocalGateway(build_root, load_topology(self.root / "config" / "topology.yml"),
                                     credentials, self.secrets_dir, env, self.run_dir / "logs",
-                                    port=port).start()
+                                    port=port, host=self.host).start()
         progress(f"gateway at {self.gateway.url}")
         with self.session() as s:
             for name in names:

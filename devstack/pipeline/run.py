@@ -83,8 +83,12 @@ class WorkflowRun:
     def __init__(self, stack: LocalStack, workflow: Workflow, *, warehouse_url: str,
                  root: pathlib.Path = REPO, say: Callable[[str], None] = lambda msg: None,
                  session_timeout_ms: int = 6000, keep_records: bool = True, sensor_processes: bool = False,
-                 read_topics: bool = True):
+                 read_topics: bool = True, runner_factory: Callable[["WorkflowRun"], Any] | None = None):
         self.stack, self.workflow, self.warehouse_url = stack, workflow, warehouse_url
+        # Builds the runner start() starts (e.g. devstack.realargo: the real Argo Events processes),
+        # given this run; None: the local runner. It needs start(), stop(), subscriptions, status()
+        # and counters, and may have held_events(): events its bus holds that no Sensor finished.
+        self.runner_factory = runner_factory
         # False: the topic reader keeps no record, only watermarks (lags work, books do not).
         self.keep_records = keep_records
         self.root, self.say, self.session_timeout_ms = root, say, session_timeout_ms
@@ -123,7 +127,9 @@ class WorkflowRun:
         """Start the runner on the selected manifests (and the topic reader, once)."""
         if self.selection is None:
             raise RunError("start: prepare() first")
-        if self.sensor_processes:
+        if self.runner_factory is not None:
+            self.runner = self.runner_factory(self).start()
+        elif self.sensor_processes:
             self.runner = SensorFleet(self.manifest_dir, self.stack.bootstrap, self.stack.url,
                                       run_dir=self.stack.run_dir, secrets_dir=self.stack.secrets_dir,
                                       session_timeout_ms=self.session_timeout_ms).start()
@@ -233,7 +239,8 @@ class WorkflowRun:
             pending = self._pending_sources()
             lags = self.lags()
             high = {t: self.reader.records_on(t) for t in self.topics}
-            drained = not pending and self.reader.at_end and all(l.caught_up for l in lags.values())
+            held = self.runner.held_events() if hasattr(self.runner, "held_events") else 0
+            drained = not pending and not held and self.reader.at_end and all(l.caught_up for l in lags.values())
             settled = settled + 1 if drained and high == last_high else 0
             last_high = high
             if settled >= SETTLE_ROUNDS:
@@ -246,13 +253,15 @@ class WorkflowRun:
                 self.say(f"  {now - started:5.1f}s  records: "
                          + ", ".join(f"{t} {n}" for t, n in high.items() if n)
                          + (f"  | waiting for sources: {', '.join(pending)}" if pending else "")
-                         + (f"  | backlog: {backlog}" if backlog else ""))
+                         + (f"  | backlog: {backlog}" if backlog else "")
+                         + (f"  | in the event bus: {held}" if held else ""))
             stopped = [s["sensor"] for s in self.runner.status()["subscriptions"] if not s["alive"]]
             if stopped:
                 raise RunError(f"runner: the subscriptions of {', '.join(stopped)} stopped (see the log above)")
             if now - started > timeout:
                 raise RunError(f"not drained after {timeout:.0f}s: sources pending {pending or 'none'}, "
-                               f"lags { {s: l.lag for s, l in lags.items() if l.lag} }")
+                               f"lags { {s: l.lag for s, l in lags.items() if l.lag} }"
+                               + (f", {held} events in the event bus" if held else ""))
 
     # -- windows ----------------------------------------------------------------------------
     def _aggregates(self) -> list[tuple[Any, AggregateConfig]]:

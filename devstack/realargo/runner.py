@@ -1,0 +1,247 @@
+"""The committed EventSources and Sensors of a folder, run as real Argo Events processes.
+
+:class:`RealArgoRunner` has what :class:`devstack.pipeline.run.WorkflowRun` uses of the local
+runner (:class:`devstack.argo.runner.Runner`): ``start()``, ``stop()``, ``subscriptions``,
+``status()``, ``counters``; and ``held_events()``, the events the EventBus holds that a Sensor has
+not finished, which a drained run must see at zero besides the Kafka lag: the Kafka EventSource
+marks its offset as soon as the bus accepted the event (``pkg/eventsources/sources/kafka/
+start.go``), so a caught-up consumer group says nothing about the Sensors behind it.
+
+Start order. A Sensor's JetStream subscription is a durable pull consumer created with
+``DeliverNew`` (``pkg/eventbus/jetstream/sensor/trigger_conn.go``, ``Subscribe``): events
+published before it exists are never delivered to it. So the Sensors start first, and the
+EventSources only once every Sensor's durable consumer (``group-<fnv32a(sensor-trigger-dep)>``)
+exists in the stream. ``kubectl apply -f argo-events/`` applies in file order (``eventbus``,
+``event-sources``, ``sensors``): the EventSources, reading their topics from the oldest record,
+would publish (and commit in Kafka) everything already there before any Sensor subscribed, and
+those events would be lost for good.
+
+Each process runs in a pod of its own (:mod:`.podnet`) with the environment the controller gives
+it (:mod:`.process`), its addresses localised (:mod:`.localise`); logs go to
+``<run_dir>/logs/argo/<pod>.log``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import pathlib
+import time
+import urllib.request
+from typing import Any, Collection, Mapping
+
+from etlkit.controller.measure import parse_prometheus
+
+from ..argo.manifests import KafkaSource, Subscription, load_manifests, plan_subscriptions
+from ..pipeline.selection import Document, read_documents
+from .eventbus import NatsEventBus, bus_config, consumers
+from .localise import localise
+from .podnet import PodNetwork
+from .process import ArgoProcess, pod_env, pod_name
+
+log = logging.getLogger(__name__)
+SENSOR_READY_S = 60.0
+
+
+class RealArgoError(RuntimeError):
+    pass
+
+
+def fnv32a(text: str) -> int:
+    value = 0x811C9DC5
+    for byte in text.encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def durable_name(sensor: str, trigger: str, dependency: str) -> str:
+    """The JetStream durable consumer of one (trigger, dependency) of a Sensor
+    (``getDurableName`` in ``pkg/eventbus/jetstream/sensor/sensor_jetstream.go``)."""
+    return f"group-{fnv32a(f'{sensor}-{trigger}-{dependency}')}"
+
+
+def sensor_durables(sensor: Mapping[str, Any]) -> set[str]:
+    """Every durable consumer a Sensor creates when it subscribes: one per trigger and per
+    dependency the trigger waits on (all of them when the trigger has no ``conditions``)."""
+    spec = sensor.get("spec") or {}
+    deps = [d["name"] for d in spec.get("dependencies") or []]
+    name = sensor["metadata"]["name"]
+    out = set()
+    for trigger in spec.get("triggers") or []:
+        template = trigger.get("template") or {}
+        conditions = template.get("conditions")
+        used = [d for d in deps if d in conditions] if conditions else deps
+        out |= {durable_name(name, template["name"], dep) for dep in used}
+    return out
+
+
+def dlq_trigger_names(sensor: Mapping[str, Any]) -> set[str]:
+    return {((t.get("dlqTrigger") or {}).get("template") or {}).get("name")
+            for t in (sensor.get("spec") or {}).get("triggers") or [] if t.get("dlqTrigger")}
+
+
+def sensor_counters(metrics: Mapping[tuple[str, tuple], float], sensor: str, dlq_names: set[str]) -> dict[str, int]:
+    """A Sensor's metrics (``pkg/metrics/metrics.go``) as counters: triggered (successful actions
+    of its triggers), failed (failed attempts), retries_failed (events whose every attempt failed)
+    and dead_lettered (successful actions of its dlqTriggers)."""
+    out = {"triggered": 0, "failed": 0, "retries_failed": 0, "dead_lettered": 0}
+    names = {"argo_events_action_triggered_total": "triggered", "argo_events_action_failed_total": "failed",
+             "argo_events_action_retries_failed_total": "retries_failed"}
+    for (metric, labels), value in metrics.items():
+        labels = dict(labels)
+        if metric not in names or labels.get("sensor_name") != sensor:
+            continue
+        key = names[metric]
+        if key == "triggered" and labels.get("trigger_name") in dlq_names:
+            key = "dead_lettered"
+        elif labels.get("trigger_name") in dlq_names:
+            continue
+        out[key] += int(value)
+    return out
+
+
+class RealArgoRunner:
+    """Every Sensor (or those named in ``sensors``) and EventSource of ``manifest_dir``."""
+
+    def __init__(self, manifest_dir: str | pathlib.Path, *, network: PodNetwork, bus: NatsEventBus,
+                 eventbus: Mapping[str, Any], addresses: Mapping[str, str], run_dir: str | pathlib.Path,
+                 sensors: Collection[str] | None = None):
+        self.manifest_dir = pathlib.Path(manifest_dir)
+        self.network, self.bus, self.eventbus = network, bus, eventbus
+        self.addresses = dict(addresses)
+        self.run_dir = pathlib.Path(run_dir)
+        self.sensors_wanted = None if sensors is None else frozenset(sensors)
+        self.subscriptions: tuple[Subscription, ...] = ()
+        self.processes: dict[str, ArgoProcess] = {}  # pod name -> process
+        self.documents: list[Document] = []
+        self._durables: dict[str, set[str]] = {}  # sensor -> its consumers
+        self._acked_at_start: dict[str, int] = {}
+        self._serial = 0
+        self.started_at: float | None = None
+
+    # -- setup ----------------------------------------------------------------------------------
+    def _plan(self) -> None:
+        docs = localise(read_documents(self.manifest_dir), self.addresses)
+        sensors = [d for d in docs if d.kind == "Sensor"
+                   and (self.sensors_wanted is None or d.name in self.sensors_wanted)]
+        if self.sensors_wanted is not None:
+            unknown = self.sensors_wanted - {d.name for d in sensors}
+            if unknown:
+                raise RealArgoError(f"{self.manifest_dir}: no Sensor named {', '.join(sorted(unknown))}")
+        self.documents = [d for d in docs if d.kind == "EventSource"] + sensors
+        chosen = {d.name for d in sensors}
+        # The subscriptions WorkflowRun measures lag on: with the real processes the Kafka group is
+        # the EventSource's own (one per EventSource, shared by every Sensor behind it).
+        self.subscriptions = tuple(
+            dataclasses.replace(s, group=s.source.group if isinstance(s.source, KafkaSource) else None)
+            for s in plan_subscriptions(load_manifests(self.manifest_dir)) if s.sensor.name in chosen)
+        self._durables = {d.name: sensor_durables(d.body) for d in sensors}
+
+    def _spawn(self, doc: Document, bus: Mapping[str, Any]) -> ArgoProcess:
+        self._serial += 1
+        pod = self.network.add_pod(pod_name(doc.body, self._serial))
+        proc = ArgoProcess(doc.body, pod, pod_env(doc.body, bus, pod.name),
+                           self.run_dir / "logs" / "argo" / f"{pod.name}.log",
+                           self.run_dir / "argo" / "pods" / pod.name).start()
+        self.processes[pod.name] = proc
+        log.info("started %s %s in pod %s (%s), pid %s", doc.kind, doc.name, pod.name, pod.address, proc.pid)
+        return proc
+
+    def start(self) -> "RealArgoRunner":
+        """Sensors first, and once their durable consumers exist, the EventSources."""
+        self._plan()
+        bus = bus_config(self.eventbus, self.bus.url)
+        try:
+            sensors = [self._spawn(d, bus) for d in self.documents if d.kind == "Sensor"]
+            wanted = set().union(*self._durables.values()) if self._durables else set()
+            self.bus.wait_consumers(wanted, SENSOR_READY_S, alive=lambda: all(p.alive() for p in sensors))
+            self._acked_at_start = self._acked()
+            for doc in self.documents:
+                if doc.kind == "EventSource":
+                    self._spawn(doc, bus)
+        except BaseException:
+            self.stop()
+            raise
+        self.started_at = time.monotonic()
+        return self
+
+    # -- run ------------------------------------------------------------------------------------
+    def process(self, kind: str, name: str) -> ArgoProcess:
+        for proc in self.processes.values():
+            if proc.kind == kind and proc.name == name:
+                return proc
+        raise RealArgoError(f"no {kind} {name} running")
+
+    def kill(self, kind: str, name: str) -> None:
+        """kill -9 the process of one Sensor or EventSource (a fault test's crash)."""
+        self.process(kind, name).kill()
+
+    def restart(self, kind: str, name: str) -> ArgoProcess:
+        """A new pod and process for one object, as a Deployment replaces a dead pod."""
+        old = self.process(kind, name)
+        old.stop()
+        self.processes.pop(old.pod.name)
+        self.network.remove_pod(old.pod.name)
+        doc = next(d for d in self.documents if d.kind == kind and d.name == name)
+        return self._spawn(doc, bus_config(self.eventbus, self.bus.url))
+
+    def held_events(self) -> int:
+        """Events in the bus a running Sensor has not acknowledged (pending + ack pending)."""
+        names = set().union(*self._durables.values()) if self._durables else set()
+        return sum(c.num_pending + c.num_ack_pending for c in consumers(self.bus.jsz()).values()
+                   if c.name in names)
+
+    def _acked(self) -> dict[str, int]:
+        return {name: c.acked for name, c in consumers(self.bus.jsz()).items()}
+
+    @property
+    def counters(self) -> dict[str, dict[str, int]]:
+        """Per Sensor, since this runner started: events_in (events its consumers acknowledged)
+        and its process's metrics (:func:`sensor_counters`)."""
+        acked = self._acked()
+        out = {}
+        for doc in self.documents:
+            if doc.kind != "Sensor":
+                continue
+            events_in = sum(acked.get(n, 0) - self._acked_at_start.get(n, 0) for n in self._durables[doc.name])
+            metrics: dict = {}
+            try:
+                proc = self.process("Sensor", doc.name)
+                with urllib.request.urlopen(proc.metrics_url, timeout=5) as resp:
+                    metrics = parse_prometheus(resp.read().decode())
+            except (OSError, RealArgoError):
+                pass
+            out[doc.name] = {"events_in": events_in, **sensor_counters(metrics, doc.name, dlq_trigger_names(doc.body))}
+        return out
+
+    def status(self) -> dict:
+        alive = {(p.kind, p.name): p.alive() for p in self.processes.values()}
+        return {
+            "manifests": str(self.manifest_dir),
+            "eventbus": self.bus.url,
+            "processes": [{"kind": p.kind, "name": p.name, "pod": p.pod.name, "address": p.pod.address,
+                           "pid": p.pid, "alive": p.alive(), "log": str(p.log_path)}
+                          for p in self.processes.values()],
+            "subscriptions": [
+                {"sensor": s.sensor.name, "dependency": s.dependency.name,
+                 "event_source": s.source.event_source, "event": s.source.event_name, "group": s.group,
+                 # the chain of this subscription runs: its Sensor and the EventSource feeding it
+                 "alive": alive.get(("Sensor", s.sensor.name), False)
+                 and alive.get(("EventSource", s.source.event_source), False)}
+                for s in self.subscriptions],
+        }
+
+    # -- stop -----------------------------------------------------------------------------------
+    def stop(self, timeout: float = 10.0) -> None:
+        """EventSources first (nothing new is published), then the Sensors; pods removed."""
+        ordered = sorted(self.processes.values(), key=lambda p: p.kind != "EventSource")
+        for proc in ordered:
+            proc.stop(timeout)
+        for proc in ordered:
+            self.network.remove_pod(proc.pod.name)
+        self.processes.clear()
+
+    def __enter__(self) -> "RealArgoRunner":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
