@@ -38,16 +38,25 @@ venv: $(STAMP)
 # a note: the embedded stand-ins serve there, and the real-parts tests skip (CI has both).
 TOOLS := .tools
 ARGO_EVENTS := $(TOOLS)/bin/argo-events
+ARGO_CONFORMANCE := $(TOOLS)/bin/argo-conformance
 NATS_SERVER := $(TOOLS)/bin/nats-server
 KAFKA_LIBS := $(TOOLS)/kafka/libs/.installed
 
-tools: $(ARGO_EVENTS) $(NATS_SERVER) $(KAFKA_LIBS)
+tools: $(ARGO_EVENTS) $(ARGO_CONFORMANCE) $(NATS_SERVER) $(KAFKA_LIBS)
 
 $(ARGO_EVENTS): tools/go/argo-events/go.mod tools/go/argo-events/go.sum
 	@if command -v go >/dev/null; then \
 	  echo "building $@ (Argo Events, $$(grep -m1 '^require github.com/argoproj' $<))"; \
 	  cd tools/go/argo-events && go build -trimpath -o $(CURDIR)/$@ github.com/argoproj/argo-events/cmd; \
 	else echo "no Go toolchain: $@ not built (real-parts mode unavailable)"; fi
+
+# Our differential oracle: Argo Events' own filter and payload code on cases read from stdin
+# (tools/go/argo-events/conformance, in the same module, so the same pinned versions).
+$(ARGO_CONFORMANCE): tools/go/argo-events/go.mod tools/go/argo-events/go.sum tools/go/argo-events/conformance/main.go
+	@if command -v go >/dev/null; then \
+	  echo "building $@ (the Argo Events conformance oracle, $$(grep -m1 '^require github.com/argoproj' $<))"; \
+	  cd tools/go/argo-events && go build -trimpath -o $(CURDIR)/$@ ./conformance; \
+	else echo "no Go toolchain: $@ not built (conformance tests skip)"; fi
 
 $(NATS_SERVER): tools/go/nats-server/go.mod tools/go/nats-server/go.sum
 	@if command -v go >/dev/null; then \

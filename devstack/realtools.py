@@ -1,9 +1,10 @@
 """Where the real components' binaries are: the one place that finds what `make tools` built.
 
-`make tools` builds the Argo Events binary and nats-server from their pinned Go modules
-(``tools/go/*``) and copies Apache Kafka's broker from Maven Central (``tools/kafka/pom.xml``)
-into ``.tools/``. ``FAAS_ETL_TOOLS`` moves that folder. A machine without Go or a JDK has none of
-them: the embedded stand-ins serve there, and :func:`missing` says what is absent and why.
+`make tools` builds the Argo Events binary (with our conformance oracle over its code) and
+nats-server from their pinned Go modules (``tools/go/*``) and copies Apache Kafka's broker from
+Maven Central (``tools/kafka/pom.xml``) into ``.tools/``. ``FAAS_ETL_TOOLS`` moves that folder.
+A machine without Go or a JDK has none of them: the embedded stand-ins serve there, and
+:func:`missing` says what is absent and why.
 """
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ def argo_events() -> pathlib.Path:
     return _binary("argo-events", "Go")
 
 
+def argo_conformance() -> pathlib.Path:
+    """Our oracle over Argo Events' own filter and payload code (``tools/go/argo-events/conformance``)."""
+    return _binary("argo-conformance", "Go")
+
+
 def nats_server() -> pathlib.Path:
     """nats-server with JetStream, the EventBus."""
     return _binary("nats-server", "Go")
@@ -57,7 +63,7 @@ def java() -> str:
 def missing() -> list[str]:
     """Why each absent real component is absent (empty: every one is here)."""
     reasons = []
-    for find in (argo_events, nats_server, kafka_classpath, java):
+    for find in (argo_events, argo_conformance, nats_server, kafka_classpath, java):
         try:
             find()
         except ToolMissing as exc:

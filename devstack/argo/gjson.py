@@ -151,6 +151,8 @@ class Result:
         if kind == "String":
             try:
                 return gojson.parse_float(self.value)
+            except gojson.FloatRangeError as exc:
+                return exc.value  # gjson ignores ParseFloat's error and keeps its ±Inf
             except ValueError:
                 return 0.0
         return 0.0

@@ -26,7 +26,7 @@ HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u20
 # only with a base prefix (which ParseFloat does not take for decimals), so none here.
 _GO_FLOAT = re.compile(
     r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
-    r"[pP][+-]?\d+|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|[nN][aA][nN])")
+    r"[pP][+-]?\d+|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)|[nN][aA][nN]")  # no sign on NaN
 # Number texts where Python's repr differs from Go's: integral floats ("2.0") and exponent forms
 # ("1e-05", "1e+16"). A false alarm inside a string only costs the slow path.
 _SUSPECT = re.compile(r"\d\.0(?![0-9])|\d[eE][+-]")
@@ -183,14 +183,54 @@ def print_value(value: Any) -> str:
     return str(value)
 
 
+class FloatRangeError(ValueError):
+    """``strconv.ParseFloat`` of a number too large for a float64: Go returns the error *and*
+    ±Inf, which callers that ignore the error (gjson's ``Float()``) use."""
+
+    def __init__(self, text: str, value: float):
+        super().__init__(f'strconv.ParseFloat: parsing "{text}": value out of range')
+        self.value = value
+
+
+def _underscores_ok(text: str) -> bool:
+    """Go's ``underscoreOK``: each ``_`` between two digits (a base prefix counts as one)."""
+    body = text[1:] if text[:1] in "+-" else text
+    hex_digits = body[:2].lower() == "0x"
+    saw = "0" if body[:2].lower() in ("0x", "0b", "0o") else "^"
+    for ch in body[2:] if saw == "0" else body:
+        if ch.isascii() and (ch.isdigit() or hex_digits and ch.lower() in "abcdef"):
+            saw = "0"
+        elif ch == "_":
+            if saw != "0":
+                return False
+            saw = "_"
+        elif saw == "_":
+            return False
+        else:
+            saw = "!"
+    return saw != "_"
+
+
 def parse_float(text: str) -> float:
-    """``strconv.ParseFloat(text, 64)``; ``ValueError`` names the text like Go's error does."""
-    if not _GO_FLOAT.fullmatch(text):
+    """``strconv.ParseFloat(text, 64)``; ``ValueError`` names the text like Go's error does.
+
+    Like Go, underscores may separate digits (``1_000``, ``0x_1p0``); a value too large for a
+    float64 raises :class:`FloatRangeError`, which carries Go's ±Inf.
+    """
+    plain = text.replace("_", "") if "_" in text and _underscores_ok(text) else text
+    if not _GO_FLOAT.fullmatch(plain):
         raise ValueError(f'strconv.ParseFloat: parsing "{text}": invalid syntax')
-    if text.lstrip("+-")[:2].lower() == "0x":
-        sign = -1.0 if text.startswith("-") else 1.0
-        return sign * float.fromhex(text.lstrip("+-"))
-    return float(text)
+    if plain.lstrip("+-")[:2].lower() == "0x":
+        sign = -1.0 if plain.startswith("-") else 1.0
+        try:
+            value = sign * float.fromhex(plain.lstrip("+-"))
+        except OverflowError:
+            value = sign * math.inf
+    else:
+        value = float(plain)
+    if math.isinf(value) and plain.lstrip("+-")[:1] not in ("i", "I"):
+        raise FloatRangeError(text, value)
+    return value
 
 
 def parse_bool(text: str) -> bool:

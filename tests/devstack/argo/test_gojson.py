@@ -40,14 +40,15 @@ def test_print_value_formats_maps_like_fmt():
 
 
 @pytest.mark.parametrize("text, expected", [("1", 1.0), ("-1.5e3", -1500.0), ("0x1p-2", 0.25),
-                                            ("+Inf", float("inf"))],
-                         ids=["int", "exponent", "hex", "infinity"])
+                                            ("+Inf", float("inf")), ("1_000", 1000.0), ("0x_1p0", 1.0)],
+                         ids=["int", "exponent", "hex", "infinity", "underscore", "underscore-after-prefix"])
 def test_parse_float_accepts_go_syntax(text, expected):
     assert gojson.parse_float(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", " 1", "1_000", "abc", "1e"],
-                         ids=["empty", "leading-space", "underscore", "word", "bare-exponent"])
+@pytest.mark.parametrize("text", ["", " 1", "1__000", "_1", "1_.5", "+nan", "abc", "1e", "1e400"],
+                         ids=["empty", "leading-space", "double-underscore", "leading-underscore",
+                              "underscore-before-point", "signed-nan", "word", "bare-exponent", "out-of-range"])
 def test_parse_float_refuses_what_go_refuses(text):
     with pytest.raises(ValueError, match="ParseFloat"):
         gojson.parse_float(text)
