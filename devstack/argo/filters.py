@@ -3,12 +3,14 @@
 Data filters: ``path`` is a gjson path over the event data; a missing path is an error (the event
 is dropped); the entry passes when *any* of its ``value``s matches: ``number`` values compare as
 float64 with the comparator (default ``=``), ``string`` values are unanchored regular expressions
-(``=`` passes on a match, ``!=`` on a value that does not match), ``bool`` values by equality.
+(``=`` passes on a match, ``!=`` on a value that does not match; Go's syntax, see :mod:`.re2`),
+``bool`` values by equality with gjson's ``Bool()`` of the event value.
 Entries combine with ``dataLogicalOperator`` (``and`` by default, ``or``). Exprs: govaluate
 expressions over ``fields`` (name -> path); a missing path is an error; an expression passes when
 it evaluates to ``true``; combined with ``exprLogicalOperator``. The groups (exprs, data, context)
-combine with the dependency's ``filtersLogicalOperator``. With ``or``, errors are reported but an
-event that passes another group still passes, as in Argo.
+combine with the dependency's ``filtersLogicalOperator``. An error in any group drops the event,
+also with ``or`` where another group passed: ``Filter`` returns false with every error of
+``filterEvent`` (so the Sensor's "passed but with filtering error" log is never reached).
 
 Compile functions turn manifest values into frozen filters and raise ``ValueError`` for what Argo
 would accept and then fail on every event (an unparsable number, a bad regex, no values), or
@@ -21,11 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
-from . import gjson, gojson, govaluate
+from . import gjson, gojson, govaluate, re2
 from .gotemplate import Template, TemplateError
 
 COMPARATORS = ("=", "!=", ">", ">=", "<", "<=")
-_RE2_ONLY_NOT = re.compile(r"\(\?<?[=!]|\\[1-9]")  # lookarounds and backreferences: not RE2
 
 
 @dataclass(frozen=True)
@@ -68,14 +69,8 @@ class FilterResult:
 
 
 def compile_regex(pattern: str) -> re.Pattern:
-    """A Go (RE2) regular expression as Python ``re``: ASCII classes, no lookaround/backrefs."""
-    if _RE2_ONLY_NOT.search(pattern):
-        raise ValueError(f"regular expression {pattern!r} uses lookaround or backreferences, "
-                         "which Go's RE2 rejects")
-    try:
-        return re.compile(pattern, re.ASCII)
-    except re.error as exc:
-        raise ValueError(f"regular expression {pattern!r}: {exc}") from exc
+    """A Go (RE2) regular expression as a Python pattern that matches the same texts (:mod:`.re2`)."""
+    return re2.compile(pattern)
 
 
 def compile_data_filter(path: str, type_: str, values: Sequence[str], comparator: str = "",
@@ -193,8 +188,8 @@ def filter_event(f: DependencyFilter | None, data: Any, context: dict[str, Any],
             ("datacontenttype", c.datacontenttype)))
         groups.append((True, passed, None))
     errors = tuple(error for _, _, error in groups if error)
+    if errors:  # Filter() drops on any error, even where filterEvent's "or" said pass
+        return FilterResult(False, errors if f.filters_or else errors[:1])
     if f.filters_or:
-        return FilterResult(any(passed for _, passed, _ in groups), errors)
-    if errors:
-        return FilterResult(False, errors[:1])
+        return FilterResult(any(passed for _, passed, _ in groups))
     return FilterResult(all(passed for _, passed, _ in groups))

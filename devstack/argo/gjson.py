@@ -158,7 +158,8 @@ class Result:
         return 0.0
 
     def bool(self) -> bool:
-        """gjson ``Bool()``: true, non-zero numbers, text ParseBool accepts as true."""
+        """gjson ``Bool()``: true, non-zero numbers, text ParseBool accepts as true once lowered
+        (so ``tRuE`` too, which ParseBool alone refuses)."""
         kind = self.kind
         if kind == "True":
             return True
@@ -166,7 +167,7 @@ class Result:
             return self.value != 0
         if kind == "String":
             try:
-                return gojson.parse_bool(self.value)
+                return gojson.parse_bool(self.value.lower())
             except ValueError:
                 return False
         return False
