@@ -14,7 +14,9 @@ the message time, UTC here), ``headers`` (text to text, last duplicate wins) and
 from __future__ import annotations
 
 import base64
+import codecs
 import json
+import re
 import threading
 from datetime import datetime
 from typing import Any, Mapping, NamedTuple, Sequence
@@ -56,10 +58,24 @@ class Event(NamedTuple):
     # Every number in ``data`` is one Python's JSON encoder writes as Go does once decoded to
     # float64 (known for Kafka events, see _float64; False means "check", the safe default).
     plain_numbers: bool = False
+    # A jsonBody source's message value as it came: Argo carries it as a json.RawMessage, so the
+    # data's "body" is this text compacted (go_compact), not a re-encoding of data["body"].
+    body_text: bytes | None = None
+    # ``data`` with every byte of invalid UTF-8 in the key or a header value kept apart
+    # (_RUNE_ERROR): Go writes each as the escape \ufffd, which reads back as the U+FFFD in data.
+    text_data: Any = None
 
     def data_text(self) -> str:
         """The event data as the JSON bytes Argo carries (Go field order, compact)."""
-        return gojson.dumps(self.data)
+        data = self.data if self.text_data is None else self.text_data
+        if self.body_text is None:
+            text = gojson.dumps(data)
+        else:
+            data = dict(data)
+            data["body"] = None
+            head, tail = gojson.dumps(data).split('"body":null', 1)
+            text = f'{head}"body":{go_compact(self.body_text.decode())}{tail}'
+        return text if self.text_data is None else text.replace(_RUNE_ERROR, "\\ufffd")
 
     def whole_json(self) -> str:
         """``json.Marshal(event)``: the context and the data bytes base64-encoded (a ``[]byte``).
@@ -70,9 +86,44 @@ class Event(NamedTuple):
         return gojson.dumps({"context": self.context.as_json(), "data": data})
 
 
+_JSON_TOKENS = re.compile(r'("(?:[^"\\]|\\.)*")|[ \t\n\r]+')
+_HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_HTML_CHARS = re.compile("[<>&\u2028\u2029]")
+
+
+def _compact_token(match: re.Match) -> str:
+    string = match.group(1)
+    return "" if string is None else _HTML_CHARS.sub(lambda c: _HTML[c.group()], string)
+
+
+def go_compact(text: str) -> str:
+    """JSON text as ``json.Marshal`` writes a ``json.RawMessage``: white space out, ``<>&`` and
+    U+2028/U+2029 inside strings escaped, everything else (number spellings, escapes, duplicate
+    keys) as it came."""
+    return _JSON_TOKENS.sub(_compact_token, text)
+
+
+_RUNE_ERROR = "\udfff"  # a lone surrogate: never in decoded UTF-8, so it marks one invalid byte
+codecs.register_error("faas-etl-go-rune-error", lambda exc: (_RUNE_ERROR, exc.start + 1))
+
+
 def _text(raw: bytes | None) -> str:
-    # Go's string(bytes) keeps the bytes; encoding/json then writes invalid UTF-8 as U+FFFD.
-    return "" if raw is None else raw.decode("utf-8", errors="replace")
+    """Go's ``string(bytes)`` as encoding/json will write it: each byte of invalid UTF-8 (one by
+    one, as utf8.DecodeRune steps) becomes _RUNE_ERROR, written ``\\ufffd``, read back U+FFFD."""
+    if raw is None:
+        return ""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="faas-etl-go-rune-error")
+
+
+def _read_back(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as Argo reads its JSON text: every _RUNE_ERROR a U+FFFD."""
+    data = dict(data)
+    data["key"] = data["key"].replace(_RUNE_ERROR, "\ufffd")
+    data["headers"] = {k: v.replace(_RUNE_ERROR, "\ufffd") for k, v in data["headers"].items()}
+    return data
 
 
 def _reject_constant(name: str) -> Any:
@@ -128,7 +179,55 @@ def _decode_body(value: bytes | None) -> tuple[Any, bool]:
     if value is None:
         return None, True  # a nil json.RawMessage marshals as null
     body, plain = fast_body(value)
-    return (body, True) if plain else _decode_with_hooks(value)
+    if not plain:
+        body, plain = _decode_with_hooks(value)
+    if _has_duplicate_keys(value, body):
+        body, plain = _decode_with_hooks(value, _FIRST_WINS)
+    return body, plain
+
+
+# A JSON string (the loop unrolled: several times faster), and whether an object key (a ':' follows).
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"[ \t\n\r]*(:?)')
+
+
+def _has_duplicate_keys(value: bytes, body: Any) -> bool:
+    """Whether some object of the text has a key twice: fewer keys decoded than written.
+
+    Argo reads such an object with gjson, where the *first* of the duplicates wins (in filters,
+    keys and ``.Input`` alike), while Python's decoders keep the last. Written keys <= colons, and
+    decoded keys <= written keys: the cheap counts settle the common record.
+    """
+    kind = type(body)
+    if kind is not dict and kind is not list:
+        return False
+    top = len(body) if kind is dict else 0
+    if value.count(b":") == top:
+        return False
+    written = _STRINGS.findall(value).count(b":")
+    return written != top and written != _decoded_keys(body)
+
+
+def _decoded_keys(value: Any) -> int:
+    count, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            count += len(item)
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+    return count
+
+
+def _first_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, item in pairs:
+        obj.setdefault(key, item)
+    return obj
+
+
+_FIRST_WINS = json.JSONDecoder(object_pairs_hook=_first_wins, parse_constant=_reject_constant,
+                               parse_float=_float64, parse_int=_int64)
 
 
 def fast_body(value: bytes) -> tuple[Any, bool]:
@@ -144,17 +243,18 @@ def fast_body(value: bytes) -> tuple[Any, bool]:
     return (decoded, True) if _plain((decoded,)) else (None, False)
 
 
-def _decode_with_hooks(value: bytes) -> tuple[Any, bool]:
+def _decode_with_hooks(value: bytes, decoder: json.JSONDecoder | None = None) -> tuple[Any, bool]:
     """:func:`_decode_body` of any body, numbers through the hooks (_float64, _int64)."""
+    decoder = decoder or _BODY
     _numbers.go_only = False
     try:
         text = value.decode("utf-8")
         try:  # the C scanner straight away (JSONDecoder.decode adds two regex passes per call)
-            body, end = _scan(text, 0)
+            body, end = decoder.scan_once(text, 0)
         except StopIteration:  # not a value at 0: maybe leading white space; decode says why
-            body, end = _BODY.decode(text), len(text)
+            body, end = decoder.decode(text), len(text)
         if end != len(text) and text[end:].strip(_JSON_SPACE):
-            body = _BODY.decode(text)  # raises "Extra data", as json.loads would
+            body = decoder.decode(text)  # raises "Extra data", as json.loads would
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidBody(f"value is not JSON: {exc}") from exc
     return body, not _numbers.go_only
@@ -210,6 +310,11 @@ class KafkaEvents:
     def data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
              headers: Sequence[tuple[str, bytes | None]] | None) -> tuple[dict[str, Any], bool]:
         """The event data and whether its numbers are plain (:attr:`Event.plain_numbers`)."""
+        data, plain = self._data(topic, partition, key, value, timestamp_ms, headers)
+        return (_read_back(data) if _has_rune_errors(data) else data), plain
+
+    def _data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
+              headers: Sequence[tuple[str, bytes | None]] | None) -> tuple[dict[str, Any], bool]:
         plain = True
         if self.json_body:
             body, plain = _decode_body(value)
@@ -233,10 +338,18 @@ class KafkaEvents:
     def event(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
               timestamp_ms: int, headers: Sequence[tuple[str, bytes | None]] | None, now: datetime) -> Event:
         """One message's event; ``InvalidBody`` when a ``jsonBody`` value is not JSON."""
-        data, plain = self.data(topic, partition, key, value, timestamp_ms, headers)
+        data, plain = self._data(topic, partition, key, value, timestamp_ms, headers)
+        text_data = None
+        if _has_rune_errors(data):
+            text_data, data = data, _read_back(data)
         context = _new(EventContext, (f"{self._id_prefix}:{topic}:{partition}:{offset}", self.event_source,
                                       "kafka", self.event_name, now, SPEC_VERSION, JSON_CONTENT))
-        return _new(Event, (context, data, plain))
+        body_text = value if self.json_body and value is not None else None
+        return _new(Event, (context, data, plain, body_text, text_data))
+
+
+def _has_rune_errors(data: dict[str, Any]) -> bool:
+    return _RUNE_ERROR in data["key"] or any(_RUNE_ERROR in v for v in data["headers"].values())
 
 
 def kafka_event(*, event_source: str, event_name: str, url: str, topic: str, partition: int,

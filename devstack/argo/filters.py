@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from . import gjson, gojson, govaluate, re2
 from .gotemplate import Template, TemplateError
@@ -112,8 +112,9 @@ def _compare(comparator: str, left: float, right: float) -> bool:
             "<": left < right, "<=": left <= right}[comparator]
 
 
-def _one_data(f: DataFilter, data: Any, now: datetime) -> tuple[bool, str | None]:
-    found = gjson.get(data, f.path)
+def _one_data(f: DataFilter, data: Any, now: datetime,
+              text: Callable[[], str] | None) -> tuple[bool, str | None]:
+    found = gjson.get(data, f.path, text)
     if found is None:
         return False, f"path '{f.path.text}' does not exist"
     if f.template is not None:
@@ -169,8 +170,12 @@ def _one_expr(f: ExprFilter, data: Any) -> tuple[bool, str | None] | None:
 
 
 def filter_event(f: DependencyFilter | None, data: Any, context: dict[str, Any],
-                 now: datetime) -> FilterResult:
-    """Whether an event passes its dependency's filters, with the errors Argo would log."""
+                 now: datetime, text: Callable[[], str] | None = None) -> FilterResult:
+    """Whether an event passes its dependency's filters, with the errors Argo would log.
+
+    ``text``: the event data's JSON text (:meth:`.events.Event.data_text`), read when a string
+    filter meets an object or an array, which Argo matches as the text that came.
+    """
     if f is None:
         return FilterResult(True)
     groups: list[tuple[bool, bool, str | None]] = []  # (configured, passed, error)
@@ -179,7 +184,7 @@ def filter_event(f: DependencyFilter | None, data: Any, context: dict[str, Any],
         passed, error = _combine(outcomes, f.exprs_or, "expr")
         groups.append((True, passed, error))
     if f.data:
-        passed, error = _combine([_one_data(d, data, now) for d in f.data], f.data_or, "data")
+        passed, error = _combine([_one_data(d, data, now, text) for d in f.data], f.data_or, "data")
         groups.append((True, passed, error))
     if f.context is not None:
         c = f.context

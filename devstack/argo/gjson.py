@@ -18,9 +18,11 @@ Wildcards, ``#``, ``|`` and ``@`` are refused, as sjson refuses them.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from json.decoder import scanstring
+from typing import Any, Callable
 
 from . import gojson
 
@@ -104,9 +106,15 @@ def parse_get_path(text: str) -> GetPath:
 
 @dataclass(frozen=True)
 class Result:
-    """What gjson found: the decoded value with gjson's type and conversions."""
+    """What gjson found: the decoded value with gjson's type and conversions.
+
+    ``text``: the value's JSON text as it stands in the event data, when known (gjson's ``Raw``
+    of an object or array is that text, not a re-encoding: number spellings, escapes and
+    duplicate keys stay as they came).
+    """
 
     value: Any
+    text: str | None = None
 
     @property
     def kind(self) -> str:
@@ -126,7 +134,7 @@ class Result:
 
     def raw(self) -> str:
         """The value's JSON text (gjson ``Raw``)."""
-        return gojson.dumps(self.value)
+        return self.text if self.text is not None else gojson.dumps(self.value)
 
     def string(self) -> str:
         """gjson ``String()``: text as is, numbers without exponent, JSON as raw, null empty."""
@@ -221,10 +229,55 @@ def _walk(value: Any, parts: tuple[_Part, ...]) -> Any:
     return value
 
 
-def get(value: Any, path: GetPath) -> Result | None:
-    """The value at ``path`` inside ``value`` (decoded JSON), or None when it does not exist."""
+def get(value: Any, path: GetPath, text: Callable[[], str] | None = None) -> Result | None:
+    """The value at ``path`` inside ``value`` (decoded JSON), or None when it does not exist.
+
+    ``text`` gives the compact JSON text ``value`` was decoded from (asked only when the value
+    found is an object or an array): the result then carries its raw text (:attr:`Result.text`).
+    """
     found = _walk(value, path.parts)
-    return None if found is _MISSING else Result(found)
+    if found is _MISSING:
+        return None
+    if text is not None and isinstance(found, (dict, list)):
+        return Result(found, raw_at(text(), path))
+    return Result(found)
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _value_end(text: str, start: int) -> int:
+    return _DECODER.raw_decode(text, start)[1]
+
+
+def raw_at(text: str, path: GetPath) -> str | None:
+    """The text of the value at ``path`` in compact JSON ``text`` (first of duplicate keys, as
+    gjson), or None for a path of wildcards, ``#`` or ``@this`` (the caller re-encodes then)."""
+    start, end = 0, len(text)
+    for part in path.parts:
+        if part.wildcard or part.text in ("#", "@this"):
+            return None
+        i, found = start + 1, None
+        if text[start] == "{":
+            while text[i] != "}":
+                key, i = scanstring(text, i + 1)
+                value_end = _value_end(text, i + 1)  # past the ':'
+                if key == part.text:
+                    found = (i + 1, value_end)
+                    break
+                i = value_end + (text[value_end] == ",")
+        elif text[start] == "[" and part.text.isdigit():
+            index, n = int(part.text), 0
+            while text[i] != "]":
+                value_end = _value_end(text, i)
+                if n == index:
+                    found = (i, value_end)
+                    break
+                n, i = n + 1, value_end + (text[value_end] == ",")
+        if found is None:
+            return None
+        start, end = found
+    return text[start:end]
 
 
 # --- sjson -----------------------------------------------------------------------------------

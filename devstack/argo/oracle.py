@@ -61,7 +61,7 @@ class Message:
             "eventSource": self.event_source, "eventName": self.event_name, "id": self.event_id,
             "time": self.time.isoformat().replace("+00:00", "Z"), "topic": self.topic,
             "partition": self.partition, "timestampMs": self.timestamp_ms,
-            "headers": [[name, value.decode("utf-8")] for name, value in self.headers],
+            "headers": [[name, base64.b64encode(value).decode()] for name, value in self.headers],
             "jsonBody": self.json_body, "metadata": dict(self.metadata) or None,
         }
         if self.key is not None:

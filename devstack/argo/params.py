@@ -20,6 +20,7 @@ skipped (Go would dereference nil there). Pure: the current time comes in as ``n
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Sequence
@@ -83,7 +84,7 @@ def resolve(src: ParamSource, events: Mapping[str, Event], now: datetime) -> Res
         except TemplateError:
             pass  # Argo logs and falls back to the key, then the value
     if key is not None:
-        found = gjson.get(doc, key)
+        found = gjson.get(doc, key, event.data_text if doc is event.data else None)
         if found is not None:
             kind = found.kind
             return Resolved(found.raw() if kind in ("JSON", "Null") else found.string(), kind)
@@ -104,8 +105,58 @@ def construct_payload(params: Sequence[Param], events: Mapping[str, Event], now:
         if resolved is None:
             continue
         if resolved.kind != STRING and param.src.use_raw_data:
-            value = json.loads(resolved.text)
+            value: str = RawJSON(resolved.text)
         else:
             value = resolved.text
-        doc = gjson.set_value(doc, param.dest, value)
-    return b"" if doc is None else gojson.dumps(doc).encode()
+        doc = gjson.set_value(_open_raw(doc, param.dest), param.dest, value)
+    return b"" if doc is None else sjson_text(doc).encode()
+
+
+_SJSON_AS_IS = re.compile(r'[ !#-\[\]-\x7f]*')  # bytes 0x20-0x7f but " and \
+
+
+class RawJSON(str):
+    """JSON text ``sjson.SetRawBytes`` puts in the payload as it is (number spellings, escapes)."""
+
+
+def _open_raw(doc, dest: gjson.SetPath):
+    """``doc`` where ``dest`` leads into raw JSON text: that text decoded, so the value can be set
+    inside it (sjson edits the text in place; an approximation for a case we never render)."""
+    container, parts = doc, dest.parts[:-1]
+    for i, part in enumerate(parts):
+        child = container.get(part.text) if isinstance(container, dict) else (
+            container[int(part.text)] if isinstance(container, list) and part.text.isdigit()
+            and int(part.text) < len(container) else None)
+        if isinstance(child, RawJSON):
+            opened = json.loads(child, parse_float=RawJSON, parse_int=RawJSON)  # numbers as written
+            if isinstance(container, dict):
+                container[part.text] = opened
+            else:
+                container[int(part.text)] = opened
+            child = opened
+        container = child
+    return doc
+
+
+def _sjson_string(text: str) -> str:
+    """How sjson writes a string (``appendStringify``): printable ASCII as is (so ``<`` stays),
+    anything else through ``json.Marshal`` (escaped, HTML characters too)."""
+    if _SJSON_AS_IS.fullmatch(text):
+        return f'"{text}"'
+    return gojson.dumps(text)
+
+
+def sjson_text(value) -> str:
+    """The text sjson builds for a payload of strings, raw JSON, nulls (array padding), objects
+    and arrays: what ``ConstructPayload`` returns."""
+    if isinstance(value, RawJSON):
+        return str(value)
+    if isinstance(value, str):
+        return _sjson_string(value)
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_sjson_string(k)}:{sjson_text(v)}" for k, v in value.items()) + "}"
+    return "[" + ",".join(sjson_text(v) for v in value) + "]"

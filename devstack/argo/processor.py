@@ -154,7 +154,8 @@ class SubscriptionProcessor:
     def passes(self, event: Event, now: datetime | None = None) -> bool:
         if self.sub.dependency.filter is None:
             return True
-        result = filter_event(self.sub.dependency.filter, event.data, event.context.as_json(), now or self.now())
+        result = filter_event(self.sub.dependency.filter, event.data, event.context.as_json(), now or self.now(),
+                              event.data_text)
         for error in result.errors:
             log.warning("%s: event %s: %s", self.sub.label, event.context.id, error)
         if not result.passed:

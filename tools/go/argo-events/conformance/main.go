@@ -16,7 +16,7 @@
 //
 //	{"eventSource": "orders", "eventName": "orders", "id": "...", "time": RFC 3339,
 //	 "topic": "orders", "partition": 0, "key": "k" | "keyBase64": "...", "timestampMs": 1700000000000,
-//	 "headers": [["name", "value"], ...], "jsonBody": true,
+//	 "headers": [["name", "base64 of the value"], ...], "jsonBody": true,
 //	 "value": "text" | "valueBase64": "..." (neither: a null value), "metadata": {...}}
 //
 // What upstream prints (ResolveParamValue's fallbacks) goes to stderr.
@@ -113,7 +113,11 @@ func kafkaEventData(m *message) ([]byte, error) {
 	}
 	headers := make(map[string]string)
 	for _, h := range m.Headers {
-		headers[h[0]] = h[1]
+		value, err := base64.StdEncoding.DecodeString(h[1])
+		if err != nil {
+			return nil, fmt.Errorf("headers: %w", err)
+		}
+		headers[h[0]] = string(value)
 	}
 	eventData.Headers = headers
 	if m.JSONBody {
