@@ -302,9 +302,29 @@ def parse_trigger(node: Node, dependencies: tuple[str, ...], *, fired_by: tuple[
         raise dlq.error("a dlqTrigger cannot have its own dlqTrigger")
     # A dlqTrigger runs with the events its trigger failed on; its own conditions do not apply.
     fired = fired_by if is_dlq else _conditions(template.child("conditions"), dependencies)
+    _check_always_resolved(template.child(kinds[0]), action, fired)
     return Trigger(template.child("name").string(required=True), fired, action, allow,
                    node.child("retryStrategy").parsed(parse_backoff), at_least_once,
                    parse_trigger(dlq, dependencies, fired_by=fired) if dlq.present else None)
+
+
+def _check_always_resolved(node: Node, action: HttpAction | KafkaAction | LogAction,
+                           fired: tuple[str, ...]) -> None:
+    """Refuse a parameter that may find neither an event nor a ``value``: ``ConstructPayload``
+    (and an HTTP trigger's dynamic headers) then dereference a nil value and the Sensor process
+    panics (v1.9.11 has no recover). A trigger fires with the event of one of ``fired``."""
+    if isinstance(action, LogAction):
+        return
+    params = [(node.child("payload").child(i).child("src"), p.src) for i, p in enumerate(action.payload)
+              if p.dest is not None]
+    if isinstance(action, HttpAction):
+        params += [(node.child("dynamicHeaders").child(i).child("src"), src)
+                   for i, (_, src) in enumerate(action.dynamic_headers)]
+    for where, src in params:
+        if src.value is None and fired != (src.dependency,):
+            raise where.error(f"{src.dependency!r} may have no event when this trigger fires (on "
+                              f"{' || '.join(fired)}) and there is no value: Argo's Sensor panics "
+                              "on the nil value; set value, or name the dependency that fires it")
 
 
 def _batching(annotations: Node) -> Batching | None:

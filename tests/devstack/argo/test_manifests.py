@@ -78,6 +78,12 @@ CASES = [
                 d[1]["spec"]["dependencies"].append({"name": "b", "eventSourceName": "more", "eventName": "more"}),
                 d[1]["spec"]["triggers"][0]["template"].update(conditions="in && b")),
      "template.conditions", "&&"),
+    (lambda d: (d.append(factory.kafka_eventsource("more", "more", "g")),
+                d[1]["spec"]["dependencies"].append({"name": "b", "eventSourceName": "more", "eventName": "more"}),
+                d[1]["spec"]["triggers"][0]["template"].update(conditions="in || b"),
+                d[1]["spec"]["triggers"][0]["template"]["http"]["payload"].append(
+                    {"src": {"dependencyName": "in", "dataKey": "key"}, "dest": "key"})),
+     "template.http.payload[1].src", "Argo's Sensor panics"),
     (lambda d: d[0]["spec"]["kafka"]["orders-raw"].pop("consumerGroup"),
      "event-sources/orders-raw.yaml: spec.kafka.orders-raw", "consumerGroup or partition"),
     (lambda d: d[0]["spec"]["kafka"]["orders-raw"].update(filter={"expression": "true"}),
@@ -96,7 +102,7 @@ CASES = [
     "other-trigger-type", "trigger-parameters", "dlq-without-at-least-once", "bad-retry-duration",
     "filter-value-not-text", "string-ordering-filter", "time-filter", "expr-unknown-field",
     "transform", "dangling-dependency", "two-dependencies-one-event", "implicit-and-of-two-deps",
-    "explicit-and", "source-without-group-or-partition", "source-filter", "other-source-type",
+    "explicit-and", "parameter-without-event-or-value", "source-without-group-or-partition", "source-filter", "other-source-type",
     "batch-size-zero", "six-field-cron"])
 def test_refused_manifests_name_file_path_and_rule(tmp_path, change, where, rule):
     with pytest.raises(ManifestError) as info:
