@@ -7,6 +7,10 @@
         stack.up()
         run = WorkflowRun(stack, workflow, warehouse_url=url, runner_factory=argo.runner_for)
 
+With Apache Kafka (:class:`devstack.realargo.kafka.PodReachableKafka`) the host's clients use its
+loopback listener (``LocalStack(kafka_bootstrap=kafka.bootstrap, host=argo.host)``) and the
+pods its bridge listener (``argo.pod_kafka = kafka.pod_bootstrap``).
+
 Teardown (``stop``, also when a test fails): every Argo process of every runner it made, the
 nats-server, every pod namespace and veth, the bridge.
 """
@@ -21,7 +25,7 @@ import yaml
 from .eventbus import NatsEventBus
 from .localise import local_addresses
 from .podnet import PodNetwork
-from .runner import RealArgoRunner
+from .runner import GROUP_RELEASE_S, RealArgoRunner
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -37,8 +41,12 @@ def load_eventbus(root: pathlib.Path = REPO, name: str = "default") -> dict[str,
 
 class RealArgo:
     def __init__(self, run_dir: pathlib.Path, root: pathlib.Path = REPO,
-                 eventbus: Mapping[str, Any] | None = None):
+                 eventbus: Mapping[str, Any] | None = None, release_s: float = GROUP_RELEASE_S):
         self.run_dir, self.root = pathlib.Path(run_dir), root
+        self.release_s = release_s  # RealArgoRunner.stop: wait for the groups (0 on Tansu)
+        # Kafka's bootstrap as the pods reach it, when it differs from the stack's (a
+        # PodReachableKafka's pod_bootstrap); empty: the stack's, which then listens on the bridge.
+        self.pod_kafka = ""
         self.eventbus = dict(eventbus or load_eventbus(root))
         self.network = PodNetwork()
         self.bus: NatsEventBus | None = None
@@ -63,13 +71,13 @@ class RealArgo:
         """A runner (not started) for a folder of manifests against this Kafka and gateway."""
         runner = RealArgoRunner(manifest_dir, network=self.network, bus=self.bus, eventbus=self.eventbus,
                                 addresses=local_addresses(kafka_bootstrap, urlsplit(gateway_url).netloc),
-                                run_dir=self.run_dir, sensors=sensors)
+                                run_dir=self.run_dir, sensors=sensors, release_s=self.release_s)
         self.runners.append(runner)
         return runner
 
     def runner_for(self, run) -> RealArgoRunner:
         """``WorkflowRun(runner_factory=...)``: the run's selected manifests, its stack's Kafka and gateway."""
-        return self.runner(run.manifest_dir, run.stack.bootstrap, run.stack.url)
+        return self.runner(run.manifest_dir, self.pod_kafka or run.stack.bootstrap, run.stack.url)
 
     def stop(self) -> None:
         try:

@@ -6,7 +6,7 @@ the port is taken (``pkg/metrics/metrics.go``: ``log.Fatal`` on ``ListenAndServe
 gives each such process a pod, i.e. a network namespace of its own; so do we::
 
     host                                     pod netns "fe-<pid>-<n>-<pod>"
-    bridge fb<pid><n>  10.213.X.1/24  <-veth->  eth0 10.213.X.<2..254>/24, lo, route via .1
+    bridge fb<pid>-<n>  10.213.X.1/24  <-veth->  eth0 10.213.X.<2..254>/24, lo
 
 The bridge address is private to the machine (no route leads to it from outside, nothing is
 forwarded: ``ip_forward`` stays as it is and a pod has no default route), so the servers the
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 SUPERNET = ipaddress.ip_network("10.213.0.0/16")
 LOCK_FILE = "/run/faas-etl-podnet.lock"
 _IFNAME_MAX = 15
-_NAME = re.compile(r"^(?:fb|fh)([0-9a-z]+)n([0-9a-z]+)(?:p\d+c?)?$")
+_NAME = re.compile(r"^(?:fb|fh)([0-9a-z]+)-([0-9a-z]+)(?:-\d+c?)?$")
 _NETNS = re.compile(r"^fe-([0-9a-z]+)-([0-9a-z]+)-")
 _instances = itertools.count()
 _instances_lock = threading.Lock()
@@ -57,23 +57,23 @@ def base36(number: int) -> str:
 
 @dataclass(frozen=True)
 class Names:
-    """The names of one pod network: ``tag`` is ``<pid base 36>n<instance base 36>``."""
+    """The names of one pod network: ``tag`` is ``<pid base 36>-<instance base 36>``."""
 
     tag: str
 
     @classmethod
     def of(cls, pid: int, instance: int) -> "Names":
-        return cls(f"{base36(pid)}n{base36(instance)}")
+        return cls(f"{base36(pid)}-{base36(instance)}")
 
     @property
     def bridge(self) -> str:
         return self._ifname(f"fb{self.tag}")
 
     def host_veth(self, index: int) -> str:
-        return self._ifname(f"fh{self.tag}p{index}")
+        return self._ifname(f"fh{self.tag}-{index}")
 
     def netns(self, index: int, pod: str) -> str:
-        pid, instance = self.tag.split("n")
+        pid, instance = self.tag.split("-")
         # netns names are files under /run/netns: no 15-character limit, the pod name is kept.
         return f"fe-{pid}-{instance}-{index}-{pod}"[:200]
 

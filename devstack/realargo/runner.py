@@ -34,7 +34,7 @@ from etlkit.controller.measure import parse_prometheus
 from ..argo.manifests import KafkaSource, Subscription, load_manifests, plan_subscriptions
 from ..pipeline.selection import Document, read_documents
 from .eventbus import NatsEventBus, bus_config, consumers
-from .localise import localise
+from .localise import CLUSTER_KAFKA, localise
 from .podnet import PodNetwork
 from .process import ArgoProcess, pod_env, pod_name
 
@@ -42,8 +42,50 @@ log = logging.getLogger(__name__)
 SENSOR_READY_S = 60.0
 
 
+GROUP_RELEASE_S = 30.0
+
+
 class RealArgoError(RuntimeError):
     pass
+
+
+def wait_groups_released(bootstrap: str, groups: Collection[str], timeout: float) -> list[str]:
+    """Wait until each group has no member; the groups that still had one at the deadline.
+
+    The probe writes each group's committed offsets back unchanged: the broker accepts an
+    offset commit without a member id only from an empty group. (Tansu lists no members in
+    ``describe_consumer_groups``, so that cannot tell.) A group that committed nothing is taken
+    as released.
+    """
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    deadline = time.monotonic() + timeout
+    pending = set(groups)
+    while pending:
+        for group in sorted(pending):
+            try:
+                listed = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])
+                committed = [tp for tp in listed[group].result(5).topic_partitions if tp.offset >= 0]
+            except Exception as exc:  # the broker is gone: nothing to wait for
+                log.warning("consumer group %s: offsets not readable (%s)", group, exc)
+                return sorted(pending)
+            if not committed:
+                pending.discard(group)
+                continue
+            same = ConsumerGroupTopicPartitions(group, [TopicPartition(tp.topic, tp.partition, tp.offset)
+                                                        for tp in committed])
+            try:
+                result = admin.alter_consumer_group_offsets([same])[group].result(5)
+            except Exception:  # KafkaException: the group still has a member (or is rebalancing)
+                continue
+            if all(tp.error is None for tp in result.topic_partitions):
+                pending.discard(group)
+        if not pending or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    return sorted(pending)
 
 
 def fnv32a(text: str) -> int:
@@ -104,10 +146,14 @@ class RealArgoRunner:
 
     def __init__(self, manifest_dir: str | pathlib.Path, *, network: PodNetwork, bus: NatsEventBus,
                  eventbus: Mapping[str, Any], addresses: Mapping[str, str], run_dir: str | pathlib.Path,
-                 sensors: Collection[str] | None = None):
+                 sensors: Collection[str] | None = None, release_s: float = GROUP_RELEASE_S):
         self.manifest_dir = pathlib.Path(manifest_dir)
         self.network, self.bus, self.eventbus = network, bus, eventbus
         self.addresses = dict(addresses)
+        self.kafka_bootstrap = self.addresses.get(CLUSTER_KAFKA, "")
+        # How long stop() waits for the EventSources' groups to lose their dead members (0: not at
+        # all; Tansu never expires them, Apache Kafka after the session timeout).
+        self.release_s = release_s
         self.run_dir = pathlib.Path(run_dir)
         self.sensors_wanted = None if sensors is None else frozenset(sensors)
         self.subscriptions: tuple[Subscription, ...] = ()
@@ -232,13 +278,38 @@ class RealArgoRunner:
 
     # -- stop -----------------------------------------------------------------------------------
     def stop(self, timeout: float = 10.0) -> None:
-        """EventSources first (nothing new is published), then the Sensors; pods removed."""
-        ordered = sorted(self.processes.values(), key=lambda p: p.kind != "EventSource")
-        for proc in ordered:
-            proc.stop(timeout)
-        for proc in ordered:
+        """EventSources first (nothing new is published), then the Sensors; pods removed; then
+        wait (up to ``release_s``) until the EventSources' consumer groups have no member left.
+
+        The wait is what a stopped runner promises (the local runner's consumers leave their
+        groups on close): a real EventSource exits on SIGTERM without leaving its group. Its
+        leader elector returns on the signal and the process ends while the Kafka listener is still
+        closing (``pkg/shared/leaderelection/leaderelection.go`` ``RunOrDie`` returns on
+        ``ctx.Done``; ``pkg/eventsources/sources/kafka/start.go`` calls ``client.Close()`` only
+        after its goroutine ends), so the broker keeps the dead member until its session times
+        out (sarama's default: 10 s) and refuses an offset reset meanwhile (UNKNOWN_MEMBER_ID).
+        Tansu 0.6.0 never expires such a member (measured: still there after 40 s), so on Tansu
+        a group a real EventSource held cannot be reset at all: give ``release_s=0`` there.
+        """
+        if not self.processes:
+            return
+        by_kind = {"EventSource": [], "Sensor": []}
+        for proc in self.processes.values():
+            by_kind[proc.kind].append(proc)
+        for kind in ("EventSource", "Sensor"):  # SIGTERM to all of a kind at once, then wait for each
+            for proc in by_kind[kind]:
+                if proc.alive():
+                    proc.proc.terminate()
+            for proc in by_kind[kind]:
+                proc.stop(timeout)
+        for proc in self.processes.values():
             self.network.remove_pod(proc.pod.name)
         self.processes.clear()
+        groups = {s.group for s in self.subscriptions if s.group}
+        if groups and self.release_s > 0 and self.kafka_bootstrap:
+            left = wait_groups_released(self.kafka_bootstrap, groups, self.release_s)
+            if left:
+                log.warning("consumer groups still hold a member after %.0fs: %s", self.release_s, ", ".join(left))
 
     def __enter__(self) -> "RealArgoRunner":
         return self.start()

@@ -19,41 +19,19 @@ rescale the functions in the middle of the counts, which its own tests cover.
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
-from collections import Counter
 
 import psycopg
 import pytest
 
-from devstack.demo import LEGACY_COLUMNS, WORKFLOW, Sample, run_orders
+from devstack.demo import WORKFLOW, run_orders
 from devstack.kafka_tools import consume_all
 from devstack.localstack import LocalStack
 from devstack.pipeline.run import data_path
 from etlkit.workflow import load_workflow
 
-from .expected import Expected, csv_orders, follow
-
-HTTP_ORDERS, LEGACY_ROWS = 200, 100
-SAMPLE = Sample.of(HTTP_ORDERS, LEGACY_ROWS)
-
-
-def _expected() -> Expected:
-    expected = Expected()
-    legacy = [dict(zip([c for c, _ in LEGACY_COLUMNS], row)) for row in SAMPLE.legacy]
-    return follow([*SAMPLE.http, *csv_orders(expected), *legacy], expected)
-
-
-EXPECTED = _expected()
-
-
-def _rows(url: str) -> dict[str, dict]:
-    if url.startswith("sqlite:///"):
-        with sqlite3.connect(url[len("sqlite:///"):]) as db:
-            db.row_factory = sqlite3.Row
-            return {r["window_id"]: dict(r) for r in db.execute("SELECT * FROM orders_by_country")}
-    with psycopg.connect(url, row_factory=psycopg.rows.dict_row) as db:
-        return {r["window_id"]: dict(r) for r in db.execute("SELECT * FROM orders_by_country")}
+from .expected import (EXPECTED, SAMPLE, assert_books, assert_dead_letters, assert_windows,
+                       warehouse_rows as _rows)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -82,46 +60,18 @@ def orders_run(request, tmp_path_factory):
 
 def test_the_warehouse_holds_exactly_the_windows_computed_from_the_inputs(orders_run):
     _stack, _run, _summary, url = orders_run
-    rows = _rows(url)
-    assert sorted(rows) == sorted(EXPECTED.windows)
-    for window_id, want in EXPECTED.windows.items():
-        got = rows[window_id]
-        assert {k: got[k] for k in ("country", "window_start", "window_end", "orders", "items")} == \
-            {k: want[k] for k in ("country", "window_start", "window_end", "orders", "items")}, window_id
-        assert got["revenue"] == pytest.approx(want["revenue"], abs=1e-6), window_id
+    assert_windows(_rows(url))
 
 
 def test_dead_letters_are_exactly_the_bad_inputs_with_their_reasons(orders_run):
     stack, _run, _summary, _url = orders_run
     letters = consume_all(stack.bootstrap, "orders-dlq", sum(EXPECTED.dead.values()), timeout=30)
-    got = Counter((letter["step"], letter["reason"]) for letter in (json.loads(m.value()) for m in letters))
-    assert got == EXPECTED.dead
-    # One of each fault the sample carries, at the step that must catch it.
-    assert {step for step, _ in got} == {"orders-csv", "paid-only", "normalise", "with-customer", "per-country"}
+    assert_dead_letters(json.loads(m.value()) for m in letters)
 
 
 def test_every_step_balances_with_the_counts_the_inputs_imply(orders_run):
     _stack, _run, summary, _url = orders_run
-    assert summary["ok"] is True, summary["problems"] + [p for s in summary["steps"] for p in s["problems"]]
-    steps = {s["name"]: s for s in summary["steps"]}
-    for step in steps.values():
-        assert step["in"] == step["out"] + step["filtered"] + step["dead_lettered"], step
-    raw = HTTP_ORDERS + 1 + 200 + LEGACY_ROWS  # + the window closer; 200 of the CSV's 201 lines parse
-    want = {}
-    flow = raw
-    for name in ("paid-only", "normalise", "with-customer", "per-country"):
-        filtered = EXPECTED.filtered if name == "paid-only" else 0
-        dead = EXPECTED.dead_at(name)
-        want[name] = (flow, flow - filtered - dead, filtered, dead)
-        flow -= filtered + dead
-    windows = len(EXPECTED.windows)
-    want["sink"] = (windows, windows, 0, 0)
-    assert {n: (s["in"], s["out"], s["filtered"], s["dead_lettered"]) for n, s in steps.items()} == want
-    assert steps["per-country"]["emitted"] == windows  # the closer's own window stays open
-    sources = {s["name"]: (s["sent"], s["on_topic"], s["dead_lettered"]) for s in summary["sources"]}
-    assert sources == {"orders-api": (HTTP_ORDERS + 1, HTTP_ORDERS + 1, 0), "orders-csv": (201, 200, 1),
-                       "legacy-orders": (LEGACY_ROWS, LEGACY_ROWS, 0)}
-    assert summary["warehouse"]["rows"] == windows
+    assert_books(summary)
 
 
 def test_replaying_the_loaders_input_adds_no_row(orders_run):
