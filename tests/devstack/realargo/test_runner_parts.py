@@ -1,0 +1,67 @@
+"""devstack.realargo.runner and .kafka: the pure parts (durable names, counters, listeners)."""
+from __future__ import annotations
+
+import pytest
+
+from devstack.pipeline.selection import read_documents
+from devstack.realargo.kafka import add_listener
+from devstack.realargo.runner import dlq_trigger_names, durable_name, fnv32a, sensor_counters, sensor_durables
+
+
+@pytest.mark.parametrize("text, value", [
+    pytest.param("", 0x811C9DC5, id="offset-basis"),
+    pytest.param("a", 0xE40C292C, id="one-byte"),
+    pytest.param("foobar", 0xBF9CF968, id="fnv-test-vector"),
+])
+def test_fnv32a_is_go_hash_fnv_new32a(text, value):
+    assert fnv32a(text) == value
+
+
+def test_durable_names_are_argos_getDurableName():
+    assert durable_name("s", "t", "d") == f"group-{fnv32a('s-t-d')}"
+
+
+def test_one_durable_per_trigger_and_dependency_it_waits_on():
+    sensor = {"metadata": {"name": "s"},
+              "spec": {"dependencies": [{"name": "a"}, {"name": "b"}],
+                       "triggers": [{"template": {"name": "both"}},
+                                    {"template": {"name": "only-b", "conditions": "b"}}]}}
+    assert sensor_durables(sensor) == {durable_name("s", "both", "a"), durable_name("s", "both", "b"),
+                                       durable_name("s", "only-b", "b")}
+
+
+def test_every_committed_sensor_of_orders_has_one_durable(repo_root):
+    sensors = [d for d in read_documents(repo_root / "argo-events" / "sensors") if d.label("faas-etl.dev/workflow") == "orders"]
+    assert sensors and all(len(sensor_durables(d.body)) == 1 for d in sensors)
+
+
+def test_sensor_counters_split_triggers_from_dead_letters():
+    sensor = {"spec": {"triggers": [{"template": {"name": "sink"},
+                                     "dlqTrigger": {"template": {"name": "sink-dead-letter"}}}]}}
+    dlq = dlq_trigger_names(sensor)
+    assert dlq == {"sink-dead-letter"}
+
+    def labels(sensor_name, trigger):
+        return (("namespace", "argo-events"), ("sensor_name", sensor_name), ("trigger_name", trigger))
+
+    metrics = {("argo_events_action_triggered_total", labels("orders-sink", "sink")): 7.0,
+               ("argo_events_action_triggered_total", labels("orders-sink", "sink-dead-letter")): 2.0,
+               ("argo_events_action_failed_total", labels("orders-sink", "sink")): 6.0,
+               ("argo_events_action_failed_total", labels("orders-sink", "sink-dead-letter")): 1.0,
+               ("argo_events_action_retries_failed_total", labels("orders-sink", "sink")): 2.0,
+               ("argo_events_action_triggered_total", labels("other", "sink")): 99.0}
+    assert sensor_counters(metrics, "orders-sink", dlq) == {"triggered": 7, "failed": 6, "retries_failed": 2,
+                                                           "dead_lettered": 2}
+
+
+def test_a_pod_listener_is_added_beside_the_loopback_one():
+    text = ("listeners=PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2\n"
+            "advertised.listeners=PLAINTEXT://127.0.0.1:1\n"
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\nnode.id=1\n")
+    assert add_listener(text, "PODS", "10.213.7.1:3").splitlines() == [
+        "listeners=PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2,PODS://10.213.7.1:3",
+        "advertised.listeners=PLAINTEXT://127.0.0.1:1,PODS://10.213.7.1:3",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,PODS:PLAINTEXT",
+        "node.id=1"]
+    with pytest.raises(ValueError, match="advertised.listeners"):
+        add_listener("listeners=PLAINTEXT://127.0.0.1:1\nlistener.security.protocol.map=x\n", "PODS", "a:1")
