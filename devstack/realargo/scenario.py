@@ -1,0 +1,223 @@
+"""One EventSource and one Sensor as real Argo Events processes, started and killed one by one.
+
+:class:`devstack.realargo.runner.RealArgoRunner` runs a folder of committed manifests the way
+a deployment should: Sensors first, EventSources once every durable consumer exists. A fault or
+defect test needs the other orders too (the EventSource first, as ``kubectl apply -R
+argo-events/`` applies them; a Sensor stopped while its EventSource publishes; a kill -9 in the
+middle of a call) and a bus of its own (a small ``maxMsgs``). :class:`ArgoPods` gives that from
+the same pieces the runner uses: a pod per process on the harness's bridge (:mod:`.podnet`), the
+controller's environment (:mod:`.process`), the cluster addresses swapped (:mod:`.localise`).
+
+:func:`kafka_eventsource` and :func:`http_sensor` write the two objects in the shape of the
+committed ones (``argo-events/event-sources/orders-raw.yaml``, ``argo-events/sensors/
+orders-paid-only.yaml``): jsonBody, a consumer group from the oldest record, an HTTP trigger
+with ``atLeastOnce``, a ``retryStrategy``, ``policy.status.allow [200]`` and a Kafka
+``dlqTrigger``, the cluster addresses left for :func:`~.localise.localise` to map.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import pathlib
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from etlkit.controller.measure import parse_prometheus
+
+from ..pipeline.selection import Document
+from .eventbus import STREAM, NatsEventBus, bus_config, consumers
+from .localise import CLUSTER_GATEWAY, CLUSTER_KAFKA, localise
+from .podnet import PodNetwork
+from .process import ArgoProcess, pod_env, pod_name
+from .runner import sensor_durables
+
+NAMESPACE = "argo-events"
+TRIGGER = "call"
+_serial = itertools.count(1)
+
+
+def kafka_eventsource(name: str, topic: str, group: str) -> dict[str, Any]:
+    """A Kafka EventSource with one event, ``name``, reading ``topic`` from the oldest record."""
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "EventSource",
+            "metadata": {"name": name, "namespace": NAMESPACE},
+            "spec": {"eventBusName": "default", "kafka": {name: {
+                "url": CLUSTER_KAFKA, "topic": topic, "jsonBody": True,
+                "consumerGroup": {"groupName": group, "oldest": True, "rebalanceStrategy": "sticky"},
+                "connectionBackoff": {"duration": "2s", "factor": 2, "jitter": 0.2, "steps": 10}}}}}
+
+
+def http_sensor(name: str, event_source: str, path: str, dlq_topic: str, *, dlq_url: str = CLUSTER_KAFKA,
+                steps: int = 3, duration: str = "200ms") -> dict[str, Any]:
+    """A Sensor calling ``http://<gateway>/<path>`` once per event of ``event_source`` (its event of
+    the same name) with ``{"sensor": name, "event": {{ toJson .Input }}}``, the record dead-lettered
+    to ``dlq_topic`` on ``dlq_url`` after ``steps`` failed attempts."""
+    retry = {"steps": steps, "duration": duration, "factor": 2.0, "jitter": 0.2}
+    dep = event_source
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Sensor",
+            "metadata": {"name": name, "namespace": NAMESPACE},
+            "spec": {"eventBusName": "default",
+                     "dependencies": [{"name": dep, "eventSourceName": event_source, "eventName": event_source}],
+                     "triggers": [{
+                         "template": {"name": TRIGGER, "http": {
+                             "url": f"http://{CLUSTER_GATEWAY}/{path.lstrip('/')}", "method": "POST",
+                             "headers": {"Content-Type": "application/json"}, "timeout": 30,
+                             "payload": [{"src": {"dependencyName": dep, "dataTemplate":
+                                                  f'{{"sensor": "{name}", "event": {{{{ toJson .Input }}}}}}'},
+                                          "dest": ""}]}},
+                         "retryStrategy": retry,
+                         "policy": {"status": {"allow": [200]}},
+                         "atLeastOnce": True,
+                         "dlqTrigger": {
+                             "template": {"name": f"{TRIGGER}-dead-letter", "kafka": {
+                                 "url": dlq_url, "topic": dlq_topic, "requiredAcks": -1,
+                                 "payload": [
+                                     {"src": {"dependencyName": dep, "value": name}, "dest": "step"},
+                                     {"src": {"dependencyName": dep, "value": f"no 200 in {steps} attempts"},
+                                      "dest": "reason"},
+                                     {"src": {"dependencyName": dep, "dataKey": "body", "useRawData": True},
+                                      "dest": "payload"},
+                                     {"src": {"dependencyName": dep, "dataKey": "key"}, "dest": "key"}]}},
+                             "retryStrategy": retry, "atLeastOnce": True}}]}}
+
+
+def eventbus_with_stream_config(eventbus: Mapping[str, Any], stream_config: str) -> dict[str, Any]:
+    """``eventbus`` with ``spec.jetstream.streamConfig`` set (the controller merges it over its default)."""
+    out = copy.deepcopy(dict(eventbus))
+    out["spec"]["jetstream"]["streamConfig"] = stream_config
+    return out
+
+
+@dataclass(frozen=True)
+class StreamState:
+    messages: int
+    first_seq: int
+    last_seq: int
+
+
+def stream_state(jsz: Mapping[str, Any], stream: str = STREAM) -> StreamState:
+    for account in jsz.get("account_details") or []:
+        for detail in account.get("stream_detail") or []:
+            if detail.get("name") == stream:
+                state = detail.get("state") or {}
+                return StreamState(int(state.get("messages", 0)), int(state.get("first_seq", 0)),
+                                   int(state.get("last_seq", 0)))
+    return StreamState(0, 0, 0)
+
+
+class ArgoPods:
+    """Real Argo Events processes started one at a time on ``network`` against ``bus``."""
+
+    def __init__(self, network: PodNetwork, bus: NatsEventBus, eventbus: Mapping[str, Any],
+                 addresses: Mapping[str, str], run_dir: pathlib.Path):
+        self.network, self.bus, self.eventbus = network, bus, eventbus
+        self.addresses = dict(addresses)
+        self.run_dir = pathlib.Path(run_dir)
+        self.processes: list[ArgoProcess] = []
+
+    def start(self, document: Mapping[str, Any]) -> ArgoProcess:
+        """The process of one EventSource or Sensor in a new pod (its addresses localised)."""
+        body = localise([Document(f"{document['metadata']['name']}.yaml", document)], self.addresses)[0].body
+        pod = self.network.add_pod(pod_name(body, next(_serial)))
+        proc = ArgoProcess(body, pod, pod_env(body, bus_config(self.eventbus, self.bus.url), pod.name),
+                           self.run_dir / "logs" / "argo" / f"{pod.name}.log",
+                           self.run_dir / "argo" / "pods" / pod.name).start()
+        self.processes.append(proc)
+        return proc
+
+    def start_sensor(self, document: Mapping[str, Any], timeout: float = 60.0) -> ArgoProcess:
+        """A Sensor, returned once its durable consumers exist on the stream."""
+        proc = self.start(document)
+        self.bus.wait_consumers(sensor_durables(document), timeout, alive=proc.alive)
+        return proc
+
+    def stop(self, proc: ArgoProcess) -> None:
+        proc.stop()
+        self.network.remove_pod(proc.pod.name)
+        self.processes.remove(proc)
+
+    def kill(self, proc: ArgoProcess) -> None:
+        """kill -9: nothing acknowledged, committed or closed after it; the pod goes too."""
+        proc.kill()
+        self.network.remove_pod(proc.pod.name)
+        self.processes.remove(proc)
+
+    def stop_all(self) -> None:
+        for kind in ("EventSource", "Sensor"):
+            for proc in [p for p in self.processes if p.kind == kind]:
+                self.stop(proc)
+
+    def consumer(self, sensor: Mapping[str, Any]):
+        """The state of the Sensor's one durable consumer (:class:`~.eventbus.ConsumerState`)."""
+        (name,) = sensor_durables(sensor)
+        return consumers(self.bus.jsz())[name]
+
+    def stream(self) -> StreamState:
+        return stream_state(self.bus.jsz())
+
+
+def metrics(proc: ArgoProcess) -> dict[tuple[str, tuple], float]:
+    """The process's Prometheus metrics (``:7777/metrics`` in its pod)."""
+    with urllib.request.urlopen(proc.metrics_url, timeout=5) as resp:
+        return parse_prometheus(resp.read().decode())
+
+
+def trigger_metric(samples: Mapping[tuple[str, tuple], float], metric: str, trigger: str) -> int:
+    return int(sum(v for (name, labels), v in samples.items()
+                   if name == metric and dict(labels).get("trigger_name") == trigger))
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call the probe function got: when it came and went, what it answered, the body text."""
+    call: str
+    started: float
+    ended: float | None
+    status: int | None
+    body: str
+
+    @property
+    def event(self) -> dict[str, Any]:
+        return json.loads(self.body)["event"]
+
+
+def calls(record_file: pathlib.Path) -> list[Call]:
+    """The probe's calls in arrival order (see tests/devstack/realargo/functions/probe)."""
+    if not record_file.exists():
+        return []
+    began: dict[str, dict] = {}
+    ended: dict[str, dict] = {}
+    for line in record_file.read_text().splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            (began if entry["phase"] == "in" else ended)[entry["call"]] = entry
+    out = [Call(c, e["t"], ended.get(c, {}).get("t"), ended.get(c, {}).get("status"), e["body"])
+           for c, e in began.items()]
+    return sorted(out, key=lambda c: c.started)
+
+
+def max_in_flight(made: list[Call]) -> int:
+    """The most calls that were in flight at one moment (a call without an end counts to the end)."""
+    edges = sorted([(c.started, 1) for c in made] + [(c.ended if c.ended is not None else float("inf"), -1)
+                                                      for c in made], key=lambda e: (e[0], e[1]))
+    most = now = 0
+    for _t, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
+    """Poll ``predicate`` until it returns something true (returned); ``TimeoutError`` at the
+    deadline, never ``AssertionError``: a test marked ``xfail(raises=AssertionError)`` then fails
+    on a stack that did not get that far instead of passing as the defect it expects."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
