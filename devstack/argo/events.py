@@ -18,7 +18,7 @@ import codecs
 import json
 import re
 import threading
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import orjson
@@ -362,9 +362,18 @@ def kafka_event(*, event_source: str, event_name: str, url: str, topic: str, par
 
 
 def calendar_event(*, event_source: str, event_name: str, fired_at: datetime, event_id: str,
-                   metadata: Mapping[str, str] | None = None) -> Event:
-    """A calendar tick; ``fired_at`` is aware, in the source's time zone (Argo prints it so)."""
-    data: dict[str, Any] = {"eventTime": go_time_string(fired_at)}
+                   metadata: Mapping[str, str] | None = None, uptime_s: float | None = None) -> Event:
+    """A calendar tick at ``fired_at`` (aware).
+
+    ``eventTime`` is what the real listener writes for a tick (``calendar/start.go``): the
+    ``time.Time`` its timer delivered, ``time.Now()``, so the process's zone (a pod's: UTC, not
+    the source's ``timezone``) and the monotonic reading Go prints after it, ``m=+<seconds since
+    the process started>`` (``uptime_s``), as argo-conformance shows.
+    """
+    event_time = go_time_string(fired_at.astimezone(timezone.utc))
+    if uptime_s is not None:
+        event_time += f" m=+{uptime_s:.9f}"
+    data: dict[str, Any] = {"eventTime": event_time}
     if metadata:
         data["metadata"] = dict(sorted(metadata.items()))
     context = EventContext(id=event_id, source=event_source, type="calendar", subject=event_name,

@@ -33,7 +33,11 @@ class OracleError(RuntimeError):
 
 @dataclass(frozen=True)
 class Message:
-    """One Kafka message and the EventSource event it came through (``jsonBody`` by default)."""
+    """One Kafka message and the EventSource event it came through (``jsonBody`` by default).
+
+    With ``data`` set it is another source's event instead (``type``, e.g. a calendar tick): the
+    event data as the Sensor receives it, given as is.
+    """
 
     value: bytes | None = b"{}"
     key: bytes | None = b"k1"
@@ -48,10 +52,15 @@ class Message:
     event_name: str = "orders"
     url: str = "kafka:9092"
     time: datetime = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
+    type: str = "kafka"
+    data: bytes | None = None
+    id: str | None = None
 
     @property
     def event_id(self) -> str:
-        """Argo's Kafka event ID (``source:event:first-url:topic:partition:offset``)."""
+        """``id``, else Argo's Kafka event ID (``source:event:first-url:topic:partition:offset``)."""
+        if self.id is not None:
+            return self.id
         return f"{self.event_source}:{self.event_name}:{self.url.split(',')[0]}:{self.topic}:" \
                f"{self.partition}:{self.offset}"
 
@@ -68,6 +77,8 @@ class Message:
             case["keyBase64"] = base64.b64encode(self.key).decode()
         if self.value is not None:
             case["valueBase64"] = base64.b64encode(self.value).decode()
+        if self.data is not None:
+            case["type"], case["dataBase64"] = self.type, base64.b64encode(self.data).decode()
         return case
 
 
@@ -124,6 +135,16 @@ class Oracle:
                            "events": {name: m.as_case() for name, m in events.items()}})
         if "payload" in result:
             result["payload"] = base64.b64decode(result["payload"] or "")
+        return result
+
+    def calendar(self, source: Mapping[str, Any], event_source: str = "ticks",
+                 event_name: str = "tick") -> dict[str, Any]:
+        """``{"data": bytes}``: the first tick's event data from the real calendar listener, run
+        with ``source`` (a CalendarEventSource: give a short ``interval``, it waits for the tick)."""
+        result = self.ask({"kind": "calendar", "eventSource": event_source, "eventName": event_name,
+                           "calendar": dict(source)})
+        if "data" in result:
+            result["data"] = base64.b64decode(result["data"])
         return result
 
     def close(self) -> None:

@@ -213,7 +213,8 @@ class CalendarWorker(_Worker):
                 fired = self.runner.now().astimezone(zone)
                 event = calendar_event(event_source=source.event_source, event_name=source.event_name,
                                        fired_at=fired, event_id=uuid.uuid4().hex,
-                                       metadata=dict(source.metadata))
+                                       metadata=dict(source.metadata),
+                                       uptime_s=time.monotonic() - self.runner.started_monotonic)
                 counters = self.runner.counters_of(self.sub.sensor.name)
                 counters.add(events_in=1)
                 try:
@@ -249,6 +250,7 @@ class Runner:
         self.session_timeout_ms, self.heartbeat_ms = session_timeout_ms, heartbeat_ms
         self.dlq_timeout_s, self.status_interval_s = dlq_timeout_s, status_interval_s
         self.now = now
+        self.started_monotonic = time.monotonic()  # a calendar tick's "m=+..." counts from here
         self.stopping = threading.Event()
         self.manifests: Manifests | None = None
         self.subscriptions: tuple[Subscription, ...] = ()

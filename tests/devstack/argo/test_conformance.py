@@ -17,14 +17,17 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import time
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devstack.argo.events import InvalidBody, KafkaEvents
+from devstack.argo.events import Event, EventContext, InvalidBody, KafkaEvents, calendar_event
 from devstack.argo.filters import filter_event
 from devstack.argo.oracle import Message, Oracle, ToolMissing
 from devstack.argo.params import PayloadError, construct_payload
@@ -70,6 +73,9 @@ def _sensor(filters=None, operator="", payload=None, dependencies=("dep",)):
 
 
 def _event(message: Message):
+    if message.data is not None:  # another source's event data, given to both sides as is
+        return Event(EventContext(id=message.event_id, source=message.event_source, type=message.type,
+                                  subject=message.event_name, time=message.time), json.loads(message.data))
     events = KafkaEvents(event_source=message.event_source, event_name=message.event_name,
                          url=message.url, json_body=message.json_body, metadata=message.metadata)
     return events.event(message.topic, message.partition, message.offset, message.key, message.value,
@@ -424,15 +430,25 @@ def test_payload_as_argo(oracle, params, body):
     assert emulate_payload(events, params) == real_payload(oracle, events, params)
 
 
+def _source_kinds() -> dict[tuple[str, str], str]:
+    """(eventSourceName, eventName) -> kafka or calendar, from the committed EventSources."""
+    kinds = {}
+    for path in sorted((REPO / "argo-events" / "event-sources").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            for kind in ("kafka", "calendar"):
+                for event in ((doc or {}).get("spec", {}).get(kind) or {}):
+                    kinds[(doc["metadata"]["name"], event)] = kind
+    return kinds
+
+
 def _committed_payloads():
-    """(file:trigger, dependency, parameters) of every Kafka-fed trigger and dlqTrigger we commit,
-    without the ``now`` templates (the clock differs; see the test below)."""
-    found = []
+    """(file:trigger, source kind, parameters) of every trigger and dlqTrigger we commit, without
+    the ``now`` templates (the clock differs; see the test below)."""
+    kinds, found = _source_kinds(), []
     for path in COMMITTED_SENSORS:
         for doc in yaml.safe_load_all(path.read_text()):
             spec = (doc or {}).get("spec", {})
-            if any(d["eventSourceName"].endswith("-tick") or "tick" in d["name"] for d in spec.get("dependencies", [])):
-                continue  # calendar events: the oracle builds Kafka events only
+            source_of = {d["name"]: kinds[(d["eventSourceName"], d["eventName"])] for d in spec["dependencies"]}
             for trigger in spec.get("triggers", []):
                 for t in (trigger, trigger.get("dlqTrigger")):
                     if not t:
@@ -440,21 +456,47 @@ def _committed_payloads():
                     action = t["template"].get("http") or t["template"].get("kafka") or {}
                     params = [p for p in action.get("payload", []) if "now" not in p["src"].get("dataTemplate", "")]
                     if params:
-                        found.append((f"{path.name}:{t['template']['name']}", params))
+                        kind = source_of[params[0]["src"]["dependencyName"]]
+                        found.append((f"{path.name}:{t['template']['name']}", kind, params))
     return found
 
 
 COMMITTED_PAYLOADS = _committed_payloads()
+TICK = calendar_event(event_source="orders-ticks", event_name="autoscaler", event_id="0f1e2d",
+                      fired_at=datetime(2026, 11, 21, 10, 0, 15, tzinfo=timezone.utc), uptime_s=15.000212,
+                      metadata={"workflow": "orders"})
 
 
-@pytest.mark.parametrize("params", [p for _, p in COMMITTED_PAYLOADS], ids=[n for n, _ in COMMITTED_PAYLOADS])
-def test_committed_payloads_as_argo(oracle, params):
+@pytest.mark.parametrize("kind, params", [(k, p) for _, k, p in COMMITTED_PAYLOADS],
+                         ids=[n for n, _, _ in COMMITTED_PAYLOADS])
+def test_committed_payloads_as_argo(oracle, kind, params):
     dependency = params[0]["src"]["dependencyName"]
-    message = Message(value=b'{"id": "o-1", "amount": 12.5, "quantity": 3, "status": "paid", '
-                            b'"note": "<b>&</b>", "tags": ["a", "b"], "nested": {"z": 1, "a": null}}',
-                      key=b"o-1", topic=dependency)
+    if kind == "calendar":
+        message = Message(type="calendar", data=TICK.data_text().encode(), id=TICK.context.id,
+                          event_source=TICK.context.source, event_name=TICK.context.subject, time=TICK.context.time)
+    else:
+        message = Message(value=b'{"id": "o-1", "amount": 12.5, "quantity": 3, "status": "paid", '
+                                b'"note": "<b>&</b>", "tags": ["a", "b"], "nested": {"z": 1, "a": null}}',
+                          key=b"o-1", topic=dependency)
     events = {dependency: message}
     assert emulate_payload(events, params) == real_payload(oracle, events, params)
+
+
+_GO_TICK_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,9})? \+0000 UTC m=\+\d+\.\d{9}")
+
+
+def test_a_calendar_tick_has_the_real_listeners_event_data(oracle):
+    """The real listener, run for one tick: eventTime is time.Now() (UTC here and in a pod, not the
+    source's timezone) with Go's monotonic reading; the emulator writes the same shape."""
+    source = {"interval": "1s", "timezone": "Europe/Paris", "metadata": {"workflow": "orders", "a": "<&>"}}
+    real = json.loads(oracle.calendar(source)["data"])
+    fired = datetime.now(ZoneInfo("Europe/Paris"))
+    emulated = json.loads(calendar_event(event_source="ticks", event_name="tick", fired_at=fired, event_id="x",
+                                         metadata=source["metadata"], uptime_s=1.0).data_text())
+    assert real.keys() == emulated.keys() == {"eventTime", "metadata"}
+    assert real["metadata"] == emulated["metadata"]
+    assert _GO_TICK_TIME.fullmatch(real["eventTime"]), real["eventTime"]
+    assert _GO_TICK_TIME.fullmatch(emulated["eventTime"]), emulated["eventTime"]
 
 
 def test_now_in_a_template_is_the_current_time_in_both(oracle):
@@ -498,11 +540,13 @@ EVENT_CASES = [
     Message(value=b'{"a": 1}', metadata={"z": "1", "a": "2"}),
     Message(value=b'{"a": 12345678901234567890, "b": 1.0, "c": 1e400}'),
     Message(value=b'{"a": 1, "a": 2}'),
+    Message(value=b"{}", time=datetime(2026, 3, 29, 3, 0, 0, 123400, tzinfo=ZoneInfo("Europe/Paris"))),
 ]
 EVENT_IDS = [
     "plain", "html-and-utf8", "whitespace", "null-value", "null-key", "invalid-utf8-key",
     "truncated-utf8-key-and-header-beside-a-real-replacement-char", "base64-text",
     "base64-binary", "headers-sorted-last-wins", "metadata", "numbers-kept-verbatim", "duplicate-keys-kept",
+    "context-time-in-another-zone",
 ]
 
 

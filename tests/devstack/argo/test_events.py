@@ -69,10 +69,12 @@ def test_whole_event_json_carries_context_and_base64_data():
     assert base64.b64decode(whole["data"]).decode() == event.data_text()
 
 
-def test_calendar_event_time_prints_in_the_source_time_zone():
-    fired = datetime(2026, 11, 21, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
-    event = calendar_event(event_source="ticks", event_name="autoscaler", fired_at=fired, event_id="abc")
-    assert event.data == {"eventTime": "2026-11-21 11:00:00 +0100 CET"}
+def test_calendar_event_time_prints_in_utc_with_the_monotonic_reading():
+    """The listener's timer delivers time.Now(): the pod's zone, not the source's (test_conformance)."""
+    fired = datetime(2026, 11, 21, 11, 0, 0, 120, tzinfo=ZoneInfo("Europe/Paris"))
+    event = calendar_event(event_source="ticks", event_name="autoscaler", fired_at=fired, event_id="abc",
+                           uptime_s=15.25)
+    assert event.data == {"eventTime": "2026-11-21 10:00:00.00012 +0000 UTC m=+15.250000000"}
     assert (event.context.type, event.context.id) == ("calendar", "abc")
 
 

@@ -11,6 +11,8 @@
 //	  -> {"pass": bool, "error": "..."}   (dependencies.Filter)
 //	{"kind": "payload", "events": {"<dependency>": M, ...}, "payload": [<trigger parameters>]}
 //	  -> {"payload": base64 of the body} or {"error": "..."} or {"panic": "..."}   (triggers.ConstructPayload)
+//	{"kind": "calendar", "eventSource": "ticks", "eventName": "t", "calendar": <CalendarEventSource>}
+//	  -> {"data": base64 of the first tick's event data}   (calendar.EventListener.StartListening)
 //
 // M is one Kafka message and the EventSource settings it went through:
 //
@@ -20,6 +22,7 @@
 //	 "value": "text" | "valueBase64": "..." (neither: a null value), "metadata": {...}}
 //
 // What upstream prints (ResolveParamValue's fallbacks) goes to stderr.
+// M may instead carry another source's event: {"type": "calendar", "dataBase64": "...", ...}.
 // A message the EventSource would reject (a jsonBody value that is not JSON) answers
 // {"rejected": "..."} whatever the kind. Filters and payload parameters are the manifest's own
 // JSON (v1alpha1.EventDependencyFilter, []v1alpha1.TriggerParameter).
@@ -28,13 +31,15 @@
 // processOne marshals), cloudevents.NewEvent / SetData / json.Marshal (what eventing.go publishes
 // on the EventBus), json.Unmarshal into a cloudevents.Event (what the JetStream trigger
 // connection reads), dependencies.Filter and triggers.ConstructPayload (what the Sensor runs, the
-// latter as the HTTP and Kafka triggers call it). Two small steps are unexported upstream and
+// latter as the HTTP and Kafka triggers call it), and the calendar EventSource's own listener
+// (calendar.EventListener.StartListening, run until its first tick). Two small steps are unexported upstream and
 // restated here: processOne's field-by-field build of KafkaEventData and the Sensor's
 // convertEvent (listener.go), a struct copy of the CloudEvent's context attributes and data.
 package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -42,7 +47,10 @@ import (
 	"time"
 
 	"github.com/argoproj/argo-events/pkg/apis/events/v1alpha1"
+	eventsourcecommon "github.com/argoproj/argo-events/pkg/eventsources/common"
 	"github.com/argoproj/argo-events/pkg/eventsources/events"
+	"github.com/argoproj/argo-events/pkg/eventsources/sources/calendar"
+	"github.com/argoproj/argo-events/pkg/metrics"
 	"github.com/argoproj/argo-events/pkg/sensors/dependencies"
 	"github.com/argoproj/argo-events/pkg/sensors/triggers"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -64,6 +72,9 @@ type message struct {
 	Value       *string           `json:"value"`
 	ValueBase64 *string           `json:"valueBase64"`
 	Metadata    map[string]string `json:"metadata"`
+	// Another source's event: its type and its data as the Sensor receives it (calendar ticks).
+	Type       string  `json:"type"`
+	DataBase64 *string `json:"dataBase64"`
 }
 
 type testCase struct {
@@ -73,6 +84,48 @@ type testCase struct {
 	FiltersLogicalOperator v1alpha1.LogicalOperator        `json:"filtersLogicalOperator"`
 	Events                 map[string]*message             `json:"events"`
 	Payload                []v1alpha1.TriggerParameter     `json:"payload"`
+	EventSource            string                          `json:"eventSource"`
+	EventName              string                          `json:"eventName"`
+	Calendar               *v1alpha1.CalendarEventSource   `json:"calendar"`
+}
+
+// calendarTimeout bounds the wait for a first tick (a case asks for a short interval).
+const calendarTimeout = 30 * time.Second
+
+var listenerMetrics = metrics.NewMetrics("argo-conformance")
+
+// firstTick runs the real calendar EventSource listener until it dispatches its first event.
+func firstTick(c *testCase) result {
+	listener := &calendar.EventListener{
+		EventSourceName:     c.EventSource,
+		EventName:           c.EventName,
+		CalendarEventSource: *c.Calendar,
+		Metrics:             listenerMetrics,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), calendarTimeout)
+	defer cancel()
+	ticks := make(chan []byte, 1)
+	failed := make(chan error, 1)
+	go func() {
+		failed <- listener.StartListening(ctx, func(data []byte, _ ...eventsourcecommon.Option) error {
+			select {
+			case ticks <- data:
+			default:
+			}
+			return nil
+		})
+	}()
+	select {
+	case data := <-ticks:
+		return result{"data": data}
+	case err := <-failed:
+		if err == nil {
+			err = fmt.Errorf("the listener stopped without an event")
+		}
+		return result{"error": err.Error()}
+	case <-ctx.Done():
+		return result{"error": fmt.Sprintf("no calendar event within %s", calendarTimeout)}
+	}
 }
 
 type result map[string]any
@@ -136,13 +189,21 @@ func kafkaEventData(m *message) ([]byte, error) {
 // pkg/eventsources/eventing.go does, read back as the JetStream trigger connection does, then
 // listener.go's convertEvent.
 func sensorEvent(m *message) (*v1alpha1.Event, error) {
-	data, err := kafkaEventData(m)
+	var data []byte
+	var err error
+	eventType := string(v1alpha1.KafkaEvent)
+	if m.DataBase64 != nil {
+		data, err = base64.StdEncoding.DecodeString(*m.DataBase64)
+		eventType = m.Type
+	} else {
+		data, err = kafkaEventData(m)
+	}
 	if err != nil {
 		return nil, err
 	}
 	event := cloudevents.NewEvent()
 	event.SetID(m.ID)
-	event.SetType(string(v1alpha1.KafkaEvent))
+	event.SetType(eventType)
 	event.SetSource(m.EventSource)
 	event.SetSubject(m.EventName)
 	event.SetTime(m.Time)
@@ -225,8 +286,13 @@ func run(c *testCase) (out result) {
 			return result{"error": err.Error()}
 		}
 		return result{"payload": payload} // []byte: base64 in JSON
+	case "calendar":
+		if c.Calendar == nil {
+			return result{"error": "calendar: no calendar event source"}
+		}
+		return firstTick(c)
 	default:
-		return result{"error": fmt.Sprintf("unknown kind %q (event, filter, payload)", c.Kind)}
+		return result{"error": fmt.Sprintf("unknown kind %q (event, filter, payload, calendar)", c.Kind)}
 	}
 }
 
