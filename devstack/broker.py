@@ -98,13 +98,17 @@ class EmbeddedBroker:
         self.stop()
 
 
-def create_topics(bootstrap: str, topics: dict[str, int], timeout: float = 15.0) -> None:
-    """Create topics (name -> partitions) that do not exist yet; replication factor 1 locally."""
+def create_topics(bootstrap: str, topics: dict[str, int], timeout: float = 15.0,
+                  replication_factor: int = 1) -> None:
+    """Create topics (name -> partitions) that do not exist yet.
+
+    ``replication_factor``: 1 locally (one broker); 3 on a three-node Apache Kafka cluster.
+    """
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     existing = set(admin.list_topics(timeout=timeout).topics)
-    wanted = [NewTopic(name, num_partitions=n, replication_factor=1)
+    wanted = [NewTopic(name, num_partitions=n, replication_factor=replication_factor)
               for name, n in sorted(topics.items()) if name not in existing]
     if not wanted:
         return
