@@ -74,7 +74,7 @@ class Event(NamedTuple):
             data = dict(data)
             data["body"] = None
             head, tail = gojson.dumps(data).split('"body":null', 1)
-            text = f'{head}"body":{go_compact(self.body_text.decode())}{tail}'
+            text = f'{head}"body":{go_compact(self.body_text.decode("utf-8", "surrogateescape"))}{tail}'
         return text if self.text_data is None else text.replace(_RUNE_ERROR, "\\ufffd")
 
     def whole_json(self) -> str:
@@ -82,7 +82,7 @@ class Event(NamedTuple):
 
         This is what a payload parameter with neither key, template nor value resolves to.
         """
-        data = base64.b64encode(self.data_text().encode()).decode()
+        data = base64.b64encode(self.data_text().encode("utf-8", "surrogateescape")).decode()
         return gojson.dumps({"context": self.context.as_json(), "data": data})
 
 
@@ -248,7 +248,13 @@ def _decode_with_hooks(value: bytes, decoder: json.JSONDecoder | None = None) ->
     decoder = decoder or _BODY
     _numbers.go_only = False
     try:
-        text = value.decode("utf-8")
+        try:
+            text, invalid_utf8 = value.decode("utf-8"), False
+        except UnicodeDecodeError:
+            # Go takes it (json.Valid checks no UTF-8): the bytes stay in the event data as they
+            # came; here each invalid byte is a surrogate (surrogateescape), which gojson writes
+            # as \ufffd where Go's json.Marshal does, and raw text gives back as the byte.
+            text, invalid_utf8 = value.decode("utf-8", "surrogateescape"), True
         try:  # the C scanner straight away (JSONDecoder.decode adds two regex passes per call)
             body, end = decoder.scan_once(text, 0)
         except StopIteration:  # not a value at 0: maybe leading white space; decode says why
@@ -257,7 +263,7 @@ def _decode_with_hooks(value: bytes, decoder: json.JSONDecoder | None = None) ->
             body = decoder.decode(text)  # raises "Extra data", as json.loads would
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidBody(f"value is not JSON: {exc}") from exc
-    return body, not _numbers.go_only
+    return body, not (_numbers.go_only or invalid_utf8)  # not plain: orjson refuses surrogates
 
 
 def _plain(values: Any) -> bool:

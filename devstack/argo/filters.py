@@ -130,7 +130,7 @@ def _one_data(f: DataFilter, data: Any, now: datetime,
     if f.type == "number":
         event_value = found.float()
         return any(_compare(f.comparator, event_value, v) for v in f.values), None
-    text = found.string()
+    text = re2.go_text(found.string())
     if f.comparator == "=":
         return any(p.search(text) for p in f.values), None
     return any(not p.search(text) for p in f.values), None

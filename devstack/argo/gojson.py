@@ -121,6 +121,9 @@ def dumps(value: Any, *, sort_keys: bool = False, html: bool = True, float64: bo
     value gjson decoded (every number a float64), an int beyond 2**53 prints rounded like Go.
     Floats take Go's text. Fast path: the C encoder, whose output differs from Go's only in
     number texts the ``_SUSPECT`` pattern finds (then the exact, slower encoder runs).
+
+    A string holding bytes of invalid UTF-8 (decoded with ``surrogateescape``, as a Go string
+    holds them) writes each as ``\\ufffd``, as Go does.
     """
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys,
@@ -128,8 +131,15 @@ def dumps(value: Any, *, sort_keys: bool = False, html: bool = True, float64: bo
     except ValueError as exc:
         raise ValueError(f"json: unsupported value: {exc}") from exc
     if _needs_go_numbers(text, float64):
-        return _slow_dumps(value, sort_keys, html, float64)
-    return escape_html(text) if html else text
+        text = _slow_dumps(value, sort_keys, html, float64)
+    elif html:
+        text = escape_html(text)
+    if not text.isascii() and _INVALID_BYTE.search(text):
+        text = _INVALID_BYTE.sub(r"\\ufffd", text)
+    return text
+
+
+_INVALID_BYTE = re.compile("[\udc80-\udcff]")  # surrogateescape's byte 0x80-0xff
 
 
 def _needs_go_numbers(text: str, float64: bool = False) -> bool:

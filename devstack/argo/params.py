@@ -100,7 +100,7 @@ def construct_payload(params: Sequence[Param], events: Mapping[str, Event], now:
         resolved = resolve(param.src, events, now)
         if param.dest is None:
             if resolved is not None:
-                return resolved.text.encode()
+                return resolved.text.encode("utf-8", "surrogateescape")  # invalid UTF-8 as it came
             continue
         if resolved is None:
             continue
@@ -109,7 +109,7 @@ def construct_payload(params: Sequence[Param], events: Mapping[str, Event], now:
         else:
             value = resolved.text
         doc = gjson.set_value(_open_raw(doc, param.dest), param.dest, value)
-    return b"" if doc is None else sjson_text(doc).encode()
+    return b"" if doc is None else sjson_text(doc).encode("utf-8", "surrogateescape")
 
 
 _SJSON_AS_IS = re.compile(r'[ !#-\[\]-\x7f]*')  # bytes 0x20-0x7f but " and \

@@ -8,7 +8,9 @@ code in tests/devstack/argo/test_conformance.py):
   newline (``^FR$`` matches ``"FR\\n"``): written ``\\Z`` here. Go's ``\\z`` is Python's ``\\Z``;
   Go has no ``\\Z``.
 * ``\\s`` is ``[\\t\\n\\f\\r ]`` in Go (no vertical tab); ``\\d``, ``\\w``, ``\\b`` are ASCII in
-  Go; ``(?i)`` folds case in Unicode in both.
+  Go; ``(?i)`` folds case in Unicode in both; ``\\x{FFFD}`` is Python's ``\\U0000fffd``.
+* Go matches bytes: each byte of invalid UTF-8 is one U+FFFD there (:func:`go_text` gives a
+  string those bytes were decoded into, with ``surrogateescape``, as Go's regexp sees it).
 
 Refused (``ValueError``), being either not RE2 or read otherwise by Python: lookaround and
 backreferences, ``\\Z``, POSIX classes ``[[:alpha:]]``, the ungreedy flag ``U`` (Python's ``U`` is
@@ -52,6 +54,16 @@ def translate(pattern: str) -> str:
             escaped = pattern[i + 1]
             if escaped == "Z":
                 raise ValueError(f"regular expression {pattern!r}: Go has no \\Z (use \\z or $)")
+            if escaped == "x" and pattern.startswith("{", i + 2):  # \x{FFFD}: Python's \U0000FFFD
+                close = pattern.find("}", i + 3)
+                digits = pattern[i + 3:close] if close > 0 else ""
+                if not digits or len(digits) > 6 or not all(c in "0123456789abcdefABCDEF" for c in digits) \
+                        or int(digits, 16) > 0x10FFFF:
+                    raise ValueError(f"regular expression {pattern!r}: invalid escape \\x{{{digits}")
+                out.append(f"\\U{int(digits, 16):08x}")
+                class_opened = False
+                i = close + 1
+                continue
             if in_class:
                 if escaped in "SDW":
                     raise ValueError(f"regular expression {pattern!r}: \\{escaped} inside a class is "
@@ -89,3 +101,11 @@ def compile(pattern: str) -> re.Pattern:  # noqa: A001 - re.compile's twin
         return re.compile(translated)
     except re.error as exc:
         raise ValueError(f"regular expression {pattern!r}: {exc}") from exc
+
+
+_INVALID_BYTE = re.compile("[\udc80-\udcff]")  # surrogateescape's byte 0x80-0xff
+
+
+def go_text(text: str) -> str:
+    """``text`` as Go's regexp reads its bytes: an invalid byte (a surrogateescape) is U+FFFD."""
+    return text if text.isascii() else _INVALID_BYTE.sub("\ufffd", text)

@@ -14,6 +14,7 @@ they fail naming what is missing.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pathlib
@@ -522,6 +523,35 @@ def test_a_parameter_that_may_find_no_event_panics_argo_and_is_refused_here(orac
         emulate_payload(events, params)
     with_value = [params[0], {"src": {"dependencyName": "other", "dataKey": "body", "value": "v"}, "dest": "b"}]
     assert emulate_payload(events, with_value) == real_payload(oracle, events, with_value)
+
+
+# --- bytes that are not UTF-8 inside a JSON string: Argo takes them (json.Valid checks no UTF-8) --
+
+NOT_UTF8 = Message(value=b'{"a": "x\xffy", "n": 1, "t": "\xe2\x82", "ok": "\xc3\xa9"}')
+
+
+@pytest.mark.parametrize("filters", [
+    _string("^x.y$", path="body.a"), _number("=", "1", path="body.n"), _string("^..$", path="body.t"),
+    _string("^\\x{FFFD}", path="body.t"), _string("^é$", path="body.ok"), _string("y", path="body"),
+], ids=["dot-matches-an-invalid-byte", "other-field", "truncated-sequence-is-two-bytes",
+        "invalid-byte-is-the-replacement-rune", "valid-neighbour", "object-text"])
+def test_a_string_with_invalid_utf8_is_filtered_as_argo(oracle, filters):
+    assert emulate_filter(NOT_UTF8, filters) == real_filter(oracle, NOT_UTF8, filters)
+
+
+@pytest.mark.parametrize("params", [
+    [_src("", dataTemplate=ENVELOPE)], [_src("payload", dataKey="body", useRawData=True)],
+    [_src("s", dataKey="body.a")], [_src("", dataTemplate="{{ .Input.body.a }}")], [_src("", dataKey="body.a")],
+], ids=["envelope-writes-ufffd", "raw-body-keeps-the-bytes", "string-writes-ufffd", "template-text-keeps-the-bytes",
+        "whole-payload-string-keeps-the-bytes"])
+def test_a_string_with_invalid_utf8_reaches_the_payload_as_argo_writes_it(oracle, params):
+    events = {"dep": NOT_UTF8}
+    assert emulate_payload(events, params) == real_payload(oracle, events, params)
+
+
+def test_event_data_with_invalid_utf8_is_argos(oracle):
+    assert _event(NOT_UTF8).data_text().encode("utf-8", "surrogateescape") == oracle.event(NOT_UTF8)["data"]
+    assert base64.b64decode(json.loads(_event(NOT_UTF8).whole_json())["data"]) == oracle.event(NOT_UTF8)["data"]
 
 
 # --- the event itself ----------------------------------------------------------------------

@@ -19,9 +19,13 @@ from devstack.argo import re2
     ("[]a]", "]", True),
     ("[[]", "[", True),
     ("[a&&b]", "&", True),
+    (r"^\x{41}\x{e9}$", "Aé", True),
+    ("^x.y$", re2.go_text(b"x\xffy".decode("utf-8", "surrogateescape")), True),
+    (r"^x\x{FFFD}y$", re2.go_text(b"x\xffy".decode("utf-8", "surrogateescape")), True),
 ], ids=["dollar-end", "dollar-not-before-final-newline", "unanchored-dollar", "backslash-z",
         "leading-multiline", "dollar-in-class", "space-no-vertical-tab", "space-tab", "digit-ascii",
-        "word-ascii", "ignore-case-unicode", "bracket-first-in-class", "bracket-in-class", "ampersands-in-class"])
+        "word-ascii", "ignore-case-unicode", "bracket-first-in-class", "bracket-in-class", "ampersands-in-class", "hex-escape-with-braces",
+        "dot-matches-an-invalid-byte", "invalid-byte-is-the-replacement-rune"])
 def test_matches_as_go(pattern, text, matches):
     assert bool(re2.compile(pattern).search(text)) is matches
 
