@@ -255,6 +255,8 @@ def _decode_with_hooks(value: bytes, decoder: json.JSONDecoder | None = None) ->
             # came; here each invalid byte is a surrogate (surrogateescape), which gojson writes
             # as \ufffd where Go's json.Marshal does, and raw text gives back as the byte.
             text, invalid_utf8 = value.decode("utf-8", "surrogateescape"), True
+        if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+            text = _JSON_STRING.sub(_gjson_surrogates, text)
         try:  # the C scanner straight away (JSONDecoder.decode adds two regex passes per call)
             body, end = decoder.scan_once(text, 0)
         except StopIteration:  # not a value at 0: maybe leading white space; decode says why
@@ -264,6 +266,40 @@ def _decode_with_hooks(value: bytes, decoder: json.JSONDecoder | None = None) ->
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidBody(f"value is not JSON: {exc}") from exc
     return body, not (_numbers.go_only or invalid_utf8)  # not plain: orjson refuses surrogates
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_STRING_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+
+
+def _gjson_surrogates(match: re.Match) -> str:
+    """A JSON string's UTF-16 escapes as gjson's unescape reads them: a surrogate escape and the
+    ``\\u`` escape right after it are one rune (U+FFFD unless a high and a low surrogate); a
+    surrogate escape alone is U+FFFD. Python would keep lone surrogates (not text, not Go's)."""
+    text = match.group(0)
+    if not _SURROGATE_ESCAPE.search(text):
+        return text
+    out, last, escapes = [], 0, list(_STRING_ESCAPE.finditer(text))
+    skip = False
+    for n, escape in enumerate(escapes):
+        if skip:
+            skip = False
+            continue
+        code = int(escape.group(1), 16) if escape.group(1) else None
+        if code is None or not 0xD800 <= code <= 0xDFFF:
+            continue
+        following = escapes[n + 1] if n + 1 < len(escapes) else None
+        end = escape.end()
+        if following is not None and following.start() == end and following.group(1):
+            second = int(following.group(1), 16)
+            skip = True
+            if 0xD800 <= code <= 0xDBFF and 0xDC00 <= second <= 0xDFFF:
+                continue  # a valid pair: Python decodes it alike
+            end = following.end()
+        out.append(text[last:escape.start()] + "\\ufffd")
+        last = end
+    return "".join(out) + text[last:]
 
 
 def _plain(values: Any) -> bool:

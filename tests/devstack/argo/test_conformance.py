@@ -549,6 +549,22 @@ def test_a_string_with_invalid_utf8_reaches_the_payload_as_argo_writes_it(oracle
     assert emulate_payload(events, params) == real_payload(oracle, events, params)
 
 
+@pytest.mark.parametrize("body", [
+    rb'{"a": "\ud800x"}', rb'{"a": "\udcff"}', rb'{"a": "\ud83d\ude00"}', rb'{"a": "\ud800\u0041b"}',
+    rb'{"a": "\\ud800"}', rb'{"a": "\ude00\ud83d"}', rb'{"\ud800": 1, "a": "x"}', rb'{"a": "\u0000"}',
+], ids=["lone-high", "lone-low", "valid-pair", "high-then-other-escape-is-one-rune", "escaped-backslash",
+        "low-then-high", "in-a-key", "nul"])
+def test_utf16_escapes_are_read_as_gjson_reads_them(oracle, body):
+    message = Message(value=body)
+    events = {"dep": message}
+    for params in ([_src("", dataTemplate=ENVELOPE)], [_src("p", dataKey="body", useRawData=True),
+                                                        _src("s", dataKey="body.a")],
+                   [_src("", dataTemplate="{{ .Input.body.a }}", value="none")]):
+        assert emulate_payload(events, params) == real_payload(oracle, events, params)
+    filters = _string("^.x$", path="body.a")
+    assert emulate_filter(message, filters) == real_filter(oracle, message, filters)
+
+
 def test_event_data_with_invalid_utf8_is_argos(oracle):
     assert _event(NOT_UTF8).data_text().encode("utf-8", "surrogateescape") == oracle.event(NOT_UTF8)["data"]
     assert base64.b64decode(json.loads(_event(NOT_UTF8).whole_json())["data"]) == oracle.event(NOT_UTF8)["data"]
