@@ -104,5 +104,11 @@ def test_negative_zero_keeps_its_sign_as_go_writes_it():
 
 
 def test_a_lone_surrogate_sends_the_batch_down_the_general_path_without_raising():
-    events = _events([b'{"s": "ok"}', b'{"s": "\\ud800"}'])  # valid JSON, not encodable as UTF-8
+    ok = _events([b'{"s": "ok"}'])[0]
+    events = [ok, ok._replace(data={**ok.data, "body": {"s": "\ud800"}}, plain_numbers=False)]  # not UTF-8
     assert envelope_of(_trigger(ENVELOPE)).body(events) is None
+
+
+def test_a_lone_surrogate_escape_is_read_as_u_fffd_as_gjson_does():
+    events = _events([b'{"s": "\\ud800"}'])  # gjson's unescape: U+FFFD (checked in test_conformance)
+    assert '"s":"\ufffd"'.encode() in envelope_of(_trigger(ENVELOPE)).body(events)
