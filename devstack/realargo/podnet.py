@@ -28,6 +28,7 @@ import ipaddress
 import itertools
 import os
 import re
+import signal
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -133,12 +134,18 @@ def used_networks() -> list[ipaddress.IPv4Network]:
 
 
 def clean_stale() -> list[str]:
-    """Remove the bridges, veths and netns of ours whose creating process is gone; their names."""
+    """Remove the bridges, veths and netns of ours whose creating process is gone (and the
+    processes still running in such a netns); their names."""
     removed = []
     for ns in _run("ip", "netns", "list", check=False).splitlines():
         name = ns.split()[0] if ns.split() else ""
         pid = owner_pid(name)
         if name.startswith("fe-") and pid is not None and not _pid_alive(pid):
+            # A process a dead harness left running in its pod (they run in sessions of their
+            # own, so a killed test run does not take them along): only those, by their ids.
+            for leftover in _run("ip", "netns", "pids", name, check=False).split():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(leftover), signal.SIGKILL)
             _run("ip", "netns", "del", name, check=False)
             removed.append(name)
     for line in _run("ip", "-o", "link", "show").splitlines():
