@@ -23,7 +23,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 import orjson
 
-from . import gojson
+from . import gjson, gojson
 from .gotime import go_time_string, rfc3339, utc_time_string_of_ms
 
 SPEC_VERSION = "1.0"
@@ -64,6 +64,11 @@ class Event(NamedTuple):
     # ``data`` with every byte of invalid UTF-8 in the key or a header value kept apart
     # (_RUNE_ERROR): Go writes each as the escape \ufffd, which reads back as the U+FFFD in data.
     text_data: Any = None
+    duplicate_keys: bool = False  # in the body: a gjson path may go through any of them
+
+    def source(self) -> gjson.Source:
+        """The data's JSON text for gjson lookups that read it (raw blocks, duplicate keys)."""
+        return gjson.Source(self.data_text, decode_fragment, self.duplicate_keys)
 
     def data_text(self) -> str:
         """The event data as the JSON bytes Argo carries (Go field order, compact)."""
@@ -169,21 +174,27 @@ _JSON_SPACE = " \t\n\r"
 _new = tuple.__new__  # makes a NamedTuple without its Python-level __new__: one per message
 
 
-def _decode_body(value: bytes | None) -> tuple[Any, bool]:
-    """A ``jsonBody: true`` source's body decoded (``InvalidBody`` if it is not JSON), and whether
-    every number in it is plain (see :attr:`Event.plain_numbers`).
+def _decode_body(value: bytes | None) -> tuple[Any, bool, bool]:
+    """A ``jsonBody: true`` source's body decoded (``InvalidBody`` if it is not JSON), whether
+    every number in it is plain (see :attr:`Event.plain_numbers`), and whether some object has a
+    key twice (decoded: the first of each, as gjson reads it).
 
     Numbers keep their value; integral ones written with a fraction become ints (Go holds every
     number as a float64 and prints ``4.0`` as ``4``, so no payload or filter can tell).
     """
     if value is None:
-        return None, True  # a nil json.RawMessage marshals as null
+        return None, True, False  # a nil json.RawMessage marshals as null
     body, plain = fast_body(value)
     if not plain:
         body, plain = _decode_with_hooks(value)
     if _has_duplicate_keys(value, body):
-        body, plain = _decode_with_hooks(value, _FIRST_WINS)
-    return body, plain
+        return (*_decode_with_hooks(value, _FIRST_WINS), True)
+    return body, plain, False
+
+
+def decode_fragment(text: str) -> Any:
+    """A value's JSON text out of the event data decoded as the body was (gjson's reading)."""
+    return _decode_body(text.encode("utf-8", "surrogateescape"))[0]
 
 
 # A JSON string (the loop unrolled: several times faster), and whether an object key (a ':' follows).
@@ -352,14 +363,14 @@ class KafkaEvents:
     def data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
              headers: Sequence[tuple[str, bytes | None]] | None) -> tuple[dict[str, Any], bool]:
         """The event data and whether its numbers are plain (:attr:`Event.plain_numbers`)."""
-        data, plain = self._data(topic, partition, key, value, timestamp_ms, headers)
+        data, plain, _ = self._data(topic, partition, key, value, timestamp_ms, headers)
         return (_read_back(data) if _has_rune_errors(data) else data), plain
 
     def _data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
-              headers: Sequence[tuple[str, bytes | None]] | None) -> tuple[dict[str, Any], bool]:
-        plain = True
+              headers: Sequence[tuple[str, bytes | None]] | None) -> tuple[dict[str, Any], bool, bool]:
+        plain, duplicates = True, False
         if self.json_body:
-            body, plain = _decode_body(value)
+            body, plain, duplicates = _decode_body(value)
         else:
             body = None if value is None else base64.b64encode(value).decode()
         merged: dict[str, str] = {}
@@ -375,19 +386,19 @@ class KafkaEvents:
         }
         if self._metadata:
             data["metadata"] = dict(self._metadata)
-        return data, plain
+        return data, plain, duplicates
 
     def event(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
               timestamp_ms: int, headers: Sequence[tuple[str, bytes | None]] | None, now: datetime) -> Event:
         """One message's event; ``InvalidBody`` when a ``jsonBody`` value is not JSON."""
-        data, plain = self._data(topic, partition, key, value, timestamp_ms, headers)
+        data, plain, duplicates = self._data(topic, partition, key, value, timestamp_ms, headers)
         text_data = None
         if _has_rune_errors(data):
             text_data, data = data, _read_back(data)
         context = _new(EventContext, (f"{self._id_prefix}:{topic}:{partition}:{offset}", self.event_source,
                                       "kafka", self.event_name, now, SPEC_VERSION, JSON_CONTENT))
         body_text = value if self.json_body and value is not None else None
-        return _new(Event, (context, data, plain, body_text, text_data))
+        return _new(Event, (context, data, plain, body_text, text_data, duplicates))
 
 
 def _has_rune_errors(data: dict[str, Any]) -> bool:

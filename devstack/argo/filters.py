@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from . import gjson, gojson, govaluate, re2
 from .gotemplate import Template, TemplateError
@@ -113,8 +113,8 @@ def _compare(comparator: str, left: float, right: float) -> bool:
 
 
 def _one_data(f: DataFilter, data: Any, now: datetime,
-              text: Callable[[], str] | None) -> tuple[bool, str | None]:
-    found = gjson.get(data, f.path, text)
+              source: gjson.Source | None) -> tuple[bool, str | None]:
+    found = gjson.get(data, f.path, source)
     if found is None:
         return False, f"path '{f.path.text}' does not exist"
     if f.template is not None:
@@ -154,10 +154,10 @@ def _combine(outcomes: list[tuple[bool, str | None]], use_or: bool, group: str) 
     return True, None
 
 
-def _one_expr(f: ExprFilter, data: Any) -> tuple[bool, str | None] | None:
+def _one_expr(f: ExprFilter, data: Any, source: gjson.Source | None) -> tuple[bool, str | None] | None:
     params = {}
     for name, path in f.fields:
-        found = gjson.get(data, path)
+        found = gjson.get(data, path, source)
         if found is None:
             return False, f"path '{path.text}' does not exist"
         params[name] = found.go_value()
@@ -170,21 +170,22 @@ def _one_expr(f: ExprFilter, data: Any) -> tuple[bool, str | None] | None:
 
 
 def filter_event(f: DependencyFilter | None, data: Any, context: dict[str, Any],
-                 now: datetime, text: Callable[[], str] | None = None) -> FilterResult:
+                 now: datetime, source: gjson.Source | None = None) -> FilterResult:
     """Whether an event passes its dependency's filters, with the errors Argo would log.
 
-    ``text``: the event data's JSON text (:meth:`.events.Event.data_text`), read when a string
-    filter meets an object or an array, which Argo matches as the text that came.
+    ``source``: the event data's JSON text (:meth:`.events.Event.source`), read when a string
+    filter meets an object or an array, which Argo matches as the text that came, and where a
+    path goes through duplicate keys.
     """
     if f is None:
         return FilterResult(True)
     groups: list[tuple[bool, bool, str | None]] = []  # (configured, passed, error)
     if f.exprs:
-        outcomes = [o for o in (_one_expr(e, data) for e in f.exprs) if o is not None]
+        outcomes = [o for o in (_one_expr(e, data, source) for e in f.exprs) if o is not None]
         passed, error = _combine(outcomes, f.exprs_or, "expr")
         groups.append((True, passed, error))
     if f.data:
-        passed, error = _combine([_one_data(d, data, now, text) for d in f.data], f.data_or, "data")
+        passed, error = _combine([_one_data(d, data, now, source) for d in f.data], f.data_or, "data")
         groups.append((True, passed, error))
     if f.context is not None:
         c = f.context

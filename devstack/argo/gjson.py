@@ -22,7 +22,7 @@ import json
 import re
 from dataclasses import dataclass
 from json.decoder import scanstring
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from . import gojson
 
@@ -229,17 +229,29 @@ def _walk(value: Any, parts: tuple[_Part, ...]) -> Any:
     return value
 
 
-def get(value: Any, path: GetPath, text: Callable[[], str] | None = None) -> Result | None:
+class Source(NamedTuple):
+    """The JSON text a decoded value came from, for what gjson reads off the text itself."""
+
+    text: Callable[[], str]  # the compact text
+    decode: Callable[[str], Any]  # a value's text decoded as the value was
+    duplicate_keys: bool = False  # some object has a key twice: a path may go through any of them
+
+
+def get(value: Any, path: GetPath, source: Source | None = None) -> Result | None:
     """The value at ``path`` inside ``value`` (decoded JSON), or None when it does not exist.
 
-    ``text`` gives the compact JSON text ``value`` was decoded from (asked only when the value
-    found is an object or an array): the result then carries its raw text (:attr:`Result.text`).
+    With the ``source`` text, an object or array found carries its raw text
+    (:attr:`Result.text`), and where ``value`` had duplicate keys (decoded: the first of each) a
+    path the first ones do not lead through is searched through the others, as gjson does.
     """
     found = _walk(value, path.parts)
     if found is _MISSING:
-        return None
-    if text is not None and isinstance(found, (dict, list)):
-        return Result(found, raw_at(text(), path))
+        if source is None or not source.duplicate_keys:
+            return None
+        raw = raw_at(source.text(), path)
+        return None if raw is None else Result(source.decode(raw), raw)
+    if source is not None and isinstance(found, (dict, list)):
+        return Result(found, raw_at(source.text(), path))
     return Result(found)
 
 
@@ -251,33 +263,42 @@ def _value_end(text: str, start: int) -> int:
 
 
 def raw_at(text: str, path: GetPath) -> str | None:
-    """The text of the value at ``path`` in compact JSON ``text`` (first of duplicate keys, as
-    gjson), or None for a path of wildcards, ``#`` or ``@this`` (the caller re-encodes then)."""
-    start, end = 0, len(text)
-    for part in path.parts:
-        if part.wildcard or part.text in ("#", "@this"):
-            return None
-        i, found = start + 1, None
-        if text[start] == "{":
-            while text[i] != "}":
-                key, i = scanstring(text, i + 1)
-                value_end = _value_end(text, i + 1)  # past the ':'
-                if key == part.text:
-                    found = (i + 1, value_end)
-                    break
-                i = value_end + (text[value_end] == ",")
-        elif text[start] == "[" and part.text.isdigit():
-            index, n = int(part.text), 0
-            while text[i] != "]":
-                value_end = _value_end(text, i)
-                if n == index:
-                    found = (i, value_end)
-                    break
-                n, i = n + 1, value_end + (text[value_end] == ",")
-        if found is None:
-            return None
-        start, end = found
-    return text[start:end]
+    """The text of the value at ``path`` in compact JSON ``text`` as gjson finds it, or None for
+    a path of wildcards, ``#`` or ``@this`` (the caller re-encodes then).
+
+    gjson's search: the first key that matches the last part wins; where more parts follow, each
+    key that matches is tried in turn (a duplicate key after one the rest does not resolve in)."""
+    if any(part.wildcard or part.text in ("#", "@this") for part in path.parts):
+        return None
+    return _raw_at(text, 0, path.parts)
+
+
+def _raw_at(text: str, start: int, parts: tuple[_Part, ...]) -> str | None:
+    part, rest = parts[0], parts[1:]
+    i = start + 1
+    if text[start] == "{":
+        while text[i] != "}":
+            key, i = scanstring(text, i + 1)
+            value_start = i + 1  # past the ':'
+            value_end = _value_end(text, value_start)
+            if key == part.text:
+                if not rest:
+                    return text[value_start:value_end]
+                if text[value_start] in "{[":
+                    found = _raw_at(text, value_start, rest)
+                    if found is not None:
+                        return found
+            i = value_end + (text[value_end] == ",")
+    elif text[start] == "[" and part.text.isdigit():
+        index, n = int(part.text), 0
+        while text[i] != "]":
+            value_end = _value_end(text, i)
+            if n == index:
+                if not rest:
+                    return text[i:value_end]
+                return _raw_at(text, i, rest) if text[i] in "{[" else None
+            n, i = n + 1, value_end + (text[value_end] == ",")
+    return None
 
 
 # --- sjson -----------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ def resolve(src: ParamSource, events: Mapping[str, Event], now: datetime) -> Res
         except TemplateError:
             pass  # Argo logs and falls back to the key, then the value
     if key is not None:
-        found = gjson.get(doc, key, event.data_text if doc is event.data else None)
+        found = gjson.get(doc, key, event.source() if doc is event.data else None)
         if found is not None:
             kind = found.kind
             return Resolved(found.raw() if kind in ("JSON", "Null") else found.string(), kind)

@@ -155,7 +155,7 @@ class SubscriptionProcessor:
         if self.sub.dependency.filter is None:
             return True
         result = filter_event(self.sub.dependency.filter, event.data, event.context.as_json(), now or self.now(),
-                              event.data_text)
+                              event.source())
         for error in result.errors:
             log.warning("%s: event %s: %s", self.sub.label, event.context.id, error)
         if not result.passed:
