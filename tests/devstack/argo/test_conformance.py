@@ -668,9 +668,11 @@ def test_random_records_build_the_same_payloads_and_pass_the_same_filters(oracle
 
 # --- what Argo does that we do not want (issue 15) -------------------------------------------
 
-@pytest.mark.parametrize("number", ["12345678901234567", "9223372036854775807", "9007199254740993"])
-def test_the_emulator_rounds_big_integers_in_input_as_argo_does(oracle, number):
-    """``.Input`` is gjson's ``Value()``: every number a float64, so integers past 2**53 round."""
+@pytest.mark.parametrize("number", ["12345678901234567", "9223372036854775807", "9007199254740993",
+                                    "123456789.123456789", "0.30000000000000000001"])
+def test_the_emulator_rounds_numbers_in_input_as_argo_does(oracle, number):
+    """``.Input`` is gjson's ``Value()``: every number a float64, so integers past 2**53 and long
+    decimals round; the emulator does the same."""
     events = {"dep": _body(f'{{"id": {number}}}')}
     params = [_src("", dataTemplate=ENVELOPE)]
     real = real_payload(oracle, events, params)
@@ -678,10 +680,17 @@ def test_the_emulator_rounds_big_integers_in_input_as_argo_does(oracle, number):
     assert number.encode() not in real["payload"]
 
 
+STEP_CALLS = [(name, params) for name, kind, params in COMMITTED_PAYLOADS
+              if kind == "kafka" and not name.endswith("-dead-letter")]
+
+
 @pytest.mark.xfail(strict=True, reason="issue 15: .Input turns numbers into float64, so an integer "
-                                       "above 2**53 reaches the function rounded")
-@pytest.mark.parametrize("number", ["12345678901234567", "9223372036854775807"])
-def test_a_big_integer_reaches_the_function_unchanged(oracle, number):
-    events = {"dep": _body(f'{{"id": {number}}}')}
-    payload = real_payload(oracle, events, [_src("", dataTemplate=ENVELOPE)])["payload"]
-    assert json.loads(payload)["event"]["body"]["id"] == int(number)
+                                       "above 2**53 or a long decimal reaches the function rounded")
+@pytest.mark.parametrize("number", ["12345678901234567", "9223372036854775807", "123456789.123456789"])
+def test_a_number_reaches_the_function_unchanged(oracle, number):
+    """Through every committed step Sensor's call, on the real code: the number as it was sent."""
+    assert STEP_CALLS, "no committed step Sensor: this test checks nothing"
+    for name, params in STEP_CALLS:
+        events = {params[0]["src"]["dependencyName"]: _body(f'{{"id": {number}}}')}
+        payload = real_payload(oracle, events, params)["payload"]
+        assert number.encode() in payload, (name, payload)
