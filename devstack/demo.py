@@ -10,9 +10,16 @@ warehouse, and the run succeeds only when they balance (:mod:`devstack.pipeline.
 The generated orders are seeded (the same every run) and all fall in 2024-06-01 09:00-10:00 UTC,
 like the CSV, so sources share windows; a few are bad on purpose (one per kind of failure the
 steps dead-letter). A last order, stamped past the aggregate's lateness, closes every window.
+
+The stack is the real components (Apache Kafka, the real Argo Events processes on a nats-server
+EventBus: :mod:`.realstack`) or the stand-ins (Tansu, the local Argo runner), as
+:func:`.stackchoice.choose_stack` decides from ``--real`` / ``--stand-in`` / neither (the real
+ones when every part is here); the summary says which. The real Sensors call a function once per
+record, so their sample is smaller (``SAMPLE_SIZES``), to finish in about a minute.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,15 +30,17 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from etlkit.warehouse import redact_url
 from etlkit.workflow import Workflow, load_workflow
 
+from . import realtools
 from .localstack import LocalStack
 from .pipeline.run import WorkflowRun
 from .pipeline.sqldb import create_table
 from .pipeline.summary import render_summary, summary_of
+from .stackchoice import AUTO, REAL, STAND_IN, StackChoice, choose_stack, describe_stack, pinned_versions
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 WORKFLOW = REPO / "workflows" / "orders.yaml"
@@ -47,6 +56,11 @@ HTTP_FAULTS = ({"cust_id": "C404"}, {"amount": "n/a"}, {"ordered_at": "soon"}, {
 LEGACY_FAULTS = ({"customer_id": "C777"}, {"ordered_at": None})
 BAD_EVERY = 50
 CLOSER_ID = "END-OF-SAMPLE"
+# (orders POSTed, legacy rows) of `faas-etl run` per stack. The real Sensors call a function once
+# per record (the stand-in runner sends up to 500 per call): 35-85 source records/s end to end
+# on 2 cores shared with other test runs (load 20-50), against 400+ on the stand-ins, and ~16 s
+# to start and stop the real parts. 1000 + 200 (+ the 200 CSV lines) finish in 35-60 s.
+SAMPLE_SIZES = {STAND_IN: (2000, 300), REAL: (1000, 200)}
 
 
 def iso(ms: int) -> str:
@@ -125,12 +139,15 @@ def drive_orders(run: WorkflowRun, sample: Sample, *, batch: int = 500) -> tuple
 
 def run_orders(stack: LocalStack, warehouse_url: str, sample: Sample, *, batch: int = 500,
                say: Callable[[str], None] = lambda m: None, workflow: Workflow | None = None,
-               operations: Sequence[str] | None = None) -> tuple[WorkflowRun, dict]:
+               operations: Sequence[str] | None = None, runner_factory: Callable | None = None,
+               notes: Sequence[str] = ()) -> tuple[WorkflowRun, dict]:
     """The whole sample run on a started stack; the run (still running, for more checks) and its
     summary. The caller closes the run. ``operations``: only those Sensors (None: every Sensor
-    whose functions are deployed, the autoscaler's too)."""
+    whose functions are deployed, the autoscaler's too); ``runner_factory``: what runs them
+    (None: the local runner; :attr:`.realstack.RealParts.runner_factory`: the real processes)."""
     workflow = workflow or load_workflow(WORKFLOW)
-    run = WorkflowRun(stack, workflow, warehouse_url=warehouse_url, say=say).prepare(operations)
+    run = WorkflowRun(stack, workflow, warehouse_url=warehouse_url, say=say,
+                      runner_factory=runner_factory).prepare(operations)
     started = time.monotonic()
     try:
         records, seconds = drive_orders(run, sample, batch=batch)
@@ -142,28 +159,81 @@ def run_orders(stack: LocalStack, warehouse_url: str, sample: Sample, *, batch: 
                          elapsed_s=time.monotonic() - started, throughput=(records, seconds),
                          skipped=run.skipped, runner=run.runner.counters if run.runner else {},
                          notes=[f"{CLOSER_ID}: one order past the lateness closes the sample's windows; "
-                                "its own window stays open (counted as open by per-country)"])
+                                "its own window stays open (counted as open by per-country)", *notes])
     return run, summary
 
 
-def run_demo(records: int = 2000, legacy: int = 300, batch: int = 500, as_json: bool = False) -> int:
+def stack_summary(choice: StackChoice, versions: dict[str, str]) -> dict[str, str]:
+    """The summary's ``stack`` entry: which stack ran (``kind``, ``name``) and why (``reason``)."""
+    return {"kind": choice.kind, "name": describe_stack(choice.kind, versions), "reason": choice.message}
+
+
+def render_run(summary: dict) -> str:
+    """:func:`render_summary`, with the ``stack:`` line under the verdict."""
+    lines = render_summary(summary).split("\n")
+    if "stack" in summary:
+        lines.insert(1, f"stack: {summary['stack']['name']}")
+    return "\n".join(lines)
+
+
+def sample_note(kind: str, records: int, legacy: int) -> str:
+    """Why the real stack's sample is the size it is (said on stderr and in the summary's notes)."""
+    full = SAMPLE_SIZES[STAND_IN]
+    return (f"real components: {records} orders and {legacy} legacy rows (the stand-ins take {full[0]} and "
+            f"{full[1]}): a real Sensor calls its function once per record, so this runs about a minute; "
+            "--records and --legacy-rows change it") if kind == REAL else ""
+
+
+@contextlib.contextmanager
+def _stand_in_stack(run_dir: pathlib.Path, say: Callable[[str], None]) -> Iterator[tuple[LocalStack, None]]:
+    stack = LocalStack(run_dir=run_dir)
+    try:
+        stack.up(progress=say)
+        yield stack, None
+    finally:
+        stack.down()
+
+
+@contextlib.contextmanager
+def _real_stack(run_dir: pathlib.Path, say: Callable[[str], None]) -> Iterator[tuple[LocalStack, Callable]]:
+    from .realstack import real_stack
+
+    with real_stack(run_dir, say=say, kafka_data=run_dir / "kafka") as parts:
+        yield parts.stack, parts.runner_factory
+
+
+def run_demo(records: int | None = None, legacy: int | None = None, batch: int = 500, as_json: bool = False,
+             mode: str = AUTO) -> int:
+    """`make run`: the sample on the stack ``mode`` chooses (:func:`choose_stack`); exit 1 when
+    ``--real`` cannot run here (naming what is missing) or the books do not balance."""
     say = lambda msg: print(f"==> {msg}", file=sys.stderr, flush=True)  # noqa: E731
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    choice = choose_stack(mode, realtools.real_parts_missing() if mode != STAND_IN else ())
+    if not choice.runnable:
+        print(f"faas-etl run: {choice.message}", file=sys.stderr, flush=True)
+        return 1
+    say(choice.message)
+    records = SAMPLE_SIZES[choice.kind][0] if records is None else records
+    legacy = SAMPLE_SIZES[choice.kind][1] if legacy is None else legacy
+    note = sample_note(choice.kind, records, legacy)
+    if note:
+        say(note)
     # Each run starts clean: a previous run's aggregate state, SQL cursor and warehouse rows
     # would otherwise make this run's records late, skipped or already there.
     run_dir = pathlib.Path(os.getenv("FAAS_ETL_RUN_DIR") or REPO / ".run") / "workflow-orders"
     shutil.rmtree(run_dir, ignore_errors=True)
-    stack = LocalStack(run_dir=run_dir)
-    run = None
-    try:
-        stack.up(progress=say)
-        run, summary = run_orders(stack, f"sqlite:///{run_dir / 'warehouse.db'}", Sample.of(records, legacy),
-                                  batch=batch, say=say)
-    finally:
-        say("stopping the runner and the stack")
-        if run is not None:
-            run.close()
-        stack.down()
-    print(json.dumps(summary) if as_json else "\n" + render_summary(summary), flush=True)
+    stack_of = _real_stack if choice.kind == REAL else _stand_in_stack
+    with stack_of(run_dir, say) as (stack, runner_factory):
+        run = None
+        try:
+            run, summary = run_orders(stack, f"sqlite:///{run_dir / 'warehouse.db'}", Sample.of(records, legacy),
+                                      batch=batch, say=say, runner_factory=runner_factory,
+                                      notes=[note] if note else [])
+        finally:
+            say("stopping the runner and the stack")
+            if run is not None:
+                run.close()
+    summary["stack"] = stack_summary(choice, pinned_versions() if choice.kind == REAL else {})
+    print(json.dumps(summary) if as_json else "\n" + render_run(summary), flush=True)
     return 0 if summary["ok"] else 1

@@ -69,3 +69,33 @@ def missing() -> list[str]:
         except ToolMissing as exc:
             reasons.append(str(exc))
     return reasons
+
+
+def real_parts_missing(kafka: bool = True) -> list[str]:
+    """Why the real-parts stack cannot run here (empty: it can): the Argo Events binary and
+    nats-server (`make tools`, Go), root and ``ip netns`` for the pods, ``openssl`` for the
+    EventBus's certificate and, with ``kafka``, Apache Kafka (`make tools`, a JDK)."""
+    import importlib.util
+
+    from .realargo import podnet  # imported here: it is the real-parts side, not a tool lookup
+
+    reasons = []
+    if kafka:
+        if importlib.util.find_spec("devstack.kafka_broker") is None:
+            reasons.append("devstack/kafka_broker.py (the Apache Kafka launcher) is not here")
+        for find in (kafka_classpath, java):
+            try:
+                find()
+            except ToolMissing as exc:
+                reasons.append(str(exc))
+    for find in (argo_events, nats_server):
+        try:
+            find()
+        except ToolMissing as exc:
+            reasons.append(str(exc))
+    why = podnet.available()
+    if why:
+        reasons.append(why)
+    if not shutil.which("openssl"):
+        reasons.append("no `openssl` on PATH (the EventBus's TLS certificate)")
+    return reasons

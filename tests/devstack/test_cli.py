@@ -40,13 +40,21 @@ def test_build_writes_contexts(tmp_path, capsys):
     assert "ingest shrink-wrapped to" in capsys.readouterr().out
 
 
+LAPTOP = {"FAAS_ETL_TOOLS": "/nonexistent"}  # no `make tools` output: what a machine without Go or a JDK has
+
+
 def test_run_lands_every_record_once_and_prints_json(tmp_path):
-    """`make run`'s job: the sample workflow from three sources to the warehouse, books balanced."""
+    """`make run`'s job: the sample workflow from three sources to the warehouse, books balanced.
+    On a laptop (no real components) the default runs on the stand-ins and says why."""
     out = subprocess.run([sys.executable, "-m", "devstack.cli", "run", "--records", "600",
                           "--legacy-rows", "100", "--batch", "250", "--json"], capture_output=True,
-                         text=True, timeout=180, env={**os.environ, "FAAS_ETL_RUN_DIR": str(tmp_path)})
+                         text=True, timeout=180, env={**os.environ, **LAPTOP, "FAAS_ETL_RUN_DIR": str(tmp_path)})
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
+    assert summary["stack"]["kind"] == "stand-in"
+    assert summary["stack"]["name"] == "stand-ins (Tansu, local Argo runner)"
+    said = "==> real parts unavailable: /nonexistent/kafka/libs is missing: run `make tools`"
+    assert said in out.stderr and out.stderr.count("; running on the stand-ins\n") == 1
     assert summary["ok"] is True, summary["problems"]
     sources = {s["name"]: (s["sent"], s["on_topic"], s["dead_lettered"]) for s in summary["sources"]}
     # 600 orders and the order that closes the windows; 201 CSV lines, one too short to parse.
@@ -60,6 +68,23 @@ def test_run_lands_every_record_once_and_prints_json(tmp_path):
     assert sum(d["count"] for d in summary["dead_letters"]) == \
         sum(s["dead_lettered"] for s in summary["steps"]) + 1
     assert summary["skipped_sensors"] == []  # every Sensor runs, the autoscaler too (issue 6)
+
+
+def test_run_real_on_a_laptop_exits_1_naming_every_missing_part(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "devstack.cli", "run", "--real"], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, **LAPTOP, "FAAS_ETL_RUN_DIR": str(tmp_path)})
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith("faas-etl run: --real: real parts missing: ")
+    for part in ("/nonexistent/kafka/libs", "/nonexistent/bin/argo-events", "/nonexistent/bin/nats-server"):
+        assert part in out.stderr
+    assert not (tmp_path / "workflow-orders").exists()  # refused before anything started
+
+
+def test_run_takes_one_stack_flag_at_most(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--real", "--stand-in"])
+    assert exit_.value.code == 2
+    assert "not allowed with argument --real" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"], ids=["ctrl-c", "kill"])

@@ -1,8 +1,12 @@
-"""The sample data of `make run`: seeded, inside the CSV's hour, bad on purpose where it says so."""
+"""The sample data of `make run`: seeded, inside the CSV's hour, bad on purpose where it says so;
+the summary names the stack it ran on."""
 from datetime import datetime
 
-from devstack.demo import (BAD_EVERY, CUSTOMERS, HTTP_FAULTS, LEGACY_COLUMNS, LEGACY_FAULTS, http_orders,
-                           legacy_rows, window_closer)
+import pytest
+
+from devstack.demo import (BAD_EVERY, CUSTOMERS, HTTP_FAULTS, LEGACY_COLUMNS, LEGACY_FAULTS, SAMPLE_SIZES,
+                           http_orders, legacy_rows, render_run, sample_note, stack_summary, window_closer)
+from devstack.stackchoice import choose_stack
 
 
 def _hour(text):
@@ -34,3 +38,27 @@ def test_the_closer_is_a_paid_order_of_a_known_customer_at_the_given_time():
     closer = window_closer(1_717_239_600_000)
     assert closer["ordered_at"] == "2024-06-01T11:00:00Z"
     assert closer["status"] == "paid" and closer["cust_id"] in CUSTOMERS and closer["amount"] > 0
+
+
+def test_the_summary_says_which_stack_ran_under_the_verdict():
+    choice = choose_stack("auto", [])
+    entry = stack_summary(choice, {"kafka": "4.1.1", "argo-events": "v1.9.11", "nats-server": "2.10.29"})
+    assert entry == {"kind": "real", "reason": "running on the real components (every real part is here)",
+                     "name": "real components (Apache Kafka 4.1.1, Argo Events v1.9.11 on nats-server 2.10.29)"}
+    summary = {"workflow": "orders", "ok": True, "sources": [], "steps": [], "dead_letters": [],
+               "warehouse": {"table": "t", "rows": 0, "url": "sqlite://"}, "elapsed_s": 1.0,
+               "data_path": {"records": 0, "seconds": 0, "records_per_s": 0.0}, "skipped_sensors": [],
+               "runner": {}, "notes": [], "problems": [], "stack": entry}
+    lines = render_run(summary).splitlines()
+    assert lines[0] == "faas-etl run: workflow orders: OK: the books balance"
+    assert lines[1] == f"stack: {entry['name']}"
+
+
+@pytest.mark.parametrize("kind, says", [
+    ("real", "real components: 1000 orders and 200 legacy rows (the stand-ins take 2000 and 300): a real "
+             "Sensor calls its function once per record, so this runs about a minute; --records and "
+             "--legacy-rows change it"),
+    ("stand-in", ""),  # the stand-ins' sample is the full one: nothing to explain
+], ids=["real-explains-its-smaller-sample", "stand-in-says-nothing"])
+def test_the_sample_size_note(kind, says):
+    assert sample_note(kind, *SAMPLE_SIZES[kind]) == says

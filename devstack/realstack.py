@@ -1,0 +1,78 @@
+"""The local stack on the real components, for ``faas-etl run`` and ``faas-etl up --real``.
+
+The parts, in the order they start (and stop in reverse, also when a start fails):
+
+1. the pod network and the EventBus (:class:`devstack.realargo.harness.RealArgo`: a private
+   bridge, one network namespace per Argo Events process, nats-server with JetStream on it);
+2. Apache Kafka, one KRaft node with a listener on loopback for the host's clients and one on the
+   bridge for the pods (:class:`devstack.realargo.kafka.PodReachableKafka`);
+3. the local gateway and every function's replicas (:class:`~devstack.localstack.LocalStack`),
+   listening on the bridge address, where the real Sensors reach them.
+
+A :class:`~devstack.pipeline.run.WorkflowRun` given ``runner_factory=parts.runner_factory``
+then runs its committed EventSources and Sensors as the real ``argo-events`` processes, each in a
+pod of its own. Teardown stops those processes, the stack, Kafka, the EventBus, every pod
+namespace and the bridge. As tests/e2e/test_orders_real.py, which runs the same parts.
+"""
+from __future__ import annotations
+
+import contextlib
+import pathlib
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from .localstack import LocalStack
+
+# Topics created locally keep everything, as Tansu does: Kafka's default time retention (7
+# days) would delete the sample's records, all stamped in 2024, at the first retention pass.
+LOCAL_KAFKA = {"log.retention.ms": -1}
+
+
+@dataclass
+class RealParts:
+    stack: LocalStack
+    argo: Any  # devstack.realargo.harness.RealArgo
+    kafka: Any  # devstack.realargo.kafka.PodReachableKafka
+
+    @property
+    def runner_factory(self) -> Callable[[Any], Any]:
+        """``WorkflowRun(runner_factory=...)``: the run's Sensors as real Argo Events processes."""
+        return self.argo.runner_for
+
+
+@contextlib.contextmanager
+def real_stack(run_dir: pathlib.Path, *, say: Callable[[str], None] = lambda m: None,
+               gateway_port: int = 0, kafka_data: pathlib.Path | None = None) -> Iterator[RealParts]:
+    """The started real-parts stack in ``run_dir``; everything stopped on leaving.
+
+    ``kafka_data``: Kafka's data folder (kept), or None for a temporary one removed at the end.
+    """
+    from .realargo.harness import RealArgo
+    from .realargo.kafka import PodReachableKafka
+
+    run_dir = pathlib.Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    say("starting the pod network and the EventBus (nats-server with JetStream)")
+    # release_s=0: a stopped runner does not wait for Kafka to expire the consumer-group members
+    # its EventSources leave behind; that wait serves a restart on the same groups (a replay),
+    # which neither `run` nor `up` does.
+    argo = RealArgo(run_dir / "real-argo", release_s=0).start()
+    kafka = stack = None
+    try:
+        say(f"pod bridge at {argo.host}; starting Apache Kafka")
+        kafka = PodReachableKafka(argo.host, data_dir=kafka_data, log_dir=run_dir / "logs",
+                                  settings=LOCAL_KAFKA).start()
+        argo.pod_kafka = kafka.pod_bootstrap
+        say(f"Apache Kafka at {kafka.bootstrap} (pods: {kafka.pod_bootstrap})")
+        stack = LocalStack(run_dir=run_dir, kafka_bootstrap=kafka.bootstrap, host=argo.host,
+                           gateway_port=gateway_port)
+        stack.up(progress=say)
+        yield RealParts(stack, argo, kafka)
+    finally:
+        try:
+            if stack is not None:
+                stack.down()
+            if kafka is not None:
+                kafka.stop()
+        finally:
+            argo.stop()
