@@ -21,20 +21,22 @@
 //	 "headers": [["name", "base64 of the value"], ...], "jsonBody": true,
 //	 "value": "text" | "valueBase64": "..." (neither: a null value), "metadata": {...}}
 //
-// What upstream prints (ResolveParamValue's fallbacks) goes to stderr.
-// M may instead carry another source's event: {"type": "calendar", "dataBase64": "...", ...}.
+// or another source's event, its data given as the Sensor receives it:
+// {"type": "calendar", "dataBase64": "...", "eventSource": ..., "eventName": ..., "id": ..., "time": ...}.
 // A message the EventSource would reject (a jsonBody value that is not JSON) answers
 // {"rejected": "..."} whatever the kind. Filters and payload parameters are the manifest's own
-// JSON (v1alpha1.EventDependencyFilter, []v1alpha1.TriggerParameter).
+// JSON (v1alpha1.EventDependencyFilter, []v1alpha1.TriggerParameter). What upstream prints
+// (ResolveParamValue's fallbacks, the listener's logs) goes to stderr, never among the results.
 //
 // Upstream code called: events.KafkaEventData and encoding/json (what the Kafka EventSource's
 // processOne marshals), cloudevents.NewEvent / SetData / json.Marshal (what eventing.go publishes
 // on the EventBus), json.Unmarshal into a cloudevents.Event (what the JetStream trigger
 // connection reads), dependencies.Filter and triggers.ConstructPayload (what the Sensor runs, the
 // latter as the HTTP and Kafka triggers call it), and the calendar EventSource's own listener
-// (calendar.EventListener.StartListening, run until its first tick). Two small steps are unexported upstream and
-// restated here: processOne's field-by-field build of KafkaEventData and the Sensor's
-// convertEvent (listener.go), a struct copy of the CloudEvent's context attributes and data.
+// (calendar.EventListener.StartListening, run until its first tick). Two small steps are
+// unexported upstream and restated here: processOne's field-by-field build of KafkaEventData
+// (with sarama's message time in UTC, a pod's zone) and the Sensor's convertEvent (listener.go),
+// a struct copy of the CloudEvent's context attributes and data.
 package main
 
 import (
