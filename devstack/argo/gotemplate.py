@@ -124,6 +124,12 @@ def _arg(value: Any) -> Any:
     return None if value is NO_VALUE else value
 
 
+def _printed(value: Any) -> str:
+    """What an action prints: a nil result (a JSON null) is ``<no value>``, as text/template
+    turns a nil interface{} into the zero reflect.Value first (``fmt.Sprint`` would say <nil>)."""
+    return "<no value>" if value is None else _go_value_text(value)
+
+
 def _strval(value: Any) -> str:
     value = _arg(value)
     return value if isinstance(value, str) else _go_value_text(value)
@@ -312,7 +318,7 @@ class Template:
         dot = {"Input": data}
         out = []
         for piece in self.pieces:
-            out.append(piece if isinstance(piece, str) else _go_value_text(_eval(piece, dot, now)))
+            out.append(piece if isinstance(piece, str) else _printed(_eval(piece, dot, now)))
         return "".join(out)
 
 

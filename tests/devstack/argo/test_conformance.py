@@ -407,6 +407,14 @@ PAYLOAD_CASES = [
     ([_src("", dataTemplate="{{ .Input.partition }}-{{ .Input.key }}")], "{}"),
     ([_src("", dataTemplate="{{ .Input.headers }}")], "{}"),
     ([_src("h", dataKey="headers.etl-source")], "{}"),
+    ([_src("", dataTemplate="{{ .Input.body.z }}", value="fallback")], '{"z": null}'),
+    ([_src("", dataTemplate="{{ .Input.body.z }}", dataKey="body.z")], '{"z": null}'),
+    ([_src("", dataTemplate="[{{ toString .Input.body.z }} {{ .Input.body.l }} {{ default \"d\" .Input.body.z }}]")],
+     '{"z": null, "l": [1, null, "a"]}'),
+    ([_src("", dataTemplate="{{ .Input.body.s | upper | quote }} {{ lower .Input.body.s }} {{ trim .Input.body.p }} "
+                            "{{ b64enc .Input.body.s }} {{ b64dec .Input.body.b }} {{ toRawJson .Input.body.o }} "
+                            "{{ toString .Input.body.n }} {{ quote .Input.body.n }}")],
+     '{"s": "Hé <&>", "p": "  x ", "b": "aGk=", "o": {"k": "<v>", "a": 1}, "n": 12.5}'),
     ([_src("d", dataKey="body.a.b", useRawData=True), _src("e", dataKey="body.a", useRawData=True)],
      '{"a": {"c": 1}, "a": {"b": [2.50]}}'),
     ([_src("s", value="a<b&c>"), _src("t", value="é<"), _src("u", value="del\x7f"), _src("v", value='q"')], "{}"),
@@ -425,7 +433,9 @@ PAYLOAD_IDS = [
     "committed-dead-letter-fields", "value-is-string-even-raw", "nested-dest", "array-dest",
     "same-dest-twice", "empty-dest-later-wins-all", "empty-dest-missing-then-next", "no-selector-whole-event",
     "context-keys", "template-number-text", "template-no-value-falls-to-value", "template-no-value-falls-to-key",
-    "template-two-fields", "template-map-print", "header-key", "duplicate-keys-path-search", "sjson-string-escaping", "key-string-unescaped",
+    "template-two-fields", "template-map-print", "header-key", "duplicate-keys-path-search",
+    "template-null-is-no-value-then-value", "template-null-is-no-value-then-key", "template-nil-inside",
+    "template-every-sprig-function-we-accept", "sjson-string-escaping", "key-string-unescaped",
     "dest-inside-raw-value", "array-padding", "array-append", "escaped-dot-and-forced-key",
 ]
 

@@ -17,7 +17,7 @@ DATA = {"topic": "t", "key": "k", "partition": 0.0, "body": {"b": 2.0, "a": "<x>
     ("{{ (now).UnixMilli }}", "1795255200123"),
     ("{{ toJson now }}", '"2026-11-21T10:00:00.123Z"'),
     ("{{ now | unixEpoch }}", "1795255200"),
-    ("{{ .Input.key }}|{{ .Input.nope }}|{{ .Input.body.n }}", "k|<no value>|<nil>"),
+    ("{{ .Input.key }}|{{ .Input.nope }}|{{ .Input.body.n }}", "k|<no value>|<no value>"),  # as Argo (test_conformance)
     ("{{ toJson .Input.nope }}", "null"),
     ("{{ .Input.key | upper | quote }}", '"K"'),
     ('{{ default "d" .Input.nope }}', "d"),
