@@ -318,6 +318,42 @@ def test_other_filter_kinds_as_argo(oracle, filters, body, operator):
     assert emulate_filter(message, filters, operator) == real_filter(oracle, message, filters, operator)
 
 
+def _expr(expr, *names):
+    return {"exprs": [{"expr": expr, "fields": [{"name": n, "path": f"body.{n}"} for n in names]}]}
+
+
+EXPR_BODY = '{"a": 2, "f": 2.5, "s": "FR", "t": "10", "b": true, "l": [1, 2], "big": 12345678901234567}'
+
+
+@pytest.mark.parametrize("filters", [
+    _expr("a == '2'", "a"), _expr("t == 10", "t"), _expr("t > 9", "t"), _expr("s in ('FR', 'DE')", "s"),
+    _expr("!b", "b"), _expr("a + f > 4", "a", "f"), _expr("a % 2 == 0 && a ** 2 == 4", "a"),
+    _expr("s + 'x' == 'FRx'", "s"), _expr("big == 12345678901234568", "big"), _expr("l == l", "l"),
+    _expr("s > 'E'", "s"), _expr("1 / 0 > 0", "a"), _expr("a in (1, 2)", "a"),
+], ids=["number-vs-text", "numeric-text-equals-number", "numeric-text-compares", "in-list", "not",
+        "arithmetic", "modulo-and-power", "string-concatenation", "big-integer-is-float64", "arrays",
+        "string-ordering", "division-by-zero-is-inf", "number-in-list"])
+def test_expressions_as_argo(oracle, filters):
+    message = _body(EXPR_BODY)
+    assert emulate_filter(message, filters) == real_filter(oracle, message, filters)
+
+
+@pytest.mark.parametrize("filters, body", [
+    (_string("x", comparator=">"), '{"country": "x"}'),
+    (_number("=", "1e400"), '{"amount": 1}'),
+    ({"data": [{"path": "body.amount", "type": "number", "value": []}]}, '{"amount": 1}'),
+    (_string("(?=x)"), '{"country": "x"}'),
+    (_expr("z == nil", "z"), '{"z": null}'),
+], ids=["string-ordering-drops-everything", "number-out-of-range", "no-values", "lookahead", "nil-is-no-literal"])
+def test_what_argo_fails_or_drops_on_every_event_is_refused_here(oracle, filters, body):
+    """Argo accepts these filters and then drops every event (with an error or without a word);
+    the emulator refuses them when it loads the Sensor, naming the rule."""
+    real = oracle.filter(_body(body), filters)
+    assert real["pass"] is False
+    with pytest.raises(ManifestError):
+        emulate_filter(_body(body), filters)
+
+
 # --- known divergences (issue 14 item 5) ---------------------------------------------------
 
 DIVERGENCE_CASES = [
