@@ -9,6 +9,7 @@ running but degraded, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -57,8 +58,6 @@ def _port_or_any(port: int) -> int:
 
 
 def cmd_up(args) -> int:
-    from .localstack import LocalStack
-
     run_dir = _run_dir(args)
     try:
         running = runstate.read_state(run_dir)
@@ -73,50 +72,93 @@ def cmd_up(args) -> int:
     except Exception as exc:  # noqa: BLE001 - a bad workflow file is the user's to fix
         print(f"faas-etl up: {exc}", file=sys.stderr)
         return 1
-    stack = LocalStack(run_dir=run_dir, gateway_port=args.port)
+    choice = _stack_choice("real" if args.real else "stand-in")
+    if not choice.runnable:
+        print(f"faas-etl up: {choice.message}", file=sys.stderr)
+        return 1
+    _say(choice.message)
+    parts = contextlib.ExitStack()  # the stack's parts, stopped last (after what runs on them)
     runs, dashboard, supervisor = [], None, None
     try:
-        stack.up(progress=_say)
+        stack, runner_factory = parts.enter_context(_up_stack(run_dir, args.port, args.real))
         supervisor = _supervise(stack)
         warehouse_url = f"sqlite:///{stack.run_dir / 'warehouse.db'}"
         for wf in workflows if args.workflow else ():
-            runs.append(_wire(stack, wf, warehouse_url))
+            runs.append(_wire(stack, wf, warehouse_url, runner_factory))
         if not args.no_dashboard:
             dashboard = _dashboard_for(stack, workflows, warehouse_url, args.dashboard_port)
             _say(f"dashboard at {dashboard.url}")
         creds = stack.credentials
+        described = _describe(choice)
         state = runstate.UpState(
             pid=os.getpid(), run_dir=str(stack.run_dir), gateway=stack.url, kafka=stack.bootstrap,
             user=creds.user, password_file=str(stack.secrets_dir / "basic-auth-password"),
             secrets_dir=str(stack.secrets_dir), log_dir=str(stack.run_dir / "logs"),
             started_at=time.time(), dashboard=dashboard.url if dashboard else "",
-            warehouse_url=warehouse_url, workflows=tuple(wf.name for wf in workflows if args.workflow))
+            warehouse_url=warehouse_url, workflows=tuple(wf.name for wf in workflows if args.workflow),
+            stack=described)
         state_file = runstate.write_state(state)
+        runner = "the real Argo Events processes" if args.real else "Argo Events runner"
         print(json.dumps({**state.to_dict(), "state_file": str(state_file)}) if args.json else
+              f"stack     {described}\n"
               f"gateway   {stack.url}  (user {creds.user}, password in {state.password_file})\n"
               f"kafka     {stack.bootstrap}\n"
               + (f"dashboard {dashboard.url}\n" if dashboard else "")
-              + (f"workflows {', '.join(state.workflows)} wired (Argo Events runner)\n" if runs else "")
+              + (f"workflows {', '.join(state.workflows)} wired ({runner})\n" if runs else "")
               + "Ctrl-C or `faas-etl down` stops everything.", flush=True)
         until_interrupted()  # Ctrl-C or SIGTERM (see _interrupt_on)
     except KeyboardInterrupt:
         pass  # the way to stop `up`: a clean exit, not an error
-    except (RuntimeError, OSError) as exc:  # a function that would not deploy, a port in use
-        print(f"faas-etl up: {exc}", file=sys.stderr)
+    except (RuntimeError, OSError, ValueError) as exc:  # a function that would not deploy, a port in
+        print(f"faas-etl up: {exc}", file=sys.stderr)  # use, a pod network or Argo process that failed
         return 1
     finally:
         _say("stopping")
-        runstate.remove_state(stack.run_dir, os.getpid())
-        if dashboard is not None:
-            dashboard.stop()
-        if supervisor is not None:
-            supervisor.stop()
-        for run in runs:
-            run.close()
-        stack.down()
+        runstate.remove_state(run_dir, os.getpid())
+        try:
+            if dashboard is not None:
+                dashboard.stop()
+            if supervisor is not None:
+                supervisor.stop()
+            for run in runs:
+                run.close()
+        finally:
+            parts.close()
     return 0
 
 
+def _stack_choice(mode: str):
+    from . import realtools
+    from .stackchoice import STAND_IN, choose_stack
+
+    return choose_stack(mode, realtools.real_parts_missing() if mode != STAND_IN else ())
+
+
+def _describe(choice) -> str:
+    from .stackchoice import REAL, describe_stack, pinned_versions
+
+    return describe_stack(choice.kind, pinned_versions() if choice.kind == REAL else {})
+
+
+@contextlib.contextmanager
+def _up_stack(run_dir: pathlib.Path, port: int, real: bool):
+    """The started stack and the runner factory for its workflows (None: the local runner);
+    stopped on leaving. Real: Apache Kafka (its data in a temporary folder), the pod network, the
+    EventBus; the gateway on the pod bridge."""
+    if real:
+        from .realstack import real_stack
+
+        with real_stack(run_dir, say=_say, gateway_port=port) as real_parts:
+            yield real_parts.stack, real_parts.runner_factory
+        return
+    from .localstack import LocalStack
+
+    stack = LocalStack(run_dir=run_dir, gateway_port=port)
+    try:
+        stack.up(progress=_say)
+        yield stack, None
+    finally:
+        stack.down()
 
 
 def _supervise(stack):
@@ -126,15 +168,17 @@ def _supervise(stack):
 
     supervisor = Supervisor(stack.run_dir, stack.bootstrap, stack.url, stack.credentials,
                             secrets_dir=stack.secrets_dir).start()
-    _say(f"runs of the workflow-manager reconciled from {supervisor.apply_dir}")
+    _say(f"runs of the workflow-manager reconciled from {supervisor.apply_dir} (local Argo runner)")
     return supervisor
 
 
-def _wire(stack, workflow, warehouse_url: str):
-    """Topics created and the workflow's Argo Events manifests run by the local runner."""
+def _wire(stack, workflow, warehouse_url: str, runner_factory=None):
+    """Topics created and the workflow's Argo Events manifests run by the local runner (or what
+    ``runner_factory`` makes: the real Argo Events processes)."""
     from .pipeline.run import WorkflowRun
 
-    run = WorkflowRun(stack, workflow, warehouse_url=warehouse_url, say=_say, keep_records=False)
+    run = WorkflowRun(stack, workflow, warehouse_url=warehouse_url, say=_say, keep_records=False,
+                      runner_factory=runner_factory)
     run.prepare().start()
     return run
 
@@ -248,13 +292,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("up", help="start broker, gateway, every function and the dashboard; "
                                   "Ctrl-C or `down` stops them")
-    p.add_argument("--port", type=int, default=8080, help="gateway port on 127.0.0.1 (8080; 0 picks a free one)")
+    p.add_argument("--port", type=int, default=8080, help="gateway port on 127.0.0.1, with --real on the pod bridge "
+                                                      "(8080; 0 picks a free one)")
     p.add_argument("-w", "--workflow", action="append", default=[], metavar="FILE",
                    help="also wire this workflow (topics + its Argo Events manifests, run by the "
-                        "local runner); repeatable")
+                        "local runner, or with --real by the real Argo Events processes); repeatable")
     p.add_argument("--dashboard-port", type=int, default=DASHBOARD_PORT,
                    help=f"dashboard port on 127.0.0.1 ({DASHBOARD_PORT}; another when busy; 0 any)")
     p.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard")
+    p.add_argument("--real", action="store_true",
+                   help="on the real components: Apache Kafka, the -w workflows' EventSources and Sensors "
+                        "as the real Argo Events processes on a nats-server EventBus, the gateway on "
+                        "the pod bridge (needs `make tools` and root; exit 1 naming what is missing)")
     _run_dir_option(p)
     p.add_argument("--json", action="store_true", help="print the endpoints as one JSON line")
     p.set_defaults(func=cmd_up)

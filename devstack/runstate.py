@@ -35,6 +35,7 @@ class UpState:
     dashboard: str = ""
     warehouse_url: str = ""
     workflows: tuple[str, ...] = field(default_factory=tuple)
+    stack: str = ""  # which stack runs: real components (versions) or stand-ins
 
     def password(self) -> str:
         return pathlib.Path(self.password_file).read_text(encoding="utf-8").strip()

@@ -78,6 +78,7 @@ def status_of(state: runstate.UpState, timeout_s: float = 5.0) -> dict[str, Any]
     out: dict[str, Any] = {"pid": state.pid, "uptime_s": round(time.time() - state.started_at, 1),
                            "gateway": state.gateway, "kafka": state.kafka,
                            "dashboard": state.dashboard, "workflows": list(state.workflows),
+                           "stack": state.stack,
                            "functions": rows}
     if state.dashboard:
         try:
@@ -92,8 +93,10 @@ def status_of(state: runstate.UpState, timeout_s: float = 5.0) -> dict[str, Any]
 
 
 def render_status(status: dict[str, Any]) -> str:
-    lines = [f"up since {status['uptime_s']:.0f}s (pid {status['pid']})",
-             f"gateway   {status['gateway']}", f"kafka     {status['kafka']}"]
+    lines = [f"up since {status['uptime_s']:.0f}s (pid {status['pid']})"]
+    if status.get("stack"):
+        lines.append(f"stack     {status['stack']}")
+    lines += [f"gateway   {status['gateway']}", f"kafka     {status['kafka']}"]
     if status["dashboard"]:
         lines.append(f"dashboard {status['dashboard']}")
     if status["workflows"]:

@@ -80,6 +80,14 @@ def test_run_real_on_a_laptop_exits_1_naming_every_missing_part(tmp_path):
     assert not (tmp_path / "workflow-orders").exists()  # refused before anything started
 
 
+def test_up_real_on_a_laptop_exits_1_naming_what_is_missing(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "devstack.cli", "up", "--real", "--run-dir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=60, env={**os.environ, **LAPTOP})
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith("faas-etl up: --real: real parts missing: /nonexistent/kafka/libs is missing")
+    assert not (tmp_path / "up.json").exists()
+
+
 def test_run_takes_one_stack_flag_at_most(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["run", "--real", "--stand-in"])

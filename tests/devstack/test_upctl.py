@@ -2,6 +2,7 @@
 invoke, logs, the dashboard it started, and down. Real processes, real HTTP, --json parsed."""
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from devstack import runstate
 from devstack.broker import create_topics
 
 pytestmark = pytest.mark.slow
+REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _cli(run_dir, *args, stdin=None):
@@ -50,6 +52,7 @@ def test_status_json_lists_every_function_ready(running):
     assert out.returncode == 0, out.stderr
     status = json.loads(out.stdout)
     assert status["running"] and status["healthy"] and status["gateway"] == info["gateway"]
+    assert status["stack"] == info["stack"] == "stand-ins (Tansu, local Argo runner)"
     names = {f["name"]: f for f in status["functions"]}
     assert {"ingest", "filter", "autoscaler"} <= set(names)
     assert sum(names["filter"]["nodes"].values()) == names["filter"]["replicas"] == 1
@@ -155,3 +158,73 @@ def test_down_stops_it_and_removes_the_state(running):
     assert proc.wait(30) == 0
     assert not (run_dir / runstate.STATE_FILE).exists()
     assert _cli(run_dir, "status").returncode == 1
+
+
+def _descendants(pid: int) -> list[int]:
+    out = []
+    for task in pathlib.Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            out += [child, *_descendants(child)]
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def test_up_real_wires_the_real_argo_processes_and_down_removes_every_pod(tmp_path):
+    """`up --real -w orders`: the committed Sensors run as real `argo-events` processes in pods,
+    calling a function once per record; `down` leaves no process, pod namespace or bridge."""
+    from devstack.realargo.podnet import base36
+    from tests.fixtures.realargo import require_real_argo
+
+    require_real_argo(kafka=True)
+    proc = subprocess.Popen([sys.executable, "-m", "devstack.cli", "up", "--real", "-w", "workflows/orders.yaml",
+                             "--port", "0", "--no-dashboard", "--json", "--run-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
+    try:
+        info = json.loads(proc.stdout.readline())
+        assert info["stack"] == "real components (Apache Kafka 4.1.1, Argo Events v1.9.11 on nats-server 2.10.29)"
+        children = _descendants(proc.pid)
+        services = [_cmdline(p).split()[-1] for p in children if "/argo-events " in _cmdline(p)]
+        assert services.count("sensor-service") >= 5 and "eventsource-service" in services, services
+        orders = [{"order_id": "R1", "cust_id": "C001", "amount": 10.5, "quantity": 1, "status": "paid",
+                   "ordered_at": "2024-06-01T09:10:00Z"},
+                  {"order_id": "R2", "cust_id": "C002", "amount": 3.0, "quantity": 1, "status": "pending",
+                   "ordered_at": "2024-06-01T09:11:00Z"}]
+        sent = _cli(tmp_path, "invoke", "ingest/orders-raw", "-q", "key=order_id", "--data", json.dumps(orders))
+        assert sent.returncode == 0 and json.loads(sent.stdout)["accepted"] == 2, sent.stderr
+
+        def calls():
+            status = json.loads(_cli(tmp_path, "status", "--json").stdout)
+            return {f["name"]: f["invocations"] for f in status["functions"]}
+
+        deadline, now = time.monotonic() + 60, calls()
+        while (now["filter"], now["map"]) != (2, 1) and time.monotonic() < deadline:
+            time.sleep(1)
+            now = calls()
+        # One call per record through the real Sensors: both orders to the filter, the paid one on.
+        assert (now["filter"], now["map"]) == (2, 1), now
+
+        out = _cli(tmp_path, "down")
+        assert out.returncode == 0, out.stderr
+        assert proc.wait(30) == 0
+        tag = base36(proc.pid)
+        assert not [ns for ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+                    .splitlines() if ns.startswith(f"fe-{tag}-")]
+        assert f"fb{tag}-" not in subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+        assert not [(p, _cmdline(p)) for p in children if runstate.process_alive(p)]
+    finally:
+        if proc.poll() is None:
+            proc.terminate()  # the stack's own teardown, pods included
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
