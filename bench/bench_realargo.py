@@ -216,11 +216,12 @@ def cpu_seconds(parts: Mapping[str, list[int]]) -> dict[str, float]:
     return out
 
 
-def connections(port: int) -> int:
-    """Established TCP connections whose local port is ``port`` (IPv4, this network namespace)."""
+def connections(port: int) -> frozenset[str]:
+    """The far ends of the established TCP connections whose local port is ``port`` (IPv4, this
+    network namespace): a connection opened meanwhile is one more in the set."""
     with open("/proc/net/tcp") as f:
         rows = [line.split() for line in f.readlines()[1:]]
-    return sum(1 for row in rows if int(row[1].rsplit(":", 1)[1], 16) == port and row[3] == "01")
+    return frozenset(row[2] for row in rows if int(row[1].rsplit(":", 1)[1], 16) == port and row[3] == "01")
 
 
 def threads() -> int:
@@ -342,7 +343,7 @@ class Burst:
     cpu: dict[str, float] = field(default_factory=dict)  # part -> CPU seconds over the window
     window_s: float = 0.0  # wall time the CPU was taken over (produce to the last result seen)
     calls: dict[str, tuple[float, float]] = field(default_factory=dict)  # what -> (count, seconds)
-    connections: tuple[int, int] = (0, 0)  # established to the gateway, before and after
+    connections: tuple[int, int, int] = (0, 0, 0)  # open to the gateway before, after; opened meanwhile
     threads: tuple[int, int] = (0, 0)  # of this process (the gateway's), before and after
     seconds: float = NAN  # first input record to last result, broker clock
     latency: tuple[float, float] = (NAN, NAN)  # p50, p99 ms
@@ -513,12 +514,14 @@ class StepRun:
         time.sleep(IDLE_S)
         before, calls = cpu_seconds(parts), step_calls(self.stack, self.runner, self.path.real)
         burst = Burst([r["order_id"] for r in records], {p: (before[p] - idle[p]) / IDLE_S for p in idle},
-                      (os.getloadavg()[0], NAN), connections=(connections(port), 0), threads=(threads(), 0))
+                      (os.getloadavg()[0], NAN), threads=(threads(), 0))
+        open_before = connections(port)
         started = time.perf_counter()
         self.feed(records)
         after, burst.window_s = cpu_seconds(parts), time.perf_counter() - started
         burst.load = (burst.load[0], os.getloadavg()[0])
-        burst.connections, burst.threads = (burst.connections[0], connections(port)), (burst.threads[0], threads())
+        open_after, burst.threads = connections(port), (burst.threads[0], threads())
+        burst.connections = (len(open_before), len(open_after), len(open_after - open_before))
         burst.cpu = {p: after[p] - before[p] for p in after}
         now = step_calls(self.stack, self.runner, self.path.real)
         burst.calls = {k: (now[k][0] - calls[k][0], now[k][1] - calls[k][1]) for k in now}
@@ -569,7 +572,7 @@ def report(runs: list[StepRun]) -> None:
             b = run.bursts[i]
             print(f"{i + 1:>5} {run.path.label:<22} {b.rate:9.1f} {b.seconds:6.2f} {b.latency[0]:9.0f} / {b.latency[1]:<7.0f} "
                   f"{b.cpu_us():10.0f} {b.net_us():10.0f} {b.load[0]:5.1f}-{b.load[1]:<5.1f} "
-                  f"{b.connections[1] - b.connections[0]:17d}")
+                  f"{b.connections[2]:17d}")
     print(f"\n{'path':<22} {'records/s best (median, lowest)':>32} {'latency p50 / p99 ms, paced':>28} "
           f"{'CPU us/record, best burst (above idle)':>39}")
     for run in runs:
@@ -598,7 +601,7 @@ def report(runs: list[StepRun]) -> None:
         b = best(run)
         calls = ", ".join(f"{k} {n:.0f} x {1000 * s / n:.2f}" for k, (n, s) in b.calls.items() if n)
         print(f"  {run.path.label:<22} one record every {1000 / b.rate:.2f} ms; {calls}; connections open to "
-              f"the gateway {b.connections[0]} -> {b.connections[1]}, threads of its process {b.threads[0]} -> {b.threads[1]}")
+              f"the gateway {b.connections[0]} -> {b.connections[1]} ({b.connections[2]} opened), threads of its process {b.threads[0]} -> {b.threads[1]}")
     b = best(real)
     (n, action), (m, function) = b.calls.get("Sensor trigger action", (0, 0.0)), b.calls.get("function (gateway)", (0, 0.0))
     if n and m:
