@@ -75,7 +75,11 @@ $(KAFKA_LIBS): tools/kafka/pom.xml
 build: venv
 	$(PY) -m devstack.cli build
 
+# The real components when this machine has them (`make tools` builds them where Go and a JDK
+# are, a no-op once built), else the stand-ins; the run says which it used and why. A failed
+# build does not fail the run: it falls back to the stand-ins like a laptop.
 run: venv
+	@$(MAKE) -s --no-print-directory tools || echo "make tools failed: the run falls back to the stand-ins"
 	$(PY) -m devstack.cli run
 
 # Two workers, whole files each (a module's fixtures, e.g. the chaos run, are set up once), in
