@@ -64,7 +64,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from devstack import realtools  # noqa: E402
-from devstack.pipeline.selection import Document, read_documents, workflow_topics  # noqa: E402
+from devstack.pipeline.selection import read_documents, workflow_topics  # noqa: E402
 from etlkit.controller.measure import parse_prometheus  # noqa: E402
 
 RECORDS = int(os.getenv("FAAS_ETL_BENCH_REAL_RECORDS", "3000"))
@@ -84,7 +84,7 @@ STATUSES = ("paid", "shipped", "paid", "cancelled", "paid", "pending")
 
 # -- the input and what the filter must make of it (pure) ------------------------------------------
 def order(prefix: str, i: int) -> dict:
-    """Order ``i`` of a phase: about half pass, a few have an amount that is not a number."""
+    """Order ``i`` of a phase: about two thirds pass, one in 97 has an amount that is not a number."""
     amount: object = round(5 + (i % 997) * 0.29, 2)
     if i % 97 == 13:
         amount = "n/a"  # number(amount) fails: a dead letter of the step
