@@ -139,7 +139,10 @@ class ArgoProcess:
         # elector keeps its state in the fixed file /tmp/graft.log, which processes sharing the
         # host's /tmp would overwrite for each other. `ip netns exec` runs the command in a mount
         # namespace of its own (slave to the host's), so the bind mount stays inside the pod.
-        argv = self.pod.command(["sh", "-c", 'mount --bind "$0" /tmp && exec "$@"', str(self.workdir / "tmp"),
+        # The binary is opened before the mount and run through that descriptor: a checkout
+        # under /tmp (CI may clone there) would otherwise be hidden by the pod's own /tmp.
+        argv = self.pod.command(["sh", "-c", 'exec 3<"$1" && mount --bind "$0" /tmp && shift && '
+                                 'exec /proc/self/fd/3 "$@"', str(self.workdir / "tmp"),
                                  str(realtools.argo_events()), COMMANDS[self.kind]])
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(argv, env=env, cwd=self.workdir, stdout=log,

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from devstack import runstate
+from devstack import realtools, runstate
 from devstack.broker import create_topics
 
 pytestmark = pytest.mark.slow
@@ -179,6 +179,15 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _exe(pid: int) -> str:
+    """The program a process runs (an Argo process is started through a descriptor, so its
+    command line names /proc/self/fd/3, not the binary: devstack/realargo/process.py)."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
+
+
 def test_up_real_wires_the_real_argo_processes_and_down_removes_every_pod(tmp_path):
     """`up --real -w orders`: the committed Sensors run as real `argo-events` processes in pods,
     calling a function once per record; `down` leaves no process, pod namespace or bridge."""
@@ -193,7 +202,7 @@ def test_up_real_wires_the_real_argo_processes_and_down_removes_every_pod(tmp_pa
         info = json.loads(proc.stdout.readline())
         assert info["stack"] == "real components (Apache Kafka 4.1.1, Argo Events v1.9.11 on nats-server 2.10.29)"
         children = _descendants(proc.pid)
-        services = [_cmdline(p).split()[-1] for p in children if "/argo-events " in _cmdline(p)]
+        services = [_cmdline(p).split()[-1] for p in children if _exe(p) == os.path.realpath(realtools.argo_events())]
         assert services.count("sensor-service") >= 5 and "eventsource-service" in services, services
         orders = [{"order_id": "R1", "cust_id": "C001", "amount": 10.5, "quantity": 1, "status": "paid",
                    "ordered_at": "2024-06-01T09:10:00Z"},
