@@ -42,10 +42,16 @@ class RealParts:
 
 @contextlib.contextmanager
 def real_stack(run_dir: pathlib.Path, *, say: Callable[[str], None] = lambda m: None,
-               gateway_port: int = 0, kafka_data: pathlib.Path | None = None) -> Iterator[RealParts]:
+               gateway_port: int = 0, kafka_data: pathlib.Path | None = None,
+               kafka_settings: dict[str, Any] | None = None, functions: list[str] | None = None,
+               extra_env: dict[str, str] | None = None, release_s: float = 0.0) -> Iterator[RealParts]:
     """The started real-parts stack in ``run_dir``; everything stopped on leaving.
 
-    ``kafka_data``: Kafka's data folder (kept), or None for a temporary one removed at the end.
+    ``kafka_data``: Kafka's data folder (kept), or None for a temporary one removed at the end;
+    ``kafka_settings``: broker settings over :data:`LOCAL_KAFKA`; ``functions``, ``extra_env``:
+    as :class:`~devstack.localstack.LocalStack` takes them; ``release_s``: how long a stopped
+    runner waits for Kafka to expire the group members its EventSources leave behind (0: no
+    wait; a restart on the same groups, a replay, needs it).
     """
     from .realargo.harness import RealArgo
     from .realargo.kafka import PodReachableKafka
@@ -53,19 +59,16 @@ def real_stack(run_dir: pathlib.Path, *, say: Callable[[str], None] = lambda m: 
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     say("starting the pod network and the EventBus (nats-server with JetStream)")
-    # release_s=0: a stopped runner does not wait for Kafka to expire the consumer-group members
-    # its EventSources leave behind; that wait serves a restart on the same groups (a replay),
-    # which neither `run` nor `up` does.
-    argo = RealArgo(run_dir / "real-argo", release_s=0).start()
+    argo = RealArgo(run_dir / "real-argo", release_s=release_s).start()
     kafka = stack = None
     try:
         say(f"pod bridge at {argo.host}; starting Apache Kafka")
         kafka = PodReachableKafka(argo.host, data_dir=kafka_data, log_dir=run_dir / "logs",
-                                  settings=LOCAL_KAFKA).start()
+                                  settings={**LOCAL_KAFKA, **(kafka_settings or {})}).start()
         argo.pod_kafka = kafka.pod_bootstrap
         say(f"Apache Kafka at {kafka.bootstrap} (pods: {kafka.pod_bootstrap})")
         stack = LocalStack(run_dir=run_dir, kafka_bootstrap=kafka.bootstrap, host=argo.host,
-                           gateway_port=gateway_port)
+                           gateway_port=gateway_port, functions=functions, extra_env=dict(extra_env or {}))
         stack.up(progress=say)
         yield RealParts(stack, argo, kafka)
     finally:

@@ -29,7 +29,6 @@ from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, C
 
 from devstack.demo import WORKFLOW, drive_orders
 from devstack.kafka_tools import consume_all
-from devstack.localstack import LocalStack
 from devstack.pipeline.run import WorkflowRun, data_path
 from devstack.pipeline.summary import summary_of
 from etlkit.workflow import load_workflow
@@ -39,53 +38,39 @@ from .expected import EXPECTED, SAMPLE, assert_books, assert_dead_letters, asser
 
 pytestmark = pytest.mark.slow
 REPO = pathlib.Path(__file__).resolve().parents[2]
-# Topics created locally keep everything, as Tansu does: no time retention (the broker default is
-# 7 days, and every window of the 2024 sample is older); retention is checked every second, for
-# the retention test at the end, which applies the committed topic config.
-LOCAL_KAFKA = {"log.retention.ms": -1, "log.retention.check.interval.ms": 1000}
+# Over devstack.realstack.LOCAL_KAFKA (no time retention, as Tansu): retention checked every
+# second, for the retention test at the end, which applies the committed topic config.
+LOCAL_KAFKA = {"log.retention.check.interval.ms": 1000}
 RETENTION_FIRST_CHECK_S = 30  # Kafka's LogManager makes its first retention pass 30 s after start
 
 
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory):
-    """One stack, the real Argo processes and one full run; yields (stack, run, summary, url)."""
-    from devstack.realargo.harness import RealArgo
-    from devstack.realargo.kafka import PodReachableKafka
+    """One stack, the real Argo processes and one full run; yields (stack, run, summary, url, kafka)."""
+    from devstack.realargo.runner import GROUP_RELEASE_S
+    from devstack.realstack import real_stack
 
     require_real_argo(kafka=True)
     run_dir = tmp_path_factory.mktemp("e2e-real")
     url = f"sqlite:///{run_dir / 'warehouse.db'}"
     workflow = load_workflow(WORKFLOW)
-    argo = RealArgo(run_dir / "real-argo").start()
-    kafka = stack = run = None
-    try:
-        kafka = PodReachableKafka(argo.host, data_dir=run_dir / "kafka", settings=LOCAL_KAFKA).start()
-        kafka.started_at = time.monotonic()
-        argo.pod_kafka = kafka.pod_bootstrap
-        stack = LocalStack(run_dir=run_dir, kafka_bootstrap=kafka.bootstrap, host=argo.host,
-                           extra_env={"WAREHOUSE_URL": url})
-        stack.up()
-        run = WorkflowRun(stack, workflow, warehouse_url=url, runner_factory=argo.runner_for)
-        run.prepare(data_path(workflow))
-        started = time.monotonic()
-        records, seconds = drive_orders(run, SAMPLE, batch=100)
-        summary = summary_of(workflow.name, run.books(), table=workflow.sink.table, warehouse=url,
-                             elapsed_s=time.monotonic() - started, throughput=(records, seconds),
-                             skipped=run.skipped, runner=run.runner.counters)
-        yield stack, run, summary, url, kafka
-    finally:
+    # release_s: the replay test restarts the runner on the same consumer groups.
+    with real_stack(run_dir, kafka_data=run_dir / "kafka", kafka_settings=LOCAL_KAFKA,
+                    extra_env={"WAREHOUSE_URL": url}, release_s=GROUP_RELEASE_S) as parts:
+        parts.kafka.started_at = time.monotonic()
+        run = WorkflowRun(parts.stack, workflow, warehouse_url=url, runner_factory=parts.runner_factory)
         try:
-            if run is not None:
-                if run.runner is not None:
-                    run.runner.release_s = 0  # no replay follows: no wait for the dead members to expire
-                run.close()
-            if stack is not None:
-                stack.down()
-            if kafka is not None:
-                kafka.stop()
+            run.prepare(data_path(workflow))
+            started = time.monotonic()
+            records, seconds = drive_orders(run, SAMPLE, batch=100)
+            summary = summary_of(workflow.name, run.books(), table=workflow.sink.table, warehouse=url,
+                                 elapsed_s=time.monotonic() - started, throughput=(records, seconds),
+                                 skipped=run.skipped, runner=run.runner.counters)
+            yield parts.stack, run, summary, url, parts.kafka
         finally:
-            argo.stop()
-
+            if run.runner is not None:
+                run.runner.release_s = 0  # no replay follows: no wait for the dead members to expire
+            run.close()
 
 def test_the_warehouse_holds_exactly_the_windows_of_the_stand_in_run(real_run):
     _stack, _run, _summary, url, _kafka = real_run

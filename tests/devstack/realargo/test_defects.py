@@ -76,17 +76,12 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     """One pod bridge + EventBus, Apache Kafka, the gateway with the probe, for every scenario."""
-    from devstack.realargo.harness import RealArgo
-    from devstack.realargo.kafka import PodReachableKafka
+    from devstack.realstack import real_stack
 
     require_real_argo(kafka=True)
     run_dir = tmp_path_factory.mktemp("defects")
-    argo = RealArgo(run_dir / "real-argo").start()
-    kafka = stack = None
-    try:
-        kafka = PodReachableKafka(argo.host, data_dir=run_dir / "kafka").start()
-        stack = LocalStack(run_dir=run_dir, kafka_bootstrap=kafka.bootstrap, host=argo.host, functions=["filter"])
-        stack.up()
+    with real_stack(run_dir, kafka_data=run_dir / "kafka", functions=["filter"]) as parts:
+        stack = parts.stack
         record_dir = run_dir / "probe-records"
         record_dir.mkdir()
         spec = FunctionSpec(name=PROBE, lang="python3-etl", handler=str(PROBE_DIR.relative_to(stack.root)),
@@ -96,16 +91,7 @@ def env(tmp_path_factory):
             resp = s.post(f"{stack.url}/system/functions", json={
                 "service": PROBE, "image": spec.image, "envVars": {"RECORD_DIR": str(record_dir)}})
             assert resp.status_code == 202, resp.text
-        yield Env(argo, kafka, stack, record_dir, run_dir)
-    finally:
-        try:
-            if stack is not None:
-                stack.down()
-            if kafka is not None:
-                kafka.stop()
-        finally:
-            argo.stop()
-
+        yield Env(parts.argo, parts.kafka, stack, record_dir, run_dir)
 
 class Scenario:
     """One scenario's names (topics, group, objects, record file) and its processes."""
