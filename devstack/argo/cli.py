@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--gateway", default=os.getenv("FAAS_ETL_GATEWAY", "http://127.0.0.1:8080"),
                        help="local gateway URL (default: $FAAS_ETL_GATEWAY or http://127.0.0.1:8080)")
         p.add_argument("--secrets-dir", default=str(REPO / ".run" / "secrets"),
-                       help="gateway credentials (basic-auth-user/-password) and trigger secrets")
+                       help="gateway credentials (basic-auth-user/-password)")
         p.add_argument("--run-dir", default=str(REPO / ".run"), help=f"where {STATUS_FILE} is kept")
         p.add_argument("--session-timeout-ms", type=int, default=6000,
                        help="consumer session timeout (Tansu's first join takes about half)")

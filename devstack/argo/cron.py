@@ -5,8 +5,8 @@ and ``interval`` as ``cron.ConstantDelaySchedule`` (``pkg/eventsources/sources/c
 robfig rules reproduced here: fields ``minute hour day-of-month month day-of-week``; items are
 ``*``/``?``, values, ranges ``a-b``, steps ``/n`` (``a/n`` means ``a-max/n``), lists ``,``; month
 and weekday names (JAN, MON); weekdays 0-6. Day-of-month and day-of-week are *or*-ed when both are
-restricted and *and*-ed when either is ``*`` or ``?``. The schedule is evaluated in the source's
-time zone; local times that a DST change skips do not fire, repeated ones fire once. An interval
+restricted and *and*-ed when either is ``*`` or ``?``. The renderer writes ``timezone: "UTC"``
+beside a schedule (:mod:`.manifests` refuses any other zone), so it is evaluated in UTC. An interval
 fires ``interval`` after the last fire, counted from the whole second.
 
 Pure: every function takes the time to start from.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterable
 
 from .gotime import parse_duration
 
@@ -83,8 +82,8 @@ class CronSchedule:
         return dom and dow if (self.dom_star or self.dow_star) else dom or dow
 
     def next_after(self, t: datetime) -> datetime | None:
-        """The first fire time strictly after ``t`` (aware; evaluated in ``t``'s time zone)."""
-        zone = t.tzinfo
+        """The first fire time strictly after ``t`` (aware), in UTC."""
+        t = t.astimezone(timezone.utc)
         start = t.replace(second=0, microsecond=0, tzinfo=None) + timedelta(minutes=1)
         day = start.date()
         for _ in range(366 * SEARCH_YEARS):
@@ -92,13 +91,8 @@ class CronSchedule:
                 for hour in sorted(self.hours):
                     for minute in sorted(self.minutes):
                         wall = datetime(day.year, day.month, day.day, hour, minute)
-                        if wall < start:
-                            continue
-                        fire = wall.replace(tzinfo=zone)
-                        # A wall time inside a DST gap does not survive the round trip.
-                        back = fire.astimezone(timezone.utc).astimezone(zone)
-                        if back.replace(tzinfo=None) == wall and fire > t:
-                            return fire
+                        if wall >= start:
+                            return wall.replace(tzinfo=timezone.utc)
             day += timedelta(days=1)
         return None
 
@@ -130,15 +124,3 @@ def parse_interval(text: str) -> IntervalSchedule:
     if delay <= 0:
         raise ValueError(f"interval {text!r}: must be positive")
     return IntervalSchedule(delay)
-
-
-def next_fire(schedule: CronSchedule | IntervalSchedule, after: datetime,
-              excluded: Iterable[date] = ()) -> datetime | None:
-    """The next fire time after ``after``, skipping whole days in ``excluded`` (exclusionDates)."""
-    skip = set(excluded)
-    t = schedule.next_after(after)
-    for _ in range(366 * SEARCH_YEARS):
-        if t is None or t.date() not in skip:
-            return t
-        t = schedule.next_after(t)
-    return None

@@ -2,8 +2,7 @@
 
 Semantics (argo-events ``pkg/sensors/listener.go`` and ``triggers/http``, ``triggers/kafka``):
 
-* An HTTP trigger sends its payload with ``method`` (POST by default), ``headers``,
-  ``secureHeaders``, ``dynamicHeaders`` and ``basicAuth``, within ``timeout`` seconds. It succeeded
+* An HTTP trigger POSTs its payload with its ``headers`` within ``timeout`` seconds. It succeeded
   when the answer's status is in ``policy.status.allow``; *without* a policy any answer (even a
   5xx) is success, as in Argo. A connection error or timeout, or a payload that does not resolve,
   is a failed attempt.
@@ -16,10 +15,9 @@ Semantics (argo-events ``pkg/sensors/listener.go`` and ``triggers/http``, ``trig
 * ``atLeastOnce: false``: Argo fires the trigger in a goroutine, so neither retries nor the DLQ
   apply and the event is acknowledged whatever happens. Reproduced (one attempt, never stuck).
 * Locally, a URL whose path starts with ``/function/`` or ``/async-function/`` (the OpenFaaS
-  gateway, ``http://gateway.openfaas:8080`` in the manifests) goes to the local gateway, with the
-  trigger's own ``basicAuth`` if it has one, as Argo sends it: the gateway asks for no
-  credentials on function calls (OpenFaaS's neither) and passes an Authorization header on to
-  the function, so the gateway's own must not be added.
+  gateway, ``http://gateway.openfaas:8080`` in the manifests) goes to the local gateway, with no
+  credentials, as Argo sends it: the gateway asks for none on function calls (OpenFaaS's
+  neither).
 
 Batch mode (the Sensor annotation ``faas-etl.dev/batch-size``; real Argo ignores it): the events
 polled together are filtered one by one, each passing event's payload is built exactly as above,
@@ -36,7 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Mapping, NamedTuple, Protocol, Sequence
 from urllib.parse import urlsplit
@@ -44,9 +42,9 @@ from urllib.parse import urlsplit
 from . import gojson
 from .batchbody import batch_body
 from .events import Event
-from .params import construct_payload, resolve
+from .params import construct_payload
 from .retry import Attempts, run_with_retry
-from .sensor_spec import HttpAction, KafkaAction, LogAction, SecretRef, Trigger
+from .sensor_spec import HttpAction, KafkaAction, LogAction, Trigger
 
 log = logging.getLogger("devstack.argo")
 GATEWAY_PATHS = ("/function/", "/async-function/")
@@ -59,7 +57,6 @@ class HttpRequest:
     body: bytes
     headers: tuple[tuple[str, str], ...]
     timeout_s: float
-    auth: tuple[str, str] | None = None
 
 
 class HttpClient(Protocol):
@@ -71,8 +68,6 @@ class HttpClient(Protocol):
 class KafkaRecord:
     topic: str
     value: bytes
-    key: bytes | None = None
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 class RecordProducer(Protocol):
@@ -86,7 +81,6 @@ class Local:
 
     gateway_url: str
     credentials: tuple[str, str] | None = None
-    secrets: Mapping[SecretRef, str] = field(default_factory=dict)
 
     def url(self, url: str) -> tuple[str, bool]:
         """The URL to call, and whether it is the gateway."""
@@ -157,32 +151,18 @@ class Dispatcher:
         self.sleep, self.rand, self.now = sleep, rand, now
 
     # -- one request --------------------------------------------------------------------------
-    def _http_request(self, action: HttpAction, body: bytes, events: Mapping[str, Event]) -> HttpRequest:
+    def _http_request(self, action: HttpAction, body: bytes) -> HttpRequest:
         url, _ = self.local.url(action.url)
-        headers = dict(action.headers)
-        for name, ref in action.secure_headers:
-            headers[name] = self.local.secrets[ref]
-        for name, src in action.dynamic_headers:
-            resolved = resolve(src, events, self.now())
-            if resolved is None:
-                raise ValueError(f"dynamic header {name}: no value")
-            headers[name] = resolved.text
-        auth = None
-        if action.basic_auth is not None:
-            user, password = action.basic_auth
-            auth = (self.local.secrets[user] if user else "", self.local.secrets[password] if password else "")
-        return HttpRequest(action.method, url, body, tuple(headers.items()), action.timeout_s, auth)
+        return HttpRequest(action.method, url, body, action.headers, action.timeout_s)
 
     def _execute(self, trigger: Trigger, events: Mapping[str, Event], body: bytes | None = None) -> Any:
         action = trigger.action
         if isinstance(action, HttpAction):
             if body is None:
                 body = construct_payload(action.payload, events, self.now())
-            return self.http.send(self._http_request(action, body, events))
+            return self.http.send(self._http_request(action, body))
         if isinstance(action, KafkaAction):
-            value = construct_payload(action.payload, events, self.now())
-            key = action.partitioning_key.encode() if action.partitioning_key is not None else None
-            self.producer.produce(KafkaRecord(action.topic, value, key, action.headers))
+            self.producer.produce(KafkaRecord(action.topic, construct_payload(action.payload, events, self.now())))
             return None
         assert isinstance(action, LogAction)
         log.info("trigger %s: %s", trigger.name, {d: e.data_text() for d, e in events.items()})

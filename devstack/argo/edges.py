@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import threading
 import time
-from base64 import b64encode
 from urllib.parse import SplitResult, urlsplit
 
 import requests
@@ -99,8 +98,7 @@ class ConfluentProducer:
                 failure.append(err)
             acked.set()
 
-        self._producer.produce(record.topic, value=record.value, key=record.key,
-                               headers=list(record.headers) or None, on_delivery=on_delivery)
+        self._producer.produce(record.topic, value=record.value, on_delivery=on_delivery)
         deadline = time.monotonic() + self.timeout_s + 5
         while not acked.is_set() and time.monotonic() < deadline:
             self._producer.poll(0.05)  # serves this (and other threads') delivery callbacks
@@ -145,7 +143,7 @@ class RequestsHttp:
         if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS and not proxies:
             return self._loopback.send(request, parts)
         response = self._session.request(request.method, request.url, data=request.body,
-                                         headers=dict(request.headers), auth=request.auth,
+                                         headers=dict(request.headers),
                                          timeout=request.timeout_s, proxies=proxies)
         _ = response.content  # read it all so the connection goes back to the pool
         return response.status_code
@@ -167,8 +165,6 @@ class LoopbackHttp:
     def send(self, request: HttpRequest, parts: SplitResult) -> int:
         """The answer's status; raises OSError or HTTPException (a failed attempt) otherwise."""
         headers = dict(request.headers)
-        if request.auth is not None:  # what requests' HTTPBasicAuth writes
-            headers["Authorization"] = "Basic " + b64encode(":".join(request.auth).encode("latin-1")).decode()
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query

@@ -8,8 +8,9 @@ the message fields and the current time.
 Kafka event data, in Go's field order: ``topic``, ``key`` (text), ``partition`` (int), ``body``
 (the decoded JSON value when the source has ``jsonBody: true``, else the bytes base64-encoded as
 ``encoding/json`` writes a ``[]byte``; null for a null value), ``timestamp`` (``Time.String()`` of
-the message time, UTC here), ``headers`` (text to text, last duplicate wins) and ``metadata``
-(only when the source sets it). Calendar: ``eventTime`` (``Time.String()``) and ``metadata``.
+the message time, UTC here) and ``headers`` (text to text, last duplicate wins); ``metadata``
+never, since the renderer sets none (:mod:`.manifests` refuses it). Calendar: ``eventTime``
+(``Time.String()``).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import json
 import re
 import threading
 from datetime import datetime, timezone
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import orjson
 
@@ -44,7 +45,8 @@ class EventContext(NamedTuple):  # tuples: one of each per message, so cheap to 
     datacontenttype: str = JSON_CONTENT
 
     def as_json(self) -> dict[str, Any]:
-        """The context as ``contextKey`` paths see it (``json.Marshal`` of Argo's EventContext)."""
+        """``json.Marshal`` of Argo's EventContext (checked against the real one; no emitted
+        parameter reads it: ``contextKey`` is refused)."""
         return {"id": self.id, "source": self.source, "specversion": self.specversion,
                 "type": self.type, "datacontenttype": self.datacontenttype,
                 "subject": self.subject, "time": rfc3339(self.time)}
@@ -81,14 +83,6 @@ class Event(NamedTuple):
             head, tail = gojson.dumps(data).split('"body":null', 1)
             text = f'{head}"body":{go_compact(self.body_text.decode("utf-8", "surrogateescape"))}{tail}'
         return text if self.text_data is None else text.replace(_RUNE_ERROR, "\\ufffd")
-
-    def whole_json(self) -> str:
-        """``json.Marshal(event)``: the context and the data bytes base64-encoded (a ``[]byte``).
-
-        This is what a payload parameter with neither key, template nor value resolves to.
-        """
-        data = base64.b64encode(self.data_text().encode("utf-8", "surrogateescape")).decode()
-        return gojson.dumps({"context": self.context.as_json(), "data": data})
 
 
 _JSON_TOKENS = re.compile(r'("(?:[^"\\]|\\.)*")|[ \t\n\r]+')
@@ -334,9 +328,9 @@ def _plain(values: Any) -> bool:
 
 def kafka_event_data(*, topic: str, partition: int, key: bytes | None, value: bytes | None,
                      timestamp_ms: int, headers: Sequence[tuple[str, bytes | None]] | None,
-                     json_body: bool, metadata: Mapping[str, str] | None = None) -> dict[str, Any]:
+                     json_body: bool) -> dict[str, Any]:
     """``KafkaEventData`` of one message, as a dict in Go's field order."""
-    events = KafkaEvents(event_source="", event_name="", url="", json_body=json_body, metadata=metadata)
+    events = KafkaEvents(event_source="", event_name="", url="", json_body=json_body)
     return events.data(topic, partition, key, value, timestamp_ms, headers)[0]
 
 
@@ -352,13 +346,11 @@ def _id_prefix(event_source: str, event_name: str, url: str) -> str:
 
 class KafkaEvents:
     """Builds the events of one Kafka event source event; what is the same for all its messages
-    (the ID prefix, the metadata) is worked out once, since every message passes here."""
+    (the ID prefix) is worked out once, since every message passes here."""
 
-    def __init__(self, *, event_source: str, event_name: str, url: str, json_body: bool,
-                 metadata: Mapping[str, str] | None = None):
+    def __init__(self, *, event_source: str, event_name: str, url: str, json_body: bool):
         self.event_source, self.event_name, self.json_body = event_source, event_name, json_body
         self._id_prefix = _id_prefix(event_source, event_name, url)
-        self._metadata = dict(sorted(metadata.items())) if metadata else None
 
     def data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
              headers: Sequence[tuple[str, bytes | None]] | None) -> tuple[dict[str, Any], bool]:
@@ -384,8 +376,6 @@ class KafkaEvents:
             "timestamp": utc_time_string_of_ms(timestamp_ms),
             "headers": dict(sorted(merged.items())) if len(merged) > 1 else merged,  # Go sorts map keys
         }
-        if self._metadata:
-            data["metadata"] = dict(self._metadata)
         return data, plain, duplicates
 
     def event(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
@@ -408,14 +398,13 @@ def _has_rune_errors(data: dict[str, Any]) -> bool:
 def kafka_event(*, event_source: str, event_name: str, url: str, topic: str, partition: int,
                 offset: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
                 headers: Sequence[tuple[str, bytes | None]] | None, json_body: bool,
-                now: datetime, metadata: Mapping[str, str] | None = None) -> Event:
-    events = KafkaEvents(event_source=event_source, event_name=event_name, url=url, json_body=json_body,
-                         metadata=metadata)
+                now: datetime) -> Event:
+    events = KafkaEvents(event_source=event_source, event_name=event_name, url=url, json_body=json_body)
     return events.event(topic, partition, offset, key, value, timestamp_ms, headers, now)
 
 
 def calendar_event(*, event_source: str, event_name: str, fired_at: datetime, event_id: str,
-                   metadata: Mapping[str, str] | None = None, uptime_s: float | None = None) -> Event:
+                   uptime_s: float | None = None) -> Event:
     """A calendar tick at ``fired_at`` (aware).
 
     ``eventTime`` is what the real listener writes for a tick (``calendar/start.go``): the
@@ -427,8 +416,6 @@ def calendar_event(*, event_source: str, event_name: str, fired_at: datetime, ev
     if uptime_s is not None:
         event_time += f" m=+{uptime_s:.9f}"
     data: dict[str, Any] = {"eventTime": event_time}
-    if metadata:
-        data["metadata"] = dict(sorted(metadata.items()))
     context = EventContext(id=event_id, source=event_source, type="calendar", subject=event_name,
                            time=fired_at)
     return Event(context, data)

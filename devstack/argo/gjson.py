@@ -1,20 +1,11 @@
-"""gjson paths (how Argo reads a value out of an event) and sjson paths (how it writes a payload).
+"""gjson paths: how Argo reads a value out of an event (``dataKey``, data filter ``path``).
 
-Argo Events resolves ``dataKey``, ``contextKey``, data filter ``path`` and expr ``fields[].path``
-with tidwall/gjson, and writes ``payload[].dest`` with tidwall/sjson. The runner works on decoded
-JSON (Python values), so this module implements the part of both path languages our manifests
-can use, and :func:`parse_get_path` / :func:`parse_set_path` refuse the rest *at load time* with
-the reason, instead of resolving differently from Argo at run time.
-
-gjson subset: ``a.b.c`` keys; ``\\`` escapes the next character; ``*`` and ``?`` wildcards in a
-key (first matching key wins, as in gjson); an integer indexes an array; ``#`` is an array's
-length and ``items.#.name`` collects ``name`` from each element; ``@this`` is the value itself.
-Not supported (refused): queries ``#(...)``, pipes ``|``, other ``@`` modifiers, ``!`` literals,
-``..`` JSON Lines.
-
-sjson subset: ``a.b.c`` keys creating objects; ``\\`` escapes; an integer indexes (or creates and
-pads) an array; ``-1`` appends; a leading ``:`` forces an object key (``users.:2313``).
-Wildcards, ``#``, ``|`` and ``@`` are refused, as sjson refuses them.
+Argo Events resolves both with tidwall/gjson. The paths the renderer writes are plain: dotted
+keys of letters, digits, ``_`` and ``-`` (``body``, ``topic``, ``key``, ``body.items.0.sku``),
+a number also indexing an array. :func:`parse_get_path` refuses any other (wildcards, ``#``,
+``@`` modifiers, queries, pipes, escapes) *at load time*. The runner works on decoded JSON
+(Python values); the event's text (:class:`Source`) is read for what gjson reads off the text
+itself: an object's or array's raw text, and paths through duplicate keys.
 """
 from __future__ import annotations
 
@@ -25,54 +16,13 @@ from json.decoder import scanstring
 from typing import Any, Callable, NamedTuple
 
 from . import gojson
+from .yamlnode import unsupported
+
+PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 
 
 class PathError(ValueError):
-    """A path this runner does not evaluate; the message says which part and why."""
-
-
-@dataclass(frozen=True)
-class _Part:
-    text: str
-    pattern: re.Pattern | None = None  # set when the key holds an unescaped * or ?
-    force_key: bool = False  # sjson ':' prefix
-
-    @property
-    def wildcard(self) -> bool:
-        return self.pattern is not None
-
-
-def _split(path: str, *, allow_colon: bool) -> list[_Part]:
-    """Keys of a dotted path; ``\\`` makes the next character literal (also ``.``, ``*``, ``?``)."""
-    parts: list[_Part] = []
-    text: list[str] = []
-    regex: list[str] = []
-    wildcard = force = False
-
-    def close() -> None:
-        pattern = re.compile("".join(regex), re.DOTALL) if wildcard else None
-        parts.append(_Part("".join(text), pattern, force))
-
-    i = 0
-    while i < len(path):
-        ch = path[i]
-        if ch == "\\" and i + 1 < len(path):
-            text.append(path[i + 1])
-            regex.append(re.escape(path[i + 1]))
-            i += 2
-            continue
-        if ch == ".":
-            close()
-            text, regex, wildcard, force = [], [], False, False
-        elif ch == ":" and allow_colon and not text:
-            force = True
-        else:
-            wildcard = wildcard or ch in "*?"
-            text.append(ch)
-            regex.append({"*": ".*", "?": "."}.get(ch) or re.escape(ch))
-        i += 1
-    close()
-    return parts
+    """A path this runner does not evaluate; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -80,28 +30,13 @@ class GetPath:
     """A parsed gjson path; ``text`` is what the manifest said."""
 
     text: str
-    parts: tuple[_Part, ...]
+    parts: tuple[str, ...]
 
 
 def parse_get_path(text: str) -> GetPath:
-    if not isinstance(text, str) or not text:
-        raise PathError("path: must be a non-empty string")
-    if text.startswith(".."):
-        raise PathError(f"path {text!r}: JSON Lines paths (..) are not supported")
-    parts = _split(text, allow_colon=False)
-    for part in parts:
-        raw = part.text
-        if raw == "":
-            raise PathError(f"path {text!r}: empty key between dots")
-        if raw.startswith("#(") or raw.startswith("#["):
-            raise PathError(f"path {text!r}: gjson queries #(...) are not supported")
-        if "|" in raw:
-            raise PathError(f"path {text!r}: gjson pipes (|) are not supported")
-        if raw.startswith("@") and raw != "@this":
-            raise PathError(f"path {text!r}: gjson modifier {raw} is not supported (only @this)")
-        if raw.startswith("!"):
-            raise PathError(f"path {text!r}: gjson literals (!...) are not supported")
-    return GetPath(text, tuple(parts))
+    if not isinstance(text, str) or not PATH.fullmatch(text):
+        raise PathError(f"path {text!r}: {unsupported('dotted keys of letters, digits, _ and -')}")
+    return GetPath(text, tuple(text.split(".")))
 
 
 @dataclass(frozen=True)
@@ -180,34 +115,12 @@ class Result:
                 return False
         return False
 
-    def go_value(self) -> Any:
-        """gjson ``Value()``: like the decoded value but every number a float64."""
-        return to_go_value(self.value)
-
-
-def to_go_value(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, dict):
-        return {k: to_go_value(v) for k, v in value.items()}
-    return [to_go_value(v) for v in value]
-
 
 _MISSING = object()
 
 
-def _step(value: Any, part: _Part) -> Any:
-    key = part.text
-    if key == "@this":
-        return value
+def _step(value: Any, key: str) -> Any:
     if isinstance(value, dict):
-        if part.wildcard:
-            for name in value:
-                if part.pattern.fullmatch(name):
-                    return value[name]
-            return _MISSING
         return value.get(key, _MISSING)
     if isinstance(value, list) and key.isdigit():
         index = int(key)
@@ -215,14 +128,8 @@ def _step(value: Any, part: _Part) -> Any:
     return _MISSING
 
 
-def _walk(value: Any, parts: tuple[_Part, ...]) -> Any:
-    for i, part in enumerate(parts):
-        if part.text == "#" and isinstance(value, list):
-            rest = parts[i + 1:]
-            if not rest:
-                return len(value)
-            found = [_walk(item, rest) for item in value]
-            return [item for item in found if item is not _MISSING]
+def _walk(value: Any, parts: tuple[str, ...]) -> Any:
+    for part in parts:
         value = _step(value, part)
         if value is _MISSING:
             return _MISSING
@@ -263,17 +170,14 @@ def _value_end(text: str, start: int) -> int:
 
 
 def raw_at(text: str, path: GetPath) -> str | None:
-    """The text of the value at ``path`` in compact JSON ``text`` as gjson finds it, or None for
-    a path of wildcards, ``#`` or ``@this`` (the caller re-encodes then).
+    """The text of the value at ``path`` in compact JSON ``text`` as gjson finds it, or None.
 
     gjson's search: the first key that matches the last part wins; where more parts follow, each
     key that matches is tried in turn (a duplicate key after one the rest does not resolve in)."""
-    if any(part.wildcard or part.text in ("#", "@this") for part in path.parts):
-        return None
     return _raw_at(text, 0, path.parts)
 
 
-def _raw_at(text: str, start: int, parts: tuple[_Part, ...]) -> str | None:
+def _raw_at(text: str, start: int, parts: tuple[str, ...]) -> str | None:
     part, rest = parts[0], parts[1:]
     i = start + 1
     if text[start] == "{":
@@ -281,7 +185,7 @@ def _raw_at(text: str, start: int, parts: tuple[_Part, ...]) -> str | None:
             key, i = scanstring(text, i + 1)
             value_start = i + 1  # past the ':'
             value_end = _value_end(text, value_start)
-            if key == part.text:
+            if key == part:
                 if not rest:
                     return text[value_start:value_end]
                 if text[value_start] in "{[":
@@ -289,8 +193,8 @@ def _raw_at(text: str, start: int, parts: tuple[_Part, ...]) -> str | None:
                     if found is not None:
                         return found
             i = value_end + (text[value_end] == ",")
-    elif text[start] == "[" and part.text.isdigit():
-        index, n = int(part.text), 0
+    elif text[start] == "[" and part.isdigit():
+        index, n = int(part), 0
         while text[i] != "]":
             value_end = _value_end(text, i)
             if n == index:
@@ -299,63 +203,3 @@ def _raw_at(text: str, start: int, parts: tuple[_Part, ...]) -> str | None:
                 return _raw_at(text, i, rest) if text[i] in "{[" else None
             n, i = n + 1, value_end + (text[value_end] == ",")
     return None
-
-
-# --- sjson -----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class SetPath:
-    text: str
-    parts: tuple[_Part, ...]
-
-
-_INDEX = re.compile(r"-1|\d+")
-
-
-def parse_set_path(text: str) -> SetPath:
-    if not isinstance(text, str) or not text:
-        raise PathError("dest: must be a non-empty string")
-    parts = _split(text, allow_colon=True)
-    for part in parts:
-        if part.text == "" and not part.force_key:
-            raise PathError(f"dest {text!r}: empty key between dots")
-        if part.wildcard:
-            raise PathError(f"dest {text!r}: wildcards are not allowed in an sjson path")
-        if not part.force_key and (part.text.startswith("#") or part.text.startswith("@")
-                                   or "|" in part.text):
-            raise PathError(f"dest {text!r}: {part.text} is not allowed in an sjson path")
-    return SetPath(text, tuple(parts))
-
-
-def _is_index(part: _Part) -> bool:
-    return not part.force_key and bool(_INDEX.fullmatch(part.text))
-
-
-def _put(container: Any, part: _Part, rest: tuple[_Part, ...], value: Any) -> Any:
-    if isinstance(container, list) and _is_index(part):
-        index = len(container) if part.text == "-1" else int(part.text)
-        while len(container) <= index:
-            container.append(None)
-        container[index] = _assign(container[index], rest, value)
-        return container
-    if not isinstance(container, dict):
-        # sjson builds an array for an index key where nothing is, an object otherwise.
-        if _is_index(part):
-            return _put([], part, rest, value)
-        container = {}
-    container[part.text] = _assign(container.get(part.text), rest, value)
-    return container
-
-
-def _assign(current: Any, parts: tuple[_Part, ...], value: Any) -> Any:
-    if not parts:
-        return value
-    return _put(current, parts[0], parts[1:], value)
-
-
-def set_value(doc: Any, path: SetPath, value: Any) -> Any:
-    """``doc`` with ``value`` stored at ``path`` (created as needed); ``doc`` may be None.
-
-    ``doc`` is changed in place when it is a container; use the return value.
-    """
-    return _assign(doc, path.parts, value)

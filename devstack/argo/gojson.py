@@ -8,7 +8,6 @@ bodies (or a test that does) sees the difference, so this module reproduces them
   ``\\u003c``..., floats in ``'f'`` form between 1e-6 and 1e21 and ``'e'`` outside;
 * :func:`float_text` is ``strconv.FormatFloat(x, 'f', -1, 64)`` (gjson's ``String()`` of a number
   that is not a plain integer);
-* :func:`print_value` is ``fmt``'s ``%v`` as ``text/template`` prints a value;
 * :func:`parse_float` / :func:`parse_bool` are ``strconv.ParseFloat`` / ``ParseBool``.
 
 Pure: no I/O.
@@ -158,39 +157,6 @@ def escape_html(text: str) -> str:
         if char in text:
             text = text.replace(char, escaped)
     return text
-
-
-def print_float(x: float) -> str:
-    """``fmt``'s ``%v`` of a float64: shortest digits, exponent form below 1e-4 or from 1e6 on."""
-    if math.isnan(x) or math.isinf(x):
-        return float_text(x)
-    digits, dp = _digits(x)
-    exp = dp - 1 if digits != "0" else 0
-    if exp < -4 or exp >= 6:
-        return _sign(x) + _exponent(digits, dp)
-    return _sign(x) + _fixed(digits, dp)
-
-
-def print_value(value: Any) -> str:
-    """``fmt.Sprint`` of a decoded JSON value (what ``{{ .Input.x }}`` prints).
-
-    Maps print as ``map[k:v ...]`` with sorted keys, slices as ``[a b]``, nil as ``<nil>``.
-    """
-    if value is None:
-        return "<nil>"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, (int, float)):
-        return print_float(float(value))
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{print_value(v)}" for k, v in sorted(value.items())) + "]"
-    if isinstance(value, (list, tuple)):
-        return "[" + " ".join(print_value(v) for v in value) + "]"
-    return str(value)
 
 
 class FloatRangeError(ValueError):

@@ -82,15 +82,3 @@ def from_epoch_ms(ms: int, tz: timezone = timezone.utc) -> datetime:
 def rfc3339(dt: datetime) -> str:
     """``metav1.Time`` in JSON: RFC 3339 in UTC, whole seconds (``2006-01-02T15:04:05Z``)."""
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def rfc3339_nano(dt: datetime) -> str:
-    """``time.Time`` in JSON (``encoding/json``): RFC 3339 with the fraction trimmed, ``Z`` for UTC."""
-    fraction = f".{dt.microsecond:06d}".rstrip("0") if dt.microsecond else ""
-    offset = dt.utcoffset()
-    if not offset:
-        zone = "Z"
-    else:
-        minutes = int(offset.total_seconds()) // 60
-        zone = f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-    return f"{dt:%Y-%m-%dT%H:%M:%S}{fraction}{zone}"

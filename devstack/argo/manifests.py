@@ -2,8 +2,15 @@
 
 Every ``*.yaml``/``*.yml`` below the folder is read (several documents per file allowed);
 ``argoproj.io`` EventSources and Sensors are parsed, EventBuses and other kinds are skipped.
-EventSources of kind ``kafka`` and ``calendar`` run; any other source type is refused. Each Sensor
-dependency must name an event the folder defines. Errors are :class:`ManifestError`
+Each Sensor dependency must name an event the folder defines.
+
+EventSources as the renderer emits them (``etlkit/workflow/templates/*-eventsource.yaml.j2``),
+and nothing else (the rest is refused naming the field, see :func:`.yamlnode.unsupported`):
+
+* ``kafka``: ``url``, ``topic``, ``jsonBody: true``, ``consumerGroup`` (``groupName``,
+  ``oldest``, ``rebalanceStrategy``); ``connectionBackoff`` is a cluster setting, ignored;
+* ``calendar``: ``interval`` (a Go duration), or ``schedule`` (5-field cron) with
+  ``timezone: "UTC"``. Errors are :class:`ManifestError`
 (``<file>: <path>: <rule>``); things Argo does that are worth knowing (a trigger without
 ``policy.status.allow`` counts a 5xx as success) come back as ``warnings``.
 
@@ -14,16 +21,14 @@ same event (``<groupName>.<sensor>``), so each commits its offsets independently
 from __future__ import annotations
 
 import pathlib
-import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 import yaml
 
 from .cron import CronSchedule, IntervalSchedule, parse_cron, parse_interval
 from .sensor_spec import Dependency, HttpAction, Sensor, Trigger, parse_sensor
-from .yamlnode import ManifestError, Node
+from .yamlnode import ManifestError, Node, unsupported
 
 API_GROUP = "argoproj.io/"
 SOURCE_SETTINGS = ("eventBusName", "replicas", "service", "template")
@@ -37,13 +42,10 @@ class KafkaSource:
     file: str
     url: str
     topic: str
-    group: str | None  # consumerGroup.groupName; None in partition mode
+    group: str  # consumerGroup.groupName
     oldest: bool = False
     rebalance: str = "range"
-    partition: int | None = None
-    json_body: bool = False
-    metadata: tuple[tuple[str, str], ...] = ()
-    limit_per_second: int = 0
+    json_body: bool = True
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,7 @@ class CalendarSource:
     event_source: str
     event_name: str
     file: str
-    schedule: CronSchedule | IntervalSchedule
-    timezone: str = ""  # "" is the runner's zone, UTC (an Argo pod's local zone)
-    exclusion_dates: tuple[date, ...] = ()
-    metadata: tuple[tuple[str, str], ...] = ()
+    schedule: CronSchedule | IntervalSchedule  # evaluated in UTC
 
 
 Source = KafkaSource | CalendarSource
@@ -86,68 +85,42 @@ class Subscription:
         return f"{self.sensor.name}/{self.dependency.name}"
 
 
+_KAFKA_EMITTED = "url, topic, jsonBody: true, consumerGroup (groupName, oldest, rebalanceStrategy)"
+_CALENDAR_EMITTED = "interval, or schedule with timezone \"UTC\""
+
+
 def _kafka(node: Node, es: str, name: str) -> KafkaSource:
-    node.mapping(("url", "topic", "partition", "consumerGroup", "jsonBody", "metadata",
-                  "limitEventsPerSecond"),
-                 ignored=("connectionBackoff", "tls", "sasl", "version", "config"),
-                 refused={"filter": "event source filters are not supported by the local runner",
-                          "schemaRegistry": "Avro through a schema registry is not supported locally"},
-                 required=True)
-    group = node.child("consumerGroup").mapping(("groupName", "oldest", "rebalanceStrategy"))
-    partition = node.child("partition")
-    if not group.present and not partition.present:
-        raise node.error("set consumerGroup or partition (the controller rejects neither)")
-    part = None
-    if not group.present:
-        text = partition.string(required=True)
-        if not text.isdigit():
-            raise partition.error("must be a partition number as text")
-        part = int(text)
+    node.mapping(("url", "topic", "consumerGroup", "jsonBody"), ignored=("connectionBackoff",),
+                 refused=dict.fromkeys(("partition", "metadata", "limitEventsPerSecond", "filter",
+                                        "schemaRegistry", "tls", "sasl", "version", "config"),
+                                       unsupported(_KAFKA_EMITTED)), required=True)
+    if node.child("jsonBody").boolean() is not True:
+        raise node.child("jsonBody").error(f"must be true: {unsupported(_KAFKA_EMITTED)}")
+    group = node.child("consumerGroup").mapping(("groupName", "oldest", "rebalanceStrategy"), required=True)
     strategy = group.child("rebalanceStrategy").string(default="range")
     if strategy not in REBALANCE_STRATEGIES:
         raise group.child("rebalanceStrategy").error(f"must be one of {', '.join(REBALANCE_STRATEGIES)}")
     return KafkaSource(es, name, node.file, node.child("url").string(required=True),
-                       node.child("topic").string(required=True),
-                       group.child("groupName").string(required=True) if group.present else None,
-                       group.child("oldest").boolean(), strategy, part,
-                       node.child("jsonBody").boolean(), node.child("metadata").string_map(),
-                       node.child("limitEventsPerSecond").integer(minimum=0))
-
-
-def _exclusions(node: Node) -> tuple[date, ...]:
-    days = []
-    for item in node.items():
-        text = item.string(required=True)
-        if not text.startswith("EXDATE:"):
-            continue  # Argo reads only RFC 5545 EXDATE: values
-        for stamp in text[len("EXDATE:"):].split(","):
-            try:
-                days.append(datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").date())
-            except ValueError as exc:
-                raise item.error(f"{stamp!r} is not an RFC 5545 date-time (20060102T150405Z)") from exc
-    return tuple(days)
+                       node.child("topic").string(required=True), group.child("groupName").string(required=True),
+                       group.child("oldest").boolean(), strategy)
 
 
 def _calendar(node: Node, es: str, name: str) -> CalendarSource:
-    node.mapping(("schedule", "interval", "timezone", "exclusionDates", "metadata"),
-                 ignored=("persistence",),
-                 refused={"filter": "event source filters are not supported by the local runner"},
-                 required=True)
-    schedule, interval = node.child("schedule"), node.child("interval")
-    if schedule.string():
+    node.mapping(("schedule", "interval", "timezone"),
+                 refused=dict.fromkeys(("exclusionDates", "metadata", "persistence", "filter"),
+                                       unsupported(_CALENDAR_EMITTED)), required=True)
+    schedule, interval, tz = node.child("schedule"), node.child("interval"), node.child("timezone")
+    if schedule.present == interval.present:
+        raise node.error("set schedule or interval (one of them)")
+    if schedule.present:
         parsed: CronSchedule | IntervalSchedule = schedule.parsed(parse_cron)
-    elif interval.string():
-        parsed = interval.parsed(parse_interval)
+        if tz.string() != "UTC":
+            raise tz.error(f"must be \"UTC\" beside a schedule: {unsupported(_CALENDAR_EMITTED)}")
     else:
-        raise node.error("set schedule or interval")
-    tz = node.child("timezone")
-    if tz.string():
-        try:
-            zoneinfo.ZoneInfo(tz.string())
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise tz.error(f"{tz.value!r} is not a known IANA time zone") from exc
-    return CalendarSource(es, name, node.file, parsed, tz.string(),
-                          _exclusions(node.child("exclusionDates")), node.child("metadata").string_map())
+        parsed = interval.parsed(parse_interval)
+        if tz.present:
+            raise tz.error(unsupported(_CALENDAR_EMITTED))
+    return CalendarSource(es, name, node.file, parsed)
 
 
 def _event_source(doc: Node) -> list[Source]:
@@ -160,8 +133,7 @@ def _event_source(doc: Node) -> list[Source]:
         if kind in SOURCE_SETTINGS:
             continue
         if kind not in ("kafka", "calendar"):
-            raise spec.child(kind).error(f"{kind} event sources are not run by the local runner "
-                                         "(kafka, calendar)")
+            raise spec.child(kind).error(f"{kind} event sources: {unsupported('kafka, calendar')}")
         events_node = spec.child(kind)
         if not isinstance(events_node.value, dict):
             raise events_node.error("must map event names to their settings")
@@ -201,8 +173,6 @@ def _warnings(sensor: Sensor, sources: dict[tuple[str, str], Source], raw: dict[
         if not trigger.at_least_once and raw_trigger.get("retryStrategy"):
             out.append(f"{where}: atLeastOnce is false: Argo runs the trigger in the background, "
                        "so its retryStrategy never applies (at most once)")
-        if raw_trigger.get("rateLimit"):
-            out.append(f"{where}: rateLimit is ignored by the local runner")
     used = {name for t in sensor.triggers for name in t.dependencies}
     for dep in sensor.dependencies:
         if dep.name not in used:
@@ -226,10 +196,6 @@ def load_manifests(directory: str | pathlib.Path) -> Manifests:
         if not isinstance(api, str) or not api.startswith(API_GROUP):
             continue
         if kind == "EventSource":
-            if ((doc.child("spec").child("calendar").value or {}) and
-                    any(isinstance(v, dict) and v.get("persistence")
-                        for v in doc.child("spec").child("calendar").value.values())):
-                warnings.append(f"{doc.file}: calendar persistence (catch-up) is ignored by the local runner")
             for source in _event_source(doc):
                 key = (source.event_source, source.event_name)
                 if key in sources:
@@ -270,9 +236,6 @@ def plan_subscriptions(manifests: Manifests) -> tuple[Subscription, ...]:
         group = None
         if isinstance(sub.source, KafkaSource):
             shared = readers[(sub.source.event_source, sub.source.event_name)] > 1
-            if sub.source.group is None:  # partition mode: a group of our own, only to commit
-                group = f"{sub.source.event_source}.{sub.source.event_name}.{sub.sensor.name}"
-            else:
-                group = f"{sub.source.group}.{sub.sensor.name}" if shared else sub.source.group
+            group = f"{sub.source.group}.{sub.sensor.name}" if shared else sub.source.group
         planned.append(Subscription(sub.sensor, sub.dependency, sub.source, sub.triggers, group))
     return tuple(planned)

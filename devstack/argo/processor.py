@@ -11,7 +11,7 @@ Per-event mode fires each event alone, in offset order; batch mode (the Sensor's
 annotation) filters every polled event, then fires each trigger once for all that passed.
 
 No Kafka import here: messages arrive as :class:`Polled`, triggers go through a
-:class:`~.dispatch.Dispatcher`, the clock and sleep are passed in.
+:class:`~.dispatch.Dispatcher`, the clock is passed in.
 """
 from __future__ import annotations
 
@@ -125,13 +125,12 @@ def seek_points(rewind: Mapping[tuple[str, int], int],
 
 class SubscriptionProcessor:
     def __init__(self, subscription: Subscription, dispatcher: Dispatcher, counters: Counters,
-                 now: Callable[[], datetime], sleep: Callable[[float], None] = lambda s: None):
+                 now: Callable[[], datetime]):
         self.sub, self.dispatcher, self.counters = subscription, dispatcher, counters
-        self.now, self.sleep = now, sleep
+        self.now = now
         source = subscription.source
         self.events = KafkaEvents(event_source=source.event_source, event_name=source.event_name,
-                                  url=source.url, json_body=source.json_body,
-                                  metadata=dict(source.metadata)) if isinstance(source, KafkaSource) else None
+                                  url=source.url, json_body=source.json_body) if isinstance(source, KafkaSource) else None
         # Batch bodies from the messages' data alone (no event built per message) when nothing
         # reads an event before the request: no filter, every trigger a step invocation.
         self.fast_batches = (self.events is not None and subscription.dependency.filter is None
@@ -151,11 +150,10 @@ class SubscriptionProcessor:
                   msg.topic, msg.partition, msg.offset, exc)
         self.counters.add(rejected=1)
 
-    def passes(self, event: Event, now: datetime | None = None) -> bool:
+    def passes(self, event: Event) -> bool:
         if self.sub.dependency.filter is None:
             return True
-        result = filter_event(self.sub.dependency.filter, event.data, event.context.as_json(), now or self.now(),
-                              event.source())
+        result = filter_event(self.sub.dependency.filter, event.data, event.source())
         for error in result.errors:
             log.warning("%s: event %s: %s", self.sub.label, event.context.id, error)
         if not result.passed:
@@ -199,7 +197,6 @@ class SubscriptionProcessor:
     def _process_each(self, polled: Sequence[Polled], stopping: Callable[[], bool]) -> list[bool]:
         done = [False] * len(polled)
         blocked: set[tuple[str, int]] = set()
-        limit = self.sub.source.limit_per_second if isinstance(self.sub.source, KafkaSource) else 0
         for i, msg in enumerate(polled):
             if stopping():
                 break
@@ -212,8 +209,6 @@ class SubscriptionProcessor:
                 break
             if not done[i]:
                 blocked.add((msg.topic, msg.partition))
-            if limit:
-                self.sleep(1.0 / limit)
         return done
 
     # Batch mode in two halves, so a worker can build the next batch while this one is in flight.
@@ -226,7 +221,7 @@ class SubscriptionProcessor:
         prepared = Prepared(polled, [True] * len(polled), events=[])
         for i, msg in enumerate(polled):
             event = self.event_of(msg, now)
-            if event is not None and self.passes(event, now):
+            if event is not None and self.passes(event):
                 prepared.passing.append(i)
                 prepared.events.append(event)
         # The bodies too: the thread that sends them then mostly waits, holding no lock.

@@ -27,21 +27,18 @@ import random
 import threading
 import time
 import uuid
-import zoneinfo
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Callable, Collection, Mapping
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from .cron import next_fire
 from .dispatch import Dispatcher, Local
 from .edges import ConfluentProducer, RequestsHttp, consumer_config, polled_of
 from .events import calendar_event
 from .manifests import CalendarSource, KafkaSource, Manifests, Subscription, load_manifests, plan_subscriptions
 from .processor import Counters, Interrupted, Prepared, Progress, SubscriptionProcessor, seek_points
 from .retry import stuck_delay
-from .sensor_spec import SecretRef
 from .yamlnode import ManifestError
 
 log = logging.getLogger("devstack.argo")
@@ -53,23 +50,6 @@ DRAINED_S = 0.005  # no message for this long while filling a batch: the stream 
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def read_secrets(manifests: Manifests, secrets_dir: pathlib.Path | None) -> dict[SecretRef, str]:
-    """Every secret the triggers reference, from ``<secrets_dir>/<name>/<key>`` (as Argo mounts them)."""
-    refs: set[SecretRef] = set()
-    for sensor in manifests.sensors:
-        for trigger in sensor.triggers:
-            action = trigger.action
-            refs.update(ref for _, ref in getattr(action, "secure_headers", ()))
-            refs.update(ref for ref in (getattr(action, "basic_auth", None) or ()) if ref)
-    secrets = {}
-    for ref in sorted(refs, key=lambda r: (r.name, r.key)):
-        path = (secrets_dir or pathlib.Path(".")) / ref.name / ref.key
-        if not path.is_file():
-            raise ManifestError(str(path), "", f"secret {ref.name}/{ref.key} referenced by a trigger is missing")
-        secrets[ref] = path.read_text().strip()
-    return secrets
 
 
 def poll_batch(consumer: Consumer, size: int, wait_s: float) -> list:
@@ -99,7 +79,7 @@ class _Worker(threading.Thread):
         self.processor = SubscriptionProcessor(
             sub, Dispatcher(self.http, runner.producer, runner.local, sleep=self._sleep,
                             rand=random.random, now=runner.now),
-            runner.counters_of(sub.sensor.name), runner.now, self._sleep)
+            runner.counters_of(sub.sensor.name), runner.now)
         self.offsets: dict[str, int] = {}
 
     def _sleep(self, seconds: float) -> None:
@@ -114,10 +94,7 @@ class KafkaWorker(_Worker):
         consumer = Consumer(consumer_config(self.sub, self.runner.bootstrap,
                                             session_timeout_ms=self.runner.session_timeout_ms,
                                             heartbeat_ms=self.runner.heartbeat_ms))
-        if source.partition is not None:
-            consumer.assign([TopicPartition(source.topic, source.partition)])
-        else:
-            consumer.subscribe([source.topic])
+        consumer.subscribe([source.topic])
         batching = self.sub.sensor.batching
         size = batching.size if batching else PER_EVENT_POLL
         wait = batching.wait_ms / 1000 if batching else POLL_TIMEOUT_S
@@ -199,21 +176,19 @@ class CalendarWorker(_Worker):
     def run(self) -> None:
         source = self.sub.source
         assert isinstance(source, CalendarSource)
-        zone = zoneinfo.ZoneInfo(source.timezone) if source.timezone else timezone.utc
-        last = self.runner.now().astimezone(zone)
+        last = self.runner.now().astimezone(timezone.utc)
         try:
             while not self.runner.stopping.is_set():
-                fire_at = next_fire(source.schedule, last, source.exclusion_dates)
+                fire_at = source.schedule.next_after(last)
                 if fire_at is None:
                     log.warning("%s: the schedule never fires again", self.sub.label)
                     return
                 delay = (fire_at - self.runner.now()).total_seconds()
                 if delay > 0 and self.runner.stopping.wait(delay):
                     return
-                fired = self.runner.now().astimezone(zone)
+                fired = self.runner.now().astimezone(timezone.utc)
                 event = calendar_event(event_source=source.event_source, event_name=source.event_name,
                                        fired_at=fired, event_id=uuid.uuid4().hex,
-                                       metadata=dict(source.metadata),
                                        uptime_s=time.monotonic() - self.runner.started_monotonic)
                 counters = self.runner.counters_of(self.sub.sensor.name)
                 counters.add(events_in=1)
@@ -246,6 +221,7 @@ class Runner:
             credentials = (credentials.user, credentials.password)  # a gateway Credentials
         self.credentials = credentials
         self.run_dir = pathlib.Path(run_dir) if run_dir else None
+        # Kept for callers: no emitted trigger reads a secret (basicAuth, secureHeaders are refused).
         self.secrets_dir = pathlib.Path(secrets_dir) if secrets_dir else None
         self.session_timeout_ms, self.heartbeat_ms = session_timeout_ms, heartbeat_ms
         self.dlq_timeout_s, self.status_interval_s = dlq_timeout_s, status_interval_s
@@ -281,7 +257,7 @@ class Runner:
             raise ManifestError(str(self.manifest_dir), "", f"no Sensor named {', '.join(unknown)}")
         chosen = names if self.sensors is None else self.sensors
         self.subscriptions = tuple(s for s in plan_subscriptions(self.manifests) if s.sensor.name in chosen)
-        self.local = Local(self.gateway_url, self.credentials, read_secrets(self.manifests, self.secrets_dir))
+        self.local = Local(self.gateway_url, self.credentials)
         self.producer = ConfluentProducer(self.bootstrap, self.dlq_timeout_s)
         self._counters = {name: Counters() for name in sorted(chosen)}
         self.started_at = self.now()

@@ -1,9 +1,29 @@
 """A Sensor manifest as a typed, frozen, validated object (what the runner executes).
 
-Parsed before any client opens. What Argo would accept and then fail on for every event (a
-dataKey gjson cannot read, a template outside the supported subset, a filter value that does not
-parse) is refused here, as is every feature the runner does not implement (named in the error),
-and anything unknown (a typo). Cluster-only settings (pod template, replicas, TLS) are ignored.
+Parsed before any client opens. The real Argo Events is the reference (``devstack/realargo``,
+``tests/devstack/argo/test_conformance.py``); this runner stands in for it only as far as what
+we emit, and refuses the rest at load, naming file, field path and rule, so it never accepts
+what Argo would not (or accepts and runs it otherwise). What we emit (the templates under
+``etlkit/workflow/templates``, with :mod:`etlkit.workflow.invocation` and
+``etlkit/steps/expressions/pushdown.py``; the manifests our tests write have the same shape):
+
+* ``spec``: ``dependencies``, ``triggers`` (``eventBusName``, ``template``, ``replicas`` and
+  the like are cluster settings, ignored);
+* a dependency: ``name``, ``eventSourceName``, ``eventName`` and ``filters.data`` only
+  (:mod:`.filters`);
+* a trigger: ``template`` with ``name``, ``conditions`` (one dependency's name) and one of
+  ``http`` (``url``, ``method: POST``, ``headers``, ``timeout``, ``payload``), ``kafka``
+  (``url``, ``topic``, ``requiredAcks``, ``payload``) or ``log``; ``retryStrategy``,
+  ``policy.status.allow``, ``atLeastOnce``, and a ``dlqTrigger`` (a Kafka trigger);
+* a payload parameter: ``src.dependencyName`` and one of ``value``, ``dataKey`` (with
+  ``useRawData``) or ``dataTemplate`` (:mod:`.gotemplate`); ``dest`` a plain key, or ``""`` for
+  an HTTP trigger's one parameter (the whole body).
+
+Refused, each with :func:`unsupported`: exprs, context filters, data filter templates, logical
+operators, transforms, time and script filters; triggers other than http, kafka, log; secure,
+dynamic and basic-auth headers; ``contextKey``/``contextTemplate``, a parameter with no or
+several sources, a nested or empty Kafka ``dest``; ``conditions`` other than one name,
+``conditionsReset``, ``rateLimit``, parameters. Anything unknown is a typo.
 
 The runner's own option, ignored by real Argo: the annotation ``faas-etl.dev/batch-size: "<n>"``
 makes one HTTP request carry up to n events (see :mod:`.dispatch`); ``faas-etl.dev/batch-wait-ms``
@@ -16,39 +36,30 @@ import re
 from dataclasses import dataclass
 
 from . import gjson, gotemplate
-from .filters import (ContextFilter, DataFilter, DependencyFilter, ExprFilter, compile_data_filter,
-                      compile_expr_filter)
+from .filters import DataFilter, compile_data_filter
 from .params import Param, ParamSource
 from .retry import Backoff, parse_backoff
-from .yamlnode import Node
+from .yamlnode import Node, unsupported
 
 BATCH_SIZE = "faas-etl.dev/batch-size"
 BATCH_WAIT_MS = "faas-etl.dev/batch-wait-ms"
 DEFAULT_BATCH_WAIT_MS = 200
 DEFAULT_HTTP_TIMEOUT_S = 60  # Argo's default
-HTTP_METHODS = ("GET", "DELETE", "PATCH", "POST", "PUT")
+_DEST = re.compile(r"[A-Za-z0-9_-]+")
 _OTHER_TRIGGERS = ("k8s", "argoWorkflow", "awsLambda", "custom", "nats", "slack", "openWhisk",
-                   "azureEventHubs", "azureServiceBus", "pulsar", "email")
-_TLS = ("tls", "sasl")
+                   "azureEventHubs", "azureServiceBus", "pulsar", "email", "grpc")
 
 
-@dataclass(frozen=True)
-class SecretRef:
-    """A Kubernetes secret key; locally the file ``<secrets dir>/<name>/<key>``."""
-
-    name: str
-    key: str
+def _refuse(keys, emitted: str) -> dict[str, str]:
+    return dict.fromkeys(keys, unsupported(emitted))
 
 
 @dataclass(frozen=True)
 class HttpAction:
     url: str
-    method: str
+    method: str  # POST, the one method the renderer writes
     payload: tuple[Param, ...]
     headers: tuple[tuple[str, str], ...] = ()
-    secure_headers: tuple[tuple[str, SecretRef], ...] = ()
-    dynamic_headers: tuple[tuple[str, ParamSource], ...] = ()
-    basic_auth: tuple[SecretRef | None, SecretRef | None] | None = None
     timeout_s: float = DEFAULT_HTTP_TIMEOUT_S
 
 
@@ -57,8 +68,6 @@ class KafkaAction:
     url: str
     topic: str
     payload: tuple[Param, ...]
-    partitioning_key: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,7 @@ class LogAction:
 @dataclass(frozen=True)
 class Trigger:
     name: str
-    dependencies: tuple[str, ...]  # fires on an event of any of these (one at a time)
+    dependencies: tuple[str, ...]  # fires on an event of this one (a Sensor of one dependency: it)
     action: HttpAction | KafkaAction | LogAction
     allow: tuple[int, ...] | None = None  # policy.status.allow; None: any answer is success
     retry: Backoff = Backoff()
@@ -82,7 +91,7 @@ class Dependency:
     name: str
     event_source: str
     event_name: str
-    filter: DependencyFilter | None = None
+    filter: tuple[DataFilter, ...] | None = None  # filters.data entries, and-ed
 
 
 @dataclass(frozen=True)
@@ -100,185 +109,143 @@ class Sensor:
     batching: Batching | None = None
 
 
-def _logical(node: Node) -> bool:
-    value = node.string(default="")
-    if value not in ("", "and", "or"):
-        raise node.error("must be and or or")
-    return value == "or"
+_FILTERS_EMITTED = "filters.data, a list of {path, type, value, comparator} entries, and-ed"
 
 
 def _data_filter(node: Node) -> DataFilter:
-    node.mapping(("path", "type", "value", "comparator", "template"))
+    node.mapping(("path", "type", "value", "comparator"),
+                 refused=_refuse(("template",), "data filters without a template"))
     values = node.child("value").value
-    if values is not None and (not isinstance(values, list) or not all(isinstance(v, str) for v in values)):
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise node.child("value").error("must be a list of strings (quote numbers and booleans)")
-    template = node.child("template")
-    parsed_template = template.parsed(gotemplate.parse) if template.present else None
+    path, type_ = node.child("path").string(required=True), node.child("type").string(required=True)
+    comparator = node.child("comparator").string(default="=")  # Argo's default, the same filter
     try:
-        return compile_data_filter(node.child("path").string(required=True),
-                                   node.child("type").string(required=True), values or [],
-                                   node.child("comparator").string(), parsed_template)
+        return compile_data_filter(path, type_, values, comparator)
     except ValueError as exc:
         raise node.error(str(exc)) from exc
 
 
-def _expr_filter(node: Node) -> ExprFilter:
-    node.mapping(("expr", "fields"))
-    fields = []
-    for f in node.child("fields").items(required=True):
-        f.mapping(("name", "path"))
-        fields.append((f.child("name").string(required=True), f.child("path").string(required=True)))
-    try:
-        return compile_expr_filter(node.child("expr").string(required=True), fields)
-    except ValueError as exc:
-        raise node.error(str(exc)) from exc
-
-
-def _filters(node: Node, operator: Node) -> DependencyFilter | None:
+def _filters(node: Node) -> tuple[DataFilter, ...] | None:
     if not node.present:
         return None
-    node.mapping(("data", "exprs", "context", "dataLogicalOperator", "exprLogicalOperator"),
-                 refused={"time": "time filters are not supported by the local runner",
-                          "script": "Lua script filters are not supported by the local runner"})
-    context = node.child("context")
-    context_filter = None
-    if context.present:
-        context.mapping(("type", "subject", "source", "datacontenttype"),
-                        refused={k: "Argo compares only type, subject, source and datacontenttype"
-                                 for k in ("id", "specversion", "time")})
-        context_filter = ContextFilter(*(context.child(k).string() for k in
-                                         ("type", "subject", "source", "datacontenttype")))
-    return DependencyFilter(
-        data=tuple(_data_filter(n) for n in node.child("data").items()),
-        data_or=_logical(node.child("dataLogicalOperator")),
-        exprs=tuple(_expr_filter(n) for n in node.child("exprs").items()),
-        exprs_or=_logical(node.child("exprLogicalOperator")),
-        context=context_filter, filters_or=_logical(operator))
+    node.mapping(("data",), refused=_refuse(
+        ("exprs", "context", "time", "script", "dataLogicalOperator", "exprLogicalOperator"), _FILTERS_EMITTED))
+    entries = tuple(_data_filter(n) for n in node.child("data").items(required=True))
+    if not entries:
+        raise node.child("data").error("must not be empty (leave filters out instead)")
+    return entries
 
 
 def _dependency(node: Node) -> Dependency:
-    node.mapping(("name", "eventSourceName", "eventName", "filters", "filtersLogicalOperator"),
-                 refused={"transform": "dependency transforms (jq, Lua) are not supported by the local runner"})
+    node.mapping(("name", "eventSourceName", "eventName", "filters"),
+                 refused=_refuse(("transform", "filtersLogicalOperator"), _FILTERS_EMITTED))
     return Dependency(node.child("name").string(required=True),
                       node.child("eventSourceName").string(required=True),
                       node.child("eventName").string(required=True),
-                      _filters(node.child("filters"), node.child("filtersLogicalOperator")))
+                      _filters(node.child("filters")))
+
+
+_SOURCES = ("value", "dataKey", "dataTemplate")
+_SOURCE_EMITTED = "a dependencyName and one of value, dataKey (with useRawData) or dataTemplate"
 
 
 def _source(node: Node, dependencies: set[str]) -> ParamSource:
-    node.mapping(("dependencyName", "dataKey", "dataTemplate", "contextKey", "contextTemplate",
-                  "value", "useRawData"), required=True)
+    node.mapping(("dependencyName", *_SOURCES, "useRawData"),
+                 refused=_refuse(("contextKey", "contextTemplate"), _SOURCE_EMITTED), required=True)
     dependency = node.child("dependencyName").string(required=True)
     if dependency not in dependencies:
         raise node.child("dependencyName").error(
             f"no dependency named {dependency!r} (have {', '.join(sorted(dependencies))})")
-
-    def path(key: str):
-        child = node.child(key)
-        return child.parsed(gjson.parse_get_path) if child.string() else None
-
-    def template(key: str):
-        child = node.child(key)
-        return child.parsed(gotemplate.parse) if child.string() else None
-
-    value = node.child("value")
-    return ParamSource(dependency, path("dataKey"), template("dataTemplate"), path("contextKey"),
-                       template("contextTemplate"), value.string() if value.present else None,
-                       node.child("useRawData").boolean())
+    given = [k for k in _SOURCES if node.child(k).present]
+    if len(given) != 1:
+        raise node.error(f"{' and '.join(given) or 'no source'}: {unsupported(_SOURCE_EMITTED)}")
+    raw = node.child("useRawData")
+    if raw.present and given != ["dataKey"]:
+        raise raw.error(unsupported("useRawData beside dataKey"))
+    value, key, template = (node.child(k) for k in _SOURCES)
+    return ParamSource(dependency, key.parsed(gjson.parse_get_path) if key.present else None,
+                       template.parsed(gotemplate.parse) if template.present else None,
+                       value.string() if value.present else None, raw.boolean())
 
 
-def _params(node: Node, dependencies: set[str], *, required: bool = False) -> tuple[Param, ...]:
+def _params(node: Node, dependencies: set[str], *, whole_body: bool) -> tuple[Param, ...]:
+    """``whole_body``: an HTTP payload, where ``dest: ""`` (the whole body) is allowed."""
     params = []
-    for item in node.items(required=required):
-        item.mapping(("src", "dest", "operation"))
+    for item in node.items(required=True):
+        item.mapping(("src", "dest"), refused=_refuse(("operation",), "no operation (overwrite)"))
         dest = item.child("dest")
-        params.append(Param(_source(item.child("src"), dependencies),
-                            dest.parsed(gjson.parse_set_path) if dest.string() else None))
-    if required and not params:
+        text = dest.string(required=False)
+        if text == "" and not whole_body:
+            raise dest.error("must not be empty: the Argo controller refuses an empty dest but on an "
+                             "HTTP trigger")
+        if text and not _DEST.fullmatch(text):
+            raise dest.error(unsupported("a dest of letters, digits, '_' and '-', or \"\""))
+        params.append(Param(_source(item.child("src"), dependencies), text or None))
+    if not params:
         raise node.error("must not be empty")
+    if any(p.dest is None for p in params) and len(params) > 1:
+        raise node.error(unsupported("a payload whose dest \"\" parameter (the whole body) is its only one"))
+    seen: set[str] = set()
+    for i, p in enumerate(params):
+        if p.dest in seen:
+            raise node.child(i).child("dest").error(f"{p.dest!r} is set twice")
+        seen.add(p.dest)
     return tuple(params)
 
 
-def _secret(node: Node) -> SecretRef:
-    node.mapping(("name", "key"), ignored=("optional",), required=True)
-    return SecretRef(node.child("name").string(required=True), node.child("key").string(required=True))
-
-
 def _http(node: Node, dependencies: set[str]) -> HttpAction:
-    node.mapping(("url", "method", "payload", "headers", "secureHeaders", "dynamicHeaders",
-                  "basicAuth", "timeout"), ignored=("tls",),
-                 refused={"parameters": "http.parameters are not supported by the local runner",
-                          "host": "http.host is not supported by the local runner"})
+    node.mapping(("url", "method", "payload", "headers", "timeout"), refused=_refuse(
+        ("secureHeaders", "dynamicHeaders", "basicAuth", "parameters", "host", "tls"),
+        "url, method POST, headers, timeout, payload"))
     method = node.child("method").string(default="POST")
-    if method not in HTTP_METHODS:
-        raise node.child("method").error(f"must be one of {', '.join(HTTP_METHODS)}")
-    secure = []
-    for item in node.child("secureHeaders").items():
-        item.mapping(("name", "valueFrom"))
-        value_from = item.child("valueFrom").mapping(
-            ("secretKeyRef",), refused={"configMapKeyRef": "config map headers are not supported locally"},
-            required=True)
-        secure.append((item.child("name").string(required=True), _secret(value_from.child("secretKeyRef"))))
-    dynamic = []
-    for item in node.child("dynamicHeaders").items():
-        item.mapping(("src", "dest", "operation"))
-        dynamic.append((item.child("dest").string(required=True), _source(item.child("src"), dependencies)))
-    auth = node.child("basicAuth")
-    basic = None
-    if auth.present:
-        auth.mapping(("username", "password"))
-        basic = tuple(_secret(auth.child(k)) if auth.child(k).present else None
-                      for k in ("username", "password"))
+    if method != "POST":
+        raise node.child("method").error(unsupported("method POST"))
     timeout = node.child("timeout").integer(default=0, minimum=0)
     return HttpAction(node.child("url").string(required=True), method,
-                      _params(node.child("payload"), dependencies), node.child("headers").string_map(),
-                      tuple(secure), tuple(dynamic), basic, timeout or DEFAULT_HTTP_TIMEOUT_S)
+                      _params(node.child("payload"), dependencies, whole_body=True),
+                      node.child("headers").string_map(), timeout or DEFAULT_HTTP_TIMEOUT_S)
 
 
 def _kafka(node: Node, dependencies: set[str]) -> KafkaAction:
-    node.mapping(("url", "topic", "payload", "partitioningKey", "headers"),
-                 ignored=("partition", "requiredAcks", "compress", "flushFrequency", "version", *_TLS),
-                 refused={"parameters": "kafka.parameters are not supported by the local runner",
-                          "schemaRegistry": "Avro through a schema registry is not supported locally",
-                          "secureHeaders": "kafka.secureHeaders are not supported by the local runner"})
-    key = node.child("partitioningKey")
+    node.mapping(("url", "topic", "payload"), ignored=("requiredAcks",), refused=_refuse(
+        ("partitioningKey", "headers", "secureHeaders", "parameters", "schemaRegistry", "partition",
+         "compress", "flushFrequency", "version", "tls", "sasl"), "url, topic, requiredAcks, payload"))
     return KafkaAction(node.child("url").string(required=True), node.child("topic").string(required=True),
-                       _params(node.child("payload"), dependencies, required=True),
-                       key.string() if key.present else None, node.child("headers").string_map())
+                       _params(node.child("payload"), dependencies, whole_body=False))
 
 
 def _conditions(node: Node, dependencies: tuple[str, ...]) -> tuple[str, ...]:
-    text = node.string()
-    if not text.strip():
+    if not node.present:
         if len(dependencies) > 1:
             raise node.error(f"no conditions: Argo fires only when all of {', '.join(dependencies)} "
-                             "have an event (AND), which the local runner does not do; use "
-                             "conditions: \"a || b\" or one dependency per trigger")
+                             "have an event (AND), which the local runner does not do; name the one "
+                             "dependency that fires this trigger")
         return dependencies
-    if "&&" in text:
-        raise node.error("conditions with && (events of several dependencies at once) are not "
-                         "supported by the local runner; use ||")
-    names = tuple(n for n in (part.strip(" ()\t") for part in text.split("||")) if n)
-    for name in names:
-        if name not in dependencies or not re.fullmatch(r"[\w.-]+", name):
-            raise node.error(f"{name!r} is not a dependency of this sensor")
-    return names
+    text = node.string(required=True).strip()
+    if text not in dependencies:
+        raise node.error(f"{text!r}: {unsupported('the name of one dependency of this sensor')}")
+    return (text,)
+
+
+_TRIGGER_EMITTED = "template, retryStrategy, policy.status.allow, atLeastOnce, dlqTrigger"
 
 
 def parse_trigger(node: Node, dependencies: tuple[str, ...], *, fired_by: tuple[str, ...] | None = None) -> Trigger:
     """A trigger of a Sensor with ``dependencies``; a dlqTrigger gets its parent's ``fired_by``."""
     is_dlq = fired_by is not None
     node.mapping(("template", "policy", "retryStrategy", "atLeastOnce", "dlqTrigger"),
-                 ignored=("rateLimit",),
-                 refused={"parameters": "trigger parameters are not supported by the local runner"})
+                 refused=_refuse(("parameters", "rateLimit"), _TRIGGER_EMITTED))
+    kinds_emitted = "kafka" if is_dlq else "http, kafka (as a dlqTrigger), log"
     template = node.child("template").mapping(
         ("name", "conditions", "http", "kafka", "log"),
-        refused={"conditionsReset": "conditionsReset is not supported by the local runner",
-                 **{k: f"{k} triggers are not supported by the local runner (http, kafka, log)"
-                    for k in _OTHER_TRIGGERS}}, required=True)
+        refused={"conditionsReset": unsupported("conditions without a reset"),
+                 **_refuse(_OTHER_TRIGGERS, f"{kinds_emitted} triggers")}, required=True)
     kinds = [k for k in ("http", "kafka", "log") if template.child(k).present]
     if len(kinds) != 1:
         raise template.error(f"set exactly one of http, kafka, log (found {len(kinds)})")
+    if (kinds == ["kafka"]) != is_dlq:
+        raise template.child(kinds[0]).error(unsupported(f"{kinds_emitted} triggers"))
     known = set(dependencies)
     if kinds == ["http"]:
         action = _http(template.child("http"), known)
@@ -287,7 +254,7 @@ def parse_trigger(node: Node, dependencies: tuple[str, ...], *, fired_by: tuple[
     else:
         log = template.child("log").mapping(("intervalSeconds",))
         action = LogAction(log.child("intervalSeconds").integer(minimum=0))
-    policy = node.child("policy").mapping(("status",), refused={"k8s": "k8s policies need a cluster"})
+    policy = node.child("policy").mapping(("status",), refused=_refuse(("k8s",), "policy.status.allow"))
     status = policy.child("status").mapping(("allow",))
     allow = None
     if status.child("allow").present:
@@ -311,20 +278,16 @@ def parse_trigger(node: Node, dependencies: tuple[str, ...], *, fired_by: tuple[
 def _check_always_resolved(node: Node, action: HttpAction | KafkaAction | LogAction,
                            fired: tuple[str, ...]) -> None:
     """Refuse a parameter that may find neither an event nor a ``value``: ``ConstructPayload``
-    (and an HTTP trigger's dynamic headers) then dereference a nil value and the Sensor process
-    panics (v1.9.11 has no recover). A trigger fires with the event of one of ``fired``."""
+    then dereferences a nil value and the Sensor process panics (v1.9.11 has no recover). A
+    trigger fires with the event of its one dependency."""
     if isinstance(action, LogAction):
         return
-    params = [(node.child("payload").child(i).child("src"), p.src) for i, p in enumerate(action.payload)
-              if p.dest is not None]
-    if isinstance(action, HttpAction):
-        params += [(node.child("dynamicHeaders").child(i).child("src"), src)
-                   for i, (_, src) in enumerate(action.dynamic_headers)]
-    for where, src in params:
-        if src.value is None and fired != (src.dependency,):
-            raise where.error(f"{src.dependency!r} may have no event when this trigger fires (on "
-                              f"{' || '.join(fired)}) and there is no value: Argo's Sensor panics "
-                              "on the nil value; set value, or name the dependency that fires it")
+    for i, p in enumerate(action.payload):
+        if p.dest is not None and p.src.value is None and fired != (p.src.dependency,):
+            raise node.child("payload").child(i).child("src").error(
+                f"{p.src.dependency!r} may have no event when this trigger fires (on "
+                f"{' || '.join(fired)}) and there is no value: Argo's Sensor panics on the nil value; "
+                "name the dependency that fires it")
 
 
 def _batching(annotations: Node) -> Batching | None:
@@ -349,8 +312,8 @@ def parse_sensor(doc: Node) -> Sensor:
     name = metadata.child("name").string(required=True)
     spec = doc.child("spec").mapping(
         ("dependencies", "triggers"),
-        ignored=("template", "replicas", "eventBusName", "errorOnFailedRound", "revisionHistoryLimit",
-                 "loggingFields"), required=True)
+        ignored=("template", "replicas", "eventBusName", "revisionHistoryLimit", "loggingFields"),
+        refused=_refuse(("errorOnFailedRound",), "dependencies, triggers"), required=True)
     dependencies = tuple(_dependency(n) for n in spec.child("dependencies").items(required=True))
     names = tuple(d.name for d in dependencies)
     seen: dict[tuple[str, str], str] = {}

@@ -4,6 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
 
+RENDERER = "etlkit/workflow/render.py"
+
+
+def unsupported(emitted: str) -> str:
+    """The rule of a refused construct: the local runner does what the renderer emits, no more."""
+    return f"not supported by the local runner (only what {RENDERER} emits: {emitted})"
+
 
 class ManifestError(ValueError):
     """A manifest the runner cannot run as Argo would: ``<file>: <path>: <rule>``."""

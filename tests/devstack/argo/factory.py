@@ -10,13 +10,12 @@ import pathlib
 
 import yaml
 
+from etlkit.workflow.invocation import dead_letter_parameters
+
 GATEWAY = "http://gateway.openfaas:8080"
 KAFKA = "etl-kafka-bootstrap.kafka.svc:9092"
 INVOCATION = ('{"workflow": "wf", "version": 1, "step": {"kind": "test"}, '
               '"event": {{ toJson .Input }}}')
-DEAD_LETTER = ('{"step": "s", "reason": "gave up", "payload": {{ toJson .Input.body }}, '
-               '"topic": {{ toJson .Input.topic }}, "key": {{ toJson .Input.key }}, '
-               '"at": {{ (now).UnixMilli }}}')
 
 
 def kafka_eventsource(name: str, topic: str, group: str, oldest: bool = True) -> dict:
@@ -30,7 +29,7 @@ def kafka_eventsource(name: str, topic: str, group: str, oldest: bool = True) ->
 
 def calendar_eventsource(name: str, event: str, interval: str | None = None,
                          schedule: str | None = None) -> dict:
-    spec = {"interval": interval} if interval else {"schedule": schedule}
+    spec = {"interval": interval} if interval else {"schedule": schedule, "timezone": "UTC"}
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "EventSource", "metadata": {"name": name},
             "spec": {"calendar": {event: spec}}}
 
@@ -52,7 +51,7 @@ def sensor(name: str, eventsource: str, event: str, function: str, *, dlq_topic:
     if dlq_topic:
         trigger["dlqTrigger"] = {"template": {"name": f"{name}-dead-letter", "kafka": {
             "url": KAFKA, "topic": dlq_topic,
-            "payload": [{"src": {"dependencyName": "in", "dataTemplate": DEAD_LETTER}, "dest": ""}]}},
+            "requiredAcks": -1, "payload": dead_letter_parameters("in", name, "gave up")}},
             "atLeastOnce": True}
     dependency: dict = {"name": "in", "eventSourceName": eventsource, "eventName": event}
     if filters:

@@ -6,6 +6,8 @@ Each case runs twice on the same Kafka message: through ``argo-conformance`` (``
 the emulator as the runner drives it (``sensor_spec.parse_sensor`` on the manifest,
 ``KafkaEvents.event``, ``filter_event``, ``construct_payload``). The answers must be identical:
 pass or drop (and whether Argo logs an error), the payload bytes, or both refusing the message.
+The cases are the constructs we emit (the emulator refuses the rest at load:
+``test_refused.py``), on every kind of record.
 Where Argo's behaviour is a defect of ours the emulator keeps it, and an ``xfail(strict=True)``
 test names the issue that fixes it.
 
@@ -14,7 +16,6 @@ they fail naming what is missing.
 """
 from __future__ import annotations
 
-import base64
 import json
 import os
 import pathlib
@@ -34,6 +35,7 @@ from devstack.argo.oracle import Message, Oracle, ToolMissing
 from devstack.argo.params import PayloadError, construct_payload
 from devstack.argo.sensor_spec import parse_sensor
 from devstack.argo.yamlnode import ManifestError, Node
+from etlkit.steps.expressions.pushdown import quote_meta
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 COMMITTED_SENSORS = sorted((REPO / "argo-events" / "sensors").glob("*.yaml"))
@@ -55,19 +57,17 @@ def oracle():
 
 # --- the emulator, driven as the runner drives it ------------------------------------------
 
-def _sensor(filters=None, operator="", payload=None, dependencies=("dep",)):
+def _sensor(filters=None, payload=None, dependencies=("dep",)):
     deps = []
     for name in dependencies:
         dep = {"name": name, "eventSourceName": f"es-{name}", "eventName": name}
         if filters is not None:
             dep["filters"] = filters
-        if operator:
-            dep["filtersLogicalOperator"] = operator
         deps.append(dep)
     template = {"name": "t", "http": {"url": "http://gateway:8080/function/f",
                                       "payload": payload if payload is not None else DEFAULT_PARAMS}}
     if len(dependencies) > 1:
-        template["conditions"] = " || ".join(dependencies)
+        template["conditions"] = dependencies[0]  # fired by the first, as the renderer names it
     doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Sensor", "metadata": {"name": "case"},
            "spec": {"dependencies": deps, "triggers": [{"template": template}]}}
     return parse_sensor(Node("case.yaml", "", doc))
@@ -78,23 +78,23 @@ def _event(message: Message):
         return Event(EventContext(id=message.event_id, source=message.event_source, type=message.type,
                                   subject=message.event_name, time=message.time), json.loads(message.data))
     events = KafkaEvents(event_source=message.event_source, event_name=message.event_name,
-                         url=message.url, json_body=message.json_body, metadata=message.metadata)
+                         url=message.url, json_body=True)
     return events.event(message.topic, message.partition, message.offset, message.key, message.value,
                         message.timestamp_ms, message.headers, message.time)
 
 
-def emulate_filter(message: Message, filters, operator: str = "") -> dict:
-    dependency = _sensor(filters, operator).dependencies[0]
+def emulate_filter(message: Message, filters) -> dict:
+    dependency = _sensor(filters).dependencies[0]
     try:
         event = _event(message)
     except InvalidBody:
         return {"rejected": True}
-    result = filter_event(dependency.filter, event.data, event.context.as_json(), message.time, event.source())
+    result = filter_event(dependency.filter, event.data, event.source())
     return {"pass": result.passed, "error": bool(result.errors)}
 
 
-def real_filter(oracle: Oracle, message: Message, filters, operator: str = "") -> dict:
-    result = oracle.filter(message, filters, operator)
+def real_filter(oracle: Oracle, message: Message, filters) -> dict:
+    result = oracle.filter(message, filters)
     if "rejected" in result:
         return {"rejected": True}
     return {"pass": result["pass"], "error": "error" in result}
@@ -178,7 +178,6 @@ PUSHDOWN_CASES = [
     (_string(r"^a\.b$"), '{"country": "axb"}'),
     (_string(r"^\(x\)\[y\]\{z\}\*\+\?\|\^\$\\$"), r'{"country": "(x)[y]{z}*+?|^$\\"}'),
     (_string("^é$"), '{"country": "é"}'),
-    (_string("^.$"), '{"country": "é"}'),
     (_string("^FR$"), '{"country": ["FR"]}'),
     (_string("^FR$"), '{"other": "FR"}'),
     (_string("^k1$", path="key"), "{}"),
@@ -217,7 +216,7 @@ PUSHDOWN_IDS = [
     "number-partition", "string-anchored-match", "string-anchored-longer", "string-case-sensitive",
     "string-alternatives-second", "string-alternatives-none", "string-on-number", "string-on-null",
     "string-on-bool", "string-quoted-meta-match", "string-quoted-meta-no-match", "string-all-meta-quoted",
-    "string-utf8", "string-dot-is-one-rune", "string-on-array", "string-missing-path", "string-key",
+    "string-utf8", "string-on-array", "string-missing-path", "string-key",
     "string-topic", "bool-true", "bool-true-on-false", "bool-false", "bool-false-on-null",
     "bool-true-on-text-true", "bool-true-on-text-one", "bool-true-on-text-t", "bool-true-on-text-yes",
     "bool-true-on-number", "bool-false-on-zero", "bool-on-object", "bool-missing-path", "and-both-pass",
@@ -249,102 +248,12 @@ def test_the_committed_sensor_filters_as_argo(oracle):
     assert checked > 0, "no committed Sensor has a filter: this test checks nothing"
 
 
-# --- the other filter kinds the emulator accepts ------------------------------------------
-
-OTHER_FILTER_CASES = [
-    ({"data": [{"path": "body.a", "type": "number", "value": ["1"]},
-               {"path": "body.b", "type": "number", "value": ["1"]}], "dataLogicalOperator": "or"},
-     '{"a": 2, "b": 1}', ""),
-    ({"data": [{"path": "body.zz", "type": "number", "value": ["1"]},
-               {"path": "body.b", "type": "number", "value": ["1"]}], "dataLogicalOperator": "or"},
-     '{"a": 2, "b": 1}', ""),
-    ({"data": [{"path": "body.zz", "type": "number", "value": ["1"]},
-               {"path": "body.b", "type": "number", "value": ["1"]}], "dataLogicalOperator": "or"},
-     '{"a": 2, "b": 2}', ""),
-    ({"data": [{"path": "body.a", "type": "number", "value": ["1"]}], "dataLogicalOperator": "and"},
-     '{"a": 1}', ""),
-    ({"data": [{"path": "body.a", "type": "string", "value": ["^x"], "comparator": "!="}]},
-     '{"a": "yz"}', ""),
-    ({"data": [{"path": "body.a", "type": "string", "value": ["^x", "z$"], "comparator": "!="}]},
-     '{"a": "xyz"}', ""),
-    ({"data": [{"path": "body.a", "type": "number", "value": ["1"], "comparator": "!="}]},
-     '{"a": 1}', ""),
-    ({"data": [{"path": "body.a", "type": "string", "value": ["^ABC$"],
-                "template": "{{ upper .Input }}"}]}, '{"a": "abc"}', ""),
-    ({"data": [{"path": "body.a", "type": "number", "value": ["3"],
-                "template": "{{ trim .Input }}"}]}, '{"a": " 3 "}', ""),
-    ({"data": [{"path": "body.a", "type": "bool", "value": ["true"],
-                "template": "{{ .Input }}"}]}, '{"a": true}', ""),
-    ({"data": [{"path": "body.a", "type": "string", "value": ["^x$"],
-                "template": "{{ default \"x\" .Input }}"}]}, '{"a": ""}', ""),
-    ({"data": [{"path": "body.a", "type": "string", "value": [".*"],
-                "template": "{{ trim .Input }}"}]}, '{"a": "  "}', ""),
-    ({"data": [{"path": "body.a", "type": "string", "value": ['^\\{"b":1\\}$'],
-                "template": "{{ .Input }}"}]}, '{"a": {"b": 1}}', ""),
-    ({"exprs": [{"expr": "a > 1 && b == 'x'", "fields": [{"name": "a", "path": "body.a"},
-                                                          {"name": "b", "path": "body.b"}]}]},
-     '{"a": 2, "b": "x"}', ""),
-    ({"exprs": [{"expr": "a > 1", "fields": [{"name": "a", "path": "body.a"}]}]}, '{"a": 1}', ""),
-    ({"exprs": [{"expr": "a > 1", "fields": [{"name": "a", "path": "body.zz"}]}]}, '{"a": 2}', ""),
-    ({"exprs": [{"expr": "a > 1", "fields": [{"name": "a", "path": "body.zz"}]},
-                {"expr": "a == 2", "fields": [{"name": "a", "path": "body.a"}]}],
-      "exprLogicalOperator": "or"}, '{"a": 2}', ""),
-    ({"exprs": [{"expr": "a + 1 == 3", "fields": [{"name": "a", "path": "body.a"}]}]}, '{"a": "2"}', ""),
-    ({"exprs": [{"expr": "a =~ '^FR$'", "fields": [{"name": "a", "path": "body.a"}]}]}, '{"a": "FR"}', ""),
-    ({"exprs": [{"expr": "a > 1", "fields": [{"name": "a", "path": "body.a"}]}],
-      "data": [{"path": "body.zz", "type": "number", "value": ["1"]}]}, '{"a": 2}', "or"),
-    ({"exprs": [{"expr": "a > 1", "fields": [{"name": "a", "path": "body.a"}]}],
-      "data": [{"path": "body.zz", "type": "number", "value": ["1"]}]}, '{"a": 2}', "and"),
-    ({"exprs": [{"expr": "a > 5", "fields": [{"name": "a", "path": "body.a"}]}],
-      "data": [{"path": "body.a", "type": "number", "value": ["2"]}]}, '{"a": 2}', "or"),
-    ({"context": {"type": "kafka", "subject": "orders"}}, "{}", ""),
-    ({"context": {"source": "elsewhere"}}, "{}", ""),
-    ({"context": {"type": "kafka"}, "data": [{"path": "body.a", "type": "number", "value": ["9"]}]},
-     '{"a": 1}', "or"),
-]
-OTHER_FILTER_IDS = [
-    "data-or-second-passes", "data-or-missing-then-pass", "data-or-missing-then-fail", "data-and-explicit",
-    "string-ne-passes", "string-ne-any-value", "number-ne", "template-upper", "template-trim-number",
-    "template-bool-text", "template-default", "template-empty-is-error", "template-input-is-raw-json", "expr-and-of-fields", "expr-false", "expr-missing-path",
-    "expr-or-missing-then-pass", "expr-text-number-plus", "expr-regex", "filters-or-expr-passes-data-errors",
-    "filters-and-data-errors", "filters-or-neither", "context-match", "context-mismatch",
-    "filters-or-context-passes",
-]
-
-
-@pytest.mark.parametrize("filters, body, operator", OTHER_FILTER_CASES, ids=OTHER_FILTER_IDS)
-def test_other_filter_kinds_as_argo(oracle, filters, body, operator):
-    message = _body(body)
-    assert emulate_filter(message, filters, operator) == real_filter(oracle, message, filters, operator)
-
-
-def _expr(expr, *names):
-    return {"exprs": [{"expr": expr, "fields": [{"name": n, "path": f"body.{n}"} for n in names]}]}
-
-
-EXPR_BODY = '{"a": 2, "f": 2.5, "s": "FR", "t": "10", "b": true, "l": [1, 2], "big": 12345678901234567}'
-
-
-@pytest.mark.parametrize("filters", [
-    _expr("a == '2'", "a"), _expr("t == 10", "t"), _expr("t > 9", "t"), _expr("s in ('FR', 'DE')", "s"),
-    _expr("!b", "b"), _expr("a + f > 4", "a", "f"), _expr("a % 2 == 0 && a ** 2 == 4", "a"),
-    _expr("s + 'x' == 'FRx'", "s"), _expr("big == 12345678901234568", "big"), _expr("l == l", "l"),
-    _expr("s > 'E'", "s"), _expr("1 / 0 > 0", "a"), _expr("a in (1, 2)", "a"),
-], ids=["number-vs-text", "numeric-text-equals-number", "numeric-text-compares", "in-list", "not",
-        "arithmetic", "modulo-and-power", "string-concatenation", "big-integer-is-float64", "arrays",
-        "string-ordering", "division-by-zero-is-inf", "number-in-list"])
-def test_expressions_as_argo(oracle, filters):
-    message = _body(EXPR_BODY)
-    assert emulate_filter(message, filters) == real_filter(oracle, message, filters)
-
-
 @pytest.mark.parametrize("filters, body", [
     (_string("x", comparator=">"), '{"country": "x"}'),
     (_number("=", "1e400"), '{"amount": 1}'),
-    ({"data": [{"path": "body.amount", "type": "number", "value": []}]}, '{"amount": 1}'),
+    ({"data": [{"path": "body.amount", "type": "number", "value": [], "comparator": "="}]}, '{"amount": 1}'),
     (_string("(?=x)"), '{"country": "x"}'),
-    (_expr("z == nil", "z"), '{"z": null}'),
-], ids=["string-ordering-drops-everything", "number-out-of-range", "no-values", "lookahead", "nil-is-no-literal"])
+], ids=["string-ordering-drops-everything", "number-out-of-range", "no-values", "lookahead"])
 def test_what_argo_fails_or_drops_on_every_event_is_refused_here(oracle, filters, body):
     """Argo accepts these filters and then drops every event (with an error or without a word);
     the emulator refuses them when it loads the Sensor, naming the rule."""
@@ -358,11 +267,6 @@ def test_what_argo_fails_or_drops_on_every_event_is_refused_here(oracle, filters
 
 DIVERGENCE_CASES = [
     (_string("^FR$"), '{"country": "FR\\n"}'),
-    (_string("FR$"), '{"country": "FR\\n"}'),
-    (_string("^FR\\z"), '{"country": "FR"}'),
-    (_string("(?m)^FR$"), '{"country": "FR\\nDE"}'),
-    (_string("^[$]$"), '{"country": "$"}'),
-    (_string("^a\\s$"), '{"country": "a\\u000b"}'),
     (_bool("true"), '{"paid": "TRUE"}'),
     (_bool("true"), '{"paid": "True"}'),
     (_bool("true"), '{"paid": "tRuE"}'),
@@ -375,8 +279,7 @@ DIVERGENCE_CASES = [
     (_string("^\\{\"b\":2\\}$", path="body.a"), '{"a": {"b": 2}, "a": 1}'),
 ]
 DIVERGENCE_IDS = [
-    "re2-dollar-before-trailing-newline", "re2-unanchored-dollar-before-newline", "re2-backslash-z",
-    "re2-multiline-flag", "re2-dollar-in-class", "re2-backslash-s-no-vertical-tab", "bool-text-upper",
+    "re2-dollar-before-trailing-newline", "bool-text-upper",
     "bool-text-title", "bool-text-mixed-case", "bool-false-mixed-case", "duplicate-key-first-wins",
     "duplicate-key-last-differs", "duplicate-key-nested", "duplicate-key-path-through-the-second",
     "duplicate-key-path-searched-in-the-second-object", "duplicate-key-object-text-first",
@@ -403,7 +306,7 @@ def _src(dest, **src):
     return {"src": {"dependencyName": "dep", **src}, "dest": dest}
 
 
-PAYLOAD_CASES = [
+PAYLOAD_CASES = [  # the parameter forms we emit (sensor_spec refuses the rest: test_refused.py)
     ([_src("", dataTemplate=ENVELOPE)], '{"id": "o1", "amount": 12.5, "n": 3, "tags": ["a"]}'),
     ([_src("", dataTemplate=ENVELOPE)], '{"b": 1, "a": {"z": 1, "y": [1, 2.0, -0.0]}}'),
     ([_src("", dataTemplate=ENVELOPE)], '{"html": "<a href=\\"x\\">&</a>", "ls": "\\u2028\\u2029"}'),
@@ -424,55 +327,23 @@ PAYLOAD_CASES = [
     ([_src("payload", dataKey="body.t", useRawData=True)], '{"t": true}'),
     ([_src("payload", dataKey="body.z", useRawData=True)], '{"z": null}'),
     ([_src("payload", dataKey="body.z")], '{"z": null}'),
-    ([_src("payload", dataKey="body.missing", value="fallback")], "{}"),
     ([_src("payload", dataKey="body.missing")], "{}"),
     ([_src("step", value="paid-only"), _src("reason", value="x did not answer"),
       _src("payload", dataKey="body", useRawData=True), _src("topic", dataKey="topic"),
       _src("key", dataKey="key")], '{"id": "o1"}'),
-    ([_src("n", value="3", useRawData=True)], "{}"),
-    ([_src("a.b.c", value="deep")], "{}"),
-    ([_src("a.0", value="first")], "{}"),
-    ([_src("a", value="x"), _src("a", value="y")], "{}"),
-    ([_src("a", value="x"), _src("", dataKey="body")], '{"whole": 1}'),
-    ([_src("", dataKey="body.missing"), _src("a", value="x")], '{"whole": 1}'),
-    ([_src("x")], '{"a": 1}'),
-    ([_src("c", contextKey="subject"), _src("t", contextKey="type"), _src("i", contextKey="id")], "{}"),
-    ([_src("", dataTemplate="{{ .Input.body.n }}")], '{"n": 12345.5}'),
-    ([_src("", dataTemplate="{{ .Input.body.missing }}", value="v")], "{}"),
-    ([_src("", dataTemplate="{{ .Input.body.missing }}", dataKey="key")], "{}"),
-    ([_src("", dataTemplate="{{ .Input.partition }}-{{ .Input.key }}")], "{}"),
-    ([_src("", dataTemplate="{{ .Input.headers }}")], "{}"),
     ([_src("h", dataKey="headers.etl-source")], "{}"),
-    ([_src("", dataTemplate="{{ .Input.body.z }}", value="fallback")], '{"z": null}'),
-    ([_src("", dataTemplate="{{ .Input.body.z }}", dataKey="body.z")], '{"z": null}'),
-    ([_src("", dataTemplate="[{{ toString .Input.body.z }} {{ .Input.body.l }} {{ default \"d\" .Input.body.z }}]")],
-     '{"z": null, "l": [1, null, "a"]}'),
-    ([_src("", dataTemplate="{{ .Input.body.s | upper | quote }} {{ lower .Input.body.s }} {{ trim .Input.body.p }} "
-                            "{{ b64enc .Input.body.s }} {{ b64dec .Input.body.b }} {{ toRawJson .Input.body.o }} "
-                            "{{ toString .Input.body.n }} {{ quote .Input.body.n }}")],
-     '{"s": "Hé <&>", "p": "  x ", "b": "aGk=", "o": {"k": "<v>", "a": 1}, "n": 12.5}'),
     ([_src("d", dataKey="body.a.b", useRawData=True), _src("e", dataKey="body.a", useRawData=True)],
      '{"a": {"c": 1}, "a": {"b": [2.50]}}'),
     ([_src("s", value="a<b&c>"), _src("t", value="é<"), _src("u", value="del\x7f"), _src("v", value='q"')], "{}"),
     ([_src("s", dataKey="body.s")], '{"s": "<\\u00e9>"}'),
-    ([_src("p", dataKey="body", useRawData=True), _src("p.x", value="in")], '{"a": 1.50}'),
-    ([_src("a.2", value="x")], "{}"),
-    ([_src("a.-1", value="x"), _src("a.-1", value="y")], "{}"),
-    ([_src("a\\.b", value="x"), _src("users.:1", value="y")], "{}"),
 ]
 PAYLOAD_IDS = [
     "envelope-record", "envelope-sorts-keys-and-normalises-numbers", "envelope-html-escaped",
     "envelope-float-formats", "envelope-control-and-astral", "envelope-null-body", "envelope-array-body",
     "envelope-string-body", "raw-body-object", "raw-body-whitespace", "raw-body-html", "body-as-string",
     "raw-number", "number-as-string", "raw-integral-float", "exponent-number-as-string", "raw-string",
-    "raw-bool", "raw-null", "null-not-raw", "missing-key-value-fallback", "missing-key-error",
-    "committed-dead-letter-fields", "value-is-string-even-raw", "nested-dest", "array-dest",
-    "same-dest-twice", "empty-dest-later-wins-all", "empty-dest-missing-then-next", "no-selector-whole-event",
-    "context-keys", "template-number-text", "template-no-value-falls-to-value", "template-no-value-falls-to-key",
-    "template-two-fields", "template-map-print", "header-key", "duplicate-keys-path-search",
-    "template-null-is-no-value-then-value", "template-null-is-no-value-then-key", "template-nil-inside",
-    "template-every-sprig-function-we-accept", "sjson-string-escaping", "key-string-unescaped",
-    "dest-inside-raw-value", "array-padding", "array-append", "escaped-dot-and-forced-key",
+    "raw-bool", "raw-null", "null-not-raw", "missing-key-error", "committed-dead-letter-fields", "header-key",
+    "duplicate-keys-path-search", "sjson-string-escaping", "key-string-unescaped",
 ]
 
 
@@ -516,8 +387,7 @@ def _committed_payloads():
 
 COMMITTED_PAYLOADS = _committed_payloads()
 TICK = calendar_event(event_source="orders-ticks", event_name="autoscaler", event_id="0f1e2d",
-                      fired_at=datetime(2026, 11, 21, 10, 0, 15, tzinfo=timezone.utc), uptime_s=15.000212,
-                      metadata={"workflow": "orders"})
+                      fired_at=datetime(2026, 11, 21, 10, 0, 15, tzinfo=timezone.utc), uptime_s=15.000212)
 
 
 @pytest.mark.parametrize("kind, params", [(k, p) for _, k, p in COMMITTED_PAYLOADS],
@@ -541,13 +411,12 @@ _GO_TICK_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,9})? \+0000 U
 def test_a_calendar_tick_has_the_real_listeners_event_data(oracle):
     """The real listener, run for one tick: eventTime is time.Now() (UTC here and in a pod, not the
     source's timezone) with Go's monotonic reading; the emulator writes the same shape."""
-    source = {"interval": "1s", "timezone": "Europe/Paris", "metadata": {"workflow": "orders", "a": "<&>"}}
+    source = {"interval": "1s"}
     real = json.loads(oracle.calendar(source)["data"])
     fired = datetime.now(ZoneInfo("Europe/Paris"))
     emulated = json.loads(calendar_event(event_source="ticks", event_name="tick", fired_at=fired, event_id="x",
-                                         metadata=source["metadata"], uptime_s=1.0).data_text())
-    assert real.keys() == emulated.keys() == {"eventTime", "metadata"}
-    assert real["metadata"] == emulated["metadata"]
+                                         uptime_s=1.0).data_text())
+    assert real.keys() == emulated.keys() == {"eventTime"}
     assert _GO_TICK_TIME.fullmatch(real["eventTime"]), real["eventTime"]
     assert _GO_TICK_TIME.fullmatch(emulated["eventTime"]), emulated["eventTime"]
 
@@ -573,8 +442,6 @@ def test_a_parameter_that_may_find_no_event_panics_argo_and_is_refused_here(orac
     assert "nil pointer dereference" in oracle.payload(events, params)["panic"]
     with pytest.raises(ManifestError, match="Argo's Sensor panics"):
         emulate_payload(events, params)
-    with_value = [params[0], {"src": {"dependencyName": "other", "dataKey": "body", "value": "v"}, "dest": "b"}]
-    assert emulate_payload(events, with_value) == real_payload(oracle, events, with_value)
 
 
 # --- bytes that are not UTF-8 inside a JSON string: Argo takes them (json.Valid checks no UTF-8) --
@@ -583,18 +450,19 @@ NOT_UTF8 = Message(value=b'{"a": "x\xffy", "n": 1, "t": "\xe2\x82", "ok": "\xc3\
 
 
 @pytest.mark.parametrize("filters", [
-    _string("^x.y$", path="body.a"), _number("=", "1", path="body.n"), _string("^..$", path="body.t"),
-    _string("^\\x{FFFD}", path="body.t"), _string("^é$", path="body.ok"), _string("y", path="body"),
-], ids=["dot-matches-an-invalid-byte", "other-field", "truncated-sequence-is-two-bytes",
-        "invalid-byte-is-the-replacement-rune", "valid-neighbour", "object-text"])
+    _string("^x\ufffdy$", path="body.a"), _string("^xy$", path="body.a"), _number("=", "1", path="body.n"),
+    _string("^\ufffd\ufffd$", path="body.t"), _string("^\ufffd$", path="body.t"), _string("^é$", path="body.ok"),
+    _string("^" + quote_meta('{"a":"x\ufffdy","n":1,"t":"\ufffd\ufffd","ok":"é"}') + "$", path="body"),
+], ids=["invalid-byte-is-the-replacement-rune", "invalid-byte-is-not-nothing", "other-field",
+        "truncated-sequence-is-two-bytes", "truncated-sequence-is-not-one-rune", "valid-neighbour", "object-text"])
 def test_a_string_with_invalid_utf8_is_filtered_as_argo(oracle, filters):
     assert emulate_filter(NOT_UTF8, filters) == real_filter(oracle, NOT_UTF8, filters)
 
 
 @pytest.mark.parametrize("params", [
     [_src("", dataTemplate=ENVELOPE)], [_src("payload", dataKey="body", useRawData=True)],
-    [_src("s", dataKey="body.a")], [_src("", dataTemplate="{{ .Input.body.a }}")], [_src("", dataKey="body.a")],
-], ids=["envelope-writes-ufffd", "raw-body-keeps-the-bytes", "string-writes-ufffd", "template-text-keeps-the-bytes",
+    [_src("s", dataKey="body.a")], [_src("", dataKey="body.a")],
+], ids=["envelope-writes-ufffd", "raw-body-keeps-the-bytes", "string-writes-ufffd",
         "whole-payload-string-keeps-the-bytes"])
 def test_a_string_with_invalid_utf8_reaches_the_payload_as_argo_writes_it(oracle, params):
     events = {"dep": NOT_UTF8}
@@ -610,16 +478,14 @@ def test_utf16_escapes_are_read_as_gjson_reads_them(oracle, body):
     message = Message(value=body)
     events = {"dep": message}
     for params in ([_src("", dataTemplate=ENVELOPE)], [_src("p", dataKey="body", useRawData=True),
-                                                        _src("s", dataKey="body.a")],
-                   [_src("", dataTemplate="{{ .Input.body.a }}", value="none")]):
+                                                        _src("s", dataKey="body.a")]):
         assert emulate_payload(events, params) == real_payload(oracle, events, params)
-    filters = _string("^.x$", path="body.a")
-    assert emulate_filter(message, filters) == real_filter(oracle, message, filters)
+    for filters in (_string("^\ufffdx$", path="body.a"), _string("^\ufffd$", path="body.a")):
+        assert emulate_filter(message, filters) == real_filter(oracle, message, filters)
 
 
 def test_event_data_with_invalid_utf8_is_argos(oracle):
     assert _event(NOT_UTF8).data_text().encode("utf-8", "surrogateescape") == oracle.event(NOT_UTF8)["data"]
-    assert base64.b64decode(json.loads(_event(NOT_UTF8).whole_json())["data"]) == oracle.event(NOT_UTF8)["data"]
 
 
 # --- the event itself ----------------------------------------------------------------------
@@ -632,25 +498,22 @@ EVENT_CASES = [
     Message(value=b'{"a": 1}', key=None),
     Message(value=b'{"a": 1}', key=b"\xff\xfe"),
     Message(value=b'{"a": 1}', key=b"a\xe2\x82\xef\xbf\xbdb", headers=(("h", b"\xc3"),)),
-    Message(value=b"not json", json_body=False),
-    Message(value=b"\x00\x01\xff", json_body=False),
     Message(value=b'{"a": 1}', headers=(("b", b"2"), ("a", b"1"), ("a", b"3"))),
-    Message(value=b'{"a": 1}', metadata={"z": "1", "a": "2"}),
     Message(value=b'{"a": 12345678901234567890, "b": 1.0, "c": 1e400}'),
     Message(value=b'{"a": 1, "a": 2}'),
     Message(value=b"{}", time=datetime(2026, 3, 29, 3, 0, 0, 123400, tzinfo=ZoneInfo("Europe/Paris"))),
 ]
 EVENT_IDS = [
     "plain", "html-and-utf8", "whitespace", "null-value", "null-key", "invalid-utf8-key",
-    "truncated-utf8-key-and-header-beside-a-real-replacement-char", "base64-text",
-    "base64-binary", "headers-sorted-last-wins", "metadata", "numbers-kept-verbatim", "duplicate-keys-kept",
+    "truncated-utf8-key-and-header-beside-a-real-replacement-char", "headers-sorted-last-wins",
+    "numbers-kept-verbatim", "duplicate-keys-kept",
     "context-time-in-another-zone",
 ]
 
 
 @pytest.mark.parametrize("message", EVENT_CASES, ids=EVENT_IDS)
 def test_event_data_bytes_as_argo(oracle, message):
-    """The data a whole-event parameter base64-encodes: Argo's bytes, written by our encoder."""
+    """The event data bytes (what toJson .Input and every dataKey read): Argo's, written by our encoder."""
     real = oracle.event(message)
     event = _event(message)
     assert event.data_text().encode() == real["data"]
@@ -688,17 +551,17 @@ def _bodies(draw):
 
 
 _filters = st.sampled_from([
-    _string("^a.b$", path="body.zz"), _string("x$", path="body.zz"),
+    _string("^a\ufffdb$", path="body.zz"), _string("^x$", path="body.zz"), _string("^\U0001f600x$", path="body.zz"),
     _number(">=", "10"), _number("<", "0.5", path="body.n"), _number("=", "0"),
-    _string("^paid$", path="body.status"), _string("^$", path="body.id"), _string("1", path="body.n"),
-    _string("^\\[", path="body.n"), _string("\\\\u", path="body.id"), _string("^\\{\"", path="body.amount"),
+    _string("^paid$", path="body.status"), _string("^$", path="body.id"), _string("^1$", path="body.n"),
+    _string("^\\[\\]$", path="body.n"), _string("^\\\\u$", path="body.id"), _string("^\\{\\}$", path="body.amount"),
     _bool("true", path="body.status"), _bool("false", path="body.n"),
 ])
 _RANDOM_PAYLOADS = (
     [_src("", dataTemplate=ENVELOPE)],
     [_src("payload", dataKey="body", useRawData=True), _src("key", dataKey="key")],
-    [_src("a", dataKey="body.amount", useRawData=True), _src("s", dataKey="body.status"),
-     _src("n", dataKey="body.n.0", useRawData=True, value="none"), _src("z", dataKey="body.zz", value="none")],
+    [_src("a", dataKey="body.amount", useRawData=True), _src("s", dataKey="body.status")],
+    [_src("n", dataKey="body.n.0", useRawData=True)], [_src("", dataKey="body.zz")],
 )
 
 

@@ -10,14 +10,15 @@ from devstack.argo.dispatch import (BatchShapeError, Dispatcher, HttpRequest, Ka
 from devstack.argo.events import kafka_event
 from devstack.argo.params import Param, ParamSource
 from devstack.argo.retry import Backoff
-from devstack.argo.sensor_spec import HttpAction, KafkaAction, SecretRef, Trigger
+from devstack.argo.sensor_spec import HttpAction, KafkaAction, Trigger
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
 INVOKE = Param(ParamSource("in", data_template=gotemplate.parse(
     '{"workflow": "wf", "version": 1, "step": {"kind": "t"}, "event": {{ toJson .Input }}}')), None)
-DEAD = Param(ParamSource("in", data_template=gotemplate.parse(
-    '{"step": "s", "payload": {{ toJson .Input.body }}, "key": {{ toJson .Input.key }}}')), None)
-DLQ = Trigger("dead-letter", ("in",), KafkaAction("kafka:9092", "wf-dlq", (DEAD,)), at_least_once=True)
+DEAD = (Param(ParamSource("in", value="s"), "step"),
+        Param(ParamSource("in", data_key=gjson.parse_get_path("body"), use_raw_data=True), "payload"),
+        Param(ParamSource("in", data_key=gjson.parse_get_path("key")), "key"))
+DLQ = Trigger("dead-letter", ("in",), KafkaAction("kafka:9092", "wf-dlq", DEAD), at_least_once=True)
 
 
 class FakeHttp:
@@ -57,23 +58,23 @@ def _trigger(allow=(200,), steps=3, dlq=DLQ, at_least_once=True, url="http://gat
                    allow, Backoff(steps, 10_000_000, 2.0, 0.0), at_least_once, dlq)
 
 
-def _dispatcher(http, producer=None, secrets=None):
+def _dispatcher(http, producer=None):
     sleeps = []
-    d = Dispatcher(http, producer or FakeProducer(), Local("http://127.0.0.1:9999", ("admin", "pw"), secrets or {}),
+    d = Dispatcher(http, producer or FakeProducer(), Local("http://127.0.0.1:9999", ("admin", "pw")),
                    sleep=sleeps.append, rand=lambda: 0.0, now=lambda: NOW)
     return d, sleeps
 
 
 def test_success_is_one_request_to_the_local_gateway_without_its_credentials():
-    """The gateway asks for none on function calls (OpenFaaS's gateway/main.go) and passes an
-    Authorization header on to the function: the trigger has no basicAuth, so none is sent."""
+    """The gateway asks for none on function calls (OpenFaaS's gateway/main.go), and Argo sends
+    none (the trigger has no basicAuth, which the runner refuses)."""
     http = FakeHttp(200)
     dispatcher, sleeps = _dispatcher(http)
     report = dispatcher.fire(_trigger(), "in", [_event(1)])
     assert report.outcomes[0].delivered and (report.requests, report.retried) == (1, 0)
     (request,) = http.requests
     assert request.url == "http://127.0.0.1:9999/function/step?x=1"
-    assert request.auth is None and ("Content-Type", "application/json") in request.headers
+    assert request.headers == (("Content-Type", "application/json"),)
     body = json.loads(request.body)
     assert body["event"]["body"] == {"id": 1} and body["step"] == {"kind": "t"}
     assert sleeps == []
@@ -128,23 +129,19 @@ def test_at_most_once_trigger_is_one_attempt_and_done_whatever_the_answer():
 
 
 def test_unresolvable_payload_fails_every_attempt_then_dead_letters():
-    bad = Param(ParamSource("in", data_key=gjson.parse_get_path("body.missing")), gjson.parse_set_path("x"))
+    bad = Param(ParamSource("in", data_key=gjson.parse_get_path("body.missing")), "x")
     http = FakeHttp(200)
     dispatcher, _ = _dispatcher(http)
     report = dispatcher.fire(_trigger(payload=(bad,)), "in", [_event(1)])
     assert report.outcomes[0].dead_lettered and http.requests == [] and report.requests == 3
 
 
-def test_other_hosts_keep_their_url_and_use_secret_basic_auth():
+def test_other_hosts_keep_their_url():
     http = FakeHttp(200)
-    user, password = SecretRef("hook", "user"), SecretRef("hook", "password")
-    dispatcher, _ = _dispatcher(http, secrets={user: "u", password: "p", SecretRef("hook", "token"): "t"})
-    trigger = _trigger(url="http://127.0.0.1:1/hook", basic_auth=(user, password),
-                       secure_headers=(("X-Token", SecretRef("hook", "token")),))
-    dispatcher.fire(trigger, "in", [_event(1)])
+    dispatcher, _ = _dispatcher(http)
+    dispatcher.fire(_trigger(url="http://127.0.0.1:1/hook"), "in", [_event(1)])
     (request,) = http.requests
-    assert request.url == "http://127.0.0.1:1/hook" and request.auth == ("u", "p")
-    assert ("X-Token", "t") in request.headers
+    assert request.url == "http://127.0.0.1:1/hook"
 
 
 def test_batch_is_one_request_carrying_every_event():

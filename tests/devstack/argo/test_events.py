@@ -57,18 +57,6 @@ def test_json_body_decodes_like_json_loads_with_go_numbers(value, body):
     assert _event(value=value).data["body"] == body
 
 
-def test_metadata_appears_only_when_set():
-    assert "metadata" not in _event().data
-    assert _event(metadata={"team": "etl"}).data["metadata"] == {"team": "etl"}
-
-
-def test_whole_event_json_carries_context_and_base64_data():
-    event = _event()
-    whole = json.loads(event.whole_json())
-    assert whole["context"]["time"] == "2026-11-21T10:00:05Z"
-    assert base64.b64decode(whole["data"]).decode() == event.data_text()
-
-
 def test_calendar_event_time_prints_in_utc_with_the_monotonic_reading():
     """The listener's timer delivers time.Now(): the pod's zone, not the source's (test_conformance)."""
     fired = datetime(2026, 11, 21, 11, 0, 0, 120, tzinfo=ZoneInfo("Europe/Paris"))

@@ -1,126 +1,94 @@
-"""Data filters (every comparator and type, regexes, and/or), exprs, context, and their mix."""
-from datetime import datetime, timezone
-
+"""Data filters as the renderer writes them (pushdown): number comparators, anchored literal
+strings, bools, and-ed entries; and what compile_data_filter refuses."""
 import pytest
 
-from devstack.argo.filters import (ContextFilter, DependencyFilter, compile_data_filter,
-                                   compile_expr_filter, filter_event)
-from devstack.argo.gotemplate import parse as parse_template
+from devstack.argo.filters import compile_data_filter, filter_event, quoted_literal
+from etlkit.steps.expressions.pushdown import quote_meta, to_argo_filters
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
-DATA = {"topic": "orders", "body": {"amount": 12.0, "country": "FR", "ok": True, "text": "12"}}
-CONTEXT = {"type": "kafka", "subject": "orders", "source": "orders-es", "datacontenttype": "application/json"}
+DATA = {"topic": "orders", "body": {"amount": 12.0, "country": "FR", "ok": True, "text": "12",
+                                    "odd": "a.b(c)*[d]{e}|f^g$h\\i?j+k"}}
 
 
-def _passes(*filters, **options):
-    return filter_event(DependencyFilter(data=tuple(filters), **options), DATA, CONTEXT, NOW).passed
+def _passes(*filters):
+    return filter_event(filters, DATA).passed
+
+
+def _entry(path, type_, values, comparator="="):
+    return compile_data_filter(path, type_, values, comparator)
 
 
 @pytest.mark.parametrize("comparator, value, expected", [
-    ("", "12", True), ("=", "12", True), ("!=", "12", False), (">", "11.5", True), (">", "12", False),
-    (">=", "12", True), ("<", "12", False), ("<=", "12", True), ("<", "1e2", True)],
-    ids=["default-is-equal", "equal", "not-equal", "greater", "greater-not-strict", "greater-equal",
-         "less", "less-equal", "exponent-value"])
+    ("=", "12", True), (">", "11.5", True), (">", "12", False), (">=", "12", True), ("<", "12", False),
+    ("<=", "12", True), ("<", "1e2", True)],
+    ids=["equal", "greater", "greater-not-strict", "greater-equal", "less", "less-equal", "exponent-value"])
 def test_number_comparators(comparator, value, expected):
-    assert _passes(compile_data_filter("body.amount", "number", [value], comparator)) is expected
+    assert _passes(_entry("body.amount", "number", [value], comparator)) is expected
 
 
 def test_number_filter_passes_when_any_value_matches():
-    assert _passes(compile_data_filter("body.amount", "number", ["1", "12"]))
+    assert _passes(_entry("body.amount", "number", ["1", "12"]))
 
 
 def test_number_filter_reads_numeric_text_as_gjson_float_does():
-    assert _passes(compile_data_filter("body.text", "number", ["12"]))
+    assert _passes(_entry("body.text", "number", ["12"]))
 
 
-@pytest.mark.parametrize("values, comparator, expected", [
-    (["^FR$"], "=", True), (["R"], "=", True), (["^DE$", "^FR$"], "=", True), (["^DE$"], "=", False),
-    (["^DE$"], "!=", True), (["^FR$"], "!=", False), (["^FR$", "^DE$"], "!=", True)],
-    ids=["anchored-match", "unanchored-search", "any-of-values", "no-match", "not-equal-no-match",
-         "not-equal-match", "not-equal-passes-if-any-value-misses"])
-def test_string_values_are_regexes(values, comparator, expected):
-    assert _passes(compile_data_filter("body.country", "string", values, comparator)) is expected
+@pytest.mark.parametrize("values, expected", [
+    (["^FR$"], True), (["^DE$", "^FR$"], True), (["^DE$"], False), (["^F$"], False)],
+    ids=["match", "any-of-values", "no-match", "anchored-not-a-search"])
+def test_string_values_are_anchored_literals(values, expected):
+    assert _passes(_entry("body.country", "string", values)) is expected
 
 
-@pytest.mark.parametrize("value, expected", [("true", True), ("false", False), ("1", True)],
-                         ids=["true", "false", "one-is-true"])
+def test_every_regexp_metacharacter_quoted_is_itself():
+    assert _passes(_entry("body.odd", "string", ["^" + quote_meta(DATA["body"]["odd"]) + "$"]))
+    assert quoted_literal(r"^a\.b\(c\)\*\[d\]\{e\}\|f\^g\$h\\i\?j\+k$") == DATA["body"]["odd"]
+
+
+@pytest.mark.parametrize("value, expected", [("true", True), ("false", False)], ids=["true", "false"])
 def test_bool_filter(value, expected):
-    assert _passes(compile_data_filter("body.ok", "bool", [value])) is expected
+    assert _passes(_entry("body.ok", "bool", [value])) is expected
 
 
 def test_missing_path_drops_the_event_with_an_error():
-    result = filter_event(DependencyFilter(data=(compile_data_filter("body.nope", "number", ["1"]),)),
-                          DATA, CONTEXT, NOW)
+    result = filter_event((_entry("body.nope", "number", ["1"]),), DATA)
     assert not result.passed
     assert result.errors == ("data filter error (path 'body.nope' does not exist)",)
 
 
-@pytest.mark.parametrize("use_or, expected", [(False, False), (True, True)], ids=["and", "or"])
-def test_data_logical_operator(use_or, expected):
-    passing = compile_data_filter("body.amount", "number", ["10"], ">")
-    failing = compile_data_filter("body.country", "string", ["^DE$"])
-    assert _passes(passing, failing, data_or=use_or) is expected
+def test_entries_are_and_ed():
+    passing = _entry("body.amount", "number", ["10"], ">")
+    failing = _entry("body.country", "string", ["^DE$"])
+    assert _passes(passing) and not _passes(passing, failing)
 
 
-def test_or_reports_errors_but_still_passes_on_another_entry():
-    missing = compile_data_filter("body.nope", "number", ["1"])
-    passing = compile_data_filter("body.ok", "bool", ["true"])
-    result = filter_event(DependencyFilter(data=(missing, passing), data_or=True), DATA, CONTEXT, NOW)
-    assert result.passed and result.errors == ()
-
-
-def test_data_filter_template_sees_the_text_of_the_value():
-    entry = compile_data_filter("body.country", "string", ["^fr$"], template=parse_template("{{ lower .Input }}"))
-    assert _passes(entry)
-
-
-@pytest.mark.parametrize("expr, fields, expected", [
-    ("a > 10 && c == 'FR'", [("a", "body.amount"), ("c", "body.country")], True),
-    ("a > 20", [("a", "body.amount")], False),
-    ("a == 'x'", [("a", "body.nope")], False),
-], ids=["true", "false", "missing-path"])
-def test_exprs(expr, fields, expected):
-    f = DependencyFilter(exprs=(compile_expr_filter(expr, fields),))
-    assert filter_event(f, DATA, CONTEXT, NOW).passed is expected
-
-
-def test_expr_logical_or():
-    f = DependencyFilter(exprs=(compile_expr_filter("a > 20", [("a", "body.amount")]),
-                                compile_expr_filter("c == 'FR'", [("c", "body.country")])), exprs_or=True)
-    assert filter_event(f, DATA, CONTEXT, NOW).passed
-
-
-@pytest.mark.parametrize("context, expected", [(ContextFilter(subject="orders"), True),
-                                               (ContextFilter(type="calendar"), False)],
-                         ids=["match", "mismatch"])
-def test_context_filter(context, expected):
-    assert filter_event(DependencyFilter(context=context), DATA, CONTEXT, NOW).passed is expected
-
-
-@pytest.mark.parametrize("use_or, expected", [(False, False), (True, True)], ids=["and", "or"])
-def test_filters_logical_operator_combines_groups(use_or, expected):
-    f = DependencyFilter(data=(compile_data_filter("body.amount", "number", ["100"], ">"),),
-                         context=ContextFilter(subject="orders"), filters_or=use_or)
-    assert filter_event(f, DATA, CONTEXT, NOW).passed is expected
+def test_what_pushdown_writes_compiles_and_keeps_what_the_condition_keeps():
+    entries = to_argo_filters("amount >= 10 and country in ['FR', 'DE'] and ok == true and text == '12'")
+    compiled = tuple(_entry(e["path"], e["type"], e["value"], e["comparator"]) for e in entries)
+    assert _passes(*compiled)
 
 
 @pytest.mark.parametrize("args, reason", [
-    (("body.a", "string", ["x"], ">"), "only use = or !="),
+    (("body.a", "string", ["^x$"], ">"), "a string filter takes ="),
+    (("body.a", "string", ["^x$"], "!="), "a string filter takes ="),
+    (("body.a", "number", ["1"], "!="), "a number filter takes =, <, <=, >, >="),
     (("body.a", "number", ["x"]), "ParseFloat"),
-    (("body.a", "bool", ["true"], "!="), "ignores comparators"),
-    (("body.a", "bool", ["yes"]), "ParseBool"),
-    (("body.a", "string", ["(?=x)"]), "RE2"),
-    (("body.a", "string", ["("]), "regular expression"),
+    (("body.a", "number", ["1e400"]), "out of range"),
+    (("body.a", "bool", ["true"], "!="), "a bool filter takes ="),
+    (("body.a", "bool", ["1"]), "true or false"),
+    (("body.a", "string", ["x"]), "not an anchored literal"),
+    (("body.a", "string", ["^x"]), "not an anchored literal"),
+    (("body.a", "string", ["^x.y$"]), "not an anchored literal"),
+    (("body.a", "string", [r"^\d$"]), "not an anchored literal"),
+    (("body.a", "string", ["(?=x)"]), "not an anchored literal"),
     (("body.a", "number", []), "at least one value"),
-    (("body.a", "date", ["1"]), "string, number or bool"),
+    (("body.a", "date", ["1"]), "number, string, bool"),
     (("body.a", "number", ["1"], "=="), "comparator"),
-], ids=["string-ordering", "bad-number", "bool-comparator", "bad-bool", "lookahead", "bad-regex",
-        "no-values", "unknown-type", "double-equals"])
-def test_filters_argo_would_fail_on_every_event_are_refused(args, reason):
+    (("body.a", "number", ["1"], ""), "comparator"),
+    (("body.*", "number", ["1"]), "dotted keys"),
+], ids=["string-ordering", "string-not-equal", "number-not-equal", "bad-number", "number-out-of-range",
+        "bool-comparator", "bool-one", "unanchored", "no-end-anchor", "unquoted-dot", "class-escape",
+        "lookahead", "no-values", "unknown-type", "double-equals", "no-comparator", "wildcard-path"])
+def test_what_the_renderer_does_not_write_is_refused(args, reason):
     with pytest.raises(ValueError, match=reason):
-        compile_data_filter(*args)
-
-
-def test_expr_reading_an_undeclared_field_is_refused():
-    with pytest.raises(ValueError, match="reads b"):
-        compile_expr_filter("a > b", [("a", "body.amount")])
+        _entry(*args)

@@ -4,23 +4,22 @@ import pytest
 from devstack.argo import gojson
 
 
-@pytest.mark.parametrize("value, json_text, f_text, v_text", [
-    (1.0, "1", "1", "1"),
-    (1.5, "1.5", "1.5", "1.5"),
-    (123456.0, "123456", "123456", "123456"),
-    (1234567.0, "1234567", "1234567", "1.234567e+06"),
-    (0.0001, "0.0001", "0.0001", "0.0001"),
-    (0.00001, "0.00001", "0.00001", "1e-05"),
-    (1e-7, "1e-7", "0.0000001", "1e-07"),
-    (1e21, "1e+21", "1000000000000000000000", "1e+21"),
-    (-2.5, "-2.5", "-2.5", "-2.5"),
-    (2.0 ** 60, "1152921504606847000", "1152921504606847000", "1.152921504606847e+18"),
+@pytest.mark.parametrize("value, json_text, f_text", [
+    (1.0, "1", "1"),
+    (1.5, "1.5", "1.5"),
+    (123456.0, "123456", "123456"),
+    (1234567.0, "1234567", "1234567"),
+    (0.0001, "0.0001", "0.0001"),
+    (0.00001, "0.00001", "0.00001"),
+    (1e-7, "1e-7", "0.0000001"),
+    (1e21, "1e+21", "1000000000000000000000"),
+    (-2.5, "-2.5", "-2.5"),
+    (2.0 ** 60, "1152921504606847000", "1152921504606847000"),
 ], ids=["one", "fraction", "six-digits", "million-exponent-in-print", "1e-4-fixed", "1e-5",
         "json-e-cleaned", "json-e-from-1e21", "negative", "above-2^53"])
-def test_float_texts_match_go(value, json_text, f_text, v_text):
+def test_float_texts_match_go(value, json_text, f_text):
     assert gojson.json_float(value) == json_text  # encoding/json
     assert gojson.float_text(value) == f_text  # strconv 'f', -1
-    assert gojson.print_float(value) == v_text  # fmt %v
 
 
 def test_dumps_is_compact_html_escaped_and_keeps_integers():
@@ -33,10 +32,6 @@ def test_dumps_is_compact_html_escaped_and_keeps_integers():
 def test_dumps_refuses_nan_like_go():
     with pytest.raises(ValueError, match="unsupported value"):
         gojson.dumps(float("nan"))
-
-
-def test_print_value_formats_maps_like_fmt():
-    assert gojson.print_value({"b": 1.0, "a": [True, None]}) == "map[a:[true <nil>] b:1]"
 
 
 @pytest.mark.parametrize("text, expected", [("1", 1.0), ("-1.5e3", -1500.0), ("0x1p-2", 0.25),

@@ -1,5 +1,4 @@
-"""Payload construction: string vs raw, value fallback, empty dest, templates, whole events."""
-import base64
+"""Payload construction for the parameters the renderer emits: string vs raw, empty dest, templates."""
 import json
 from datetime import datetime, timezone
 
@@ -8,6 +7,7 @@ import pytest
 from devstack.argo import gjson, gotemplate
 from devstack.argo.events import kafka_event
 from devstack.argo.params import Param, ParamSource, PayloadError, construct_payload, resolve
+from etlkit.workflow.invocation import dead_letter_parameters
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
 EVENT = kafka_event(event_source="es", event_name="orders", url="kafka:9092", topic="orders",
@@ -17,13 +17,11 @@ EVENTS = {"dep": EVENT}
 
 
 def _param(dest, **src):
-    for name in ("data_key", "context_key"):
-        if name in src:
-            src[name] = gjson.parse_get_path(src[name])
-    for name in ("data_template", "context_template"):
-        if name in src:
-            src[name] = gotemplate.parse(src[name])
-    return Param(ParamSource(src.pop("dependency", "dep"), **src), gjson.parse_set_path(dest) if dest else None)
+    if "data_key" in src:
+        src["data_key"] = gjson.parse_get_path(src["data_key"])
+    if "data_template" in src:
+        src["data_template"] = gotemplate.parse(src["data_template"])
+    return Param(ParamSource(src.pop("dependency", "dep"), **src), dest)
 
 
 def _payload(*params):
@@ -37,37 +35,26 @@ def _payload(*params):
     ({"data_key": "body.tags"}, True, ["a"]),
     ({"data_key": "body.id"}, True, "o1"),
     ({"value": "3"}, True, "3"),
-    ({"data_key": "body.zz", "value": "fallback"}, True, "fallback"),
-    ({"data_template": "{{ .Input.body.n }}"}, True, "3"),
-    ({"data_template": "{{ .Input.zz }}", "data_key": "body.id"}, False, "o1"),
-    ({"context_key": "subject"}, False, "orders"),
-    ({"context_key": "subject", "data_key": "key"}, False, "o1"),
+    ({"data_template": "{{ (now).UnixMilli }}"}, True, "1795255200000"),
 ], ids=["number-as-string", "number-raw", "array-as-string", "array-raw", "string-stays-string-raw",
-        "value-is-always-string", "missing-key-falls-back-to-value", "template-text-is-string",
-        "no-value-template-falls-back-to-key", "context-key", "data-key-wins-over-context"])
+        "value-is-always-string", "template-text-is-string"])
 def test_value_at_dest_is_string_unless_raw_and_not_string(src, raw, expected):
     assert _payload(_param("x", use_raw_data=raw, **src)) == {"x": expected}
 
 
-def test_empty_dest_makes_the_value_the_whole_payload_and_ignores_earlier_params():
-    body = construct_payload([_param("a", value="1"), _param(None, data_key="body")], EVENTS, NOW)
+def test_empty_dest_makes_the_value_the_whole_payload():
+    body = construct_payload([_param(None, data_key="body")], EVENTS, NOW)
     assert body == b'{"id":"o1","amount":12.5,"n":3,"tags":["a"]}'
 
 
-def test_no_selector_and_no_value_is_the_whole_event():
-    body = construct_payload([_param(None)], EVENTS, NOW)
-    whole = json.loads(body)
-    assert whole["context"]["id"] == "es:orders:kafka:9092:orders:1:7"
-    assert json.loads(base64.b64decode(whole["data"]))["body"]["amount"] == 12.5
-
-
-def test_unresolvable_key_without_value_fails_the_attempt():
+def test_unresolvable_key_fails_the_attempt():
     with pytest.raises(PayloadError, match="unable to resolve 'dep'"):
         construct_payload([_param("x", data_key="body.zz")], EVENTS, NOW)
 
 
 def test_parameter_of_a_dependency_without_event_uses_value_or_is_skipped():
-    params = [_param("a", dependency="other", value="v"), _param("b", dependency="other"), _param("c", value="c")]
+    params = [_param("a", dependency="other", value="v"), _param("b", dependency="other", data_key="key"),
+              _param("c", value="c")]
     assert _payload(*params) == {"a": "v", "c": "c"}
     assert resolve(params[1].src, EVENTS, NOW) is None
 
@@ -82,3 +69,14 @@ def test_the_runners_invocation_template_gives_the_contract_shape():
     body = json.loads(construct_payload([_param(None, data_template=template)], EVENTS, NOW))
     assert body["step"] == {"kind": "filter"} and body["version"] == 1
     assert set(body["event"]) == {"topic", "key", "partition", "body", "timestamp", "headers"}
+
+
+def test_the_rendered_dead_letter_is_the_contracts_fields_in_order():
+    params = []
+    for p in dead_letter_parameters("dep", "paid-only", "gave up"):
+        src = {k: v for k, v in p["src"].items() if k != "dependencyName"}
+        names = {"dataKey": "data_key", "dataTemplate": "data_template", "useRawData": "use_raw_data"}
+        params.append(_param(p["dest"], **{names.get(k, k): v for k, v in src.items()}))
+    body = construct_payload(params, EVENTS, NOW)
+    assert body == (b'{"step":"paid-only","reason":"gave up","payload":{"id":"o1","amount":12.5,"n":3,'
+                    b'"tags":["a"]},"topic":"orders","key":"o1","at":"1795255200000"}')

@@ -172,5 +172,5 @@ def test_a_filter_or_another_payload_shape_builds_every_event(tmp_path):
     filtered, _ = _processor(tmp_path / "f", FakeHttp(200), batch_size=10,
                              filters={"data": [{"path": "body.keep", "type": "bool", "value": ["true"]}]})
     shaped, _ = _processor(tmp_path / "s", FakeHttp(200), batch_size=10,
-                           payload_template='{"only": {{ toJson .Input.body }}}')
+                           payload_template='{"only": {{ toJson .Input }}}')
     assert not filtered.fast_batches and not shaped.fast_batches

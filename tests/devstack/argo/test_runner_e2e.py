@@ -101,7 +101,7 @@ def test_500_is_retried_per_retry_strategy_then_dead_lettered_with_the_original_
     letters = [json.loads(m.value()) for m in consume_all(local_stack.bootstrap, topics["dlq"], 2)]
     assert sorted(((l["key"], l["payload"]) for l in letters), key=lambda pair: pair[0]) == \
         [("1", records[1]), ("3", records[3])]
-    assert all(l["topic"] == topics["in"] and l["step"] == "s" for l in letters)
+    assert all(l["topic"] == topics["in"] and l["step"] == "retry" and l["reason"] == "gave up" for l in letters)
     counters = runner.counters["retry"]
     assert {k: counters[k] for k in ("triggered", "requests", "retried", "dead_lettered", "failed", "committed")} == \
         {"triggered": 2, "requests": 8, "retried": 4, "dead_lettered": 2, "failed": 0, "committed": 4}
