@@ -80,7 +80,7 @@ def cmd_up(args) -> int:
     parts = contextlib.ExitStack()  # the stack's parts, stopped last (after what runs on them)
     runs, dashboard, supervisor = [], None, None
     try:
-        stack, runner_factory = parts.enter_context(_up_stack(run_dir, args.port, args.real))
+        stack, runner_factory = parts.enter_context(_up_stack(run_dir, args.port, args.real, args.kafka_nodes))
         supervisor = _supervise(stack)
         warehouse_url = f"sqlite:///{stack.run_dir / 'warehouse.db'}"
         for wf in workflows if args.workflow else ():
@@ -141,14 +141,14 @@ def _describe(choice) -> str:
 
 
 @contextlib.contextmanager
-def _up_stack(run_dir: pathlib.Path, port: int, real: bool):
+def _up_stack(run_dir: pathlib.Path, port: int, real: bool, kafka_nodes: int = 1):
     """The started stack and the runner factory for its workflows (None: the local runner);
     stopped on leaving. Real: Apache Kafka (its data in a temporary folder), the pod network, the
     EventBus; the gateway on the pod bridge."""
     if real:
         from .realstack import real_stack
 
-        with real_stack(run_dir, say=_say, gateway_port=port) as real_parts:
+        with real_stack(run_dir, say=_say, gateway_port=port, kafka_nodes=kafka_nodes) as real_parts:
             yield real_parts.stack, real_parts.runner_factory
         return
     from .localstack import LocalStack
@@ -248,7 +248,7 @@ def cmd_run(args) -> int:
     from .demo import run_demo
 
     return run_demo(records=args.records, legacy=args.legacy_rows, batch=args.batch, as_json=args.json,
-                    mode=args.mode)
+                    mode=args.mode, kafka_nodes=args.kafka_nodes)
 
 
 # Subcommands owned by other packages: module with main(argv), arguments put before the user's.
@@ -274,6 +274,12 @@ def _interrupt_on(*signals: signal.Signals) -> None:
     explicitly: a process started in the background inherits SIGINT ignored."""
     for sig in signals:
         signal.signal(sig, _interrupt)
+
+
+def _kafka_nodes_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kafka-nodes", type=int, choices=(1, 3), default=1,
+                   help="with the real components: Apache Kafka nodes, 1 or 3 (three KRaft nodes, topics "
+                        "replicated 3 with min.insync.replicas=2) (1)")
 
 
 def _run_dir_option(p: argparse.ArgumentParser) -> None:
@@ -305,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "as the real Argo Events processes on a nats-server EventBus, the gateway on "
                         "the pod bridge (needs `make tools` and root; exit 1 naming what is missing)")
     _run_dir_option(p)
+    _kafka_nodes_option(p)
     p.add_argument("--json", action="store_true", help="print the endpoints as one JSON line")
     p.set_defaults(func=cmd_up)
 
@@ -377,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--legacy-rows", type=int, help="rows seeded in the legacy_orders table "
                                                    "(300 on the stand-ins, 200 on the real components)")
     p.add_argument("--batch", type=int, default=500, help="orders per ingest call (500)")
+    _kafka_nodes_option(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_run)
 

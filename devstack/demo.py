@@ -195,17 +195,19 @@ def _stand_in_stack(run_dir: pathlib.Path, say: Callable[[str], None]) -> Iterat
 
 
 @contextlib.contextmanager
-def _real_stack(run_dir: pathlib.Path, say: Callable[[str], None]) -> Iterator[tuple[LocalStack, Callable]]:
+def _real_stack(run_dir: pathlib.Path, say: Callable[[str], None],
+                kafka_nodes: int = 1) -> Iterator[tuple[LocalStack, Callable]]:
     from .realstack import real_stack
 
-    with real_stack(run_dir, say=say, kafka_data=run_dir / "kafka") as parts:
+    with real_stack(run_dir, say=say, kafka_data=run_dir / "kafka", kafka_nodes=kafka_nodes) as parts:
         yield parts.stack, parts.runner_factory
 
 
 def run_demo(records: int | None = None, legacy: int | None = None, batch: int = 500, as_json: bool = False,
-             mode: str = AUTO) -> int:
+             mode: str = AUTO, kafka_nodes: int = 1) -> int:
     """`make run`: the sample on the stack ``mode`` chooses (:func:`choose_stack`); exit 1 when
-    ``--real`` cannot run here (naming what is missing) or the books do not balance."""
+    ``--real`` cannot run here (naming what is missing) or the books do not balance.
+    ``kafka_nodes``: Apache Kafka's nodes on the real components (1 or 3)."""
     say = lambda msg: print(f"==> {msg}", file=sys.stderr, flush=True)  # noqa: E731
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -223,8 +225,8 @@ def run_demo(records: int | None = None, legacy: int | None = None, batch: int =
     # would otherwise make this run's records late, skipped or already there.
     run_dir = pathlib.Path(os.getenv("FAAS_ETL_RUN_DIR") or REPO / ".run") / "workflow-orders"
     shutil.rmtree(run_dir, ignore_errors=True)
-    stack_of = _real_stack if choice.kind == REAL else _stand_in_stack
-    with stack_of(run_dir, say) as (stack, runner_factory):
+    started = _real_stack(run_dir, say, kafka_nodes) if choice.kind == REAL else _stand_in_stack(run_dir, say)
+    with started as (stack, runner_factory):
         run = None
         try:
             run, summary = run_orders(stack, f"sqlite:///{run_dir / 'warehouse.db'}", Sample.of(records, legacy),

@@ -38,6 +38,9 @@ class LocalStack:
     # Bootstrap servers of a Kafka to use instead of starting the embedded broker (e.g. a proxy
     # in front of one); empty: $KAFKA_BOOTSTRAP, and when that is empty too, the embedded broker.
     kafka_bootstrap: str = ""
+    # Replicas of the topics this stack creates: 1 on one broker; a three-node Kafka (real parts,
+    # --kafka-nodes 3) gets 3, so a broker may fail as in a cluster (min.insync.replicas=2).
+    replication_factor: int = 1
     # The address the embedded broker and the gateway listen on (and OPENFAAS_URL names): loopback,
     # or the pod bridge of the real-parts stack, which its Argo Events pods reach
     # (devstack/realargo/podnet.py). Never a real interface.
@@ -49,7 +52,7 @@ class LocalStack:
         self.stack: Stack = load_stack(self.root / "stack.yml")
         self.broker: EmbeddedBroker | None = None
         self.gateway: LocalGateway | None = None
-        self.bootstrap = ""
+        self.bootstrap = self.kafka_bootstrap  # up() settles it ($KAFKA_BOOTSTRAP, or the embedded broker)
 
     @property
     def secrets_dir(self) -> pathlib.Path:
@@ -125,7 +128,7 @@ class LocalStack:
                 "constraints": list(fn.constraints), "limits": fn.limits, "requests": fn.requests}
 
     def create_topics(self, topics: dict[str, int]) -> None:
-        create_topics(self.bootstrap, topics)
+        create_topics(self.bootstrap, topics, replication_factor=self.replication_factor)
 
     def restart_gateway(self, down_s: float = 0.0) -> LocalGateway:
         """Stop the gateway and start a new one on the same port after ``down_s`` seconds.

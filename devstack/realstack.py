@@ -44,14 +44,16 @@ class RealParts:
 def real_stack(run_dir: pathlib.Path, *, say: Callable[[str], None] = lambda m: None,
                gateway_port: int = 0, kafka_data: pathlib.Path | None = None,
                kafka_settings: dict[str, Any] | None = None, functions: list[str] | None = None,
-               extra_env: dict[str, str] | None = None, release_s: float = 0.0) -> Iterator[RealParts]:
+               extra_env: dict[str, str] | None = None, release_s: float = 0.0,
+               kafka_nodes: int = 1) -> Iterator[RealParts]:
     """The started real-parts stack in ``run_dir``; everything stopped on leaving.
 
     ``kafka_data``: Kafka's data folder (kept), or None for a temporary one removed at the end;
     ``kafka_settings``: broker settings over :data:`LOCAL_KAFKA`; ``functions``, ``extra_env``:
     as :class:`~devstack.localstack.LocalStack` takes them; ``release_s``: how long a stopped
     runner waits for Kafka to expire the group members its EventSources leave behind (0: no
-    wait; a restart on the same groups, a replay, needs it).
+    wait; a restart on the same groups, a replay, needs it); ``kafka_nodes``: 1, or 3 for a
+    three-node cluster whose topics the stack creates with 3 replicas (min.insync.replicas=2).
     """
     from .realargo.harness import RealArgo
     from .realargo.kafka import PodReachableKafka
@@ -62,13 +64,14 @@ def real_stack(run_dir: pathlib.Path, *, say: Callable[[str], None] = lambda m: 
     argo = RealArgo(run_dir / "real-argo", release_s=release_s).start()
     kafka = stack = None
     try:
-        say(f"pod bridge at {argo.host}; starting Apache Kafka")
-        kafka = PodReachableKafka(argo.host, data_dir=kafka_data, log_dir=run_dir / "logs",
+        say(f"pod bridge at {argo.host}; starting Apache Kafka ({kafka_nodes} node{'s' * (kafka_nodes > 1)})")
+        kafka = PodReachableKafka(argo.host, nodes=kafka_nodes, data_dir=kafka_data, log_dir=run_dir / "logs",
                                   settings={**LOCAL_KAFKA, **(kafka_settings or {})}).start()
         argo.pod_kafka = kafka.pod_bootstrap
         say(f"Apache Kafka at {kafka.bootstrap} (pods: {kafka.pod_bootstrap})")
         stack = LocalStack(run_dir=run_dir, kafka_bootstrap=kafka.bootstrap, host=argo.host,
-                           gateway_port=gateway_port, functions=functions, extra_env=dict(extra_env or {}))
+                           gateway_port=gateway_port, functions=functions, extra_env=dict(extra_env or {}),
+                           replication_factor=min(kafka_nodes, 3))
         stack.up(progress=say)
         yield RealParts(stack, argo, kafka)
     finally:

@@ -23,6 +23,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 from devstack.broker import BrokerError, create_topics
 from devstack.kafka_broker import ApacheKafka
 from devstack.kafka_tools import consume_all
+from devstack.localstack import LocalStack
 from tests.fixtures.kafka import require_kafka
 
 # Idempotence makes the producer's retries (after a lost connection or a leader change) land
@@ -200,7 +201,8 @@ def test_three_nodes_lose_and_duplicate_nothing_when_one_is_killed(tmp_path):
     topic, partitions = unique("faults"), 3
     with ApacheKafka(nodes=3, log_dir=tmp_path) as kafka:
         assert len(kafka.bootstrap.split(",")) == 3
-        create_topics(kafka.bootstrap, {topic: partitions}, replication_factor=3)
+        # As `faas-etl run/up --real --kafka-nodes 3` create the workflow's topics.
+        LocalStack(kafka_bootstrap=kafka.bootstrap, replication_factor=3).create_topics({topic: partitions})
         layout = partitions_of(kafka.bootstrap, topic)
         assert {p: (r, i) for p, (_, r, i) in layout.items()} == {
             p: ([1, 2, 3], [1, 2, 3]) for p in range(partitions)}
