@@ -18,7 +18,7 @@ import json
 import pathlib
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
@@ -33,7 +33,8 @@ class OracleError(RuntimeError):
 
 @dataclass(frozen=True)
 class Message:
-    """One Kafka message and the EventSource event it came through (``jsonBody`` by default).
+    """One Kafka message and the event a ``jsonBody: true`` EventSource makes of it (the only kind
+    the renderer writes).
 
     With ``data`` set it is another source's event instead (``type``, e.g. a calendar tick): the
     event data as the Sensor receives it, given as is.
@@ -46,8 +47,6 @@ class Message:
     offset: int = 7
     timestamp_ms: int = 1795255200123
     headers: tuple[tuple[str, bytes], ...] = ()
-    json_body: bool = True
-    metadata: Mapping[str, str] = field(default_factory=dict)
     event_source: str = "orders"
     event_name: str = "orders"
     url: str = "kafka:9092"
@@ -71,7 +70,7 @@ class Message:
             "time": self.time.isoformat().replace("+00:00", "Z"), "topic": self.topic,
             "partition": self.partition, "timestampMs": self.timestamp_ms,
             "headers": [[name, base64.b64encode(value).decode()] for name, value in self.headers],
-            "jsonBody": self.json_body, "metadata": dict(self.metadata) or None,
+            "jsonBody": True, "metadata": None,
         }
         if self.key is not None:
             case["keyBase64"] = base64.b64encode(self.key).decode()
@@ -123,11 +122,9 @@ class Oracle:
             result["data"] = base64.b64decode(result["data"])
         return result
 
-    def filter(self, message: Message, filters: Mapping[str, Any] | None,
-               operator: str = "") -> dict[str, Any]:
+    def filter(self, message: Message, filters: Mapping[str, Any] | None) -> dict[str, Any]:
         """``{"pass": bool}`` plus ``"error"`` when Argo logs one (``dependencies.Filter``)."""
-        return self.ask({"kind": "filter", "message": message.as_case(), "filters": filters,
-                         "filtersLogicalOperator": operator})
+        return self.ask({"kind": "filter", "message": message.as_case(), "filters": filters})
 
     def payload(self, events: Mapping[str, Message], parameters: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """``{"payload": bytes}``, ``{"error": ...}`` or ``{"panic": ...}`` (``ConstructPayload``)."""

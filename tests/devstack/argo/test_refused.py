@@ -144,6 +144,8 @@ REFUSED = {
                            SENSOR, "spec.triggers[0].template.kafka"),
     "http-dead-letter": (lambda d: _trigger(d)["dlqTrigger"].update(template={"name": "t", "http": _http(d)}),
                          SENSOR, "spec.triggers[0].dlqTrigger.template.http"),
+    "log-interval": (lambda d: _trigger(d).update(template={"name": "t", "log": {"intervalSeconds": 5}}),
+                     SENSOR, "spec.triggers[0].template.log.intervalSeconds"),
     "slack-trigger": (lambda d: _trigger(d)["template"].update(slack={"channel": "x"}),
                       SENSOR, "spec.triggers[0].template.slack"),
     # triggers: one dependency's name as conditions, no reset, no rate limit, no parameters
