@@ -13,6 +13,12 @@ committed ones (``argo-events/event-sources/orders-raw.yaml``, ``argo-events/sen
 orders-paid-only.yaml``): jsonBody, a consumer group from the oldest record, an HTTP trigger
 with ``atLeastOnce``, a ``retryStrategy``, ``policy.status.allow [200]`` and a Kafka
 ``dlqTrigger``, the cluster addresses left for :func:`~.localise.localise` to map.
+
+:func:`committed` reads one committed object, :func:`retarget_sensor` points a copy of a committed
+Sensor at a scenario's EventSource, function and dead-letter topic (everything else as
+committed), and :func:`calendar_eventsource` writes a calendar EventSource shaped like
+``argo-events/event-sources/orders-ticks.yaml``: what the differential tests
+(tests/devstack/realargo/test_differential.py) run on the stand-in runner and the real processes.
 """
 from __future__ import annotations
 
@@ -25,6 +31,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import yaml
+
 from etlkit.controller.measure import parse_prometheus
 
 from ..pipeline.selection import Document
@@ -34,8 +42,11 @@ from .podnet import PodNetwork
 from .process import ArgoProcess, pod_env, pod_name
 from .runner import sensor_durables
 
+REPO = pathlib.Path(__file__).resolve().parents[2]
 NAMESPACE = "argo-events"
 TRIGGER = "call"
+# Ours, read only by the local runner (it batches); Argo ignores them and calls once per event.
+BATCH_ANNOTATIONS = ("faas-etl.dev/batch-size", "faas-etl.dev/batch-wait-ms")
 _serial = itertools.count(1)
 
 
@@ -81,6 +92,43 @@ def http_sensor(name: str, event_source: str, path: str, dlq_topic: str, *, dlq_
                                       "dest": "payload"},
                                      {"src": {"dependencyName": dep, "dataKey": "key"}, "dest": "key"}]}},
                              "retryStrategy": retry, "atLeastOnce": True}}]}}
+
+
+def committed(kind: str, name: str, root: pathlib.Path = REPO) -> dict[str, Any]:
+    """The committed ``argo-events/<kind>/<name>.yaml`` (kind: ``sensors`` or ``event-sources``)."""
+    return yaml.safe_load((root / "argo-events" / kind / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def calendar_eventsource(name: str, intervals: Mapping[str, str]) -> dict[str, Any]:
+    """A calendar EventSource with one event per ``intervals`` entry (event name -> Go duration)."""
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "EventSource",
+            "metadata": {"name": name, "namespace": NAMESPACE},
+            "spec": {"eventBusName": "default",
+                     "calendar": {event: {"interval": interval} for event, interval in intervals.items()}}}
+
+
+def retarget_sensor(sensor: Mapping[str, Any], *, name: str, event_source: str, event_name: str,
+                    function_path: str, dlq_topic: str | None = None) -> dict[str, Any]:
+    """A copy of a committed one-dependency Sensor, renamed ``name``, its dependency reading
+    ``(event_source, event_name)``, its HTTP triggers calling ``http://<gateway>/<function_path>``
+    and its Kafka dlqTriggers writing to ``dlq_topic``. Payloads, filters, retries, policies and
+    dead-letter fields stay as committed; the local runner's batch annotations go, so both
+    runners call once per event."""
+    out = copy.deepcopy(dict(sensor))
+    out["metadata"]["name"] = name
+    annotations = out["metadata"].get("annotations") or {}
+    for key in BATCH_ANNOTATIONS:
+        annotations.pop(key, None)
+    (dependency,) = out["spec"]["dependencies"]
+    dependency["eventSourceName"], dependency["eventName"] = event_source, event_name
+    for trigger in out["spec"]["triggers"]:
+        trigger["template"]["http"]["url"] = f"http://{CLUSTER_GATEWAY}/{function_path.lstrip('/')}"
+        dlq = (trigger.get("dlqTrigger") or {}).get("template", {}).get("kafka")
+        if dlq is not None:
+            if dlq_topic is None:
+                raise ValueError(f"{sensor['metadata']['name']}: has a Kafka dlqTrigger, no dlq_topic given")
+            dlq["topic"] = dlq_topic
+    return out
 
 
 def eventbus_with_stream_config(eventbus: Mapping[str, Any], stream_config: str) -> dict[str, Any]:
