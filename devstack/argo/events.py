@@ -6,15 +6,14 @@ that data) and ``pkg/eventsources/eventing.go`` (the CloudEvents context). Pure:
 the message fields and the current time.
 
 Kafka event data, in Go's field order: ``topic``, ``key`` (text), ``partition`` (int), ``body``
-(the decoded JSON value when the source has ``jsonBody: true``, else the bytes base64-encoded as
-``encoding/json`` writes a ``[]byte``; null for a null value), ``timestamp`` (``Time.String()`` of
+(the decoded JSON value: every source has ``jsonBody: true``, the one kind the renderer writes;
+null for a null value), ``timestamp`` (``Time.String()`` of
 the message time, UTC here) and ``headers`` (text to text, last duplicate wins); ``metadata``
 never, since the renderer sets none (:mod:`.manifests` refuses it). Calendar: ``eventTime``
 (``Time.String()``).
 """
 from __future__ import annotations
 
-import base64
 import codecs
 import json
 import re
@@ -26,6 +25,7 @@ import orjson
 
 from . import gjson, gojson
 from .gotime import go_time_string, rfc3339, utc_time_string_of_ms
+from .yamlnode import unsupported
 
 SPEC_VERSION = "1.0"
 JSON_CONTENT = "application/json"
@@ -328,16 +328,10 @@ def _plain(values: Any) -> bool:
 
 def kafka_event_data(*, topic: str, partition: int, key: bytes | None, value: bytes | None,
                      timestamp_ms: int, headers: Sequence[tuple[str, bytes | None]] | None,
-                     json_body: bool) -> dict[str, Any]:
+                     json_body: bool = True) -> dict[str, Any]:
     """``KafkaEventData`` of one message, as a dict in Go's field order."""
     events = KafkaEvents(event_source="", event_name="", url="", json_body=json_body)
     return events.data(topic, partition, key, value, timestamp_ms, headers)[0]
-
-
-def kafka_event_id(event_source: str, event_name: str, url: str, topic: str, partition: int,
-                   offset: int) -> str:
-    """Argo's Kafka event ID: ``source:event:first-url:topic:partition:offset``."""
-    return f"{_id_prefix(event_source, event_name, url)}:{topic}:{partition}:{offset}"
 
 
 def _id_prefix(event_source: str, event_name: str, url: str) -> str:
@@ -348,8 +342,10 @@ class KafkaEvents:
     """Builds the events of one Kafka event source event; what is the same for all its messages
     (the ID prefix) is worked out once, since every message passes here."""
 
-    def __init__(self, *, event_source: str, event_name: str, url: str, json_body: bool):
-        self.event_source, self.event_name, self.json_body = event_source, event_name, json_body
+    def __init__(self, *, event_source: str, event_name: str, url: str, json_body: bool = True):
+        if not json_body:  # the base64 body of jsonBody: false; manifests.py refuses it too
+            raise ValueError(f"jsonBody: {unsupported('jsonBody: true')}")
+        self.event_source, self.event_name = event_source, event_name
         self._id_prefix = _id_prefix(event_source, event_name, url)
 
     def data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
@@ -360,11 +356,7 @@ class KafkaEvents:
 
     def _data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
               headers: Sequence[tuple[str, bytes | None]] | None) -> tuple[dict[str, Any], bool, bool]:
-        plain, duplicates = True, False
-        if self.json_body:
-            body, plain, duplicates = _decode_body(value)
-        else:
-            body = None if value is None else base64.b64encode(value).decode()
+        body, plain, duplicates = _decode_body(value)
         merged: dict[str, str] = {}
         for name, raw in headers or ():
             merged[name] = _text(raw)
@@ -387,7 +379,7 @@ class KafkaEvents:
             text_data, data = data, _read_back(data)
         context = _new(EventContext, (f"{self._id_prefix}:{topic}:{partition}:{offset}", self.event_source,
                                       "kafka", self.event_name, now, SPEC_VERSION, JSON_CONTENT))
-        body_text = value if self.json_body and value is not None else None
+        body_text = value
         return _new(Event, (context, data, plain, body_text, text_data, duplicates))
 
 
@@ -397,7 +389,7 @@ def _has_rune_errors(data: dict[str, Any]) -> bool:
 
 def kafka_event(*, event_source: str, event_name: str, url: str, topic: str, partition: int,
                 offset: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
-                headers: Sequence[tuple[str, bytes | None]] | None, json_body: bool,
+                headers: Sequence[tuple[str, bytes | None]] | None, json_body: bool = True,
                 now: datetime) -> Event:
     events = KafkaEvents(event_source=event_source, event_name=event_name, url=url, json_body=json_body)
     return events.event(topic, partition, offset, key, value, timestamp_ms, headers, now)

@@ -44,8 +44,7 @@ class KafkaSource:
     topic: str
     group: str  # consumerGroup.groupName
     oldest: bool = False
-    rebalance: str = "range"
-    json_body: bool = True
+    rebalance: str = "range"  # jsonBody is always true (refused otherwise)
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ class SubscriptionProcessor:
         self.now = now
         source = subscription.source
         self.events = KafkaEvents(event_source=source.event_source, event_name=source.event_name,
-                                  url=source.url, json_body=source.json_body) if isinstance(source, KafkaSource) else None
+                                  url=source.url) if isinstance(source, KafkaSource) else None
         # Batch bodies from the messages' data alone (no event built per message) when nothing
         # reads an event before the request: no filter, every trigger a step invocation.
         self.fast_batches = (self.events is not None and subscription.dependency.filter is None

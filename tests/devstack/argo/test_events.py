@@ -1,5 +1,4 @@
 """Kafka and calendar event data shaped as Argo's event sources shape them."""
-import base64
 import json
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -36,10 +35,13 @@ def test_kafka_context_id_names_source_url_topic_partition_offset():
     assert (context.source, context.type, context.subject) == ("orders-raw", "kafka", "orders-raw")
 
 
-@pytest.mark.parametrize("value, body", [(b"\x00\x01binary", base64.b64encode(b"\x00\x01binary").decode()),
-                                         (None, None)], ids=["bytes-base64", "null-value"])
-def test_body_without_json_body_is_base64_like_go_bytes(value, body):
-    assert _event(value=value, json_body=False).data["body"] == body
+def test_a_null_value_is_a_null_body():
+    assert _event(value=None).data["body"] is None
+
+
+def test_a_base64_body_is_not_emitted_so_not_built():
+    with pytest.raises(ValueError, match="emits: jsonBody: true"):
+        _event(json_body=False)
 
 
 @pytest.mark.parametrize("value", [b"{not json", b"NaN", b"\xff\xfe", b"", b"   ", b'{"a": 1} x', b"1 2",

@@ -23,7 +23,7 @@ def test_a_rendered_pair_loads_into_typed_config(tmp_path):
     manifests = _load(tmp_path, *_base())
     source = manifests.source("orders-raw", "orders-raw")
     assert isinstance(source, KafkaSource)
-    assert (source.topic, source.group, source.oldest, source.json_body) == ("orders-raw", "orders", True, True)
+    assert (source.topic, source.group, source.oldest) == ("orders-raw", "orders", True)
     trigger = manifests.sensors[0].triggers[0]
     assert isinstance(trigger.action, HttpAction)
     assert trigger.action.url == "http://gateway.openfaas:8080/function/filter"
