@@ -100,7 +100,7 @@ def expand_data_template(template: str, data: Any) -> str:
     """Evaluate a :func:`data_template` the way the Sensor does: splice the event data in.
 
     Only the one action this module writes is understood; any other ``{{`` raises ``ValueError``
-    rather than guess (the local runner's full emulator is ``devstack.argo.gotemplate``).
+    rather than guess (the local runner's emulator, ``devstack.argo.gotemplate``, runs the two actions we emit).
     """
     head, action, tail = template.partition(EVENT_ACTION)
     if not action or "{{" in head + tail:
