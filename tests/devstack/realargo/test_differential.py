@@ -68,7 +68,8 @@ REASON = "filter did not answer 200 in 3 attempts"  # the committed orders-paid-
 STEPS = 3  # its retryStrategy.steps: attempts in all
 
 # -- the records of each scenario (id -> what the scripted function answers) ------------------------
-RETRY = [{"id": 0, "statuses": [500, 500, 200]}, {"id": 1}, {"id": 2, "statuses": [503, 200]}]
+RETRY = [{"id": 0, "statuses": [500, 500, 200]}, {"id": 1, "name": "Zoë <&>", "tags": ["a", {"z": 1, "b": None}]},
+         {"id": 2, "statuses": [503, 200]}]
 DEAD = [{"id": 0, "statuses": [500], "amount": 1.5}, {"id": 1}, {"id": 2, "statuses": [500]}]
 POLICY = [{"id": 0, "statuses": [202]}, {"id": 1}]
 # The committed host-metrics-cpu-and-memory filter: body.measurement matches ^cpu$ or ^mem$ (RE2).
@@ -85,7 +86,14 @@ FLAGS = [{"id": 0, "amount": 10, "active": True}, {"id": 1, "amount": 9.5, "acti
          {"id": 4, "amount": 20, "active": 1},  # gjson's Bool() of a number: != 0
          {"id": 5, "amount": 20, "active": False}, {"id": 6, "amount": 20, "active": "yes"},
          {"id": 7, "amount": 20}, {"id": 8, "amount": 1e1, "active": True}]
+# Raw JSON with a key twice (the committed regex filter again): gjson takes the first, in the filter
+# and in the payload's .Input alike; Python's json.loads would take the last.
+DUPLICATES = ['{"id": 0, "measurement": "disk", "measurement": "cpu"}',
+              '{"id": 1, "measurement": "cpu", "measurement": "disk"}']
 TICK_INTERVAL = "1s"
+# A Kafka event's fields in the Sensor's payload and its record timestamp as Go prints a time.Time.
+EVENT_FIELDS = {"topic", "key", "partition", "body", "timestamp", "headers"}
+GO_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC$")
 
 
 def emulator_diverges(what: str):
@@ -200,10 +208,12 @@ def read_calls(record_dir: pathlib.Path, name: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def produce(bootstrap: str, topic: str, records: list[dict]) -> None:
+def produce(bootstrap: str, topic: str, records: list[dict | str]) -> None:
+    """Records keyed by their ``id``; a ``str`` is sent as it is (raw JSON)."""
     producer = Producer({"bootstrap.servers": bootstrap, "allow.auto.create.topics": False})
     for record in records:
-        producer.produce(topic, value=json.dumps(record).encode(), key=str(record["id"]).encode(),
+        text = record if isinstance(record, str) else json.dumps(record)
+        producer.produce(topic, value=text.encode(), key=str(json.loads(text)["id"]).encode(),
                          headers=[("etl-source", b"tests")])
     assert producer.flush(15) == 0, "records not acknowledged"
 
@@ -218,10 +228,10 @@ class Plan:
         self.names: dict[str, str] = {}
         self.dlqs: dict[str, str] = {}
         self.topics: dict[str, str] = {}
-        self.inputs: dict[str, list[dict]] = {}
+        self.inputs: dict[str, list[dict | str]] = {}
         self.expected_done: dict[str, int] = {}  # label -> events its Sensor finishes
 
-    def kafka(self, case: str, records: list[dict], sensors: dict[str, dict]) -> None:
+    def kafka(self, case: str, records: list[dict | str], sensors: dict[str, dict]) -> None:
         """A Kafka EventSource over a topic of ``records`` and, per label, a committed Sensor on it."""
         source = f"d-{case}-{self.tag}"
         topic = f"{source}-in"
@@ -279,6 +289,7 @@ def plan_of(env: Env, stack: str) -> Plan:
     plan.kafka("policy", POLICY, {"strict": paid_only(), "loose": without_policy(paid_only())})
     plan.kafka("measurements", MEASUREMENTS, {"regex": cpu_and_memory()})
     plan.kafka("flags", FLAGS, {"pushdown": cpu_and_memory(to_argo_filters(PUSHDOWN_CONDITION))})
+    plan.kafka("duplicates", DUPLICATES, {"duplicates": cpu_and_memory()})
     plan.calendar("legacy-orders", "tick", sc.committed("sensors", "orders-legacy-orders"))
     return plan
 
@@ -363,6 +374,29 @@ def test_a_record_failing_twice_then_answered_200_is_delivered_once(runs, stack)
     assert seen.letters["retry"] == []
 
 
+def go_json(value: Any) -> str:
+    """``value`` as sprig's toJson writes it (Go's json.Marshal of gjson's Value(): map keys sorted,
+    no spaces, ``<``, ``>``, ``&``, U+2028 and U+2029 escaped, other text as UTF-8)."""
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return text
+
+
+@on_both()
+def test_each_call_carries_the_committed_envelope_and_the_kafka_event_as_go_writes_it(runs, stack):
+    seen = runs(stack)
+    template = paid_only()["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
+    for call in seen.calls["retry"]:
+        event = json.loads(call["body"])["event"]
+        assert set(event) == EVENT_FIELDS
+        assert (event["topic"], event["key"], event["partition"], event["headers"]) == \
+            (seen.topics["retry"], str(call["id"]), 0, {"etl-source": "tests"})
+        assert event["body"] == RETRY[call["id"]] and GO_TIME.match(event["timestamp"]), event
+        assert call["body"] == template.replace(EVENT_ACTION, go_json(event))
+
+
 # -- (b) retries exhausted: the dead letter ---------------------------------------------------------
 
 @on_both()
@@ -415,6 +449,21 @@ def test_the_pushdown_number_and_bool_filters_pass_what_gjson_reads_as_true(runs
     assert seen.ids("pushdown") == [0, 2, 3, 4, 8]
     assert seen.counters["pushdown"]["done"] == len(FLAGS)
     assert seen.counters["pushdown"]["triggered"] == 5
+
+
+@on_both()
+def test_a_duplicated_key_is_read_as_its_first_value_by_the_filter_and_in_the_payload(runs, stack):
+    """gjson keeps the first of two equal keys, both where the filter reads the event
+    (pkg/sensors/dependencies/filter.go, gjson.GetBytes) and in ``.Input``, gjson's Value()
+    (pkg/sensors/triggers/params.go getValueWithTemplate; gjson v1.19.0 arrayOrMap stores a key
+    only once): the function gets the record the filter judged, the key once. Python's json.loads
+    of the raw record would take the last."""
+    seen = runs(stack)
+    assert seen.ids("duplicates") == [1]  # "cpu" first: passed; "disk" first: dropped
+    (call,) = seen.calls["duplicates"]
+    assert json.loads(call["body"])["event"]["body"] == {"id": 1, "measurement": "cpu"}
+    assert '"body":{"id":1,"measurement":"cpu"}' in call["body"]
+    assert seen.counters["duplicates"]["done"] == len(DUPLICATES)
 
 
 # -- (e) a calendar interval ticking a function -----------------------------------------------------
