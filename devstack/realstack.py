@@ -25,7 +25,9 @@ from .localstack import LocalStack
 
 # Topics created locally keep everything, as Tansu does: Kafka's default time retention (7
 # days) would delete the sample's records, all stamped in 2024, at the first retention pass.
-LOCAL_KAFKA = {"log.retention.ms": -1}
+# And no topic appears by itself, as on the committed cluster (k8s/kafka/kafka-cluster.yaml):
+# a misspelt topic fails instead of quietly becoming a new one.
+LOCAL_KAFKA = {"log.retention.ms": -1, "auto.create.topics.enable": "false"}
 
 
 @dataclass

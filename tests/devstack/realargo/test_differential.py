@@ -72,8 +72,6 @@ SCRIPTED_DIR = pathlib.Path(__file__).parent / "functions" / "scripted"
 # The autoscaler and what its committed tick names: the functions it sizes and the matcher.
 AUTOSCALER_FUNCTIONS = ["autoscaler", "matcher", "filter", "map", "enrich", "aggregate", "warehouse-loader"]
 RUN_TIMEOUT_S = 60.0
-# As the committed cluster (k8s/kafka/kafka-cluster.yaml): a producer to a missing topic fails.
-KAFKA_SETTINGS = {"auto.create.topics.enable": "false"}
 # A calendar tick's time.Now() as Go prints it, monotonic reading included.
 TICK_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?) \+0000 UTC m=\+\d+\.\d{9}$")
 REASON = "filter did not answer 200 in 3 attempts"  # the committed orders-paid-only's dlqTrigger
@@ -151,8 +149,7 @@ def env(tmp_path_factory):
 
     require_real_argo(kafka=True)
     run_dir = tmp_path_factory.mktemp("differential")
-    with real_stack(run_dir, kafka_data=run_dir / "kafka", kafka_settings=KAFKA_SETTINGS,
-                    functions=AUTOSCALER_FUNCTIONS) as parts:
+    with real_stack(run_dir, kafka_data=run_dir / "kafka", functions=AUTOSCALER_FUNCTIONS) as parts:
         stack = parts.stack
         record_dir = run_dir / "scripted-records"
         record_dir.mkdir()
