@@ -88,7 +88,7 @@ run: venv
 test: venv sysdeps tools
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
-bench: venv
+bench: venv tools
 	$(PY) -m bench
 
 # Availability under faults (issue 7): 5 minutes of steady writes and reads while workers, the
