@@ -11,6 +11,7 @@ import pathlib
 import subprocess
 
 from .ports import free_port, wait_for_port
+from .procs import stop_process
 
 
 class BrokerError(RuntimeError):
@@ -79,13 +80,7 @@ class EmbeddedBroker:
         return self._proc.pid if self._proc else None
 
     def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        stop_process(self._proc, 5)
         self._proc = None
         if self._log:
             self._log.close()

@@ -52,6 +52,7 @@ from concurrent.futures import ThreadPoolExecutor
 from . import realtools
 from .broker import BrokerError
 from .ports import free_port, wait_for_port
+from .procs import stop_process
 
 # JVM flags per node, each for a reason:
 #  -Xmx384m -Xms128m   a test broker holds little; three nodes fit beside the tests in ~1.2 GB.
@@ -212,13 +213,7 @@ class _Node:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
         """Stop the JVM (SIGTERM: controlled shutdown; SIGKILL: a crash) and wait for it."""
-        if self.alive():
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout, sig)
         self.proc = None
         if self._log:
             self._log.close()

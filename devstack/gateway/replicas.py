@@ -12,7 +12,6 @@ import itertools
 import os
 import pathlib
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..ports import free_port
+from ..procs import stop_process
 from ..topology import Node, Topology
 from .upstream import UpstreamConnection
 
@@ -121,12 +121,7 @@ class Worker:
     def stop(self, grace: float = 3.0) -> None:
         self.ready = False
         if self.alive():
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, grace)
         while True:
             try:
                 self._pool.get_nowait().close()

@@ -45,6 +45,7 @@ import yaml
 
 from .. import realtools
 from ..ports import free_port, wait_for_port
+from ..procs import stop_process
 
 STREAM = "default"  # v1alpha1.JetStreamStreamName: one stream per EventBus, subjects default.<es>.<event>
 # The default streamConfig of the controller's config map, verbatim (controller-config.yaml, v1.9.11).
@@ -229,13 +230,7 @@ class NatsEventBus:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        stop_process(self._proc, 10)
         self._proc = None
         if self._log:
             self._log.close()

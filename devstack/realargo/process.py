@@ -30,12 +30,12 @@ import base64
 import json
 import os
 import pathlib
-import signal
 import subprocess
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .. import realtools
+from ..procs import stop_process
 from .podnet import Pod
 
 LEADER_ELECTION_ANNOTATION = "events.argoproj.io/leader-election"
@@ -159,16 +159,7 @@ class ArgoProcess:
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM (the binary's signal handler cancels its context), SIGKILL after ``timeout``."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc, timeout)
 
     def kill(self) -> None:
         """kill -9, for fault tests: no shutdown, nothing acknowledged or committed after it."""
