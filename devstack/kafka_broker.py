@@ -47,6 +47,7 @@ import time
 import uuid
 import weakref
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from . import realtools
@@ -142,6 +143,23 @@ def _read_cluster_id(meta: pathlib.Path) -> str | None:
     return None
 
 
+def add_listener(properties: str, name: str, address: str) -> str:
+    """``server.properties`` text with one more PLAINTEXT listener ``name`` on ``address``."""
+    out = []
+    for line in properties.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key in ("listeners", "advertised.listeners"):
+            line = f"{key}={value},{name}://{address}"
+        elif sep and key == "listener.security.protocol.map":
+            line = f"{key}={value},{name}:PLAINTEXT"
+        out.append(line)
+    text = "\n".join(out) + "\n"
+    for key in ("listeners=", "advertised.listeners=", "listener.security.protocol.map="):
+        if f"\n{key}" not in f"\n{text}":
+            raise ValueError(f"server.properties has no {key.rstrip('=')} line to extend")
+    return text
+
+
 def _tail(path: pathlib.Path, lines: int = _TAIL_LINES) -> str:
     try:
         with open(path, errors="replace") as handle:
@@ -157,6 +175,7 @@ class _Node:
         self.node_id = node_id
         self.port = 0
         self.controller_port = 0
+        self.extra_ports: dict[str, int] = {}  # extra listener name -> port
         self.dir = data / f"node-{node_id}"
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
@@ -174,7 +193,7 @@ class _Node:
     def formatted(self) -> bool:
         return (self.dir / "log" / "meta.properties").is_file()
 
-    def write_config(self, voters: str, settings: dict) -> None:
+    def write_config(self, voters: str, settings: dict, extra_listeners: Mapping[str, str]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         own = {
@@ -191,7 +210,10 @@ class _Node:
             "log.dirs": self.dir / "log",
         }
         lines = [f"{key}={value}" for key, value in {**own, **settings}.items()]
-        self.config.write_text("\n".join(lines) + "\n")
+        text = "\n".join(lines) + "\n"
+        for name, host in extra_listeners.items():
+            text = add_listener(text, name, f"{host}:{self.extra_ports[name]}")
+        self.config.write_text(text)
 
     def format_command(self, cluster_id: str) -> list[str]:
         # With controller.quorum.voters set the quorum is static: no --standalone.
@@ -232,16 +254,21 @@ class ApacheKafka:
     down still accepts ``acks=all`` writes. ``data_dir``: the storage to keep (default: a temp
     folder removed by :meth:`stop`). ``log_dir``: where the node logs go (default: the data
     folder). ``settings``: extra broker properties, applied over the defaults.
+    ``extra_listeners``: name -> host; each node gets one more PLAINTEXT listener of that name
+    on that host (a free port), advertised there, so a client that bootstraps from
+    :meth:`listener_bootstrap` is only sent to those addresses (the controller stays on loopback).
     """
 
     def __init__(self, data_dir: os.PathLike | str | None = None, nodes: int = 1,
-                 log_dir: os.PathLike | str | None = None, settings: dict | None = None):
+                 log_dir: os.PathLike | str | None = None, settings: dict | None = None,
+                 extra_listeners: Mapping[str, str] | None = None):
         if nodes < 1:
             raise ValueError(f"nodes must be 1 or more, got {nodes}")
         self.nodes = nodes
         self._given_dir = pathlib.Path(data_dir) if data_dir is not None else None
         self._log_dir = pathlib.Path(log_dir) if log_dir is not None else None
         self._extra = dict(settings or {})
+        self._extra_listeners = dict(extra_listeners or {})
         self.data_dir: pathlib.Path | None = None
         self._nodes: dict[int, _Node] = {}
         self._cluster_id: str | None = None
@@ -252,6 +279,11 @@ class ApacheKafka:
     def bootstrap(self) -> str:
         """Every node's address, comma-separated (a client can start from any that is up)."""
         return ",".join(node.address for node in self._nodes.values())
+
+    def listener_bootstrap(self, name: str) -> str:
+        """Every node's address on the extra listener ``name``, comma-separated."""
+        host = self._extra_listeners[name]
+        return ",".join(f"{host}:{node.extra_ports[name]}" for node in self._nodes.values())
 
     def node_bootstrap(self, node_id: int) -> str:
         return self._node(node_id).address
@@ -381,10 +413,11 @@ class ApacheKafka:
         taken: set[int] = set()
         for node in self._nodes.values():
             node.port, node.controller_port = (self._fresh_port(taken) for _ in range(2))
+            node.extra_ports = {name: self._fresh_port(taken) for name in self._extra_listeners}
         voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}"
                           for n in self._nodes.values())
         for node in self._nodes.values():
-            node.write_config(voters, self._settings())
+            node.write_config(voters, self._settings(), self._extra_listeners)
 
     @staticmethod
     def _fresh_port(taken: set[int]) -> int:

@@ -1,7 +1,8 @@
 """Real Apache Kafka (devstack.kafka_broker): records and offsets survive what they must survive.
 
 One node (the session's ``apache_kafka``): an idempotent acks=all round trip, loopback-only
-listeners, committed offsets kept across a restart, a start failure that names its log; without
+listeners (an extra one added beside them: the pods' bridge listener), committed offsets kept
+across a restart, a start failure that names its log; without
 the broker, a skip on a laptop and a failure under CI. Three
 nodes (slow): a node killed with SIGKILL and restarted under a steady acks=all stream loses and
 duplicates nothing.
@@ -21,7 +22,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from devstack.broker import BrokerError, create_topics
-from devstack.kafka_broker import ApacheKafka
+from devstack.kafka_broker import ApacheKafka, add_listener
 from devstack.kafka_tools import consume_all
 from devstack.localstack import LocalStack
 from tests.fixtures.kafka import require_kafka
@@ -126,6 +127,19 @@ def test_committed_offsets_and_records_survive_a_restart(apache_kafka):
         consumer.close()
     assert [m.value() for m in consume_all(apache_kafka.bootstrap, topic, 10)] == [
         b"%d" % i for i in range(10)]
+
+
+def test_a_pod_listener_is_added_beside_the_loopback_one():
+    text = ("listeners=PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2\n"
+            "advertised.listeners=PLAINTEXT://127.0.0.1:1\n"
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\nnode.id=1\n")
+    assert add_listener(text, "PODS", "10.213.7.1:3").splitlines() == [
+        "listeners=PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2,PODS://10.213.7.1:3",
+        "advertised.listeners=PLAINTEXT://127.0.0.1:1,PODS://10.213.7.1:3",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,PODS:PLAINTEXT",
+        "node.id=1"]
+    with pytest.raises(ValueError, match="advertised.listeners"):
+        add_listener("listeners=PLAINTEXT://127.0.0.1:1\nlistener.security.protocol.map=x\n", "PODS", "a:1")
 
 
 def test_a_start_failure_names_the_log_and_quotes_it(tmp_path):

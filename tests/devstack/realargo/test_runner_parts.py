@@ -1,10 +1,9 @@
-"""devstack.realargo.runner and .kafka: the pure parts (durable names, counters, listeners)."""
+"""devstack.realargo.runner: the pure parts (durable names, counters)."""
 from __future__ import annotations
 
 import pytest
 
 from devstack.pipeline.selection import read_documents
-from devstack.realargo.kafka import add_listener
 from devstack.realargo.runner import dlq_trigger_names, durable_name, fnv32a, sensor_counters, sensor_durables
 
 
@@ -52,16 +51,3 @@ def test_sensor_counters_split_triggers_from_dead_letters():
                ("argo_events_action_triggered_total", labels("other", "sink")): 99.0}
     assert sensor_counters(metrics, "orders-sink", dlq) == {"triggered": 7, "failed": 6, "retries_failed": 2,
                                                            "dead_lettered": 2}
-
-
-def test_a_pod_listener_is_added_beside_the_loopback_one():
-    text = ("listeners=PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2\n"
-            "advertised.listeners=PLAINTEXT://127.0.0.1:1\n"
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\nnode.id=1\n")
-    assert add_listener(text, "PODS", "10.213.7.1:3").splitlines() == [
-        "listeners=PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2,PODS://10.213.7.1:3",
-        "advertised.listeners=PLAINTEXT://127.0.0.1:1,PODS://10.213.7.1:3",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,PODS:PLAINTEXT",
-        "node.id=1"]
-    with pytest.raises(ValueError, match="advertised.listeners"):
-        add_listener("listeners=PLAINTEXT://127.0.0.1:1\nlistener.security.protocol.map=x\n", "PODS", "a:1")
