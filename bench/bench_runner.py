@@ -23,8 +23,6 @@ if str(REPO) not in sys.path:
 
 from devstack.argo.runner import Runner  # noqa: E402
 from devstack.localstack import LocalStack  # noqa: E402
-from devstack.shrinkwrap import build_context  # noqa: E402
-from devstack.stackfile import FunctionSpec  # noqa: E402
 from tests.devstack.argo import factory  # noqa: E402  (manifests in the renderer's shape)
 
 STEP = "bench-step"
@@ -82,13 +80,8 @@ def main() -> int:
         work = pathlib.Path(tmp)
         stack = LocalStack(run_dir=work / "stack", functions=["ingest"]).up()
         try:
-            spec = FunctionSpec(name=STEP, lang="python3-etl", handler="template/python3-etl/function",
-                                image=f"local/{STEP}:bench")
-            build_context(stack.stack, spec, stack.run_dir / "build")
+            stack.deploy_folder(STEP, "template/python3-etl/function")
             with stack.session() as s:
-                resp = s.post(f"{stack.url}/system/functions", json={"service": STEP, "image": spec.image},
-                              timeout=60)
-                assert resp.status_code == 202, resp.text
                 s.post(f"{stack.url}/function/{STEP}", data=b"{}", timeout=60)  # warm the replica
             single = _measure(stack, work, "per-event", PER_EVENT_RECORDS, None, PER_EVENT_SECONDS)
             batched = _measure(stack, work, "batch", BATCH_RECORDS, BATCH_SIZE, None)

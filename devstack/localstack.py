@@ -14,8 +14,8 @@ from .broker import EmbeddedBroker, create_topics
 from .gateway.auth import Credentials, load_credentials
 from .gateway.server import LocalGateway
 from .ports import free_port
-from .shrinkwrap import build_all
-from .stackfile import Stack, load_stack
+from .shrinkwrap import build_all, build_context
+from .stackfile import FunctionSpec, Stack, load_stack
 from .topology import load_topology
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -107,6 +107,20 @@ class LocalStack:
                     raise RuntimeError(f"deploying {name}: HTTP {resp.status_code} {resp.text}")
         progress(f"deployed {', '.join(names)}")
         return self
+
+    def deploy_folder(self, name: str, handler: str | os.PathLike, **deployment) -> str:
+        """Build the python3-etl handler folder ``handler`` (a path under the stack's root, or
+        absolute) as function ``name`` and deploy it through the gateway's API, as a function
+        that is not in stack.yml (a test's or a bench's own); ``deployment``: more
+        FunctionDeployment fields (``envVars``, ``labels``, ``constraints``). Returns ``name``."""
+        spec = FunctionSpec(name=name, lang="python3-etl", handler=str(handler), image=f"local/{name}:dev")
+        build_context(self.stack, spec, self.run_dir / "build")
+        with self.session() as s:
+            resp = s.post(f"{self.url}/system/functions",
+                          json={"service": name, "image": spec.image, **deployment}, timeout=60)
+        if resp.status_code != 202:
+            raise RuntimeError(f"deploying {name}: HTTP {resp.status_code} {resp.text}")
+        return name
 
     def _create_missing_secrets(self, names: list[str]) -> None:
         """Secrets stack.yml names are created out of band in a cluster; locally they get random

@@ -2,20 +2,10 @@
 local gateway (the autoscaler and matcher functions are deployed from stack.yml)."""
 import pytest
 
-from devstack.shrinkwrap import build_context
-from devstack.stackfile import FunctionSpec
-
 
 def deploy(local_stack, name, folder, env=None, replicas=1, constraints=()):
-    spec = FunctionSpec(name=name, lang="python3-etl", handler=folder, image=f"local/{name}:dev")
-    build_context(local_stack.stack, spec, local_stack.run_dir / "build")
-    with local_stack.session() as s:
-        resp = s.post(f"{local_stack.url}/system/functions", json={
-            "service": name, "image": spec.image, "envVars": env or {},
-            "constraints": list(constraints),
-            "labels": {"com.openfaas.scale.min": str(replicas)}})
-        assert resp.status_code == 202, resp.text
-    return name
+    return local_stack.deploy_folder(name, folder, envVars=env or {}, constraints=list(constraints),
+                                     labels={"com.openfaas.scale.min": str(replicas)})
 
 
 @pytest.fixture(scope="module")

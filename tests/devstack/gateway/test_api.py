@@ -10,8 +10,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from devstack.runstate import process_alive
-from devstack.shrinkwrap import build_context
-from devstack.stackfile import FunctionSpec
 
 ECHO_LIMIT = 1024
 
@@ -19,15 +17,8 @@ ECHO_LIMIT = 1024
 @pytest.fixture(scope="module")
 def echo(local_stack):
     """The template's own example handler, built and deployed as `echo` through the API."""
-    spec = FunctionSpec(name="echo", lang="python3-etl", handler="template/python3-etl/function",
-                        image="local/echo:dev")
-    build_context(local_stack.stack, spec, local_stack.run_dir / "build")
-    with local_stack.session() as s:
-        resp = s.post(f"{local_stack.url}/system/functions", json={
-            "service": "echo", "image": "local/echo:dev",
-            "envVars": {"MAX_REQUEST_BYTES": str(ECHO_LIMIT)}, "labels": {"team": "tests"}})
-        assert resp.status_code == 202, resp.text
-    return "echo"
+    return local_stack.deploy_folder("echo", "template/python3-etl/function",
+                                     envVars={"MAX_REQUEST_BYTES": str(ECHO_LIMIT)}, labels={"team": "tests"})
 
 
 def _status(session, url, name):

@@ -33,8 +33,6 @@ from devstack.kafka_tools import consume_all
 from devstack.localstack import LocalStack
 from devstack.realargo import scenario as sc
 from devstack.realargo.localise import local_addresses
-from devstack.shrinkwrap import build_context
-from devstack.stackfile import FunctionSpec
 from tests.devstack.argo.stack_helpers import committed, produce, unique
 from tests.fixtures.realargo import require_real_argo
 
@@ -84,13 +82,7 @@ def env(tmp_path_factory):
         stack = parts.stack
         record_dir = run_dir / "probe-records"
         record_dir.mkdir()
-        spec = FunctionSpec(name=PROBE, lang="python3-etl", handler=str(PROBE_DIR.relative_to(stack.root)),
-                            image=f"local/{PROBE}:dev")
-        build_context(stack.stack, spec, run_dir / "build")
-        with stack.session() as s:
-            resp = s.post(f"{stack.url}/system/functions", json={
-                "service": PROBE, "image": spec.image, "envVars": {"RECORD_DIR": str(record_dir)}})
-            assert resp.status_code == 202, resp.text
+        stack.deploy_folder(PROBE, PROBE_DIR, envVars={"RECORD_DIR": str(record_dir)})
         yield Env(parts.argo, parts.kafka, stack, record_dir, run_dir)
 
 class Scenario:

@@ -58,8 +58,6 @@ from confluent_kafka import Producer
 
 from devstack.kafka_tools import consume_all
 from devstack.realargo import scenario as sc
-from devstack.shrinkwrap import build_context
-from devstack.stackfile import FunctionSpec
 from etlkit.steps.expressions import to_argo_filters
 from etlkit.workflow.invocation import EVENT_ACTION
 from tests.fixtures.realargo import require_real_argo
@@ -153,13 +151,7 @@ def env(tmp_path_factory):
         stack = parts.stack
         record_dir = run_dir / "scripted-records"
         record_dir.mkdir()
-        spec = FunctionSpec(name=SCRIPTED, lang="python3-etl", handler=str(SCRIPTED_DIR.relative_to(stack.root)),
-                            image=f"local/{SCRIPTED}:dev")
-        build_context(stack.stack, spec, run_dir / "build")
-        with stack.session() as s:
-            resp = s.post(f"{stack.url}/system/functions", json={
-                "service": SCRIPTED, "image": spec.image, "envVars": {"RECORD_DIR": str(record_dir)}})
-            assert resp.status_code == 202, resp.text
+        stack.deploy_folder(SCRIPTED, SCRIPTED_DIR, envVars={"RECORD_DIR": str(record_dir)})
         stack.create_topics({topic: 1 for topic in autoscaler_topics()})
         yield Env(parts, record_dir, run_dir)
 
