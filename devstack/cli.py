@@ -166,8 +166,7 @@ def _supervise(stack):
     applies (a folder under the run folder) is run by the local Argo Events runner."""
     from .argo.supervisor import Supervisor
 
-    supervisor = Supervisor(stack.run_dir, stack.bootstrap, stack.url, stack.credentials,
-                            secrets_dir=stack.secrets_dir).start()
+    supervisor = Supervisor(stack.run_dir, stack.bootstrap, stack.url, stack.credentials).start()
     _say(f"runs of the workflow-manager reconciled from {supervisor.apply_dir} (local Argo runner)")
     return supervisor
 

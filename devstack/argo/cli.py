@@ -61,7 +61,7 @@ def _run(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     runner = Runner(args.manifests, args.bootstrap, args.gateway, credentials,
-                    run_dir=args.run_dir, secrets_dir=args.secrets_dir,
+                    run_dir=args.run_dir,
                     session_timeout_ms=args.session_timeout_ms, dlq_timeout_s=args.dlq_timeout_s,
                     status_interval_s=args.status_interval_s, sensors=args.sensor or None)
     runner.start()

@@ -208,7 +208,7 @@ class Runner:
 
     def __init__(self, manifest_dir: str | pathlib.Path, bootstrap: str, gateway_url: str,
                  credentials: tuple[str, str] | object | None = None, *,
-                 run_dir: str | pathlib.Path | None = None, secrets_dir: str | pathlib.Path | None = None,
+                 run_dir: str | pathlib.Path | None = None,
                  session_timeout_ms: int = 6000, heartbeat_ms: int = 1000, dlq_timeout_s: float = 30.0,
                  status_interval_s: float = 1.0, now: Callable[[], datetime] = _utc_now,
                  sensors: Collection[str] | None = None):
@@ -221,8 +221,6 @@ class Runner:
             credentials = (credentials.user, credentials.password)  # a gateway Credentials
         self.credentials = credentials
         self.run_dir = pathlib.Path(run_dir) if run_dir else None
-        # Kept for callers: no emitted trigger reads a secret (basicAuth, secureHeaders are refused).
-        self.secrets_dir = pathlib.Path(secrets_dir) if secrets_dir else None
         self.session_timeout_ms, self.heartbeat_ms = session_timeout_ms, heartbeat_ms
         self.dlq_timeout_s, self.status_interval_s = dlq_timeout_s, status_interval_s
         self.now = now

@@ -80,7 +80,7 @@ class Supervisor:
     """Watches ``<run_dir>/argo-apply``; ``start()``, ``stop()``, or ``reconcile()`` once."""
 
     def __init__(self, run_dir: str | pathlib.Path, bootstrap: str, gateway_url: str,
-                 credentials: tuple[str, str] | Any = None, *, secrets_dir: str | pathlib.Path | None = None,
+                 credentials: tuple[str, str] | Any = None, *,
                  interval_s: float = 0.5, session_timeout_ms: int = 6000) -> None:
         self.run_dir = pathlib.Path(run_dir)
         self.apply_dir, self.status_dir = self.run_dir / APPLY_DIR, self.run_dir / RUNS_DIR
@@ -88,7 +88,6 @@ class Supervisor:
         if credentials is not None and not isinstance(credentials, tuple):
             credentials = (credentials.user, credentials.password)  # a gateway Credentials
         self.credentials = credentials
-        self.secrets_dir = secrets_dir
         self.interval_s, self.session_timeout_ms = interval_s, session_timeout_ms
         self._runs: dict[str, _Run] = {}
         self._stopping = threading.Event()
@@ -169,7 +168,7 @@ class Supervisor:
             write_documents(selection.documents, self.apply_dir / name, target)
             run.skipped = tuple({"sensor": s.sensor, "reason": s.reason} for s in selection.skipped)
             run.runner = Runner(target, self.bootstrap, self.gateway_url, self.credentials,
-                                secrets_dir=self.secrets_dir, session_timeout_ms=self.session_timeout_ms)
+                                session_timeout_ms=self.session_timeout_ms)
             run.runner.start()
         except (SelectionError, ManifestError, BrokerError, yaml.YAMLError, requests.RequestException,
                 OSError) as exc:

@@ -135,8 +135,7 @@ class WorkflowRun:
                                       session_timeout_ms=self.session_timeout_ms).start()
         else:
             self.runner = Runner(self.manifest_dir, self.stack.bootstrap, self.stack.url, self.stack.credentials,
-                                 run_dir=self.stack.run_dir, secrets_dir=self.stack.secrets_dir,
-                                 session_timeout_ms=self.session_timeout_ms).start()
+                                 run_dir=self.stack.run_dir, session_timeout_ms=self.session_timeout_ms).start()
         self.say(f"runner started: {len(self.runner.subscriptions)} subscriptions of "
                  f"{len(self.selection.sensors)} Sensors from {self.manifest_dir}")
         if self.reader is None and self.read_topics:

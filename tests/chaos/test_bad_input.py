@@ -87,7 +87,7 @@ def pipeline(tmp_path_factory, postgres_server):
                              json={"schema": SCHEMA}, timeout=30)
             assert resp.status_code == 200, resp.text
         runner = Runner(run_dir / "workflow" / "argo-events", stack.bootstrap, stack.url,
-                        stack.credentials, run_dir=run_dir, secrets_dir=stack.secrets_dir,
+                        stack.credentials, run_dir=run_dir,
                         session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_ms=HEARTBEAT_MS).start()
         pids = {w.pid for name in stack.gateway.replicas.deployments
                 for w in stack.gateway.replicas.ready_workers(name)}

@@ -65,7 +65,7 @@ def stack(tmp_path_factory):
     try:
         stack.up()
         supervisor = Supervisor(stack.run_dir, stack.bootstrap, stack.url, stack.credentials,
-                                secrets_dir=stack.secrets_dir, interval_s=0.2,
+                                interval_s=0.2,
                                 session_timeout_ms=DEFAULT_HEARTBEAT_SESSION_TIMEOUT_MS).start()
         yield stack
     finally:
