@@ -80,15 +80,14 @@ class Local:
     """Where the manifests' cluster addresses point on this machine."""
 
     gateway_url: str
-    credentials: tuple[str, str] | None = None
 
-    def url(self, url: str) -> tuple[str, bool]:
-        """The URL to call, and whether it is the gateway."""
+    def url(self, url: str) -> str:
+        """The URL to call: the local gateway's for a gateway path, else ``url`` as it is."""
         parts = urlsplit(url)
         if parts.path.startswith(GATEWAY_PATHS):
             query = f"?{parts.query}" if parts.query else ""
-            return f"{self.gateway_url.rstrip('/')}{parts.path}{query}", True
-        return url, False
+            return f"{self.gateway_url.rstrip('/')}{parts.path}{query}"
+        return url
 
 
 class Outcome(NamedTuple):  # a tuple: one per event
@@ -152,8 +151,7 @@ class Dispatcher:
 
     # -- one request --------------------------------------------------------------------------
     def _http_request(self, action: HttpAction, body: bytes) -> HttpRequest:
-        url, _ = self.local.url(action.url)
-        return HttpRequest(action.method, url, body, action.headers, action.timeout_s)
+        return HttpRequest(action.method, self.local.url(action.url), body, action.headers, action.timeout_s)
 
     def _execute(self, trigger: Trigger, events: Mapping[str, Event], body: bytes | None = None) -> Any:
         action = trigger.action

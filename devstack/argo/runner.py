@@ -255,7 +255,7 @@ class Runner:
             raise ManifestError(str(self.manifest_dir), "", f"no Sensor named {', '.join(unknown)}")
         chosen = names if self.sensors is None else self.sensors
         self.subscriptions = tuple(s for s in plan_subscriptions(self.manifests) if s.sensor.name in chosen)
-        self.local = Local(self.gateway_url, self.credentials)
+        self.local = Local(self.gateway_url)
         self.producer = ConfluentProducer(self.bootstrap, self.dlq_timeout_s)
         self._counters = {name: Counters() for name in sorted(chosen)}
         self.started_at = self.now()

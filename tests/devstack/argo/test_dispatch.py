@@ -60,7 +60,7 @@ def _trigger(allow=(200,), steps=3, dlq=DLQ, at_least_once=True, url="http://gat
 
 def _dispatcher(http, producer=None):
     sleeps = []
-    d = Dispatcher(http, producer or FakeProducer(), Local("http://127.0.0.1:9999", ("admin", "pw")),
+    d = Dispatcher(http, producer or FakeProducer(), Local("http://127.0.0.1:9999"),
                    sleep=sleeps.append, rand=lambda: 0.0, now=lambda: NOW)
     return d, sleeps
 
