@@ -11,7 +11,7 @@ import pathlib
 import subprocess
 
 from .ports import free_port, wait_for_port
-from .procs import stop_process
+from .procs import start_logged, stop_process
 
 
 class BrokerError(RuntimeError):
@@ -48,7 +48,6 @@ class EmbeddedBroker:
         self.advertised_port = advertised_port or self.port
         self.log_path = log_path
         self._proc: subprocess.Popen | None = None
-        self._log = None
 
     @property
     def bootstrap(self) -> str:
@@ -60,11 +59,7 @@ class EmbeddedBroker:
         cmd = [str(tansu_binary()), "broker", "--listener-url", url,
                "--advertised-listener-url", f"tcp://{self.host}:{self.advertised_port}",
                "--storage-engine", "memory://tansu/"]
-        if self.log_path:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log = open(self.log_path, "ab")
-        self._proc = subprocess.Popen(cmd, stdout=self._log or subprocess.DEVNULL,
-                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self._proc = start_logged(cmd, self.log_path)
         try:
             wait_for_port(self.host, self.port, timeout, alive=lambda: self._proc.poll() is None)
         except TimeoutError as exc:
@@ -82,9 +77,6 @@ class EmbeddedBroker:
     def stop(self) -> None:
         stop_process(self._proc, 5)
         self._proc = None
-        if self._log:
-            self._log.close()
-            self._log = None
 
     def __enter__(self) -> "EmbeddedBroker":
         return self.start()

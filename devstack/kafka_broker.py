@@ -53,7 +53,7 @@ from concurrent.futures import ThreadPoolExecutor
 from . import realtools
 from .broker import BrokerError
 from .ports import free_port, wait_for_port
-from .procs import stop_process
+from .procs import start_logged, stop_process
 
 # JVM flags per node, each for a reason:
 #  -Xmx384m -Xms128m   a test broker holds little; three nodes fit beside the tests in ~1.2 GB.
@@ -179,7 +179,6 @@ class _Node:
         self.dir = data / f"node-{node_id}"
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
-        self._log = None
 
     @property
     def address(self) -> str:
@@ -223,12 +222,8 @@ class _Node:
     def start(self, log4j: pathlib.Path) -> None:
         cmd = [realtools.java(), *JVM_OPTIONS, f"-Dlog4j2.configurationFile={log4j}",
                "-cp", realtools.kafka_classpath(), "kafka.Kafka", str(self.config)]
-        self._log = open(self.log_path, "ab")
-        self._log.write(f"--- node {self.node_id} starting at {time.strftime('%H:%M:%S')}\n"
-                        .encode())
-        self._log.flush()
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, cwd=self.dir)
+        self.proc = start_logged(cmd, self.log_path, cwd=self.dir,
+                                 banner=f"--- node {self.node_id} starting at {time.strftime('%H:%M:%S')}")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -237,9 +232,6 @@ class _Node:
         """Stop the JVM (SIGTERM: controlled shutdown; SIGKILL: a crash) and wait for it."""
         stop_process(self.proc, timeout, sig)
         self.proc = None
-        if self._log:
-            self._log.close()
-            self._log = None
 
     def error(self, what: str) -> BrokerError:
         return BrokerError(f"Apache Kafka node {self.node_id} {what}; log {self.log_path}, "

@@ -12,14 +12,13 @@ import itertools
 import os
 import pathlib
 import queue
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 
 from ..ports import free_port
-from ..procs import stop_process
+from ..procs import start_logged, stop_process
 from ..topology import Node, Topology
 from .upstream import UpstreamConnection
 
@@ -68,15 +67,12 @@ class Worker:
         self.ready = False
         self.inflight = 0
         self._pool: queue.SimpleQueue[UpstreamConnection] = queue.SimpleQueue()
-        log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{self.id}.log"
         # What the template's Dockerfile sets in a cluster (MALLOC_ARENA_MAX: see there).
         child_env = {"MALLOC_ARENA_MAX": "2", **env, **deployment.env_vars, "PORT": str(self.port),
                      "NODE_NAME": node.name, "HOSTNAME": self.id, "PYTHONUNBUFFERED": "1"}
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "index.py"], cwd=deployment.build_dir,
-                                         env=child_env, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+        self.proc = start_logged([sys.executable, "index.py"], self.log_path, cwd=deployment.build_dir,
+                                 env=child_env)
 
     @property
     def pid(self) -> int:

@@ -45,7 +45,7 @@ import yaml
 
 from .. import realtools
 from ..ports import free_port, wait_for_port
-from ..procs import stop_process
+from ..procs import start_logged, stop_process
 
 STREAM = "default"  # v1alpha1.JetStreamStreamName: one stream per EventBus, subjects default.<es>.<event>
 # The default streamConfig of the controller's config map, verbatim (controller-config.yaml, v1.9.11).
@@ -147,7 +147,6 @@ class NatsEventBus:
         self.port = 0
         self.monitor_port = 0
         self._proc: subprocess.Popen | None = None
-        self._log = None
 
     @property
     def url(self) -> str:
@@ -192,10 +191,7 @@ class NatsEventBus:
         conf.parent.mkdir(parents=True, exist_ok=True)
         self._certificate()
         conf.write_text(self.config_text())
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")
-        self._proc = subprocess.Popen([str(binary), "-c", str(conf)], stdout=self._log,
-                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self._proc = start_logged([str(binary), "-c", str(conf)], self.log_path)
         try:
             wait_for_port(self.host, self.port, timeout, alive=lambda: self._proc.poll() is None)
             wait_for_port(self.host, self.monitor_port, timeout, alive=lambda: self._proc.poll() is None)
@@ -232,6 +228,3 @@ class NatsEventBus:
     def stop(self) -> None:
         stop_process(self._proc, 10)
         self._proc = None
-        if self._log:
-            self._log.close()
-            self._log = None

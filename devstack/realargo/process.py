@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .. import realtools
-from ..procs import stop_process
+from ..procs import start_logged, stop_process
 from .podnet import Pod
 
 LEADER_ELECTION_ANNOTATION = "events.argoproj.io/leader-election"
@@ -133,7 +133,6 @@ class ArgoProcess:
         (self.workdir / "tmp").mkdir(exist_ok=True)
         write_kubeconfig(self.workdir / "tmp" / pathlib.PurePath(POD_KUBECONFIG).name,
                          str((self.document.get("metadata") or {}).get("namespace")))
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.workdir), **self.env}
         # The pod's own /tmp (an emptyDir in the controller's Deployment): the NATS leader
         # elector keeps its state in the fixed file /tmp/graft.log, which processes sharing the
@@ -144,10 +143,7 @@ class ArgoProcess:
         argv = self.pod.command(["sh", "-c", 'exec 3<"$1" && mount --bind "$0" /tmp && shift && '
                                  'exec /proc/self/fd/3 "$@"', str(self.workdir / "tmp"),
                                  str(realtools.argo_events()), COMMANDS[self.kind]])
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(argv, env=env, cwd=self.workdir, stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+        self.proc = start_logged(argv, self.log_path, env=env, cwd=self.workdir, start_new_session=True)
         return self
 
     def alive(self) -> bool:
