@@ -11,8 +11,6 @@ basic auth.
 A gateway of its own here, serving one handler that answers with the Authorization it was given.
 """
 import json
-import pathlib
-import shutil
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,11 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from devstack.gateway.auth import load_credentials
-from devstack.gateway.server import LocalGateway
-from devstack.topology import load_topology
+from .own_gateway import start_gateway
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
 WHO_HANDLER = '''import json
 
 
@@ -38,19 +33,7 @@ def handle(event, context):
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
     """(gateway, an authenticated session) with the function ``who`` deployed."""
-    root = tmp_path_factory.mktemp("gateway-auth")
-    build = root / "build" / "who"
-    shutil.copytree(REPO / "template" / "python3-etl", build)
-    (build / "function" / "handler.py").write_text(WHO_HANDLER)
-    secrets = root / "secrets"
-    gw = LocalGateway(root / "build", load_topology(REPO / "config" / "topology.yml"),
-                      load_credentials(secrets, create=True), secrets,
-                      {"PATH": "/usr/bin:/bin"}, root / "logs").start()
-    session = requests.Session()
-    session.auth = (gw.credentials.user, gw.credentials.password)
-    resp = session.post(f"{gw.url}/system/functions", timeout=60,
-                        json={"service": "who", "image": "local/who:dev"})
-    assert resp.status_code == 202, resp.text
+    gw, session = start_gateway(tmp_path_factory.mktemp("gateway-auth"), "who", WHO_HANDLER)
     yield gw, session
     session.close()
     gw.stop()

@@ -2,8 +2,6 @@
 
 A gateway of its own here (not the session's stack), serving a handler that can take its time.
 """
-import pathlib
-import shutil
 import socket
 import threading
 import time
@@ -11,11 +9,8 @@ import time
 import pytest
 import requests
 
-from devstack.gateway.auth import load_credentials
-from devstack.gateway.server import LocalGateway
-from devstack.topology import load_topology
+from .own_gateway import start_gateway
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
 SLOW_HANDLER = '''import json
 import os
 import time
@@ -30,19 +25,7 @@ def handle(event, context):
 
 @pytest.fixture
 def gateway(tmp_path):
-    build = tmp_path / "build" / "slow"
-    shutil.copytree(REPO / "template" / "python3-etl", build)
-    (build / "function" / "handler.py").write_text(SLOW_HANDLER)
-    secrets = tmp_path / "secrets"
-    gw = LocalGateway(tmp_path / "build", load_topology(REPO / "config" / "topology.yml"),
-                      load_credentials(secrets, create=True), secrets,
-                      {"PATH": "/usr/bin:/bin"}, tmp_path / "logs").start()
-    session = requests.Session()
-    session.auth = (gw.credentials.user, gw.credentials.password)
-    resp = session.post(f"{gw.url}/system/functions", timeout=60,
-                        json={"service": "slow", "image": "local/slow:dev",
-                              "labels": {"com.openfaas.scale.min": "2"}})
-    assert resp.status_code == 202, resp.text
+    gw, session = start_gateway(tmp_path, "slow", SLOW_HANDLER, labels={"com.openfaas.scale.min": "2"})
     state = {"gw": gw}
     yield state, session
     session.close()
