@@ -45,7 +45,6 @@ import contextlib
 import json
 import os
 import pathlib
-import shutil
 import statistics
 import sys
 import tempfile
@@ -618,24 +617,8 @@ def report(runs: list[StepRun]) -> None:
             print(f"    {problem}")
 
 
-def missing() -> list[str]:
-    from devstack.realargo import podnet
-
-    reasons = []
-    for find in (realtools.argo_events, realtools.nats_server, realtools.kafka_classpath, realtools.java):
-        try:
-            find()
-        except realtools.ToolMissing as exc:
-            reasons.append(str(exc))
-    if why := podnet.available():
-        reasons.append(why)
-    if not shutil.which("openssl"):
-        reasons.append("no `openssl` on PATH (the EventBus's TLS certificate)")
-    return reasons
-
-
 def main() -> int:
-    if why := missing():
+    if why := realtools.real_parts_missing():
         print("real components missing, skipped: " + "; ".join(why))
         return 1 if os.getenv("CI") else 0
     partitions = {t: n for t, n in workflow_topics(read_documents(REPO / "k8s" / "topics"), "orders").items()

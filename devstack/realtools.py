@@ -4,7 +4,7 @@
 nats-server from their pinned Go modules (``tools/go/*``) and copies Apache Kafka's broker from
 Maven Central (``tools/kafka/pom.xml``) into ``.tools/``. ``FAAS_ETL_TOOLS`` moves that folder.
 A machine without Go or a JDK has none of them: the embedded stand-ins serve there, and
-:func:`missing` says what is absent and why.
+:func:`real_parts_missing` says what is absent and why.
 """
 from __future__ import annotations
 
@@ -60,10 +60,10 @@ def java() -> str:
     return path
 
 
-def missing() -> list[str]:
-    """Why each absent real component is absent (empty: every one is here)."""
+def _absent(*finds) -> list[str]:
+    """Why each of ``finds`` raises ToolMissing (empty: every one is here)."""
     reasons = []
-    for find in (argo_events, argo_conformance, nats_server, kafka_classpath, java):
+    for find in finds:
         try:
             find()
         except ToolMissing as exc:
@@ -71,28 +71,18 @@ def missing() -> list[str]:
     return reasons
 
 
+def kafka_missing() -> list[str]:
+    """Why Apache Kafka cannot run here (empty: it can): the broker (`make tools`) and a JDK."""
+    return _absent(kafka_classpath, java)
+
+
 def real_parts_missing(kafka: bool = True) -> list[str]:
     """Why the real-parts stack cannot run here (empty: it can): the Argo Events binary and
     nats-server (`make tools`, Go), root and ``ip netns`` for the pods, ``openssl`` for the
     EventBus's certificate and, with ``kafka``, Apache Kafka (`make tools`, a JDK)."""
-    import importlib.util
-
     from .realargo import podnet  # imported here: it is the real-parts side, not a tool lookup
 
-    reasons = []
-    if kafka:
-        if importlib.util.find_spec("devstack.kafka_broker") is None:
-            reasons.append("devstack/kafka_broker.py (the Apache Kafka launcher) is not here")
-        for find in (kafka_classpath, java):
-            try:
-                find()
-            except ToolMissing as exc:
-                reasons.append(str(exc))
-    for find in (argo_events, nats_server):
-        try:
-            find()
-        except ToolMissing as exc:
-            reasons.append(str(exc))
+    reasons = (kafka_missing() if kafka else []) + _absent(argo_events, nats_server)
     why = podnet.available()
     if why:
         reasons.append(why)
