@@ -72,7 +72,9 @@ def cmd_up(args) -> int:
     except Exception as exc:  # noqa: BLE001 - a bad workflow file is the user's to fix
         print(f"faas-etl up: {exc}", file=sys.stderr)
         return 1
-    choice = _stack_choice("real" if args.real else "stand-in")
+    from .realstack import choose_here, started_stack
+
+    choice = choose_here("real" if args.real else "stand-in")
     if not choice.runnable:
         print(f"faas-etl up: {choice.message}", file=sys.stderr)
         return 1
@@ -80,7 +82,8 @@ def cmd_up(args) -> int:
     parts = contextlib.ExitStack()  # the stack's parts, stopped last (after what runs on them)
     runs, dashboard, supervisor = [], None, None
     try:
-        stack, runner_factory = parts.enter_context(_up_stack(run_dir, args.port, args.real, args.kafka_nodes))
+        stack, runner_factory = parts.enter_context(started_stack(  # real: Kafka's data in a temp folder
+            args.real, run_dir, say=_say, gateway_port=args.port, kafka_nodes=args.kafka_nodes))
         supervisor = _supervise(stack)
         warehouse_url = f"sqlite:///{stack.run_dir / 'warehouse.db'}"
         for wf in workflows if args.workflow else ():
@@ -127,38 +130,12 @@ def cmd_up(args) -> int:
     return 0
 
 
-def _stack_choice(mode: str):
-    from . import realtools
-    from .stackchoice import STAND_IN, choose_stack
-
-    return choose_stack(mode, realtools.real_parts_missing() if mode != STAND_IN else ())
-
-
 def _describe(choice) -> str:
     from .stackchoice import REAL, describe_stack, pinned_versions
 
     return describe_stack(choice.kind, pinned_versions() if choice.kind == REAL else {})
 
 
-@contextlib.contextmanager
-def _up_stack(run_dir: pathlib.Path, port: int, real: bool, kafka_nodes: int = 1):
-    """The started stack and the runner factory for its workflows (None: the local runner);
-    stopped on leaving. Real: Apache Kafka (its data in a temporary folder), the pod network, the
-    EventBus; the gateway on the pod bridge."""
-    if real:
-        from .realstack import real_stack
-
-        with real_stack(run_dir, say=_say, gateway_port=port, kafka_nodes=kafka_nodes) as real_parts:
-            yield real_parts.stack, real_parts.runner_factory
-        return
-    from .localstack import LocalStack
-
-    stack = LocalStack(run_dir=run_dir, gateway_port=port)
-    try:
-        stack.up(progress=_say)
-        yield stack, None
-    finally:
-        stack.down()
 
 
 def _supervise(stack):

@@ -19,7 +19,6 @@ record, so their sample is smaller (``SAMPLE_SIZES``), to finish in about a minu
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -30,17 +29,17 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from etlkit.warehouse import redact_url
 from etlkit.workflow import Workflow, load_workflow
 
-from . import realtools
 from .localstack import LocalStack
 from .pipeline.run import WorkflowRun
 from .pipeline.sqldb import create_table
 from .pipeline.summary import render_summary, summary_of
-from .stackchoice import AUTO, REAL, STAND_IN, StackChoice, choose_stack, describe_stack, pinned_versions
+from .realstack import choose_here, started_stack
+from .stackchoice import AUTO, REAL, STAND_IN, StackChoice, describe_stack, pinned_versions
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 WORKFLOW = REPO / "workflows" / "orders.yaml"
@@ -184,25 +183,6 @@ def sample_note(kind: str, records: int, legacy: int) -> str:
             "--records and --legacy-rows change it") if kind == REAL else ""
 
 
-@contextlib.contextmanager
-def _stand_in_stack(run_dir: pathlib.Path, say: Callable[[str], None]) -> Iterator[tuple[LocalStack, None]]:
-    stack = LocalStack(run_dir=run_dir)
-    try:
-        stack.up(progress=say)
-        yield stack, None
-    finally:
-        stack.down()
-
-
-@contextlib.contextmanager
-def _real_stack(run_dir: pathlib.Path, say: Callable[[str], None],
-                kafka_nodes: int = 1) -> Iterator[tuple[LocalStack, Callable]]:
-    from .realstack import real_stack
-
-    with real_stack(run_dir, say=say, kafka_data=run_dir / "kafka", kafka_nodes=kafka_nodes) as parts:
-        yield parts.stack, parts.runner_factory
-
-
 def run_demo(records: int | None = None, legacy: int | None = None, batch: int = 500, as_json: bool = False,
              mode: str = AUTO, kafka_nodes: int = 1) -> int:
     """`make run`: the sample on the stack ``mode`` chooses (:func:`choose_stack`); exit 1 when
@@ -211,7 +191,7 @@ def run_demo(records: int | None = None, legacy: int | None = None, batch: int =
     say = lambda msg: print(f"==> {msg}", file=sys.stderr, flush=True)  # noqa: E731
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    choice = choose_stack(mode, realtools.real_parts_missing() if mode != STAND_IN else ())
+    choice = choose_here(mode)
     if not choice.runnable:
         print(f"faas-etl run: {choice.message}", file=sys.stderr, flush=True)
         return 1
@@ -225,8 +205,8 @@ def run_demo(records: int | None = None, legacy: int | None = None, batch: int =
     # would otherwise make this run's records late, skipped or already there.
     run_dir = pathlib.Path(os.getenv("FAAS_ETL_RUN_DIR") or REPO / ".run") / "workflow-orders"
     shutil.rmtree(run_dir, ignore_errors=True)
-    started = _real_stack(run_dir, say, kafka_nodes) if choice.kind == REAL else _stand_in_stack(run_dir, say)
-    with started as (stack, runner_factory):
+    with started_stack(choice.kind == REAL, run_dir, say=say, kafka_nodes=kafka_nodes,
+                       kafka_data=run_dir / "kafka") as (stack, runner_factory):
         run = None
         try:
             run, summary = run_orders(stack, f"sqlite:///{run_dir / 'warehouse.db'}", Sample.of(records, legacy),

@@ -9,6 +9,9 @@ The parts, in the order they start (and stop in reverse, also when a start fails
 3. the local gateway and every function's replicas (:class:`~devstack.localstack.LocalStack`),
    listening on the bridge address, where the real Sensors reach them.
 
+:func:`choose_here` picks the real parts or the stand-ins for a mode on this machine;
+:func:`started_stack` starts either and gives the runner factory for its workflows.
+
 A :class:`~devstack.pipeline.run.WorkflowRun` given ``runner_factory=parts.runner_factory``
 then runs its committed EventSources and Sensors as the real ``argo-events`` processes, each in a
 pod of its own. Teardown stops those processes, the stack, Kafka, the EventBus, every pod
@@ -21,7 +24,9 @@ import pathlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+from . import realtools
 from .localstack import LocalStack
+from .stackchoice import STAND_IN, StackChoice, choose_stack
 
 # Topics created locally keep everything, as Tansu does: Kafka's default time retention (7
 # days) would delete the sample's records, all stamped in 2024, at the first retention pass.
@@ -84,3 +89,28 @@ def real_stack(run_dir: pathlib.Path, *, say: Callable[[str], None] = lambda m: 
                 kafka.stop()
         finally:
             argo.stop()
+
+
+def choose_here(mode: str) -> StackChoice:
+    """:func:`~devstack.stackchoice.choose_stack` for ``mode`` on this machine (what the real
+    parts miss is asked only when they may be chosen)."""
+    return choose_stack(mode, realtools.real_parts_missing() if mode != STAND_IN else ())
+
+
+@contextlib.contextmanager
+def started_stack(real: bool, run_dir: pathlib.Path, *, say: Callable[[str], None] = lambda m: None,
+                  gateway_port: int = 0, kafka_nodes: int = 1,
+                  kafka_data: pathlib.Path | None = None) -> Iterator[tuple[LocalStack, Callable | None]]:
+    """The started stack, the real parts (:func:`real_stack`) or the stand-ins, and the runner
+    factory for its workflows (None: the local runner); stopped on leaving."""
+    if real:
+        with real_stack(run_dir, say=say, gateway_port=gateway_port, kafka_data=kafka_data,
+                        kafka_nodes=kafka_nodes) as parts:
+            yield parts.stack, parts.runner_factory
+        return
+    stack = LocalStack(run_dir=run_dir, gateway_port=gateway_port)
+    try:
+        stack.up(progress=say)
+        yield stack, None
+    finally:
+        stack.down()
