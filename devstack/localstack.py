@@ -102,9 +102,7 @@ class LocalStack:
         progress(f"gateway at {self.gateway.url}")
         with self.session() as s:
             for name in names:
-                resp = s.post(f"{self.url}/system/functions", json=self.deployment(name), timeout=60)
-                if resp.status_code != 202:
-                    raise RuntimeError(f"deploying {name}: HTTP {resp.status_code} {resp.text}")
+                self._deploy(s, self.deployment(name))
         progress(f"deployed {', '.join(names)}")
         return self
 
@@ -116,11 +114,13 @@ class LocalStack:
         spec = FunctionSpec(name=name, lang="python3-etl", handler=str(handler), image=f"local/{name}:dev")
         build_context(self.stack, spec, self.run_dir / "build")
         with self.session() as s:
-            resp = s.post(f"{self.url}/system/functions",
-                          json={"service": name, "image": spec.image, **deployment}, timeout=60)
-        if resp.status_code != 202:
-            raise RuntimeError(f"deploying {name}: HTTP {resp.status_code} {resp.text}")
+            self._deploy(s, {"service": name, "image": spec.image, **deployment})
         return name
+
+    def _deploy(self, session: requests.Session, deployment: dict) -> None:
+        resp = session.post(f"{self.url}/system/functions", json=deployment, timeout=60)
+        if resp.status_code != 202:
+            raise RuntimeError(f"deploying {deployment['service']}: HTTP {resp.status_code} {resp.text}")
 
     def _create_missing_secrets(self, names: list[str]) -> None:
         """Secrets stack.yml names are created out of band in a cluster; locally they get random
