@@ -2,6 +2,7 @@
 period, then SIGKILL."""
 from __future__ import annotations
 
+import os
 import pathlib
 import signal
 import subprocess
@@ -12,11 +13,9 @@ def start_logged(argv: list[str], log_path: pathlib.Path | None, *, banner: str 
     """Start ``argv`` with stdout and stderr appended to ``log_path`` (None: discarded) and no
     stdin; ``banner``: a line written to the log first. The child holds the log file open, the
     caller need not; ``popen``: more :class:`subprocess.Popen` arguments (env, cwd, ...)."""
-    if log_path is None:
-        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, **popen)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path if log_path is not None else os.devnull, "ab") as log:
         if banner:
             log.write(f"{banner}\n".encode())
             log.flush()
