@@ -19,6 +19,7 @@ import sys
 import time
 
 from . import runstate
+from .stackchoice import stack_name
 from .dashboard.cli import load_workflows, until_interrupted
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -92,7 +93,7 @@ def cmd_up(args) -> int:
             dashboard = _dashboard_for(stack, workflows, warehouse_url, args.dashboard_port)
             _say(f"dashboard at {dashboard.url}")
         creds = stack.credentials
-        described = _describe(choice)
+        described = stack_name(choice.kind)
         state = runstate.UpState(
             pid=os.getpid(), run_dir=str(stack.run_dir), gateway=stack.url, kafka=stack.bootstrap,
             user=creds.user, password_file=str(stack.secrets_dir / "basic-auth-password"),
@@ -129,11 +130,6 @@ def cmd_up(args) -> int:
             parts.close()
     return 0
 
-
-def _describe(choice) -> str:
-    from .stackchoice import REAL, describe_stack, pinned_versions
-
-    return describe_stack(choice.kind, pinned_versions() if choice.kind == REAL else {})
 
 
 

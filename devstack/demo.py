@@ -39,7 +39,7 @@ from .pipeline.run import WorkflowRun
 from .pipeline.sqldb import create_table
 from .pipeline.summary import render_summary, summary_of
 from .realstack import choose_here, started_stack
-from .stackchoice import AUTO, REAL, STAND_IN, StackChoice, describe_stack, pinned_versions
+from .stackchoice import AUTO, REAL, STAND_IN, StackChoice, describe_stack, stack_versions
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 WORKFLOW = REPO / "workflows" / "orders.yaml"
@@ -216,6 +216,6 @@ def run_demo(records: int | None = None, legacy: int | None = None, batch: int =
             say("stopping the runner and the stack")
             if run is not None:
                 run.close()
-    summary["stack"] = stack_summary(choice, pinned_versions() if choice.kind == REAL else {})
+    summary["stack"] = stack_summary(choice, stack_versions(choice.kind))
     print(json.dumps(summary) if as_json else "\n" + render_run(summary), flush=True)
     return 0 if summary["ok"] else 1

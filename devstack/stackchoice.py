@@ -61,6 +61,16 @@ def describe_stack(kind: str, versions: Mapping[str, str]) -> str:
     return f"stand-ins ({STAND_IN_PARTS})"
 
 
+def stack_versions(kind: str) -> dict[str, str]:
+    """The versions a stack of ``kind`` names: the real one's pins, none for the stand-ins."""
+    return pinned_versions() if kind == REAL else {}
+
+
+def stack_name(kind: str) -> str:
+    """The ``stack:`` line of a stack of ``kind`` on this checkout."""
+    return describe_stack(kind, stack_versions(kind))
+
+
 def pinned_versions(root: pathlib.Path = REPO) -> dict[str, str]:
     """The versions `make tools` builds: Argo Events and nats-server from their ``go.mod``,
     Apache Kafka from ``tools/kafka/pom.xml``; a pin that cannot be read is left out."""
