@@ -20,16 +20,20 @@ class OutRecord(NamedTuple):
     key: bytes | None = None
     headers: tuple[tuple[str, bytes], ...] = ()
     timestamp_ms: int | None = None
+    # The partition to write to (modulo the topic's count), or None: by key (etlkit/wire.py).
+    # A step's outputs keep their input's partition, so event time stays ordered per partition.
+    partition: int | None = None
 
 
 _tuple_new = tuple.__new__
 
 
 def out_record(topic: str, value: bytes, key: bytes | None,
-               headers: tuple[tuple[str, bytes], ...], timestamp_ms: int | None) -> OutRecord:
-    """``OutRecord(topic, value, key, headers, timestamp_ms)`` without the keyword handling of
-    the generated constructor, for a hot loop."""
-    return _tuple_new(OutRecord, (topic, value, key, headers, timestamp_ms))
+               headers: tuple[tuple[str, bytes], ...], timestamp_ms: int | None,
+               partition: int | None = None) -> OutRecord:
+    """``OutRecord(topic, value, key, headers, timestamp_ms, partition)`` without the keyword
+    handling of the generated constructor, for a hot loop."""
+    return _tuple_new(OutRecord, (topic, value, key, headers, timestamp_ms, partition))
 
 
 def _stdlib_encoder() -> Callable[[Any], bytes]:

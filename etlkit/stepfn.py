@@ -18,7 +18,9 @@ from .metrics import count_records
 from .outrecord import OutRecord, json_bytes, out_record
 from .steps import (ConfigError, DeadLetter, LookupUnavailable, Record, StateError,
                     StepOutcome, run_step_on_events)
+from .steps.argo_event import batch_end, is_batch_event
 from .steps.record import EVENT_TIME_HEADER, SOURCE_HEADER
+from .wire import BATCH_HEADER
 
 if TYPE_CHECKING:
     from .state_store import StateStore
@@ -32,6 +34,11 @@ class Invocation:
     version: int
     step: dict[str, Any]
     events: list[Any]
+    # The input's identity (docs/contracts.md): a batch's etl-batch header, else the Argo event
+    # id the Sensor sent as "id"; None for a direct call that gave neither.
+    identity: str | None = None
+    # The input batch was the last of its partition ("end": true): a bounded input is over there.
+    end: bool = False
 
 
 def parse_invocation(body: bytes, kind: str | None = None, role: str = "step") -> Invocation:
@@ -55,8 +62,14 @@ def parse_invocation(body: bytes, kind: str | None = None, role: str = "step") -
     if not isinstance(events, list):
         raise BadRequest("events: must be an array")
     version = doc.get("version", 0)
+    identity = doc.get("id")
+    if identity is not None and not isinstance(identity, str):
+        raise BadRequest("id: must be text (the Argo event id)")
+    if len(events) == 1 and is_batch_event(events[0]):
+        identity = str(events[0]["headers"][BATCH_HEADER])
     return Invocation(workflow=str(doc.get("workflow", "")), step=spec, events=events,
-                      version=int(version) if str(version).isdigit() else 0)
+                      version=int(version) if str(version).isascii() and str(version).isdigit() else 0,
+                      identity=identity or None, end=len(events) == 1 and batch_end(events[0]))
 
 
 def _topic(spec: Mapping[str, Any], field: str) -> str:
@@ -83,7 +96,8 @@ def records_out(records: Iterable[Record], topic: str) -> list[OutRecord]:
         # out_record(...), without its call: an OutRecord is a tuple.
         append(_tuple_new(OutRecord, (topic, json_bytes(record.value),
                                       None if key is None else key.encode(),
-                                      kafka_headers(record.headers, timestamp), timestamp)))
+                                      kafka_headers(record.headers, timestamp), timestamp,
+                                      record.partition)))
     return out
 
 

@@ -5,6 +5,9 @@ The data is ``{topic, key, partition, body, timestamp, headers}`` (argo-events
 otherwise the message bytes base64-encoded (Go's ``[]byte`` in JSON); ``key`` is the key as text
 (a null key arrives as ``""`` and becomes ``None`` here); ``timestamp`` is Go's ``time.String()``
 text, e.g. ``2024-05-01 12:00:00.123 +0000 UTC``. The Kafka offset is not in the event.
+
+A message with the ``etl-batch`` header is a record batch (etlkit/wire.py): its body holds many
+records, each with its own key, event time and headers, all of the event's partition.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import re
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
+from ..wire import BATCH_HEADER, batch_entries
 from .casts import epoch_ms
 from .failures import RecordError
 from .outcome import DeadLetter
@@ -189,12 +193,57 @@ def _text(value: Any) -> Any:
         return repr(value)
 
 
+def is_batch_event(event: Any) -> bool:
+    """Whether ``event`` carries a record batch (the ``etl-batch`` header)."""
+    return type(event) is dict and type(event.get("headers")) is dict and BATCH_HEADER in event["headers"]
+
+
+def batch_end(event: Any) -> bool:
+    """Whether ``event`` is a batch marked as the last of its partition (``"end": true``)."""
+    return is_batch_event(event) and type(event.get("body")) is dict and event["body"].get("end") is True
+
+
+def records_from_batch_event(event: dict[str, Any]) -> tuple[list[Record], list[BadEvent]]:
+    """The records of a batch event, and what is wrong with each entry that is not one."""
+    topic = event.get("topic") if isinstance(event.get("topic"), str) else None
+    partition = event.get("partition") if type(event.get("partition")) is int else None
+    try:
+        entries, _end = batch_entries(event.get("body"))
+    except ValueError as exc:
+        return [], [BadEvent(str(exc), _text(event.get("body")), topic, None)]
+    records: list[Record] = []
+    bad: list[BadEvent] = []
+    for index, entry in enumerate(entries):
+        where = f"body.records[{index}]"
+        if type(entry) is not dict:
+            bad.append(BadEvent(f"{where}: must be an object", _text(entry), topic, None))
+            continue
+        key, value, headers, stamp = (entry.get("key"), entry.get("value"),
+                                      entry.get("headers") or {}, entry.get("time"))
+        if key is not None and type(key) is not str:
+            bad.append(BadEvent(f"{where}.key: must be text or null", _text(value), topic, None))
+        elif type(value) is not dict:
+            bad.append(BadEvent(f"{where}.value: must be a JSON object", _text(value), topic, key))
+        elif type(headers) is not dict or not _all_text(headers):
+            bad.append(BadEvent(f"{where}.headers: must map names to text", value, topic, key))
+        elif stamp is not None and type(stamp) is not int:
+            bad.append(BadEvent(f"{where}.time: must be epoch milliseconds or null", value, topic, key))
+        else:
+            records.append(trusted_record(value, key, headers, topic, partition, None, stamp))
+    return records, bad
+
+
 def records_from_events(events: Sequence[Any], step: str, now_ms: int,
                         ) -> tuple[list[Record], list[DeadLetter]]:
     """Decode a batch of events: the records, and dead letters for events that carry none."""
     records: list[Record] = []
     dead: list[DeadLetter] = []
     for event in events:
+        if is_batch_event(event):
+            found, bad = records_from_batch_event(event)
+            records += found
+            dead += [DeadLetter(step, b.reason, b.payload, b.topic, b.key, now_ms) for b in bad]
+            continue
         try:
             records.append(record_from_argo_event(event))
         except BadEvent as exc:

@@ -1,0 +1,94 @@
+"""Record batches on the wire (etlkit/wire.py) and their decoding by the step functions."""
+import json
+import zlib
+
+import pytest
+
+from etlkit import wire
+from etlkit.outrecord import out_record
+from etlkit.steps.argo_event import batch_end, records_from_events
+from etlkit.stepfn import parse_invocation
+
+
+def _records(n, topic="t", partition=None):
+    return [out_record(topic, json.dumps({"i": i, "big": 2 ** 63 - 1}).encode(), f"k{i}".encode(),
+                       (("etl-source", b"src"),), 1_000 + i, partition) for i in range(n)]
+
+
+def _event(message):
+    return {"topic": message.topic, "partition": message.partition, "key": "",
+            "headers": {name: text.decode() for name, text in message.headers},
+            "body": json.loads(message.value), "timestamp": "2024-05-01 12:00:00.123 +0000 UTC"}
+
+
+def test_round_trip_keeps_key_time_headers_value_and_partition():
+    messages = wire.batches(_records(10, partition=4), "origin", lambda topic: 3)
+    assert [m.partition for m in messages] == [1]  # 4 modulo 3: the input's partition kept
+    records, dead = records_from_events([_event(messages[0])], "step", 0)
+    assert dead == []
+    assert [(r.key, r.timestamp, r.headers, r.value["i"], r.partition) for r in records] == [
+        (f"k{i}", 1_000 + i, {"etl-source": "src"}, i, 1) for i in range(10)]
+    assert records[0].value["big"] == 2 ** 63 - 1
+
+
+def test_keyed_records_go_where_librdkafka_consistent_partitioner_puts_them():
+    messages = wire.batches(_records(20), "origin", lambda topic: 6)
+    for message in messages:
+        for record in records_from_events([_event(message)], "s", 0)[0]:
+            assert zlib.crc32(record.key.encode()) % 6 == message.partition
+
+
+def test_ids_are_deterministic_and_distinct():
+    first = wire.batches(_records(30), "origin", lambda topic: 3)
+    again = wire.batches(_records(30), "origin", lambda topic: 3)
+    other = wire.batches(_records(30), "other", lambda topic: 3)
+    assert first == again
+    ids = {m.headers[0][1] for m in first}
+    assert len(ids) == len(first)
+    assert ids.isdisjoint({m.headers[0][1] for m in other})
+
+
+@pytest.mark.parametrize("max_records, max_bytes, expected", [(4, 10 ** 6, [4, 4, 2]), (500, 300, None)])
+def test_cut_at_max_records_or_bytes(max_records, max_bytes, expected):
+    messages = wire.batches(_records(10, partition=0), "o", lambda topic: 1,
+                            max_records=max_records, max_bytes=max_bytes)
+    sizes = [len(json.loads(m.value)["records"]) for m in messages]
+    assert sum(sizes) == 10
+    if expected:
+        assert sizes == expected
+    else:
+        assert all(len(m.value) <= 300 + 40 for m in messages if len(json.loads(m.value)["records"]) > 1)
+        assert len(messages) > 1
+
+
+def test_end_marks_the_last_batch_of_every_partition():
+    messages = wire.batches(_records(2, partition=0), "o", lambda topic: 3, end=True, end_topics=["t"])
+    ends = {m.partition: batch_end(_event(m)) for m in messages}
+    assert ends == {0: True, 1: True, 2: True}
+    assert sum(len(json.loads(m.value)["records"]) for m in messages) == 2
+
+
+def test_a_plain_record_from_a_foreign_producer_is_still_one_record():
+    event = {"topic": "t", "partition": 0, "key": "k", "headers": {}, "body": {"a": 1},
+             "timestamp": "2024-05-01 12:00:00.123 +0000 UTC"}
+    records, dead = records_from_events([event], "s", 0)
+    assert dead == [] and [r.value for r in records] == [{"a": 1}]
+
+
+def test_bad_entries_become_dead_letters_naming_the_field():
+    event = {"topic": "t", "partition": 0, "key": "", "headers": {wire.BATCH_HEADER: "b1"},
+             "body": {"records": [{"key": 5, "value": {}}, {"value": [1]}, {"value": {"ok": 1}}]}}
+    records, dead = records_from_events([event], "s", 7)
+    assert [r.value for r in records] == [{"ok": 1}]
+    assert [d.reason for d in dead] == ["body.records[0].key: must be text or null",
+                                        "body.records[1].value: must be a JSON object"]
+
+
+def test_invocation_identity_is_the_batch_id_else_the_argo_event_id():
+    message = wire.batches(_records(1), "o", lambda topic: 1)[0]
+    body = {"workflow": "w", "version": "1", "step": json.dumps({"kind": "map"}),
+            "id": "es:ev:host:t:0:42", "event": _event(message)}
+    assert parse_invocation(json.dumps(body).encode()).identity == message.headers[0][1].decode()
+    body["event"] = {"topic": "t", "partition": 0, "key": "", "headers": {}, "body": {"a": 1}}
+    invocation = parse_invocation(json.dumps(body).encode())
+    assert (invocation.identity, invocation.version, invocation.end) == ("es:ev:host:t:0:42", 1, False)
