@@ -130,3 +130,22 @@ def batch_entries(value: Any) -> tuple[list[Any], bool]:
     if type(end) is not bool:
         raise ValueError("body.end: must be true or false")
     return entries, end
+
+
+def unbatch(value: bytes | None, headers: Mapping[str, Any] | Sequence[tuple[str, Any]] | None,
+            key: bytes | None = None, timestamp_ms: int | None = None,
+            ) -> tuple[str | None, list[dict[str, Any]], bool]:
+    """A raw Kafka message as ``(batch id or None, [{"key", "time", "headers", "value"}], end)``,
+    for readers outside the step path (CLI, audit, tests): a batch gives its entries, a plain
+    record one entry from the message's own key, timestamp and headers. ValueError when the value
+    is not JSON or not what its header says."""
+    import json
+
+    named = {name: (text.decode() if isinstance(text, (bytes, bytearray)) else str(text))
+             for name, text in (headers.items() if isinstance(headers, Mapping) else headers or ())}
+    document = json.loads(value) if value else None
+    if BATCH_HEADER in named:
+        entries, end = batch_entries(document)
+        return named[BATCH_HEADER], entries, end
+    return None, [{"key": None if key is None else key.decode(), "time": timestamp_ms,
+                   "headers": named, "value": document}], False

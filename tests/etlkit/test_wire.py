@@ -92,3 +92,14 @@ def test_invocation_identity_is_the_batch_id_else_the_argo_event_id():
     body["event"] = {"topic": "t", "partition": 0, "key": "", "headers": {}, "body": {"a": 1}}
     invocation = parse_invocation(json.dumps(body).encode())
     assert (invocation.identity, invocation.version, invocation.end) == ("es:ev:host:t:0:42", 1, False)
+
+
+def test_unbatch_reads_a_batch_and_a_plain_message_alike():
+    message = wire.batches(_records(3, partition=0), "o", lambda topic: 1, end=True, end_topics=["t"])[0]
+    identity, entries, end = wire.unbatch(message.value, message.headers)
+    assert identity == message.headers[0][1].decode() and end is True
+    assert [(e["key"], e["time"], e["value"]["i"]) for e in entries] == [("k0", 1000, 0), ("k1", 1001, 1), ("k2", 1002, 2)]
+    assert wire.unbatch(b'{"a": 1}', [("etl-source", b"s")], b"k", 5) == (
+        None, [{"key": "k", "time": 5, "headers": {"etl-source": "s"}, "value": {"a": 1}}], False)
+    with pytest.raises(ValueError, match="body.records"):
+        wire.unbatch(b'{"a": 1}', {wire.BATCH_HEADER: b"x"})
