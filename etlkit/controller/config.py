@@ -7,7 +7,7 @@ Two typed, frozen, validated objects, built before any client opens:
   runs it, its input topics and consumer groups, replica bounds and tolerances (DTT, DTC).
 * :class:`ControllerConfig`, from the function's environment: the platform (the local gateway
   or Kubernetes), the addresses, whether the platform can scale to zero, its replica cap, where
-  the controller's state lives, and scheduler policy overrides.
+  the controller's state lives, the EventBus monitor, and scheduler policy overrides.
 
 Every error is a :class:`~.errors.ConfigError` naming the field and the rule.
 """
@@ -27,6 +27,10 @@ __all__ = ["InputSpec", "OperationSpec", "ScalingSpec", "ControllerConfig", "par
            "Platform"]
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# The monitor port of the EventBus "default" in namespace argo-events: the controller names its
+# Service eventbus-<name>-js-svc with port "monitor" 8222 (argo-events v1.9.11
+# pkg/reconciler/eventbus/installer/jetstream.go).
+CLUSTER_EVENTBUS_MONITOR = "http://eventbus-default-js-svc.argo-events.svc:8222"
 Platform = Literal["local", "kubernetes"]
 
 
@@ -190,6 +194,11 @@ class ControllerConfig:
     topology_file : the local nodes (region, zone, capacity); unused on Kubernetes.
     matcher : "function" (POST to the matcher function) or "inline" (same code, in process).
     startup_delay_s : how long a new replica takes to consume; the forecast looks this far ahead.
+    eventbus_monitor_url : the JetStream EventBus's nats monitoring endpoint, where the events
+        its Sensors hold are read (part of each step's backlog, :mod:`.eventbus`); "" for none:
+        the stand-in runner has no bus (it reads Kafka and commits after the trigger), so its
+        groups' lag is the whole backlog. ``EVENTBUS_MONITOR_URL`` (``none`` for none); default
+        :data:`CLUSTER_EVENTBUS_MONITOR` on Kubernetes, none locally.
     policy_overrides : scheduler :class:`~etlkit.scheduler.Policy` fields set by the operator.
     """
 
@@ -206,6 +215,7 @@ class ControllerConfig:
     topology_file: str = ""
     matcher: Literal["function", "inline"] = "function"
     startup_delay_s: float = 30.0
+    eventbus_monitor_url: str = ""
     policy_overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -219,6 +229,9 @@ class ControllerConfig:
         _need(self.platform != "local" or bool(self.topology_file), "TOPOLOGY_FILE",
               "required on the local platform (the nodes and their labels)")
         _need(self.matcher in ("function", "inline"), "MATCHER", "must be function or inline")
+        _need(self.eventbus_monitor_url == ""
+              or self.eventbus_monitor_url.startswith(("http://", "https://")),
+              "EVENTBUS_MONITOR_URL", "must be an http(s) URL of the nats monitor port, or none")
         _need(self.replica_cap is None or self.replica_cap >= 1, "PLATFORM_MAX_REPLICAS",
               "must be a whole number >= 1")
         try:
@@ -260,6 +273,7 @@ class ControllerConfig:
             raise ConfigError("SCALING_POLICY", "must be a JSON object of policy fields") from None
         _need(isinstance(overrides, dict), "SCALING_POLICY", "must be a JSON object")
         store = env.get("STATE_STORE", "kafka")
+        monitor = env.get("EVENTBUS_MONITOR_URL", "" if local else CLUSTER_EVENTBUS_MONITOR)
         return cls(
             platform=platform,  # type: ignore[arg-type]
             gateway_url=env.get("OPENFAAS_URL", "" if local else "http://gateway.openfaas:8080"),
@@ -274,4 +288,5 @@ class ControllerConfig:
             topology_file=env.get("TOPOLOGY_FILE", ""),
             matcher=env.get("MATCHER", "function"),  # type: ignore[arg-type]
             startup_delay_s=_number(env, "STARTUP_DELAY_S", 5.0 if local else 30.0),
+            eventbus_monitor_url="" if monitor.strip().lower() == "none" else monitor.strip(),
             policy_overrides=overrides)

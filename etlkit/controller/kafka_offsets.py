@@ -5,8 +5,11 @@ partition at its end and consumes until the broker reported end-of-partition on 
 reads the watermarks librdkafka cached from those responses. A "latest offset" request
 (``list_offsets``, uncached ``get_watermark_offsets``) would do on real Kafka, but the embedded
 broker answers it with the start of the last producer batch (docs: platform.md); the fetch path
-is right on both. Committed offsets are read with the group's id and no subscription, so the
-group is never joined (no rebalance of the runner's consumers).
+is right on both. The same pass starts a few messages before the end (``OFFSET_TAIL``) and counts
+the records those newest messages carry (a record batch holds up to 500, a plain message one):
+what :mod:`.gather` converts message offsets to records with. Committed offsets are read with
+the group's id and no subscription, so the group is never joined (no rebalance of the runner's
+consumers).
 
 I/O module: imports confluent_kafka. Anything that does not answer is an EdgeError("kafka").
 """
@@ -16,19 +19,32 @@ import time
 import uuid
 from collections.abc import Sequence
 
-from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from ..wire import unbatch
 from .errors import EdgeError
 from .ports import TopicOffsets
 
-__all__ = ["KafkaOffsets"]
+__all__ = ["KafkaOffsets", "records_in"]
+
+# librdkafka's RD_KAFKA_OFFSET_TAIL(n): n messages before the end (resolved by the broker).
+_OFFSET_TAIL_BASE = -2000
+
+
+def records_in(value: bytes | None, headers) -> int:
+    """Records one message carries: a batch's entries, else one (a value that does not decode
+    is one record too: the step dead-letters it as one)."""
+    try:
+        return len(unbatch(value, headers)[1])
+    except ValueError:
+        return 1
 
 
 class KafkaOffsets:
     """An :class:`~.ports.OffsetReader` over confluent-kafka; close() when done."""
 
-    def __init__(self, bootstrap: str, timeout_s: float = 10.0) -> None:
-        self.bootstrap, self.timeout_s = bootstrap, timeout_s
+    def __init__(self, bootstrap: str, timeout_s: float = 10.0, sample: int = 4) -> None:
+        self.bootstrap, self.timeout_s, self.sample = bootstrap, timeout_s, sample
         self._reader = Consumer({"bootstrap.servers": bootstrap,
                                  "group.id": f"faas-etl-controller-{uuid.uuid4().hex[:8]}",
                                  "enable.auto.commit": False, "enable.partition.eof": True,
@@ -51,8 +67,11 @@ class KafkaOffsets:
     def end_offsets(self, topics: Sequence[str]) -> dict[str, TopicOffsets]:
         partitions = self._partitions(topics)
         wanted = [(t, p) for t, ps in partitions.items() for p in ps]
-        self._reader.assign([TopicPartition(t, p, OFFSET_END) for t, p in wanted])
+        self._reader.assign([TopicPartition(t, p, _OFFSET_TAIL_BASE - self.sample)
+                             for t, p in wanted])
         at_end: set[tuple[str, int]] = set()
+        messages = dict.fromkeys(partitions, 0)
+        records = dict.fromkeys(partitions, 0)
         deadline = time.monotonic() + self.timeout_s
         try:
             while len(at_end) < len(wanted):
@@ -67,6 +86,9 @@ class KafkaOffsets:
                         at_end.add((msg.topic(), msg.partition()))
                     elif err is not None and err.fatal():
                         raise EdgeError("kafka", str(err))
+                    elif err is None:
+                        messages[msg.topic()] += 1
+                        records[msg.topic()] += records_in(msg.value(), msg.headers())
             out: dict[str, TopicOffsets] = {}
             for topic, ps in partitions.items():
                 high, low = {}, {}
@@ -74,7 +96,7 @@ class KafkaOffsets:
                     lo, hi = self._reader.get_watermark_offsets(TopicPartition(topic, p),
                                                                 cached=True)
                     high[p], low[p] = max(hi, 0), max(lo, 0)
-                out[topic] = TopicOffsets(high, low)
+                out[topic] = TopicOffsets(high, low, messages[topic], records[topic])
             return out
         finally:
             self._reader.unassign()

@@ -4,7 +4,17 @@
   samples, per second. The end offsets must be the high watermarks of fetch responses: the
   embedded broker (Tansu) answers a "latest offset" request with the start of the last batch
   (docs: platform.md), which the Kafka edge avoids; the arithmetic here is the same for both.
-* Backlog of an operation: what its consumer groups have not committed, over every partition.
+* Backlog of an operation: the messages of its inputs it has not finished: what the input's
+  consumer group has not committed, plus what the EventBus holds for the operation's Sensor
+  (the Kafka EventSource commits once the bus accepted an event, so its group's lag alone stays
+  near zero; see :mod:`.eventbus`). Without a bus (the stand-in runner commits after the
+  trigger succeeded) the group's lag is all of it.
+* Messages and records: offsets, lags and the bus count *messages*; a message is a record batch
+  of up to 500 records or one plain record (docs/contracts.md, "Records on Kafka"). Every rate
+  and backlog the controller decides on is in *records*: messages times the input topic's
+  records per message, measured on its newest messages (:func:`records_per_message`).
+* Done: messages an operation finished are its group's commits less what the bus still holds,
+  so the consumed rate and velocity count calls that finished, not events the bus took.
 * Velocity of a function's replica: records processed per second of invocation time (DS2's
   "true processing rate"): records the operation's groups committed, divided by the seconds the
   gateway spent in that function's calls. A replica that was idle is not slower, it had no work.
@@ -23,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 __all__ = ["OffsetSample", "Measured", "partition_lag", "backlog", "rate_between",
+           "records_per_message", "done_between",
            "counter_delta", "processing_rate", "parse_prometheus", "MetricSamples",
            "function_seconds", "replicas_per_node", "FUNCTION_SECONDS"]
 
@@ -97,6 +108,34 @@ def rate_between(previous: OffsetSample | None, current: OffsetSample) -> Measur
                               "(topic recreated or group reset)")
     grown = sum(o - previous.offsets.get(p, 0) for p, o in current.offsets.items())
     return Measured(grown / elapsed)
+
+
+def records_per_message(messages: int, records: int) -> float:
+    """Records one message of a topic carries, from a sample of its messages; 1.0 (plain
+    records) when nothing was sampled. End markers of bounded sources carry none and count.
+
+    >>> records_per_message(4, 2000), records_per_message(0, 0), records_per_message(3, 3)
+    (500.0, 1.0, 1.0)
+    """
+    return records / messages if messages > 0 else 1.0
+
+
+def done_between(previous: OffsetSample | None, current: OffsetSample,
+                 held_before: int | None, held_now: int | None) -> Measured:
+    """Messages per second an operation finished: its group's commits less the growth of what
+    the EventBus holds for it (``held_*`` None: no bus, nothing held). Never negative: the bus
+    is read after Kafka, so it may already hold events whose commit the Kafka read missed.
+
+    >>> done_between(OffsetSample(0.0, {0: 10}), OffsetSample(10.0, {0: 110}), 5, 65).value
+    4.0
+    """
+    committed = rate_between(previous, current)
+    if committed.value is None or previous is None:
+        return committed
+    if (held_before is None) != (held_now is None):
+        return Measured(None, "the EventBus came or went between samples")
+    grown = (held_now or 0) - (held_before or 0)
+    return Measured(max(0.0, committed.value - grown / (current.at - previous.at)))
 
 
 def counter_delta(previous: float | None, current: float) -> float | None:

@@ -3,6 +3,7 @@
 Each edge is two or three methods, so a test double is a few lines:
 
 * :class:`OffsetReader` (Kafka): end offsets of topics, committed offsets of groups;
+* :class:`EventBusPending` (the JetStream EventBus): events its Sensors hold, per subject;
 * :class:`ClusterView` (the local gateway or the Kubernetes API): nodes and functions' replicas;
 * :class:`FunctionMetrics` (the gateway's metrics): seconds spent in each function's calls;
 * :class:`Actuator` (the same platform): set a function's replicas and where they run;
@@ -18,16 +19,20 @@ from typing import Protocol
 
 from ..scheduler import Endpoint, Node, NodeTopology, ServiceMatching
 
-__all__ = ["TopicOffsets", "Replica", "FunctionReplicas", "OffsetReader", "ClusterView",
-           "FunctionMetrics", "Actuator", "Matcher"]
+__all__ = ["TopicOffsets", "Replica", "FunctionReplicas", "OffsetReader", "EventBusPending",
+           "ClusterView", "FunctionMetrics", "Actuator", "Matcher"]
 
 
 @dataclass(frozen=True)
 class TopicOffsets:
-    """Per partition of a topic: the high watermark and the low watermark (log start)."""
+    """Per partition of a topic: the high watermark and the low watermark (log start); and the
+    newest messages read to learn how many records a message carries (record batches,
+    docs/contracts.md): ``sampled_messages`` messages holding ``sampled_records`` records."""
 
     high: Mapping[int, int]
     low: Mapping[int, int]
+    sampled_messages: int = 0
+    sampled_records: int = 0
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,12 @@ class OffsetReader(Protocol):
 
     def committed(self, group: str, topic: str, partitions: Sequence[int]) -> dict[int, int | None]:
         """The group's committed offset per partition (None where it committed nothing)."""
+
+
+class EventBusPending(Protocol):
+    def held(self) -> Mapping[str, int] | None:
+        """Events the Sensors' consumers have not finished (pending + unacknowledged), per filter
+        subject ``default.<eventsource>.<event>``; None when there is no EventBus at all."""
 
 
 class ClusterView(Protocol):

@@ -24,9 +24,10 @@ from ..scheduler import MatchingInputError, StateError
 from .apply import actions_of, execute, placement_differences, rebind, revert
 from .config import ControllerConfig, ScalingSpec
 from .errors import EdgeError
+from .eventbus import NoEventBus
 from .gather import Gathered, gather, units_of
 from .planning import TickPlan, plan_tick
-from .ports import Actuator, ClusterView, FunctionMetrics, Matcher, OffsetReader
+from .ports import Actuator, ClusterView, EventBusPending, FunctionMetrics, Matcher, OffsetReader
 from .routing import LinkRoutes, link_routes
 from .state import Applied, ControllerRecord, StateStore
 
@@ -44,6 +45,7 @@ class Edges:
     actuator: Actuator
     matcher: Matcher
     store: StateStore
+    bus: EventBusPending = field(default_factory=NoEventBus)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ def run_tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: 
     units = units_of(spec, config.replica_cap)
     try:
         gathered = gather(spec, units, record.samples, offsets=edges.offsets,
-                          cluster=edges.cluster, metrics=edges.metrics, now=now)
+                          cluster=edges.cluster, metrics=edges.metrics, now=now, bus=edges.bus)
     except EdgeError as exc:
         return _stop(workflow, now, dry_run, f"cannot gather, nothing changed: {exc}")
     period = _period(spec, record, now)

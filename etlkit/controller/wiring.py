@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .config import ControllerConfig
+from .eventbus import JetStreamMonitor, NoEventBus
 from .gateway import FunctionMatcher, Gateway, GatewayMetrics, LocalPlatform, load_topology
 from .ports import Matcher
 from .state import FileStateStore, KafkaStateStore, StateStore
@@ -20,7 +21,8 @@ class InlineMatcher:
 
 
 def build_edges(config: ControllerConfig, secrets_dir: str | None = None) -> Edges:
-    """Clients for ``config``: Kafka, the gateway, the platform (local or Kubernetes), the store."""
+    """Clients for ``config``: Kafka, the gateway, the platform (local or Kubernetes), the store,
+    the EventBus monitor (none without ``EVENTBUS_MONITOR_URL``)."""
     from .kafka_offsets import KafkaOffsets
 
     gateway = Gateway.from_secrets(config.gateway_url, secrets_dir)
@@ -36,4 +38,6 @@ def build_edges(config: ControllerConfig, secrets_dir: str | None = None) -> Edg
     matcher: Matcher = FunctionMatcher(gateway) if config.matcher == "function" else InlineMatcher()
     store: StateStore = (KafkaStateStore(config.kafka_bootstrap, config.state_topic)
                          if config.state == "kafka" else FileStateStore(config.state_dir))
-    return Edges(KafkaOffsets(config.kafka_bootstrap), cluster, metrics, actuator, matcher, store)
+    bus = JetStreamMonitor(config.eventbus_monitor_url) if config.eventbus_monitor_url else NoEventBus()
+    return Edges(KafkaOffsets(config.kafka_bootstrap), cluster, metrics, actuator, matcher, store,
+                 bus)

@@ -1,0 +1,104 @@
+"""The EventBus edge of gather: events a step's Sensor holds in JetStream, not yet done.
+
+Why the controller reads the bus: the Kafka EventSource marks a message in its consumer group as
+soon as the EventBus accepted the event (argo-events v1.9.11 ``pkg/eventsources/sources/kafka/
+start.go``: ``MarkMessage`` after ``dispatch``), so that group's lag stays near zero while the
+step's real backlog waits in the stream. What waits there, per Sensor: each durable consumer of
+stream ``default`` (``v1alpha1.JetStreamStreamName``) filtered on subject
+``default.<eventsource>.<event>`` (``pkg/eventbus/jetstream/sensor/trigger_conn.go``,
+``Subscribe``: one durable pull consumer per (sensor, trigger, dependency)). Its ``num_pending``
+counts events in the stream it has not fetched, its ``num_ack_pending`` those fetched and not
+acknowledged (with ``atLeastOnce`` a Sensor acknowledges once its trigger is done).
+
+Where it is read: the EventBus Service's monitor port 8222 (``pkg/reconciler/eventbus/installer/
+jetstream.go``: port ``monitor``), ``/jsz?accounts=true&streams=true&consumers=true`` (nats-server
+monitoring), which lists every consumer with ``num_pending``, ``num_ack_pending`` and
+``config.filter_subject``.
+
+The unit is the bus's: events, one per Kafka message (a record batch, docs/contracts.md
+"Records on Kafka"); :mod:`.gather` converts messages to records. :func:`held_by_subject` is
+pure; :class:`JetStreamMonitor` is the I/O (``requests``) and raises ``EdgeError("eventbus")``;
+:class:`NoEventBus` stands for a deployment without a bus (the stand-in runner reads Kafka
+directly and commits after the trigger succeeded, ``devstack/argo/runner.py``), whose held
+events are absent rather than zero.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..workflow import names
+from .errors import EdgeError
+
+__all__ = ["STREAM", "subject", "input_subject", "held_by_subject", "JetStreamMonitor",
+           "NoEventBus", "NO_EVENTBUS_REASON"]
+
+STREAM = "default"  # v1alpha1.JetStreamStreamName: one stream per EventBus
+NO_EVENTBUS_REASON = ("no EventBus monitor configured (EVENTBUS_MONITOR_URL): the runner reads "
+                      "Kafka itself, its group's lag is the whole backlog")
+
+
+def subject(event_source: str, event: str) -> str:
+    """The subject an EventSource publishes an event on, and a Sensor's consumer filters on.
+
+    >>> subject("orders-raw", "orders-raw")
+    'default.orders-raw.orders-raw'
+    """
+    return f"{STREAM}.{event_source}.{event}"
+
+
+def input_subject(topic: str) -> str:
+    """The subject of a workflow's input topic: its Kafka EventSource and event are named after
+    the topic (:func:`etlkit.workflow.names.kafka_eventsource`)."""
+    source = names.kafka_eventsource(topic)
+    return subject(source, source)
+
+
+def held_by_subject(jsz: Mapping[str, Any], stream: str = STREAM) -> dict[str, int]:
+    """Events not yet done (``num_pending + num_ack_pending``) summed per filter subject over
+    the consumers of ``stream`` in a ``/jsz?...&consumers=true`` answer.
+
+    >>> held_by_subject({"account_details": [{"stream_detail": [{"name": "default",
+    ...     "consumer_detail": [{"num_pending": 3, "num_ack_pending": 1,
+    ...                          "config": {"filter_subject": "default.a.a"}}]}]}]})
+    {'default.a.a': 4}
+    """
+    out: dict[str, int] = {}
+    for account in jsz.get("account_details") or []:
+        for detail in account.get("stream_detail") or []:
+            if detail.get("name") != stream:
+                continue
+            for consumer in detail.get("consumer_detail") or []:
+                filtered = (consumer.get("config") or {}).get("filter_subject") or ""
+                held = int(consumer.get("num_pending", 0)) + int(consumer.get("num_ack_pending", 0))
+                out[filtered] = out.get(filtered, 0) + held
+    return out
+
+
+class JetStreamMonitor:
+    """An :class:`~.ports.EventBusPending` over the nats-server monitoring endpoint."""
+
+    def __init__(self, url: str, timeout_s: float = 5.0, session=None) -> None:
+        import requests
+
+        self.url = url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.session = session or requests.Session()
+
+    def held(self) -> dict[str, int]:
+        import requests
+
+        url = f"{self.url}/jsz?accounts=true&streams=true&consumers=true"
+        try:
+            resp = self.session.get(url, timeout=self.timeout_s)
+            resp.raise_for_status()
+            return held_by_subject(resp.json())
+        except (requests.RequestException, ValueError) as exc:
+            raise EdgeError("eventbus", f"GET {url}: {type(exc).__name__}: {exc}") from exc
+
+
+class NoEventBus:
+    """No bus between Kafka and the functions: nothing is held anywhere but in Kafka."""
+
+    def held(self) -> None:
+        return None
