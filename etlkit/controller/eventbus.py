@@ -11,9 +11,10 @@ counts events in the stream it has not fetched, its ``num_ack_pending`` those fe
 acknowledged (with ``atLeastOnce`` a Sensor acknowledges once its trigger is done).
 
 Where it is read: the EventBus Service's monitor port 8222 (``pkg/reconciler/eventbus/installer/
-jetstream.go``: port ``monitor``), ``/jsz?accounts=true&streams=true&consumers=true`` (nats-server
-monitoring), which lists every consumer with ``num_pending``, ``num_ack_pending`` and
-``config.filter_subject``.
+jetstream.go``: port ``monitor``), ``/jsz?accounts=true&streams=true&consumers=true&config=true``
+(nats-server monitoring), which lists every consumer with ``num_pending`` and
+``num_ack_pending``, and with ``config=true`` only its ``config.filter_subject`` (without it the
+subject is absent: seen on nats-server 2.10.29).
 
 The unit is the bus's: events, one per Kafka message (a record batch, docs/contracts.md
 "Records on Kafka"); :mod:`.gather` converts messages to records. :func:`held_by_subject` is
@@ -56,7 +57,7 @@ def input_subject(topic: str) -> str:
 
 def held_by_subject(jsz: Mapping[str, Any], stream: str = STREAM) -> dict[str, int]:
     """Events not yet done (``num_pending + num_ack_pending``) summed per filter subject over
-    the consumers of ``stream`` in a ``/jsz?...&consumers=true`` answer.
+    the consumers of ``stream`` in a ``/jsz?...&consumers=true&config=true`` answer.
 
     >>> held_by_subject({"account_details": [{"stream_detail": [{"name": "default",
     ...     "consumer_detail": [{"num_pending": 3, "num_ack_pending": 1,
@@ -88,7 +89,7 @@ class JetStreamMonitor:
     def held(self) -> dict[str, int]:
         import requests
 
-        url = f"{self.url}/jsz?accounts=true&streams=true&consumers=true"
+        url = f"{self.url}/jsz?accounts=true&streams=true&consumers=true&config=true"
         try:
             resp = self.session.get(url, timeout=self.timeout_s)
             resp.raise_for_status()
