@@ -19,6 +19,7 @@ class Topics:
         self.partitions = partitions
         self.high: dict[str, dict[int, int]] = {}
         self.committed_: dict[tuple[str, str], dict[int, int]] = {}
+        self.per_message: dict[str, int] = {}  # records per message of a topic (else 1, unsampled)
         self.down = False
 
     def produce(self, topic: str, records: int) -> None:
@@ -38,11 +39,25 @@ class Topics:
         if self.down:
             raise EdgeError("kafka", "no metadata from 127.0.0.1:9 (timed out)")
         return {t: TopicOffsets(dict(self.high.setdefault(t, dict.fromkeys(range(self.partitions), 0))),
-                                dict.fromkeys(range(self.partitions), 0)) for t in topics}
+                                dict.fromkeys(range(self.partitions), 0),
+                                4 if t in self.per_message else 0, 4 * self.per_message.get(t, 0))
+                for t in topics}
 
     def committed(self, group, topic, partitions):
         done = self.committed_.get((group, topic), {})
         return {p: done.get(p) for p in partitions}
+
+
+class Bus:
+    """Events the Sensors hold, per filter subject (``None``: no EventBus); ``down`` fails."""
+
+    def __init__(self, held: dict[str, int] | None = None):
+        self.held_, self.down = held, False
+
+    def held(self):
+        if self.down:
+            raise EdgeError("eventbus", "GET http://127.0.0.1:9/jsz: ConnectionError")
+        return None if self.held_ is None else dict(self.held_)
 
 
 class Platform:

@@ -103,3 +103,29 @@ def test_the_state_topic_is_compacted_and_found_beyond_the_tail(broker):
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
     (future,) = admin.describe_configs([ConfigResource("topic", topic)]).values()
     assert future.result(10)["cleanup.policy"].value == "compact"
+
+
+def test_end_offsets_count_the_records_the_newest_messages_carry(make_topics):
+    """Record batches (etlkit/wire.py) of 100 records, then one plain record: the sample is the
+    tail of each partition, decoded as the steps decode it."""
+    from etlkit import wire
+    from etlkit.controller.measure import records_per_message
+    from etlkit.outrecord import out_record
+
+    batched, plain = f"t-{uuid.uuid4().hex[:6]}", f"t-{uuid.uuid4().hex[:6]}"
+    bootstrap = make_topics({batched: 1, plain: 1})
+    records = [out_record(batched, b"{}", str(i).encode(), (), None, 0) for i in range(600)]
+    producer = Producer({"bootstrap.servers": bootstrap, "allow.auto.create.topics": False})
+    for m in wire.batches(records, "test", lambda _t: 1, max_records=100):
+        producer.produce(m.topic, value=m.value, key=m.key, headers=list(m.headers), partition=0)
+    producer.produce(plain, value=b"{}", key=b"k")
+    assert producer.flush(15) == 0
+    reader = KafkaOffsets(bootstrap, sample=4)
+    try:
+        ends = reader.end_offsets([batched, plain])
+    finally:
+        reader.close()
+    assert ends[batched].high == {0: 6} and 4 <= ends[batched].sampled_messages <= 6
+    assert ends[batched].sampled_records == 100 * ends[batched].sampled_messages
+    assert records_per_message(ends[batched].sampled_messages, ends[batched].sampled_records) == 100
+    assert (ends[plain].sampled_messages, ends[plain].sampled_records) == (1, 1)
