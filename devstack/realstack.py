@@ -76,8 +76,10 @@ def real_stack(run_dir: pathlib.Path, *, say: Callable[[str], None] = lambda m: 
                                   settings={**LOCAL_KAFKA, **(kafka_settings or {})}).start()
         argo.pod_kafka = kafka.pod_bootstrap
         say(f"Apache Kafka at {kafka.bootstrap} (pods: {kafka.pod_bootstrap})")
+        # The autoscaler reads the Sensors' held events from the bus (etlkit/controller/eventbus.py).
+        env = {"EVENTBUS_MONITOR_URL": argo.bus.monitor_url, **(extra_env or {})}
         stack = LocalStack(run_dir=run_dir, kafka_bootstrap=kafka.bootstrap, host=argo.host,
-                           gateway_port=gateway_port, functions=functions, extra_env=dict(extra_env or {}),
+                           gateway_port=gateway_port, functions=functions, extra_env=env,
                            replication_factor=min(kafka_nodes, 3))
         stack.up(progress=say)
         yield RealParts(stack, argo, kafka)

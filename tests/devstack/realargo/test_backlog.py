@@ -61,7 +61,7 @@ def stack(tmp_path_factory):
 
     require_real_argo(kafka=True)
     run_dir = tmp_path_factory.mktemp("backlog")
-    with real_stack(run_dir, kafka_data=run_dir / "kafka", functions=["filter"]) as parts:
+    with real_stack(run_dir, kafka_data=run_dir / "kafka", functions=["autoscaler"]) as parts:
         record_dir = run_dir / "probe-records"
         record_dir.mkdir()
         parts.stack.deploy_folder(PROBE, PROBE_DIR, envVars={"RECORD_DIR": str(record_dir)})
@@ -88,10 +88,11 @@ def test_a_held_step_s_backlog_is_its_unfinished_records_though_the_group_lags_n
         "TOPOLOGY_FILE": str(sc.REPO / "config" / "topology.yml"),
         "EVENTBUS_MONITOR_URL": parts.argo.bus.monitor_url})
     edges = build_edges(config, secrets_dir=str(parts.stack.secrets_dir))
-    spec = parse_scaling({"workflow": "backlog", "version": 1, "scaling": {
+    envelope = {"workflow": unique("backlog"), "version": 1, "scaling": {
         "interval_ms": 15000, "operations": [{
             "name": name, "function": PROBE, "inputs": [{"topic": topic, "consumer_group": group}],
-            "min_replicas": 1, "max_replicas": 3, "dtt_ms": 60000, "dtc": 1000}]}})
+            "min_replicas": 1, "max_replicas": 3, "dtt_ms": 60000, "dtc": 1000}]}}
+    spec = parse_scaling(envelope)
     units = units_of(spec)
     record_file = record_dir / f"{name}.jsonl"
 
@@ -116,6 +117,16 @@ def test_a_held_step_s_backlog_is_its_unfinished_records_though_the_group_lags_n
         assert (BATCHES - after) * PER_BATCH <= held.backlog <= (BATCHES - before) * PER_BATCH
         assert held.backlog >= PER_BATCH * (BATCHES // 2)  # most of it still waits in the bus
         assert held.bus_held is not None and held.bus_note == ""
+        # The deployed autoscaler function too (real_stack gives it EVENTBUS_MONITOR_URL).
+        with parts.stack.session() as http:
+            before = _finished(record_file)
+            resp = http.post(f"{parts.stack.url}/function/autoscaler?dry_run=true", json=envelope)
+            after = _finished(record_file)
+        assert resp.status_code == 200, resp.text
+        (fn,) = resp.json()["measurements"]
+        print(f"autoscaler function (dry run): finished {before}..{after}; measured {fn}")
+        assert fn["kafka_lag"] == 0 and fn["bus_held"] > 0 and "bus" not in fn
+        assert (BATCHES - after) * PER_BATCH <= fn["backlog"] <= (BATCHES - before) * PER_BATCH
 
         sc.wait_until(lambda: _finished(record_file) == BATCHES, BATCHES * HOLD_MS / 1000 + 60,
                       "the probe to finish every call")
