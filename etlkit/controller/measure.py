@@ -16,7 +16,7 @@
 * Done: messages an operation finished are its group's commits less what the bus still holds,
   so the consumed rate and velocity count calls that finished, not events the bus took.
 * Velocity of a function's replica: records processed per second of invocation time (DS2's
-  "true processing rate"): records the operation's groups committed, divided by the seconds the
+  "true processing rate"): records the operation finished (see Done), divided by the seconds the
   gateway spent in that function's calls. A replica that was idle is not slower, it had no work.
   Calls that wait for a busy replica add their waiting to that sum, so the busy time is capped
   at the replica-seconds there were: a saturated function's velocity is then its throughput per
