@@ -13,20 +13,18 @@ a 30-digit decimal reaches the function with those digits (``dataKey: "@this"`` 
 shown below so this test can tell the two apart), and ``id`` is the event id the Kafka
 EventSource gives (``genUniqueID`` in ``pkg/eventsources/sources/kafka/start.go``).
 
-One oracle process for the module. Without the binary the tests skip, unless ``CI`` is set: then
-they fail naming what is missing.
+One oracle process for the module (the ``oracle`` fixture, tests/devstack/conftest.py).
 """
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 from decimal import Decimal
 
 import pytest
 import yaml
 
-from devstack.argo.oracle import Message, Oracle, ToolMissing
+from devstack.argo.oracle import Message, Oracle
 from etlkit import wire
 from etlkit.outrecord import out_record
 from etlkit.stepfn import parse_invocation
@@ -52,18 +50,6 @@ def _step_sensors() -> list:
 
 
 STEP_SENSORS = _step_sensors()
-
-
-@pytest.fixture(scope="module")
-def oracle():
-    try:
-        started = Oracle.start()
-    except ToolMissing as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and the Argo Events conformance oracle is missing: {exc}")
-        pytest.skip(f"Argo Events conformance oracle missing: {exc}")
-    with started:
-        yield started
 
 
 def _message(sensor: dict, *, batch: bool = True, partition: int = 4, offset: int = 41) -> tuple[str, Message]:
