@@ -71,7 +71,7 @@ class DataPath:
             "topics": {self.source_topic: {"partitions": 3}, self.step_topic: {"partitions": 3},
                        self.dead_letter: {"partitions": 1}},
             "dead_letter": self.dead_letter,
-            "delivery": {"batch_size": self.batch_size, "timeout": "30s",
+            "delivery": {"timeout": "30s",
                          "retry": {"steps": 10, "duration": "500ms", "factor": 1.5, "jitter": 0.2}},
         }
 

@@ -4,7 +4,7 @@
   :class:`WorkflowInvalid` naming every field path and rule broken.
 * :class:`WorkflowConfigs` over a :class:`WorkflowStore` (:class:`SqliteWorkflowStore` locally):
   versioned CRUD with optimistic concurrency.
-* :mod:`.invocation`: the body a Sensor posts to a function (and its local evaluation).
+* :mod:`.invocation`: the trigger payload parameters from which a Sensor builds a function's body.
 * :mod:`.stack`: the stack.yml function entries a workflow needs.
 * :mod:`.render` (needs jinja2, so import it from its module): ``render_all`` / ``render_workflow``.
 """

@@ -7,7 +7,7 @@ never reaches a dataclass.
 from __future__ import annotations
 
 import re
-from typing import Any, Collection, Iterator
+from typing import Any, Collection, Iterator, Mapping
 
 from .durations import parse_duration_ms
 from .errors import FieldError
@@ -37,10 +37,18 @@ def describe(value: Any) -> str:
 class Fields:
     """One mapping of the document at ``path``; keys outside ``known`` are errors (typos never pass).
 
-    ``known=None`` accepts any key: a mapping keyed by names, such as ``topics``.
+    ``known=None`` accepts any key: a mapping keyed by names, such as ``topics``. ``removed`` maps
+    a field that no longer exists to the rule its error gives (why, and what to do instead).
     """
 
-    def __init__(self, value: Any, path: str, errors: list[FieldError], known: Collection[str] | None) -> None:
+    def __init__(
+        self,
+        value: Any,
+        path: str,
+        errors: list[FieldError],
+        known: Collection[str] | None,
+        removed: Mapping[str, str] | None = None,
+    ) -> None:
         self.path = path
         self.errors = errors
         self.data: dict[str, Any] = {}
@@ -51,7 +59,9 @@ class Fields:
             return
         self.data = value
         for key in value if known is not None else ():
-            if key not in known:
+            if removed and key in removed:
+                self.fail(self.at(key), removed[key])
+            elif key not in known:
                 self.fail(self.at(key), f"unknown field (expected one of {', '.join(sorted(known))})")
 
     def at(self, key: str) -> str:
@@ -129,11 +139,13 @@ class Fields:
             return self.fail(self.at(key), f"must be at least {minimum_ms} ms, got {value}")
         return ms
 
-    def section(self, key: str, known: Collection[str] | None, *, required: bool = False) -> "Fields":
+    def section(
+        self, key: str, known: Collection[str] | None, *, required: bool = False, removed: Mapping[str, str] | None = None
+    ) -> "Fields":
         """The mapping under ``key`` (empty when absent, so its fields fall back to defaults)."""
         if required and key not in self.data:
             self.fail(self.at(key), "required")
-        return Fields(self.data.get(key), self.at(key), self.errors, known)
+        return Fields(self.data.get(key), self.at(key), self.errors, known, removed)
 
     def items(self, key: str, *, required: bool = True) -> Iterator[tuple[str, Any]]:
         """``(path, item)`` for each element of the list under ``key``."""

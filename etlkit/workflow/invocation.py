@@ -1,63 +1,87 @@
-"""What a Sensor posts to a function, built once and used twice: by the renderer and by the local runner.
+"""What a Sensor posts to a function: the trigger payload parameters the renderer writes.
 
-The "Step invocation" contract (docs/contracts.md) wants a JSON body whose ``step`` is an object
-and ``version`` a number. Argo Events builds HTTP and Kafka trigger bodies in
-``pkg/sensors/triggers/params.go`` (argoproj/argo-events, ``ConstructPayload``/``ResolveParamValue``):
+Argo Events builds HTTP and Kafka trigger bodies in ``pkg/sensors/triggers/params.go``
+(argoproj/argo-events v1.9.11, ``ConstructPayload``/``ResolveParamValue``/``getValueByKey``):
 
-* a payload parameter whose ``src`` has only ``value`` resolves to that text as a *string* type,
-  and ``sjson.SetBytes`` stores it as a JSON string: ``"step": "{\\"kind\\": ...}"``, never an
-  object, and ``"version": "3"``, never a number; ``useRawData`` is honoured only for values found
-  by ``dataKey`` (non-string gjson types), not for ``value`` or templates;
-* a parameter with an empty ``dest`` returns its resolved value as the *whole* body, unchanged;
-  one whose dependency has no event in this round resolves to nothing and is skipped, so a
-  Sensor with several inputs (``conditions: a || b``) carries one such parameter per input;
-* the Kafka trigger (``pkg/sensors/triggers/kafka/kafka.go``, ``Execute``) builds its message
-  with the same ``ConstructPayload``, but the controller (``pkg/reconciler/sensor/validate.go``,
-  ``validateTriggerParameter``) refuses an empty ``dest`` for every trigger but HTTP. So the
-  dead-letter record is built field by field (:func:`dead_letter_parameters`): ``dataKey`` with
-  ``useRawData`` keeps the record itself as JSON, ``value`` gives the fixed texts, and ``at``, a
-  template's output, can only be text: epoch milliseconds as decimal text, like the
-  ``etl-event-time`` header (the message's own Kafka timestamp is that time too).
+* a parameter whose ``src`` has only ``value`` resolves to that text as a *string* and
+  ``sjson.SetBytes`` stores it as a JSON string: ``"version": "3"``, ``"step": "{\\"kind\\": ...}"``
+  (the step function decodes both, see ``etlkit.stepfn.parse_invocation``);
+* ``contextKey: id`` reads the CloudEvent context, whose ``id`` is the Kafka EventSource's
+  ``genUniqueID`` (``pkg/eventsources/sources/kafka/start.go``):
+  ``<eventsource>:<event>:<first broker>:<topic>:<partition>:<offset>``;
+* ``dataKey`` is a gjson path into the event data (gjson v1.19, which has the ``@this``
+  modifier: the whole document). A result of a JSON type (an object) with ``useRawData`` is
+  spliced by ``sjson.SetRawBytes``: the event data's own bytes, so every number keeps the digits
+  its producer wrote. ``{{ toJson .Input }}`` would not: ``.Input`` is ``gjson ... .Value()``,
+  where every number is a float64 (12345678901234567 came out as 12345678901234568).
 
-So each trigger has one payload parameter with ``dest: ""`` and a ``dataTemplate`` (a Go
-text/template with sprig, evaluated with ``.Input`` = the event data): the static part of the
-envelope is JSON text and the event is spliced in by ``{{ toJson .Input }}``. That gives exactly
-the contract's shape. Two consequences worth knowing: Go decodes event numbers as float64, so an
-integer above 2**53 in a record loses precision on this path; and ``{{`` must never appear in the
-static text (it would start a template action), so :func:`data_template` escapes it.
+So a step's body is built field by field (:func:`step_parameters`), exactly the "Step
+invocation" of docs/contracts.md. The dead-letter Kafka trigger is built the same way
+(:func:`dead_letter_parameters`); there the controller (``pkg/reconciler/sensor/validate.go``,
+``validateTriggerParameter``) refuses an empty ``dest`` anyway.
+
+Calendar ticks (a ticked source, the autoscaler) keep one parameter with an empty ``dest`` and a
+Go ``dataTemplate`` (:func:`data_template`): the static envelope as JSON text with the tick's
+data spliced in by ``{{ toJson .Input }}``. A tick's data is ``{"eventTime": ...}``, no number
+to lose, and the functions read ``source``/``scaling`` there as objects. ``{{`` must never appear
+in the static text (it would start a template action), so :func:`data_template` escapes it.
 """
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 EVENT_ACTION = "{{ toJson .Input }}"
-_MISSING = object()
 
 
-def envelope(
-    workflow: str,
-    version: int,
-    role: str,
-    spec: Mapping[str, Any],
-    *,
-    event: Any = _MISSING,
-    events: Sequence[Any] | None = None,
-) -> dict[str, Any]:
-    """The body a function receives: ``{"workflow", "version", <role>: spec, "event" | "events"}``.
+def spec_text(spec: Mapping[str, Any]) -> str:
+    """A step spec as the compact JSON text a ``value`` parameter carries, in the spec's own key
+    order (the model builds it in a fixed order, so a render is deterministic)."""
+    return json.dumps(dict(spec), ensure_ascii=False, separators=(",", ":"))
 
-    ``role`` is ``"step"`` for steps and the sink (the contract's name), ``"source"`` for a ticked
-    source and ``"scaling"`` for the autoscaler. Give ``event`` (per-event mode, what Argo sends)
-    or ``events`` (batch mode, what the local runner sends), not both.
+
+def step_parameters(dependency: str, workflow: str, version: int, spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """HTTP trigger payload parameters posting the "Step invocation" for ``dependency``'s event.
+
+    ``{"workflow", "version", "step", "id", "event"}``: the first three fixed texts of this
+    workflow version, ``id`` the Argo event id, ``event`` the raw event data (see the module notes).
     """
-    if (event is _MISSING) == (events is None):
-        raise ValueError("give exactly one of event (per-event mode) or events (batch mode)")
-    body: dict[str, Any] = {"workflow": workflow, "version": version, role: dict(spec)}
-    if events is None:
-        body["event"] = event
-    else:
-        body["events"] = list(events)
-    return body
+
+    def src(**fields: Any) -> dict[str, Any]:
+        return {"dependencyName": dependency, **fields}
+
+    return [
+        {"src": src(value=workflow), "dest": "workflow"},
+        {"src": src(value=str(version)), "dest": "version"},
+        {"src": src(value=spec_text(spec)), "dest": "step"},
+        {"src": src(contextKey="id"), "dest": "id"},
+        {"src": src(dataKey="@this", useRawData=True), "dest": "event"},
+    ]
+
+
+def dead_letter_parameters(dependency: str, step: str, reason: str) -> list[dict[str, Any]]:
+    """Kafka trigger payload parameters writing the contract's dead letter for one dependency's event.
+
+    ``{"step", "reason", "payload" (the message's value as JSON: a record or a whole batch),
+    "topic", "partition", "key", "id" (the Argo event id), "at"}``: with the partition and the id
+    a dead-lettered batch can be replayed to where it came from. ``at`` is the time the Sensor
+    gave up, epoch milliseconds as text: a template's output is always a string.
+    """
+
+    def src(**fields: Any) -> dict[str, Any]:
+        return {"dependencyName": dependency, **fields}
+
+    return [
+        {"src": src(value=step), "dest": "step"},
+        {"src": src(value=reason), "dest": "reason"},
+        {"src": src(dataKey="body", useRawData=True), "dest": "payload"},
+        {"src": src(dataKey="topic"), "dest": "topic"},
+        # A number (useRawData on a Number result), not the text getValueByKey would give.
+        {"src": src(dataKey="partition", useRawData=True), "dest": "partition"},
+        {"src": src(dataKey="key"), "dest": "key"},
+        {"src": src(contextKey="id"), "dest": "id"},
+        {"src": src(dataTemplate="{{ (now).UnixMilli }}"), "dest": "at"},
+    ]
 
 
 def _static_json(value: Mapping[str, Any]) -> str:
@@ -71,29 +95,12 @@ def _static_json(value: Mapping[str, Any]) -> str:
 
 
 def data_template(workflow: str, version: int, role: str, spec: Mapping[str, Any]) -> str:
-    """The Sensor ``dataTemplate`` producing :func:`envelope` in per-event mode."""
+    """A tick Sensor's ``dataTemplate``: ``{"workflow", "version", <role>: spec, "event"}``.
+
+    ``role`` is ``"source"`` for a ticked source and ``"scaling"`` for the autoscaler.
+    """
     head = _static_json({"workflow": workflow, "version": version, role: dict(spec)})
     return f'{head[:-1]}, "event": {EVENT_ACTION}}}'
-
-
-def dead_letter_parameters(dependency: str, step: str, reason: str) -> list[dict[str, Any]]:
-    """Kafka trigger payload parameters writing the contract's dead letter for one dependency's event.
-
-    ``{"step", "reason", "payload" (the record, as JSON), "topic", "key", "at"}``; ``at`` is the
-    time the Sensor gave up, epoch milliseconds as text (see the module notes for why text).
-    """
-
-    def src(**fields: Any) -> dict[str, Any]:
-        return {"dependencyName": dependency, **fields}
-
-    return [
-        {"src": src(value=step), "dest": "step"},
-        {"src": src(value=reason), "dest": "reason"},
-        {"src": src(dataKey="body", useRawData=True), "dest": "payload"},
-        {"src": src(dataKey="topic"), "dest": "topic"},
-        {"src": src(dataKey="key"), "dest": "key"},
-        {"src": src(dataTemplate="{{ (now).UnixMilli }}"), "dest": "at"},
-    ]
 
 
 def expand_data_template(template: str, data: Any) -> str:

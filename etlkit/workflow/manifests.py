@@ -14,7 +14,6 @@ from typing import Any, Mapping
 from . import invocation, names
 from .durations import duration_text, go_duration
 from .model import AUTOSCALER_FUNCTION, Source, Workflow
-from .step_hooks import Pushdown
 
 ARGO_DIR = PurePosixPath("argo-events")
 TOPICS_DIR = PurePosixPath("k8s/topics")
@@ -50,9 +49,7 @@ def eventbus_manifest(settings: RenderSettings) -> Manifest:
     return Manifest(ARGO_DIR / "eventbus" / f"{settings.eventbus}.yaml", "eventbus.yaml.j2", {"settings": settings})
 
 
-def plan_workflow(
-    workflow: Workflow, version: int, settings: RenderSettings, pushdown: Pushdown | None = None
-) -> list[Manifest]:
+def plan_workflow(workflow: Workflow, version: int, settings: RenderSettings) -> list[Manifest]:
     """Every manifest ``workflow`` needs, in a stable order (topics, event sources, sensors)."""
     common = {"settings": settings, "workflow": workflow.name, "version": version}
     plan = [
@@ -80,7 +77,7 @@ def plan_workflow(
             {**common, "name": names.calendar_eventsource(workflow.name), "ticks": ticks},
         )
     )
-    plan += [_sensor(workflow, common, op, pushdown) for op in _operations(workflow)]
+    plan += [_sensor(workflow, common, op) for op in _operations(workflow)]
     plan += [_tick_sensor(workflow, common, tick) for tick in ticks]
     return plan
 
@@ -122,16 +119,16 @@ def _is_ticked(source: Source) -> bool:
 def _operations(workflow: Workflow) -> list[dict[str, Any]]:
     """Steps and the sink: what each Sensor triggers and with which spec."""
     ops = [
-        {"name": s.name, "function": s.function, "inputs": s.inputs, "spec": workflow.step_spec(s), "condition": s.condition}
-        for s in workflow.steps
+        {"name": s.name, "function": s.function, "inputs": s.inputs, "spec": workflow.step_spec(s)} for s in workflow.steps
     ]
     sink = workflow.sink
-    ops.append({"name": sink.name, "function": sink.function, "inputs": sink.inputs, "spec": workflow.sink_spec(), "condition": None})
+    ops.append({"name": sink.name, "function": sink.function, "inputs": sink.inputs, "spec": workflow.sink_spec()})
     return ops
 
 
-def _sensor(workflow: Workflow, common: Mapping[str, Any], op: Mapping[str, Any], pushdown: Pushdown | None) -> Manifest:
-    data_filters = pushdown(op["condition"]) if pushdown is not None and op["condition"] else None
+def _sensor(workflow: Workflow, common: Mapping[str, Any], op: Mapping[str, Any]) -> Manifest:
+    # No data filters: the event body is a record batch, so ``body.<field>`` names no record
+    # field; a filter step's whole condition runs in its function, per record.
     retry = workflow.delivery.retry
     reason = f"{op['function']} did not answer {'/'.join(map(str, SUCCESS_CODES))} in {retry.steps} attempts"
     several = len(op["inputs"]) > 1
@@ -142,10 +139,9 @@ def _sensor(workflow: Workflow, common: Mapping[str, Any], op: Mapping[str, Any]
             "name": topic,
             "event_source": names.kafka_eventsource(topic),
             "event_name": topic,
-            "filters": data_filters,
             "trigger": f"{op['name']}-{topic}" if several else op["name"],
             "conditions": topic if several else None,
-            "payload": invocation.data_template(workflow.name, common["version"], "step", op["spec"]),
+            "payload": invocation.step_parameters(topic, workflow.name, common["version"], op["spec"]),
             "dead_letter": invocation.dead_letter_parameters(topic, op["name"], reason),
         }
         for topic in op["inputs"]
@@ -158,7 +154,6 @@ def _sensor(workflow: Workflow, common: Mapping[str, Any], op: Mapping[str, Any]
         "function": op["function"],
         "url": function_url(common["settings"], op["function"]),
         "dependencies": dependencies,
-        "batch_size": workflow.delivery.batch_size,
         "timeout_s": -(-workflow.delivery.timeout_ms // 1000),  # whole seconds, rounded up
         "retry": {"steps": retry.steps, "duration": go_duration(retry.duration_ms), "factor": retry.factor, "jitter": retry.jitter},
         "success_codes": list(SUCCESS_CODES),

@@ -203,9 +203,8 @@ class Retry:
 
 @dataclass(frozen=True)
 class Delivery:
-    """How records reach a step function: batch size (local runner), HTTP timeout and retries."""
+    """How a Sensor calls a step function: HTTP timeout and retries (one call per Kafka message)."""
 
-    batch_size: int
     timeout_ms: int
     retry: Retry
 

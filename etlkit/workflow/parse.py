@@ -62,9 +62,15 @@ DEFAULT_MAX_REPLICAS = 5  # the Community Edition ceiling
 DEFAULT_DTT_MS = 60_000
 DEFAULT_DTC = 30_000
 BUILTIN_BOUNDS = {"min_replicas": DEFAULT_MIN_REPLICAS, "max_replicas": DEFAULT_MAX_REPLICAS, "dtt": DEFAULT_DTT_MS, "dtc": DEFAULT_DTC}
-DEFAULT_BATCH_SIZE = 100
 DEFAULT_TIMEOUT_MS = 30_000  # below the gateway's 60 s upstream timeout
 MAX_TIMEOUT_MS = 60_000
+# delivery fields a workflow may no longer set, each with why and what to do: an error, never
+# ignored, so a setting that stopped meaning anything is seen at the first validation.
+REMOVED_DELIVERY_FIELDS = {
+    "batch_size": "removed: records travel as batches of up to 500 per Kafka message, written by "
+    "the producer, and a Sensor calls the function once per message (docs/contracts.md, "
+    "\"Records on Kafka\"); delete this field",
+}
 DEFAULT_RETRY = Retry(steps=3, duration_ms=1_000, factor=2.0, jitter=0.2)
 
 TOP_FIELDS = ("name", "description", "sources", "steps", "sink", "topics", "dead_letter", "scaling", "delivery")
@@ -139,7 +145,7 @@ class _Parser:
             sink.string("url", required=False, default="env:WAREHOUSE_URL", pattern=URL_REFERENCE, rule=URL_REFERENCE_RULE),
         )
         dead_letter = root.string("dead_letter", pattern=NAME, rule=NAME_RULE, max_len=TOPIC_NAME_MAX)
-        delivery = self.delivery(root.section("delivery", ("batch_size", "timeout", "retry")))
+        delivery = self.delivery(root.section("delivery", ("timeout", "retry"), removed=REMOVED_DELIVERY_FIELDS))
         scaling = root.section("scaling", ("interval", "schedule", "defaults", "steps"))
         tick = self.tick(scaling, default=Tick(interval_ms=DEFAULT_SCALING_INTERVAL_MS))
         defaults = self.bounds_fields(scaling.section("defaults", BOUNDS_FIELDS), BUILTIN_BOUNDS)
@@ -286,7 +292,6 @@ class _Parser:
         return Step(name=name, kind=kind, inputs=(), output=output, condition=condition, params=freeze(params))
 
     def delivery(self, fields: Fields) -> Delivery | None:
-        batch_size = fields.integer("batch_size", default=DEFAULT_BATCH_SIZE, minimum=1, maximum=10_000)
         timeout = fields.duration_ms("timeout", default=DEFAULT_TIMEOUT_MS, minimum_ms=1_000)
         if timeout is not None and timeout > MAX_TIMEOUT_MS:
             timeout = fields.fail(fields.at("timeout"), "must be at most 60s (the gateway's upstream timeout)")
@@ -298,9 +303,9 @@ class _Parser:
             retry_fields.number("factor", default=d.factor, minimum=1.0, maximum=10.0),
             retry_fields.number("jitter", default=d.jitter, minimum=0.0, maximum=1.0),
         )
-        if batch_size is None or timeout is None or None in retry:
+        if timeout is None or None in retry:
             return None
-        return Delivery(batch_size=batch_size, timeout_ms=timeout, retry=Retry(*retry))
+        return Delivery(timeout_ms=timeout, retry=Retry(*retry))
 
     def bounds_fields(self, fields: Fields, defaults: dict[str, int]) -> dict[str, int] | None:
         values = {

@@ -1,28 +1,24 @@
-"""The two narrow hooks through which the workflow layer uses the step library (``etlkit.steps``).
+"""The narrow hook through which the workflow layer uses the step library (``etlkit.steps``).
 
-* :class:`StepValidator` checks one step's kind, condition and params. A registry module
-  ``etlkit.steps.registry`` with ``step_kinds()``/``step_errors()`` satisfies it as is; the step
-  library as it stands (``STEP_KINDS``, ``parse_step``, ``ConfigError``) is adapted by
-  :class:`StepLibraryValidator`; without either, :class:`StructuralStepValidator` checks kind
-  names and the fields every step of a kind needs.
-* ``pushdown(condition_text) -> list[dict] | None`` turns a filter condition that is a plain
-  conjunction of field comparisons into Argo Events data filters (``etlkit.steps.
-  to_argo_filters``); ``None`` means "not expressible, keep it in the function only". Paths in
-  the filters are into the Kafka event data (``body.amount`` for a record field).
+:class:`StepValidator` checks one step's kind, condition and params. A registry module
+``etlkit.steps.registry`` with ``step_kinds()``/``step_errors()`` satisfies it as is; the step
+library as it stands (``STEP_KINDS``, ``parse_step``, ``ConfigError``) is adapted by
+:class:`StepLibraryValidator`; without either, :class:`StructuralStepValidator` checks kind
+names and the fields every step of a kind needs. :func:`default_step_validator` finds it; only a
+missing module falls back, an import that fails inside the step library is an error worth seeing.
 
-Both are found by :func:`default_step_validator` / :func:`default_pushdown`; only a missing module
-falls back, an import that fails inside the step library is an error worth seeing.
+There is no filter pushdown into Sensor data filters: a Kafka message is a record batch
+(docs/contracts.md, "Records on Kafka"), so a filter path ``body.<field>`` names no record field
+and every condition runs in the filter function.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.util
 from types import ModuleType
-from typing import Any, Callable, Collection, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Collection, Mapping, Protocol, Sequence, runtime_checkable
 
 BUILTIN_STEP_KINDS: tuple[str, ...] = ("aggregate", "enrich", "filter", "map")
-
-Pushdown = Callable[[str], "list[dict[str, Any]] | None"]
 
 
 @runtime_checkable
@@ -139,9 +135,3 @@ def default_step_validator() -> StepValidator:
     if library is not None and all(hasattr(library, a) for a in ("STEP_KINDS", "parse_step", "ConfigError")):
         return StepLibraryValidator(library)
     return StructuralStepValidator()
-
-
-def default_pushdown() -> Pushdown | None:
-    """``etlkit.steps.to_argo_filters`` when the step library has it, else ``None`` (no pushdown)."""
-    library = optional_module("..steps")
-    return getattr(library, "to_argo_filters", None) if library is not None else None

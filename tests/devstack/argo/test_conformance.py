@@ -17,7 +17,6 @@ they fail naming what is missing.
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import re
 import time
@@ -31,7 +30,7 @@ from hypothesis import strategies as st
 
 from devstack.argo.events import Event, EventContext, InvalidBody, KafkaEvents, calendar_event
 from devstack.argo.filters import filter_event
-from devstack.argo.oracle import Message, Oracle, ToolMissing
+from devstack.argo.oracle import Message, Oracle
 from devstack.argo.params import PayloadError, construct_payload
 from devstack.argo.sensor_spec import parse_sensor
 from devstack.argo.yamlnode import ManifestError, Node
@@ -41,18 +40,6 @@ REPO = pathlib.Path(__file__).resolve().parents[3]
 COMMITTED_SENSORS = sorted((REPO / "argo-events" / "sensors").glob("*.yaml"))
 ENVELOPE = '{"workflow": "w", "version": 1, "step": {"kind": "filter"}, "event": {{ toJson .Input }}}'
 DEFAULT_PARAMS = [{"src": {"dependencyName": "dep", "value": "x"}, "dest": "x"}]
-
-
-@pytest.fixture(scope="module")
-def oracle():
-    try:
-        started = Oracle.start()
-    except ToolMissing as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and the Argo Events conformance oracle is missing: {exc}")
-        pytest.skip(f"Argo Events conformance oracle missing: {exc}")
-    with started:
-        yield started
 
 
 # --- the emulator, driven as the runner drives it ------------------------------------------

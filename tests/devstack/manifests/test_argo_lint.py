@@ -82,16 +82,10 @@ def test_every_committed_manifest_passes_the_strict_lint(argo_events):
     _assert_all_valid(result, _expected(REPO, "argo-events"))
 
 
-@pytest.mark.parametrize("pushdown", [
-    pytest.param("default", id="step-library-pushdown"),  # Sensor data filters, as make render
-    pytest.param(None, id="no-pushdown"),  # every record reaches its function
-])
 @pytest.mark.parametrize("workflow", [pytest.param(p, id=p.stem) for p in WORKFLOWS])
 def test_every_manifest_rendered_from_an_example_workflow_passes_the_strict_lint(
-        argo_events, tmp_path, workflow, pushdown):
-    kwargs = {} if pushdown == "default" else {"pushdown": None}
-    rendered = render_workflow(load_workflow(workflow), FILE_VERSION, **kwargs,
-                               source=f"workflows/{workflow.name}")
+        argo_events, tmp_path, workflow):
+    rendered = render_workflow(load_workflow(workflow), FILE_VERSION, source=f"workflows/{workflow.name}")
     for f in rendered:
         target = tmp_path / f.path
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -51,13 +51,12 @@ def test_committed_document_matches_official_schema(validators, path):
 
 
 def test_rendered_variants_match_official_schema(validators, make_doc, structural):
-    """Shapes the examples do not use: pushed-down filters, several input topics, a cron tick."""
+    """Shapes the examples do not use: several input topics, a cron tick."""
     doc = make_doc(scaling={"schedule": "*/2 * * * *"})
     doc["sources"][1]["topic"] = "shop-legacy"
     doc["topics"]["shop-legacy"] = {}
-    pushdown = lambda text: [{"path": "body.amount", "type": "number", "comparator": ">", "value": ["0"]}]  # noqa: E731
 
-    files = render_workflow(parse_workflow(doc, validator=structural), 2, pushdown=pushdown)
+    files = render_workflow(parse_workflow(doc, validator=structural), 2)
 
     argo = [yaml.safe_load(f.text) for f in files if f.path.parts[0] == "argo-events"]
     assert {d["kind"] for d in argo} == {"EventSource", "Sensor"}

@@ -251,6 +251,14 @@ BAD_DOCUMENTS = [
                  "delivery.timeout: must be at most 60s (the gateway's upstream timeout)", id="timeout-past-gateway"),
     pytest.param(_set(["delivery"], {"retry": {"jitter": 1.5}}),
                  "delivery.retry.jitter: must be between 0.0 and 1.0, got 1.5", id="jitter-above-one"),
+    # Removed in issue 15: an error saying why, not ignored (a setting that stopped meaning
+    # anything) and not the plain "unknown field" (which would not say what to do).
+    pytest.param(_set(["delivery"], {"batch_size": 500}),
+                 "delivery.batch_size: removed: records travel as batches of up to 500 per Kafka message, "
+                 "written by the producer, and a Sensor calls the function once per message "
+                 "(docs/contracts.md, \"Records on Kafka\"); delete this field", id="removed-batch-size"),
+    pytest.param(_set(["delivery"], {"timout": "5s"}),
+                 "delivery.timout: unknown field (expected one of retry, timeout)", id="delivery-typo"),
 ]
 
 

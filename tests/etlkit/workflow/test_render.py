@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -89,15 +88,25 @@ def test_step_sensor_calls_the_function_with_the_contract_envelope(make_doc, str
     assert trigger["atLeastOnce"] is True and trigger["dlqTrigger"]["atLeastOnce"] is True
     assert trigger["policy"]["status"]["allow"] == [200]
     assert trigger["retryStrategy"] == {"steps": 3, "duration": "1s", "factor": 2.0, "jitter": 0.2}
-    assert sensor["metadata"]["annotations"]["faas-etl.dev/batch-size"] == "100"
-    [param] = trigger["template"]["http"]["payload"]
-    assert param["dest"] == "" and param["src"]["dependencyName"] == "shop-paid"
-    event = {"topic": "shop-paid", "key": "k1", "partition": 0, "body": {"amt": 3}, "timestamp": "t", "headers": {}}
+    # One call per Kafka message (a record batch): no batching annotation of ours any more.
+    assert sensor["metadata"]["annotations"] == {"faas-etl.dev/workflow-version": "7"}
+    payload = trigger["template"]["http"]["payload"]
+    assert payload == invocation.step_parameters("shop-paid", "shop", 7, workflow.step_spec(workflow.steps[1]))
+    [step] = [p["src"]["value"] for p in payload if p["dest"] == "step"]
+    assert json.loads(step) == workflow.step_spec(workflow.steps[1])
 
-    body = json.loads(invocation.expand_data_template(param["src"]["dataTemplate"], event))
 
-    assert body == invocation.envelope("shop", 7, "step", workflow.step_spec(workflow.steps[1]), event=event)
-    assert isinstance(body["version"], int) and isinstance(body["step"], dict)
+def test_no_sensor_filters_data_a_filter_condition_runs_in_its_function(make_doc, structural):
+    """A message is a record batch: ``body.<field>`` names no record field, so nothing is pushed down."""
+    doc = make_doc()
+    doc["steps"][0]["condition"] = "amount > 0 and country in ['FR', 'DE']"
+
+    docs = _docs(render_workflow(parse_workflow(doc, validator=structural), 1))
+
+    sensors = [d for name, d in docs.items() if name.startswith("sensors/")]
+    assert sensors and all("filters" not in dep for d in sensors for dep in d["spec"]["dependencies"])
+    step = json.loads(docs["sensors/shop-paid"]["spec"]["triggers"][0]["template"]["http"]["payload"][2]["src"]["value"])
+    assert step["condition"] == "amount > 0 and country in ['FR', 'DE']"
 
 
 def test_dead_letter_trigger_names_a_dest_for_every_field(make_doc, structural):
@@ -105,38 +114,8 @@ def test_dead_letter_trigger_names_a_dest_for_every_field(make_doc, structural):
     dlq = sensor["spec"]["triggers"][0]["dlqTrigger"]["template"]["kafka"]
 
     assert dlq["topic"] == "shop-dlq" and dlq["requiredAcks"] == -1
-    assert [p["dest"] for p in dlq["payload"]] == ["step", "reason", "payload", "topic", "key", "at"]
+    assert [p["dest"] for p in dlq["payload"]] == ["step", "reason", "payload", "topic", "partition", "key", "id", "at"]
     assert dlq["payload"] == invocation.dead_letter_parameters("shop-raw", "paid", "filter did not answer 200 in 3 attempts")
-
-
-def test_the_local_runner_builds_the_contract_bodies_from_these_manifests(make_doc, structural, tmp_path):
-    """Cross-check with devstack.argo, the runner's emulation of Argo's params.go."""
-    argo = pytest.importorskip("devstack.argo.manifests")
-    from devstack.argo.events import Event, EventContext
-    from devstack.argo.params import construct_payload
-
-    workflow = parse_workflow(make_doc(), validator=structural)
-    for f in render_workflow(workflow, 5):
-        (tmp_path / f.path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / f.path).write_text(f.text)
-    sensor = next(s for s in argo.load_manifests(tmp_path / "argo-events").sensors if s.name == "shop-paid")
-    [trigger] = sensor.triggers
-    now = datetime(2024, 6, 1, tzinfo=timezone.utc)
-    data = {"topic": "shop-raw", "key": "o-1", "partition": 2, "body": {"amount": 5}, "timestamp": "t", "headers": {}}
-    events = {"shop-raw": Event(EventContext("1", "shop-raw", "kafka", "shop-raw", now), data)}
-
-    body = json.loads(construct_payload(trigger.action.payload, events, now))
-    dead_letter = json.loads(construct_payload(trigger.dlq.action.payload, events, now))
-
-    assert body == invocation.envelope("shop", 5, "step", workflow.step_spec(workflow.steps[0]), event=data)
-    assert dead_letter == {
-        "step": "paid",
-        "reason": "filter did not answer 200 in 3 attempts",
-        "payload": {"amount": 5},
-        "topic": "shop-raw",
-        "key": "o-1",
-        "at": str(int(now.timestamp() * 1000)),
-    }
 
 
 def test_ticks_call_the_autoscaler_and_polled_sources(make_doc, structural):
@@ -181,28 +160,6 @@ def test_kafka_topic_manifest(make_doc, structural):
     }
 
 
-def test_pushdown_adds_data_filters_to_filter_steps_only(make_doc, structural):
-    seen: list[str] = []
-
-    def pushdown(condition: str):
-        seen.append(condition)
-        return [{"path": "body.amount", "type": "number", "comparator": ">", "value": ["0"]}]
-
-    files = render_workflow(parse_workflow(make_doc(), validator=structural), 1, pushdown=pushdown)
-    docs = _docs(files)
-
-    assert seen == ["amount > 0"]
-    [dependency] = docs["sensors/shop-paid"]["spec"]["dependencies"]
-    assert dependency["filters"] == {"data": [{"path": "body.amount", "type": "number", "comparator": ">", "value": ["0"]}]}
-    assert "filters" not in docs["sensors/shop-tidy"]["spec"]["dependencies"][0]
-
-
-def test_no_pushdown_when_the_condition_is_not_a_plain_conjunction(make_doc, structural):
-    docs = _docs(render_workflow(parse_workflow(make_doc(), validator=structural), 1, pushdown=lambda text: None))
-
-    assert "filters" not in docs["sensors/shop-paid"]["spec"]["dependencies"][0]
-
-
 def test_several_source_topics_get_a_trigger_each(make_doc, structural):
     doc = make_doc()
     doc["sources"][1]["topic"] = "shop-legacy"
@@ -216,7 +173,7 @@ def test_several_source_topics_get_a_trigger_each(make_doc, structural):
     ]
     for trigger in triggers:
         dependency = trigger["template"]["conditions"]
-        assert [p["src"]["dependencyName"] for p in trigger["template"]["http"]["payload"]] == [dependency]
+        assert {p["src"]["dependencyName"] for p in trigger["template"]["http"]["payload"]} == {dependency}
         assert {p["src"]["dependencyName"] for p in trigger["dlqTrigger"]["template"]["kafka"]["payload"]} == {dependency}
 
 
@@ -236,16 +193,17 @@ def test_hostile_condition_cannot_change_the_manifest(make_doc, structural, cond
     doc["steps"][1]["params"] = {"rename": {condition: "x"}}
     workflow = parse_workflow(doc, validator=structural)  # the stand-in lets these conditions through
 
-    docs = _docs(render_workflow(workflow, 1, pushdown=None))
+    docs = _docs(render_workflow(workflow, 1))
 
     sensor = docs["sensors/shop-paid"]
     assert set(sensor) == {"apiVersion", "kind", "metadata", "spec"} and sensor["kind"] == "Sensor"
-    template = sensor["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
-    assert "{{" not in template.replace(invocation.EVENT_ACTION, "")
-    body = json.loads(invocation.expand_data_template(template, {}))
-    assert body["step"]["condition"] == condition
-    tidy = docs["sensors/shop-tidy"]["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
-    assert json.loads(invocation.expand_data_template(tidy, {}))["step"]["params"] == {"rename": {condition: "x"}}
+    [trigger] = sensor["spec"]["triggers"]
+    assert set(trigger) == {"template", "retryStrategy", "policy", "atLeastOnce", "dlqTrigger"}
+    payload = trigger["template"]["http"]["payload"]
+    assert [p["dest"] for p in payload] == ["workflow", "version", "step", "id", "event"]
+    assert json.loads(payload[2]["src"]["value"])["condition"] == condition
+    tidy = docs["sensors/shop-tidy"]["spec"]["triggers"][0]["template"]["http"]["payload"][2]["src"]["value"]
+    assert json.loads(tidy)["params"] == {"rename": {condition: "x"}}
 
 
 def test_a_value_without_a_yaml_filter_is_refused():

@@ -42,7 +42,6 @@ def test_missing_step_library_falls_back_to_structural(monkeypatch):
     monkeypatch.setattr(importlib, "import_module", _absent("etlkit.steps", "etlkit.steps.registry"))
 
     assert isinstance(step_hooks.default_step_validator(), step_hooks.StructuralStepValidator)
-    assert step_hooks.default_pushdown() is None
 
 
 def test_a_broken_step_library_is_not_hidden(monkeypatch):
