@@ -64,6 +64,11 @@ def _dlq(d):
     return _trigger(d)["dlqTrigger"]["template"]
 
 
+# The field paths of the step payload's parameters the rows below change.
+ID_SRC, EVENT_SRC = "spec.triggers[0].template.http.payload[3].src", "spec.triggers[0].template.http.payload[4].src"
+AT_TEMPLATE = "spec.triggers[0].dlqTrigger.template.kafka.payload[7].src.dataTemplate"
+
+
 def _at_src(d):
     return _dlq(d)["kafka"]["payload"][7]["src"]  # dataTemplate: {{ (now).UnixMilli }}
 
@@ -98,25 +103,18 @@ REFUSED = {
     # dataTemplate; dest a plain key, or "" for a tick's one dataTemplate
     "gjson-modifier-key": (lambda d: _dlq(d)["kafka"]["payload"][2]["src"].update(dataKey="body|@pretty"),
                            SENSOR, "spec.triggers[0].dlqTrigger.template.kafka.payload[2].src.dataKey"),
-    "gjson-other-modifier": (lambda d: _event_src(d).update(dataKey="@reverse"),
-                             SENSOR, "spec.triggers[0].template.http.payload[4].src.dataKey"),
-    "gjson-path-after-this": (lambda d: _event_src(d).update(dataKey="@this.body"),
-                              SENSOR, "spec.triggers[0].template.http.payload[4].src.dataKey"),
-    "template-field": (lambda d: _at_src(d).update(dataTemplate='{"id": {{ .Input.body.id }}}'),
-                       SENSOR, "spec.triggers[0].dlqTrigger.template.kafka.payload[7].src.dataTemplate"),
-    "template-sprig": (lambda d: _at_src(d).update(dataTemplate="{{ toJson .Input | b64enc }}"),
-                       SENSOR, "spec.triggers[0].dlqTrigger.template.kafka.payload[7].src.dataTemplate"),
+    "gjson-other-modifier": (lambda d: _event_src(d).update(dataKey="@reverse"), SENSOR, f"{EVENT_SRC}.dataKey"),
+    "gjson-path-after-this": (lambda d: _event_src(d).update(dataKey="@this.body"), SENSOR, f"{EVENT_SRC}.dataKey"),
+    "template-field": (lambda d: _at_src(d).update(dataTemplate='{"id": {{ .Input.body.id }}}'), SENSOR, AT_TEMPLATE),
+    "template-sprig": (lambda d: _at_src(d).update(dataTemplate="{{ toJson .Input | b64enc }}"), SENSOR, AT_TEMPLATE),
     "template-control": (lambda d: _at_src(d).update(dataTemplate="{{ if .Input }}{{ toJson .Input }}{{ end }}"),
-                         SENSOR, "spec.triggers[0].dlqTrigger.template.kafka.payload[7].src.dataTemplate"),
-    "context-key-other-than-id": (lambda d: _id_src(d).update(contextKey="source"),
-                                  SENSOR, "spec.triggers[0].template.http.payload[3].src.contextKey"),
+                         SENSOR, AT_TEMPLATE),
+    "context-key-other-than-id": (lambda d: _id_src(d).update(contextKey="source"), SENSOR, f"{ID_SRC}.contextKey"),
     "context-template": (lambda d: (_id_src(d).pop("contextKey"), _id_src(d).update(contextTemplate="{{ .ID }}")),
-                         SENSOR, "spec.triggers[0].template.http.payload[3].src.contextTemplate"),
+                         SENSOR, f"{ID_SRC}.contextTemplate"),
     "whole-event": (lambda d: _src(d).pop("value"), SENSOR, "spec.triggers[0].template.http.payload[0].src"),
-    "key-with-value": (lambda d: _event_src(d).update(value="fallback"),
-                       SENSOR, "spec.triggers[0].template.http.payload[4].src"),
-    "context-key-with-value": (lambda d: _id_src(d).update(value="fallback"),
-                               SENSOR, "spec.triggers[0].template.http.payload[3].src"),
+    "key-with-value": (lambda d: _event_src(d).update(value="fallback"), SENSOR, EVENT_SRC),
+    "context-key-with-value": (lambda d: _id_src(d).update(value="fallback"), SENSOR, ID_SRC),
     "raw-value": (lambda d: _dlq(d)["kafka"]["payload"][0]["src"].update(useRawData=True),
                   SENSOR, "spec.triggers[0].dlqTrigger.template.kafka.payload[0].src.useRawData"),
     "operation-append": (lambda d: _dlq(d)["kafka"]["payload"][0].update(operation="append"),
