@@ -32,8 +32,7 @@ def _check(args) -> int:
     report = {
         "subscriptions": [{"sensor": s.sensor.name, "dependency": s.dependency.name,
                            "event_source": s.source.event_source, "event": s.source.event_name,
-                           "group": s.group, "triggers": [t.name for t in s.triggers],
-                           "batch_size": s.sensor.batching.size if s.sensor.batching else None}
+                           "group": s.group, "triggers": [t.name for t in s.triggers]}
                           for s in plan_subscriptions(manifests)],
         "warnings": list(manifests.warnings)}
     print(json.dumps(report, indent=2))
@@ -49,9 +48,9 @@ def _run(args) -> int:
     except FileNotFoundError as exc:
         print(f"gateway credentials: {exc}", file=sys.stderr)
         return 1
-    # The runner's threads hand the interpreter lock back and forth between building batches and
-    # sending them: a sending thread needs the lock between each of its system calls, so with 5 ms
-    # (the default) a request waits on the batch being built. 0.2 ms keeps requests moving.
+    # The runner's threads (one per subscription) hand the interpreter lock back and forth: a
+    # sending thread needs it between each of its system calls, so with 5 ms (the default) a
+    # request waits on another subscription's event being built. 0.2 ms keeps requests moving.
     sys.setswitchinterval(0.0002)
     # Every message makes a few short-lived objects: collecting the youngest generation every 700
     # allocations (the default) and walking what start-up loaded cost pauses of ~10 ms.

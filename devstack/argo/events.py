@@ -57,9 +57,6 @@ class Event(NamedTuple):
 
     context: EventContext
     data: Any
-    # Every number in ``data`` is one Python's JSON encoder writes as Go does once decoded to
-    # float64 (known for Kafka events, see _float64; False means "check", the safe default).
-    plain_numbers: bool = False
     # A jsonBody source's message value as it came: Argo carries it as a json.RawMessage, so the
     # data's "body" is this text compacted (go_compact), not a re-encoding of data["body"].
     body_text: bytes | None = None
@@ -168,22 +165,22 @@ _JSON_SPACE = " \t\n\r"
 _new = tuple.__new__  # makes a NamedTuple without its Python-level __new__: one per message
 
 
-def _decode_body(value: bytes | None) -> tuple[Any, bool, bool]:
-    """A ``jsonBody: true`` source's body decoded (``InvalidBody`` if it is not JSON), whether
-    every number in it is plain (see :attr:`Event.plain_numbers`), and whether some object has a
-    key twice (decoded: the first of each, as gjson reads it).
+def _decode_body(value: bytes | None) -> tuple[Any, bool]:
+    """A ``jsonBody: true`` source's body decoded (``InvalidBody`` if it is not JSON; orjson when
+    every number in it is plain, :func:`_plain`, else the hooks) and whether some object has a key
+    twice (decoded: the first of each, as gjson reads it).
 
     Numbers keep their value; integral ones written with a fraction become ints (Go holds every
     number as a float64 and prints ``4.0`` as ``4``, so no payload or filter can tell).
     """
     if value is None:
-        return None, True, False  # a nil json.RawMessage marshals as null
+        return None, False  # a nil json.RawMessage marshals as null
     body, plain = fast_body(value)
     if not plain:
-        body, plain = _decode_with_hooks(value)
+        body, _ = _decode_with_hooks(value)
     if _has_duplicate_keys(value, body):
-        return (*_decode_with_hooks(value, _FIRST_WINS), True)
-    return body, plain, False
+        return _decode_with_hooks(value, _FIRST_WINS)[0], True
+    return body, False
 
 
 def decode_fragment(text: str) -> Any:
@@ -331,7 +328,7 @@ def kafka_event_data(*, topic: str, partition: int, key: bytes | None, value: by
                      json_body: bool = True) -> dict[str, Any]:
     """``KafkaEventData`` of one message, as a dict in Go's field order."""
     events = KafkaEvents(event_source="", event_name="", url="", json_body=json_body)
-    return events.data(topic, partition, key, value, timestamp_ms, headers)[0]
+    return events.data(topic, partition, key, value, timestamp_ms, headers)
 
 
 def _id_prefix(event_source: str, event_name: str, url: str) -> str:
@@ -349,14 +346,14 @@ class KafkaEvents:
         self._id_prefix = _id_prefix(event_source, event_name, url)
 
     def data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
-             headers: Sequence[tuple[str, bytes | None]] | None) -> tuple[dict[str, Any], bool]:
-        """The event data and whether its numbers are plain (:attr:`Event.plain_numbers`)."""
-        data, plain, _ = self._data(topic, partition, key, value, timestamp_ms, headers)
-        return (_read_back(data) if _has_rune_errors(data) else data), plain
+             headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, Any]:
+        """The event data (decoded, as a Sensor reads it)."""
+        data, _ = self._data(topic, partition, key, value, timestamp_ms, headers)
+        return _read_back(data) if _has_rune_errors(data) else data
 
     def _data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
-              headers: Sequence[tuple[str, bytes | None]] | None) -> tuple[dict[str, Any], bool, bool]:
-        body, plain, duplicates = _decode_body(value)
+              headers: Sequence[tuple[str, bytes | None]] | None) -> tuple[dict[str, Any], bool]:
+        body, duplicates = _decode_body(value)
         merged: dict[str, str] = {}
         for name, raw in headers or ():
             merged[name] = _text(raw)
@@ -368,19 +365,19 @@ class KafkaEvents:
             "timestamp": utc_time_string_of_ms(timestamp_ms),
             "headers": dict(sorted(merged.items())) if len(merged) > 1 else merged,  # Go sorts map keys
         }
-        return data, plain, duplicates
+        return data, duplicates
 
     def event(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
               timestamp_ms: int, headers: Sequence[tuple[str, bytes | None]] | None, now: datetime) -> Event:
         """One message's event; ``InvalidBody`` when a ``jsonBody`` value is not JSON."""
-        data, plain, duplicates = self._data(topic, partition, key, value, timestamp_ms, headers)
+        data, duplicates = self._data(topic, partition, key, value, timestamp_ms, headers)
         text_data = None
         if _has_rune_errors(data):
             text_data, data = data, _read_back(data)
         context = _new(EventContext, (f"{self._id_prefix}:{topic}:{partition}:{offset}", self.event_source,
                                       "kafka", self.event_name, now, SPEC_VERSION, JSON_CONTENT))
         body_text = value
-        return _new(Event, (context, data, plain, body_text, text_data, duplicates))
+        return _new(Event, (context, data, body_text, text_data, duplicates))
 
 
 def _has_rune_errors(data: dict[str, Any]) -> bool:

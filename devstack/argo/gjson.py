@@ -1,9 +1,12 @@
-"""gjson paths: how Argo reads a value out of an event (``dataKey``, data filter ``path``).
+"""gjson paths: how Argo reads a value out of an event (a parameter's ``dataKey``).
 
-Argo Events resolves both with tidwall/gjson. The paths the renderer writes are plain: dotted
-keys of letters, digits, ``_`` and ``-`` (``body``, ``topic``, ``key``, ``body.items.0.sku``),
-a number also indexing an array. :func:`parse_get_path` refuses any other (wildcards, ``#``,
-``@`` modifiers, queries, pipes, escapes) *at load time*. The runner works on decoded JSON
+Argo Events resolves it with tidwall/gjson (``getValueByKey`` in
+``pkg/sensors/triggers/params.go``). The paths the renderer writes are plain: dotted keys of
+letters, digits, ``_`` and ``-`` (``body``, ``topic``, ``key``, ``body.items.0.sku``), a number
+also indexing an array, and ``@this`` alone: gjson's modifier (``modThis`` in gjson v1.19's
+gjson.go) whose result is the whole document parsed, so its ``Raw`` is the event data's exact
+text (a step invocation's ``event``). :func:`parse_get_path` refuses any other (wildcards, ``#``,
+other ``@`` modifiers or a path after one, queries, pipes, escapes) *at load time*. The runner works on decoded JSON
 (Python values); the event's text (:class:`Source`) is read for what gjson reads off the text
 itself: an object's or array's raw text, and paths through duplicate keys.
 """
@@ -19,6 +22,7 @@ from . import gojson
 from .yamlnode import unsupported
 
 PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+THIS = "@this"  # the one modifier: the whole document
 
 
 class PathError(ValueError):
@@ -34,8 +38,13 @@ class GetPath:
 
 
 def parse_get_path(text: str) -> GetPath:
+    """A path; ``@this`` has no parts (the whole value)."""
+    if text == THIS:
+        return GetPath(text, ())
+    if isinstance(text, str) and text.startswith("@"):
+        raise PathError(f"path {text!r}: {unsupported('the modifier @this alone (no other modifier, nothing after it)')}")
     if not isinstance(text, str) or not PATH.fullmatch(text):
-        raise PathError(f"path {text!r}: {unsupported('dotted keys of letters, digits, _ and -')}")
+        raise PathError(f"path {text!r}: {unsupported('dotted keys of letters, digits, _ and -, or @this')}")
     return GetPath(text, tuple(text.split(".")))
 
 
@@ -84,37 +93,6 @@ class Result:
             return self.value
         return self.raw()
 
-    def float(self) -> float:
-        """gjson ``Float()``: numbers, true as 1, numeric text parsed, anything else 0."""
-        kind = self.kind
-        if kind == "Number":
-            return float(self.value)
-        if kind == "True":
-            return 1.0
-        if kind == "String":
-            try:
-                return gojson.parse_float(self.value)
-            except gojson.FloatRangeError as exc:
-                return exc.value  # gjson ignores ParseFloat's error and keeps its ±Inf
-            except ValueError:
-                return 0.0
-        return 0.0
-
-    def bool(self) -> bool:
-        """gjson ``Bool()``: true, non-zero numbers, text ParseBool accepts as true once lowered
-        (so ``tRuE`` too, which ParseBool alone refuses)."""
-        kind = self.kind
-        if kind == "True":
-            return True
-        if kind == "Number":
-            return self.value != 0
-        if kind == "String":
-            try:
-                return gojson.parse_bool(self.value.lower())
-            except ValueError:
-                return False
-        return False
-
 
 _MISSING = object()
 
@@ -150,7 +128,10 @@ def get(value: Any, path: GetPath, source: Source | None = None) -> Result | Non
     With the ``source`` text, an object or array found carries its raw text
     (:attr:`Result.text`), and where ``value`` had duplicate keys (decoded: the first of each) a
     path the first ones do not lead through is searched through the others, as gjson does.
+    ``@this`` (no parts) is ``value`` itself, with the whole text as its raw text.
     """
+    if not path.parts:
+        return Result(value, source.text() if source is not None and isinstance(value, (dict, list)) else None)
     found = _walk(value, path.parts)
     if found is _MISSING:
         if source is None or not source.duplicate_keys:

@@ -1,4 +1,4 @@
-"""Go's text forms of JSON values, numbers and booleans, so payloads match what a Sensor builds.
+"""Go's text forms of JSON values and numbers, so payloads match what a Sensor builds.
 
 Argo Events is Go: event data is marshalled by ``encoding/json``, values picked by gjson, and
 templates print with ``fmt``. Each has its own number text, and a step function that compares
@@ -8,7 +8,6 @@ bodies (or a test that does) sees the difference, so this module reproduces them
   ``\\u003c``..., floats in ``'f'`` form between 1e-6 and 1e21 and ``'e'`` outside;
 * :func:`float_text` is ``strconv.FormatFloat(x, 'f', -1, 64)`` (gjson's ``String()`` of a number
   that is not a plain integer);
-* :func:`parse_float` / :func:`parse_bool` are ``strconv.ParseFloat`` / ``ParseBool``.
 
 Pure: no I/O.
 """
@@ -21,18 +20,11 @@ from decimal import Decimal
 from typing import Any
 
 HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-# strconv.ParseFloat: decimal or hex mantissa, optional exponent, inf/infinity/nan; underscores
-# only with a base prefix (which ParseFloat does not take for decimals), so none here.
-_GO_FLOAT = re.compile(
-    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
-    r"[pP][+-]?\d+|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)|[nN][aA][nN]")  # no sign on NaN
 # Number texts where Python's repr differs from Go's: integral floats ("2.0") and exponent forms
 # ("1e-05", "1e+16"). A false alarm inside a string only costs the slow path.
 _SUSPECT = re.compile(r"\d\.0(?![0-9])|\d[eE][+-]")
 _LONG_INT = re.compile(r"\d{16}")
 EXACT_INT = 2 ** 53
-_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
 
 def _digits(x: float) -> tuple[str, int]:
@@ -157,62 +149,3 @@ def escape_html(text: str) -> str:
         if char in text:
             text = text.replace(char, escaped)
     return text
-
-
-class FloatRangeError(ValueError):
-    """``strconv.ParseFloat`` of a number too large for a float64: Go returns the error *and*
-    ±Inf, which callers that ignore the error (gjson's ``Float()``) use."""
-
-    def __init__(self, text: str, value: float):
-        super().__init__(f'strconv.ParseFloat: parsing "{text}": value out of range')
-        self.value = value
-
-
-def _underscores_ok(text: str) -> bool:
-    """Go's ``underscoreOK``: each ``_`` between two digits (a base prefix counts as one)."""
-    body = text[1:] if text[:1] in "+-" else text
-    hex_digits = body[:2].lower() == "0x"
-    saw = "0" if body[:2].lower() in ("0x", "0b", "0o") else "^"
-    for ch in body[2:] if saw == "0" else body:
-        if ch.isascii() and (ch.isdigit() or hex_digits and ch.lower() in "abcdef"):
-            saw = "0"
-        elif ch == "_":
-            if saw != "0":
-                return False
-            saw = "_"
-        elif saw == "_":
-            return False
-        else:
-            saw = "!"
-    return saw != "_"
-
-
-def parse_float(text: str) -> float:
-    """``strconv.ParseFloat(text, 64)``; ``ValueError`` names the text like Go's error does.
-
-    Like Go, underscores may separate digits (``1_000``, ``0x_1p0``); a value too large for a
-    float64 raises :class:`FloatRangeError`, which carries Go's ±Inf.
-    """
-    plain = text.replace("_", "") if "_" in text and _underscores_ok(text) else text
-    if not _GO_FLOAT.fullmatch(plain):
-        raise ValueError(f'strconv.ParseFloat: parsing "{text}": invalid syntax')
-    if plain.lstrip("+-")[:2].lower() == "0x":
-        sign = -1.0 if plain.startswith("-") else 1.0
-        try:
-            value = sign * float.fromhex(plain.lstrip("+-"))
-        except OverflowError:
-            value = sign * math.inf
-    else:
-        value = float(plain)
-    if math.isinf(value) and plain.lstrip("+-")[:1] not in ("i", "I"):
-        raise FloatRangeError(text, value)
-    return value
-
-
-def parse_bool(text: str) -> bool:
-    """``strconv.ParseBool``: 1, t, T, TRUE, true, True and their false twins."""
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f'strconv.ParseBool: parsing "{text}": invalid syntax')

@@ -160,7 +160,7 @@ def _documents(directory: pathlib.Path) -> list[Node]:
     return docs
 
 
-def _warnings(sensor: Sensor, sources: dict[tuple[str, str], Source], raw: dict[str, Any]) -> list[str]:
+def _warnings(sensor: Sensor, raw: dict[str, Any]) -> list[str]:
     out = []
     raw_triggers = (raw.get("spec") or {}).get("triggers") or []
     for i, trigger in enumerate(sensor.triggers):
@@ -176,9 +176,6 @@ def _warnings(sensor: Sensor, sources: dict[tuple[str, str], Source], raw: dict[
     for dep in sensor.dependencies:
         if dep.name not in used:
             out.append(f"{sensor.file}: dependency {dep.name!r} is used by no trigger")
-        source = sources.get((dep.event_source, dep.event_name))
-        if sensor.batching and isinstance(source, CalendarSource):
-            out.append(f"{sensor.file}: batching does not apply to calendar dependency {dep.name!r}")
     return out
 
 
@@ -213,7 +210,7 @@ def load_manifests(directory: str | pathlib.Path) -> Manifests:
                 raise ManifestError(sensor.file, f"spec.dependencies[{i}]",
                                     f"no EventSource {dep.event_source!r} with event {dep.event_name!r} "
                                     f"under {directory}")
-        warnings += _warnings(sensor, sources, raw)
+        warnings += _warnings(sensor, raw)
     return Manifests(tuple(sources.values()), tuple(s for s, _ in sensors.values()), tuple(warnings))
 
 

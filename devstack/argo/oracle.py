@@ -2,14 +2,14 @@
 
 ``make tools`` builds ``argo-conformance`` (``tools/go/argo-events/conformance``) from Argo
 Events v1.9.11's own packages: it builds the event a Sensor receives from a Kafka message (as the
-Kafka EventSource, the EventBus and the Sensor's listener do), runs ``dependencies.Filter`` and
+Kafka EventSource, the EventBus and the Sensor's listener do), runs
 ``triggers.ConstructPayload`` on it, and answers one JSON line per case. :class:`Oracle` starts
 it once and asks it case by case; :class:`Message` is one Kafka message both sides are given.
 
 >>> with Oracle.start() as oracle:                                    # doctest: +SKIP
-...     oracle.filter(Message(value=b'{"n": 3}'), {"data": [
-...         {"path": "body.n", "type": "number", "value": ["3"]}]})
-{'pass': True}
+...     oracle.payload({"in": Message(value=b'{"n": 3}')},
+...                    [{"src": {"dependencyName": "in", "dataKey": "body.n"}, "dest": "n"}])
+{'payload': b'{"n":"3"}'}
 """
 from __future__ import annotations
 
@@ -121,10 +121,6 @@ class Oracle:
         if "data" in result:
             result["data"] = base64.b64decode(result["data"])
         return result
-
-    def filter(self, message: Message, filters: Mapping[str, Any] | None) -> dict[str, Any]:
-        """``{"pass": bool}`` plus ``"error"`` when Argo logs one (``dependencies.Filter``)."""
-        return self.ask({"kind": "filter", "message": message.as_case(), "filters": filters})
 
     def payload(self, events: Mapping[str, Message], parameters: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """``{"payload": bytes}``, ``{"error": ...}`` or ``{"panic": ...}`` (``ConstructPayload``)."""

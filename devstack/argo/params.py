@@ -5,9 +5,12 @@ For each ``payload`` parameter, :func:`resolve` finds a value for ``src`` in the
 ``src.dependencyName``, from exactly one source:
 
 * ``value``: that text, as a String;
+* ``contextKey: id``: the event's ID (``json.Marshal`` of the EventContext, read by gjson: the
+  text as it is), as a String; the one context key we emit (:mod:`.sensor_spec` refuses others);
 * ``dataTemplate``: the template's text (:mod:`.gotemplate`), unless it prints nothing;
 * ``dataKey``: a gjson path over the event data; JSON blocks and null come back as raw JSON,
-  strings, numbers and booleans as their text, each with gjson's type;
+  strings, numbers and booleans as their text, each with gjson's type; ``@this`` is the whole
+  event data, its exact bytes (numbers keep their text: no float64 on this path);
 * else (a key that finds nothing, a template that prints nothing): an error, a failed attempt.
 
 :func:`construct_payload` then lays the values out: an empty ``dest`` (an HTTP trigger's one
@@ -42,6 +45,7 @@ class ParamSource:
     data_template: Template | None = None
     value: str | None = None
     use_raw_data: bool = False
+    context_key: str | None = None  # "id", the one we emit
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ def resolve(src: ParamSource, events: Mapping[str, Event], now: datetime) -> Res
         return Resolved(src.value, STRING)
     if event is None:
         return None
+    if src.context_key is not None:
+        return Resolved(event.context.id, STRING)
     if src.data_template is not None:
         text = src.data_template.execute(event.data, now)
         if text not in ("", "<no value>"):

@@ -4,11 +4,8 @@ One thread per subscription (Sensor dependency): a Kafka one polls with its cons
 (:func:`.edges.consumer_config`), hands the messages to a :class:`.processor.SubscriptionProcessor`
 and commits synchronously exactly the offsets it may; a message that is neither delivered nor
 dead-lettered is polled again after a bounded backoff (:func:`.retry.stuck_delay`), so a
-recovered function or dead-letter topic is picked up and nothing is skipped. In batch mode the
-next batch is polled and built while the one before is in flight, and sent once that one is
-settled: the runner's work overlaps the function's, and each partition still arrives in order
-(a batch built after one that must be polled again is dropped and polled again too). A calendar
-one waits for its next fire time (:mod:`.cron`) and fires its triggers (no offsets; a tick that
+recovered function or dead-letter topic is picked up and nothing is skipped. Each message is one
+event and one request per trigger, one at a time (see :mod:`.processor`). A calendar one waits for its next fire time (:mod:`.cron`) and fires its triggers (no offsets; a tick that
 fails is logged and counted, the next tick comes anyway).
 
 ``stop()`` lets the in-flight request finish, cuts retry waits short (that event stays
@@ -27,7 +24,6 @@ import random
 import threading
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Callable, Collection, Mapping
 
@@ -37,38 +33,28 @@ from .dispatch import Dispatcher, Local
 from .edges import ConfluentProducer, RequestsHttp, consumer_config, polled_of
 from .events import calendar_event
 from .manifests import CalendarSource, KafkaSource, Manifests, Subscription, load_manifests, plan_subscriptions
-from .processor import Counters, Interrupted, Prepared, Progress, SubscriptionProcessor, seek_points
+from .processor import Counters, Interrupted, Progress, SubscriptionProcessor
 from .retry import stuck_delay
 from .yamlnode import ManifestError
 
 log = logging.getLogger("devstack.argo")
 STATUS_FILE = "argo-events-status.json"
-PER_EVENT_POLL = 20  # messages per poll (and per commit) in per-event mode; each fires alone
+POLL_MESSAGES = 20  # messages per poll (and per commit); each fires alone, in order
 POLL_TIMEOUT_S = 0.5
-DRAINED_S = 0.005  # no message for this long while filling a batch: the stream has paused
 
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def poll_batch(consumer: Consumer, size: int, wait_s: float) -> list:
-    """Up to ``size`` messages: wait up to ``wait_s`` for the first, then take what arrives
-    without a pause (``DRAINED_S``), so a batch goes out as soon as the stream runs dry.
-
-    librdkafka's ``consume(size, timeout)`` alone would wait the whole timeout whenever fewer
-    than ``size`` messages are on their way: the last batch of a burst would sit for it.
-    """
-    first = consumer.poll(wait_s)
+def poll(consumer: Consumer) -> list:
+    """Up to ``POLL_MESSAGES`` messages: wait up to ``POLL_TIMEOUT_S`` for the first, then take
+    only those already fetched (librdkafka's ``consume(n, timeout)`` alone would wait the whole
+    timeout whenever fewer than n are on their way, so a trickle would sit for it)."""
+    first = consumer.poll(POLL_TIMEOUT_S)
     if first is None:
         return []
-    batch = [first]
-    while len(batch) < size:
-        more = consumer.consume(num_messages=size - len(batch), timeout=DRAINED_S)
-        if not more:
-            break
-        batch.extend(more)
-    return batch
+    return [first, *consumer.consume(num_messages=POLL_MESSAGES - 1, timeout=0)]
 
 
 class _Worker(threading.Thread):
@@ -95,60 +81,30 @@ class KafkaWorker(_Worker):
                                             session_timeout_ms=self.runner.session_timeout_ms,
                                             heartbeat_ms=self.runner.heartbeat_ms))
         consumer.subscribe([source.topic])
-        batching = self.sub.sensor.batching
-        size = batching.size if batching else PER_EVENT_POLL
-        wait = batching.wait_ms / 1000 if batching else POLL_TIMEOUT_S
-        sender = ThreadPoolExecutor(1, thread_name_prefix=f"argo:{self.sub.label}:send") if batching else None
-        pending: Future[Progress] | None = None
         self.failures = 0
         try:
             while not self.runner.stopping.is_set():
                 polled = []
-                # With a batch in flight, only a short look: it is settled (committed) as soon as
-                # the stream pauses, not after a whole batch wait.
-                for message in poll_batch(consumer, size, DRAINED_S if pending is not None else wait):
+                for message in poll(consumer):
                     if message.error():
                         log.warning("%s: %s", self.sub.label, message.error())
                     else:
                         polled.append(polled_of(message))
-                if sender is None:
-                    if polled:
-                        self._settle(consumer, self.processor.process(polled, self.runner.stopping.is_set))
-                    continue
-                # Batch mode: this batch is built while the one before is in flight, and sent only
-                # once that one is settled, so each partition is still delivered in order.
-                prepared = self.processor.prepare(polled) if polled else None
-                if pending is not None:
-                    progress, pending = pending.result(), None
-                    if progress.rewind:
-                        self._settle(consumer, progress, prepared)
-                        prepared = None  # rewound to before it: it is polled again
-                    else:
-                        # The next batch goes out first: a commit waits a few ms on the broker,
-                        # and nothing would be in flight meanwhile.
-                        if prepared is not None:
-                            pending, prepared = sender.submit(self.processor.deliver, prepared), None
-                        self._settle(consumer, progress)
-                if prepared is not None:
-                    pending = sender.submit(self.processor.deliver, prepared)
-            if pending is not None:  # stopping: finish the request in flight, commit what it did
-                self._settle(consumer, pending.result())
+                if polled:
+                    self._settle(consumer, self.processor.process(polled, self.runner.stopping.is_set))
         except Exception:  # a worker must never die silently; the status shows it stopped
             log.exception("%s: worker stopped", self.sub.label)
         finally:
-            if sender is not None:
-                sender.shutdown(wait=True)
             consumer.close()
             self.http.close()
 
-    def _settle(self, consumer: Consumer, progress: Progress, unsent: Prepared | None = None) -> None:
-        """Commit what ``progress`` may; on a message not done, seek back to it (and to the start
-        of ``unsent``, a batch polled after it, worked out only then) and back off."""
+    def _settle(self, consumer: Consumer, progress: Progress) -> None:
+        """Commit what ``progress`` may; on a message not done, seek back to it and back off."""
         self._commit(consumer, progress.commit, progress.committable)
         if not progress.rewind:
             self.failures = 0
             return
-        self._rewind(consumer, seek_points(progress.rewind, unsent.first_offsets() if unsent else {}))
+        self._rewind(consumer, progress.rewind)
         self.failures += 1
         self.runner.stopping.wait(stuck_delay(self.failures))
 
@@ -240,7 +196,7 @@ class Runner:
 
     @property
     def counters(self) -> dict[str, dict[str, int]]:
-        """Per-sensor counters: events_in, filtered, rejected, triggered, requests, retried,
+        """Per-sensor counters: events_in, rejected, triggered, requests, retried,
         dead_lettered, failed, committed."""
         return {name: c.snapshot() for name, c in sorted(self._counters.items())}
 

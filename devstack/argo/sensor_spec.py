@@ -4,31 +4,33 @@ Parsed before any client opens. The real Argo Events is the reference (``devstac
 ``tests/devstack/argo/test_conformance.py``); this runner stands in for it only as far as what
 we emit, and refuses the rest at load, naming file, field path and rule, so it never accepts
 what Argo would not (or accepts and runs it otherwise). What we emit (the templates under
-``etlkit/workflow/templates``, with :mod:`etlkit.workflow.invocation` and
-``etlkit/steps/expressions/pushdown.py``; the manifests our tests write have the same shape):
+``etlkit/workflow/templates``, with :mod:`etlkit.workflow.invocation`; the manifests our tests
+write have the same shape):
 
 * ``spec``: ``dependencies``, ``triggers`` (``eventBusName``, ``template``, ``replicas`` and
   the like are cluster settings, ignored);
-* a dependency: ``name``, ``eventSourceName``, ``eventName`` and ``filters.data`` only
-  (:mod:`.filters`);
+* a dependency: ``name``, ``eventSourceName``, ``eventName`` (no filters: every event of the
+  dependency fires its triggers; a step function filters its own records);
 * a trigger: ``template`` with ``name``, ``conditions`` (one dependency's name) and one of
   ``http`` (``url``, ``method: POST``, ``headers``, ``timeout``, ``payload``), ``kafka``
   (``url``, ``topic``, ``requiredAcks``, ``payload``) or ``log``; ``retryStrategy``,
   ``policy.status.allow``, ``atLeastOnce``, and a ``dlqTrigger`` (a Kafka trigger);
-* a payload parameter: ``src.dependencyName`` and one of ``value``, ``dataKey`` (with
-  ``useRawData``) or ``dataTemplate`` (:mod:`.gotemplate`); ``dest`` a plain key, or ``""`` for
-  an HTTP trigger's one parameter (the whole body).
+* a payload parameter: ``src.dependencyName`` and one of ``value``, ``contextKey: id``,
+  ``dataKey`` (with ``useRawData``; ``@this`` is the whole event data) or ``dataTemplate``
+  (:mod:`.gotemplate`); ``dest`` a plain key, or ``""`` for an HTTP trigger's one parameter
+  (the whole body: tick Sensors).
 
-Refused, each with :func:`unsupported`: exprs, context filters, data filter templates, logical
-operators, transforms, time and script filters; triggers other than http, kafka, log; secure,
-dynamic and basic-auth headers; ``contextKey``/``contextTemplate``, a parameter with no or
-several sources, a nested or empty Kafka ``dest``; ``conditions`` other than one name,
-``conditionsReset``, ``rateLimit``, parameters. Anything unknown is a typo.
+A step Sensor's HTTP payload is ``workflow``, ``version``, ``step`` (``value``), ``id``
+(``contextKey: id``) and ``event`` (``dataKey: "@this"``, ``useRawData``): one request per Kafka
+message, as Argo sends it (docs/contracts.md, "Step invocation").
 
-The runner's own option, ignored by real Argo: the annotation ``faas-etl.dev/batch-size: "<n>"``
-makes one HTTP request carry up to n events (see :mod:`.dispatch`); ``faas-etl.dev/batch-wait-ms``
-is how long to wait for a batch's first event (the rest are those that follow without a pause,
-see :func:`.runner.poll_batch`).
+Refused, each with :func:`unsupported`: dependency filters (data, exprs, context, time, script,
+logical operators) and transforms; triggers other than http, kafka, log; secure, dynamic and
+basic-auth headers; ``contextTemplate`` and context keys other than ``id``, a parameter with no
+or several sources, a nested or empty Kafka ``dest``; ``conditions`` other than one name,
+``conditionsReset``, ``rateLimit``, parameters; the annotations ``faas-etl.dev/batch-size`` and
+``faas-etl.dev/batch-wait-ms`` (the local runner's old batching, which Argo never did). Anything
+unknown is a typo.
 """
 from __future__ import annotations
 
@@ -36,14 +38,13 @@ import re
 from dataclasses import dataclass
 
 from . import gjson, gotemplate
-from .filters import DataFilter, compile_data_filter
 from .params import Param, ParamSource
 from .retry import Backoff, parse_backoff
 from .yamlnode import Node, unsupported
 
-BATCH_SIZE = "faas-etl.dev/batch-size"
-BATCH_WAIT_MS = "faas-etl.dev/batch-wait-ms"
-DEFAULT_BATCH_WAIT_MS = 200
+# The local runner's batching annotations, gone with issue 15: refused so an old manifest does
+# not silently run one request per message where it meant batches.
+BATCH_ANNOTATIONS = ("faas-etl.dev/batch-size", "faas-etl.dev/batch-wait-ms")
 DEFAULT_HTTP_TIMEOUT_S = 60  # Argo's default
 _DEST = re.compile(r"[A-Za-z0-9_-]+")
 _OTHER_TRIGGERS = ("k8s", "argoWorkflow", "awsLambda", "custom", "nats", "slack", "openWhisk",
@@ -91,13 +92,6 @@ class Dependency:
     name: str
     event_source: str
     event_name: str
-    filter: tuple[DataFilter, ...] | None = None  # filters.data entries, and-ed
-
-
-@dataclass(frozen=True)
-class Batching:
-    size: int
-    wait_ms: int = DEFAULT_BATCH_WAIT_MS
 
 
 @dataclass(frozen=True)
@@ -106,53 +100,27 @@ class Sensor:
     file: str
     dependencies: tuple[Dependency, ...]
     triggers: tuple[Trigger, ...]
-    batching: Batching | None = None
 
 
-_FILTERS_EMITTED = "filters.data, a list of {path, type, value, comparator} entries, and-ed"
-
-
-def _data_filter(node: Node) -> DataFilter:
-    node.mapping(("path", "type", "value", "comparator"),
-                 refused=_refuse(("template",), "data filters without a template"))
-    values = node.child("value").value
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise node.child("value").error("must be a list of strings (quote numbers and booleans)")
-    path, type_ = node.child("path").string(required=True), node.child("type").string(required=True)
-    comparator = node.child("comparator").string(default="=")  # Argo's default, the same filter
-    try:
-        return compile_data_filter(path, type_, values, comparator)
-    except ValueError as exc:
-        raise node.error(str(exc)) from exc
-
-
-def _filters(node: Node) -> tuple[DataFilter, ...] | None:
-    if not node.present:
-        return None
-    node.mapping(("data",), refused=_refuse(
-        ("exprs", "context", "time", "script", "dataLogicalOperator", "exprLogicalOperator"), _FILTERS_EMITTED))
-    entries = tuple(_data_filter(n) for n in node.child("data").items(required=True))
-    if not entries:
-        raise node.child("data").error("must not be empty (leave filters out instead)")
-    return entries
+_DEPENDENCY_EMITTED = "name, eventSourceName, eventName (no filters: the step function filters records)"
 
 
 def _dependency(node: Node) -> Dependency:
-    node.mapping(("name", "eventSourceName", "eventName", "filters"),
-                 refused=_refuse(("transform", "filtersLogicalOperator"), _FILTERS_EMITTED))
+    node.mapping(("name", "eventSourceName", "eventName"),
+                 refused=_refuse(("filters", "transform", "filtersLogicalOperator"), _DEPENDENCY_EMITTED))
     return Dependency(node.child("name").string(required=True),
                       node.child("eventSourceName").string(required=True),
-                      node.child("eventName").string(required=True),
-                      _filters(node.child("filters")))
+                      node.child("eventName").string(required=True))
 
 
-_SOURCES = ("value", "dataKey", "dataTemplate")
-_SOURCE_EMITTED = "a dependencyName and one of value, dataKey (with useRawData) or dataTemplate"
+_SOURCES = ("value", "contextKey", "dataKey", "dataTemplate")
+_SOURCE_EMITTED = "a dependencyName and one of value, contextKey id, dataKey (with useRawData) or dataTemplate"
+CONTEXT_KEYS = ("id",)  # the Argo event ID: a step's input identity (docs/contracts.md)
 
 
 def _source(node: Node, dependencies: set[str]) -> ParamSource:
     node.mapping(("dependencyName", *_SOURCES, "useRawData"),
-                 refused=_refuse(("contextKey", "contextTemplate"), _SOURCE_EMITTED), required=True)
+                 refused=_refuse(("contextTemplate",), _SOURCE_EMITTED), required=True)
     dependency = node.child("dependencyName").string(required=True)
     if dependency not in dependencies:
         raise node.child("dependencyName").error(
@@ -163,10 +131,13 @@ def _source(node: Node, dependencies: set[str]) -> ParamSource:
     raw = node.child("useRawData")
     if raw.present and given != ["dataKey"]:
         raise raw.error(unsupported("useRawData beside dataKey"))
-    value, key, template = (node.child(k) for k in _SOURCES)
+    value, context, key, template = (node.child(k) for k in _SOURCES)
+    if context.present and context.string() not in CONTEXT_KEYS:
+        raise context.error(unsupported("contextKey id"))
     return ParamSource(dependency, key.parsed(gjson.parse_get_path) if key.present else None,
                        template.parsed(gotemplate.parse) if template.present else None,
-                       value.string() if value.present else None, raw.boolean())
+                       value.string() if value.present else None, raw.boolean(),
+                       context.string() if context.present else None)
 
 
 def _params(node: Node, dependencies: set[str], *, whole_body: bool) -> tuple[Param, ...]:
@@ -181,7 +152,11 @@ def _params(node: Node, dependencies: set[str], *, whole_body: bool) -> tuple[Pa
                              "HTTP trigger")
         if text and not _DEST.fullmatch(text):
             raise dest.error(unsupported("a dest of letters, digits, '_' and '-', or \"\""))
-        params.append(Param(_source(item.child("src"), dependencies), text or None))
+        param = Param(_source(item.child("src"), dependencies), text or None)
+        if param.dest is None and param.src.data_template is None:
+            # Only a tick Sensor's envelope template is the whole body; a step's is built field by field.
+            raise dest.error(unsupported('dest "" on a dataTemplate parameter (a tick Sensor\'s body)'))
+        params.append(param)
     if not params:
         raise node.error("must not be empty")
     if any(p.dest is None for p in params) and len(params) > 1:
@@ -290,20 +265,12 @@ def _check_always_resolved(node: Node, action: HttpAction | KafkaAction | LogAct
                 "name the dependency that fires it")
 
 
-def _batching(annotations: Node) -> Batching | None:
-    size, wait = annotations.child(BATCH_SIZE), annotations.child(BATCH_WAIT_MS)
-    if not size.present:
-        if wait.present:
-            raise wait.error(f"needs {BATCH_SIZE} too")
-        return None
-
-    def number(node: Node, minimum: int) -> int:
-        text = node.string(required=True)
-        if not text.isdigit() or int(text) < minimum:
-            raise node.error(f"must be a whole number of at least {minimum}, quoted")
-        return int(text)
-
-    return Batching(number(size, 1), number(wait, 0) if wait.present else DEFAULT_BATCH_WAIT_MS)
+def _check_annotations(annotations: Node) -> None:
+    for name in BATCH_ANNOTATIONS:
+        if annotations.child(name).present:
+            raise annotations.child(name).error(unsupported(
+                "no batching annotation: one request per Kafka message, as Argo sends it; record "
+                "batches travel inside messages (issue 15)"))
 
 
 def parse_sensor(doc: Node) -> Sensor:
@@ -331,10 +298,5 @@ def parse_sensor(doc: Node) -> Sensor:
     for i, t in enumerate(triggers):
         if trigger_names.count(t.name) > 1:
             raise spec.child("triggers").child(i).error(f"trigger name {t.name!r} is used twice")
-    batching = _batching(metadata.child("annotations"))
-    if batching is not None:
-        for i, t in enumerate(triggers):
-            if not isinstance(t.action, HttpAction):
-                raise spec.child("triggers").child(i).error(
-                    f"{BATCH_SIZE} batches HTTP triggers only; this one is not http")
-    return Sensor(name, doc.file, dependencies, triggers, batching)
+    _check_annotations(metadata.child("annotations"))
+    return Sensor(name, doc.file, dependencies, triggers)

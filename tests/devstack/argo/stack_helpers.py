@@ -51,7 +51,8 @@ def requests_of(record_dir: pathlib.Path, name: str) -> list[dict]:
 
 
 def events_of(record_dir: pathlib.Path, name: str) -> list[dict]:
-    return [event for request in requests_of(record_dir, name) for event in request["events"]]
+    """The event data of each request (one per Kafka message), in the order they came."""
+    return [json.loads(request["raw"])["event"] for request in requests_of(record_dir, name)]
 
 
 def wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:

@@ -9,11 +9,11 @@ from . import factory
 def test_check_prints_subscriptions_and_warnings(tmp_path, capsys):
     factory.write(tmp_path, factory.kafka_eventsource("src", "orders", "g"),
                   factory.sensor("a", "src", "orders", "fn", allow=None),
-                  factory.sensor("b", "src", "orders", "fn", batch_size=100))
+                  factory.sensor("b", "src", "orders", "fn"))
     assert main(["check", "--manifests", str(tmp_path)]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert [(s["sensor"], s["group"], s["batch_size"]) for s in report["subscriptions"]] == \
-        [("a", "g.a", None), ("b", "g.b", 100)]
+    assert [(s["sensor"], s["group"], s["triggers"]) for s in report["subscriptions"]] == \
+        [("a", "g.a", ["a-call"]), ("b", "g.b", ["b-call"])]
     assert len(report["warnings"]) == 1 and "5xx" in report["warnings"][0]
 
 

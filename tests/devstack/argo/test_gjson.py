@@ -1,4 +1,6 @@
 """gjson reads over decoded JSON for the paths the renderer writes, and refusal of other syntax."""
+import json
+
 import pytest
 
 from devstack.argo import gjson
@@ -33,20 +35,26 @@ def test_get_missing_is_none(path):
     assert _get(path) is None
 
 
-@pytest.mark.parametrize("value, as_float, as_bool", [
-    ("12.5", 12.5, False), ("t", 0.0, True), (3, 3.0, True), (0, 0.0, False), (True, 1.0, True),
-    (None, 0.0, False), ({"a": 1}, 0.0, False)],
-    ids=["numeric-text", "bool-text", "number", "zero", "true", "null", "object"])
-def test_result_conversions_follow_gjson(value, as_float, as_bool):
-    result = gjson.Result(value)
-    assert (result.float(), result.bool()) == (as_float, as_bool)
+def test_this_is_the_whole_value_with_the_source_text_as_raw():
+    # gjson v1.19 modThis returns the document; Get parses it, so Raw is the text as it stands.
+    text = '{"topic":"orders","body":{"n":9223372036854775807,"x":1.000000000000000000000000000001}}'
+    source = gjson.Source(lambda: text, json.loads)
+    found = gjson.get(json.loads(text), gjson.parse_get_path("@this"), source)
+    assert (found.kind, found.raw()) == ("JSON", text)
 
 
 @pytest.mark.parametrize("path", [
     "a|b", "items.#(sku==x)", "a.@reverse", "body.@this", "a..b", "", "..a", "!true", "body.items.#",
     "body.am*", "body.i?", "body.a\\.b", "a b"],
-    ids=["pipe", "query", "modifier", "this", "empty-key", "empty-path", "json-lines", "literal", "array-length",
-         "star-wildcard", "question-wildcard", "escaped-dot", "space"])
+    ids=["pipe", "query", "modifier-after-a-key", "this-after-a-key", "empty-key", "empty-path", "json-lines",
+         "literal", "array-length", "star-wildcard", "question-wildcard", "escaped-dot", "space"])
 def test_paths_the_renderer_does_not_write_are_refused(path):
     with pytest.raises(gjson.PathError, match="only what etlkit/workflow/render.py emits: dotted keys"):
+        gjson.parse_get_path(path)
+
+
+@pytest.mark.parametrize("path", ["@reverse", "@this.body", "@this|body", "@pretty", "@this:{}"],
+                         ids=["other-modifier", "path-after-this", "pipe-after-this", "pretty", "this-with-argument"])
+def test_modifiers_other_than_this_alone_are_refused(path):
+    with pytest.raises(gjson.PathError, match="the modifier @this alone"):
         gjson.parse_get_path(path)

@@ -34,32 +34,6 @@ def test_dumps_refuses_nan_like_go():
         gojson.dumps(float("nan"))
 
 
-@pytest.mark.parametrize("text, expected", [("1", 1.0), ("-1.5e3", -1500.0), ("0x1p-2", 0.25),
-                                            ("+Inf", float("inf")), ("1_000", 1000.0), ("0x_1p0", 1.0)],
-                         ids=["int", "exponent", "hex", "infinity", "underscore", "underscore-after-prefix"])
-def test_parse_float_accepts_go_syntax(text, expected):
-    assert gojson.parse_float(text) == expected
-
-
-@pytest.mark.parametrize("text", ["", " 1", "1__000", "_1", "1_.5", "+nan", "abc", "1e", "1e400"],
-                         ids=["empty", "leading-space", "double-underscore", "leading-underscore",
-                              "underscore-before-point", "signed-nan", "word", "bare-exponent", "out-of-range"])
-def test_parse_float_refuses_what_go_refuses(text):
-    with pytest.raises(ValueError, match="ParseFloat"):
-        gojson.parse_float(text)
-
-
-@pytest.mark.parametrize("text, expected", [("t", True), ("TRUE", True), ("0", False), ("False", False)],
-                         ids=["t", "upper", "zero", "title"])
-def test_parse_bool(text, expected):
-    assert gojson.parse_bool(text) is expected
-
-
-def test_parse_bool_refuses_yes():
-    with pytest.raises(ValueError):
-        gojson.parse_bool("yes")
-
-
 @pytest.mark.parametrize("value, text", [
     ({"a": 2.0}, '{"a":2}'),
     ({"a": [1e-7, 1e16]}, '{"a":[1e-7,10000000000000000]}'),

@@ -7,7 +7,8 @@ import pytest
 from devstack.argo import gjson, gotemplate
 from devstack.argo.events import kafka_event
 from devstack.argo.params import Param, ParamSource, PayloadError, construct_payload, resolve
-from etlkit.workflow.invocation import dead_letter_parameters
+
+from . import factory
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
 EVENT = kafka_event(event_source="es", event_name="orders", url="kafka:9092", topic="orders",
@@ -71,12 +72,30 @@ def test_the_runners_invocation_template_gives_the_contract_shape():
     assert set(body["event"]) == {"topic", "key", "partition", "body", "timestamp", "headers"}
 
 
-def test_the_rendered_dead_letter_is_the_contracts_fields_in_order():
-    params = []
-    for p in dead_letter_parameters("dep", "paid-only", "gave up"):
-        src = {k: v for k, v in p["src"].items() if k != "dependencyName"}
-        names = {"dataKey": "data_key", "dataTemplate": "data_template", "useRawData": "use_raw_data"}
-        params.append(_param(p["dest"], **{names.get(k, k): v for k, v in src.items()}))
-    body = construct_payload(params, EVENTS, NOW)
+_NAMES = {"dataKey": "data_key", "dataTemplate": "data_template", "useRawData": "use_raw_data",
+          "contextKey": "context_key"}
+
+
+def _params_of(manifest_params):
+    """Manifest payload parameters (camelCase, as the renderer writes them) as Params."""
+    return [_param(p["dest"] or None, **{_NAMES.get(k, k): v for k, v in p["src"].items() if k != "dependencyName"})
+            for p in manifest_params]
+
+
+def test_the_dead_letter_is_the_contracts_fields_in_order():
+    body = construct_payload(_params_of(factory.dead_letter_payload("dep", "paid-only", "gave up")), EVENTS, NOW)
     assert body == (b'{"step":"paid-only","reason":"gave up","payload":{"id":"o1","amount":12.5,"n":3,'
-                    b'"tags":["a"]},"topic":"orders","key":"o1","at":"1795255200000"}')
+                    b'"tags":["a"]},"topic":"orders","key":"o1","partition":"1","id":"es:orders:kafka:9092:orders:1:7",'
+                    b'"at":"1795255200000"}')
+
+
+def test_the_step_invocation_is_values_the_event_id_and_the_event_data_bytes():
+    # Argo (pkg/sensors/triggers/params.go): value and contextKey resolve to strings, sjson writes
+    # them as JSON strings; dataKey "@this" is the event data (gjson Raw), spliced raw.
+    body = construct_payload(_params_of(factory.step_payload("dep", "orders", 4, {"kind": "filter"})), EVENTS, NOW)
+    assert body == (b'{"workflow":"orders","version":"4","step":"{\\"kind\\":\\"filter\\"}",'
+                    b'"id":"es:orders:kafka:9092:orders:1:7","event":' + EVENT.data_text().encode() + b'}')
+
+
+def test_this_without_raw_data_is_the_event_data_as_a_string():
+    assert _payload(_param("e", data_key="@this")) == {"e": EVENT.data_text()}

@@ -47,8 +47,25 @@ def _src(d):
     return _http(d)["payload"][0]["src"]
 
 
+def _id_src(d):
+    return _http(d)["payload"][3]["src"]  # contextKey: id
+
+
+def _event_src(d):
+    return _http(d)["payload"][4]["src"]  # dataKey: "@this", useRawData
+
+
 def _dlq(d):
     return _trigger(d)["dlqTrigger"]["template"]
+
+
+# The field paths of the step payload's parameters the rows below change.
+ID_SRC, EVENT_SRC = "spec.triggers[0].template.http.payload[3].src", "spec.triggers[0].template.http.payload[4].src"
+AT_TEMPLATE = "spec.triggers[0].dlqTrigger.template.kafka.payload[7].src.dataTemplate"
+
+
+def _at_src(d):
+    return _dlq(d)["kafka"]["payload"][7]["src"]  # dataTemplate: {{ (now).UnixMilli }}
 
 
 def _data(**entry):
@@ -63,63 +80,48 @@ def _second_dependency(d, conditions):
 
 # (change, file, field path): each a construct the renderer does not write.
 REFUSED = {
-    # dependency filters: only filters.data, and-ed, of {path, type, value, comparator}
+    # dependencies: name, eventSourceName, eventName; no filters (the step function filters records)
+    "data-filter": (lambda d: _dep(d).update(filters=_data()), SENSOR, "spec.dependencies[0].filters"),
     "exprs": (lambda d: _dep(d).update(filters={"exprs": [{"expr": "a > 1", "fields": [{"name": "a", "path": "body.a"}]}]}),
-              SENSOR, "spec.dependencies[0].filters.exprs"),
+              SENSOR, "spec.dependencies[0].filters"),
     "context-filter": (lambda d: _dep(d).update(filters={"context": {"type": "kafka"}}),
-                       SENSOR, "spec.dependencies[0].filters.context"),
-    "time-filter": (lambda d: _dep(d).update(filters={"time": {"start": "01:00:00", "stop": "02:00:00"}}),
-                    SENSOR, "spec.dependencies[0].filters.time"),
-    "script-filter": (lambda d: _dep(d).update(filters={"script": "return true"}),
-                      SENSOR, "spec.dependencies[0].filters.script"),
-    "data-logical-or": (lambda d: _dep(d).update(filters={**_data(), "dataLogicalOperator": "or"}),
-                        SENSOR, "spec.dependencies[0].filters.dataLogicalOperator"),
-    "expr-logical-or": (lambda d: _dep(d).update(filters={**_data(), "exprLogicalOperator": "or"}),
-                        SENSOR, "spec.dependencies[0].filters.exprLogicalOperator"),
-    "filters-logical-or": (lambda d: _dep(d).update(filters=_data(), filtersLogicalOperator="or"),
+                       SENSOR, "spec.dependencies[0].filters"),
+    "filters-logical-or": (lambda d: _dep(d).update(filtersLogicalOperator="or"),
                            SENSOR, "spec.dependencies[0].filtersLogicalOperator"),
     "transform": (lambda d: _dep(d).update(transform={"jq": ".body"}), SENSOR, "spec.dependencies[0].transform"),
-    "data-filter-template": (lambda d: _dep(d).update(filters=_data(template="{{ .Input }}")),
-                             SENSOR, "spec.dependencies[0].filters.data[0].template"),
-    "string-not-equal": (lambda d: _dep(d).update(filters=_data(type="string", value=["^x$"], comparator="!=")),
-                         SENSOR, "spec.dependencies[0].filters.data[0]"),
-    "number-not-equal": (lambda d: _dep(d).update(filters=_data(comparator="!=")),
-                         SENSOR, "spec.dependencies[0].filters.data[0]"),
-    "unanchored-regex": (lambda d: _dep(d).update(filters=_data(type="string", value=["FR"])),
-                         SENSOR, "spec.dependencies[0].filters.data[0]"),
-    "regex-syntax": (lambda d: _dep(d).update(filters=_data(type="string", value=["^[A-Z]{2}$"])),
-                     SENSOR, "spec.dependencies[0].filters.data[0]"),
-    "bool-as-one": (lambda d: _dep(d).update(filters=_data(type="bool", value=["1"])),
-                    SENSOR, "spec.dependencies[0].filters.data[0]"),
-    "gjson-wildcard-path": (lambda d: _dep(d).update(filters=_data(path="body.am*")),
-                            SENSOR, "spec.dependencies[0].filters.data[0]"),
-    # payload parameters: one of value, dataKey (+ useRawData), dataTemplate; dest a plain key or ""
+    # the local runner's old batching: one request per Kafka message now, as Argo sends it
+    "batch-size-annotation": (lambda d: d["sensor"]["metadata"].update(annotations={"faas-etl.dev/batch-size": "500"}),
+                              SENSOR, "metadata.annotations.faas-etl.dev/batch-size"),
+    "batch-wait-annotation": (lambda d: d["sensor"]["metadata"].update(annotations={"faas-etl.dev/batch-wait-ms": "50"}),
+                              SENSOR, "metadata.annotations.faas-etl.dev/batch-wait-ms"),
+    # payload parameters: one of value, contextKey id, dataKey (+ useRawData; a plain path or @this),
+    # dataTemplate; dest a plain key, or "" for a tick's one dataTemplate
     "gjson-modifier-key": (lambda d: _dlq(d)["kafka"]["payload"][2]["src"].update(dataKey="body|@pretty"),
                            SENSOR, "spec.triggers[0].dlqTrigger.template.kafka.payload[2].src.dataKey"),
-    "template-field": (lambda d: _src(d).update(dataTemplate='{"id": {{ .Input.body.id }}}'),
-                       SENSOR, "spec.triggers[0].template.http.payload[0].src.dataTemplate"),
-    "template-sprig": (lambda d: _src(d).update(dataTemplate="{{ toJson .Input | b64enc }}"),
-                       SENSOR, "spec.triggers[0].template.http.payload[0].src.dataTemplate"),
-    "template-control": (lambda d: _src(d).update(dataTemplate="{{ if .Input }}{{ toJson .Input }}{{ end }}"),
-                         SENSOR, "spec.triggers[0].template.http.payload[0].src.dataTemplate"),
-    "context-key": (lambda d: _src(d).update(dataTemplate=None, contextKey="id"),
-                    SENSOR, "spec.triggers[0].template.http.payload[0].src.contextKey"),
-    "context-template": (lambda d: _src(d).update(dataTemplate=None, contextTemplate="{{ .Input.id }}"),
-                         SENSOR, "spec.triggers[0].template.http.payload[0].src.contextTemplate"),
-    "whole-event": (lambda d: _src(d).pop("dataTemplate"), SENSOR, "spec.triggers[0].template.http.payload[0].src"),
-    "template-with-value": (lambda d: _src(d).update(value="fallback"),
-                            SENSOR, "spec.triggers[0].template.http.payload[0].src"),
-    "key-with-value": (lambda d: _dlq(d)["kafka"]["payload"][3]["src"].update(value="fallback"),
-                       SENSOR, "spec.triggers[0].dlqTrigger.template.kafka.payload[3].src"),
+    "gjson-other-modifier": (lambda d: _event_src(d).update(dataKey="@reverse"), SENSOR, f"{EVENT_SRC}.dataKey"),
+    "gjson-path-after-this": (lambda d: _event_src(d).update(dataKey="@this.body"), SENSOR, f"{EVENT_SRC}.dataKey"),
+    "template-field": (lambda d: _at_src(d).update(dataTemplate='{"id": {{ .Input.body.id }}}'), SENSOR, AT_TEMPLATE),
+    "template-sprig": (lambda d: _at_src(d).update(dataTemplate="{{ toJson .Input | b64enc }}"), SENSOR, AT_TEMPLATE),
+    "template-control": (lambda d: _at_src(d).update(dataTemplate="{{ if .Input }}{{ toJson .Input }}{{ end }}"),
+                         SENSOR, AT_TEMPLATE),
+    "context-key-other-than-id": (lambda d: _id_src(d).update(contextKey="source"), SENSOR, f"{ID_SRC}.contextKey"),
+    "context-template": (lambda d: (_id_src(d).pop("contextKey"), _id_src(d).update(contextTemplate="{{ .ID }}")),
+                         SENSOR, f"{ID_SRC}.contextTemplate"),
+    "whole-event": (lambda d: _src(d).pop("value"), SENSOR, "spec.triggers[0].template.http.payload[0].src"),
+    "key-with-value": (lambda d: _event_src(d).update(value="fallback"), SENSOR, EVENT_SRC),
+    "context-key-with-value": (lambda d: _id_src(d).update(value="fallback"), SENSOR, ID_SRC),
     "raw-value": (lambda d: _dlq(d)["kafka"]["payload"][0]["src"].update(useRawData=True),
                   SENSOR, "spec.triggers[0].dlqTrigger.template.kafka.payload[0].src.useRawData"),
     "operation-append": (lambda d: _dlq(d)["kafka"]["payload"][0].update(operation="append"),
                          SENSOR, "spec.triggers[0].dlqTrigger.template.kafka.payload[0].operation"),
     "nested-dest": (lambda d: _dlq(d)["kafka"]["payload"][0].update(dest="meta.step"),
                     SENSOR, "spec.triggers[0].dlqTrigger.template.kafka.payload[0].dest"),
-    "whole-body-beside-others": (lambda d: _http(d)["payload"].append({"src": {"dependencyName": "in", "value": "x"},
-                                                                       "dest": "x"}),
-                                 SENSOR, "spec.triggers[0].template.http.payload"),
+    "whole-body-of-a-step": (lambda d: _http(d).update(payload=[{"src": {"dependencyName": "in", "dataKey": "@this"},
+                                                                 "dest": ""}]),
+                             SENSOR, "spec.triggers[0].template.http.payload[0].dest"),
+    "whole-body-beside-others": (lambda d: _http(d)["payload"].append(
+        {"src": {"dependencyName": "in", "dataTemplate": "{{ toJson .Input }}"}, "dest": ""}),
+        SENSOR, "spec.triggers[0].template.http.payload"),
     # HTTP triggers: url, method POST, headers, timeout, payload
     "secure-headers": (lambda d: _http(d).update(secureHeaders=[{"name": "X", "valueFrom": {"secretKeyRef": {
         "name": "s", "key": "k"}}}]), SENSOR, "spec.triggers[0].template.http.secureHeaders"),
@@ -210,8 +212,6 @@ def test_the_unchanged_shapes_load(tmp_path):
 def test_every_committed_manifest_loads():
     manifests = load_manifests(REPO / "argo-events")
     assert len(manifests.sensors) >= 10 and manifests.warnings == ()
-    filtered = [d for s in manifests.sensors for d in s.dependencies if d.filter]
-    assert filtered, "no committed Sensor has a data filter: the loader's filters go unchecked"
 
 
 def _write(files, root: pathlib.Path) -> pathlib.Path:
@@ -223,17 +223,15 @@ def _write(files, root: pathlib.Path) -> pathlib.Path:
     return root / "argo-events"
 
 
-@pytest.mark.parametrize("pushdown", ["default", None], ids=["step-library-pushdown", "no-pushdown"])
 @pytest.mark.parametrize("workflow", [pytest.param(p, id=p.stem) for p in WORKFLOWS])
-def test_every_manifest_rendered_from_an_example_workflow_loads(tmp_path, workflow, pushdown):
-    kwargs = {} if pushdown == "default" else {"pushdown": None}
-    files = render_workflow(load_workflow(workflow), FILE_VERSION, **kwargs)
+def test_every_manifest_rendered_from_an_example_workflow_loads(tmp_path, workflow):
+    files = render_workflow(load_workflow(workflow), FILE_VERSION)
     manifests = load_manifests(_write(files, tmp_path))
     assert len(manifests.sensors) == sum(f.path.parts[1] == "sensors" for f in files)
 
 
 def test_the_shapes_the_examples_do_not_use_load(tmp_path):
-    """Every data filter kind pushdown writes, a step of two input topics, a cron tick."""
+    """A filter step (no Sensor filter any more), a step of two input topics, a cron tick."""
     doc = {
         "name": "shop", "description": "every rendered shape",
         "sources": [{"name": "api", "kind": "http", "topic": "shop-raw", "key": "id"},
@@ -249,5 +247,4 @@ def test_the_shapes_the_examples_do_not_use_load(tmp_path):
     manifests = load_manifests(_write(files, tmp_path))
     (paid,) = [s for s in manifests.sensors if s.name == "shop-paid"]
     assert [t.dependencies for t in paid.triggers] == [("shop-raw",), ("shop-legacy",)]
-    assert {f.type for d in paid.dependencies for f in d.filter} == {"number", "string", "bool"}
     assert any(type(s.schedule).__name__ == "CronSchedule" for s in manifests.sources if hasattr(s, "schedule"))

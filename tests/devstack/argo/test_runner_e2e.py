@@ -8,9 +8,11 @@ import json
 import re
 
 import pytest
+from confluent_kafka import Producer
 
 from devstack.argo.runner import Runner
 from devstack.kafka_tools import consume_all
+from etlkit.stepfn import parse_invocation
 
 from . import factory
 from .stack_helpers import (HEARTBEAT_MS, RECORDER, SESSION_TIMEOUT_MS, committed, events_of, produce,
@@ -40,7 +42,7 @@ def _until_committed(runner, sensor, n, timeout=40.0):
     wait_for(lambda: runner.counters[sensor]["committed"] >= n, timeout, f"{n} commits by {sensor}")
 
 
-def test_event_reaches_the_function_through_the_sensor(local_stack, record_dir, topics, tmp_path):
+def test_each_message_is_one_request_with_its_argo_id_and_event(local_stack, record_dir, topics, tmp_path):
     file = unique("reach")
     manifests = factory.write(tmp_path / "m", factory.kafka_eventsource("src", topics["in"], "g-reach"),
                               factory.sensor("reach", "src", topics["in"], RECORDER, query=f"?file={file}"))
@@ -48,40 +50,47 @@ def test_event_reaches_the_function_through_the_sensor(local_stack, record_dir, 
     produce(local_stack.bootstrap, topics["in"], records)
     with _runner(local_stack, manifests, tmp_path) as runner:
         _until_committed(runner, "reach", 6)
-    events = events_of(record_dir, file)
-    assert sorted(e["body"]["id"] for e in events) == list(range(6))
-    assert all(set(e) == EVENT_FIELDS for e in events)
-    first = events[0]
+    requests = requests_of(record_dir, file)
+    invocations = [parse_invocation(r["raw"].encode(), kind="test") for r in requests]
+    assert len(requests) == 6 and all(len(i.events) == 1 for i in invocations)  # one event per request
+    assert sorted(i.events[0]["body"]["id"] for i in invocations) == list(range(6))
+    assert all(set(i.events[0]) == EVENT_FIELDS for i in invocations)
+    assert {(i.workflow, i.version) for i in invocations} == {("wf", 1)}
+    # The Argo event ID (genUniqueID): <eventsource>:<event>:<first url>:<topic>:<partition>:<offset>.
+    ids = {i.identity for i in invocations}
+    expected = {f"src:{topics['in']}:{factory.KAFKA}:{topics['in']}:{p}:{o}"
+                for p in (0, 1) for o in range(sum(i.events[0]["partition"] == p for i in invocations))}
+    assert ids == expected
+    first = invocations[0].events[0]
     assert first["topic"] == topics["in"] and first["key"] == str(first["body"]["id"])
     assert first["headers"] == {"etl-source": "tests"} and GO_TIME.match(first["timestamp"])
-    assert all(not r["batch"] for r in requests_of(record_dir, file))
+    assert list(json.loads(requests[0]["raw"])) == ["workflow", "version", "step", "id", "event"]
     assert committed(local_stack.bootstrap, "g-reach", topics["in"], 2) == 6
-    assert runner.counters["reach"] == {"events_in": 6, "filtered": 0, "rejected": 0, "triggered": 6,
+    assert runner.counters["reach"] == {"events_in": 6, "rejected": 0, "triggered": 6,
                                         "requests": 6, "retried": 0, "dead_lettered": 0, "failed": 0,
                                         "committed": 6}
     status = json.loads((tmp_path / "run" / "argo-events-status.json").read_text())
     assert status["sensors"]["reach"]["committed"] == 6 and not status["running"]
 
 
-def test_filter_drops_what_it_should(local_stack, record_dir, topics, tmp_path):
-    file = unique("filter")
-    filters = {"data": [{"path": "body.amount", "type": "number", "value": ["10"], "comparator": ">"},
-                        {"path": "body.country", "type": "string", "value": ["^FR$", "^DE$"]}]}
-    manifests = factory.write(tmp_path / "m", factory.kafka_eventsource("src", topics["in"], "g-filter"),
-                              factory.sensor("filtered", "src", topics["in"], RECORDER, filters=filters,
-                                             query=f"?file={file}"))
-    records = [{"id": 0, "amount": 5, "country": "FR"}, {"id": 1, "amount": 50, "country": "FR"},
-               {"id": 2, "amount": 50, "country": "IT"}, {"id": 3, "amount": 11, "country": "DE"},
-               {"id": 4, "country": "FR"}, {"id": 5, "amount": 10, "country": "DE"},
-               {"id": 6, "amount": "99", "country": "DE"}, {"id": 7, "amount": 100, "country": "FRA"}]
-    produce(local_stack.bootstrap, topics["in"], records)
+BIG_NUMBERS = b'{"id": 0, "big": 9223372036854775807, "odd": 9007199254740993, ' \
+              b'"dec": 123456789012345678901234567890.5, "neg": -0.0, "e": 1E+400}'
+
+
+def test_the_event_reaches_the_function_with_the_messages_exact_number_texts(
+        local_stack, record_dir, topics, tmp_path):
+    # dataKey "@this" with useRawData splices the event data's bytes: no float64 on the way.
+    file = unique("exact")
+    manifests = factory.write(tmp_path / "m", factory.kafka_eventsource("src", topics["in"], "g-exact"),
+                              factory.sensor("exact", "src", topics["in"], RECORDER, query=f"?file={file}"))
+    producer = Producer({"bootstrap.servers": local_stack.bootstrap})
+    producer.produce(topics["in"], value=BIG_NUMBERS, key=b"0", partition=0)
+    assert producer.flush(15) == 0
     with _runner(local_stack, manifests, tmp_path) as runner:
-        _until_committed(runner, "filtered", 8)
-    # 6: numeric text, as gjson's Float() reads it; 7: the regex is anchored, FRA is not FR.
-    assert sorted(e["body"]["id"] for e in events_of(record_dir, file)) == [1, 3, 6]
-    counters = runner.counters["filtered"]
-    assert (counters["filtered"], counters["triggered"], counters["committed"]) == (5, 3, 8)
-    assert committed(local_stack.bootstrap, "g-filter", topics["in"], 2) == 8
+        _until_committed(runner, "exact", 1)
+    [request] = requests_of(record_dir, file)
+    compact = BIG_NUMBERS.decode().replace(": ", ":").replace(", ", ",")
+    assert f'"body":{compact},' in request["raw"]
 
 
 def test_500_is_retried_per_retry_strategy_then_dead_lettered_with_the_original_payload(
@@ -151,51 +160,11 @@ def test_nothing_is_committed_while_the_dead_letter_cannot_be_written(local_stac
     assert [e["body"]["id"] for e in events_of(record_dir, file)].count(1) == 1
 
 
-def test_batch_mode_carries_many_events_per_request(local_stack, record_dir, topics, tmp_path):
-    file = unique("batch")
-    manifests = factory.write(tmp_path / "m", factory.kafka_eventsource("src", topics["in"], "g-batch"),
-                              factory.sensor("batched", "src", topics["in"], RECORDER, batch_size=25,
-                                             query=f"?file={file}"))
-    produce(local_stack.bootstrap, topics["in"], [{"id": i} for i in range(100)])
-    with _runner(local_stack, manifests, tmp_path) as runner:
-        _until_committed(runner, "batched", 100)
-    requests = requests_of(record_dir, file)
-    assert sorted(e["body"]["id"] for r in requests for e in r["events"]) == list(range(100))
-    assert all(r["batch"] and 1 <= len(r["events"]) <= 25 for r in requests)
-    assert len(requests) == runner.counters["batched"]["requests"] < 20
-
-
-def test_batch_built_while_one_is_in_flight_waits_for_it_and_is_polled_again_after_a_rewind(
-        local_stack, record_dir, tmp_path):
-    # Batch mode builds batch N+1 while N is in flight. Batch 20..29 fails and its dead letters
-    # cannot be written yet (no topic): the batch already built after it must not be sent ahead
-    # of it, nor skipped: both are polled again, in order, until the dead-letter topic appears.
-    source, dlq, file = unique("argo-in"), unique("argo-dlq-later"), unique("pipelined")
-    local_stack.create_topics({source: 1})
-    manifests = factory.write(tmp_path / "m", factory.kafka_eventsource("src", source, "g-pipelined"),
-                              factory.sensor("pipelined", "src", source, RECORDER, dlq_topic=dlq, steps=1,
-                                             batch_size=10, query=f"?file={file}"))
-    produce(local_stack.bootstrap, source, [{"id": i, **({"status": 500} if i == 25 else {})} for i in range(60)])
-    with _runner(local_stack, manifests, tmp_path) as runner:
-        wait_for(lambda: runner.counters["pipelined"]["failed"] >= 20, 30, "batch 20..29 failing twice")
-        assert committed(local_stack.bootstrap, "g-pipelined", source, 1) == 20
-        local_stack.create_topics({dlq: 1})
-        _until_committed(runner, "pipelined", 60)
-    assert committed(local_stack.bootstrap, "g-pipelined", source, 1) == 60
-    letters = [json.loads(m.value())["payload"]["id"] for m in consume_all(local_stack.bootstrap, dlq, 10)]
-    assert sorted(letters) == list(range(20, 30))  # the failed batch, each event on its own
-    batches = [[e["body"]["id"] for e in r["events"]] for r in requests_of(record_dir, file)]
-    last_failed = max(i for i, ids in enumerate(batches) if 25 in ids)
-    assert all(max(ids) < 30 for ids in batches[:last_failed])  # nothing after it went first
-    delivered = sorted({i for ids in batches for i in ids})
-    assert delivered == list(range(60))
-    assert all(ids == sorted(ids) for ids in batches)
-
-
 def test_calendar_interval_fires_its_trigger(local_stack, record_dir, tmp_path):
     file = unique("tick")
     manifests = factory.write(tmp_path / "m", factory.calendar_eventsource("ticks", "scale", interval="1s"),
-                              factory.sensor("ticker", "ticks", "scale", RECORDER, query=f"?file={file}"))
+                              factory.sensor("ticker", "ticks", "scale", RECORDER, tick=True,
+                                             query=f"?file={file}"))
     with _runner(local_stack, manifests, tmp_path) as runner:
         wait_for(lambda: len(requests_of(record_dir, file)) >= 2, 10, "two ticks")
     events = events_of(record_dir, file)
