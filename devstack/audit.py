@@ -30,6 +30,7 @@ A gap's ``unit`` says what ``expected`` and ``seen`` count: records, batches or 
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
@@ -45,6 +46,7 @@ Committed = Mapping[int, "int | None"]
 # Steps whose outputs cannot be traced to one input batch: a window's result is closed by
 # whichever later record moves the watermark (etlkit/steps/windows.py).
 UNTRACEABLE = ("aggregate",)
+NEVER_FILTERS = ("map",)
 
 
 @dataclass(frozen=True)
@@ -164,10 +166,11 @@ class _Consumer:
     kind: str
     inputs: tuple[str, ...]
     output: str | None
+    condition: str | None = None
 
 
 def _consumers(workflow: Workflow) -> list[_Consumer]:
-    steps = [_Consumer(s.name, s.kind, s.inputs, s.output) for s in workflow.steps]
+    steps = [_Consumer(s.name, s.kind, s.inputs, s.output, s.condition) for s in workflow.steps]
     return steps + [_Consumer(workflow.sink.name, "sink", workflow.sink.inputs, None)]
 
 
@@ -223,6 +226,23 @@ def _sensor_letter_records(letter: Mapping[str, Any]) -> int:
     return 1
 
 
+def _given_up_mark(letter: Mapping[str, Any]) -> str:
+    """What ties a Sensor's dead letter to the input it gave up on: the event's ``etl-batch``
+    header when the letter kept the headers, else its topic and body (the letter's payload)."""
+    headers = letter.get("headers")
+    if isinstance(headers, dict) and headers.get(wire.BATCH_HEADER):
+        return str(headers[wire.BATCH_HEADER])
+    payload = letter.get("payload")
+    entries = payload.get("records") if isinstance(payload, dict) and "records" in payload else [payload]
+    return json.dumps([letter.get("topic"), entries], sort_keys=True)
+
+
+def _input_mark(message: Seen) -> str:
+    entries = [e.get("value") for e in message.entries if isinstance(e, dict)] if not message.batch \
+        else list(message.entries)
+    return json.dumps([message.topic, entries], sort_keys=True)
+
+
 def audit(workflow: Workflow, seen: Mapping[str, Sequence[Seen]], partitions: Mapping[str, int],
           committed: Mapping[str, Committed], counters: StepRecords | None,
           warehouse_keys: set[str] | None, unmeasured: Iterable[str] = ()) -> AuditReport:
@@ -238,6 +258,7 @@ def audit(workflow: Workflow, seen: Mapping[str, Sequence[Seen]], partitions: Ma
     function_letters: Counter[str] = Counter()
     sensor_letters: Counter[str] = Counter()
     letter_keys: dict[str, set[str]] = {}
+    given_up: dict[str, set[str]] = {}  # per step, the input batches its Sensor dead-lettered
     for message in dlq.first:
         for entry in message.entries:
             letter = _letter(entry.get("value") if isinstance(entry, dict) else None)
@@ -249,6 +270,8 @@ def audit(workflow: Workflow, seen: Mapping[str, Sequence[Seen]], partitions: Ma
             if letter.get("key") is not None:
                 letter_keys.setdefault(step, set()).add(str(letter["key"]))
             payload = letter.get("payload")
+            if not message.batch:
+                given_up.setdefault(step, set()).add(_given_up_mark(letter))
             if not message.batch and isinstance(payload, dict) and isinstance(payload.get("records"), list):
                 letter_keys.setdefault(step, set()).update(
                     str(r["key"]) for r in payload["records"] if isinstance(r, dict) and r.get("key") is not None)
@@ -258,7 +281,8 @@ def audit(workflow: Workflow, seen: Mapping[str, Sequence[Seen]], partitions: Ma
         ins = [topics[t] for t in step.inputs if t in topics]
         where = ",".join(step.inputs)
         mine = counters.get(step.name) if counters is not None else None
-        traced_missing = _trace(workflow, step, ins, topics, dlq, partitions, mine)
+        traced_missing = _trace(workflow, step, ins, topics, dlq, partitions, mine,
+                                given_up.get(step.name, set()))
         gaps += traced_missing
         if counters is not None:
             consumed = sum(len(m.entries) for t in ins for m in t.consumed())
@@ -297,12 +321,17 @@ def audit(workflow: Workflow, seen: Mapping[str, Sequence[Seen]], partitions: Ma
 
 
 def _trace(workflow: Workflow, step: _Consumer, ins: Sequence[_Topic], topics: Mapping[str, _Topic],
-           dlq: _Topic, partitions: Mapping[str, int], mine: Mapping[str, float] | None) -> list[Gap]:
+           dlq: _Topic, partitions: Mapping[str, int], mine: Mapping[str, float] | None,
+           given_up: set[str]) -> list[Gap]:
     """Missing output batches of a step that filtered nothing, named by their deterministic ids."""
     if step.output is None or step.kind in UNTRACEABLE or step.output not in topics:
         return []
-    if mine is None or _int(mine, "filtered") != 0:
-        return []  # an input batch wholly filtered makes no output: absence proves nothing
+    # An input batch wholly filtered makes no output, so absence proves nothing where the step
+    # filtered: its counters say so, else its kind (a map without a condition never filters).
+    filters = _int(mine, "filtered") != 0 if mine is not None else \
+        (step.kind not in NEVER_FILTERS or step.condition is not None)
+    if filters:
+        return []
     out, out_count = topics[step.output], partitions[step.output]
     dlq_count = partitions.get(workflow.dead_letter, 1)
     present = out.ids() | dlq.ids()
@@ -310,8 +339,9 @@ def _trace(workflow: Workflow, step: _Consumer, ins: Sequence[_Topic], topics: M
     traced: Counter[int] = Counter()
     for topic in ins:
         for message in topic.consumed():
-            if not message.entries:
-                continue  # an end marker with no records makes no output
+            if not message.entries or (given_up and (message.identity in given_up
+                                                     or _input_mark(message) in given_up)):
+                continue  # an end marker makes no output; a dead-lettered event made none
             origin = f"{message.identity}/{step.name}"
             target = message.partition % out_count
             made = wire.batch_id(origin, step.output, target, 0)
