@@ -235,10 +235,20 @@ def test_a_plain_message_is_identified_by_its_argo_event_id():
 
 # -- on a real broker ------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    with EmbeddedBroker(log_path=tmp_path_factory.mktemp("broker") / "broker.log") as running:
+@pytest.fixture
+def broker(tmp_path):
+    """A broker of its own per test (Tansu starts in well under a second)."""
+    with EmbeddedBroker(log_path=tmp_path / "broker.log") as running:
         yield running.bootstrap
+
+
+def warehouse_of(folder, keys) -> object:
+    """A SQLite warehouse whose sink table holds ``keys``."""
+    path = folder / "w.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE shop_rows (id TEXT PRIMARY KEY)")
+        db.executemany("INSERT INTO shop_rows VALUES (?)", [(k,) for k in sorted(keys)])
+    return path
 
 
 def commit_to_end(bootstrap: str, topic: str, messages) -> None:
@@ -274,10 +284,7 @@ def test_on_a_real_broker_the_audit_names_the_dropped_and_doubled_batches(broker
     assert [r.id for r in report.redeliveries] == [ident(doubled)]
 
     # The command: no counters to read here (no gateway), so it says so; the gaps are the same.
-    warehouse = tmp_path / "w.db"
-    with sqlite3.connect(warehouse) as db:
-        db.execute("CREATE TABLE shop_rows (id TEXT PRIMARY KEY)")
-        db.executemany("INSERT INTO shop_rows VALUES (?)", [(k,) for k in sorted(keys)])
+    warehouse = warehouse_of(tmp_path, keys)
     (tmp_path / "shop.yaml").write_text(WORKFLOW)
     monkeypatch.delenv("OPENFAAS_URL", raising=False)
     code = audit_cli(["audit", "-w", str(tmp_path / "shop.yaml"), "--kafka", broker, "--run-dir", str(tmp_path),
@@ -288,3 +295,51 @@ def test_on_a_real_broker_the_audit_names_the_dropped_and_doubled_batches(broker
         ("missing", "clean", dropped.partition, [ident(dropped)])]
     assert doc["unmeasured"] == ["step counters: no gateway or Prometheus to read them from"]
     assert [r["id"] for r in doc["redeliveries"]] == [ident(doubled)]
+
+
+def test_the_command_reads_the_step_counters_from_prometheus(broker, history, tmp_path, capsys):
+    """``--prometheus``: the run service's reader (etlkit.runs.counters.PrometheusRecords) over
+    HTTP, against a server answering Prometheus's instant-query API with the counters below; a
+    step that counted fewer records than its consumed input is a gap."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+    from urllib.parse import parse_qs, urlsplit
+
+    _wf, raw, _clean, _dropped, _doubled = history
+    clean = step_outputs(raw)
+    create_topics(broker, PARTITIONS)
+    produce_exact(broker, raw + clean)
+    commit_to_end(broker, "raw", laid_out(raw))
+    commit_to_end(broker, "clean", laid_out(clean))
+    counters = {"tidy": {"in": 10, "emitted": 10}, "sink": {"in": 7}}  # the sink missed 3
+
+    class Prometheus(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server hook
+            query = parse_qs(urlsplit(self.path).query)["query"][0]
+            kind = query.split("faas_etl_records_")[1].split("_total")[0]
+            result = [{"metric": {"step": step}, "value": [0, str(kinds[kind])]}
+                      for step, kinds in counters.items() if kind in kinds]
+            body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Prometheus)
+    Thread(target=server.serve_forever, daemon=True).start()
+    warehouse = warehouse_of(tmp_path, {f"k{i}" for i in range(10)})
+    (tmp_path / "shop.yaml").write_text(WORKFLOW)
+    try:
+        code = audit_cli(["audit", "-w", str(tmp_path / "shop.yaml"), "--kafka", broker, "--run-dir", str(tmp_path),
+                          "--prometheus", f"http://127.0.0.1:{server.server_port}",
+                          "--warehouse-url", f"sqlite:///{warehouse}"])
+    finally:
+        server.shutdown()
+    out = capsys.readouterr().out
+    assert code == 1
+    assert [line for line in out.splitlines() if line.startswith("GAP")] == [
+        "GAP missing clean step sink: expected 10 records, seen 7. sink counted 7 records in; its input "
+        "holds 10 consumed"]
