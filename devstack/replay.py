@@ -4,9 +4,10 @@ Why re-produce rather than rewind the group: the step's consumer group
 ``faas-etl.<workflow>.<topic>`` belongs to its Kafka EventSource, a sarama consumer group that
 marks each message once the EventBus took it (``session.MarkMessage`` in argo-events
 ``pkg/eventsources/sources/kafka/start.go``, ``processOne``) and commits its marked offsets in
-the background (sarama's auto-commit). Kafka refuses to alter the offsets of a group with live
-members, and a rewind made between two members would be overwritten by the next commit of the
-offsets the running EventSource holds in memory. A rewind is only safe with the EventSource
+the background (sarama's auto-commit). Kafka refuses to alter the offsets of a group with a live
+member (Apache Kafka 4.1 answers ``UNKNOWN_MEMBER_ID`` on every partition:
+tests/devstack/test_replay.py); a rewind slipped in while a member leaves or rejoins (a restart,
+a rebalance) races the commit of the offsets it marked in memory, which sarama flushes on close. A rewind is only safe with the EventSource
 stopped, which a replay must not require. Re-producing the range's messages unchanged is safe
 while everything runs: a batch keeps its ``etl-batch`` id, so the steps derive the same output
 ids and the idempotent consumers (aggregate, warehouse) apply each at most once

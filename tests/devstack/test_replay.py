@@ -146,3 +146,57 @@ def test_dlq_replay_puts_the_letters_back_and_twice_gives_the_same_ids(broker, t
     once = Counter(e["value"]["id"] for r in planned for e in wire.unbatch(r.value, r.headers)[1])
     assert Counter(e["value"]["id"] for m in added for e in wire.unbatch(m.value, m.headers)[1]) == once + once
     assert {"k1", "k2"} <= set(once)
+
+
+# -- on Apache Kafka ---------------------------------------------------------------------------
+
+def test_on_apache_kafka_a_live_group_refuses_a_rewind_and_a_replay_needs_none(apache_kafka, tmp_path, capsys):
+    """Why the replay re-produces (devstack/replay.py): while a member of the step's group is
+    live (a running EventSource: argo-events pkg/eventsources/sources/kafka/start.go, a sarama
+    consumer group), Kafka refuses to alter its offsets. The replay works all the same."""
+    import uuid
+
+    from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    from etlkit.workflow import names
+
+    topic = f"rr{uuid.uuid4().hex[:8]}"
+    text = WORKFLOW.replace("raw", topic)
+    (tmp_path / "shop.yaml").write_text(text)
+    bootstrap = apache_kafka.bootstrap
+    create_topics(bootstrap, {topic: 2, "clean": 2, "shop-dlq": 1})
+    raw = [out_record(topic, m.value, m.key, m.headers, m.timestamp_ms, m.partition) for m in source_batches()]
+    produce_exact(bootstrap, raw)
+
+    group = names.consumer_group("shop", topic)
+    member = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
+                       "enable.auto.commit": True, "auto.commit.interval.ms": 100})
+    try:
+        member.subscribe([topic])
+        got = 0
+        for _ in range(100):  # joined and consumed everything
+            msg = member.poll(0.2)
+            got += msg is not None and msg.error() is None
+            if got == len(raw):
+                break
+        assert got == len(raw)
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        rewind = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p, 0) for p in range(2)])
+        result = [f.result(15) for f in admin.alter_consumer_group_offsets([rewind]).values()]
+        errors = [tp.error.name() for r in result for tp in r.topic_partitions if tp.error is not None]
+        assert errors == ["UNKNOWN_MEMBER_ID"] * 2  # refused on every partition
+
+        code = cli(["replay", "-w", str(tmp_path / "shop.yaml"), "--topic", topic, "--from-offset", "0",
+                    "--kafka", bootstrap, "--run-dir", str(tmp_path), "--json"])
+        assert code == 0 and json.loads(capsys.readouterr().out)["messages"] == len(raw)
+        again_ids = []
+        for _ in range(100):  # the live member receives the replayed batches, ids unchanged
+            msg = member.poll(0.2)
+            if msg is not None and msg.error() is None:
+                again_ids.append(dict(msg.headers())[wire.BATCH_HEADER].decode())
+            if len(again_ids) == len(raw):
+                break
+        assert sorted(again_ids) == sorted(dict(r.headers)[wire.BATCH_HEADER].decode() for r in raw)
+    finally:
+        member.close()
