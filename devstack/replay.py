@@ -7,10 +7,11 @@ marks each message once the EventBus took it (``session.MarkMessage`` in argo-ev
 the background (sarama's auto-commit). Kafka refuses to alter the offsets of a group with a live
 member (Apache Kafka 4.1 answers ``UNKNOWN_MEMBER_ID`` on every partition:
 tests/devstack/test_replay.py); a rewind slipped in while a member leaves or rejoins (a restart,
-a rebalance) races the commit of the offsets it marked in memory, which sarama flushes on close. A rewind is only safe with the EventSource
-stopped, which a replay must not require. Re-producing the range's messages unchanged is safe
-while everything runs: a batch keeps its ``etl-batch`` id, so the steps derive the same output
-ids and the idempotent consumers (aggregate, warehouse) apply each at most once
+a rebalance) races the commit of the offsets it marked in memory, which sarama flushes on
+close. A rewind is only safe with the EventSource stopped, which a replay must not require.
+Re-producing the range's messages unchanged is safe while everything runs: a batch keeps its
+``etl-batch`` id, so the steps derive the same output ids and the idempotent consumers
+(aggregate, warehouse) apply each at most once
 (docs/contracts.md, "Records on Kafka").
 
 A plain message (no ``etl-batch``) was identified by its Argo event id, which holds its offset;
