@@ -243,6 +243,38 @@ def _input_mark(message: Seen) -> str:
     return json.dumps([message.topic, entries], sort_keys=True)
 
 
+@dataclass
+class _Letters:
+    """What the dead-letter topic says per step: letters its function wrote (entries of batches),
+    records its Sensor gave up on (plain messages holding the failed event), and their keys."""
+
+    written: Counter[str] = field(default_factory=Counter)
+    given_up_records: Counter[str] = field(default_factory=Counter)
+    given_up: dict[str, set[str]] = field(default_factory=dict)
+    keys: dict[str, set[str]] = field(default_factory=dict)
+
+
+def _read_letters(dlq: _Topic) -> _Letters:
+    out = _Letters()
+    for message in dlq.first:
+        for entry in message.entries:
+            letter = _letter(entry.get("value") if isinstance(entry, dict) else None)
+            step = str(letter.get("step", "?"))
+            keys = out.keys.setdefault(step, set())
+            if letter.get("key") is not None:
+                keys.add(str(letter["key"]))
+            if message.batch:
+                out.written[step] += 1
+                continue
+            out.given_up_records[step] += _sensor_letter_records(letter)
+            out.given_up.setdefault(step, set()).add(_given_up_mark(letter))
+            payload = letter.get("payload")
+            if isinstance(payload, dict) and isinstance(payload.get("records"), list):
+                keys.update(str(r["key"]) for r in payload["records"]
+                            if isinstance(r, dict) and r.get("key") is not None)
+    return out
+
+
 def audit(workflow: Workflow, seen: Mapping[str, Sequence[Seen]], partitions: Mapping[str, int],
           committed: Mapping[str, Committed], counters: StepRecords | None,
           warehouse_keys: set[str] | None, unmeasured: Iterable[str] = ()) -> AuditReport:
@@ -255,69 +287,51 @@ def audit(workflow: Workflow, seen: Mapping[str, Sequence[Seen]], partitions: Ma
     topics = {t: _Topic(seen.get(t, ()), committed.get(t) if t in consumed_topics else None)
               for t in partitions}
     dlq = topics.get(workflow.dead_letter) or _Topic((), None)
-    function_letters: Counter[str] = Counter()
-    sensor_letters: Counter[str] = Counter()
-    letter_keys: dict[str, set[str]] = {}
-    given_up: dict[str, set[str]] = {}  # per step, the input batches its Sensor dead-lettered
-    for message in dlq.first:
-        for entry in message.entries:
-            letter = _letter(entry.get("value") if isinstance(entry, dict) else None)
-            step = str(letter.get("step", "?"))
-            if message.batch:
-                function_letters[step] += 1
-            else:
-                sensor_letters[step] += _sensor_letter_records(letter)
-            if letter.get("key") is not None:
-                letter_keys.setdefault(step, set()).add(str(letter["key"]))
-            payload = letter.get("payload")
-            if not message.batch:
-                given_up.setdefault(step, set()).add(_given_up_mark(letter))
-            if not message.batch and isinstance(payload, dict) and isinstance(payload.get("records"), list):
-                letter_keys.setdefault(step, set()).update(
-                    str(r["key"]) for r in payload["records"] if isinstance(r, dict) and r.get("key") is not None)
-
+    letters = _read_letters(dlq)
     gaps: list[Gap] = []
     for step in consumers:
         ins = [topics[t] for t in step.inputs if t in topics]
-        where = ",".join(step.inputs)
         mine = counters.get(step.name) if counters is not None else None
-        traced_missing = _trace(workflow, step, ins, topics, dlq, partitions, mine,
-                                given_up.get(step.name, set()))
-        gaps += traced_missing
+        traced = _trace(workflow, step, ins, topics, dlq, partitions, mine, letters.given_up.get(step.name, set()))
+        gaps += traced
         if counters is not None:
-            consumed = sum(len(m.entries) for t in ins for m in t.consumed())
-            low = consumed - sensor_letters[step.name]
-            high = low + sum(t.consumed_redelivered() for t in ins)
-            got = _int(mine, "in")
-            if not low <= got <= high:
-                doubled = got > high
-                ids = tuple(sorted(i for t in ins for i, c in t.copies.items() if len(c) > 1)) if doubled \
-                    else tuple(sorted(i for g in traced_missing for i in g.ids))
-                gaps.append(Gap("doubled" if doubled else "missing", where, None, step.name, "records",
-                                low if not doubled else high, got, ids,
-                                f"{step.name} counted {got} records in; its input holds {low} consumed"
-                                + (f" (+{high - low} redelivered)" if high > low else "")))
-            if step.output is not None and step.output in topics:
-                out = topics[step.output]
-                emitted = _int(mine, "emitted")
-                if not out.records() <= emitted <= out.all_records():
-                    doubled = emitted < out.records()
-                    gaps.append(Gap("doubled" if doubled else "missing", step.output, None, step.name,
-                                    "records", emitted, out.records(), (),
-                                    f"{step.name} emitted {emitted} records; {step.output} holds "
-                                    f"{out.records()} distinct"))
-            letters = function_letters[step.name]
-            dead = _int(mine, "dead_lettered")
-            if dead != letters and workflow.dead_letter in topics:
-                gaps.append(Gap("missing" if dead > letters else "doubled", workflow.dead_letter, None,
-                                step.name, "records", dead, letters, (),
-                                f"{step.name} dead-lettered {dead} records; {workflow.dead_letter} "
-                                f"holds {letters} of its letters"))
+            gaps += _count_gaps(workflow, step, ins, topics, mine, letters, traced)
         if step.kind == "sink" and warehouse_keys is not None:
-            gaps += _warehouse_gaps(step, ins, warehouse_keys, letter_keys.get(step.name, set()))
-
+            gaps += _warehouse_gaps(step, ins, warehouse_keys, letters.keys.get(step.name, set()))
     return AuditReport(workflow.name, _counts(topics), tuple(sorted(gaps, key=_gap_order)),
                        _redeliveries(topics), _pending(workflow.name, topics), tuple(unmeasured))
+
+
+def _count_gaps(workflow: Workflow, step: _Consumer, ins: Sequence[_Topic], topics: Mapping[str, _Topic],
+                mine: Mapping[str, float] | None, letters: _Letters, traced: Sequence[Gap]) -> list[Gap]:
+    """The step's counters against its topics: ``in`` against its consumed input, ``emitted``
+    against its output topic, ``dead_lettered`` against its letters."""
+    gaps = []
+    low = sum(len(m.entries) for t in ins for m in t.consumed()) - letters.given_up_records[step.name]
+    high = low + sum(t.consumed_redelivered() for t in ins)
+    got = _int(mine, "in")
+    if not low <= got <= high:
+        doubled = got > high
+        ids = tuple(sorted(i for t in ins for i, c in t.copies.items() if len(c) > 1)) if doubled \
+            else tuple(sorted(i for g in traced for i in g.ids))
+        gaps.append(Gap("doubled" if doubled else "missing", ",".join(step.inputs), None, step.name, "records",
+                        high if doubled else low, got, ids,
+                        f"{step.name} counted {got} records in; its input holds {low} consumed"
+                        + (f" (+{high - low} redelivered)" if high > low else "")))
+    if step.output is not None and step.output in topics:
+        out = topics[step.output]
+        emitted = _int(mine, "emitted")
+        if not out.records() <= emitted <= out.all_records():
+            gaps.append(Gap("doubled" if emitted < out.records() else "missing", step.output, None, step.name,
+                            "records", emitted, out.records(), (),
+                            f"{step.name} emitted {emitted} records; {step.output} holds {out.records()} distinct"))
+    written, dead = letters.written[step.name], _int(mine, "dead_lettered")
+    if dead != written and workflow.dead_letter in topics:
+        gaps.append(Gap("missing" if dead > written else "doubled", workflow.dead_letter, None, step.name,
+                        "records", dead, written, (),
+                        f"{step.name} dead-lettered {dead} records; {workflow.dead_letter} holds {written} "
+                        f"of its letters"))
+    return gaps
 
 
 def _trace(workflow: Workflow, step: _Consumer, ins: Sequence[_Topic], topics: Mapping[str, _Topic],

@@ -43,11 +43,12 @@ def _where(args) -> Where:
     kafka = args.kafka or os.getenv("KAFKA_BOOTSTRAP") or (state.kafka if state else "")
     if not kafka:
         raise SystemExit("no Kafka to read: no running `faas-etl up`; give --kafka (or KAFKA_BOOTSTRAP)")
-    return Where(kafka=kafka,
-                 gateway=getattr(args, "gateway", None) or os.getenv("OPENFAAS_URL") or (state.gateway if state else ""),
+    # replay has no --gateway, --secrets-dir or --warehouse-url: it reads Kafka only.
+    gateway = getattr(args, "gateway", None) or os.getenv("OPENFAAS_URL") or (state.gateway if state else "")
+    warehouse = getattr(args, "warehouse_url", None) or (state.warehouse_url if state else "") \
+        or os.getenv("WAREHOUSE_URL", "")
+    return Where(kafka=kafka, gateway=gateway, warehouse_url=warehouse,
                  secrets_dir=getattr(args, "secrets_dir", None) or (state.secrets_dir if state else None),
-                 warehouse_url=getattr(args, "warehouse_url", None) or (state.warehouse_url if state else "")
-                 or os.getenv("WAREHOUSE_URL", ""),
                  workflows=state.workflows if state else ())
 
 
