@@ -347,6 +347,8 @@ def _trace(workflow: Workflow, step: _Consumer, ins: Sequence[_Topic], topics: M
     if filters:
         return []
     out, out_count = topics[step.output], partitions[step.output]
+    if any(not m.batch for m in out.first):
+        return []  # outputs written as plain records carry no derived ids to trace
     dlq_count = partitions.get(workflow.dead_letter, 1)
     present = out.ids() | dlq.ids()
     missing: dict[int, list[str]] = {}
