@@ -342,3 +342,12 @@ def test_the_command_reads_the_step_counters_from_prometheus(broker, history, tm
     assert [line for line in out.splitlines() if line.startswith("GAP")] == [
         "GAP missing clean step sink: expected 10 records, seen 7. sink counted 7 records in; its input "
         "holds 10 consumed"]
+
+
+def test_outputs_written_as_plain_records_are_counted_but_not_traced(history):
+    """A step writing plain records (no etl-batch) leaves no derived ids: the counts still hold."""
+    _wf, raw, _clean, _dropped, _doubled = history
+    plain = [out_record("clean", json_bytes(e["value"]), e["key"].encode(), (), e["time"], m.partition)
+             for m in raw for e in wire.unbatch(m.value, m.headers)[1]]
+    report = run_audit(laid_out(raw + plain), counted(10), {f"k{i}" for i in range(10)})
+    assert report.gaps == () and sum(c.records for c in report.topics if c.topic == "clean") == 10

@@ -200,3 +200,16 @@ def test_on_apache_kafka_a_live_group_refuses_a_rewind_and_a_replay_needs_none(a
         assert sorted(again_ids) == sorted(dict(r.headers)[wire.BATCH_HEADER].decode() for r in raw)
     finally:
         member.close()
+
+
+@pytest.mark.parametrize("argv", [
+    ["--topic", "raw"],
+    ["--from-offset", "0"],
+    ["--topic", "elsewhere", "--from-offset", "0"],
+    ["--dlq", "--from-offset", "0"],
+], ids=["no-start", "no-topic", "foreign-topic", "dlq-with-offsets"])
+def test_a_replay_asked_wrongly_is_a_usage_error(argv, tmp_path, capsys):
+    (tmp_path / "shop.yaml").write_text(WORKFLOW)
+    with pytest.raises(SystemExit) as exit_:
+        cli(["replay", "-w", str(tmp_path / "shop.yaml"), "--kafka", "127.0.0.1:1", *argv])
+    assert exit_.value.code == 2 and "faas-etl replay: error:" in capsys.readouterr().err
