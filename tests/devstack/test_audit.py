@@ -16,8 +16,10 @@ from devstack.broker import EmbeddedBroker, create_topics
 from devstack.topic_io import committed_offsets, produce_exact, read_topics
 from etlkit import wire
 from etlkit.outrecord import json_bytes, out_record
+from etlkit.runs.counters import SERIES
 from etlkit.workflow import names
 from etlkit.workflow.parse import parse_workflow
+from tests.etlkit.runs.test_counters import _Stub, _vector, stub  # noqa: F401 - stub: the fixture
 
 WORKFLOW = textwrap.dedent("""
     name: shop
@@ -296,47 +298,23 @@ def test_on_a_real_broker_the_audit_names_the_dropped_and_doubled_batches(broker
     assert [r["id"] for r in doc["redeliveries"]] == [ident(doubled)]
 
 
-def test_the_command_reads_the_step_counters_from_prometheus(broker, history, tmp_path, capsys):
+def test_the_command_reads_the_step_counters_from_prometheus(broker, stub, history, tmp_path, capsys):
     """``--prometheus``: the run service's reader (etlkit.runs.counters.PrometheusRecords) over
-    HTTP, against a server answering Prometheus's instant-query API with the counters below; a
+    HTTP, against the Prometheus API stand-in of its own tests answering the counters below; a
     step that counted fewer records than its consumed input is a gap."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from threading import Thread
-    from urllib.parse import parse_qs, urlsplit
-
     _wf, raw, _clean, _dropped, _doubled = history
     clean = step_outputs(raw)
     create_topics(broker, PARTITIONS)
     produce_exact(broker, raw + clean)
     commit_to_end(broker, "raw", laid_out(raw))
     commit_to_end(broker, "clean", laid_out(clean))
-    counters = {"tidy": {"in": 10, "emitted": 10}, "sink": {"in": 7}}  # the sink missed 3
-
-    class Prometheus(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the http.server hook
-            query = parse_qs(urlsplit(self.path).query)["query"][0]
-            kind = query.split("faas_etl_records_")[1].split("_total")[0]
-            result = [{"metric": {"step": step}, "value": [0, str(kinds[kind])]}
-                      for step, kinds in counters.items() if kind in kinds]
-            body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Prometheus)
-    Thread(target=server.serve_forever, daemon=True).start()
+    counters = {"in": (("tidy", 10), ("sink", 7)), "emitted": (("tidy", 10),)}  # the sink missed 3
+    _Stub.answers = {f'sum by (step) ({name}{{workflow="shop"}})': _vector(*counters.get(kind, ()))
+                     for name, kind in SERIES.items()}
     warehouse = warehouse_of(tmp_path, {f"k{i}" for i in range(10)})
     (tmp_path / "shop.yaml").write_text(WORKFLOW)
-    try:
-        code = audit_cli(["audit", "-w", str(tmp_path / "shop.yaml"), "--kafka", broker, "--run-dir", str(tmp_path),
-                          "--prometheus", f"http://127.0.0.1:{server.server_port}",
-                          "--warehouse-url", f"sqlite:///{warehouse}"])
-    finally:
-        server.shutdown()
+    code = audit_cli(["audit", "-w", str(tmp_path / "shop.yaml"), "--kafka", broker, "--run-dir", str(tmp_path),
+                      "--prometheus", stub, "--warehouse-url", f"sqlite:///{warehouse}"])
     out = capsys.readouterr().out
     assert code == 1
     assert [line for line in out.splitlines() if line.startswith("GAP")] == [
