@@ -27,6 +27,13 @@ Counting (docs/contracts.md, "Records on Kafka"):
   dead-lettered.
 
 A gap's ``unit`` says what ``expected`` and ``seen`` count: records, batches or rows.
+
+On the real Argo Events path the EventSource commits an offset once the EventBus took the event
+(``session.MarkMessage`` in argo-events ``pkg/eventsources/sources/kafka/start.go``): events
+still waiting in the bus count as consumed here, so a step's ``in`` reads short of its input
+until the bus is drained. Audit a drained pipeline; a count gap that shrinks between two audits
+was lag. Counters live in each replica: a replica gone takes its counts with it
+(:class:`etlkit.runs.counters.ReplicaRecords`; Prometheus keeps them).
 """
 from __future__ import annotations
 

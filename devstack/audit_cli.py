@@ -231,14 +231,19 @@ def replay_main(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``audit ...`` or ``replay ...`` (what devstack.cli delegates)."""
+    from etlkit.controller.errors import EdgeError
+
     argv = list(sys.argv[1:] if argv is None else argv)
     command, rest = (argv[0], argv[1:]) if argv else ("", [])
-    if command == "audit":
-        return audit_main(rest)
-    if command == "replay":
-        return replay_main(rest)
-    print("usage: faas-etl audit|replay ...", file=sys.stderr)
-    return 2
+    run = {"audit": audit_main, "replay": replay_main}.get(command)
+    if run is None:
+        print("usage: faas-etl audit|replay ...", file=sys.stderr)
+        return 2
+    try:
+        return run(rest)
+    except (EdgeError, TimeoutError, RuntimeError) as exc:  # Kafka unreachable, a topic missing
+        print(f"faas-etl {command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

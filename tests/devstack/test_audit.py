@@ -329,3 +329,9 @@ def test_outputs_written_as_plain_records_are_counted_but_not_traced(history):
              for m in raw for e in wire.unbatch(m.value, m.headers)[1]]
     report = run_audit(laid_out(raw + plain), counted(10), {f"k{i}" for i in range(10)})
     assert report.gaps == () and sum(c.records for c in report.topics if c.topic == "clean") == 10
+
+
+def test_the_command_names_a_topic_that_is_not_there(broker, tmp_path, capsys):
+    (tmp_path / "shop.yaml").write_text(WORKFLOW)
+    code = audit_cli(["audit", "-w", str(tmp_path / "shop.yaml"), "--kafka", broker, "--run-dir", str(tmp_path)])
+    assert code == 1 and "topic raw does not exist" in capsys.readouterr().err
