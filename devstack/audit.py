@@ -447,12 +447,12 @@ def render_text(report: AuditReport, shown_ids: int = 5) -> str:
         lines.append(f"  {count.topic}[{count.partition}]: {count.records} records in {count.messages} messages")
     for gap in report.gaps:
         where = gap.topic if gap.partition is None else f"{gap.topic}[{gap.partition}]"
-        ids = ""
+        line = f"GAP {gap.kind} {where} step {gap.step}: expected {gap.expected} {gap.unit}, seen {gap.seen}"
+        line += f"; {gap.why}" if gap.why else ""
         if gap.ids:
             more = len(gap.ids) - shown_ids
-            ids = " ids " + ", ".join(gap.ids[:shown_ids]) + (f" (+{more} more)" if more > 0 else "")
-        lines.append(f"GAP {gap.kind} {where} step {gap.step}: expected {gap.expected} {gap.unit}, "
-                     f"seen {gap.seen}.{ids} {gap.why}".rstrip())
+            line += "; ids " + ", ".join(gap.ids[:shown_ids]) + (f" (+{more} more)" if more > 0 else "")
+        lines.append(line)
     for again in report.redeliveries:
         lines.append(f"redelivery {again.topic}[{again.partition}] id {again.id} at offsets "
                      f"{', '.join(map(str, again.offsets))} ({again.records} records, counted once)")

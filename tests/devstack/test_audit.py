@@ -318,7 +318,7 @@ def test_the_command_reads_the_step_counters_from_prometheus(broker, stub, histo
     out = capsys.readouterr().out
     assert code == 1
     assert [line for line in out.splitlines() if line.startswith("GAP")] == [
-        "GAP missing clean step sink: expected 10 records, seen 7. sink counted 7 records in; its input "
+        "GAP missing clean step sink: expected 10 records, seen 7; sink counted 7 records in; its input "
         "holds 10 consumed"]
 
 
