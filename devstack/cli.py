@@ -2,8 +2,9 @@
 
 Subcommands follow the ecosystem's habits (faas-cli, kubectl, docker compose): `up` / `down` the
 local stack, `status`, `logs`, `invoke` a function, `dashboard`, `run` the sample workflow,
-`build`, `render`, `validate`, `simulate` (the scheduler evaluation), `bench`. Every subcommand
-has --help; those a script reads have --json. Exit codes: 0 ok, 1 failure, 2 usage, 3 (`status`)
+`build`, `render`, `validate`, `simulate` (the scheduler evaluation), `bench`, `audit` (every
+topic's records against the steps' counters) and `replay`. Every subcommand has --help; those a
+script reads have --json. Exit codes: 0 ok, 1 failure, 2 usage, 3 (`status`)
 running but degraded, 130 interrupted.
 """
 from __future__ import annotations
@@ -229,6 +230,10 @@ DELEGATED = {
     "validate": ("devstack.manifests.cli", ["validate"], "validate manifests and stack.yml strictly"),
     "render": ("etlkit.workflow.render", [], "render argo-events/ and k8s/topics/ from workflows/"),
     "chaos": ("devstack.chaos.cli", [], "availability under faults: steady writes and reads, faults, the data check"),
+    "audit": ("devstack.audit_cli", ["audit"], "count every topic's records against the steps' counters and "
+                                               "the warehouse; name every gap (exit 1)"),
+    "replay": ("devstack.audit_cli", ["replay"], "deliver a topic range or the dead letters again, "
+                                                 "same batch ids (applied at most once)"),
 }
 
 

@@ -13,7 +13,7 @@ OWN = [s for s in subcommands() if s not in DELEGATED]
 
 def test_the_subcommands_the_ecosystem_expects_exist():
     assert {"up", "down", "status", "logs", "invoke", "run", "render", "validate", "simulate",
-            "bench", "dashboard", "build"} <= set(subcommands())
+            "bench", "dashboard", "build", "audit", "replay"} <= set(subcommands())
 
 
 @pytest.mark.parametrize("sub", subcommands())

@@ -335,6 +335,14 @@ def _id_prefix(event_source: str, event_name: str, url: str) -> str:
     return f"{event_source}:{event_name}:{url.split(',')[0]}"
 
 
+def kafka_event_id(*, event_source: str, event_name: str, url: str, topic: str, partition: int,
+                   offset: int) -> str:
+    """The id Argo gives the event of one Kafka message (``genUniqueID`` in argo-events
+    ``pkg/eventsources/sources/kafka/start.go``): the identity of a plain message's input
+    (docs/contracts.md), which the audit and the replay work out as the steps saw it."""
+    return f"{_id_prefix(event_source, event_name, url)}:{topic}:{partition}:{offset}"
+
+
 class KafkaEvents:
     """Builds the events of one Kafka event source event; what is the same for all its messages
     (the ID prefix) is worked out once, since every message passes here."""
