@@ -12,4 +12,9 @@ def handle(event, context):
     global _state
     _state = _state or StateStore()
     return handle_step(event.body, "aggregate", kafka_io.now_ms(), kafka_io.produce_all,
-                       state=_state)
+                       state=_state, partition_count=_partition_count)
+
+
+# The input topic's partition count, for a watermark that waits for every partition. Until
+# kafka_io.partition_count lands (another change of issue 15), the partitions seen count.
+_partition_count = getattr(kafka_io, "partition_count", None)
