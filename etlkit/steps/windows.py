@@ -118,9 +118,13 @@ class WindowState:
         self._since: int | None = None  # processing time of this run's first input
         # The partition the watermark waits for (the lowest high mark, or one with none): a
         # record of another partition cannot move it, so only the blocker's records (or a change
-        # in which partitions count, _dirty) make the watermark be worked out again.
+        # in which partitions count, _dirty) make the watermark be worked out again; and while
+        # the blocker's high mark stays at or under _ceiling (the next partition's), the
+        # watermark simply follows it, without going over every partition per record.
         self._blocker: int | None = None
+        self._ceiling: float | None = None  # math.inf: no other bound; None: work it out again
         self._dirty = True
+        self._keys: list[int] | None = None  # the partitions that count, in order; None: stale
         self._windows: dict[int, dict[tuple, _Window]] = {}  # start -> group key -> window
         self._starts: list[int] = []  # min-heap of the starts in _windows
         self._open = 0
@@ -163,7 +167,7 @@ class WindowState:
         """
         self._now = now_ms
         if partitions is not None and partitions != self._count:
-            self._count = partitions
+            self._count, self._keys = partitions, None
         if self._since is None:
             self._since = now_ms
         if partition is not None:
@@ -190,28 +194,33 @@ class WindowState:
         part = self._parts.get(partition)
         if part is None:
             part = self._parts[partition] = _Partition()
+            self._keys = None
         self._dirty = True
         return part
 
     def _advance(self) -> list[Record]:
         """Work the watermark out again; return the windows it closed."""
         self._dirty = False
-        watermark, self._blocker = self._combined()
+        watermark, self._blocker, self._ceiling = self._combined()
         if watermark is _ALL_ENDED:
             return self._end_run()
+        return self._move_to(watermark)
+
+    def _move_to(self, watermark: int | None) -> list[Record]:
         if watermark is not None and (self._watermark is None or watermark > self._watermark):
             self._watermark = watermark
             return self._close(watermark)
         return []
 
-    def _combined(self) -> tuple[Any, int | None]:
-        """(the watermark the partitions allow, the partition it waits for): None when a
-        partition that counts has no high mark yet, _ALL_ENDED when the input is over."""
+    def _combined(self) -> tuple[Any, int | None, float | None]:
+        """(the watermark the partitions allow, the partition it waits for, the next lowest
+        high mark or math.inf): None when a partition that counts has no high mark yet (nor a
+        ceiling: its first one needs the others looked at), _ALL_ENDED when the input is over."""
         parts, now, idle_ms = self._parts, self._now, self.config.idle_timeout_ms
-        keys: Any = parts.keys()
-        if self._count is not None:
-            keys = sorted(set(range(self._count)).union(keys))
-        lowest, blocker, ended = None, None, False
+        keys = self._keys
+        if keys is None:
+            keys = self._keys = sorted(set(range(self._count or 0)).union(parts))
+        lowest, blocker, ceiling, ended = None, None, math.inf, False
         for key in keys:
             part = parts.get(key)
             if part is not None and part.ended:
@@ -222,15 +231,17 @@ class WindowState:
                 continue  # idle: not holding the watermark back
             high = part.high if part is not None else None
             if high is None:
-                return None, key
+                return None, key, None
             if lowest is None or high < lowest:
-                lowest, blocker = high, key
+                lowest, blocker, ceiling = high, key, math.inf if lowest is None else lowest
+            elif high < ceiling:
+                ceiling = high
         if lowest is not None:
-            return lowest - self.config.allowed_lateness_ms, blocker
+            return lowest - self.config.allowed_lateness_ms, blocker, ceiling
         if ended:
-            return _ALL_ENDED, None
+            return _ALL_ENDED, None, None
         highs = [part.high for part in parts.values() if part.high is not None]
-        return (max(highs) - self.config.allowed_lateness_ms if highs else None), None
+        return (max(highs) - self.config.allowed_lateness_ms if highs else None), None, None
 
     def _end_run(self) -> list[Record]:
         """Every partition ended (or is idle): emit every window, and expect a new run."""
@@ -300,7 +311,12 @@ class WindowState:
         high = part.high
         if high is None or moment > high:
             part.high = moment
-            if key == self._blocker or self._dirty:
+            if self._dirty:
+                return self._advance()
+            if key == self._blocker:
+                ceiling = self._ceiling
+                if ceiling is not None and moment <= ceiling:  # still the lowest: it leads
+                    return self._move_to(moment - config.allowed_lateness_ms)
                 return self._advance()
         return []
 
