@@ -18,11 +18,14 @@ Time rules, all in epoch milliseconds:
   records of one partition before the next): the newest time over all partitions would make the
   slower partitions' on-time records late (issue 15). A partition of the input topic that has
   delivered no event time yet holds the watermark back, as Flink's per-split watermarks do;
-* a partition that delivered nothing for ``idle_timeout`` (processing time, the invocation's
+* a partition that delivered nothing for ``idle_timeout`` (processing time, the invocations'
   ``now``) stops holding it back until it delivers again, as Flink's
   ``WatermarkStrategy.withIdleness``: an unbalanced key space leaves partitions empty, and they
   would stall every window forever. When every partition is idle, the watermark is the newest
-  high mark (Flink flushes the maximum across idle channels the same way);
+  high mark (Flink flushes the maximum across idle channels the same way). Idleness is judged
+  at the time of the invocation before (kept in the state), never at the current one: what an
+  invocation emits then depends only on the state and its input, so a retry after a failed save
+  emits the very outputs (and output batch ids) of the first attempt, whenever it comes;
 * a partition whose last input batch said ``"end": true`` has ended: it no longer holds the
   watermark back. When every partition has ended or is idle (and one has ended), the input is
   over: the watermark is +infinity, every open window is emitted, and a new run of the input
@@ -114,8 +117,9 @@ class WindowState:
         self._watermark: int | None = None
         self._parts: dict[int, _Partition] = {}  # input partition -> what is known of it
         self._count: int | None = None  # the input topic's partitions; None: those seen
-        self._now = 0  # processing time of the current invocation (epoch ms), for idleness
+        self._now: int | None = None  # processing time (epoch ms) of the latest invocation
         self._since: int | None = None  # processing time of this run's first input
+        self._idle: set[int] = set()  # the partitions that count as idle in this invocation
         # The partition the watermark waits for (the lowest high mark, or one with none): a
         # record of another partition cannot move it, so only the blocker's records (or a change
         # in which partitions count, _dirty) make the watermark be worked out again; and while
@@ -165,14 +169,35 @@ class WindowState:
         The invocation's own partition is active now, whatever its last input's age: counting it
         idle would let the watermark pass the records it is delivering.
         """
-        self._now = now_ms
         if partitions is not None and partitions != self._count:
             self._count, self._keys = partitions, None
+        self._idle = self._idle_at(self._now)  # as of the invocation before: see the module doc
+        self._now = now_ms
         if self._since is None:
             self._since = now_ms
         if partition is not None:
             self._part(partition).seen_at = now_ms
-        return self._advance()  # time moved: idleness may have changed
+            self._idle.discard(partition)
+        return self._advance()
+
+    def _idle_at(self, moment: int | None) -> set[int]:
+        """The partitions that had delivered nothing for ``idle_timeout`` at ``moment``."""
+        if moment is None:
+            return set()
+        parts, idle_ms, idle = self._parts, self.config.idle_timeout_ms, set()
+        for key in self._counted():
+            part = parts.get(key)
+            last = part.seen_at if part is not None and part.seen_at is not None else self._since
+            if last is not None and moment - last >= idle_ms:
+                idle.add(key)
+        return idle
+
+    def _counted(self) -> list[int]:
+        """The partitions that count: the input topic's, and any other seen."""
+        keys = self._keys
+        if keys is None:
+            keys = self._keys = sorted(set(range(self._count or 0)).union(self._parts))
+        return keys
 
     def end(self, partition: int | None) -> list[Record]:
         """``partition``'s input is over (its batch said ``"end": true``); return the windows
@@ -216,19 +241,15 @@ class WindowState:
         """(the watermark the partitions allow, the partition it waits for, the next lowest
         high mark or math.inf): None when a partition that counts has no high mark yet (nor a
         ceiling: its first one needs the others looked at), _ALL_ENDED when the input is over."""
-        parts, now, idle_ms = self._parts, self._now, self.config.idle_timeout_ms
-        keys = self._keys
-        if keys is None:
-            keys = self._keys = sorted(set(range(self._count or 0)).union(parts))
+        parts, idle = self._parts, self._idle
         lowest, blocker, ceiling, ended = None, None, math.inf, False
-        for key in keys:
+        for key in self._counted():
             part = parts.get(key)
             if part is not None and part.ended:
                 ended = True
                 continue
-            last = part.seen_at if part is not None and part.seen_at is not None else self._since
-            if last is not None and now - last >= idle_ms:
-                continue  # idle: not holding the watermark back
+            if key in idle:
+                continue  # not holding the watermark back
             high = part.high if part is not None else None
             if high is None:
                 return None, key, None
@@ -255,7 +276,7 @@ class WindowState:
         for part in self._parts.values():  # the applied ids stay: redeliveries outlive a run
             part.high = part.seen_at = None
             part.ended = False
-        self._since, self._blocker, self._dirty = None, None, True
+        self._since, self._blocker, self._dirty, self._idle = None, None, True, set()
         return emitted
 
     # -- processing ------------------------------------------------------------------------
@@ -274,6 +295,7 @@ class WindowState:
         if part is None or part.ended or part.seen_at != self._now:
             part = self._part(key)  # new, ended (a record re-opens it) or idle until now
             part.ended, part.seen_at = False, self._now
+            self._idle.discard(key)
         # An integer in a top-level time field is its own epoch ms (what event_time_ms would
         # return), read with one lookup; anything else is left to event_time_ms.
         moment = fields.get(self._time_name) if self._time_name is not None else None
@@ -447,7 +469,7 @@ class WindowState:
     def _head(self) -> dict[str, Any]:
         """Everything but the windows (a state store keeps it in one row, written every save)."""
         return {"version": STATE_VERSION, "config": self._fingerprint, "watermark": self._watermark,
-                "since": self._since,
+                "now": self._now, "since": self._since,
                 "partitions": [self._parts[key].item(key) for key in sorted(self._parts)]}
 
     @classmethod
@@ -470,6 +492,7 @@ class WindowState:
             state._watermark = None if high is None else high - config.allowed_lateness_ms
         else:
             state._watermark = _integer(data, "watermark", where)
+            state._now = _integer(data, "now", where)
             state._since = _integer(data, "since", where)
             state._restore_partitions(data.get("partitions"), f"{where}.partitions")
         windows = data.get("windows")

@@ -179,23 +179,26 @@ def test_an_idle_partition_stops_holding_the_watermark_after_the_idle_timeout():
     aggregate = Aggregate(partitions=2)  # partition 1 of this key space never gets an order
     aggregate.invoke([order(1, START, 0), order(2, START + 20 * MINUTE, 0)], 0, now=0)
     aggregate.invoke([order(3, START + 21 * MINUTE, 0)], 0, now=IDLE_MS - 1)
+    # Judged at the invocation before (IDLE_MS - 1 after the run began): not idle yet.
+    aggregate.invoke([order(4, START + 22 * MINUTE, 0)], 0, now=IDLE_MS)
     assert aggregate.emitted == [] and aggregate.state["watermark"] is None
-    outcome = aggregate.invoke([order(4, START + 22 * MINUTE, 0)], 0, now=IDLE_MS)
+    # At the invocation before this one, partition 1 had been quiet for IDLE_MS: it is idle.
+    outcome = aggregate.invoke([order(5, START + 23 * MINUTE, 0)], 0, now=IDLE_MS + 1)
     assert [r.value["window_start"] for r in outcome.records] == [START]
-    assert aggregate.state["watermark"] == START + 12 * MINUTE
+    assert aggregate.state["watermark"] == START + 13 * MINUTE
     # It delivers again: it is active, holds the watermark back, and its records in windows
     # still open are on time.
-    back = aggregate.invoke([order(5, START + 15 * MINUTE, 1)], 1, now=IDLE_MS + 1)
+    back = aggregate.invoke([order(6, START + 15 * MINUTE, 1)], 1, now=IDLE_MS + 2)
     assert back.dead_letters == () and back.records == ()
-    assert aggregate.state["watermark"] == START + 12 * MINUTE
+    assert aggregate.state["watermark"] == START + 13 * MINUTE
 
 
 def test_partitions_gone_idle_close_windows_at_the_next_invocation():
     aggregate = Aggregate(partitions=2)
     aggregate.invoke([order(1, START, 0)], 0, now=0)
     aggregate.invoke([order(2, START + 20 * MINUTE, 1)], 1, now=0)
-    # Partition 0 went quiet; partition 1's empty batch comes 5 minutes later.
-    outcome = aggregate.invoke([], 1, now=IDLE_MS)
+    aggregate.invoke([], 1, now=IDLE_MS)  # partition 0 quiet for IDLE_MS, seen from here on
+    outcome = aggregate.invoke([], 1, now=IDLE_MS + 1)
     assert [r.value["window_start"] for r in outcome.records] == [START]
 
 
@@ -203,8 +206,9 @@ def test_the_invoking_partition_is_never_idle_however_long_it_was_quiet():
     aggregate = Aggregate(partitions=2)
     aggregate.invoke([order(1, START, 0)], 0, now=0)
     aggregate.invoke([order(2, START + 60 * MINUTE, 1)], 1, now=1)
+    aggregate.invoke([], 1, now=60 * MINUTE)
     # Partition 0 was slow for an hour; its next batch is on time for partition 0.
-    outcome = aggregate.invoke([order(3, START + MINUTE, 0)], 0, now=60 * MINUTE)
+    outcome = aggregate.invoke([order(3, START + MINUTE, 0)], 0, now=60 * MINUTE + 1)
     assert outcome.dead_letters == ()
 
 
@@ -212,10 +216,28 @@ def test_every_partition_idle_lets_the_newest_high_mark_lead():
     aggregate = Aggregate(partitions=3)
     aggregate.invoke([order(1, START, 0)], 0, now=0)
     aggregate.invoke([order(2, START + 20 * MINUTE, 1)], 1, now=0)
-    # Much later, an empty batch of partition 1: it is active, the others (0 seen, 2 never) idle.
-    outcome = aggregate.invoke([], 1, now=2 * IDLE_MS)
+    aggregate.invoke([], None, now=2 * IDLE_MS)  # a call from no partition (a direct call)
+    # At the call before, every partition was quiet (2 never delivered): the newest high mark
+    # leads, as Flink flushes the maximum over idle inputs.
+    outcome = aggregate.invoke([], None, now=2 * IDLE_MS + 1)
     assert [r.value["window_start"] for r in outcome.records] == [START]
+    assert aggregate.state["watermark"] == START + 10 * MINUTE
 
+
+def test_a_retry_at_a_later_time_emits_what_the_first_attempt_emitted():
+    # The first attempt's outputs were acknowledged but its state was not saved (a crash): the
+    # retry starts from the same state, later. Its output batch ids come from the same input
+    # identity, so its outputs must be the same, however much time passed.
+    aggregate = Aggregate(partitions=2)
+    aggregate.invoke([order(1, START, 0)], 0, now=0)
+    aggregate.invoke([order(2, START + 20 * MINUTE, 1)], 1, now=1)
+    saved = json.loads(json.dumps(aggregate.state))
+    batch = [order(3, START + 21 * MINUTE, 1)]
+    attempts = [run_aggregate(CONFIG, batch, json.loads(json.dumps(saved)), step="s", now_ms=now,
+                              identity="b", partition=1, partitions=2)
+                for now in (2, 10 * IDLE_MS)]
+    assert [r.value for r in attempts[0].records] == [r.value for r in attempts[1].records]
+    assert attempts[0].records == ()  # partition 0 holds: it was not idle at the time before
 
 # -- at most once ----------------------------------------------------------------------------
 
