@@ -178,6 +178,8 @@ def run_step_on_events(spec: Mapping[str, Any], events: Sequence[Any], state: An
                           topic if isinstance(topic, str) else None,
                           partition if type(partition) is int else None, end, partition_count)
     outcome = STEP_KINDS[kind].run(config, records, context)
+    if outcome.counters.duplicate:  # applied before: its bad entries were dead-lettered then
+        return outcome
     return with_extra_dead_letters(outcome, undecodable)
 
 

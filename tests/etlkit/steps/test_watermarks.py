@@ -330,3 +330,44 @@ def test_any_interleaving_of_in_order_partitions_gives_the_same_windows(times, r
             start = r.value["t"] - r.value["t"] % 10_000
             expected[(start, "a")] = expected.get((start, "a"), 0) + 1
     assert aggregate.counts() == expected
+
+
+# -- through run_step_on_events: what a step function passes in -------------------------------
+
+def _batch_event(topic, partition, identity, records, *, end=False):
+    body = {"records": [{"key": f"o{i}", "time": None, "headers": {}, "value": {"k": "a", "t": t}}
+                        for i, t in enumerate(records)], **({"end": True} if end else {})}
+    return {"topic": topic, "key": "", "partition": partition, "body": body,
+            "timestamp": "2026-11-21 10:00:00 +0000 UTC", "headers": {"etl-batch": identity}}
+
+
+def test_the_invocation_brings_its_identity_end_and_partition_count():
+    from etlkit.steps.registry import run_step_on_events
+    spec = {"kind": "aggregate", "name": "per-k", "params": PARAMS}
+    asked = []
+
+    def partition_count(topic):
+        asked.append(topic)
+        return 2
+
+    def invoke(event, state, identity, end=False):
+        return run_step_on_events(spec, [event], state, 0, identity=identity, end=end,
+                                  partition_count=partition_count)
+
+    first = invoke(_batch_event("orders", 0, "b1", [START, START + 30 * MINUTE]), None, "b1")
+    assert asked == ["orders"] and first.records == ()  # partition 1 of 2 has not delivered
+    bad = _batch_event("orders", 0, "b2", [START + 31 * MINUTE])
+    bad["body"]["records"].append({"key": "x", "time": None, "headers": {}, "value": 7})
+    second = invoke(bad, first.state, "b2")
+    assert second.counters.as_dict() == {"in": 2, "out": 1, "filtered": 0, "dead_lettered": 1,
+                                         "emitted": 0}
+    again = invoke(bad, second.state, "b2")  # its bad entry was dead-lettered the first time
+    assert again.counters.as_dict() == {"in": 0, "out": 0, "filtered": 0, "dead_lettered": 0,
+                                        "emitted": 0, "duplicate": 1}
+    assert again.dead_letters == ()
+    closed = invoke(_batch_event("orders", 1, "b3", [], end=True), again.state, "b3", end=True)
+    # Partition 1 ended; partition 0's high mark leads alone: 31 - 10 minutes closes the first.
+    assert [r.value["window_start"] for r in closed.records] == [START]
+    last = invoke(_batch_event("orders", 0, "b4", [], end=True), closed.state, "b4", end=True)
+    assert [r.value["window_start"] for r in last.records] == [
+        START + 30 * MINUTE, START + 31 * MINUTE]
