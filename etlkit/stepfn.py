@@ -143,7 +143,7 @@ def outputs_of(outcome: StepOutcome, spec: Mapping[str, Any]) -> list[OutRecord]
 def handle_step(body: bytes, kind: str, now_ms: int, produce: Produce, *,
                 state: "StateStore | None" = None,
                 lookup: Callable[[Mapping[str, Any]], Any] | None = None,
-                partition_count: Callable[[str], int] | None = None) -> dict:
+                partition_count: Callable[[str], int | None] | None = None) -> dict:
     """Parse, run the step, produce everything, answer the counters (or the reason not to).
 
     ``state``: where a stateful step (aggregate) keeps its state; the read, the run, the produce

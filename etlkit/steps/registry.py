@@ -41,12 +41,13 @@ class StepContext:
     # The input of the invocation (docs/contracts.md, "Step invocation"): its identity, which the
     # aggregate applies at most once; the topic and partition of its event (an end batch may hold
     # no record to read them from); whether it was its partition's last batch; and how to count
-    # the topic's partitions (kafka_io.partition_count), for the aggregate's watermark.
+    # the topic's partitions (kafka_io.partition_count; None: unknown, the partitions seen
+    # count), for the aggregate's watermark.
     identity: str | None = None
     topic: str | None = None
     partition: int | None = None
     end: bool = False
-    partition_count: Callable[[str], int] | None = None
+    partition_count: Callable[[str], int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,8 @@ def run_step(kind: str, params: Mapping[str, Any], records: Sequence[Record], st
 def run_step_on_events(spec: Mapping[str, Any], events: Sequence[Any], state: Any = None,
                        now_ms: int = 0, *, lookup: Lookup | None = None,
                        flush: bool = False, identity: str | None = None, end: bool = False,
-                       partition_count: Callable[[str], int] | None = None) -> StepOutcome:
+                       partition_count: Callable[[str], int | None] | None = None,
+                       ) -> StepOutcome:
     """Run the step ``spec`` of a step invocation (``{"kind", "name", "condition"?, "params"?}``)
     over its Argo event data. Events without a record become dead letters too, and the
     counters include them (``in`` is the number of events). ``identity``, ``end`` and
