@@ -87,8 +87,10 @@ class _Window:
 # messages (pkg/eventbus/kafka/sensor/kafka_handler.go base.Batch(100, ...)); a restarted Kafka
 # EventSource re-reads what it marked since sarama's last offset commit (1 s by default). 256 is
 # above all of them with room; each id is ~40 bytes, so 256 over 6 partitions is ~60 kB of state
-# head, written at every save. An older batch replayed by hand is not recognised: its records
-# are late once the watermark passed them (dead letters, not doubled results).
+# head, written at every save. An older batch replayed by hand is not recognised: once the
+# watermark passed its records they are late (dead letters, not counted twice), but records of
+# windows still open would be counted again: a replay reaching further back than 256 batches of
+# a partition whose windows are still open is not safe for an aggregate.
 APPLIED_KEPT = 256
 
 
