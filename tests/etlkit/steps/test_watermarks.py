@@ -282,6 +282,19 @@ def test_the_applied_ids_kept_per_partition_are_the_most_recent_ones():
     assert aggregate.invoke([], 0, identity="b0").counters.duplicate == 0  # forgotten
 
 
+@pytest.mark.xfail(strict=True, reason="issue 15: only the last APPLIED_KEPT batch ids of a "
+                   "partition are kept; a replay reaching further back while the windows are "
+                   "still open counts its records again")
+def test_a_replay_older_than_the_ids_kept_counts_nothing_twice():
+    aggregate = Aggregate(partitions=2)  # partition 1 never delivers: every window stays open
+    for i in range(APPLIED_KEPT + 1):
+        aggregate.invoke([order(i, START + i, 0)], 0, identity=f"b{i}")
+    aggregate.invoke([order(0, START, 0)], 0, identity="b0")  # the oldest, replayed
+    aggregate.invoke([], 1, end=True)
+    aggregate.invoke([], 0, end=True)
+    assert sum(aggregate.counts().values()) == APPLIED_KEPT + 1
+
+
 def test_a_version_1_state_becomes_the_watermark():
     old = {"version": 1, "config": CONFIG.fingerprint(), "max_event_time": START + 20 * MINUTE,
            "windows": []}
