@@ -23,8 +23,10 @@ Why ``idle_timeout`` defaults to 5 minutes: a partition counts as idle only afte
 nothing for that long, and it must not be counted idle while it still has a backlog that the
 consumer has not reached (Tansu hands out one partition's records long before the next one's):
 then the watermark would pass that backlog and its records would be late, the very loss the
-per-partition watermark prevents. Five minutes is above what the bench's bounded inputs take to
-drain per partition; an empty partition then delays the windows that long, never loses them.
+per-partition watermark prevents. So it should exceed the time the consumer spends on one
+partition's backlog before it reaches the next; too long only delays the windows of an empty
+partition's topic, never loses a record. A bounded input does not depend on it: its end marker
+closes the last windows.
 
 Counters: ``out`` counts the records absorbed into window state, ``emitted`` the window results
 produced; ``filtered`` is always 0; late or malformed records are dead letters. An input batch

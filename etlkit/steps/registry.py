@@ -81,8 +81,7 @@ STEP_KINDS: dict[str, StepKind] = {
     "map": StepKind("map", MapConfig.from_dict, lambda config, records, context: run_map(
         config, records, step=context.step, now_ms=context.now_ms)),
     "enrich": StepKind("enrich", EnrichConfig.from_dict, _enrich),
-    "aggregate": StepKind("aggregate", AggregateConfig.from_dict, lambda config, records, context:
-                          _aggregate(config, records, context)),
+    "aggregate": StepKind("aggregate", AggregateConfig.from_dict, _aggregate),
 }
 
 _parsed: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
