@@ -82,10 +82,11 @@ class _Window:
 
 # The input batches applied, kept per partition: the most recent this many. A redelivery comes
 # from what was not yet acknowledged when something failed, never from far back: an Argo trigger
-# retries the one event it holds (JetStream bus: one in flight per trigger, pkg/eventbus/
-# jetstream/sensor Fetch(1)); the Kafka bus's Sensor replays at most its transaction batch of 100
-# messages (pkg/eventbus/kafka/sensor/kafka_handler.go base.Batch(100, ...)); a restarted Kafka
-# EventSource re-reads what it marked since sarama's last offset commit (1 s by default). 256 is
+# retries the one event it holds (JetStream bus: one in flight per trigger, argo-events v1.9.11
+# pkg/eventbus/jetstream/sensor/trigger_conn.go Fetch(1)); the Kafka bus's Sensor replays at most
+# its transaction batch of 100 messages (pkg/eventbus/kafka/sensor/kafka_handler.go
+# base.Batch(100, ...)); a restarted Kafka EventSource (pkg/eventsources/sources/kafka/start.go,
+# MarkMessage, sarama's auto-commit left at its 1 s default) re-reads what it marked since. 256 is
 # above all of them with room; each id is ~40 bytes, so 256 over 6 partitions is ~60 kB of state
 # head, written at every save. An older batch replayed by hand is not recognised: once the
 # watermark passed its records they are late (dead letters, not counted twice), but records of
