@@ -142,12 +142,14 @@ def outputs_of(outcome: StepOutcome, spec: Mapping[str, Any]) -> list[OutRecord]
 
 def handle_step(body: bytes, kind: str, now_ms: int, produce: Produce, *,
                 state: "StateStore | None" = None,
-                lookup: Callable[[Mapping[str, Any]], Any] | None = None) -> dict:
+                lookup: Callable[[Mapping[str, Any]], Any] | None = None,
+                partition_count: Callable[[str], int | None] | None = None) -> dict:
     """Parse, run the step, produce everything, answer the counters (or the reason not to).
 
     ``state``: where a stateful step (aggregate) keeps its state; the read, the run, the produce
     and the save happen under one lock, and the state is saved only after Kafka acknowledged the
     outputs. ``lookup``: builds the enrich step's lookup table from the step spec.
+    ``partition_count``: the partitions of a topic (kafka_io.partition_count), for the aggregate.
     """
     from .kafka_io import DeliveryError  # the only I/O error this layer turns into an answer
 
@@ -159,7 +161,9 @@ def handle_step(body: bytes, kind: str, now_ms: int, produce: Produce, *,
             produce(outputs_of(outcome, inv.step))
         else:
             with state.locked(f"{inv.workflow}/{inv.step.get('name', kind)}") as (previous, save):
-                outcome = run_step_on_events(inv.step, inv.events, previous, now_ms, lookup=table)
+                outcome = run_step_on_events(inv.step, inv.events, previous, now_ms, lookup=table,
+                                             identity=inv.identity, end=inv.end,
+                                             partition_count=partition_count)
                 produce(outputs_of(outcome, inv.step))
                 save(outcome.state)
     except BadRequest as exc:

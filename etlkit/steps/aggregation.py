@@ -6,17 +6,32 @@ Params::
      "group_by": ["country"],           # group fields (dotted paths; default: one global group)
      "aggregations": {"orders": {"count": "*"},       # name: {op: field}; count "*" counts records
                       "revenue": {"sum": "amount"}},  # ops: count sum min max avg
-     "allowed_lateness": "5s",          # how far the watermark trails the newest event (default 0)
+     "allowed_lateness": "5s",          # how far the watermark trails each partition's newest
+                                        # event (default 0): disorder within a partition
+     "idle_timeout": "5m",              # a partition with no input this long (processing time)
+                                        # stops holding the watermark back (default 5m)
      "time_field": "ordered_at",        # default: the etl-event-time header, then the Kafka timestamp
      "max_open_windows": 100000}        # state bound; a record that would open more is dead-lettered
 
 Each result is a record ``{"window_id", "window_start", "window_end", <group fields>,
 <aggregation names>}`` whose Kafka key is ``window_id`` (``"<group values>/<window start>"``, the
 warehouse upsert key), stamped with event time ``window_end - 1``. See :mod:`.windows` for the
-time rules.
+time rules: the watermark is the minimum over the input topic's partitions, and the last windows
+close when every partition's input has ended (a batch with ``"end": true``).
+
+Why ``idle_timeout`` defaults to 5 minutes: a partition counts as idle only after it delivered
+nothing for that long, and it must not be counted idle while it still has a backlog that the
+consumer has not reached (Tansu hands out one partition's records long before the next one's):
+then the watermark would pass that backlog and its records would be late, the very loss the
+per-partition watermark prevents. So it should exceed the time the consumer spends on one
+partition's backlog before it reaches the next; too long only delays the windows of an empty
+partition's topic, never loses a record. A bounded input does not depend on it: its end marker
+closes the last windows.
 
 Counters: ``out`` counts the records absorbed into window state, ``emitted`` the window results
-produced; ``filtered`` is always 0; late or malformed records are dead letters.
+produced; ``filtered`` is always 0; late or malformed records are dead letters. An input batch
+already applied (its identity is in the state) changes nothing and is answered ``in`` 0,
+``duplicate`` 1.
 """
 from __future__ import annotations
 
@@ -26,11 +41,12 @@ from typing import Any, Mapping, Sequence
 from .accumulators import OPS
 from .config import ConfigError, ConfigReader, field_path
 from .fieldpaths import Path
-from .outcome import StepOutcome, each_record, outcome_of
+from .outcome import StepCounters, StepOutcome, each_record, outcome_of
 from .record import Record
 from .windows import RESULT_FIELDS, WindowState
 
 DEFAULT_MAX_OPEN_WINDOWS = 100_000
+DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000  # why this long: see the module docstring
 ALL_RECORDS = "*"
 
 
@@ -49,6 +65,7 @@ class AggregateConfig:
     allowed_lateness_ms: int = 0
     time_field: Path | None = None
     max_open_windows: int = DEFAULT_MAX_OPEN_WINDOWS
+    idle_timeout_ms: int = DEFAULT_IDLE_TIMEOUT_MS
 
     @classmethod
     def from_dict(cls, params: Mapping[str, Any], where: str = "params") -> "AggregateConfig":
@@ -65,7 +82,9 @@ class AggregateConfig:
             window_ms=window_ms, aggregations=aggregations, group_by=group_by,
             allowed_lateness_ms=reader.duration_ms("allowed_lateness", positive=False, default=0),
             time_field=None if time_text is None else field_path(time_text, reader.at("time_field")),
-            max_open_windows=reader.integer("max_open_windows", 1, DEFAULT_MAX_OPEN_WINDOWS))
+            max_open_windows=reader.integer("max_open_windows", 1, DEFAULT_MAX_OPEN_WINDOWS),
+            idle_timeout_ms=reader.duration_ms("idle_timeout", positive=True,
+                                               default=DEFAULT_IDLE_TIMEOUT_MS))
         reader.finish()
         return config
 
@@ -104,17 +123,32 @@ def _aggregations(items: Any, where: str, taken: set[str]) -> tuple[Aggregation,
 
 
 def run_aggregate(config: AggregateConfig, records: Sequence[Record], state: Any, *, step: str,
-                  now_ms: int, flush: bool = False) -> StepOutcome:
+                  now_ms: int, flush: bool = False, identity: str | None = None,
+                  partition: int | None = None, partitions: int | None = None,
+                  end: bool = False) -> StepOutcome:
     """Fold a batch into the windows of ``state`` (a dict from a previous outcome, or None).
 
     The outcome's ``state`` is the new state to persist (a :class:`~.windows.Checkpoint`: a
     dict that also says which windows the batch changed); the input ``state`` is not modified.
-    ``flush=True`` emits every open window after the batch (end of a bounded input).
+
+    The batch is the input of one invocation: ``identity`` (applied at most once: a batch already
+    in the state emits nothing), from ``partition`` (default: its first record's) of a topic of
+    ``partitions`` partitions (None: the partitions seen count), at processing time ``now_ms``;
+    ``end``: it was that partition's last batch. ``flush=True`` emits every open window after
+    the batch, whatever the partitions' progress.
     """
     windows = WindowState.resume(state, config)
-    emitted: list[Record] = []
+    if partition is None and records:
+        partition = records[0].partition
+    if identity is not None and windows.applied(identity, partition):
+        return StepOutcome((), (), StepCounters(0, 0, 0, 0, 0, duplicate=1), windows.checkpoint())
+    emitted = windows.begin(now_ms, partitions, partition)
     dead = each_record(records, step, now_ms, lambda record: emitted.extend(windows.absorb(record)))
+    if end:
+        emitted.extend(windows.end(partition))
     if flush:
         emitted.extend(windows.flush())
+    if identity is not None:
+        windows.remember(identity, partition)
     return outcome_of(len(records), emitted, dead, 0, through=len(records) - len(dead),
                       state=windows.checkpoint())

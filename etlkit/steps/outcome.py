@@ -48,6 +48,8 @@ class StepCounters:
     filtered: int
     dead_lettered: int
     emitted: int
+    # Input batches recognised as already applied (aggregate): not counted in ``in`` again.
+    duplicate: int = 0
 
     def __post_init__(self) -> None:
         if self.in_ != self.out + self.filtered + self.dead_lettered:
@@ -55,9 +57,13 @@ class StepCounters:
                              f"({self.filtered}) + dead_lettered ({self.dead_lettered})")
 
     def as_dict(self) -> dict[str, int]:
-        """The counters a step function answers with (docs/contracts.md), plus ``emitted``."""
-        return {"in": self.in_, "out": self.out, "filtered": self.filtered,
-                "dead_lettered": self.dead_lettered, "emitted": self.emitted}
+        """The counters a step function answers with (docs/contracts.md), plus ``emitted``, and
+        ``duplicate`` when an input was already applied."""
+        counters = {"in": self.in_, "out": self.out, "filtered": self.filtered,
+                    "dead_lettered": self.dead_lettered, "emitted": self.emitted}
+        if self.duplicate:
+            counters["duplicate"] = self.duplicate
+        return counters
 
 
 @dataclass(frozen=True, slots=True)

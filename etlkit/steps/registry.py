@@ -38,6 +38,16 @@ class StepContext:
     state: Any = None
     lookup: Lookup | None = None
     flush: bool = False
+    # The input of the invocation (docs/contracts.md, "Step invocation"): its identity, which the
+    # aggregate applies at most once; the topic and partition of its event (an end batch may hold
+    # no record to read them from); whether it was its partition's last batch; and how to count
+    # the topic's partitions (kafka_io.partition_count; None: unknown, the partitions seen
+    # count), for the aggregate's watermark.
+    identity: str | None = None
+    topic: str | None = None
+    partition: int | None = None
+    end: bool = False
+    partition_count: Callable[[str], int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,15 +66,22 @@ def _enrich(config: EnrichConfig, records: Sequence[Record], context: StepContex
                       lookup=context.lookup)
 
 
+def _aggregate(config: AggregateConfig, records: Sequence[Record],
+               context: StepContext) -> StepOutcome:
+    count = context.partition_count
+    partitions = count(context.topic) if count is not None and context.topic else None
+    return run_aggregate(config, records, context.state, step=context.step, now_ms=context.now_ms,
+                         flush=context.flush, identity=context.identity,
+                         partition=context.partition, partitions=partitions, end=context.end)
+
+
 STEP_KINDS: dict[str, StepKind] = {
     "filter": StepKind("filter", FilterConfig.from_dict, lambda config, records, context: run_filter(
         config, records, step=context.step, now_ms=context.now_ms)),
     "map": StepKind("map", MapConfig.from_dict, lambda config, records, context: run_map(
         config, records, step=context.step, now_ms=context.now_ms)),
     "enrich": StepKind("enrich", EnrichConfig.from_dict, _enrich),
-    "aggregate": StepKind("aggregate", AggregateConfig.from_dict, lambda config, records, context:
-                          run_aggregate(config, records, context.state, step=context.step,
-                                        now_ms=context.now_ms, flush=context.flush)),
+    "aggregate": StepKind("aggregate", AggregateConfig.from_dict, _aggregate),
 }
 
 _parsed: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
@@ -143,17 +160,27 @@ def run_step(kind: str, params: Mapping[str, Any], records: Sequence[Record], st
 
 def run_step_on_events(spec: Mapping[str, Any], events: Sequence[Any], state: Any = None,
                        now_ms: int = 0, *, lookup: Lookup | None = None,
-                       flush: bool = False) -> StepOutcome:
+                       flush: bool = False, identity: str | None = None, end: bool = False,
+                       partition_count: Callable[[str], int | None] | None = None,
+                       ) -> StepOutcome:
     """Run the step ``spec`` of a step invocation (``{"kind", "name", "condition"?, "params"?}``)
     over its Argo event data. Events without a record become dead letters too, and the
-    counters include them (``in`` is the number of events)."""
+    counters include them (``in`` is the number of events). ``identity``, ``end`` and
+    ``partition_count``: see :class:`StepContext`."""
     if not isinstance(spec, Mapping):
         raise ConfigError("step", "must be an object")
     kind = spec.get("kind")
     config = parse_step(kind, spec.get("params"), spec.get("condition"), "step")
     name = spec.get("name") if isinstance(spec.get("name"), str) and spec.get("name") else kind
     records, undecodable = records_from_events(events, name, now_ms)
-    outcome = STEP_KINDS[kind].run(config, records, StepContext(name, now_ms, state, lookup, flush))
+    first = events[0] if events and isinstance(events[0], Mapping) else {}
+    topic, partition = first.get("topic"), first.get("partition") if len(events) == 1 else None
+    context = StepContext(name, now_ms, state, lookup, flush, identity,
+                          topic if isinstance(topic, str) else None,
+                          partition if type(partition) is int else None, end, partition_count)
+    outcome = STEP_KINDS[kind].run(config, records, context)
+    if outcome.counters.duplicate:  # applied before: its bad entries were dead-lettered then
+        return outcome
     return with_extra_dead_letters(outcome, undecodable)
 
 

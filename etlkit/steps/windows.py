@@ -11,12 +11,35 @@ a state store can write only those.
 Time rules, all in epoch milliseconds:
 
 * a record at event time ``t`` belongs to the window ``[t - t mod size, + size)``;
-* the watermark is ``max event time seen - allowed lateness`` and only moves forward;
+* each input partition has its high mark, the newest event time it delivered; the watermark is
+  ``min over the partitions of their high marks - allowed lateness`` and only moves forward.
+  Event time is ordered within a partition (a step's outputs keep their input's partition), not
+  across partitions, which a consumer reads at uneven paces (Tansu hands out tens of thousands of
+  records of one partition before the next): the newest time over all partitions would make the
+  slower partitions' on-time records late (issue 15). A partition of the input topic that has
+  delivered no event time yet holds the watermark back, as Flink's per-split watermarks do;
+* a partition that delivered nothing for ``idle_timeout`` (processing time, the invocations'
+  ``now``) stops holding it back until it delivers again, as Flink's
+  ``WatermarkStrategy.withIdleness``: an unbalanced key space leaves partitions empty, and they
+  would stall every window forever. When every partition is idle, the watermark is the newest
+  high mark (Flink flushes the maximum across idle channels the same way). Idleness is judged
+  at the time of the invocation before (kept in the state), never at the current one: what an
+  invocation emits then depends only on the state and its input, so a retry after a failed save
+  emits the very outputs (and output batch ids) of the first attempt, whenever it comes;
+* a partition whose last input batch said ``"end": true`` has ended: it no longer holds the
+  watermark back. When every partition has ended or is idle (and one has ended), the input is
+  over: the watermark is +infinity, every open window is emitted, and a new run of the input
+  starts afresh (every partition expected again) from a watermark at the end of the newest window
+  emitted, so a later record for an emitted window is late instead of re-opening it;
 * a window is emitted once the watermark reaches its end, results ordered by
   ``(window start, key)``; a record whose window was already emitted is late (dead letter).
 
-The watermark advances per record, never per batch, so results do not depend on how records
-were split into invocations: one batch of 1000 and 1000 single-record calls emit the same.
+The watermark advances per record, never per batch, so results do not depend on how the records
+of a partition were split into invocations: one batch of 1000 and 1000 single-record calls emit
+the same. Records without a partition count as partition 0.
+
+The state also keeps, per partition, the identities of the input batches it applied (the most
+recent :data:`APPLIED_KEPT`), so a redelivered batch is recognised and applied at most once.
 """
 from __future__ import annotations
 
@@ -24,6 +47,7 @@ import heapq
 import json
 import math
 import threading
+from collections import deque
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -38,7 +62,8 @@ from .values import type_name
 if TYPE_CHECKING:
     from .aggregation import AggregateConfig
 
-STATE_VERSION = 1
+# 2: the watermark, per-partition high marks and applied ids; 1 (one max_event_time) is still read.
+STATE_VERSION = 2
 RESULT_FIELDS = ("window_id", "window_start", "window_end")
 
 
@@ -55,12 +80,58 @@ class _Window:
     item: Any = None  # its item in the last checkpoint; None: changed since; _CLOSED: closed
 
 
+# The input batches applied, kept per partition: the most recent this many. A redelivery comes
+# from what was not yet acknowledged when something failed, never from far back: an Argo trigger
+# retries the one event it holds (JetStream bus: one in flight per trigger, argo-events v1.9.11
+# pkg/eventbus/jetstream/sensor/trigger_conn.go Fetch(1)); the Kafka bus's Sensor replays at most
+# its transaction batch of 100 messages (pkg/eventbus/kafka/sensor/kafka_handler.go
+# base.Batch(100, ...)); a restarted Kafka EventSource (pkg/eventsources/sources/kafka/start.go,
+# MarkMessage, sarama's auto-commit left at its 1 s default) re-reads what it marked since. 256 is
+# above all of them with room; each id is ~40 bytes, so 256 over 6 partitions is ~60 kB of state
+# head, written at every save. An older batch replayed by hand is not recognised: once the
+# watermark passed its records they are late (dead letters, not counted twice), but records of
+# windows still open would be counted again: a replay reaching further back than 256 batches of
+# a partition whose windows are still open is not safe for an aggregate.
+APPLIED_KEPT = 256
+
+
+class _Partition:
+    """What the windows know of one input partition."""
+
+    __slots__ = ("high", "seen_at", "ended", "applied")
+
+    def __init__(self, high: int | None = None, seen_at: int | None = None, ended: bool = False,
+                 applied: Any = ()) -> None:
+        self.high = high  # the newest event time it delivered this run; None: none yet
+        self.seen_at = seen_at  # processing time of its last input this run (for idleness)
+        self.ended = ended  # its last input batch said "end": true
+        self.applied: deque[str] = deque(applied, maxlen=APPLIED_KEPT)
+
+    def item(self, partition: int) -> dict[str, Any]:
+        return {"partition": partition, "high": self.high, "seen_at": self.seen_at,
+                "ended": self.ended, "applied": list(self.applied)}
+
+
 class WindowState:
     """Open windows and the event-time high mark of one aggregate step."""
 
     def __init__(self, config: "AggregateConfig") -> None:
         self.config = config
-        self.max_event_time: int | None = None
+        self._watermark: int | None = None
+        self._parts: dict[int, _Partition] = {}  # input partition -> what is known of it
+        self._count: int | None = None  # the input topic's partitions; None: those seen
+        self._now: int | None = None  # processing time (epoch ms) of the latest invocation
+        self._since: int | None = None  # processing time of this run's first input
+        self._idle: set[int] = set()  # the partitions that count as idle in this invocation
+        # The partition the watermark waits for (the lowest high mark, or one with none): a
+        # record of another partition cannot move it, so only the blocker's records (or a change
+        # in which partitions count, _dirty) make the watermark be worked out again; and while
+        # the blocker's high mark stays at or under _ceiling (the next partition's), the
+        # watermark simply follows it, without going over every partition per record.
+        self._blocker: int | None = None
+        self._ceiling: float | None = None  # math.inf: no other bound; None: work it out again
+        self._dirty = True
+        self._keys: list[int] | None = None  # the partitions that count, in order; None: stale
         self._windows: dict[int, dict[tuple, _Window]] = {}  # start -> group key -> window
         self._starts: list[int] = []  # min-heap of the starts in _windows
         self._open = 0
@@ -84,40 +155,166 @@ class WindowState:
     # -- time ------------------------------------------------------------------------------
     @property
     def watermark(self) -> int | None:
-        """``max event time - allowed lateness``; None before the first record."""
-        if self.max_event_time is None:
-            return None
-        return self.max_event_time - self.config.allowed_lateness_ms
+        """Windows ending at or before it are emitted; None before every partition has a high
+        mark (or is idle)."""
+        return self._watermark
 
     @property
     def open_windows(self) -> int:
         return self._open
 
+    def begin(self, now_ms: int, partitions: int | None = None,
+              partition: int | None = None) -> list[Record]:
+        """Start an invocation at processing time ``now_ms``, its input from ``partition`` of a
+        topic with ``partitions`` partitions (None: count only the partitions seen); return the
+        windows that partitions gone idle since the last invocation closed.
+
+        The invocation's own partition is active now, whatever its last input's age: counting it
+        idle would let the watermark pass the records it is delivering.
+        """
+        if partitions is not None and partitions != self._count:
+            self._count, self._keys = partitions, None
+        self._idle = self._idle_at(self._now)  # as of the invocation before: see the module doc
+        self._now = now_ms
+        if self._since is None:
+            self._since = now_ms
+        if partition is not None:
+            self._part(partition).seen_at = now_ms
+            self._idle.discard(partition)
+        return self._advance()
+
+    def _idle_at(self, moment: int | None) -> set[int]:
+        """The partitions that had delivered nothing for ``idle_timeout`` at ``moment``."""
+        if moment is None:
+            return set()
+        parts, idle_ms, idle = self._parts, self.config.idle_timeout_ms, set()
+        for key in self._counted():
+            part = parts.get(key)
+            last = part.seen_at if part is not None and part.seen_at is not None else self._since
+            if last is not None and moment - last >= idle_ms:
+                idle.add(key)
+        return idle
+
+    def _counted(self) -> list[int]:
+        """The partitions that count: the input topic's, and any other seen."""
+        keys = self._keys
+        if keys is None:
+            keys = self._keys = sorted(set(range(self._count or 0)).union(self._parts))
+        return keys
+
+    def end(self, partition: int | None) -> list[Record]:
+        """``partition``'s input is over (its batch said ``"end": true``); return the windows
+        this closed: all of them when it was the last partition not ended or idle."""
+        part = self._part(partition or 0)
+        part.ended, part.seen_at = True, self._now
+        return self._advance()
+
+    def applied(self, identity: str, partition: int | None) -> bool:
+        """Whether the input batch ``identity`` of ``partition`` was applied already."""
+        part = self._parts.get(partition or 0)
+        return part is not None and identity in part.applied
+
+    def remember(self, identity: str, partition: int | None) -> None:
+        """Record that the input batch ``identity`` of ``partition`` was applied."""
+        self._part(partition or 0).applied.append(identity)
+
+    def _part(self, partition: int) -> _Partition:
+        part = self._parts.get(partition)
+        if part is None:
+            part = self._parts[partition] = _Partition()
+            self._keys = None
+        self._dirty = True
+        return part
+
+    def _advance(self) -> list[Record]:
+        """Work the watermark out again; return the windows it closed."""
+        self._dirty = False
+        watermark, self._blocker, self._ceiling = self._combined()
+        if watermark is _ALL_ENDED:
+            return self._end_run()
+        return self._move_to(watermark)
+
+    def _move_to(self, watermark: int | None) -> list[Record]:
+        if watermark is not None and (self._watermark is None or watermark > self._watermark):
+            self._watermark = watermark
+            return self._close(watermark)
+        return []
+
+    def _combined(self) -> tuple[Any, int | None, float | None]:
+        """(the watermark the partitions allow, the partition it waits for, the next lowest
+        high mark or math.inf): None when a partition that counts has no high mark yet (nor a
+        ceiling: its first one needs the others looked at), _ALL_ENDED when the input is over."""
+        parts, idle = self._parts, self._idle
+        lowest, blocker, ceiling, ended = None, None, math.inf, False
+        for key in self._counted():
+            part = parts.get(key)
+            if part is not None and part.ended:
+                ended = True
+                continue
+            if key in idle:
+                continue  # not holding the watermark back
+            high = part.high if part is not None else None
+            if high is None:
+                return None, key, None
+            if lowest is None or high < lowest:
+                lowest, blocker, ceiling = high, key, math.inf if lowest is None else lowest
+            elif high < ceiling:
+                ceiling = high
+        if lowest is not None:
+            return lowest - self.config.allowed_lateness_ms, blocker, ceiling
+        if ended:
+            return _ALL_ENDED, None, None
+        highs = [part.high for part in parts.values() if part.high is not None]
+        return (max(highs) - self.config.allowed_lateness_ms if highs else None), None, None
+
+    def _end_run(self) -> list[Record]:
+        """Every partition ended (or is idle): emit every window, and expect a new run."""
+        highs = [part.high for part in self._parts.values() if part.high is not None]
+        emitted = self._close(None)
+        if highs:  # every emitted window ends at or before the newest high mark's window end
+            newest = max(highs)
+            floor = newest - newest % self.config.window_ms + self.config.window_ms
+            if self._watermark is None or floor > self._watermark:
+                self._watermark = floor
+        for part in self._parts.values():  # the applied ids stay: redeliveries outlive a run
+            part.high = part.seen_at = None
+            part.ended = False
+        self._since, self._blocker, self._dirty, self._idle = None, None, True, set()
+        return emitted
+
     # -- processing ------------------------------------------------------------------------
     def absorb(self, record: Record) -> list[Record]:
         """Fold ``record`` into its window; return the window results it closed, in order.
 
-        Raises :class:`RecordError` (state unchanged) for a late record, a missing event time,
-        a key that is not a scalar, a non-number aggregated value or a full state.
+        Raises :class:`RecordError` (windows unchanged) for a late record, a missing event
+        time, a key that is not a scalar, a non-number aggregated value or a full state.
         """
         config = self.config
         fields = record.value
+        key = record.partition
+        if key is None:
+            key = 0
+        part = self._parts.get(key)
+        if part is None or part.ended or part.seen_at != self._now:
+            part = self._part(key)  # new, ended (a record re-opens it) or idle until now
+            part.ended, part.seen_at = False, self._now
+            self._idle.discard(key)
         # An integer in a top-level time field is its own epoch ms (what event_time_ms would
         # return), read with one lookup; anything else is left to event_time_ms.
         moment = fields.get(self._time_name) if self._time_name is not None else None
         if type(moment) is not int:
             moment = event_time_ms(record, config.time_field)
         start = moment - moment % config.window_ms
-        high, lateness = self.max_event_time, config.allowed_lateness_ms
-        if high is not None and start + config.window_ms <= high - lateness:
+        watermark = self._watermark
+        if watermark is not None and start + config.window_ms <= watermark:
             raise RecordError(
                 f"late: event time {moment} is in window [{start}, {start + config.window_ms}), "
-                f"already closed by watermark {high - lateness} "
-                f"(allowed lateness {lateness} ms)")
-        key = []
+                f"already closed by watermark {watermark} "
+                f"(allowed lateness {config.allowed_lateness_ms} ms)")
+        group = []
         for path, name in self._key_reads:
             found = fields.get(name, _NEW) if name is not None else _NEW
-            key.append(found if type(found) is str else _key_value(record, path))
+            group.append(found if type(found) is str else _key_value(record, path))
         values = []
         for aggregation, path, name in self._value_reads:
             if path is None:  # count "*": counts records, reads nothing
@@ -127,18 +324,25 @@ class WindowState:
             kind = type(found)
             values.append(found if kind is int or (kind is float and math.isfinite(found))
                           else _number_at(record, aggregation, path))
-        window = self._window(start, key)
+        window = self._window(start, group)
         updated = self._added(window.acc, values)  # computed whole before any change
         if window.acc is _NEW:
-            self._insert(start, key, updated)
+            self._insert(start, group, updated)
         else:
             window.acc = updated
             if window.item is not None:  # its first change since the last checkpoint
                 window.item = None
                 self._changed.append(window)
+        high = part.high
         if high is None or moment > high:
-            self.max_event_time = moment
-            return self._close(moment - lateness)  # the watermark, moved
+            part.high = moment
+            if self._dirty:
+                return self._advance()
+            if key == self._blocker:
+                ceiling = self._ceiling
+                if ceiling is not None and moment <= ceiling:  # still the lowest: it leads
+                    return self._move_to(moment - config.allowed_lateness_ms)
+                return self._advance()
         return []
 
     def flush(self) -> list[Record]:
@@ -146,6 +350,7 @@ class WindowState:
 
         The watermark is unchanged: a record that arrives later for a flushed window starts a
         new result with the same ``window_id``, which an upsert would let overwrite the full one.
+        (An input whose batches say ``"end": true`` needs no flush: see :meth:`end`.)
         """
         return self._close(None)
 
@@ -235,8 +440,7 @@ class WindowState:
         listed = self._listed
         for start in stale:
             listed[start] = [window.item for window in _in_key_order(self._windows[start])]
-        data = Checkpoint(version=STATE_VERSION, config=self._fingerprint,
-                          max_event_time=self.max_event_time,
+        data = Checkpoint(self._head(),
                           windows=[item for start in sorted(listed) for item in listed[start]])
         data._follow(self._base, written, self._closed, self)
         self._base, self._changed, self._closed = data, [], []
@@ -263,8 +467,13 @@ class WindowState:
         windows = [{"start": window.start, "key": window.key, "acc": window.acc}
                    for start in sorted(self._windows)
                    for window in _in_key_order(self._windows[start])]
-        return {"version": STATE_VERSION, "config": self.config.fingerprint(),
-                "max_event_time": self.max_event_time, "windows": windows}
+        return {**self._head(), "windows": windows}
+
+    def _head(self) -> dict[str, Any]:
+        """Everything but the windows (a state store keeps it in one row, written every save)."""
+        return {"version": STATE_VERSION, "config": self._fingerprint, "watermark": self._watermark,
+                "now": self._now, "since": self._since,
+                "partitions": [self._parts[key].item(key) for key in sorted(self._parts)]}
 
     @classmethod
     def from_dict(cls, data: Any, config: "AggregateConfig", where: str = "state") -> "WindowState":
@@ -275,15 +484,20 @@ class WindowState:
             return state
         if not isinstance(data, dict):
             raise StateError(f"{where}: must be an object")
-        if data.get("version") != STATE_VERSION:
+        version = data.get("version")
+        if version not in (1, STATE_VERSION):
             raise StateError(f"{where}.version: must be {STATE_VERSION}")
         if data.get("config") != config.fingerprint():
             raise StateError(f"{where}.config: state was written by a different window/key/"
                              f"aggregation config; flush it before changing these")
-        high = data.get("max_event_time")
-        if high is not None and type(high) is not int:
-            raise StateError(f"{where}.max_event_time: must be an integer or null")
-        state.max_event_time = high
+        if version == 1:  # one high mark over all partitions: it becomes the watermark
+            high = _integer(data, "max_event_time", where)
+            state._watermark = None if high is None else high - config.allowed_lateness_ms
+        else:
+            state._watermark = _integer(data, "watermark", where)
+            state._now = _integer(data, "now", where)
+            state._since = _integer(data, "since", where)
+            state._restore_partitions(data.get("partitions"), f"{where}.partitions")
         windows = data.get("windows")
         if not isinstance(windows, list):
             raise StateError(f"{where}.windows: must be a list")
@@ -293,6 +507,24 @@ class WindowState:
                          for start, group in state._windows.items()}
         state._base = data
         return state
+
+    def _restore_partitions(self, items: Any, where: str) -> None:
+        if not isinstance(items, list):
+            raise StateError(f"{where}: must be a list")
+        for i, item in enumerate(items):
+            at = f"{where}[{i}]"
+            if not isinstance(item, dict):
+                raise StateError(f"{at}: must be an object")
+            key = item.get("partition")
+            if type(key) is not int or key < 0 or key in self._parts:
+                raise StateError(f"{at}.partition: must be a partition number, listed once")
+            ended, applied = item.get("ended"), item.get("applied")
+            if type(ended) is not bool:
+                raise StateError(f"{at}.ended: must be true or false")
+            if not isinstance(applied, list) or not all(type(x) is str for x in applied):
+                raise StateError(f"{at}.applied: must be a list of input batch ids")
+            self._parts[key] = _Partition(_integer(item, "high", at), _integer(item, "seen_at", at),
+                                          ended, applied)
 
     def _restore(self, item: Any, where: str) -> None:
         config = self.config
@@ -316,7 +548,15 @@ class WindowState:
         self._insert(start, key, acc, {"start": start, "key": key, "acc": acc})
 
 
+def _integer(data: dict[str, Any], name: str, where: str) -> int | None:
+    value = data.get(name)
+    if value is not None and type(value) is not int:
+        raise StateError(f"{where}.{name}: must be an integer or null")
+    return value
+
+
 _NEW: Any = object()  # marks a window not yet in the state
+_ALL_ENDED: Any = object()  # the watermark once every partition's input is over: +infinity
 _CLOSED: Any = object()  # the item of a closed window
 
 
