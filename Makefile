@@ -50,7 +50,7 @@ $(ARGO_EVENTS): tools/go/argo-events/go.mod tools/go/argo-events/go.sum
 	  cd tools/go/argo-events && go build -trimpath -o $(CURDIR)/$@ github.com/argoproj/argo-events/cmd; \
 	else echo "no Go toolchain: $@ not built (real-parts mode unavailable)"; fi
 
-# Our differential oracle: Argo Events' own filter and payload code on cases read from stdin
+# Our differential oracle: Argo Events' own event and payload code on cases read from stdin
 # (tools/go/argo-events/conformance, in the same module, so the same pinned versions).
 $(ARGO_CONFORMANCE): tools/go/argo-events/go.mod tools/go/argo-events/go.sum tools/go/argo-events/conformance/main.go
 	@if command -v go >/dev/null; then \

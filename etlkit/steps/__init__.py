@@ -16,7 +16,7 @@ from .config import ConfigError
 from .enrichment import EnrichConfig, build_lookup, enrich_value, run_enrich
 from .event_time import event_time_ms
 from .expressions import (Condition, EvalError, Expression, ParseError, compile_condition,
-                          compile_expression, to_argo_filters)
+                          compile_expression)
 from .failures import RecordError
 from .file_lookup import FileLookupSource, LookupLoadError
 from .filtering import FilterConfig, run_filter
@@ -37,6 +37,6 @@ __all__ = [
     "parse_step_config", "ParseError", "Record", "record_from_argo_event", "RecordError",
     "records_from_events", "run_aggregate", "run_enrich", "run_filter", "run_map", "run_step",
     "run_step_on_events", "SOURCE_HEADER", "StateError", "StaticLookup", "STEP_KINDS",
-    "StepContext", "StepCounters", "StepKind", "StepOutcome", "to_argo_filters", "WindowState",
+    "StepContext", "StepCounters", "StepKind", "StepOutcome", "WindowState",
     "with_extra_dead_letters",
 ]

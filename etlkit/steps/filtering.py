@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from .config import ConfigReader
-from .expressions import Condition, compile_condition, to_argo_filters
+from .expressions import Condition, compile_condition
 from .outcome import StepOutcome, run_per_record
 from .record import Record
 
@@ -31,10 +31,6 @@ class FilterConfig:
     def from_condition(cls, text: Any, where: str = "condition") -> "FilterConfig":
         """The config of a workflow filter step, whose condition is the step's own field."""
         return cls(ConfigReader({}, where).compiled("", compile_condition, where, text))
-
-    def argo_filters(self) -> list[dict[str, Any]] | None:
-        """Sensor data filters implied by the condition (see :func:`to_argo_filters`)."""
-        return to_argo_filters(self.condition)
 
 
 def run_filter(config: FilterConfig, records: Sequence[Record], *, step: str,

@@ -13,7 +13,6 @@ True
 from .compiled import Condition, Expression, compile_condition, compile_expression
 from .errors import EvalError, ParseError
 from .parser import MAX_DEPTH, MAX_LENGTH, parse
-from .pushdown import to_argo_filters
 
 __all__ = [
     "Condition",
@@ -25,5 +24,4 @@ __all__ = [
     "compile_condition",
     "compile_expression",
     "parse",
-    "to_argo_filters",
 ]

@@ -8,16 +8,20 @@ Each stack's run has topics, groups and object names of its own, all its scenari
 
 * retry: a function failing twice then answering 200 -> the record delivered once, the retries
   counted;
-* dead letter: a function always failing -> after ``retryStrategy.steps`` attempts the record is
-  in the dead-letter topic with the reason the manifest gives and the original payload;
+* dead letter: a function always failing -> after ``retryStrategy.steps`` attempts the message is
+  in the dead-letter topic with the reason the manifest gives, its value, partition, key and
+  event id;
 * policy: ``policy.status.allow [200]``: a 202 is a failure (dead-lettered), and without the
   policy any answer is a success;
-* filters: the committed sensor-side data filter (regular expressions) and the number and bool
-  entries the pushdown writes (``etlkit.steps.expressions.to_argo_filters``) drop what they
-  should: the function sees only what passes;
-* a duplicated JSON key: read as its first value by the filter and in the payload;
-* the envelope: each call's body byte for byte the committed template with the Kafka event
-  spliced in as Go's toJson writes it;
+* the step invocation (docs/contracts.md, "Step invocation"): each call's body byte for byte the
+  committed payload parameters laid out as sjson writes them, ``event`` the Kafka event data as
+  the EventSource's ``json.Marshal`` wrote it (the value's own bytes, compacted, keys in their
+  order) and ``id`` the Argo event id;
+* a duplicated JSON key: both keys reach the function, in their order (raw bytes, no gjson
+  Value() that would keep the first);
+* exact numbers: 9223372036854775807, 2**53 + 1 and a 30-digit decimal reach the function with
+  their digits (no float64 on the ``@this`` raw path), and the body's ``id`` is
+  ``<eventsource>:<event>:<first broker>:<topic>:<partition>:<offset>``;
 * a dead-letter topic that exists only after the retries gave up (the broker auto-creates
   nothing, as the committed cluster): the letter written once it exists;
 * calendar: an interval EventSource ticking the committed legacy-orders Sensor's payload;
@@ -25,11 +29,16 @@ Each stack's run has topics, groups and object names of its own, all its scenari
   calling the real autoscaler function (deployed with what its tick names): its status shows a
   decision of this run's tick.
 
+Gone with issue 15: the Sensor data filter scenarios (the committed regular-expression filter
+and the pushdown of a filter step's condition). A Kafka message is a record batch, so
+``body.<field>`` names no record field: the renderer writes no ``filters`` and the local runner
+refuses them; a filter step's condition runs in its function, per record.
+
 The Sensors are the committed ones (``argo-events/sensors``), re-pointed by
 :func:`devstack.realargo.scenario.retarget_sensor` at a scenario's EventSource, at the scripted
 function (functions/scripted: answers each record as its ``statuses`` say, records every call)
-and at a dead-letter topic of their own; payloads, filters, retries, policies and dead-letter
-fields as committed. The local runner's batch annotations go: Argo calls once per event.
+and at a dead-letter topic of their own; payloads, retries, policies and dead-letter fields as
+committed. Both runners make one call per Kafka message, as Argo does.
 
 The assertions are about outcomes: the calls the function got and answered, the dead letters on
 the topic, the autoscaler's status, and a few counters both runners keep under the same meaning
@@ -58,7 +67,7 @@ from confluent_kafka import Producer
 
 from devstack.kafka_tools import consume_all
 from devstack.realargo import scenario as sc
-from etlkit.steps.expressions import to_argo_filters
+from devstack.realargo.localise import CLUSTER_KAFKA
 from etlkit.workflow.invocation import EVENT_ACTION
 from tests.fixtures.realargo import require_real_argo
 
@@ -83,27 +92,18 @@ POLICY = [{"id": 0, "statuses": [202]}, {"id": 1}]
 # The dead-letter topic is created only DLQ_LATE_S after the last attempt at record 0.
 BLOCKED = [{"id": 0, "statuses": [500]}, {"id": 1}]
 DLQ_LATE_S = 6.0
-# The committed host-metrics-cpu-and-memory filter: body.measurement matches ^cpu$ or ^mem$ (RE2).
-MEASUREMENTS = [{"id": 0, "measurement": "cpu"}, {"id": 1, "measurement": "disk"},
-                {"id": 2, "measurement": "mem"}, {"id": 3},
-                {"id": 4, "measurement": "cpu\n"},  # RE2's $ is the end of the text, Python's not
-                {"id": 5, "measurement": "CPU"}, {"id": 6, "measurement": "xcpu"},
-                {"id": 7, "measurement": 5}]
-# What the pushdown writes for a number and a bool comparison (one entry each, and-ed).
-PUSHDOWN_CONDITION = "amount >= 10 and active == true"
-FLAGS = [{"id": 0, "amount": 10, "active": True}, {"id": 1, "amount": 9.5, "active": True},
-         {"id": 2, "amount": "12", "active": True},  # numeric text: gjson's Float() reads it
-         {"id": 3, "amount": 20, "active": "TRUE"},  # gjson's Bool() of text: ParseBool(lower)
-         {"id": 4, "amount": 20, "active": 1},  # gjson's Bool() of a number: != 0
-         {"id": 5, "amount": 20, "active": False}, {"id": 6, "amount": 20, "active": "yes"},
-         {"id": 7, "amount": 20}, {"id": 8, "amount": 1e1, "active": True}]
-# Raw JSON with a key twice (the committed regex filter again): gjson takes the first, in the filter
-# and in the payload's .Input alike; Python's json.loads would take the last.
+# Raw JSON with a key twice: the event data holds the value's own bytes, so the function gets both
+# keys in their order (a gjson Value(), as ``toJson .Input`` was, would keep only the first).
 DUPLICATES = ['{"id": 0, "measurement": "disk", "measurement": "cpu"}',
               '{"id": 1, "measurement": "cpu", "measurement": "disk"}']
+# Issue 15's must-show numbers as JSON number text: int64's max, 2**53 + 1 (the first integer a
+# float64 cannot hold) and a 30-digit decimal; at the top level and nested.
+BIG = ("9223372036854775807", str(2**53 + 1), "12345678901234567890.1234567891")
+EXACT = ['{"id":0,"int64":%s,"above_2_53":%s,"decimal":%s}' % BIG,
+         '{"id":1,"nested":[%s,{"a":%s,"b":[%s]}]}' % BIG]
 TICK_INTERVAL = "1s"
 # A Kafka event's fields in the Sensor's payload and its record timestamp as Go prints a time.Time.
-EVENT_FIELDS = {"topic", "key", "partition", "body", "timestamp", "headers"}
+EVENT_FIELDS = ["topic", "key", "partition", "body", "timestamp", "headers"]
 GO_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC$")
 
 
@@ -184,6 +184,8 @@ class Seen:
     ended: float
     names: dict[str, str]  # label -> Sensor name (also its record file)
     topics: dict[str, str]  # scenario -> input topic
+    sources: dict[str, str]  # scenario -> EventSource name (also its one event's name)
+    broker: str  # the first bootstrap server the EventSources were given (after localising)
     calls: dict[str, list[dict]] = field(default_factory=dict)
     letters: dict[str, list[dict]] = field(default_factory=dict)
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -208,11 +210,18 @@ def read_calls(record_dir: pathlib.Path, name: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def value_text(record: dict | str) -> str:
+    """A record's Kafka value: a ``str`` as it is (raw JSON), a dict as compact JSON (ASCII, so
+    ``ë`` is ``\\u00eb``): the text Go's json.Compact leaves as it is but for ``<``, ``>``, ``&``."""
+    return record if isinstance(record, str) else json.dumps(record, separators=(",", ":"))
+
+
 def produce(bootstrap: str, topic: str, records: list[dict | str]) -> None:
-    """Records keyed by their ``id``; a ``str`` is sent as it is (raw JSON)."""
-    producer = Producer({"bootstrap.servers": bootstrap, "allow.auto.create.topics": False})
+    """Records keyed by their ``id``, in order (idempotent: record ``i`` at offset ``i``)."""
+    producer = Producer({"bootstrap.servers": bootstrap, "allow.auto.create.topics": False,
+                         "enable.idempotence": True})
     for record in records:
-        text = record if isinstance(record, str) else json.dumps(record)
+        text = value_text(record)
         producer.produce(topic, value=text.encode(), key=str(json.loads(text)["id"]).encode(),
                          headers=[("etl-source", b"tests")])
     assert producer.flush(15) == 0, "records not acknowledged"
@@ -228,6 +237,7 @@ class Plan:
         self.names: dict[str, str] = {}
         self.dlqs: dict[str, str] = {}
         self.topics: dict[str, str] = {}
+        self.sources: dict[str, str] = {}
         self.inputs: dict[str, list[dict | str]] = {}
         self.expected_done: dict[str, int] = {}  # label -> events its Sensor finishes
         # Sensors whose dead-letter topic comes late: label -> when it is due (None: not known yet)
@@ -240,7 +250,7 @@ class Plan:
         attempt (see :meth:`create_late_dlqs`)."""
         source = f"d-{case}-{self.tag}"
         topic = f"{source}-in"
-        self.topics[case], self.inputs[topic] = topic, records
+        self.topics[case], self.sources[case], self.inputs[topic] = topic, source, records
         self.docs.append(sc.kafka_eventsource(source, topic, f"{source}-group"))
         for label, committed in sensors.items():
             self._sensor(label, committed, source, source)
@@ -300,21 +310,13 @@ def without_policy(sensor: dict) -> dict:
     return sensor
 
 
-def cpu_and_memory(filters: list[dict] | None = None) -> dict:
-    sensor = sc.committed("sensors", "host-metrics-cpu-and-memory")
-    if filters is not None:
-        sensor["spec"]["dependencies"][0]["filters"] = {"data": filters}
-    return sensor
-
-
 def plan_of(env: Env, stack: str) -> Plan:
     plan = Plan(env, stack)
     plan.kafka("retry", RETRY, {"retry": paid_only()})
     plan.kafka("dead", DEAD, {"dead": paid_only()})
     plan.kafka("policy", POLICY, {"strict": paid_only(), "loose": without_policy(paid_only())})
-    plan.kafka("measurements", MEASUREMENTS, {"regex": cpu_and_memory()})
-    plan.kafka("flags", FLAGS, {"pushdown": cpu_and_memory(to_argo_filters(PUSHDOWN_CONDITION))})
-    plan.kafka("duplicates", DUPLICATES, {"duplicates": cpu_and_memory()})
+    plan.kafka("duplicates", DUPLICATES, {"duplicates": paid_only()})
+    plan.kafka("exact", EXACT, {"exact": paid_only()})
     plan.kafka("blocked", BLOCKED, {"blocked": paid_only()}, late_dlq=True)
     plan.calendar("legacy-orders", "tick", sc.committed("sensors", "orders-legacy-orders"))
     return plan
@@ -328,6 +330,14 @@ def start_runner(env: Env, stack: str, manifests: pathlib.Path, run_dir: pathlib
         return Runner(manifests, parts.stack.bootstrap, parts.stack.url, parts.stack.credentials,
                       run_dir=run_dir, session_timeout_ms=6000, heartbeat_ms=1000).start()
     return parts.argo.runner(manifests, kafka_bootstrap=parts.kafka.pod_bootstrap, gateway_url=parts.stack.url).start()
+
+
+def first_broker(env: Env, stack: str) -> str:
+    """The first server of the EventSources' ``url`` as each runner reads it: the stand-in takes
+    the committed cluster address as written, the real processes get it localised to the pods'
+    listener (devstack/realargo/localise.py)."""
+    url = CLUSTER_KAFKA if stack == "stand-in" else env.parts.kafka.pod_bootstrap
+    return url.split(",")[0]
 
 
 def run_stack(env: Env, stack: str) -> Seen:
@@ -359,7 +369,8 @@ def run_stack(env: Env, stack: str) -> Seen:
     finally:
         runner.stop()
     ended = time.time()
-    seen = Seen(stack, started, ended, dict(plan.names), dict(plan.topics), counters=seen_counters)
+    seen = Seen(stack, started, ended, dict(plan.names), dict(plan.topics), dict(plan.sources),
+                first_broker(env, stack), counters=seen_counters)
     seen.calls = {label: read_calls(env.record_dir, name) for label, name in plan.names.items()}
     # As many as the Sensor says it wrote (and half a second for any more: consume_all).
     seen.letters = {label: [json.loads(m.value()) for m in
@@ -406,27 +417,78 @@ def test_a_record_failing_twice_then_answered_200_is_delivered_once(runs, stack)
     assert seen.letters["retry"] == []
 
 
-def go_json(value: Any) -> str:
-    """``value`` as sprig's toJson writes it (Go's json.Marshal of gjson's Value(): map keys sorted,
-    no spaces, ``<``, ``>``, ``&``, U+2028 and U+2029 escaped, other text as UTF-8)."""
-    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+def go_string(text: str) -> str:
+    """``text`` as a JSON string the way Go's json.Marshal writes it: UTF-8, ``<``, ``>``, ``&``,
+    U+2028 and U+2029 escaped. sjson writes a string so too, unless it is printable ASCII without
+    a quote or backslash (then as it is): the same text for the values of these Sensors."""
+    text = json.dumps(text, ensure_ascii=False)
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                           ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, escaped)
     return text
 
 
+def go_compacted(text: str) -> str:
+    """A compact JSON text of ASCII as Go's json.Compact with HTML escaping leaves it (a
+    json.RawMessage through json.Marshal): ``<``, ``>`` and ``&`` (only ever inside strings) escaped."""
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def kafka_event_data(event: dict, value: str) -> str:
+    """The Kafka EventSource's event data for a record of value text ``value`` (``event``: the
+    call's parsed event, for its topic, key, partition and timestamp): json.Marshal of
+    KafkaEventData, fields in declaration order, the body its RawMessage (argo-events
+    pkg/eventsources/sources/kafka/start.go processOne, pkg/eventsources/events/event-data.go)."""
+    return ('{"topic":%s,"key":%s,"partition":%d,"body":%s,"timestamp":%s,"headers":{"etl-source":"tests"}}'
+            % (go_string(event["topic"]), go_string(event["key"]), event["partition"], go_compacted(value),
+               go_string(event["timestamp"])))
+
+
+def invocation_body(sensor: dict, event_id: str, event_data: str) -> str:
+    """The body a committed step Sensor posts for one event, built by hand from its payload
+    parameters: each ``dest`` a key of one object, in order; a ``value`` or the context ``id`` as
+    a string, ``@this`` with ``useRawData`` the event data's bytes (argo-events
+    pkg/sensors/triggers/params.go ConstructPayload: sjson.SetBytes / sjson.SetRawBytes)."""
+    fields = []
+    for param in sensor["spec"]["triggers"][0]["template"]["http"]["payload"]:
+        src = param["src"]
+        if "value" in src:
+            value = go_string(src["value"])
+        elif src.get("contextKey") == "id":
+            value = go_string(event_id)
+        elif src.get("dataKey") == "@this" and src.get("useRawData"):
+            value = event_data
+        else:
+            raise AssertionError(f"a payload parameter this test does not build: {param}")
+        fields.append(f"{go_string(param['dest'])}:{value}")
+    return "{" + ",".join(fields) + "}"
+
+
+def event_id(seen: Seen, case: str, offset: int) -> str:
+    """The Argo Kafka event id of the record at ``offset`` of ``case``'s topic (partition 0):
+    ``<eventsource>:<event>:<first broker>:<topic>:<partition>:<offset>`` (argo-events
+    pkg/eventsources/sources/kafka/start.go genUniqueID; the EventSource's one event is its name)."""
+    source = seen.sources[case]
+    return f"{source}:{source}:{seen.broker}:{seen.topics[case]}:0:{offset}"
+
+
 @on_both()
-def test_each_call_carries_the_committed_envelope_and_the_kafka_event_as_go_writes_it(runs, stack):
+def test_each_call_is_the_committed_step_invocation_with_the_event_id_and_the_raw_event(runs, stack):
+    """workflow, version and step as committed, ``id`` the record's event id, ``event`` the event
+    data byte for byte: the value's own bytes (``ë`` still ``\\u00eb``, ``<&>`` escaped as Go
+    does, the keys of ``{"z":1,"b":null}`` in their order)."""
     seen = runs(stack)
-    template = paid_only()["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
     for call in seen.calls["retry"]:
-        event = json.loads(call["body"])["event"]
-        assert set(event) == EVENT_FIELDS
+        body = json.loads(call["body"])
+        event = body["event"]
+        assert list(event) == EVENT_FIELDS
         assert (event["topic"], event["key"], event["partition"], event["headers"]) == \
             (seen.topics["retry"], str(call["id"]), 0, {"etl-source": "tests"})
         assert event["body"] == RETRY[call["id"]] and GO_TIME.match(event["timestamp"]), event
-        assert call["body"] == template.replace(EVENT_ACTION, go_json(event))
+        data = kafka_event_data(event, value_text(RETRY[call["id"]]))
+        assert call["body"] == invocation_body(paid_only(), event_id(seen, "retry", call["id"]), data)
+    (with_text,) = [c for c in seen.calls["retry"] if c["id"] == 1]
+    assert '"body":{"id":1,"name":"Zo\\u00eb \\u003c\\u0026\\u003e","tags":["a",{"z":1,"b":null}]}' in with_text["body"]
 
 
 # -- (b) retries exhausted: the dead letter ---------------------------------------------------------
@@ -438,8 +500,11 @@ def test_a_record_failing_every_attempt_is_dead_lettered_with_its_reason_and_pay
     letters = sorted(seen.letters["dead"], key=lambda letter: letter["key"])
     assert [(l["key"], l["payload"]) for l in letters] == [("0", DEAD[0]), ("2", DEAD[2])]
     for letter in letters:
-        assert set(letter) == {"step", "reason", "payload", "topic", "key", "at"}
-        assert (letter["step"], letter["reason"], letter["topic"]) == ("paid-only", REASON, seen.topics["dead"])
+        # docs/contracts.md's dead letter of a Sensor: where to replay the message from, and why.
+        assert list(letter) == ["step", "reason", "payload", "topic", "partition", "key", "id", "at"]
+        assert (letter["step"], letter["reason"], letter["topic"], letter["partition"]) == \
+            ("paid-only", REASON, seen.topics["dead"], 0)
+        assert letter["id"] == event_id(seen, "dead", int(letter["key"]))
         assert letter["at"].isdigit() and seen.started * 1000 <= int(letter["at"]) <= seen.ended * 1000
     assert {k: seen.counters["dead"][k] for k in ("done", "attempts", "triggered", "retries", "dead_lettered")} == \
         {"done": 3, "attempts": 2 * STEPS + 1, "triggered": 1, "retries": 2 * (STEPS - 1), "dead_lettered": 2}
@@ -459,43 +524,34 @@ def test_a_202_is_a_failure_when_only_200_is_allowed_and_a_success_without_the_p
     assert (seen.counters["loose"]["triggered"], seen.counters["loose"]["dead_lettered"]) == (2, 0)
 
 
-# -- (d) sensor-side data filters -------------------------------------------------------------------
+# -- (d) the event's own bytes: duplicated keys, exact numbers --------------------------------------
 
 @on_both()
-def test_the_committed_regex_filter_passes_cpu_and_mem_only(runs, stack):
-    """``^cpu$`` / ``^mem$`` on body.measurement (RE2, matched against gjson's String() of the
-    value): a missing field, another case, a trailing newline, a prefix, a number all dropped."""
+def test_a_duplicated_key_reaches_the_function_twice_in_its_order(runs, stack):
+    """The event data holds the value's own bytes (compacted), and ``@this`` with ``useRawData``
+    passes them on: no decoding that would keep one of two equal keys (gjson's Value() kept the
+    first, Python's json.loads keeps the last)."""
     seen = runs(stack)
-    assert seen.ids("regex") == [0, 2]
-    assert [json.loads(c["body"])["event"]["body"] for c in sorted(seen.calls["regex"], key=lambda c: c["id"])] == \
-        [MEASUREMENTS[0], MEASUREMENTS[2]]
-    assert seen.counters["regex"]["done"] == len(MEASUREMENTS)
-    assert seen.counters["regex"]["triggered"] == 2
-
-
-@on_both()
-def test_the_pushdown_number_and_bool_filters_pass_what_gjson_reads_as_true(runs, stack):
-    """``amount >= 10 and active == true`` pushed down: amount as gjson's Float() (numeric text
-    counts), active as gjson's Bool() (text through ParseBool of its lower case, a number != 0)."""
-    seen = runs(stack)
-    assert seen.ids("pushdown") == [0, 2, 3, 4, 8]
-    assert seen.counters["pushdown"]["done"] == len(FLAGS)
-    assert seen.counters["pushdown"]["triggered"] == 5
-
-
-@on_both()
-def test_a_duplicated_key_is_read_as_its_first_value_by_the_filter_and_in_the_payload(runs, stack):
-    """gjson keeps the first of two equal keys, both where the filter reads the event
-    (pkg/sensors/dependencies/filter.go, gjson.GetBytes) and in ``.Input``, gjson's Value()
-    (pkg/sensors/triggers/params.go getValueWithTemplate; gjson v1.19.0 arrayOrMap stores a key
-    only once): the function gets the record the filter judged, the key once. Python's json.loads
-    of the raw record would take the last."""
-    seen = runs(stack)
-    assert seen.ids("duplicates") == [1]  # "cpu" first: passed; "disk" first: dropped
-    (call,) = seen.calls["duplicates"]
-    assert json.loads(call["body"])["event"]["body"] == {"id": 1, "measurement": "cpu"}
-    assert '"body":{"id":1,"measurement":"cpu"}' in call["body"]
+    assert seen.ids("duplicates", 200) == [0, 1]
+    bodies = {c["id"]: c["body"] for c in seen.calls["duplicates"]}
+    assert '"body":{"id":0,"measurement":"disk","measurement":"cpu"}' in bodies[0]
+    assert '"body":{"id":1,"measurement":"cpu","measurement":"disk"}' in bodies[1]
     assert seen.counters["duplicates"]["done"] == len(DUPLICATES)
+
+
+@on_both()
+def test_big_integers_and_a_long_decimal_reach_the_function_with_their_digits_and_the_event_id(runs, stack):
+    """Issue 15's must-show: 9223372036854775807, 2**53 + 1 and a 30-digit decimal, each as JSON
+    number text, are in the raw request body digit for digit (a float64 would make them
+    9223372036854775808, 9007199254740992 and 12345678901234567000), and the body's ``id`` is the
+    record's Argo event id."""
+    seen = runs(stack)
+    assert seen.ids("exact", 200) == [0, 1]
+    for call in seen.calls["exact"]:
+        offset = call["id"]
+        assert f'"body":{EXACT[offset]},' in call["body"]
+        assert json.loads(call["body"])["id"] == event_id(seen, "exact", offset)
+    assert seen.counters["exact"]["done"] == len(EXACT)
 
 
 @on_both(real=pytest.mark.xfail(strict=True, raises=AssertionError, reason=(

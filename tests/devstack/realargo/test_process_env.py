@@ -13,7 +13,7 @@ from devstack.realargo.process import (KUBECONFIG_TEMPLATE, POD_KUBECONFIG, obje
 
 SENSOR = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Sensor",
           "metadata": {"name": "orders-sink", "namespace": "argo-events", "labels": {"a": "b"},
-                       "annotations": {"faas-etl.dev/batch-size": "500"}},
+                       "annotations": {"faas-etl.dev/workflow-version": "1"}},
           "spec": {"dependencies": [{"name": "d", "eventSourceName": "e", "eventName": "e"}]}}
 EVENTBUS = {"kind": "EventBus", "metadata": {"name": "default"}, "spec": {"jetstream": {"version": "2.10.29"}}}
 

@@ -4,10 +4,9 @@ import doctest
 import pytest
 
 from etlkit.steps import expressions, registry
-from etlkit.steps.expressions import pushdown
 
 
-@pytest.mark.parametrize("module", [expressions, pushdown, registry], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [expressions, registry], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -51,8 +51,3 @@ def test_from_condition_locates_errors_at_the_step_condition():
         FilterConfig.from_condition("a ==", "steps[0].condition")
     assert caught.value.field == "steps[0].condition"
 
-
-def test_argo_filters_of_the_config():
-    config = FilterConfig.from_dict({"condition": "amount >= 1"})
-    assert config.argo_filters() == [
-        {"path": "body.amount", "type": "number", "value": ["1"], "comparator": ">="}]

@@ -1,14 +1,12 @@
 // Command argo-conformance answers, with Argo Events' own code (v1.9.11, pinned by this module),
-// what a Sensor does with a Kafka message: the event it receives, whether a dependency's filters
-// let it through, and the payload a trigger builds from it. The Python emulator
+// what a Sensor does with a Kafka message: the event it receives and the payload a trigger builds
+// from it. The Python emulator
 // (devstack/argo) is checked against it case by case (tests/devstack/argo/test_conformance.py).
 //
 // One JSON case per line on stdin, one JSON result per line on stdout, in order:
 //
 //	{"kind": "event",  "message": M}
 //	  -> {"data": base64 of the event data the Sensor sees, "context": the EventContext as JSON}
-//	{"kind": "filter", "message": M, "filters": <dependency filters>, "filtersLogicalOperator": "and"|"or"|""}
-//	  -> {"pass": bool, "error": "..."}   (dependencies.Filter)
 //	{"kind": "payload", "events": {"<dependency>": M, ...}, "payload": [<trigger parameters>]}
 //	  -> {"payload": base64 of the body} or {"error": "..."} or {"panic": "..."}   (triggers.ConstructPayload)
 //	{"kind": "calendar", "eventSource": "ticks", "eventName": "t", "calendar": <CalendarEventSource>}
@@ -24,15 +22,15 @@
 // or another source's event, its data given as the Sensor receives it:
 // {"type": "calendar", "dataBase64": "...", "eventSource": ..., "eventName": ..., "id": ..., "time": ...}.
 // A message the EventSource would reject (a jsonBody value that is not JSON) answers
-// {"rejected": "..."} whatever the kind. Filters and payload parameters are the manifest's own
-// JSON (v1alpha1.EventDependencyFilter, []v1alpha1.TriggerParameter). What upstream prints
+// {"rejected": "..."} whatever the kind. Payload parameters are the manifest's own JSON
+// ([]v1alpha1.TriggerParameter). What upstream prints
 // (ResolveParamValue's fallbacks, the listener's logs) goes to stderr, never among the results.
 //
 // Upstream code called: events.KafkaEventData and encoding/json (what the Kafka EventSource's
 // processOne marshals), cloudevents.NewEvent / SetData / json.Marshal (what eventing.go publishes
 // on the EventBus), json.Unmarshal into a cloudevents.Event (what the JetStream trigger
-// connection reads), dependencies.Filter and triggers.ConstructPayload (what the Sensor runs, the
-// latter as the HTTP and Kafka triggers call it), and the calendar EventSource's own listener
+// connection reads), triggers.ConstructPayload (what the Sensor runs, as the HTTP and Kafka
+// triggers call it), and the calendar EventSource's own listener
 // (calendar.EventListener.StartListening, run until its first tick). Two small steps are
 // unexported upstream and restated here: processOne's field-by-field build of KafkaEventData
 // (with sarama's message time in UTC, a pod's zone) and the Sensor's convertEvent (listener.go),
@@ -53,7 +51,6 @@ import (
 	"github.com/argoproj/argo-events/pkg/eventsources/events"
 	"github.com/argoproj/argo-events/pkg/eventsources/sources/calendar"
 	"github.com/argoproj/argo-events/pkg/metrics"
-	"github.com/argoproj/argo-events/pkg/sensors/dependencies"
 	"github.com/argoproj/argo-events/pkg/sensors/triggers"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -80,15 +77,13 @@ type message struct {
 }
 
 type testCase struct {
-	Kind                   string                          `json:"kind"`
-	Message                *message                        `json:"message"`
-	Filters                *v1alpha1.EventDependencyFilter `json:"filters"`
-	FiltersLogicalOperator v1alpha1.LogicalOperator        `json:"filtersLogicalOperator"`
-	Events                 map[string]*message             `json:"events"`
-	Payload                []v1alpha1.TriggerParameter     `json:"payload"`
-	EventSource            string                          `json:"eventSource"`
-	EventName              string                          `json:"eventName"`
-	Calendar               *v1alpha1.CalendarEventSource   `json:"calendar"`
+	Kind        string                        `json:"kind"`
+	Message     *message                      `json:"message"`
+	Events      map[string]*message           `json:"events"`
+	Payload     []v1alpha1.TriggerParameter   `json:"payload"`
+	EventSource string                        `json:"eventSource"`
+	EventName   string                        `json:"eventName"`
+	Calendar    *v1alpha1.CalendarEventSource `json:"calendar"`
 }
 
 // calendarTimeout bounds the wait for a first tick (a case asks for a short interval).
@@ -187,7 +182,7 @@ func kafkaEventData(m *message) ([]byte, error) {
 	return eventBody, nil
 }
 
-// sensorEvent is the event as the Sensor's filter and triggers see it: published as
+// sensorEvent is the event as the Sensor's triggers see it: published as
 // pkg/eventsources/eventing.go does, read back as the JetStream trigger connection does, then
 // listener.go's convertEvent.
 func sensorEvent(m *message) (*v1alpha1.Event, error) {
@@ -260,20 +255,6 @@ func run(c *testCase) (out result) {
 			return fail(err)
 		}
 		return result{"data": event.Data, "context": json.RawMessage(context)}
-	case "filter":
-		if c.Message == nil {
-			return result{"error": "filter: no message"}
-		}
-		event, err := sensorEvent(c.Message)
-		if err != nil {
-			return fail(err)
-		}
-		pass, err := dependencies.Filter(event, c.Filters, c.FiltersLogicalOperator)
-		out := result{"pass": pass}
-		if err != nil {
-			out["error"] = err.Error()
-		}
-		return out
 	case "payload":
 		resolved := make(map[string]*v1alpha1.Event, len(c.Events))
 		for name, m := range c.Events {
@@ -294,7 +275,7 @@ func run(c *testCase) (out result) {
 		}
 		return firstTick(c)
 	default:
-		return result{"error": fmt.Sprintf("unknown kind %q (event, filter, payload, calendar)", c.Kind)}
+		return result{"error": fmt.Sprintf("unknown kind %q (event, payload, calendar)", c.Kind)}
 	}
 }
 
