@@ -209,3 +209,13 @@ def test_sqlite_a_process_killed_inside_the_transaction_applies_nothing_and_the_
     again = load_batch(backend.warehouse, table, "id", ROWS, applied=_mark(table))
     assert (retry.written, retry.duplicate, again.written, again.duplicate) == (2, False, 0, True)
     assert backend.rows(table) == [("a", 1), ("b", 2)]
+
+
+def test_postgres_a_mark_outlives_a_server_restart(postgres_server, postgres_backend: Backend, table: str):
+    # The Sensor's retry of a call the restart interrupted reaches a fresh server: the batch is
+    # found applied there (the warehouse reconnects on its own).
+    warehouse = postgres_backend.warehouse
+    assert not load_batch(warehouse, table, "id", ROWS, applied=_mark(table)).duplicate
+    postgres_server.restart()
+    assert load_batch(warehouse, table, "id", ROWS, applied=_mark(table)).duplicate
+    assert postgres_backend.rows(table) == [("a", 1), ("b", 2)]
