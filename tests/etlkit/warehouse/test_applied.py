@@ -11,7 +11,6 @@ import threading
 import time
 
 import psycopg
-import pytest
 
 from etlkit.warehouse import (APPLIED_TABLE, AppliedMark, WarehouseUnavailable, columns_from_rows,
                               load_batch, open_warehouse)
