@@ -6,6 +6,8 @@ import math
 import re
 from decimal import Decimal
 
+from .outrecord import compact_json_text
+
 try:
     from orjson import JSONDecodeError as _OrjsonError, dumps as _orjson_dumps, loads as _orjson_loads
 except ImportError:  # a function that does not ship it reads with the stdlib alone
@@ -22,7 +24,7 @@ class BadRequest(ValueError):
 
 def json_response(status: int, doc: object, headers: dict[str, str] | None = None) -> dict:
     # JSON as text with a Content-Type, so the answer is the same under the stock template.
-    return {"statusCode": status, "body": json.dumps(doc, separators=(",", ":")),
+    return {"statusCode": status, "body": compact_json_text(doc),
             "headers": {"Content-Type": "application/json", **(headers or {})}}
 
 

@@ -94,6 +94,16 @@ def exact_json_text(value: Any, *, sort_keys: bool = False, ensure_ascii: bool =
     return write(value, 0)
 
 
+def compact_json_text(value: Any) -> str:
+    """``json.dumps(value, separators=(",", ":"))``, and the same text with a Decimal's digits
+    where the value holds one (etlkit.http reads a number a double cannot hold as a Decimal,
+    and an ingested record or an answer may carry it on)."""
+    try:
+        return json.dumps(value, separators=(",", ":"))
+    except TypeError:
+        return exact_json_text(value)
+
+
 def _key_text(key: Any) -> str:
     """An object key as text, as the stdlib makes one (a number or constant key as its JSON)."""
     if isinstance(key, str):
@@ -144,7 +154,7 @@ json_bytes = _json_bytes_with(_orjson_dumps)
 def json_record(topic: str, value: dict, key: str | None, source: str,
                 event_time_ms: int) -> OutRecord:
     """JSON value, UTF-8 key, `etl-source` and `etl-event-time` headers, event-time timestamp."""
-    return OutRecord(topic=topic, value=json.dumps(value, separators=(",", ":")).encode(),
+    return OutRecord(topic=topic, value=compact_json_text(value).encode(),
                      key=key.encode() if key is not None else None,
                      headers=(("etl-source", source.encode()),
                               ("etl-event-time", str(event_time_ms).encode())),

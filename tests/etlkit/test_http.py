@@ -119,3 +119,16 @@ def test_a_number_is_a_float_only_when_the_float_is_that_number(body, expected):
 ])
 def test_orjson_read_is_kept_only_when_every_number_was_read_exactly(body, fast):
     assert http._read_exactly(body, orjson.loads(body)) is fast
+
+
+def test_an_answer_carries_an_exact_number_with_its_digits():
+    doc = parse_json_body(b'{"d": 123456789012345678901234567890.123, "s": "caf\\u00e9"}')
+    assert http.json_response(200, doc)["body"] == '{"d":123456789012345678901234567890.123,"s":"caf\\u00e9"}'
+
+
+def test_an_ingested_record_keeps_an_exact_number():
+    # The ingest function's plan (etlkit/ingest.py) writes the record with json_record.
+    from etlkit.ingest import plan_ingest
+
+    plan = plan_ingest("orders", b'{"id": "a", "d": 123456789012345678901234567890.123}', "id", "api", 10, 1)
+    assert [r.value for r in plan.records] == [b'{"id":"a","d":123456789012345678901234567890.123}']
