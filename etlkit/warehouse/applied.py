@@ -9,6 +9,13 @@ all, so a crash between the insert and the commit leaves neither, and the retry 
 once. On PostgreSQL a second replica applying the same batch concurrently waits on the primary
 key until the first commits, then finds the mark.
 
+A plain message's identity is its Argo event id, ``<eventsource>:<event>:<first broker of the
+url>:<topic>:<partition>:<offset>`` (argo-events v1.9.11 ``pkg/eventsources/sources/kafka/
+start.go`` ``genUniqueID``): a position, not a content. It stays right while the topic keeps
+its offsets; a topic deleted and made again (offsets from 0) next to a kept warehouse, or an
+EventSource url listing another broker first, changes what an id means. Batches carry their own
+content-derived ids (etlkit/wire.py) and have neither limit.
+
 The table is shared by every table of a database; ``consumer`` (``workflow/step/table``) keeps
 two sinks that read the same topic apart. Rows are never pruned: one row per applied batch (up
 to 500 records), so a year of a busy sink is a few million small rows.

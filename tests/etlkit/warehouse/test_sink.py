@@ -18,7 +18,8 @@ STAMP = "2026-12-07 20:00:00.5 +0000 UTC"  # Go's time.String(), as the Argo Kaf
 def _invocation(step: dict, event_id: str, topic: str, body: bytes, headers: dict) -> bytes:
     """What a Sensor posts (docs/contracts.md, "Step invocation"): ``step`` as JSON text (a
     ``value`` parameter), the event id (``contextKey: id``) and the event data's own bytes
-    (``dataKey: "@this"``, ``useRawData: true``), so ``body`` goes in unparsed."""
+    (``dataKey: "@this"``, ``useRawData: true``: argo-events v1.9.11 ``pkg/sensors/triggers/
+    params.go`` sets them with ``sjson.SetRawBytes``), so ``body`` goes in unparsed."""
     head = json.dumps({"workflow": "w", "version": 1, "step": json.dumps(step), "id": event_id})
     event = (b'{"topic":' + json.dumps(topic).encode() + b',"key":"","partition":0,"body":' + body
              + b',"timestamp":"' + STAMP.encode() + b'","headers":' + json.dumps(headers).encode() + b"}")
