@@ -7,6 +7,8 @@ Rules worth knowing:
 * ``bool`` is never silently a number, and a number with a fractional part never silently an int.
 * Number text is ASCII JSON-like text (``42``, ``-1.5e3``); Python extras such as ``1_000`` or
   non-ASCII digits are refused, so a cast means the same thing in every reader of the data.
+* A ``Decimal`` is a number a double cannot hold, read exactly (etlkit.http): ``str`` gives its
+  digits, ``int`` takes it when integral, ``float`` rounds it to the nearest double (asked for).
 * ``timestamp`` is epoch milliseconds (the unit of the ``etl-event-time`` header): from an
   ISO-8601 text (no offset means UTC) or from a number already in epoch milliseconds.
   ``timestamp_iso`` renders the same instant as ``YYYY-MM-DDTHH:MM:SS.mmmZ``.
@@ -16,8 +18,10 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any, Callable
 
+from ..outrecord import decimal_text
 from .failures import RecordError
 from .values import json_text, type_name
 
@@ -63,6 +67,10 @@ def to_int(value: Any) -> int | None:
         number = _number_text(value, "int")
         if number is not None:
             return to_int(number)
+    if kind is Decimal:
+        if value.is_finite() and value == value.to_integral_value():
+            return int(value)
+        raise _refuse(value, "int", "not an integral number")
     raise _refuse(value, "int")
 
 
@@ -84,6 +92,11 @@ def to_float(value: Any) -> float | None:
         number = _number_text(value, "float")
         if number is not None:
             return to_float(number)
+    if kind is Decimal:
+        number = float(value)  # the nearest double
+        if math.isfinite(number):
+            return number
+        raise _refuse(value, "float", "out of the float range")
     raise _refuse(value, "float")
 
 
@@ -117,6 +130,8 @@ def to_str(value: Any) -> str | None:
         if not math.isfinite(value):
             raise _refuse(value, "str", "not a finite number")
         return repr(value)
+    if kind is Decimal and value.is_finite():
+        return decimal_text(value)  # its digits, as JSON has them
     try:
         return json_text(value)
     except RecordError:

@@ -1,14 +1,17 @@
 """Table columns: their portable types and where they come from (a JSON Schema or the rows seen).
 
-Six portable types cover JSON records; each backend maps them to its own SQL type. Nested
+Seven portable types cover JSON records; each backend maps them to its own SQL type. Nested
 objects and arrays, and values whose type is not one fixed scalar, are stored as JSON text
-(``jsonb`` in PostgreSQL) so nothing is lost.
+(``jsonb`` in PostgreSQL) so nothing is lost. A number a double cannot hold (etlkit.http reads
+it as a ``Decimal``) or an integer past 64 bits makes a DECIMAL column: ``numeric`` in
+PostgreSQL, the number's exact text in SQLite (which has no exact type that wide).
 """
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .errors import SchemaConflict
 from .identifiers import check_identifier
@@ -21,6 +24,7 @@ class ColumnType(enum.Enum):
     BOOLEAN = "boolean"
     JSON = "json"  # any JSON value, stored as its compact text
     TIMESTAMP = "timestamp"  # ISO 8601 date-time, stored in UTC
+    DECIMAL = "decimal"  # any finite number, exactly as written (integers of any size too)
 
 
 @dataclass(frozen=True)
@@ -81,9 +85,11 @@ def type_of_value(value: object) -> ColumnType | None:
     if isinstance(value, bool):
         return ColumnType.BOOLEAN
     if isinstance(value, int):
-        return ColumnType.INTEGER
+        return ColumnType.INTEGER if INT64_MIN <= value <= INT64_MAX else ColumnType.DECIMAL
     if isinstance(value, float):
         return ColumnType.REAL
+    if isinstance(value, Decimal) and value.is_finite():
+        return ColumnType.DECIMAL
     if isinstance(value, str):
         return ColumnType.TEXT
     return ColumnType.JSON
@@ -95,23 +101,26 @@ def _widen(seen: ColumnType | None, new: ColumnType | None) -> ColumnType | None
         return new
     if new is None or new == seen:
         return seen
-    if {seen, new} == {ColumnType.INTEGER, ColumnType.REAL}:
+    pair = {seen, new}
+    if pair == {ColumnType.INTEGER, ColumnType.REAL}:
         return ColumnType.REAL
+    if pair <= _NUMBERS:  # a DECIMAL with an integer or a float: numeric holds both exactly
+        return ColumnType.DECIMAL
     return ColumnType.JSON  # disagreeing types: JSON keeps every value faithfully
 
 
 def columns_from_rows(rows: Iterable[Mapping[str, object]]) -> tuple[Column, ...]:
     """Columns inferred from the rows seen (no schema): in first-seen field order.
 
-    Integers mixed with floats give REAL; any other mix gives JSON; a field only ever null
-    gives TEXT.
+    Integers mixed with floats give REAL, either mixed with decimals DECIMAL; any other mix
+    gives JSON; a field only ever null gives TEXT.
     """
     seen: dict[str, ColumnType | None] = {}
     for row in rows:
         for name, value in row.items():
             kind = _EXACT_TYPES.get(type(value), _OTHER)
-            if kind is _OTHER:  # a subclass, a list or an object: the general rule
-                kind = type_of_value(value)
+            if kind is _OTHER or (kind is ColumnType.INTEGER and not INT64_MIN <= value <= INT64_MAX):
+                kind = type_of_value(value)  # a subclass, a list, an object, a wide integer
             if kind is not seen.get(name, _OTHER):  # most fields keep their type: no widening
                 seen[name] = _widen(seen.get(name), kind)
     return tuple(Column(name, kind or ColumnType.TEXT) for name, kind in seen.items())
@@ -122,6 +131,8 @@ _EXACT_TYPES: dict[type, ColumnType | None] = {
     type(None): None, bool: ColumnType.BOOLEAN, int: ColumnType.INTEGER, float: ColumnType.REAL,
     str: ColumnType.TEXT}
 _OTHER: object = object()
+_NUMBERS = frozenset({ColumnType.INTEGER, ColumnType.REAL, ColumnType.DECIMAL})
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def with_key_column(columns: Sequence[Column], key_column: str) -> tuple[Column, ...]:

@@ -6,7 +6,9 @@ are the strictest of the two backends (64-bit integers, finite doubles, no NUL i
 JSON, valid UTF-8) so a row accepted here is accepted by SQLite and PostgreSQL alike.
 
 Values come out canonical and backend-neutral: ``str``, ``int``, ``float``, ``bool``, JSON
-text, or an aware UTC ``datetime``; each backend adapts the few that it stores differently.
+text, an aware UTC ``datetime`` or a finite ``Decimal``; each backend adapts the few that it
+stores differently. A number keeps its digits wherever its column can hold them: a DECIMAL
+column takes it as written, a JSON column writes it back as written.
 """
 from __future__ import annotations
 
@@ -16,12 +18,14 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
-from .columns import Column, ColumnType
+from ..outrecord import exact_json_text
+from .columns import INT64_MAX, INT64_MIN, Column, ColumnType
 from .errors import RejectedRow, SchemaConflict
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+_NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")  # JSON's grammar
 _TRUE_TEXT = frozenset({"true", "t", "1", "yes"})
 _FALSE_TEXT = frozenset({"false", "f", "0", "no"})
 
@@ -56,6 +60,8 @@ def to_integer(value: object) -> int:
         value = int(value)
     elif isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
         value = int(value.strip())
+    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        value = int(value)
     if not isinstance(value, int):
         raise ConversionError(f"{_show(value)} is not an integer")
     if not INT64_MIN <= value <= INT64_MAX:
@@ -70,12 +76,31 @@ def to_real(value: object) -> float:
     if isinstance(value, bool):
         raise ConversionError("is a boolean, not a number")
     try:
-        number = float(value) if isinstance(value, (int, float, str)) else math.nan
+        # A Decimal too: the column is a double, and the table is the truth about its type.
+        number = float(value) if isinstance(value, (int, float, str, Decimal)) else math.nan
     except (ValueError, OverflowError):
         number = math.nan
     if not math.isfinite(number):
         raise ConversionError(f"{_show(value)} is not a finite number")
     return number
+
+
+def to_decimal(value: object) -> Decimal:
+    """Any finite number as a Decimal with its digits: integers of any size, Decimals, floats
+    (as the shortest text that reads back as them, the text JSON has) and JSON number text."""
+    kind = type(value)
+    if kind is Decimal and value.is_finite():  # type: ignore[union-attr]
+        return value  # type: ignore[return-value]
+    if kind is int:
+        return Decimal(value)  # type: ignore[arg-type]
+    if kind is float and math.isfinite(value):  # type: ignore[arg-type]
+        return Decimal(repr(value))
+    if kind is str and _NUMBER_TEXT.fullmatch(value.strip()):  # type: ignore[union-attr]
+        try:
+            return Decimal(value.strip())  # type: ignore[union-attr]
+        except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+            pass
+    raise ConversionError(f"{_show(value)} is not a finite number")
 
 
 def to_boolean(value: object) -> bool:
@@ -101,7 +126,12 @@ def to_json(value: object) -> str:
     """Any JSON value as compact text with sorted keys (stable, so replays compare equal)."""
     try:
         text = _JSON.encode(value)
-    except (TypeError, ValueError) as error:
+    except TypeError:  # a Decimal in it (or no JSON at all): the exact writer decides
+        try:
+            text = exact_json_text(value, sort_keys=True, ensure_ascii=False)
+        except (TypeError, ValueError) as error:
+            raise ConversionError(f"is not JSON-serialisable ({error})") from None
+    except ValueError as error:
         raise ConversionError(f"is not JSON-serialisable ({error})") from None
     if "\\u0000" in text:
         raise ConversionError("contains a NUL character")  # PostgreSQL jsonb refuses \u0000
@@ -131,6 +161,7 @@ CONVERTERS: Mapping[ColumnType, Callable[[object], object]] = {
     ColumnType.BOOLEAN: to_boolean,
     ColumnType.JSON: to_json,
     ColumnType.TIMESTAMP: to_timestamp,
+    ColumnType.DECIMAL: to_decimal,
 }
 
 

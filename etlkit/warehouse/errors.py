@@ -7,6 +7,8 @@
   the batch and reason) when they were found before the write; it is empty when the database
   refused the batch without saying which row, and `load_batch` then bisects to find it.
   Nothing of the batch was written. Dead-letter the rejected rows, write the others.
+* `AlreadyApplied` (no fault, not a `WarehouseError`): the input's identity was applied
+  before, so nothing was written; answer as for a success.
 * `WarehouseError` itself and its other kinds (`SchemaConflict`, `InvalidIdentifier`,
   `DatabaseUrlError`, a missing table, refused credentials): a configuration fault that a
   retry will not fix.
@@ -44,3 +46,15 @@ class BadDataError(WarehouseError):
         super().__init__(reason)
         self.reason = reason
         self.rejected = rejected
+
+
+class AlreadyApplied(Exception):
+    """The batch's identity is in ``faas_etl_applied`` already: nothing was written.
+
+    Not a `WarehouseError`: a redelivered batch is the normal result of a retry, not a fault,
+    and a handler's ``except WarehouseError`` must never turn it into an error answer.
+    """
+
+    def __init__(self, consumer: str, batch_id: str) -> None:
+        super().__init__(f"{consumer}: batch {batch_id} was applied before")
+        self.consumer, self.batch_id = consumer, batch_id

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import psycopg
 
+from .applied import APPLIED_TABLE, AppliedMark, create_applied_table, insert_mark
 from .columns import Column, ColumnType, columns_to_add
 from .convert import ConvertedBatch
 from .errors import BadDataError, WarehouseError, WarehouseUnavailable
@@ -35,6 +36,7 @@ POSTGRES_TYPES = {
     ColumnType.BOOLEAN: "boolean",
     ColumnType.JSON: "jsonb",
     ColumnType.TIMESTAMP: "timestamptz",
+    ColumnType.DECIMAL: "numeric",  # unconstrained: any number of digits, kept as given
 }
 # information_schema.columns.data_type -> our type; anything else is handled as text.
 _FROM_DATA_TYPE = {
@@ -43,7 +45,7 @@ _FROM_DATA_TYPE = {
     "smallint": ColumnType.INTEGER,
     "double precision": ColumnType.REAL,
     "real": ColumnType.REAL,
-    "numeric": ColumnType.REAL,
+    "numeric": ColumnType.DECIMAL,
     "boolean": ColumnType.BOOLEAN,
     "jsonb": ColumnType.JSON,
     "json": ColumnType.JSON,
@@ -55,6 +57,7 @@ _COMPARE_CAST = {ColumnType.JSON: "::jsonb", ColumnType.TEXT: "::text"}
 # SQLSTATE classes that are the data's fault: 22 data exception, 23 integrity violation,
 # 54 program limit exceeded (e.g. a key too long for the primary-key index).
 _BAD_DATA_CLASSES = ("22", "23", "54")
+_INSERT_MARK = insert_mark("%s")
 
 
 def _changed(target: str, column: Column) -> str:
@@ -121,14 +124,33 @@ class PostgresWarehouse(SqlWarehouse):
         assert actual is not None
         return actual
 
-    def _write(self, table: str, key_column: str, batch: ConvertedBatch) -> None:
+    def _ensure_applied_table(self) -> None:
+        db = self._db()
+        with db.transaction():
+            # Replicas starting together: CREATE TABLE IF NOT EXISTS alone can collide in the catalog.
+            db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"faas-etl.warehouse.{APPLIED_TABLE}",))
+            db.execute(create_applied_table("text", "bigint"))
+
+    def _write(
+        self, table: str, key_column: str, batch: ConvertedBatch, applied: AppliedMark | None, probe: bool
+    ) -> bool:
         columns = batch.columns
         marks = ", ".join("%s" for _ in columns)
         conflict = on_conflict_clause(table, columns, key_column, _changed)
         statement = f"INSERT INTO {quote(table, 'table')} ({column_list(columns)}) VALUES ({marks}) {conflict}"
         db = self._db()
         with db.transaction(), db.cursor() as cursor:
-            cursor.executemany(statement, batch.rows)
+            # The mark first: a replica applying the same batch now waits here, on the primary
+            # key, until this transaction ends, and then finds the mark.
+            if applied is not None:
+                cursor.execute(_INSERT_MARK, applied.values)
+                if cursor.rowcount == 0:
+                    return False  # the empty transaction commits: nothing was written
+            if batch.rows:
+                cursor.executemany(statement, batch.rows)
+            if probe:
+                raise psycopg.Rollback()  # the transaction block swallows it, rolled back
+        return True
 
     def _count(self, table: str) -> int:
         (count,) = self._db().execute(f"SELECT count(*) FROM {quote(table, 'table')}").fetchone()  # type: ignore[misc]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from .applied import AppliedMark
 from .columns import Column
 
 
@@ -17,11 +18,21 @@ class Warehouse(Protocol):
         """Create the table, or add the columns it lacks; return its columns as they now are."""
         ...
 
-    def upsert(self, table: str, key_column: str, rows: Sequence[Mapping[str, object]]) -> int:
+    def upsert(
+        self,
+        table: str,
+        key_column: str,
+        rows: Sequence[Mapping[str, object]],
+        *,
+        applied: AppliedMark | None = None,
+        probe: bool = False,
+    ) -> int:
         """Insert or replace ``rows`` by key in one transaction; return the distinct keys written.
 
-        Raises `BadDataError` (nothing written) when rows cannot be stored, and
-        `WarehouseUnavailable` when the database cannot be reached.
+        ``applied`` is recorded in that transaction; if it was recorded before, nothing is
+        written and `AlreadyApplied` is raised. ``probe`` rolls the transaction back. Raises
+        `BadDataError` (nothing written) when rows cannot be stored, and `WarehouseUnavailable`
+        when the database cannot be reached.
         """
         ...
 

@@ -12,9 +12,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
+from .applied import AppliedMark
 from .columns import Column, ColumnType, columns_to_add, with_key_column
 from .convert import ConvertedBatch, convert_rows
-from .errors import BadDataError, WarehouseError, WarehouseUnavailable
+from .errors import AlreadyApplied, BadDataError, WarehouseError, WarehouseUnavailable
 from .identifiers import check_identifier, quote
 
 T = TypeVar("T")
@@ -67,6 +68,7 @@ class SqlWarehouse(abc.ABC):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._columns: dict[str, tuple[Column, ...]] = {}
+        self._applied_table_ready = False
 
     # --- the Warehouse protocol --------------------------------------------------------
 
@@ -86,13 +88,27 @@ class SqlWarehouse(abc.ABC):
             self._columns[table] = actual
             return actual
 
-    def upsert(self, table: str, key_column: str, rows: Sequence[Mapping[str, object]]) -> int:
+    def upsert(
+        self,
+        table: str,
+        key_column: str,
+        rows: Sequence[Mapping[str, object]],
+        *,
+        applied: AppliedMark | None = None,
+        probe: bool = False,
+    ) -> int:
         """Insert or replace ``rows`` by ``key_column`` in one transaction.
 
         Every row is converted to the column types first; if any cannot be, `BadDataError`
         lists them all (index and reason) and nothing is written. A key repeated in the batch
         keeps its last occurrence. Fields without a column are ignored, missing ones stored as
         NULL. Returns the number of distinct keys written.
+
+        ``applied``: the input's identity, recorded in the same transaction (etlkit/warehouse/
+        applied.py); if it was recorded before, nothing is written and `AlreadyApplied` is
+        raised. A mark with no rows is still recorded (a batch whose every row was rejected is
+        applied too). ``probe``: write, then roll back: whether the database accepts the rows,
+        without keeping them (how `load_batch` finds the rows it refuses).
         """
         check_identifier(table, "table")
         check_identifier(key_column, "key column")
@@ -103,8 +119,14 @@ class SqlWarehouse(abc.ABC):
                 raise BadDataError(
                     f"{len(batch.rejected)} of {len(rows)} rows cannot be stored in {table!r}", batch.rejected
                 )
-            if batch.rows:
-                self._call(table, lambda: self._write(table, key_column, batch))
+            if applied is not None and not self._applied_table_ready:
+                self._call(table, self._ensure_applied_table)
+                self._applied_table_ready = True
+            if batch.rows or applied is not None:
+                fresh = self._call(table, lambda: self._write(table, key_column, batch, applied, probe))
+                if not fresh:
+                    assert applied is not None
+                    raise AlreadyApplied(applied.consumer, applied.batch_id)
             return len(batch.rows)
 
     def count(self, table: str) -> int:
@@ -156,8 +178,18 @@ class SqlWarehouse(abc.ABC):
         """In one transaction: create the table or add the missing columns; return the columns."""
 
     @abc.abstractmethod
-    def _write(self, table: str, key_column: str, batch: ConvertedBatch) -> None:
-        """Upsert the converted rows in one transaction."""
+    def _write(
+        self, table: str, key_column: str, batch: ConvertedBatch, applied: AppliedMark | None, probe: bool
+    ) -> bool:
+        """Upsert the converted rows in one transaction, after inserting ``applied`` (if any).
+
+        Returns False, having written nothing, when ``applied`` was there already. ``probe``:
+        roll the transaction back instead of committing it.
+        """
+
+    @abc.abstractmethod
+    def _ensure_applied_table(self) -> None:
+        """Create ``faas_etl_applied`` if it does not exist (safe against concurrent replicas)."""
 
     @abc.abstractmethod
     def _count(self, table: str) -> int: ...

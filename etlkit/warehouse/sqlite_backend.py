@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 from contextlib import contextmanager
 
+from .applied import AppliedMark, create_applied_table, insert_mark
 from .columns import Column, ColumnType, columns_to_add
+from ..outrecord import decimal_text
 from .convert import ConvertedBatch
 from .errors import BadDataError, WarehouseError, WarehouseUnavailable
 from .identifiers import quote
@@ -29,8 +32,10 @@ SQLITE_TYPES = {
     ColumnType.BOOLEAN: "BOOLEAN",
     ColumnType.JSON: "JSON TEXT",
     ColumnType.TIMESTAMP: "TIMESTAMP TEXT",
+    ColumnType.DECIMAL: "DECIMAL TEXT",
 }
 _FROM_DECLARED = {declared: kind for kind, declared in SQLITE_TYPES.items()}
+_INSERT_MARK = insert_mark("?")
 _RETRYABLE_MESSAGES = ("locked", "busy", "disk i/o", "unable to open", "disk is full")
 
 
@@ -55,6 +60,12 @@ def timestamp_text(value: dt.datetime) -> str:
     return value.isoformat(timespec="microseconds")
 
 
+# SQLite has no exact type for numbers past 64 bits or 15 digits (REAL is a double): a DECIMAL
+# column has TEXT affinity and keeps the number's JSON text, digit for digit.
+_AS_TEXT: dict[ColumnType, Callable[[Any], str]] = {
+    ColumnType.TIMESTAMP: timestamp_text, ColumnType.DECIMAL: decimal_text}
+
+
 class SqliteWarehouse(SqlWarehouse):
     """A warehouse in one SQLite file (or ``:memory:``)."""
 
@@ -77,11 +88,11 @@ class SqliteWarehouse(SqlWarehouse):
             self._db.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, commit: bool = True) -> Iterator[sqlite3.Connection]:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
-            self._db.execute("COMMIT")
+            self._db.execute("COMMIT" if commit else "ROLLBACK")
         except BaseException:
             if self._db.in_transaction:  # also after a failed COMMIT (disk full, I/O error)
                 self._db.execute("ROLLBACK")
@@ -106,13 +117,24 @@ class SqliteWarehouse(SqlWarehouse):
         assert actual is not None
         return actual
 
-    def _write(self, table: str, key_column: str, batch: ConvertedBatch) -> None:
+    def _ensure_applied_table(self) -> None:
+        self._db.execute(create_applied_table("TEXT", "INTEGER"))
+
+    def _write(
+        self, table: str, key_column: str, batch: ConvertedBatch, applied: AppliedMark | None, probe: bool
+    ) -> bool:
         columns = batch.columns
         placeholders = ", ".join("?" for _ in columns)
         conflict = on_conflict_clause(table, columns, key_column, _changed)
         statement = f"INSERT INTO {quote(table, 'table')} ({column_list(columns)}) VALUES ({placeholders}) {conflict}"
-        with self._transaction() as db:
-            db.executemany(statement, _adapted(batch.rows, _positions_of(columns, ColumnType.TIMESTAMP)))
+        with self._transaction(commit=not probe) as db:
+            # BEGIN IMMEDIATE holds the write lock: no other writer can insert the same mark
+            # between this insert and the commit.
+            if applied is not None and db.execute(_INSERT_MARK, applied.values).rowcount == 0:
+                return False  # nothing was written: the commit ends an empty transaction
+            if batch.rows:
+                db.executemany(statement, _adapted(batch.rows, _positions(columns)))
+        return True
 
     def _count(self, table: str) -> int:
         (count,) = self._db.execute(f"SELECT COUNT(*) FROM {quote(table, 'table')}").fetchone()
@@ -131,18 +153,21 @@ class SqliteWarehouse(SqlWarehouse):
         return False  # a local file has no connection to go stale
 
 
-def _positions_of(columns: Sequence[Column], kind: ColumnType) -> tuple[int, ...]:
-    return tuple(i for i, column in enumerate(columns) if column.type is kind)
+def _positions(columns: Sequence[Column]) -> tuple[tuple[int, Callable[[Any], str]], ...]:
+    """Where a converted row holds a value sqlite3 cannot bind as it is, and how to write it."""
+    return tuple((i, _AS_TEXT[column.type]) for i, column in enumerate(columns) if column.type in _AS_TEXT)
 
 
-def _adapted(rows: Sequence[tuple[object, ...]], timestamp_positions: tuple[int, ...]) -> Iterator[tuple[object, ...]]:
-    """Rows with datetimes as text (sqlite3's implicit datetime adapter is deprecated)."""
-    if not timestamp_positions:
+def _adapted(rows: Sequence[tuple[object, ...]],
+             positions: tuple[tuple[int, Callable[[Any], str]], ...]) -> Iterator[tuple[object, ...]]:
+    """Rows with datetimes and decimals as text (sqlite3's implicit datetime adapter is
+    deprecated, and it has none for Decimal)."""
+    if not positions:
         yield from rows
         return
     for row in rows:
         values = list(row)
-        for position in timestamp_positions:
+        for position, as_text in positions:
             if values[position] is not None:
-                values[position] = timestamp_text(values[position])  # type: ignore[arg-type]
+                values[position] = as_text(values[position])
         yield tuple(values)

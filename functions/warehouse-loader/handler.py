@@ -1,17 +1,16 @@
-"""The warehouse loader: a batch of records upserted into SQLite or PostgreSQL by record key.
+"""The warehouse loader: a batch of records upserted into SQLite or PostgreSQL by record key,
+each input applied at most once (etlkit/warehouse/sink.py).
 
 The spec's ``url`` is ``env:NAME`` (read from the environment), ``secret:name`` (an OpenFaaS
 secret file: where a URL carrying a password belongs) or a database URL. Rows that cannot be
-stored become dead letters with their reason; the rest are written in one transaction. A
-database outage answers 503 so the Sensor retries; the upsert makes the retry harmless.
+stored become dead letters with their reason; the rest are written in one transaction with the
+input's identity. A database outage answers 503 so the Sensor retries; a retry of an input
+already written writes nothing and answers 200 with ``"duplicate": true``.
 """
 from .etlkit import kafka_io
-from .etlkit.http import BadRequest, error_response, json_response
-from .etlkit.metrics import count_records
-from .etlkit.stepfn import dead_letter_out, parse_invocation
-from .etlkit.steps import DeadLetter, records_from_events
-from .etlkit.warehouse import (DatabaseUrlError, WarehouseError, WarehouseUnavailable, load_batch,
-                               open_warehouse, resolve_reference, row_for_record)
+from .etlkit.http import BadRequest
+from .etlkit.warehouse import DatabaseUrlError, open_warehouse, resolve_reference
+from .etlkit.warehouse.sink import handle_sink
 
 kafka_io.start_producer()  # its producer id is ready by the first call
 
@@ -29,29 +28,4 @@ def _warehouse(url_ref):
 
 
 def handle(event, context):
-    now = kafka_io.now_ms()
-    try:
-        inv = parse_invocation(event.body, "sink")
-        spec = inv.step
-        name, table, key = spec.get("name", "sink"), spec.get("table"), spec.get("key")
-        for field, value in (("table", table), ("key", key), ("dead_letter", spec.get("dead_letter"))):
-            if not isinstance(value, str) or not value:
-                raise BadRequest(f"step.{field}: required string")
-        records, dead = records_from_events(inv.events, name, now)
-        result = load_batch(_warehouse(spec.get("url", "env:WAREHOUSE_URL")), table, key,
-                            [row_for_record(r.key, r.value, key) for r in records])
-        dead += [DeadLetter.of(records[r.index], name, r.reason, now) for r in result.rejected]
-        kafka_io.produce_all([dead_letter_out(d, spec["dead_letter"]) for d in dead])
-    except BadRequest as exc:
-        return error_response(exc)
-    except WarehouseUnavailable as exc:
-        return json_response(503, {"error": f"warehouse: {exc}"})
-    except WarehouseError as exc:
-        return json_response(400, {"error": f"warehouse: {exc}"})
-    except kafka_io.DeliveryError as exc:
-        return json_response(503, {"error": f"kafka: {exc}"})
-    stored = len(records) - len(result.rejected)
-    count_records(inv.workflow, name, {"in": len(inv.events), "out": stored, "filtered": 0,
-                                       "dead_lettered": len(dead), "emitted": result.written})
-    return json_response(200, {"in": len(inv.events), "out": stored, "filtered": 0,
-                               "dead_lettered": len(dead), "written": result.written})
+    return handle_sink(event.body, kafka_io.now_ms(), kafka_io.produce_all, _warehouse)

@@ -1,5 +1,6 @@
 """Output records: the JSON bytes of a value (orjson where shipped, the stdlib otherwise)."""
 import json
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -39,8 +40,11 @@ def test_what_orjson_refuses_is_written_by_the_stdlib(value):
 
 
 def test_without_orjson_everything_goes_through_the_stdlib():
-    # A function that does not ship orjson (the sources) gets the stdlib encoder.
-    assert outrecord._json_bytes_with(None) is stdlib_json_bytes
+    # A function that does not ship orjson (the sources) gets the stdlib encoder, and the exact
+    # writer for what the stdlib cannot write (a Decimal: etlkit.http reads long decimals so).
+    value = {"é": [1e-7, 2**70, None]}
+    assert outrecord._json_bytes_with(None)(value) == stdlib_json_bytes(value)
+    assert outrecord._json_bytes_with(None)({"d": Decimal("1.50")}) == b'{"d":1.50}'
 
 
 def test_a_refusal_of_orjson_falls_back_to_the_stdlib():

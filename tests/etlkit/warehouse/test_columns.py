@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 
 from etlkit.warehouse.columns import (
@@ -97,6 +99,13 @@ class _Text(str):
         ([2.5, "a", 1], T.JSON),
         ([_Int(1), 2], T.INTEGER),
         ([_Text("a"), "b"], T.TEXT),
+        ([Decimal("1.5"), None], T.DECIMAL),
+        ([1, 2**63], T.DECIMAL),
+        ([-(2**63) - 1], T.DECIMAL),
+        ([1, Decimal("1.5")], T.DECIMAL),
+        ([2.5, Decimal("1.5")], T.DECIMAL),
+        ([1, 2.5, Decimal("1.5")], T.DECIMAL),
+        ([Decimal("1.5"), "a"], T.JSON),
     ],
     ids=[
         "integers",
@@ -113,6 +122,13 @@ class _Text(str):
         "json-stays-json",
         "int-subclass-is-an-integer",
         "str-subclass-is-text",
+        "decimal",
+        "integer-past-int64-is-decimal",
+        "integer-below-int64-is-decimal",
+        "integer-and-decimal-widen-to-decimal",
+        "float-and-decimal-widen-to-decimal",
+        "all-three-numbers-widen-to-decimal",
+        "decimal-and-text-mix-to-json",
     ],
 )
 def test_columns_from_rows(values: list, expected: ColumnType):

@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -35,6 +36,15 @@ UTC = dt.timezone.utc
         (T.TIMESTAMP, "2024-03-01T14:00:00+02:00", dt.datetime(2024, 3, 1, 12, tzinfo=UTC)),
         (T.TIMESTAMP, "2024-03-01 12:00:00", dt.datetime(2024, 3, 1, 12, tzinfo=UTC)),
         (T.TIMESTAMP, "2024-03-01", dt.datetime(2024, 3, 1, tzinfo=UTC)),
+        (T.DECIMAL, Decimal("1.50"), Decimal("1.50")),
+        (T.DECIMAL, 2**70, Decimal(2**70)),
+        (T.DECIMAL, 0.1, Decimal("0.1")),
+        (T.DECIMAL, " -1.5e3 ", Decimal("-1.5e3")),
+        (T.JSON, {"d": Decimal("123456789012345678901234567890.123"), "a": "é"},
+         '{"a":"é","d":123456789012345678901234567890.123}'),
+        (T.TEXT, Decimal("1E+400"), "1E+400"),
+        (T.INTEGER, Decimal("12"), 12),
+        (T.REAL, Decimal("1.5"), 1.5),
     ],
     ids=[
         "text",
@@ -55,6 +65,14 @@ UTC = dt.timezone.utc
         "timestamp-offset-normalised-to-utc",
         "naive-timestamp-is-utc",
         "date-is-midnight-utc",
+        "decimal-kept-as-written",
+        "integer-past-64-bits-to-decimal",
+        "float-to-decimal-as-its-shortest-text",
+        "number-text-to-decimal",
+        "json-keeps-a-decimals-digits",
+        "decimal-into-text-as-its-digits",
+        "integral-decimal-to-integer",
+        "decimal-to-real-as-the-column-asks",
     ],
 )
 def test_converts(kind: ColumnType, value, expected):
@@ -84,6 +102,12 @@ def test_converts(kind: ColumnType, value, expected):
         (T.JSON, {1, 2}, "JSON"),
         (T.TIMESTAMP, "yesterday", "ISO 8601"),
         (T.TIMESTAMP, 1700000000000, "ISO 8601"),
+        (T.DECIMAL, True, "finite number"),
+        (T.DECIMAL, "1.2.3", "finite number"),
+        (T.DECIMAL, Decimal("NaN"), "finite number"),
+        (T.DECIMAL, float("inf"), "finite number"),
+        (T.INTEGER, Decimal("1.5"), "not an integer"),
+        (T.JSON, {"a": Decimal("Infinity")}, "JSON"),
     ],
     ids=[
         "text-with-nul",
@@ -104,6 +128,12 @@ def test_converts(kind: ColumnType, value, expected):
         "json-unserialisable-set",
         "timestamp-unparseable",
         "timestamp-from-epoch-number",
+        "decimal-from-boolean",
+        "decimal-from-garbage-text",
+        "decimal-nan",
+        "decimal-from-infinity",
+        "integer-from-fractional-decimal",
+        "json-with-decimal-infinity",
     ],
 )
 def test_refuses_with_reason(kind: ColumnType, value, reason: str):

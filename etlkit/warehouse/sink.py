@@ -1,0 +1,62 @@
+"""The warehouse-loader function's core: one invocation in, rows written at most once, the
+counters back (docs/contracts.md, "Step invocation"). The handler is three lines around
+:func:`handle_sink`; the database and Kafka come in as arguments, so a test runs it whole
+against a real database with no gateway.
+
+At most once: the input's identity (``Invocation.identity``: the batch's ``etl-batch`` id, else
+the Argo event id) goes into ``faas_etl_applied`` in the transaction of the rows. A redelivered
+input is answered 200 with ``"duplicate": true`` and writes nothing; its counters are not counted
+again. Its dead letters are produced again: the first call may have failed before Kafka took
+them (a dead letter is at least once; a redelivery yields the same records).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..http import BadRequest, error_response, json_response
+from ..metrics import count_records
+from ..outrecord import OutRecord
+from ..stepfn import dead_letter_out, parse_invocation
+from ..steps import DeadLetter, records_from_events
+from .applied import AppliedMark, consumer_name
+from .errors import WarehouseError, WarehouseUnavailable
+from .loader import load_batch, row_for_record
+from .protocol import Warehouse
+
+Produce = Callable[[list[OutRecord]], None]
+# The warehouse a step spec's "url" reference names (the handler resolves and caches it).
+WarehouseFor = Callable[[str], Warehouse]
+
+
+def handle_sink(body: bytes, now_ms: int, produce: Produce, warehouse_for: WarehouseFor) -> dict:
+    """Parse, load, produce the dead letters, answer the counters (or the reason not to)."""
+    from ..kafka_io import DeliveryError  # the only I/O error this layer turns into an answer
+
+    try:
+        inv = parse_invocation(body, "sink")
+        spec = inv.step
+        name, table, key = spec.get("name") or "sink", spec.get("table"), spec.get("key")
+        for field, value in (("table", table), ("key", key), ("dead_letter", spec.get("dead_letter"))):
+            if not isinstance(value, str) or not value:
+                raise BadRequest(f"step.{field}: required string")
+        records, dead = records_from_events(inv.events, name, now_ms)
+        applied = (None if inv.identity is None
+                   else AppliedMark(consumer_name(inv.workflow, name, table), inv.identity, now_ms))
+        result = load_batch(warehouse_for(spec.get("url", "env:WAREHOUSE_URL")), table, key,
+                            [row_for_record(r.key, r.value, key) for r in records], applied=applied)
+        dead += [DeadLetter.of(records[r.index], name, r.reason, now_ms) for r in result.rejected]
+        produce([dead_letter_out(d, spec["dead_letter"]) for d in dead])
+    except BadRequest as exc:
+        return error_response(exc)
+    except WarehouseUnavailable as exc:
+        return json_response(503, {"error": f"warehouse: {exc}"})
+    except WarehouseError as exc:
+        return json_response(400, {"error": f"warehouse: {exc}"})
+    except DeliveryError as exc:
+        return json_response(503, {"error": f"kafka: {exc}"})
+    stored = len(records) - len(result.rejected)
+    counters: dict[str, Any] = {"in": stored + len(dead), "out": stored, "filtered": 0,
+                                "dead_lettered": len(dead)}
+    if not result.duplicate:  # a redelivery was counted when it was applied
+        count_records(inv.workflow, name, {**counters, "emitted": result.written})
+    return json_response(200, {**counters, "written": result.written, "duplicate": result.duplicate})
