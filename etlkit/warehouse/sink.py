@@ -5,7 +5,8 @@ against a real database with no gateway.
 
 At most once: the input's identity (``Invocation.identity``: the batch's ``etl-batch`` id, else
 the Argo event id) goes into ``faas_etl_applied`` in the transaction of the rows. A redelivered
-input is answered 200 with ``"duplicate": true`` and writes nothing; its counters are not counted
+input is answered 200 with ``"duplicate": 1`` (as every step answers one: etlkit/steps/outcome.py
+StepCounters) and writes nothing; its counters are not counted
 again. Its dead letters are produced again: the first call may have failed before Kafka took
 them (a dead letter is at least once; a redelivery yields the same records).
 """
@@ -59,4 +60,7 @@ def handle_sink(body: bytes, now_ms: int, produce: Produce, warehouse_for: Wareh
                                 "dead_lettered": len(dead)}
     if not result.duplicate:  # a redelivery was counted when it was applied
         count_records(inv.workflow, name, {**counters, "emitted": result.written})
-    return json_response(200, {**counters, "written": result.written, "duplicate": result.duplicate})
+    answer = {**counters, "written": result.written}
+    if result.duplicate:
+        answer["duplicate"] = 1
+    return json_response(200, answer)

@@ -26,7 +26,7 @@ def test_a_batch_lands_exactly_once_with_exact_values(local_stack, gateway):
                       headers={"Content-Type": "application/json"})
         assert resp.status_code == 200, resp.text
         answers.append(resp.json())
-    assert [(a["written"], a["duplicate"], a["dead_lettered"]) for a in answers] == [(1, False, 1), (0, True, 1)]
+    assert [(a["written"], a.get("duplicate", 0), a["dead_lettered"]) for a in answers] == [(1, 0, 1), (0, 1, 1)]
     db = sqlite3.connect(local_stack.run_dir / "warehouse.db")
     row = db.execute(f'SELECT "id", "n", "d", "s", "big" FROM "{table}"').fetchall()
     assert row == [(2**63 - 1, 2**53 + 1, "123456789012345678901234567890.123", "café ☕",

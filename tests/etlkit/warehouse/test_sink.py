@@ -50,9 +50,9 @@ def test_a_redelivered_batch_answers_duplicate_writes_nothing_and_dead_letters_a
     load(_batch_body(table, "b-0", [b'{"id":"z","n":0}']), [])
     first, again = [], []
     assert load(body, first) == {"status": 200, "in": 3, "out": 2, "filtered": 0, "dead_lettered": 1,
-                                 "written": 2, "duplicate": False}
+                                 "written": 2}
     assert load(body, again) == {"status": 200, "in": 3, "out": 2, "filtered": 0, "dead_lettered": 1,
-                                 "written": 0, "duplicate": True}
+                                 "written": 0, "duplicate": 1}
     assert backend.rows(table) == [("a", 1), ("c", 3), ("z", 0)]
     assert [json.loads(r.value)["key"] for r in first] == [json.loads(r.value)["key"] for r in again] == [None]
     assert backend.query(f"SELECT batch_id FROM {APPLIED_TABLE} WHERE consumer = 'w/load/{table}'"
@@ -62,9 +62,9 @@ def test_a_redelivered_batch_answers_duplicate_writes_nothing_and_dead_letters_a
 def test_a_plain_message_is_applied_once_by_its_argo_event_id(backend: Backend, table: str):
     body = _invocation(_sink(table), "es:orders:127.0.0.1:9092:orders:0:41", "orders",
                        b'{"id":"a","n":1}', {})
-    answers = [_answer(handle_sink(body, 5, [].extend, lambda _url: backend.warehouse))["duplicate"]
+    answers = [_answer(handle_sink(body, 5, [].extend, lambda _url: backend.warehouse)).get("duplicate", 0)
                for _ in range(2)]
-    assert answers == [False, True]
+    assert answers == [0, 1]
     assert backend.query(f"SELECT batch_id FROM {APPLIED_TABLE} WHERE consumer = 'w/load/{table}'") == [
         ("es:orders:127.0.0.1:9092:orders:0:41",)]
 
