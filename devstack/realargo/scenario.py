@@ -132,9 +132,13 @@ def retarget_sensor(sensor: Mapping[str, Any], *, name: str, event_source: str, 
 
 
 def eventbus_with_stream_config(eventbus: Mapping[str, Any], stream_config: str) -> dict[str, Any]:
-    """``eventbus`` with ``spec.jetstream.streamConfig`` set (the controller merges it over its default)."""
+    """``eventbus`` with the keys of ``stream_config`` (YAML text) set over its own
+    ``spec.jetstream.streamConfig``, as a user editing that manifest would: the other keys stay
+    (the controller then merges the whole over its default)."""
     out = copy.deepcopy(dict(eventbus))
-    out["spec"]["jetstream"]["streamConfig"] = stream_config
+    jetstream = out["spec"]["jetstream"]
+    settings = {**(yaml.safe_load(jetstream.get("streamConfig") or "") or {}), **yaml.safe_load(stream_config)}
+    jetstream["streamConfig"] = yaml.safe_dump(settings, sort_keys=False)
     return out
 
 

@@ -3,19 +3,40 @@ from __future__ import annotations
 
 import yaml
 
-from devstack.realargo.eventbus import (CONTROLLER_STREAM_CONFIG, NatsEventBus, bus_config, consumers,
-                                        held_events, merged_stream_config, stream_messages)
+import pytest
+
+from devstack.realargo import scenario as sc
+from devstack.realargo.eventbus import (CONTROLLER_STREAM_CONFIG, NatsEventBus, StreamSettings, bus_config,
+                                        consumers, held_events, merged_stream_config, stream_messages,
+                                        stream_settings)
 from devstack.realargo.harness import load_eventbus
-from tests.fixtures.realargo import require_real_argo
+from devstack.realargo.localise import local_addresses
+from tests.fixtures.realargo import real_argo, require_real_argo  # noqa: F401 - fixture
+
+GIB = 1024 ** 3
+SECOND_NS = 10 ** 9
 
 
-def test_the_committed_eventbus_gets_the_controller_defaults_with_one_replica(repo_root):
+def test_the_committed_eventbus_keeps_every_event_until_acknowledged_with_one_replica_here(repo_root):
+    """Interest retention, discard new, sized in bytes, no age limit: the controller's defaults
+    (50,000 messages, 168h, discard old) all overridden, only the replicas changed locally."""
     config = bus_config(load_eventbus(repo_root), "nats://10.213.7.1:4222")
     assert set(config) == {"jetstream"} and config["jetstream"]["url"] == "nats://10.213.7.1:4222"
     assert "accessSecret" not in config["jetstream"]
     settings = yaml.safe_load(config["jetstream"]["streamConfig"])
-    assert settings == {"maxmsgs": 50000, "maxage": "168h", "maxbytes": -1, "replicas": 1,
-                        "duplicates": "300s", "retention": 0, "discard": 0}
+    assert settings == {"maxmsgs": -1, "maxage": "0s", "maxbytes": 8 * GIB, "replicas": 1,
+                        "duplicates": "300s", "retention": 1, "discard": 1}
+    # viper's GetInt64 reads a non-integer as 0 (no limit): the size must be a YAML integer.
+    assert type(settings["maxbytes"]) is int
+
+
+def test_the_committed_stream_fits_its_volume(repo_root):
+    eventbus = load_eventbus(repo_root)
+    volume = eventbus["spec"]["jetstream"]["persistence"]["volumeSize"]
+    assert volume.endswith("Gi")
+    settings = yaml.safe_load(eventbus["spec"]["jetstream"]["streamConfig"])
+    assert 0 < settings["maxBytes"] < int(volume[:-2]) * GIB
+    assert settings["replicas"] == eventbus["spec"]["jetstream"]["replicas"]  # one copy per server
 
 
 def test_as_the_controller_merges_keys_are_lowercased_sorted_and_the_spec_wins():
@@ -56,3 +77,33 @@ def test_a_real_server_listens_on_the_given_address_only_and_answers_jsz(tmp_pat
     finally:
         bus.stop()
     assert not bus.alive()
+
+
+def _sensor_without_kafka(name: str) -> dict:
+    """A Sensor with an HTTP trigger only (no dead-letter Kafka to reach): enough to connect."""
+    sensor = sc.http_sensor(name, f"{name}-src", "function/nowhere", "unused")
+    for trigger in sensor["spec"]["triggers"]:
+        trigger.pop("dlqTrigger")
+    return sensor
+
+
+@pytest.mark.parametrize("stream_config, expected", [
+    pytest.param(None, StreamSettings("interest", "new", -1, 8 * GIB, 0, 1, 300 * SECOND_NS),
+                 id="committed"),
+    # The reason the committed size is written in bytes: a unit reads as 0, i.e. no limit at all.
+    pytest.param("maxBytes: 8Gi\n", StreamSettings("interest", "new", -1, -1, 0, 1, 300 * SECOND_NS),
+                 id="size-with-a-unit-is-no-limit"),
+])
+def test_the_real_sensor_creates_the_stream_from_the_committed_eventbus(real_argo, stream_config, expected):
+    """No one creates the stream beforehand: the first real process to connect does, from the
+    bus config's streamConfig (argo-events pkg/eventbus/jetstream/base/jetstream.go CreateStream)."""
+    eventbus = real_argo.eventbus if stream_config is None else \
+        sc.eventbus_with_stream_config(real_argo.eventbus, stream_config)
+    assert stream_settings(real_argo.bus.jsz()) is None
+    pods = sc.ArgoPods(real_argo.network, real_argo.bus, eventbus,
+                       local_addresses("127.0.0.1:1", "127.0.0.1:1"), real_argo.run_dir)
+    try:
+        pods.start_sensor(_sensor_without_kafka("creates-stream"))
+        assert stream_settings(real_argo.bus.jsz()) == expected
+    finally:
+        pods.stop_all()
