@@ -40,7 +40,7 @@ from .eventbus import STREAM, NatsEventBus, bus_config, consumers
 from .localise import CLUSTER_GATEWAY, CLUSTER_KAFKA, localise
 from .podnet import PodNetwork
 from .process import ArgoProcess, pod_env, pod_name
-from .runner import sensor_durables
+from .runner import sensor_durables, start_in_apply_order
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 NAMESPACE = "argo-events"
@@ -184,6 +184,14 @@ class ArgoPods:
         proc = self.start(document)
         self.bus.wait_consumers(sensor_durables(document), timeout, alive=proc.alive)
         return proc
+
+    def deploy(self, documents: list[Mapping[str, Any]], timeout: float = 60.0) -> list[ArgoProcess]:
+        """``documents`` started as every deployment of ours applies them (Sensors, and once their
+        consumers exist, EventSources: :func:`~.runner.start_in_apply_order`)."""
+        def subscribed(sensors, procs) -> None:
+            names = set().union(*(sensor_durables(s) for s in sensors))
+            self.bus.wait_consumers(names, timeout, alive=lambda: all(p.alive() for p in procs))
+        return start_in_apply_order(documents, lambda d: d["kind"], self.start, subscribed)
 
     def stop(self, proc: ArgoProcess) -> None:
         proc.stop()
