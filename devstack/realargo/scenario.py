@@ -224,9 +224,14 @@ def metrics(proc: ArgoProcess) -> dict[tuple[str, tuple], float]:
         return parse_prometheus(resp.read().decode())
 
 
+def metric_total(samples: Mapping[tuple[str, tuple], float], metric: str, **labels: str) -> int:
+    """The sum of ``metric`` over the samples carrying every given label value."""
+    return int(sum(v for (name, have), v in samples.items()
+                   if name == metric and all(dict(have).get(k) == want for k, want in labels.items())))
+
+
 def trigger_metric(samples: Mapping[tuple[str, tuple], float], metric: str, trigger: str) -> int:
-    return int(sum(v for (name, labels), v in samples.items()
-                   if name == metric and dict(labels).get("trigger_name") == trigger))
+    return metric_total(samples, metric, trigger_name=trigger)
 
 
 @dataclass(frozen=True)
