@@ -79,14 +79,6 @@ def test_a_real_server_listens_on_the_given_address_only_and_answers_jsz(tmp_pat
     assert not bus.alive()
 
 
-def _sensor_without_kafka(name: str) -> dict:
-    """A Sensor with an HTTP trigger only (no dead-letter Kafka to reach): enough to connect."""
-    sensor = sc.http_sensor(name, f"{name}-src", "function/nowhere", "unused")
-    for trigger in sensor["spec"]["triggers"]:
-        trigger.pop("dlqTrigger")
-    return sensor
-
-
 @pytest.mark.parametrize("stream_config, expected", [
     pytest.param(None, StreamSettings("interest", "new", -1, 8 * GIB, 0, 1, 300 * SECOND_NS),
                  id="committed"),
@@ -103,7 +95,7 @@ def test_the_real_sensor_creates_the_stream_from_the_committed_eventbus(real_arg
     pods = sc.ArgoPods(real_argo.network, real_argo.bus, eventbus,
                        local_addresses("127.0.0.1:1", "127.0.0.1:1"), real_argo.run_dir)
     try:
-        pods.start_sensor(_sensor_without_kafka("creates-stream"))
+        pods.start_sensor(sc.http_sensor("creates-stream", "creates-stream-src", "function/nowhere", None))
         assert stream_settings(real_argo.bus.jsz()) == expected
     finally:
         pods.stop_all()
