@@ -137,12 +137,23 @@ def held_events(jsz: Mapping[str, Any], names: set[str] | None = None) -> int:
                if names is None or c.name in names)
 
 
-def stream_messages(jsz: Mapping[str, Any], stream: str = STREAM) -> int:
+@dataclass(frozen=True)
+class StreamState:
+    messages: int
+    bytes: int
+    first_seq: int  # 1 and last_seq == messages: nothing ever left the stream
+    last_seq: int
+
+
+def stream_state(jsz: Mapping[str, Any], stream: str = STREAM) -> StreamState:
+    """What ``stream`` holds now (all zero when it does not exist yet)."""
     for account in jsz.get("account_details") or []:
         for detail in account.get("stream_detail") or []:
             if detail.get("name") == stream:
-                return int((detail.get("state") or {}).get("messages", 0))
-    return 0
+                state = detail.get("state") or {}
+                return StreamState(int(state.get("messages", 0)), int(state.get("bytes", 0)),
+                                   int(state.get("first_seq", 0)), int(state.get("last_seq", 0)))
+    return StreamState(0, 0, 0, 0)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ import yaml
 from etlkit.controller.measure import parse_prometheus
 
 from ..pipeline.selection import Document
-from .eventbus import STREAM, NatsEventBus, bus_config, consumers
+from .eventbus import NatsEventBus, StreamState, bus_config, consumers, stream_state
 from .localise import CLUSTER_GATEWAY, CLUSTER_KAFKA, localise
 from .podnet import PodNetwork
 from .process import ArgoProcess, pod_env, pod_name
@@ -144,23 +144,6 @@ def eventbus_with_stream_config(eventbus: Mapping[str, Any], stream_config: str)
     settings = {**(yaml.safe_load(jetstream.get("streamConfig") or "") or {}), **yaml.safe_load(stream_config)}
     jetstream["streamConfig"] = yaml.safe_dump(settings, sort_keys=False)
     return out
-
-
-@dataclass(frozen=True)
-class StreamState:
-    messages: int
-    first_seq: int
-    last_seq: int
-
-
-def stream_state(jsz: Mapping[str, Any], stream: str = STREAM) -> StreamState:
-    for account in jsz.get("account_details") or []:
-        for detail in account.get("stream_detail") or []:
-            if detail.get("name") == stream:
-                state = detail.get("state") or {}
-                return StreamState(int(state.get("messages", 0)), int(state.get("first_seq", 0)),
-                                   int(state.get("last_seq", 0)))
-    return StreamState(0, 0, 0)
 
 
 class ArgoPods:

@@ -6,9 +6,9 @@ import yaml
 import pytest
 
 from devstack.realargo import scenario as sc
-from devstack.realargo.eventbus import (CONTROLLER_STREAM_CONFIG, NatsEventBus, StreamSettings, bus_config,
-                                        consumers, held_events, merged_stream_config, stream_messages,
-                                        stream_settings)
+from devstack.realargo.eventbus import (CONTROLLER_STREAM_CONFIG, NatsEventBus, StreamSettings, StreamState, bus_config,
+                                        consumers, held_events, merged_stream_config, stream_settings,
+                                        stream_state)
 from devstack.realargo.harness import load_eventbus
 from devstack.realargo.localise import local_addresses
 from tests.fixtures.realargo import real_argo, require_real_argo  # noqa: F401 - fixture
@@ -50,7 +50,8 @@ def test_as_the_controller_merges_keys_are_lowercased_sorted_and_the_spec_wins()
 
 JSZ = {"account_details": [{"stream_detail": [
     {"name": "KV_orders-sink", "consumer_detail": [{"name": "kv", "num_pending": 9}]},
-    {"name": "default", "state": {"messages": 42}, "consumer_detail": [
+    {"name": "default", "state": {"messages": 42, "bytes": 4200, "first_seq": 9, "last_seq": 50},
+     "consumer_detail": [
         {"name": "group-1", "num_pending": 3, "num_ack_pending": 1, "num_redelivered": 0,
          "ack_floor": {"consumer_seq": 10}},
         {"name": "group-2", "num_pending": 0, "num_ack_pending": 0, "ack_floor": {"consumer_seq": 5}}]}]}]}
@@ -60,7 +61,8 @@ def test_held_events_count_pending_and_ack_pending_of_the_default_stream_only():
     assert held_events(JSZ) == 4
     assert held_events(JSZ, {"group-2"}) == 0
     assert {name: c.acked for name, c in consumers(JSZ).items()} == {"group-1": 10, "group-2": 5}
-    assert stream_messages(JSZ) == 42
+    assert stream_state(JSZ) == StreamState(42, 4200, 9, 50)
+    assert stream_state({}) == StreamState(0, 0, 0, 0)
     assert held_events({}) == 0
 
 
