@@ -60,15 +60,14 @@ def kafka_eventsource(name: str, topic: str, group: str) -> dict[str, Any]:
                 "connectionBackoff": {"duration": "2s", "factor": 2, "jitter": 0.2, "steps": 10}}}}}
 
 
-def http_sensor(name: str, event_source: str, path: str, dlq_topic: str | None, *, dlq_url: str = CLUSTER_KAFKA,
+def http_sensor(name: str, event_source: str, path: str, dlq_topic: str, *, dlq_url: str = CLUSTER_KAFKA,
                 steps: int = 3, duration: str = "200ms") -> dict[str, Any]:
     """A Sensor calling ``http://<gateway>/<path>`` once per event of ``event_source`` (its event of
     the same name) with ``{"sensor": name, "event": {{ toJson .Input }}}``, the record dead-lettered
-    to ``dlq_topic`` on ``dlq_url`` after ``steps`` failed attempts (``None``: no dlqTrigger, so
-    the Sensor needs no Kafka: enough to subscribe)."""
+    to ``dlq_topic`` on ``dlq_url`` after ``steps`` failed attempts."""
     retry = {"steps": steps, "duration": duration, "factor": 2.0, "jitter": 0.2}
     dep = event_source
-    sensor = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Sensor",
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Sensor",
             "metadata": {"name": name, "namespace": NAMESPACE},
             "spec": {"eventBusName": "default",
                      "dependencies": [{"name": dep, "eventSourceName": event_source, "eventName": event_source}],
@@ -93,9 +92,14 @@ def http_sensor(name: str, event_source: str, path: str, dlq_topic: str | None, 
                                       "dest": "payload"},
                                      {"src": {"dependencyName": dep, "dataKey": "key"}, "dest": "key"}]}},
                              "retryStrategy": retry, "atLeastOnce": True}}]}}
-    if dlq_topic is None:
-        del sensor["spec"]["triggers"][0]["dlqTrigger"]
-    return sensor
+
+
+def without_dead_letters(sensor: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``sensor`` with no dlqTrigger: it then needs no Kafka, enough to subscribe."""
+    out = copy.deepcopy(dict(sensor))
+    for trigger in out["spec"]["triggers"]:
+        trigger.pop("dlqTrigger", None)
+    return out
 
 
 def committed(kind: str, name: str, root: pathlib.Path = REPO) -> dict[str, Any]:

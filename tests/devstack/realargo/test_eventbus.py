@@ -97,7 +97,8 @@ def test_the_real_sensor_creates_the_stream_from_the_committed_eventbus(real_arg
     pods = sc.ArgoPods(real_argo.network, real_argo.bus, eventbus,
                        local_addresses("127.0.0.1:1", "127.0.0.1:1"), real_argo.run_dir)
     try:
-        pods.start_sensor(sc.http_sensor("creates-stream", "creates-stream-src", "function/nowhere", None))
+        sensor = sc.http_sensor("creates-stream", "creates-stream-src", "function/nowhere", "unused")
+        pods.start_sensor(sc.without_dead_letters(sensor))
         assert stream_settings(real_argo.bus.jsz()) == expected
     finally:
         pods.stop_all()

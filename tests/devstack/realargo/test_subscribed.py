@@ -52,7 +52,7 @@ def test_an_answer_that_is_not_jsz_is_an_error_not_a_pass(repo_root):
 
 def test_a_real_sensor_is_seen_subscribed_on_a_real_bus(real_argo, tmp_path):
     """The /jsz of a real nats-server, before and after a real Sensor process subscribed."""
-    sensor = sc.http_sensor("subscribes", "subscribes-src", "function/nowhere", None)
+    sensor = sc.without_dead_letters(sc.http_sensor("subscribes", "subscribes-src", "function/nowhere", "unused"))
     assert missing_consumers(real_argo.bus.jsz(), [sensor]) == [("subscribes", *sensor_durables(sensor))]
     pods = sc.ArgoPods(real_argo.network, real_argo.bus, real_argo.eventbus,
                        local_addresses("127.0.0.1:1", "127.0.0.1:1"), real_argo.run_dir)
