@@ -266,8 +266,12 @@ N_EARLY, N_LATE = 10, 5
 @pytest.fixture(scope="module")
 def sensor_late(env):
     """The EventSource first (what `kubectl apply -R argo-events/` did: event-sources/ sorts before
-    sensors/), 10 records, then the Sensor, then 5 records more."""
-    s = Scenario(env, "late")
+    sensors/), 10 records, then the Sensor, then 5 records more. A bus of its own: what its stream
+    keeps is this scenario's alone."""
+    from devstack.realargo.eventbus import NatsEventBus
+
+    bus = NatsEventBus(env.argo.host, env.run_dir / "eventbus-late").start()
+    s = Scenario(env, "late", pods=env.pods(bus=bus))
     try:
         s.pods.start(s.source)
         s.produce(records(N_EARLY))
@@ -283,13 +287,18 @@ def sensor_late(env):
                 "stream_before": stream_before}
     finally:
         s.close()
+        bus.stop()
 
 
 @pytest.fixture(scope="module")
 def deployed_in_order(env):
     """10 records in the topic before anything is deployed; the two objects deployed as every way
-    we deploy does (ArgoPods.deploy: Sensors, their consumers, then EventSources); 5 more."""
-    s = Scenario(env, "ordered")
+    we deploy does (ArgoPods.deploy: Sensors, their consumers, then EventSources); 5 more. A bus
+    of its own: what its stream keeps is this scenario's alone."""
+    from devstack.realargo.eventbus import NatsEventBus
+
+    bus = NatsEventBus(env.argo.host, env.run_dir / "eventbus-ordered").start()
+    s = Scenario(env, "ordered", pods=env.pods(bus=bus))
     try:
         s.produce(records(N_EARLY))
         s.pods.deploy([s.source, s.sensor])  # listed the wrong way round on purpose
@@ -300,6 +309,7 @@ def deployed_in_order(env):
         return {"ids": s.ids(), "committed": s.committed(), "stream_after": s.pods.stream()}
     finally:
         s.close()
+        bus.stop()
 
 
 def test_today_a_new_sensor_gets_only_what_is_published_after_it_subscribed(sensor_late):
