@@ -112,11 +112,24 @@ validate: venv
 
 # Apply to the current kube-context and deploy the functions (needs kubectl and faas-cli, which
 # are not installable here; the manifests are validated offline by `make test`).
-deploy:
+# The wiring goes in an order kubectl would not choose (`apply -R` walks argo-events/ in name
+# order: event-sources/ first): the EventBus, the functions the Sensors call, the Sensors, and
+# the EventSources only once every Sensor's JetStream consumer exists. A consumer starts at new
+# events (DeliverNew), so an EventSource applied earlier publishes, and marks done in Kafka,
+# events no Sensor will ever get. k8s/README.md, "Apply order", says why each wait is there.
+EVENTBUS_JSZ := /api/v1/namespaces/argo-events/pods/eventbus-default-js-0:8222/proxy/jsz?accounts=true&streams=true&consumers=true
+deploy: venv
 	kubectl apply -f k8s/namespaces/
 	kubectl apply -R -f k8s/
-	kubectl apply -R -f argo-events/
+	kubectl apply -f argo-events/eventbus/
+	kubectl wait eventbus/default -n argo-events --for=condition=Deployed --timeout=600s
+	kubectl rollout status statefulset/eventbus-default-js -n argo-events --timeout=600s
 	faas-cli up -f stack.yml
+	kubectl apply -f argo-events/sensors/
+	@tries=0; until kubectl get --raw '$(EVENTBUS_JSZ)' | $(PY) -m devstack.realargo.subscribed argo-events/sensors; do \
+	  tries=$$((tries + 1)); [ $$tries -lt 60 ] || { echo "Sensors not subscribed after 5 minutes: EventSources not applied"; exit 1; }; \
+	  sleep 5; done
+	kubectl apply -f argo-events/event-sources/
 
 clean:
 	rm -rf build .run .pytest_cache

@@ -12,6 +12,12 @@ writes what its clients need into ``EventBus.status.config`` (``v1alpha1.BusConf
   replicas, discard old) merged with ``spec.jetstream.streamConfig`` through viper, then written
   back as YAML: viper lowercases every key, Go's YAML encoder sorts them. Locally one setting
   more: one replica (:data:`LOCAL_STREAM_SETTINGS`), as there is one server, not three.
+  Nobody creates the stream up front: the first EventSource or Sensor process to connect does,
+  from this text (``pkg/eventbus/jetstream/base/jetstream.go``, ``Init`` -> ``CreateStream``,
+  read with viper: ``retention``, ``discard``, ``maxMsgs``, ``maxAge``, ``maxBytes``,
+  ``replicas``, ``duplicates``), and never changes one that exists. So the local bus gets the
+  committed EventBus's settings exactly as a cluster does; :func:`stream_settings` reads back
+  what the server made of them.
 * TLS: the clients always connect with TLS (``pkg/eventbus/jetstream/base/jetstream.go``,
   ``MakeConnection``: ``nats.Secure`` with ``InsecureSkipVerify`` when the bus config has no
   ``tls``; the NATS leader elector likewise), so a server without TLS is refused ("secure
@@ -131,12 +137,48 @@ def held_events(jsz: Mapping[str, Any], names: set[str] | None = None) -> int:
                if names is None or c.name in names)
 
 
-def stream_messages(jsz: Mapping[str, Any], stream: str = STREAM) -> int:
+@dataclass(frozen=True)
+class StreamState:
+    messages: int
+    bytes: int
+    first_seq: int  # 1 and last_seq == messages: nothing ever left the stream
+    last_seq: int
+
+
+def stream_state(jsz: Mapping[str, Any], stream: str = STREAM) -> StreamState:
+    """What ``stream`` holds now (all zero when it does not exist yet)."""
     for account in jsz.get("account_details") or []:
         for detail in account.get("stream_detail") or []:
             if detail.get("name") == stream:
-                return int((detail.get("state") or {}).get("messages", 0))
-    return 0
+                state = detail.get("state") or {}
+                return StreamState(int(state.get("messages", 0)), int(state.get("bytes", 0)),
+                                   int(state.get("first_seq", 0)), int(state.get("last_seq", 0)))
+    return StreamState(0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """What the server made of a stream's config (``/jsz?config=true``); -1 and 0 mean no limit."""
+    retention: str  # "limits", "interest" or "workqueue"
+    discard: str  # "old" or "new"
+    max_msgs: int
+    max_bytes: int
+    max_age_ns: int
+    replicas: int
+    duplicates_ns: int
+
+
+def stream_settings(jsz: Mapping[str, Any], stream: str = STREAM) -> StreamSettings | None:
+    """The config of ``stream`` in a ``/jsz?streams=true&config=true`` answer (None: no such stream)."""
+    for account in jsz.get("account_details") or []:
+        for detail in account.get("stream_detail") or []:
+            if detail.get("name") == stream:
+                c = detail.get("config") or {}
+                return StreamSettings(str(c.get("retention")), str(c.get("discard")),
+                                      int(c.get("max_msgs", 0)), int(c.get("max_bytes", 0)),
+                                      int(c.get("max_age", 0)), int(c.get("num_replicas", 0)),
+                                      int(c.get("duplicate_window", 0)))
+    return None
 
 
 class NatsEventBus:
@@ -205,7 +247,7 @@ class NatsEventBus:
         return self._proc is not None and self._proc.poll() is None
 
     def jsz(self) -> dict[str, Any]:
-        url = f"{self.monitor_url}/jsz?accounts=true&streams=true&consumers=true"
+        url = f"{self.monitor_url}/jsz?accounts=true&streams=true&consumers=true&config=true"
         with urllib.request.urlopen(url, timeout=5) as resp:
             return json.loads(resp.read())
 

@@ -7,14 +7,15 @@ not finished, which a drained run must see at zero besides the Kafka lag: the Ka
 marks its offset as soon as the bus accepted the event (``pkg/eventsources/sources/kafka/
 start.go``), so a caught-up consumer group says nothing about the Sensors behind it.
 
-Start order. A Sensor's JetStream subscription is a durable pull consumer created with
-``DeliverNew`` (``pkg/eventbus/jetstream/sensor/trigger_conn.go``, ``Subscribe``): events
-published before it exists are never delivered to it. So the Sensors start first, and the
-EventSources only once every Sensor's durable consumer (``group-<fnv32a(sensor-trigger-dep)>``)
-exists in the stream. ``kubectl apply -f argo-events/`` applies in file order (``eventbus``,
-``event-sources``, ``sensors``): the EventSources, reading their topics from the oldest record,
-would publish (and commit in Kafka) everything already there before any Sensor subscribed, and
-those events would be lost for good.
+Start order: :data:`etlkit.runs.documents.APPLY_ORDER`, the one every way we deploy follows.
+A Sensor's JetStream subscription is a durable pull consumer created with ``DeliverNew``
+(``pkg/eventbus/jetstream/sensor/trigger_conn.go``, ``Subscribe``): events published before it
+exists are never delivered to it. So the Sensors start first, and the EventSources only once
+every Sensor's durable consumer (``group-<fnv32a(sensor-trigger-dep)>``) exists in the stream
+(:func:`start_in_apply_order`). ``kubectl apply -R -f argo-events/`` walks the folder
+alphabetically (``event-sources`` before ``eventbus`` and ``sensors``): the EventSources,
+reading their topics from the oldest record, would publish (and commit in Kafka) everything
+already there before any Sensor subscribed, and those events would be lost for good.
 
 Each process runs in a pod of its own (:mod:`.podnet`) with the environment the controller gives
 it (:mod:`.process`), its addresses localised (:mod:`.localise`); logs go to
@@ -27,9 +28,10 @@ import logging
 import pathlib
 import time
 import urllib.request
-from typing import Any, Collection, Mapping
+from typing import Any, Callable, Collection, Mapping, Sequence, TypeVar
 
 from etlkit.controller.measure import parse_prometheus
+from etlkit.runs.documents import APPLY_ORDER
 
 from ..argo.manifests import KafkaSource, Subscription, load_manifests, plan_subscriptions
 from ..pipeline.selection import Document, read_documents
@@ -43,6 +45,8 @@ SENSOR_READY_S = 60.0
 
 
 GROUP_RELEASE_S = 30.0
+T = TypeVar("T")  # a document, as the caller holds it
+P = TypeVar("P")  # what starting one gives
 
 
 class RealArgoError(RuntimeError):
@@ -141,6 +145,21 @@ def sensor_counters(metrics: Mapping[tuple[str, tuple], float], sensor: str, dlq
     return out
 
 
+def start_in_apply_order(documents: Sequence[T], kind_of: Callable[[T], str], start: Callable[[T], P],
+                         wait_subscribed: Callable[[list[T], list[P]], None]) -> list[P]:
+    """``start`` each EventSource and Sensor kind by kind in :data:`APPLY_ORDER`; once the Sensors
+    are started, ``wait_subscribed(sensors, their processes)`` before the next kind (their durable
+    consumers must exist before anything is published). The started processes, in that order."""
+    started: list[P] = []
+    for kind in APPLY_ORDER:
+        batch = [d for d in documents if kind_of(d) == kind]
+        procs = [start(d) for d in batch]
+        if kind == "Sensor" and batch:
+            wait_subscribed(batch, procs)
+        started += procs
+    return started
+
+
 class RealArgoRunner:
     """Every Sensor (or those named in ``sensors``) and EventSource of ``manifest_dir``."""
 
@@ -196,14 +215,14 @@ class RealArgoRunner:
         """Sensors first, and once their durable consumers exist, the EventSources."""
         self._plan()
         bus = bus_config(self.eventbus, self.bus.url)
-        try:
-            sensors = [self._spawn(d, bus) for d in self.documents if d.kind == "Sensor"]
-            wanted = set().union(*self._durables.values()) if self._durables else set()
-            self.bus.wait_consumers(wanted, SENSOR_READY_S, alive=lambda: all(p.alive() for p in sensors))
+
+        def subscribed(sensors: list[Document], procs: list[ArgoProcess]) -> None:
+            wanted = set().union(*(self._durables[s.name] for s in sensors))
+            self.bus.wait_consumers(wanted, SENSOR_READY_S, alive=lambda: all(p.alive() for p in procs))
             self._acked_at_start = self._acked()
-            for doc in self.documents:
-                if doc.kind == "EventSource":
-                    self._spawn(doc, bus)
+
+        try:
+            start_in_apply_order(self.documents, lambda d: d.kind, lambda d: self._spawn(d, bus), subscribed)
         except BaseException:
             self.stop()
             raise

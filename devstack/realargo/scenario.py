@@ -36,11 +36,11 @@ import yaml
 from etlkit.controller.measure import parse_prometheus
 
 from ..pipeline.selection import Document
-from .eventbus import STREAM, NatsEventBus, bus_config, consumers
+from .eventbus import NatsEventBus, StreamState, bus_config, consumers, stream_state
 from .localise import CLUSTER_GATEWAY, CLUSTER_KAFKA, localise
 from .podnet import PodNetwork
 from .process import ArgoProcess, pod_env, pod_name
-from .runner import sensor_durables
+from .runner import sensor_durables, start_in_apply_order
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 NAMESPACE = "argo-events"
@@ -94,6 +94,14 @@ def http_sensor(name: str, event_source: str, path: str, dlq_topic: str, *, dlq_
                              "retryStrategy": retry, "atLeastOnce": True}}]}}
 
 
+def without_dead_letters(sensor: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``sensor`` with no dlqTrigger: it then needs no Kafka, enough to subscribe."""
+    out = copy.deepcopy(dict(sensor))
+    for trigger in out["spec"]["triggers"]:
+        trigger.pop("dlqTrigger", None)
+    return out
+
+
 def committed(kind: str, name: str, root: pathlib.Path = REPO) -> dict[str, Any]:
     """The committed ``argo-events/<kind>/<name>.yaml`` (kind: ``sensors`` or ``event-sources``)."""
     return yaml.safe_load((root / "argo-events" / kind / f"{name}.yaml").read_text(encoding="utf-8"))
@@ -132,27 +140,14 @@ def retarget_sensor(sensor: Mapping[str, Any], *, name: str, event_source: str, 
 
 
 def eventbus_with_stream_config(eventbus: Mapping[str, Any], stream_config: str) -> dict[str, Any]:
-    """``eventbus`` with ``spec.jetstream.streamConfig`` set (the controller merges it over its default)."""
+    """``eventbus`` with the keys of ``stream_config`` (YAML text) set over its own
+    ``spec.jetstream.streamConfig``, as a user editing that manifest would: the other keys stay
+    (the controller then merges the whole over its default)."""
     out = copy.deepcopy(dict(eventbus))
-    out["spec"]["jetstream"]["streamConfig"] = stream_config
+    jetstream = out["spec"]["jetstream"]
+    settings = {**(yaml.safe_load(jetstream.get("streamConfig") or "") or {}), **yaml.safe_load(stream_config)}
+    jetstream["streamConfig"] = yaml.safe_dump(settings, sort_keys=False)
     return out
-
-
-@dataclass(frozen=True)
-class StreamState:
-    messages: int
-    first_seq: int
-    last_seq: int
-
-
-def stream_state(jsz: Mapping[str, Any], stream: str = STREAM) -> StreamState:
-    for account in jsz.get("account_details") or []:
-        for detail in account.get("stream_detail") or []:
-            if detail.get("name") == stream:
-                state = detail.get("state") or {}
-                return StreamState(int(state.get("messages", 0)), int(state.get("first_seq", 0)),
-                                   int(state.get("last_seq", 0)))
-    return StreamState(0, 0, 0)
 
 
 class ArgoPods:
@@ -180,6 +175,14 @@ class ArgoPods:
         proc = self.start(document)
         self.bus.wait_consumers(sensor_durables(document), timeout, alive=proc.alive)
         return proc
+
+    def deploy(self, documents: list[Mapping[str, Any]], timeout: float = 60.0) -> list[ArgoProcess]:
+        """``documents`` started as every deployment of ours applies them (Sensors, and once their
+        consumers exist, EventSources: :func:`~.runner.start_in_apply_order`)."""
+        def subscribed(sensors, procs) -> None:
+            names = set().union(*(sensor_durables(s) for s in sensors))
+            self.bus.wait_consumers(names, timeout, alive=lambda: all(p.alive() for p in procs))
+        return start_in_apply_order(documents, lambda d: d["kind"], self.start, subscribed)
 
     def stop(self, proc: ArgoProcess) -> None:
         proc.stop()
@@ -212,9 +215,14 @@ def metrics(proc: ArgoProcess) -> dict[tuple[str, tuple], float]:
         return parse_prometheus(resp.read().decode())
 
 
+def metric_total(samples: Mapping[tuple[str, tuple], float], metric: str, **labels: str) -> int:
+    """The sum of ``metric`` over the samples carrying every given label value."""
+    return int(sum(v for (name, have), v in samples.items()
+                   if name == metric and all(dict(have).get(k) == want for k, want in labels.items())))
+
+
 def trigger_metric(samples: Mapping[tuple[str, tuple], float], metric: str, trigger: str) -> int:
-    return int(sum(v for (name, labels), v in samples.items()
-                   if name == metric and dict(labels).get("trigger_name") == trigger))
+    return metric_total(samples, metric, trigger_name=trigger)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 A run of workflow version N is its rendered manifests (:func:`etlkit.workflow.render.render_workflow`)
 of three kinds: Strimzi ``KafkaTopic`` (the topics, created first and never removed by a stop:
-they hold the data and the consumer groups' offsets), Argo Events ``EventSource`` and ``Sensor``
-(the wiring, which a stop removes). Every document carries the label ``faas-etl.dev/workflow``;
+they hold the data and the consumer groups' offsets), Argo Events ``Sensor`` and ``EventSource``
+(the wiring, which a stop removes), applied in that order (:data:`APPLY_ORDER`). Every document carries the label ``faas-etl.dev/workflow``;
 a start stamps two annotations on each EventSource and Sensor, so whatever holds them (a folder, the
 Kubernetes API) also tells which version runs and since when.
 
@@ -29,7 +29,14 @@ KINDS: Mapping[str, tuple[str, str, str]] = {
     "EventSource": ("argoproj.io", "v1alpha1", "eventsources"),
     "Sensor": ("argoproj.io", "v1alpha1", "sensors"),
 }
-APPLY_ORDER = ("KafkaTopic", "EventSource", "Sensor")  # a Sensor's sources exist before it
+# The order a run's kinds are applied in. A topic exists before anything reads it. A Sensor comes
+# before the EventSources it reads from: its JetStream consumer is created with DeliverNew
+# (argo-events v1.9.11 pkg/eventbus/jetstream/sensor/trigger_conn.go, Subscribe), so an event
+# published before it exists is never delivered to it, while the Kafka EventSource has marked that
+# record done (pkg/eventsources/sources/kafka/start.go); with the EventBus's Interest retention
+# such an event is not even kept. A removal goes the other way: EventSources stop publishing
+# before their Sensors go. tests/devstack/realargo/test_defects.py shows both on the real binaries.
+APPLY_ORDER = ("KafkaTopic", "Sensor", "EventSource")
 WIRING = ("EventSource", "Sensor")  # what a stop removes; topics stay
 
 
@@ -122,7 +129,8 @@ def parse_documents(files: Iterable[tuple[str, str]]) -> tuple[RunDocument, ...]
 
 
 def ordered(docs: Iterable[RunDocument]) -> tuple[RunDocument, ...]:
-    """Documents in apply order: topics, event sources, sensors; by name within a kind."""
+    """Documents in apply order (:data:`APPLY_ORDER`): topics, sensors, event sources; by name
+    within a kind."""
     return tuple(sorted(docs, key=lambda d: (APPLY_ORDER.index(d.kind), d.name)))
 
 

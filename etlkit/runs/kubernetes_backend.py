@@ -18,7 +18,10 @@ kafka.strimzi.io kafkatopics     list, create, update     its topics; never dele
 A workflow's objects are found by the label ``faas-etl.dev/workflow=<name>``. Applying lists
 them once, then creates what is missing, replaces (PUT, with the resourceVersion just listed:
 a concurrent change is a conflict, not overwritten) what differs in labels, annotations or
-spec, and deletes the workflow's EventSources and Sensors no longer wanted (Sensors first).
+spec, and deletes the workflow's EventSources and Sensors no longer wanted (EventSources first).
+It goes kind by kind in :data:`~.documents.APPLY_ORDER`: topics, Sensors, EventSources. It does
+not wait for the Sensors' pods to subscribe before creating the EventSources (nothing it may read
+says so; k8s/README.md, "Apply order", has the check `make deploy` makes).
 A name taken by an object of another workflow is refused by the API (409), which stops the
 apply there. The runtime state comes from the objects' ``status.conditions``, which the Argo
 Events controller sets (``Deployed``, ``TriggersProvided``, ...).
@@ -173,7 +176,7 @@ class KubernetesBackend:
         self._remove(stale)
 
     def _remove(self, docs: Sequence[RunDocument]) -> None:
-        for doc in reversed(ordered(docs)):  # Sensors before the EventSources they depend on
+        for doc in reversed(ordered(docs)):  # EventSources stop publishing before their Sensors go
             try:
                 self._delete(doc)
             except (ApiException, HTTPError) as exc:

@@ -13,8 +13,11 @@ Per defect, one module-scoped run observes what happened, and two tests read it:
 * ``test_today_*`` pins what the real binary does now, with exact numbers, so the other cannot
   pass or fail for a reason other than the defect;
 * ``test_wanted_*`` asserts what issue 15 is to deliver, ``xfail(strict=True,
-  raises=AssertionError)``: it fails today on its assertion, and a stack that did not get as far
-  (a timeout is a ``TimeoutError``) fails the run instead of passing as expected.
+  raises=AssertionError)`` while the defect stands: it fails on its assertion, and a stack that
+  did not get as far (a timeout is a ``TimeoutError``) fails the run instead of passing as
+  expected. Fixed, and so plain tests now: 2 (the committed EventBus's interest retention and
+  discard new make a full stream backpressure, not loss) and 3 (every deployment of ours starts
+  Sensors before EventSources).
 
 When issue 15 changes how the renderer writes EventSources, Sensors or the EventBus, these
 objects must be written the same way (or by the renderer) for the wanted tests to see the fix.
@@ -104,8 +107,14 @@ class Scenario:
         produce(self.env.bootstrap, self.topic, records)
 
     def committed(self) -> int:
-        """Records the EventSource marked done in Kafka (it marks once the bus accepted the event)."""
-        return committed(self.env.bootstrap, self.group, self.topic, 1)
+        """Records the EventSource marked done in Kafka (it marks once the bus accepted the event);
+        -1 while a fresh broker has no group coordinator yet (NOT_COORDINATOR): polled again."""
+        from confluent_kafka import KafkaException
+
+        try:
+            return committed(self.env.bootstrap, self.group, self.topic, 1)
+        except KafkaException:
+            return -1
 
     def calls(self) -> list[sc.Call]:
         return sc.calls(self.file)
@@ -175,59 +184,78 @@ def test_wanted_several_records_per_call_and_calls_in_parallel(one_at_a_time):
     assert sc.max_in_flight(made) > 1, "never two calls in flight"
 
 
-# -- 2. events lost when the EventBus stream is full -----------------------------------------------
+# -- 2. a full EventBus stream ---------------------------------------------------------------------
 
 MAX_MSGS = 5
+MAX_BYTES = 2500  # a few events of ~600 bytes each (the committed limit is in bytes too)
 N_FULL = 20
+REFUSALS = 2  # the EventSource refused this often before the Sensor comes back: it retries
 
 
-@pytest.fixture(scope="module")
-def stream_full(env):
-    """An EventBus of its own whose stream keeps 5 messages; its Sensor stopped (consumer kept)
-    while the EventSource publishes 20 records; then the Sensor started again."""
+@pytest.fixture(scope="module", params=[
+    pytest.param((f"maxMsgs: {MAX_MSGS}\n", "maximum messages exceeded"), id="messages"),
+    pytest.param((f"maxBytes: {MAX_BYTES}\n", "maximum bytes exceeded"), id="bytes"),
+])
+def stream_full(env, request):
+    """An EventBus of its own, the committed streamConfig (interest retention, discard new) with a
+    small stream (5 messages, or 2,500 bytes); its Sensor stopped (consumer kept) while the
+    EventSource reads 20 records; then the Sensor started again."""
     from devstack.realargo.eventbus import NatsEventBus
 
-    eventbus = sc.eventbus_with_stream_config(env.argo.eventbus, f"maxMsgs: {MAX_MSGS}\n")
-    bus = NatsEventBus(env.argo.host, env.run_dir / "eventbus-small").start()
+    limit, refusal = request.param
+    eventbus = sc.eventbus_with_stream_config(env.argo.eventbus, limit)
+    bus = NatsEventBus(env.argo.host, env.run_dir / f"eventbus-small-{request.param_index}").start()
     s = Scenario(env, "full", pods=env.pods(bus=bus, eventbus=eventbus))
     try:
         s.pods.stop(s.pods.start_sensor(s.sensor))  # its durable consumer exists, the Sensor is gone
-        s.pods.start(s.source)
+        source = s.pods.start(s.source)
         s.produce(records(N_FULL))
-        sc.wait_until(lambda: s.committed() == N_FULL and s.pods.stream().last_seq >= N_FULL, 60,
-                      f"the EventSource published {N_FULL} events and marked them in Kafka")
-        stream_before = s.pods.stream()
-        consumer_before = s.pods.consumer(s.sensor)
+
+        def refusals() -> int:
+            try:
+                return sc.metric_total(sc.metrics(source), "argo_events_events_sent_failed_total")
+            except OSError:  # its metrics server not listening yet
+                return 0
+        sc.wait_until(lambda: refusals() >= REFUSALS, 90, f"the EventSource refused {REFUSALS} times by a full stream")
+        full = {"refusal": refusal, "stream": s.pods.stream(), "pending": s.pods.consumer(s.sensor).num_pending,
+                "committed": s.committed(), "refusals": refusals(), "source_alive": source.alive(),
+                "log": source.log_path.read_text(errors="replace")}
         s.pods.start_sensor(s.sensor)
-        sc.wait_until(lambda: s.calls() and s.drained(), 60, "the Sensor caught up with the stream")
+        sc.wait_until(lambda: len(s.ids()) >= N_FULL and s.drained() and s.committed() == N_FULL, 120,
+                      f"all {N_FULL} records through the Sensor and marked in Kafka")
         time.sleep(0.5)  # anything more would come now
-        return {"stream": stream_before, "pending": consumer_before.num_pending, "ids": s.ids(),
-                "committed": s.committed(), "dead": s.dead_letters(N_FULL - len(s.ids()), timeout=5)}
+        return {"full": full, "ids": s.ids(), "committed": s.committed(), "stream_after": s.pods.stream(),
+                "dead": s.dead_letters(0, timeout=2)}
     finally:
         s.close()
         bus.stop()
 
 
-def test_today_a_full_stream_drops_its_oldest_events_after_kafka_was_committed(stream_full):
-    seen = stream_full
-    assert seen["committed"] == N_FULL  # Kafka says every record is done
-    assert (seen["stream"].messages, seen["stream"].first_seq, seen["stream"].last_seq) == \
-        (MAX_MSGS, N_FULL - MAX_MSGS + 1, N_FULL)
-    assert seen["pending"] == MAX_MSGS
-    assert seen["ids"] == list(range(N_FULL - MAX_MSGS, N_FULL))
-    assert seen["dead"] == []
+def test_today_a_full_stream_refuses_new_events_and_the_records_wait_in_kafka(stream_full):
+    """Discard new: the publish fails (nats-server: 'maximum messages exceeded'); the EventSource
+    gives up after its retries (pkg/eventsources/eventing.go, DoWithRetry with DefaultBackoff,
+    then an EventBusError), ConsumeClaim stops at that record without marking it and the group
+    session starts again from the committed offset (pkg/eventsources/sources/kafka/start.go
+    ConsumeClaim/processOne: MarkMessage only after dispatch succeeded)."""
+    full = stream_full["full"]
+    held = full["stream"].messages
+    assert 0 < held < N_FULL
+    assert (full["stream"].first_seq, full["stream"].last_seq) == (1, held)  # none dropped from the stream
+    assert full["stream"].bytes <= MAX_BYTES or held == MAX_MSGS
+    assert full["pending"] == held
+    assert full["committed"] == held  # Kafka marked only what the bus took
+    assert full["refusals"] >= REFUSALS and full["source_alive"]
+    assert full["refusal"] in full["log"] and "Failed to publish an event" in full["log"]
 
 
-@wanted("the JetStream stream is created with the EventBus's maxMsgs and discard old "
-        "(pkg/eventbus/jetstream/base/jetstream.go CreateStream; default 50,000 and 0=DiscardOld in "
-        "manifests/base/controller-manager/controller-config.yaml), and the Kafka EventSource marks "
-        "its offset once the bus accepted the event (pkg/eventsources/sources/kafka/start.go): "
-        "with maxMsgs 5 and the Sensor away, 20 records -> ids 0-14 gone from the stream, "
-        "Kafka committed at 20, nothing dead-lettered")
 def test_wanted_every_record_delivered_or_dead_lettered_when_the_stream_is_full(stream_full):
     seen = stream_full
     accounted = set(seen["ids"]) | {int(letter["key"]) for letter in seen["dead"]}
     assert accounted == set(range(N_FULL)), f"lost: {sorted(set(range(N_FULL)) - accounted)}"
+    assert seen["ids"] == list(range(N_FULL))  # each exactly once (the refused ones re-read, not doubled)
+    assert seen["dead"] == []
+    assert seen["committed"] == N_FULL
+    assert seen["stream_after"].messages == 0  # interest retention: acknowledged events leave the stream
 
 
 # -- 3. events published before the Sensor subscribed ----------------------------------------------
@@ -237,37 +265,70 @@ N_EARLY, N_LATE = 10, 5
 
 @pytest.fixture(scope="module")
 def sensor_late(env):
-    """The EventSource first (kubectl apply -R argo-events/ order), 10 records, then the Sensor,
-    then 5 records more."""
-    s = Scenario(env, "late")
+    """The EventSource first (what `kubectl apply -R argo-events/` did: event-sources/ sorts before
+    sensors/), 10 records, then the Sensor, then 5 records more. A bus of its own: what its stream
+    keeps is this scenario's alone."""
+    from devstack.realargo.eventbus import NatsEventBus
+
+    bus = NatsEventBus(env.argo.host, env.run_dir / "eventbus-late").start()
+    s = Scenario(env, "late", pods=env.pods(bus=bus))
     try:
         s.pods.start(s.source)
         s.produce(records(N_EARLY))
         sc.wait_until(lambda: s.committed() == N_EARLY, 60, "the EventSource published the first records")
+        stream_before = s.pods.stream()
         s.pods.start_sensor(s.sensor)
         pending_at_subscribe = s.pods.consumer(s.sensor).num_pending
         s.produce(records(N_LATE, start=N_EARLY))
         late = set(range(N_EARLY, N_EARLY + N_LATE))
         sc.wait_until(lambda: late <= set(s.ids()) and s.drained(), 60, "the later records delivered")
         sc.wait_until(lambda: s.committed() == N_EARLY + N_LATE, 15, "the EventSource's commit")
-        return {"ids": s.ids(), "pending_at_subscribe": pending_at_subscribe, "committed": s.committed()}
+        return {"ids": s.ids(), "pending_at_subscribe": pending_at_subscribe, "committed": s.committed(),
+                "stream_before": stream_before}
     finally:
         s.close()
+        bus.stop()
+
+
+@pytest.fixture(scope="module")
+def deployed_in_order(env):
+    """10 records in the topic before anything is deployed; the two objects deployed as every way
+    we deploy does (ArgoPods.deploy: Sensors, their consumers, then EventSources); 5 more. A bus
+    of its own: what its stream keeps is this scenario's alone."""
+    from devstack.realargo.eventbus import NatsEventBus
+
+    bus = NatsEventBus(env.argo.host, env.run_dir / "eventbus-ordered").start()
+    s = Scenario(env, "ordered", pods=env.pods(bus=bus))
+    try:
+        s.produce(records(N_EARLY))
+        s.pods.deploy([s.source, s.sensor])  # listed the wrong way round on purpose
+        s.produce(records(N_LATE, start=N_EARLY))
+        sc.wait_until(lambda: len(s.ids()) >= N_EARLY + N_LATE and s.drained(), 60, "every record delivered")
+        sc.wait_until(lambda: s.committed() == N_EARLY + N_LATE, 15, "the EventSource's commit")
+        time.sleep(0.5)  # anything more would come now
+        return {"ids": s.ids(), "committed": s.committed(), "stream_after": s.pods.stream()}
+    finally:
+        s.close()
+        bus.stop()
 
 
 def test_today_a_new_sensor_gets_only_what_is_published_after_it_subscribed(sensor_late):
+    """Still what the real binary does: the reason every deployment of ours starts Sensors first."""
     seen = sensor_late
     assert seen["committed"] == N_EARLY + N_LATE
-    assert seen["pending_at_subscribe"] == 0  # the 10 early events are in the stream, not for it
+    assert seen["pending_at_subscribe"] == 0  # the 10 early events are not for it
+    # Interest retention: accepted (sequence 1-10, Kafka committed) but not kept, no consumer wanted them.
+    assert (seen["stream_before"].messages, seen["stream_before"].last_seq) == (0, N_EARLY)
     assert seen["ids"] == list(range(N_EARLY, N_EARLY + N_LATE))
 
 
-@wanted("a Sensor's durable consumer is created with DeliverNew (pkg/eventbus/jetstream/sensor/"
-        "trigger_conn.go Subscribe: PullSubscribe(..., nats.DeliverNew())) and the Kafka "
-        "EventSource already committed what it published (pkg/eventsources/sources/kafka/start.go): "
-        "EventSource first, 10 records, then the Sensor, 5 more -> only the 5 later ones called")
-def test_wanted_records_published_before_the_sensor_subscribed_are_delivered(sensor_late):
-    assert sensor_late["ids"] == list(range(N_EARLY + N_LATE))
+def test_wanted_records_published_before_the_sensor_subscribed_are_delivered(deployed_in_order):
+    """Records produced before the first deploy: the EventSource's group starts at the oldest
+    record (consumerGroup.oldest), and by then the Sensor's consumer exists."""
+    seen = deployed_in_order
+    assert seen["ids"] == list(range(N_EARLY + N_LATE))  # every one, once
+    assert seen["committed"] == N_EARLY + N_LATE
+    assert seen["stream_after"].messages == 0
 
 
 # -- 4. a failed trigger acknowledged anyway -------------------------------------------------------

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from devstack.pipeline.selection import read_documents
-from devstack.realargo.runner import dlq_trigger_names, durable_name, fnv32a, sensor_counters, sensor_durables
+from devstack.realargo.runner import (dlq_trigger_names, durable_name, fnv32a, sensor_counters, sensor_durables,
+                                      start_in_apply_order)
 
 
 @pytest.mark.parametrize("text, value", [
@@ -51,3 +52,25 @@ def test_sensor_counters_split_triggers_from_dead_letters():
                ("argo_events_action_triggered_total", labels("other", "sink")): 99.0}
     assert sensor_counters(metrics, "orders-sink", dlq) == {"triggered": 7, "failed": 6, "retries_failed": 2,
                                                            "dead_lettered": 2}
+
+
+@pytest.mark.parametrize("kinds, steps", [
+    pytest.param(["EventSource", "Sensor", "EventSource", "Sensor"],
+                 ["start Sensor 1", "start Sensor 3", "wait [1, 3]", "start EventSource 0", "start EventSource 2"],
+                 id="sources-listed-first-start-last"),
+    pytest.param(["EventSource"], ["start EventSource 0"], id="no-sensor-no-wait"),
+    pytest.param(["Sensor"], ["start Sensor 0", "wait [0]"], id="sensors-only"),
+])
+def test_sensors_start_and_subscribe_before_any_event_source(kinds, steps):
+    """The order of etlkit.runs.documents.APPLY_ORDER: a Sensor's consumer starts at new events."""
+    done = []
+    documents = list(enumerate(kinds))
+
+    def start(doc):
+        done.append(f"start {doc[1]} {doc[0]}")
+        return doc[0]
+
+    started = start_in_apply_order(documents, lambda d: d[1], start,
+                                   lambda sensors, procs: done.append(f"wait {procs}"))
+    assert done == steps
+    assert sorted(started) == list(range(len(kinds)))

@@ -8,10 +8,11 @@ from etlkit.runs.documents import (DocumentError, applied_version, parse_documen
 from .conftest import ORDERS, documents_of
 
 
-def test_the_orders_run_is_its_topics_then_event_sources_then_sensors():
+def test_the_orders_run_is_its_topics_then_sensors_then_event_sources():
+    """A Sensor's consumer must exist before its EventSource publishes (DeliverNew)."""
     docs = documents_of(ORDERS, 1)
     kinds = [d.kind for d in docs]
-    assert kinds == ["KafkaTopic"] * 6 + ["EventSource"] * 6 + ["Sensor"] * 7
+    assert kinds == ["KafkaTopic"] * 6 + ["Sensor"] * 7 + ["EventSource"] * 6
     assert [d.name for d in docs if d.kind == "EventSource"] == sorted(
         ["orders-raw", "orders-paid", "orders-clean", "orders-enriched", "orders-by-country", "orders-ticks"])
     assert {d.namespace for d in docs} == {"kafka", "argo-events"}

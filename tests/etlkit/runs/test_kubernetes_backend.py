@@ -68,14 +68,15 @@ def test_a_new_version_replaces_what_changed_and_deletes_what_it_no_longer_has(a
     assert backend.applied("orders")["orders"].version == 2
 
 
-def test_stop_deletes_sensors_then_event_sources_and_keeps_the_topics(api):
+def test_stop_deletes_event_sources_then_sensors_and_keeps_the_topics(api):
+    """Nothing is published once the Sensors that would take it are gone."""
     server, backend = api
     backend.apply("orders", documents_of(ORDERS, 1))
     seeded = len(server.calls)
     removed = backend.delete("orders")
     assert len(removed) == 13
     deletes = [c.path.split("/")[-2] for c in server.calls[seeded:] if c.method == "DELETE"]
-    assert deletes == ["sensors"] * 7 + ["eventsources"] * 6
+    assert deletes == ["eventsources"] * 6 + ["sensors"] * 7
     assert server.objects("sensors") == [] and server.objects("eventsources") == []
     assert len(server.objects("kafkatopics")) == 6  # the data and the offsets stay
     assert backend.applied() == {}
@@ -103,8 +104,12 @@ def test_a_start_stopped_by_a_name_another_workflow_owns_is_undone(api, configs)
         _runs(backend, configs).start("orders")
     answer = err.value.to_dict()
     assert answer["error"].startswith("EventSource/orders-raw: not created (HTTP 409")
+    # Every Sensor went first, then the EventSources up to the refused one; all of it removed.
     assert answer["undone"] == ("removed what this start applied: EventSource/orders-by-country, "
-                                "EventSource/orders-clean, EventSource/orders-enriched, EventSource/orders-paid")
+                                "EventSource/orders-clean, EventSource/orders-enriched, EventSource/orders-paid, "
+                                "Sensor/orders-autoscaler, Sensor/orders-legacy-orders, Sensor/orders-normalise, "
+                                "Sensor/orders-paid-only, Sensor/orders-per-country, Sensor/orders-sink, "
+                                "Sensor/orders-with-customer")
     assert _names(server, "eventsources", "argo-events") == ["orders-raw"]  # only the other's
     assert backend.applied("orders") == {}
 
@@ -185,8 +190,8 @@ def test_a_document_for_another_namespace_is_refused_before_anything_is_written(
                                                                                "namespace": "default"}})
     with pytest.raises(ApplyFailed) as err:
         backend.apply("orders", (*docs[:-1], moved))
-    assert str(err.value) == ("Sensor/orders-with-customer: metadata.namespace: must be 'argo-events', "
-                              "the namespace this backend manages Sensors in")
+    assert str(err.value) == ("EventSource/orders-ticks: metadata.namespace: must be 'argo-events', "
+                              "the namespace this backend manages EventSources in")
     assert server.calls == []
 
 

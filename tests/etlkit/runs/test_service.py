@@ -112,8 +112,9 @@ def test_a_start_failing_midway_removes_what_it_applied(runs, configs):
         runs.start("orders")
     answer = err.value.to_dict()
     assert answer["error"] == "Sensor/orders-per-country: HTTP 409 Conflict: exists"
-    assert answer["undone"].startswith("removed what this start applied: EventSource/orders-by-country, ")
+    assert answer["undone"].startswith("removed what this start applied: Sensor/orders-autoscaler, ")
     assert "Sensor/orders-normalise" in answer["undone"]  # applied before the failure, then removed
+    assert "EventSource/" not in answer["undone"]  # none applied: nothing published with a Sensor missing
     assert runs.backend.applied("orders") == {}
     assert runs.status("orders")["state"] == "stopped"
 
