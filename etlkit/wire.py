@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from .outrecord import OutRecord, json_bytes, out_record
 
@@ -31,6 +31,16 @@ MAX_RECORDS = 500
 MAX_BYTES = 900_000
 
 PartitionCount = Callable[[str], int]
+
+
+class ProduceBatches(Protocol):
+    """What a function writes its outputs with (``etlkit.kafka_io.produce_batches`` in a
+    function, a few lines over :func:`batches` in a test): ``records`` as batches from
+    ``origin``, each acknowledged before it returns (else ``DeliveryError``)."""
+
+    def __call__(self, records: list[OutRecord], origin: str, *, end: bool = False,
+                 end_topics: Sequence[str] = (),
+                 end_partitions: Mapping[str, Iterable[int]] | None = None) -> None: ...
 
 
 def batch_id(origin: str, topic: str, partition: int, index: int) -> str:
@@ -50,14 +60,22 @@ def key_partition(key: bytes | None, partitions: int, fallback: int = 0) -> int:
 
 def batches(records: Iterable[OutRecord], origin: str, partition_count: PartitionCount, *,
             end: bool = False, end_topics: Sequence[str] = (),
+            end_partitions: Mapping[str, Iterable[int]] | None = None,
             max_records: int = MAX_RECORDS, max_bytes: int = MAX_BYTES) -> list[OutRecord]:
     """``records`` as batch messages: grouped by topic and partition (a record's own
     ``partition``, modulo the topic's count, else by its key), cut at ``max_records`` records or
     ``max_bytes`` bytes, each with its id from ``origin``.
 
-    ``end``: the writer's input is over; every partition of each of ``end_topics`` gets a last
-    message with ``"end": true`` (empty when that partition had no records).
+    ``end``: the writer's input is over, and the last message of some partitions says so with
+    ``"end": true`` (empty when that partition had no records): every partition of each of
+    ``end_topics`` (a bounded source: its whole input is read), and the partitions
+    ``end_partitions`` names per topic, modulo the topic's count (a step: one input partition
+    ended, so the output partition its records went to ends, and only that one).
     """
+    # Keyless records without a partition all go to one partition per call, chosen by the
+    # origin: a writer's calls spread over the partitions, and a call written again goes where
+    # it went.
+    keyless = zlib.crc32(origin.encode())
     groups: dict[tuple[str, int], list[bytes]] = {}
     times: dict[tuple[str, int], int | None] = {}
     counts: dict[str, int] = {}
@@ -67,22 +85,27 @@ def batches(records: Iterable[OutRecord], origin: str, partition_count: Partitio
         if count is None:
             count = counts[topic] = partition_count(topic)
         hint = record.partition
-        partition = hint % count if hint is not None else key_partition(record.key, count)
+        partition = hint % count if hint is not None else key_partition(record.key, count, keyless)
         slot = (topic, partition)
         groups.setdefault(slot, []).append(entry_bytes(record))
         stamp = record.timestamp_ms
         if stamp is not None and (times.get(slot) is None or stamp > times[slot]):  # type: ignore[operator]
             times[slot] = stamp
+    ended: set[tuple[str, int]] = set()
     if end:
         for topic in end_topics:
-            for partition in range(counts.get(topic) or partition_count(topic)):
-                groups.setdefault((topic, partition), [])
+            ended.update((topic, p) for p in range(counts.get(topic) or partition_count(topic)))
+        for topic, partitions in (end_partitions or {}).items():
+            count = counts.get(topic) or partition_count(topic)
+            ended.update((topic, p % count) for p in partitions)
+        for slot in sorted(ended):
+            groups.setdefault(slot, [])
     out: list[OutRecord] = []
     for (topic, partition), entries in groups.items():
         chunks = list(_chunks(entries, max_records, max_bytes)) or [[]]
         last = len(chunks) - 1
         for index, chunk in enumerate(chunks):
-            closing = end and topic in end_topics and index == last
+            closing = index == last and (topic, partition) in ended
             out.append(batch_message(topic, partition, chunk, batch_id(origin, topic, partition, index),
                                      times.get((topic, partition)), closing))
     return out

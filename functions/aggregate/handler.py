@@ -11,5 +11,5 @@ kafka_io.start_producer()  # its producer id is ready by the first batch
 def handle(event, context):
     global _state
     _state = _state or StateStore()
-    return handle_step(event.body, "aggregate", kafka_io.now_ms(), kafka_io.produce_all,
+    return handle_step(event.body, "aggregate", kafka_io.now_ms(), kafka_io.produce_batches,
                        state=_state)

@@ -8,7 +8,7 @@ database outage answers 503 so the Sensor retries; the upsert makes the retry ha
 from .etlkit import kafka_io
 from .etlkit.http import BadRequest, error_response, json_response
 from .etlkit.metrics import count_records
-from .etlkit.stepfn import dead_letter_out, parse_invocation
+from .etlkit.stepfn import dead_letter_out, output_origin, parse_invocation
 from .etlkit.steps import DeadLetter, records_from_events
 from .etlkit.warehouse import (DatabaseUrlError, WarehouseError, WarehouseUnavailable, load_batch,
                                open_warehouse, resolve_reference, row_for_record)
@@ -37,11 +37,13 @@ def handle(event, context):
         for field, value in (("table", table), ("key", key), ("dead_letter", spec.get("dead_letter"))):
             if not isinstance(value, str) or not value:
                 raise BadRequest(f"step.{field}: required string")
-        records, dead = records_from_events(inv.events, name, now)
+        records, dead = records_from_events((inv.event,), name, now)
+        received = len(records) + len(dead)  # the input's records, decodable or not
         result = load_batch(_warehouse(spec.get("url", "env:WAREHOUSE_URL")), table, key,
                             [row_for_record(r.key, r.value, key) for r in records])
         dead += [DeadLetter.of(records[r.index], name, r.reason, now) for r in result.rejected]
-        kafka_io.produce_all([dead_letter_out(d, spec["dead_letter"]) for d in dead])
+        kafka_io.produce_batches([dead_letter_out(d, spec["dead_letter"]) for d in dead],
+                                 output_origin(inv, name))
     except BadRequest as exc:
         return error_response(exc)
     except WarehouseUnavailable as exc:
@@ -51,7 +53,7 @@ def handle(event, context):
     except kafka_io.DeliveryError as exc:
         return json_response(503, {"error": f"kafka: {exc}"})
     stored = len(records) - len(result.rejected)
-    count_records(inv.workflow, name, {"in": len(inv.events), "out": stored, "filtered": 0,
+    count_records(inv.workflow, name, {"in": received, "out": stored, "filtered": 0,
                                        "dead_lettered": len(dead), "emitted": result.written})
-    return json_response(200, {"in": len(inv.events), "out": stored, "filtered": 0,
+    return json_response(200, {"in": received, "out": stored, "filtered": 0,
                                "dead_lettered": len(dead), "written": result.written})

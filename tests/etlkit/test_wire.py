@@ -9,6 +9,8 @@ from etlkit.outrecord import out_record
 from etlkit.steps.argo_event import batch_end, records_from_events
 from etlkit.stepfn import parse_invocation
 
+from .batch_sink import event_of
+
 
 def _records(n, topic="t", partition=None):
     return [out_record(topic, json.dumps({"i": i, "big": 2 ** 63 - 1}).encode(), f"k{i}".encode(),
@@ -16,9 +18,7 @@ def _records(n, topic="t", partition=None):
 
 
 def _event(message):
-    return {"topic": message.topic, "partition": message.partition, "key": "",
-            "headers": {name: text.decode() for name, text in message.headers},
-            "body": json.loads(message.value), "timestamp": "2024-05-01 12:00:00.123 +0000 UTC"}
+    return event_of(message)
 
 
 def test_round_trip_keeps_key_time_headers_value_and_partition():
@@ -66,6 +66,35 @@ def test_end_marks_the_last_batch_of_every_partition():
     ends = {m.partition: batch_end(_event(m)) for m in messages}
     assert ends == {0: True, 1: True, 2: True}
     assert sum(len(json.loads(m.value)["records"]) for m in messages) == 2
+
+
+@pytest.mark.parametrize("partitions, ended", [
+    pytest.param([4], [1], id="one-input-partition-modulo-the-count"),
+    pytest.param([0, 3], [0], id="two-inputs-onto-one-partition"),
+])
+def test_end_partitions_end_only_those_partitions(partitions, ended):
+    messages = wire.batches(_records(3, partition=2), "o", lambda topic: 3, end=True,
+                            end_partitions={"t": partitions})
+    assert sorted(m.partition for m in messages if batch_end(_event(m))) == ended
+    # The records' own partition keeps them, ended or not.
+    assert [len(json.loads(m.value)["records"]) for m in messages if m.partition == 2] == [3]
+
+
+def test_without_end_nothing_is_ended():
+    messages = wire.batches(_records(2, partition=0), "o", lambda topic: 3, end_topics=["t"],
+                            end_partitions={"t": [0]})
+    assert [batch_end(_event(m)) for m in messages] == [False]
+
+
+def test_keyless_records_of_one_write_share_one_partition_chosen_by_the_origin():
+    def keyless(origin):
+        records = [out_record("t", b"{}", None, (), None) for _ in range(5)]
+        return {m.partition for m in wire.batches(records, origin, lambda topic: 8)}
+
+    chosen = {origin: keyless(origin) for origin in ("a", "b", "c", "d", "e", "f")}
+    assert all(len(partitions) == 1 for partitions in chosen.values())
+    assert keyless("a") == chosen["a"]
+    assert len(set().union(*chosen.values())) > 1  # different writes spread
 
 
 def test_a_plain_record_from_a_foreign_producer_is_still_one_record():
