@@ -312,7 +312,10 @@ class WorkflowRun:
         again = 0
         for sub in subs:
             reset_group(self.stack.bootstrap, sub.group, sub.source.topic, self.topics[sub.source.topic])
-            again += self.reader.records_on(sub.source.topic)
+            topic = sub.source.topic
+            # In records (a batch message carries many), as the reader kept them; without them,
+            # the messages on the topic.
+            again += len(self.reader.messages[topic]) if self.reader.keep else self.reader.records_on(topic)
         self.say(f"replay: group of {sensor} rewound to the start, {again} records to deliver again")
         self.start()
         return again

@@ -18,7 +18,6 @@ committed topic retention (they carry their 2024 event time as the record timest
 """
 from __future__ import annotations
 
-import json
 import pathlib
 import time
 
@@ -28,7 +27,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
 from devstack.demo import WORKFLOW, drive_orders
-from devstack.kafka_tools import consume_all
+from devstack.kafka_tools import consume_records
 from devstack.pipeline.run import WorkflowRun, data_path
 from devstack.pipeline.summary import summary_of
 from etlkit.workflow import load_workflow
@@ -79,8 +78,8 @@ def test_the_warehouse_holds_exactly_the_windows_of_the_stand_in_run(real_run):
 
 def test_dead_letters_are_exactly_those_of_the_stand_in_run(real_run):
     stack, _run, _summary, _url, _kafka = real_run
-    letters = consume_all(stack.bootstrap, "orders-dlq", sum(EXPECTED.dead.values()), timeout=30)
-    assert_dead_letters(json.loads(m.value()) for m in letters)
+    letters = consume_records(stack.bootstrap, "orders-dlq", sum(EXPECTED.dead.values()), timeout=30)
+    assert_dead_letters(r.value for r in letters)
 
 
 def test_every_step_balances_as_in_the_stand_in_run(real_run):
