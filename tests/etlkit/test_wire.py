@@ -3,6 +3,7 @@ import json
 import zlib
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from etlkit import wire
 from etlkit.outrecord import out_record
@@ -132,3 +133,44 @@ def test_unbatch_reads_a_batch_and_a_plain_message_alike():
         None, [{"key": "k", "time": 5, "headers": {"etl-source": "s"}, "value": {"a": 1}}], False)
     with pytest.raises(ValueError, match="body.records"):
         wire.unbatch(b'{"a": 1}', {wire.BATCH_HEADER: b"x"})
+
+
+@pytest.mark.parametrize("headers, stamp, inside", [
+    pytest.param(((wire.EVENT_TIME_HEADER, b"5"), ("etl-source", b"s")), 5, {"etl-source": "s"},
+                 id="event-time-first-left-out"),
+    pytest.param((("etl-source", b"s"), (wire.EVENT_TIME_HEADER, b"5")), 5, {"etl-source": "s"},
+                 id="event-time-last-left-out"),
+    pytest.param(((wire.EVENT_TIME_HEADER, b"7"), ("etl-source", b"s")), 5,
+                 {wire.EVENT_TIME_HEADER: "7", "etl-source": "s"}, id="another-time-kept"),
+    pytest.param(((wire.EVENT_TIME_HEADER, b"5"),), None, {wire.EVENT_TIME_HEADER: "5"},
+                 id="no-time-kept"),
+    pytest.param((("a", "\u00e9\"".encode()),), 5, {"a": "\u00e9\""}, id="escaped"),
+])
+def test_an_entry_leaves_out_only_an_event_time_header_that_repeats_its_time(headers, stamp, inside):
+    record = out_record("t", b'{"v":1}', b"k\"", headers, stamp)
+    entry = json.loads(wire.entry_bytes(record))
+    assert entry == {"key": "k\"", "time": stamp, "headers": inside, "value": {"v": 1}}
+    assert json.loads(wire.entry_bytes(record)) == entry  # the cached header set again
+    # Read back as a plain record would carry it: the event time header from the time.
+    (plain,) = wire.unbatch(wire.batch_message("t", 0, [wire.entry_bytes(record)], "b", stamp).value,
+                            {wire.BATCH_HEADER: b"b"})[1]
+    written = {n: t.decode() for n, t in headers}
+    if stamp is not None:
+        written.setdefault(wire.EVENT_TIME_HEADER, str(stamp))
+    assert plain["headers"] == written
+
+
+def test_a_batch_message_is_stamped_with_its_newest_record_time():
+    records = [out_record("t", b"{}", b"k", (), stamp, 0) for stamp in (5, None, 9, 7)]
+    (message,) = wire.batches(records, "o", lambda topic: 1)
+    assert message.timestamp_ms == 9
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs",))),
+       st.dictionaries(st.text(st.characters(blacklist_categories=("Cs",)), max_size=5),
+                       st.text(st.characters(blacklist_categories=("Cs",)), max_size=5), max_size=3))
+def test_any_key_and_headers_come_back_as_written(key, headers):
+    record = out_record("t", b"{}", key.encode(), tuple((n, t.encode()) for n, t in headers.items()), None)
+    entry = json.loads(wire.entry_bytes(record))
+    assert (entry["key"], entry["headers"]) == (key, headers)
