@@ -141,6 +141,21 @@ def records_on(bootstrap: str, topic: str, partitions: int, timeout: float = 15.
         reader.close()
 
 
+def records_in(bootstrap: str, topic: str, partitions: int, timeout: float = 60.0) -> int:
+    """Records on ``topic`` now, a batch counting its records: read to the end, nothing kept."""
+    reader = TopicReader(bootstrap, {topic: partitions})
+    total, deadline = 0, time.monotonic() + timeout
+    try:
+        while not reader.at_end:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: no end of partition reported within {timeout:.0f}s")
+            total += reader.poll(0.2)
+            reader.messages[topic].clear()
+        return total
+    finally:
+        reader.close()
+
+
 class GroupOffsets:
     """Committed offsets of consumer groups, read without joining them (the controller's reader)."""
 

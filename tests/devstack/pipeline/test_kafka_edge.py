@@ -5,7 +5,7 @@ import zlib
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from devstack.pipeline.kafka_edge import GroupOffsets, TopicReader, records_on, reset_group
+from devstack.pipeline.kafka_edge import GroupOffsets, TopicReader, records_in, records_on, reset_group
 from etlkit import wire
 from etlkit.outrecord import out_record
 
@@ -75,6 +75,7 @@ def test_the_reader_keeps_the_records_of_batches_and_plain_messages_alike(local_
         assert reader.records_on(topic) <= 4  # messages: at most one batch per partition, and one
     finally:
         reader.close()
+    assert records_in(local_stack.bootstrap, topic, 3) == 11
 
 
 def test_group_lag_follows_commits_and_a_reset_rewinds_it(local_stack):
