@@ -96,3 +96,16 @@ def test_metrics_collector_emits_rates_from_the_second_tick(local_stack, gateway
     values = [r.value for r in consume_records(local_stack.bootstrap, topics["out"],
                                                first["points"] + second["points"])]
     assert {"cpu", "mem"} <= {v.get("measurement") for v in values}
+
+
+def test_a_redelivered_metrics_tick_writes_the_same_batch_ids(local_stack, gateway, topics):
+    s, url = gateway
+    tick = {"workflow": "t", "version": 1, "event": {"eventTime": "2026-11-21 10:00:00 +0000 UTC"},
+            "source": {"kind": "metrics", "name": f"tick-{topics['out']}", "topic": topics["out"]}}
+    points = [s.post(f"{url}/function/metrics-collector", json=tick).json()["points"] for _ in range(2)]
+    got = consume_records(local_stack.bootstrap, topics["out"], sum(points))
+    by_key = {}
+    for record in got:
+        by_key.setdefault(record.key, set()).add(record.batch)
+    # Each series went to the same batch both times: a consumer applies the tick once.
+    assert by_key and all(len(ids) == 1 for ids in by_key.values())
