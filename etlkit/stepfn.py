@@ -22,7 +22,7 @@ from .outrecord import OutRecord, json_bytes, out_record
 from .steps import (ConfigError, DeadLetter, LookupUnavailable, Record, StateError,
                     StepOutcome, run_step_on_events)
 from .steps.argo_event import batch_end, is_batch_event
-from .steps.record import EVENT_TIME_HEADER, SOURCE_HEADER
+from .steps.record import SOURCE_HEADER
 from .wire import BATCH_HEADER, ProduceBatches
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def records_out(records: Iterable[Record], topic: str) -> list[OutRecord]:
         # out_record(...), without its call: an OutRecord is a tuple.
         append(_tuple_new(OutRecord, (topic, json_bytes(record.value),
                                       None if key is None else key.encode(),
-                                      kafka_headers(record.headers, timestamp), timestamp,
+                                      kafka_headers(record.headers), timestamp,
                                       record.partition)))
     return out
 
@@ -109,22 +109,16 @@ def records_out(records: Iterable[Record], topic: str) -> list[OutRecord]:
 _tuple_new = tuple.__new__
 
 
-def kafka_headers(headers: Mapping[str, str], timestamp: int | None) -> tuple[tuple[str, bytes], ...]:
-    """The record's headers, sorted by name, UTF-8, with ``etl-event-time`` from ``timestamp``
-    when the record has none (docs/contracts.md, "Records on Kafka")."""
-    items: Any = headers.items()
-    if timestamp is not None and EVENT_TIME_HEADER not in headers:
-        items = [*items, (EVENT_TIME_HEADER, str(timestamp))]
-    if len(items) == 2:
-        # The contract's two headers (etl-event-time, etl-source), which nearly every record
-        # has: ordered by one comparison of the names (never equal: they are a dict's keys),
-        # without sorted() and a list of pairs built to become a tuple.
-        (first, first_text), (second, second_text) = items
-        if first < second:
-            return ((first, first_text.encode()), (second, second_text.encode()))
-        return ((second, second_text.encode()), (first, first_text.encode()))
-    if len(items) > 1:
-        items = sorted(items)
+def kafka_headers(headers: Mapping[str, str]) -> tuple[tuple[str, bytes], ...]:
+    """The record's headers, sorted by name, UTF-8. No ``etl-event-time`` is added from the
+    record's timestamp: in a batch the entry's ``time`` is the event time (docs/contracts.md,
+    "Records on Kafka"), and a header repeating it would only be left out again."""
+    if len(headers) == 1:
+        # The contract's one header (etl-source), which nearly every record has: no sorted(),
+        # no list of pairs built to become a tuple.
+        for name, text in headers.items():
+            return ((name, text.encode()),)
+    items: Any = sorted(headers.items()) if len(headers) > 1 else ()
     return tuple([(name, text.encode()) for name, text in items])
 
 
