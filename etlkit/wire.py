@@ -81,17 +81,13 @@ def batches(records: Iterable[OutRecord], origin: str, partition_count: Partitio
     groups: dict[tuple[str, int], list[bytes]] = {}
     newest: dict[tuple[str, int], int] = {}  # per slot, the newest event time: its timestamp
     counts: dict[str, int] = {}
-    crc32 = zlib.crc32
     for record in records:
         # One unpacking, not an attribute lookup per field: this loop runs once per record.
         topic, _value, key, _headers, stamp, hint = record
         count = counts.get(topic)
         if count is None:
             count = counts[topic] = partition_count(topic)
-        if hint is not None:
-            slot = (topic, hint % count)
-        else:  # key_partition, inline
-            slot = (topic, (keyless if key is None else crc32(key)) % count)
+        slot = (topic, hint % count if hint is not None else key_partition(key, count, keyless))
         group = groups.get(slot)
         if group is None:
             group = groups[slot] = []
