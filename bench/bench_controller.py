@@ -279,7 +279,7 @@ def _drain(reader: TopicReader, offsets: GroupOffsets, timeout: float = 60.0) ->
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         reader.poll(0.2)
-        if offsets.lag(GROUP, "orders-raw", reader).lag == 0 and reader.records_on("orders-raw"):
+        if offsets.lag(GROUP, "orders-raw", reader).lag == 0 and reader.messages_on("orders-raw"):
             return
     raise TimeoutError("the paid-only group did not catch up")
 

@@ -64,6 +64,7 @@ if str(REPO) not in sys.path:
 
 from devstack import realtools  # noqa: E402
 from devstack.pipeline.selection import read_documents, workflow_topics  # noqa: E402
+from etlkit import wire  # noqa: E402
 from etlkit.controller.measure import parse_prometheus  # noqa: E402
 
 RECORDS = int(os.getenv("FAAS_ETL_BENCH_REAL_RECORDS", "3000"))
@@ -287,13 +288,17 @@ class Reader:
                 kind, stamp = msg.timestamp()
                 if kind != TIMESTAMP_LOG_APPEND_TIME:
                     raise RuntimeError(f"{msg.topic()}: timestamp type {kind}, not the broker's (LogAppendTime)")
-                key = msg.key().decode()
-                if msg.topic() == DEAD:
-                    letter = json.loads(msg.value())
-                    key = str(letter.get("key") or key)
-                    self.seen.dead_steps.setdefault(key, []).append(str(letter.get("step")))
-                self.seen.stamps.setdefault(msg.topic(), {}).setdefault(key, []).append(stamp)
-                self.seen.count += 1
+                # Our functions write record batches: every record of one is stamped with its
+                # message's append time (a plain message, the input's, is one record).
+                _batch, entries, _end = wire.unbatch(msg.value(), msg.headers(), msg.key())
+                for entry in entries:
+                    key = str(entry["key"])
+                    if msg.topic() == DEAD:
+                        letter = entry["value"]
+                        key = str(letter.get("key") or key)
+                        self.seen.dead_steps.setdefault(key, []).append(str(letter.get("step")))
+                    self.seen.stamps.setdefault(msg.topic(), {}).setdefault(key, []).append(stamp)
+                    self.seen.count += 1
         return self.seen.count
 
     def read_to_end(self) -> Seen:

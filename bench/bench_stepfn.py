@@ -1,25 +1,29 @@
-"""Records/s of each step function's own work per batch (``etlkit.stepfn.handle_step``), as ratios
+"""Records/s of each step function's own work per call (``etlkit.stepfn.handle_step``), as ratios
 to a baseline of the same run.
 
-The batch bodies are what the local runner posts: each record as Argo's Kafka event data
-(``devstack.argo.events.kafka_event_data``: decoded JSON body, Go time text, headers), wrapped
-in the committed Sensor's payload template and merged into one ``"events"`` body
-(``devstack.argo.dispatch.merge_members``). The steps run in the sample workflow's order
-(filter -> map -> enrich -> aggregate), each fed what the one before produced, in batches of
-BATCH; the aggregate keeps its windows in a real state store (SQLite) between batches, as the
-function does.
+Each call's body is what a Sensor posts for one Kafka message (docs/contracts.md, "Step
+invocation"): ``{"workflow", "version", "step", "id", "event"}`` whose event is the Argo data of
+one record batch (etlkit/wire.py) of BATCH records of one partition, written as the step before
+wrote it. The steps run in the sample workflow's order (filter -> map -> enrich -> aggregate),
+each fed the batches the one before produced; the aggregate keeps its windows in a real state
+store (SQLite) between calls, as the function does.
 
 The baseline is the least a function does per record of such a body: read the body
-(``json.loads``), copy each event's record and write it back (``json.dumps``). Each step is
-measured two ways:
+(``json.loads``), copy each record and write it back (``json.dumps``). Each step is measured two
+ways:
 
-* ``function``: handle_step with a produce double: body in, outputs encoded, counters out;
-* ``+ kafka``: the same producing with ``etlkit.kafka_io.produce_all`` to an embedded broker,
-  every record acknowledged: the whole CPU of a call but the HTTP around it.
+* ``function``: handle_step producing into a double that lays the outputs out as batches
+  (``wire.batches``, as ``kafka_io.produce_batches`` does) but sends nothing: body in, outputs
+  encoded, counters out;
+* ``+ kafka``: the same producing with ``etlkit.kafka_io.produce_batches`` to an embedded broker,
+  every batch acknowledged: the whole CPU of a call but the HTTP around it.
 
 Goals (GOALS below) are floors on the ``function`` ratio, about 30% under what a quiet 2-core
 machine measures, so a miss means a regression, not noise. The ``+ kafka`` column shows what
 producing adds (librdkafka's threads included in the process CPU time). Best of REPEATS.
+
+A last line checks that producing batches costs no more per record than producing one message
+per record did (:func:`measure_produce`).
 """
 from __future__ import annotations
 
@@ -31,46 +35,48 @@ import pathlib
 import sys
 import tempfile
 import time
-import zlib
 from typing import Any, Callable, Iterator
 
-import yaml
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from devstack.argo.dispatch import merge_members  # noqa: E402
 from devstack.argo.events import kafka_event_data  # noqa: E402
 from devstack.broker import EmbeddedBroker, create_topics  # noqa: E402
-from etlkit import kafka_io  # noqa: E402
-from etlkit.outrecord import OutRecord  # noqa: E402
+from etlkit import kafka_io, wire  # noqa: E402
+from etlkit.outrecord import OutRecord, out_record  # noqa: E402
 from etlkit.state_store import StateStore  # noqa: E402
 from etlkit.stepfn import handle_step  # noqa: E402
 from etlkit.steps import build_lookup, parse_step_config  # noqa: E402
+from etlkit.workflow import load_workflow  # noqa: E402
 
 RECORDS = 20_000
-BATCH = 500  # the sample workflow's delivery.batch_size
+BATCH = wire.MAX_RECORDS  # records per batch message: one call each
+PARTITIONS = 6
 REPEATS = 3
 START_MS = 1_717_232_400_000  # 2024-06-01T09:00:00Z
 SPAN_MS = 3 * 3_600_000  # event times over 3 hours: the aggregate's windows close as it runs
 NOW_MS = START_MS + SPAN_MS
-SENSORS = {"filter": "orders-paid-only", "map": "orders-normalise", "enrich": "orders-with-customer",
-           "aggregate": "orders-per-country"}
+STEPS = {"filter": "paid-only", "map": "normalise", "enrich": "with-customer",
+         "aggregate": "per-country"}
 # Minimum ratio of the function's records/s to the baseline's (see the module docstring).
 GOALS = {"filter": 0.6, "map": 0.45, "enrich": 0.55, "aggregate": 0.45}
+TOPICS = {"orders-raw": PARTITIONS, "orders-paid": PARTITIONS, "orders-clean": PARTITIONS,
+          "orders-enriched": PARTITIONS, "orders-by-country": 3, "orders-dlq": 1}
 
 
 def envelope(kind: str) -> dict[str, Any]:
-    """The static part of the committed Sensor's step invocation (its ``event`` still empty)."""
-    sensor = yaml.safe_load((REPO / "argo-events" / "sensors" / f"{SENSORS[kind]}.yaml").read_text())
-    template = sensor["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
-    return json.loads(template.replace("{{ toJson .Input }}", "null"))
+    """The static part of the sample workflow's step invocation (its ``id`` and ``event`` still
+    to come)."""
+    workflow = load_workflow(REPO / "workflows" / "orders.yaml")
+    (step,) = [s for s in workflow.steps if s.name == STEPS[kind]]
+    return {"workflow": workflow.name, "version": 1, "step": workflow.step_spec(step)}
 
 
-def orders(count: int) -> Iterator[tuple[bytes, bytes, int]]:
-    """``(key, JSON value, Kafka timestamp)`` of ``count`` paid or shipped orders of the sample
-    customers, event times evenly over SPAN_MS."""
+def orders(count: int) -> Iterator[OutRecord]:
+    """``count`` paid or shipped orders of the sample customers as the source writes them, event
+    times evenly over SPAN_MS."""
     with open(REPO / "workflows" / "data" / "customers.csv", newline="") as f:
         customers = [row["customer_id"] for row in csv.DictReader(f)]
     for i in range(count):
@@ -79,40 +85,52 @@ def orders(count: int) -> Iterator[tuple[bytes, bytes, int]]:
                  "amount": round(5 + (i % 997) * 0.29, 2), "quantity": i % 5 + 1,
                  "status": "paid" if i % 3 else "shipped",
                  "ordered_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at // 1000))}
-        yield f"B{i:07d}".encode(), json.dumps(value).encode(), at
+        yield out_record("orders-raw", json.dumps(value).encode(), f"B{i:07d}".encode(),
+                         (("etl-source", b"bench"), ("etl-event-time", str(at).encode())), at)
 
 
-def event(topic: str, key: bytes | None, value: bytes, timestamp_ms: int,
-          headers: list[tuple[str, bytes]]) -> dict[str, Any]:
-    return kafka_event_data(topic=topic, partition=zlib.crc32(key or b"") % 6, key=key, value=value,
-                            timestamp_ms=timestamp_ms, headers=headers, json_body=True)
-
-
-def bodies(kind: str, events: list[dict[str, Any]]) -> list[bytes]:
-    """The runner's batch bodies for ``events`` at step ``kind``."""
+def bodies(kind: str, messages: list[OutRecord]) -> list[bytes]:
+    """The Sensor's bodies for ``messages`` (batch messages) at step ``kind``: one per message."""
     static = envelope(kind)
-    return [merge_members([{**static, "event": e} for e in events[i:i + BATCH]])
-            for i in range(0, len(events), BATCH)]
+    out = []
+    for offset, m in enumerate(messages):
+        data = kafka_event_data(topic=m.topic, partition=m.partition or 0, key=m.key, value=m.value,
+                                timestamp_ms=m.timestamp_ms or 0, headers=list(m.headers),
+                                json_body=True)
+        out.append(json.dumps({**static, "id": f"bench:{m.topic}:{m.partition}:{offset}",
+                               "event": data}).encode())
+    return out
+
+
+def lay_out(records: list[OutRecord], origin: str, **end: Any) -> list[OutRecord]:
+    """What ``kafka_io.produce_batches`` would write for ``records``, not sent."""
+    return wire.batches(records, origin, TOPICS.__getitem__, **end)
+
+
+def in_time_order(messages: list[OutRecord]) -> list[OutRecord]:
+    """Batch messages by their newest event time (a stable sort: each partition's own order
+    kept), as a consumer reading every partition evenly meets them. Read partition after
+    partition, the aggregate's watermark (the newest event time over all partitions, until
+    per-partition watermarks) would make every other partition's records late."""
+    return sorted(messages, key=lambda m: m.timestamp_ms or 0)
 
 
 class Steps:
-    """Each kind's batch bodies (the chain's), and a call of its function on one of them."""
+    """Each kind's call bodies (the chain's), and a call of its function on one of them."""
 
     def __init__(self, folder: pathlib.Path) -> None:
         self.folder = folder
         params = envelope("enrich")["step"]["params"]
         self.lookup = build_lookup(parse_step_config("enrich", params, "step.params"), base_dir=REPO)
         self.bodies: dict[str, list[bytes]] = {}
-        events = [event("orders-raw", key, value, at, [("etl-source", b"bench")])
-                  for key, value, at in orders(RECORDS)]
-        for kind in SENSORS:
-            self.bodies[kind] = bodies(kind, events)
-            produced: list[OutRecord] = []
-            self.run(kind, produced.extend)
-            events = [event(r.topic, r.key, r.value, r.timestamp_ms or 0, list(r.headers)) for r in produced]
+        messages = lay_out(list(orders(RECORDS)), "bench-source")
+        for kind in STEPS:
+            self.bodies[kind] = bodies(kind, in_time_order(messages))
+            messages = []
+            self.run(kind, lambda records, origin, **end: messages.extend(lay_out(records, origin, **end)))
 
-    def run(self, kind: str, produce: Callable[[list[OutRecord]], None]) -> int:
-        """Every batch of ``kind`` through handle_step; the records that went in."""
+    def run(self, kind: str, produce: Callable[..., None]) -> int:
+        """Every call of ``kind`` through handle_step; the records that went in."""
         options: dict[str, Any] = {}
         if kind == "enrich":
             options["lookup"] = lambda spec: self.lookup
@@ -131,9 +149,13 @@ class Steps:
 def baseline(batches: list[bytes]) -> int:
     size = 0
     for body in batches:
-        for e in json.loads(body)["events"]:
-            size += len(json.dumps(dict(e["body"])).encode())
+        for entry in json.loads(body)["event"]["body"]["records"]:
+            size += len(json.dumps(dict(entry["value"])).encode())
     return size
+
+
+def records_in(body: bytes) -> int:
+    return len(json.loads(body)["event"]["body"]["records"])
 
 
 def best_rate(work: Callable[[], Any], count: int) -> float:
@@ -160,8 +182,7 @@ def best_rate(work: Callable[[], Any], count: int) -> float:
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-stepfn-") as tmp, \
             EmbeddedBroker(log_path=pathlib.Path(tmp) / "broker.log") as broker:
-        create_topics(broker.bootstrap, {"orders-paid": 6, "orders-clean": 6, "orders-enriched": 6,
-                                         "orders-by-country": 3, "orders-dlq": 1})
+        create_topics(broker.bootstrap, TOPICS)
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
         os.environ["KAFKA_BOOTSTRAP"] = broker.bootstrap
         try:
@@ -179,21 +200,42 @@ def measure(steps: Steps) -> int:
     """Print the table; 1 if a step missed its goal."""
     kafka_io.produce_all([OutRecord("orders-dlq", b"{}")])  # connected before timing
     base = best_rate(lambda: baseline(steps.bodies["filter"]), RECORDS)
-    print(f"{RECORDS} orders through filter -> map -> enrich -> aggregate, runner-shaped batches "
-          f"of {BATCH}, best of {REPEATS} by CPU time")
+    print(f"{RECORDS} orders through filter -> map -> enrich -> aggregate, one call per batch "
+          f"message of up to {BATCH} records over {PARTITIONS} partitions, best of {REPEATS} by "
+          "CPU time")
     print(f"baseline (json.loads the body -> copy each record -> json.dumps): {base:,.0f} records/s "
           f"= {1e6 / base:.2f} us/record")
     rows = []
-    for kind in SENSORS:
-        count = sum(len(json.loads(body)["events"]) for body in steps.bodies[kind])
-        rows.append((kind, count, best_rate(lambda: steps.run(kind, lambda records: None), count),
-                     best_rate(lambda: steps.run(kind, kafka_io.produce_all), count)))
+    for kind in STEPS:
+        count = sum(records_in(body) for body in steps.bodies[kind])
+        rows.append((kind, count, best_rate(lambda: steps.run(kind, lay_out), count),
+                     best_rate(lambda: steps.run(kind, kafka_io.produce_batches), count)))
     print(f"{'step':<10} {'function':>10} {'rec/s':>9} {'ratio':>6} {'+ kafka':>9}  goal")
     for kind, count, rate, with_kafka in rows:
         verdict = "ok" if rate / base >= GOALS[kind] else "MISSED"
         print(f"{kind:<10} {1e6 / rate:7.2f} us {rate:>9,.0f} {rate / base:5.2f}x "
               f"{1e6 / with_kafka:6.2f} us  >= {GOALS[kind]:.2f}x {verdict}  ({count} records)")
-    return 0 if all(rate / base >= GOALS[kind] for kind, _count, rate, _k in rows) else 1
+    produce_ok = measure_produce(steps)
+    return 0 if produce_ok and all(rate / base >= GOALS[kind] for kind, _count, rate, _k in rows) else 1
+
+
+def measure_produce(steps: Steps) -> bool:
+    """Print what producing costs per record: the map step's outputs as batches
+    (``kafka_io.produce_batches``: laid out and sent, every batch acknowledged) against one
+    message per record (``kafka_io.produce_all``, how the functions wrote before batches).
+    Batches must not cost more per record."""
+    outputs: list[OutRecord] = []
+    steps.run("map", lambda records, origin, **end: outputs.append(records))
+    plain = [[record._replace(partition=None) for record in call] for call in outputs]
+    count = sum(len(call) for call in outputs)
+    one_each = best_rate(lambda: [kafka_io.produce_all(call) for call in plain], count)
+    batched = best_rate(lambda: [kafka_io.produce_batches(call, f"bench-{i}")
+                                 for i, call in enumerate(outputs)], count)
+    ok = batched >= one_each
+    print(f"producing the map step's {count} outputs: one message per record "
+          f"{1e6 / one_each:.2f} us/record, batches {1e6 / batched:.2f} us/record "
+          f"({one_each / batched:.2f}x)  <= 1.00x {'ok' if ok else 'MISSED'}")
+    return ok
 
 
 if __name__ == "__main__":

@@ -7,14 +7,20 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import Iterable, Mapping, Sequence
 
 from confluent_kafka import KafkaError, Producer
 
+from . import wire
 from .outrecord import OutRecord
 
 
 class DeliveryError(RuntimeError):
     """Some records were not acknowledged; the caller must not report them as delivered."""
+
+
+class UnknownTopic(DeliveryError):
+    """The topic to write to is not on the cluster (a retry may find it created)."""
 
 
 def bootstrap_servers() -> str:
@@ -26,7 +32,7 @@ def bootstrap_servers() -> str:
 
 _lock = threading.Lock()
 _producer: Producer | None = None
-_topics: tuple[float, frozenset[str]] = (0.0, frozenset())
+_topics: tuple[float, dict[str, int]] = (0.0, {})
 TOPIC_CACHE_SECONDS = 10.0
 
 
@@ -61,28 +67,52 @@ def start_producer() -> None:
 
 
 def stop_producer(timeout: float = 10.0) -> None:
-    """Flush and drop the process's producer (the next :func:`producer` makes a new one)."""
-    global _producer
+    """Flush and drop the process's producer (the next :func:`producer` makes a new one) and
+    the topics it saw (the next one may talk to another cluster)."""
+    global _producer, _topics
     with _lock:
         if _producer is not None:
             _producer.flush(timeout)
             _producer = None
+        _topics = (0.0, {})
 
 
-def known_topics(refresh: bool = False) -> frozenset[str]:
-    """Topic names on the cluster, cached briefly so every request does not ask the broker."""
+def _topic_partitions(refresh: bool = False) -> dict[str, int]:
+    """Partition count of each topic on the cluster, from the producer's own metadata (no second
+    client, and its sockets, per refresh), cached briefly so every request does not ask the
+    broker. A topic still being created (no partitions yet) is left out."""
     global _topics
-    fetched, names = _topics
-    if refresh or time.monotonic() - fetched > TOPIC_CACHE_SECONDS or not names:
-        # The producer's own connection: no second client (and its sockets) per refresh.
+    fetched, counts = _topics
+    if refresh or time.monotonic() - fetched > TOPIC_CACHE_SECONDS or not counts:
         metadata = producer().list_topics(timeout=10)
-        names = frozenset(metadata.topics)
-        _topics = (time.monotonic(), names)
-    return names
+        counts = {name: len(topic.partitions) for name, topic in metadata.topics.items()
+                  if topic.error is None and topic.partitions}
+        _topics = (time.monotonic(), counts)
+    return counts
 
 
 def topic_exists(topic: str) -> bool:
-    return topic in known_topics() or topic in known_topics(refresh=True)
+    return topic in _topic_partitions() or topic in _topic_partitions(refresh=True)
+
+
+def partition_count(topic: str) -> int:
+    """How many partitions ``topic`` has: the cached count, asked again of the broker when the
+    topic is not in the cache (created since). :class:`UnknownTopic` if the cluster has no such
+    topic: writing to it would fail (topics are never auto-created), and it may exist soon."""
+    count = _topic_partitions().get(topic) or _topic_partitions(refresh=True).get(topic)
+    if count is None:
+        raise UnknownTopic(f"topic {topic!r}: not on the cluster")
+    return count
+
+
+def produce_batches(records: list[OutRecord], origin: str, *, end: bool = False,
+                    end_topics: Sequence[str] = (),
+                    end_partitions: Mapping[str, Iterable[int]] | None = None,
+                    timeout: float = 30.0) -> None:
+    """``records`` as record batches (etlkit/wire.py ``batches``: the ids from ``origin``, the
+    end markers as it says), each acknowledged before this returns; DeliveryError otherwise."""
+    produce_all(wire.batches(records, origin, partition_count, end=end, end_topics=end_topics,
+                             end_partitions=end_partitions), timeout)
 
 
 def produce_all(records: list[OutRecord], timeout: float = 30.0) -> None:
@@ -101,7 +131,8 @@ def produce_all(records: list[OutRecord], timeout: float = 30.0) -> None:
         try:
             # Every argument by position: confluent-kafka's keyword parsing costs a third of a
             # microsecond per call. Headers as a list: it refuses a tuple.
-            produce(rec.topic, rec.value, rec.key, _ANY_PARTITION, on_delivery, None,
+            produce(rec.topic, rec.value, rec.key,
+                    _ANY_PARTITION if rec.partition is None else rec.partition, on_delivery, None,
                     rec.timestamp_ms or 0, list(rec.headers))
         except BufferError:  # local queue full: let deliveries drain, then go on
             _produce_when_room(p, rec, on_delivery)
@@ -115,8 +146,9 @@ def _produce_when_room(p: Producer, rec: OutRecord, on_delivery) -> None:
     while True:
         p.poll(0.1)
         try:
-            p.produce(rec.topic, rec.value, rec.key, _ANY_PARTITION, on_delivery, None,
-                      rec.timestamp_ms or 0, list(rec.headers))
+            p.produce(rec.topic, rec.value, rec.key,
+                      _ANY_PARTITION if rec.partition is None else rec.partition, on_delivery,
+                      None, rec.timestamp_ms or 0, list(rec.headers))
             return
         except BufferError:
             continue
@@ -124,7 +156,8 @@ def _produce_when_room(p: Producer, rec: OutRecord, on_delivery) -> None:
 
 # produce()'s positional parameters: topic, value, key, partition, callback, on_delivery (an
 # alias of callback), timestamp, headers. -1 is librdkafka's RD_KAFKA_PARTITION_UA: the
-# partitioner picks (by key), as when no partition is given.
+# partitioner picks (by key), for a record whose OutRecord.partition is None; a batch always
+# names its partition (etlkit/wire.py chose it).
 _ANY_PARTITION = -1
 
 

@@ -1,17 +1,21 @@
 """The shared core of the source functions (file-source, sql-source, metrics-collector):
-source records and bad inputs out to Kafka, in bounded chunks, acknowledged before answering."""
+source records and bad inputs out to Kafka as record batches, in bounded chunks, acknowledged
+before answering."""
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Callable, Iterable, Mapping
+from typing import Iterable, Mapping
 
 from .http import BadRequest
 from .metrics import count_records
 from .outrecord import OutRecord, json_record
 from .sources import BadRecord, SourceRecord
+from .wire import MAX_RECORDS, ProduceBatches
 
-Produce = Callable[[list[OutRecord]], None]
-CHUNK = 1000  # records per produce call: memory stays flat on a large input
+# Records per produce call: memory stays flat on a large input, and a chunk spread over a few
+# partitions still fills batches of about MAX_RECORDS each.
+CHUNK = 8 * MAX_RECORDS
 
 
 def bad_record_out(bad: BadRecord, topic: str, source_topic: str, now_ms: int) -> OutRecord:
@@ -23,14 +27,22 @@ def bad_record_out(bad: BadRecord, topic: str, source_topic: str, now_ms: int) -
 
 
 def deliver(items: Iterable[SourceRecord | BadRecord], topic: str, dead_letter: str | None,
-            produce: Produce, now_ms: int) -> dict[str, int]:
-    """Produce records to ``topic`` and bad inputs to ``dead_letter``; count both.
+            produce: ProduceBatches, now_ms: int, origin: str, *,
+            end: bool = False) -> dict[str, int]:
+    """Produce records to ``topic`` and bad inputs to ``dead_letter`` as batches; count both.
+
+    ``origin``: what was read, deterministically (a file's digest, a SQL cursor range), so the
+    same input read again writes the same batch ids; the n-th chunk's origin is
+    ``<origin>#<n>``. ``end``: the input is bounded and this is all of it: the last batch of
+    every partition of ``topic`` says so (not the dead-letter topic's: nothing reads it to an
+    end).
 
     A bad input with no dead-letter topic to go to is an error, before anything of its chunk is
     produced, rather than a silent drop.
     """
     counts = {"records": 0, "dead_lettered": 0}
     chunk: list[OutRecord] = []
+    chunks = 0
     unacked: dict[str, dict[str, int]] = {}  # per source: the chunk's records, for the metrics
     for item in items:
         if isinstance(item, BadRecord):
@@ -44,12 +56,25 @@ def deliver(items: Iterable[SourceRecord | BadRecord], topic: str, dead_letter: 
             counts["records"] += 1
             _tally(unacked, item["source"], "out", "emitted")
         if len(chunk) >= CHUNK:
-            produce(chunk)
+            produce(chunk, f"{origin}#{chunks}")
             _count_acknowledged(unacked)
-            chunk = []
-    produce(chunk)
+            chunk, chunks = [], chunks + 1
+    produce(chunk, f"{origin}#{chunks}", end=end, end_topics=(topic,) if end else ())
     _count_acknowledged(unacked)
     return counts
+
+
+def content_digest(body: bytes | str) -> str:
+    """blake2b (128 bits, hex) of an uploaded body or of the file at a path: what a bounded
+    input's batch ids derive from, so the same file read again writes the same ids."""
+    digest = hashlib.blake2b(digest_size=16)
+    if isinstance(body, (bytes, bytearray)):
+        digest.update(body)
+    else:
+        with open(body, "rb") as f:
+            while block := f.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 def _tally(unacked: dict[str, dict[str, int]], source: str, *kinds: str) -> None:

@@ -1,15 +1,18 @@
 """The shared core of the step functions (filter, map, enrich, aggregate): one invocation in,
-records and dead letters out to Kafka, counters back.
+records and dead letters out to Kafka as record batches, counters back.
 
 A handler is three lines around :func:`handle_step`. The body is the "Step invocation" of
-docs/contracts.md: ``{"workflow", "version", "step": {...}, "event": {...}}`` (what Argo Events
-sends) or the same with ``"events": [...]`` (the local runner's batches). Outputs go to the
-step's ``output`` topic and dead letters to its ``dead_letter`` topic; the answer is 200 with the
-counters only once Kafka acknowledged every one of them, so a retry after any failure is safe.
+docs/contracts.md: ``{"workflow", "version", "step": {...}, "id": <Argo event id>,
+"event": {...}}``, what an Argo Events Sensor posts for one Kafka message (which is a record
+batch when our functions wrote it). Outputs go to the step's ``output`` topic and dead letters to
+its ``dead_letter`` topic, as batches whose ids derive from the input's identity; the answer is
+200 with the counters only once Kafka acknowledged every one of them, so a retry after any
+failure is safe, and writes the same batch ids again.
 """
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
@@ -19,13 +22,11 @@ from .outrecord import OutRecord, json_bytes, out_record
 from .steps import (ConfigError, DeadLetter, LookupUnavailable, Record, StateError,
                     StepOutcome, run_step_on_events)
 from .steps.argo_event import batch_end, is_batch_event
-from .steps.record import EVENT_TIME_HEADER, SOURCE_HEADER
-from .wire import BATCH_HEADER
+from .steps.record import SOURCE_HEADER
+from .wire import BATCH_HEADER, ProduceBatches
 
 if TYPE_CHECKING:
     from .state_store import StateStore
-
-Produce = Callable[[list[OutRecord]], None]
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,16 @@ class Invocation:
     workflow: str
     version: int
     step: dict[str, Any]
-    events: list[Any]
+    # The Argo Kafka event data (topic, key, partition, body, timestamp, headers), or a ticked
+    # source's tick.
+    event: Any
     # The input's identity (docs/contracts.md): a batch's etl-batch header, else the Argo event
     # id the Sensor sent as "id"; None for a direct call that gave neither.
     identity: str | None = None
     # The input batch was the last of its partition ("end": true): a bounded input is over there.
     end: bool = False
+    # The input's partition (the event's), where an end is forwarded to; None when not given.
+    partition: int | None = None
 
 
 def parse_invocation(body: bytes, kind: str | None = None, role: str = "step") -> Invocation:
@@ -56,20 +61,20 @@ def parse_invocation(body: bytes, kind: str | None = None, role: str = "step") -
         raise BadRequest(f"{role}: required, an object")
     if kind is not None and spec.get("kind") != kind:
         raise BadRequest(f"{role}.kind: this function runs {kind!r} steps, got {spec.get('kind')!r}")
-    if ("event" in doc) == ("events" in doc):
-        raise BadRequest("event: give exactly one of event (one record) or events (a batch)")
-    events = doc["events"] if "events" in doc else [doc["event"]]
-    if not isinstance(events, list):
-        raise BadRequest("events: must be an array")
+    if "event" not in doc:
+        raise BadRequest("event: required, the Argo event data (one Kafka message)")
+    event = doc["event"]
     version = doc.get("version", 0)
     identity = doc.get("id")
     if identity is not None and not isinstance(identity, str):
         raise BadRequest("id: must be text (the Argo event id)")
-    if len(events) == 1 and is_batch_event(events[0]):
-        identity = str(events[0]["headers"][BATCH_HEADER])
-    return Invocation(workflow=str(doc.get("workflow", "")), step=spec, events=events,
+    if is_batch_event(event):
+        identity = str(event["headers"][BATCH_HEADER])
+    partition = event.get("partition") if isinstance(event, dict) else None
+    return Invocation(workflow=str(doc.get("workflow", "")), step=spec, event=event,
                       version=int(version) if str(version).isascii() and str(version).isdigit() else 0,
-                      identity=identity or None, end=len(events) == 1 and batch_end(events[0]))
+                      identity=identity or None, end=batch_end(event),
+                      partition=partition if type(partition) is int else None)
 
 
 def _topic(spec: Mapping[str, Any], field: str) -> str:
@@ -96,7 +101,7 @@ def records_out(records: Iterable[Record], topic: str) -> list[OutRecord]:
         # out_record(...), without its call: an OutRecord is a tuple.
         append(_tuple_new(OutRecord, (topic, json_bytes(record.value),
                                       None if key is None else key.encode(),
-                                      kafka_headers(record.headers, timestamp), timestamp,
+                                      kafka_headers(record.headers), timestamp,
                                       record.partition)))
     return out
 
@@ -104,22 +109,16 @@ def records_out(records: Iterable[Record], topic: str) -> list[OutRecord]:
 _tuple_new = tuple.__new__
 
 
-def kafka_headers(headers: Mapping[str, str], timestamp: int | None) -> tuple[tuple[str, bytes], ...]:
-    """The record's headers, sorted by name, UTF-8, with ``etl-event-time`` from ``timestamp``
-    when the record has none (docs/contracts.md, "Records on Kafka")."""
-    items: Any = headers.items()
-    if timestamp is not None and EVENT_TIME_HEADER not in headers:
-        items = [*items, (EVENT_TIME_HEADER, str(timestamp))]
-    if len(items) == 2:
-        # The contract's two headers (etl-event-time, etl-source), which nearly every record
-        # has: ordered by one comparison of the names (never equal: they are a dict's keys),
-        # without sorted() and a list of pairs built to become a tuple.
-        (first, first_text), (second, second_text) = items
-        if first < second:
-            return ((first, first_text.encode()), (second, second_text.encode()))
-        return ((second, second_text.encode()), (first, first_text.encode()))
-    if len(items) > 1:
-        items = sorted(items)
+def kafka_headers(headers: Mapping[str, str]) -> tuple[tuple[str, bytes], ...]:
+    """The record's headers, sorted by name, UTF-8. No ``etl-event-time`` is added from the
+    record's timestamp: in a batch the entry's ``time`` is the event time (docs/contracts.md,
+    "Records on Kafka"), and a header repeating it would only be left out again."""
+    if len(headers) == 1:
+        # The contract's one header (etl-source), which nearly every record has: no sorted(),
+        # no list of pairs built to become a tuple.
+        for name, text in headers.items():
+            return ((name, text.encode()),)
+    items: Any = sorted(headers.items()) if len(headers) > 1 else ()
     return tuple([(name, text.encode()) for name, text in items])
 
 
@@ -140,31 +139,36 @@ def outputs_of(outcome: StepOutcome, spec: Mapping[str, Any]) -> list[OutRecord]
     return out
 
 
-def handle_step(body: bytes, kind: str, now_ms: int, produce: Produce, *,
+def handle_step(body: bytes, kind: str, now_ms: int, produce: ProduceBatches, *,
                 state: "StateStore | None" = None,
                 lookup: Callable[[Mapping[str, Any]], Any] | None = None,
                 partition_count: Callable[[str], int | None] | None = None) -> dict:
     """Parse, run the step, produce everything, answer the counters (or the reason not to).
 
-    ``state``: where a stateful step (aggregate) keeps its state; the read, the run, the produce
-    and the save happen under one lock, and the state is saved only after Kafka acknowledged the
-    outputs. ``lookup``: builds the enrich step's lookup table from the step spec.
-    ``partition_count``: the partitions of a topic (kafka_io.partition_count), for the aggregate.
+    ``produce``: writes the outputs as batches (``kafka_io.produce_batches``) from the origin
+    ``<input identity>/<step name>`` (a random id in place of a missing identity), and forwards
+    an input's end to the output partition its records go to. ``state``: where a stateful step
+    (aggregate) keeps its state; the read, the run, the produce and the save happen under one
+    lock, and the state is saved only after Kafka acknowledged the outputs. ``lookup``: builds
+    the enrich step's lookup table from the step spec. ``partition_count``: the partitions of a
+    topic (kafka_io.partition_count), for the aggregate's per-partition watermark.
     """
     from .kafka_io import DeliveryError  # the only I/O error this layer turns into an answer
 
     try:
         inv = parse_invocation(body, kind)
         table = lookup(inv.step) if lookup else None
+        name = str(inv.step.get("name") or kind)
+        events = (inv.event,)
         if state is None:
-            outcome = run_step_on_events(inv.step, inv.events, None, now_ms, lookup=table)
-            produce(outputs_of(outcome, inv.step))
+            outcome = run_step_on_events(inv.step, events, None, now_ms, lookup=table)
+            _produce_outcome(produce, outcome, inv, name)
         else:
-            with state.locked(f"{inv.workflow}/{inv.step.get('name', kind)}") as (previous, save):
-                outcome = run_step_on_events(inv.step, inv.events, previous, now_ms, lookup=table,
+            with state.locked(f"{inv.workflow}/{name}") as (previous, save):
+                outcome = run_step_on_events(inv.step, events, previous, now_ms, lookup=table,
                                              identity=inv.identity, end=inv.end,
                                              partition_count=partition_count)
-                produce(outputs_of(outcome, inv.step))
+                _produce_outcome(produce, outcome, inv, name)
                 save(outcome.state)
     except BadRequest as exc:
         return error_response(exc)
@@ -176,6 +180,27 @@ def handle_step(body: bytes, kind: str, now_ms: int, produce: Produce, *,
         return json_response(503, {"error": f"kafka: {exc}"})
     # Counted only now that Kafka acknowledged everything: a retried call is not counted twice.
     newest = max([r.timestamp for r in outcome.records if r.timestamp is not None], default=None)
-    count_records(inv.workflow, str(inv.step.get("name") or kind), outcome.counters.as_dict(),
+    count_records(inv.workflow, name, outcome.counters.as_dict(),
                   lag_s=None if newest is None else max(0.0, (now_ms - newest) / 1000.0))
     return json_response(200, outcome.counters.as_dict())
+
+
+def _produce_outcome(produce: ProduceBatches, outcome: StepOutcome, inv: Invocation,
+                     name: str) -> None:
+    """The outcome's records and dead letters as batches of :func:`output_origin`.
+
+    An ended input partition ends the output partition its records went to (the input's,
+    modulo the output's count: :func:`records_out` keeps it), and only that one: the other
+    input partitions may still be running."""
+    origin = output_origin(inv, name)
+    ended = None
+    if inv.end and inv.partition is not None:
+        ended = {_topic(inv.step, "output"): (inv.partition,)}
+    produce(outputs_of(outcome, inv.step), origin, end=ended is not None, end_partitions=ended)
+
+
+def output_origin(inv: Invocation, name: str) -> str:
+    """The origin of the batches step ``name`` writes for ``inv``: ``<input identity>/<name>``,
+    so the same input gives the same batch ids and a consumer can tell a redelivered output.
+    An input without an identity (a direct call) gets a random one: nothing to recognise then."""
+    return f"{inv.identity or uuid.uuid4().hex}/{name}"

@@ -9,7 +9,6 @@ million records needs).
 """
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from confluent_kafka import (OFFSET_END, Consumer, ConsumerGroupTopicPartitions,
                              TopicPartition)
 from confluent_kafka.admin import AdminClient
 
+from etlkit import wire
 from etlkit.controller.kafka_offsets import KafkaOffsets
 
 from .offsets import GroupLag, group_lag
@@ -26,7 +26,8 @@ from .offsets import GroupLag, group_lag
 
 @dataclass(frozen=True)
 class Message:
-    """One record as the books read it: JSON value decoded (text when it is not JSON)."""
+    """One record as the books read it: JSON value decoded (text when it is not JSON), with the
+    partition and offset of the message that carried it (a batch's records share them)."""
 
     topic: str
     partition: int
@@ -40,14 +41,18 @@ def _text(raw: bytes | None) -> str | None:
     return None if raw is None else raw.decode("utf-8", errors="replace")
 
 
-def message_of(msg) -> Message:
+def messages_of(msg) -> list[Message]:
+    """The records of one Kafka message: a batch's each (etlkit/wire.py ``unbatch``), or the
+    plain record (its value as text when it is not JSON)."""
     raw = msg.value()
-    try:
-        value = json.loads(raw) if raw is not None else None
-    except ValueError:
-        value = _text(raw)
     headers = {k: _text(v) or "" for k, v in (msg.headers() or ())}
-    return Message(msg.topic(), msg.partition(), msg.offset(), _text(msg.key()), value, headers)
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    try:
+        _batch, entries, _end = wire.unbatch(raw, headers, msg.key())
+    except ValueError:  # not JSON (or not the batch its header says): kept as its text
+        return [Message(topic, partition, offset, _text(msg.key()), _text(raw), headers)]
+    return [Message(topic, partition, offset, e.get("key"), e.get("value"), e.get("headers") or {})
+            for e in entries]
 
 
 def _consumer(bootstrap: str, group: str, **extra) -> Consumer:
@@ -69,7 +74,8 @@ class TopicReader:
         self._consumer.assign([TopicPartition(t, p, start) for t, p in self._partitions])
 
     def poll(self, seconds: float = 0.2) -> int:
-        """Read what arrived for about ``seconds``; the number of records read."""
+        """Read what arrived for about ``seconds``; the number of records read (of messages
+        without ``keep``)."""
         deadline, count = time.monotonic() + seconds, 0
         while True:
             left = deadline - time.monotonic()
@@ -83,9 +89,12 @@ class TopicReader:
                         continue
                     raise RuntimeError(f"reading {tp[0]}[{tp[1]}]: {err}")
                 self._at_end[tp] = False
-                count += 1
                 if self.keep:
-                    self.messages[tp[0]].append(message_of(msg))
+                    records = messages_of(msg)
+                    self.messages[tp[0]] += records
+                    count += len(records)
+                else:  # nothing decoded: a message counts as one
+                    count += 1
             if left <= 0:
                 return count
 
@@ -112,19 +121,37 @@ class TopicReader:
                 out[p] = high
         return out
 
-    def records_on(self, topic: str) -> int:
+    def messages_on(self, topic: str) -> int:
+        """Messages on ``topic`` (a batch of records, or one plain record, each): the sum of the
+        high watermarks."""
         return sum(max(h, 0) for h in self.high_watermarks(topic).values())
 
     def close(self) -> None:
         self._consumer.close()
 
 
-def records_on(bootstrap: str, topic: str, partitions: int, timeout: float = 15.0) -> int:
-    """Records on ``topic`` now: the sum of its high watermarks, from fetch responses."""
+def messages_on(bootstrap: str, topic: str, partitions: int, timeout: float = 15.0) -> int:
+    """Messages on ``topic`` now (each a batch of records, or one plain record): the sum of its
+    high watermarks, from fetch responses."""
     reader = TopicReader(bootstrap, {topic: partitions}, keep=False)
     try:
         reader.poll_to_end(timeout)
-        return reader.records_on(topic)
+        return reader.messages_on(topic)
+    finally:
+        reader.close()
+
+
+def records_in(bootstrap: str, topic: str, partitions: int, timeout: float = 60.0) -> int:
+    """Records on ``topic`` now, a batch counting its records: read to the end, nothing kept."""
+    reader = TopicReader(bootstrap, {topic: partitions})
+    total, deadline = 0, time.monotonic() + timeout
+    try:
+        while not reader.at_end:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: no end of partition reported within {timeout:.0f}s")
+            total += reader.poll(0.2)
+            reader.messages[topic].clear()
+        return total
     finally:
         reader.close()
 

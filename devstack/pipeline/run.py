@@ -237,7 +237,7 @@ class WorkflowRun:
             self.reader.poll(0.25)
             pending = self._pending_sources()
             lags = self.lags()
-            high = {t: self.reader.records_on(t) for t in self.topics}
+            high = {t: self.reader.messages_on(t) for t in self.topics}
             held = self.runner.held_events() if hasattr(self.runner, "held_events") else 0
             drained = not pending and not held and self.reader.at_end and all(l.caught_up for l in lags.values())
             settled = settled + 1 if drained and high == last_high else 0
@@ -312,7 +312,10 @@ class WorkflowRun:
         again = 0
         for sub in subs:
             reset_group(self.stack.bootstrap, sub.group, sub.source.topic, self.topics[sub.source.topic])
-            again += self.reader.records_on(sub.source.topic)
+            topic = sub.source.topic
+            # In records (a batch message carries many), as the reader kept them; without them,
+            # the messages on the topic.
+            again += len(self.reader.messages[topic]) if self.reader.keep else self.reader.messages_on(topic)
         self.say(f"replay: group of {sensor} rewound to the start, {again} records to deliver again")
         self.start()
         return again

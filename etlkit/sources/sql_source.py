@@ -105,6 +105,11 @@ class Page:
     end: Cursor | None
     full: bool
 
+    def origin(self, source: str) -> str:
+        """What this page read, as the origin of its batch ids: the source and the cursor range.
+        A page read again (a crash before its commit) has the same range, so the same ids."""
+        return f"sql:{source}:{self.after!r}..{self.end!r}"
+
 
 def page_from_rows(config: SqlSourceConfig, rows: list[dict[str, object]], after: Cursor | None, now_ms: int) -> Page:
     """Turn fetched rows into a page (pure): records, bad rows, and the cursor to commit."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Header names fixed by docs/contracts.md ("Records on Kafka").
+from ..wire import EVENT_TIME_HEADER
+
+# Header names fixed by docs/contracts.md ("Records on Kafka"); the event time's is the wire's.
 SOURCE_HEADER = "etl-source"
-EVENT_TIME_HEADER = "etl-event-time"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,20 +16,19 @@ from typing import Any, Callable
 
 from ..http import BadRequest, error_response, json_response
 from ..metrics import count_records
-from ..outrecord import OutRecord
-from ..stepfn import dead_letter_out, parse_invocation
+from ..stepfn import dead_letter_out, output_origin, parse_invocation
 from ..steps import DeadLetter, records_from_events
+from ..wire import ProduceBatches
 from .applied import AppliedMark, consumer_name
 from .errors import WarehouseError, WarehouseUnavailable
 from .loader import load_batch, row_for_record
 from .protocol import Warehouse
 
-Produce = Callable[[list[OutRecord]], None]
 # The warehouse a step spec's "url" reference names (the handler resolves and caches it).
 WarehouseFor = Callable[[str], Warehouse]
 
 
-def handle_sink(body: bytes, now_ms: int, produce: Produce, warehouse_for: WarehouseFor) -> dict:
+def handle_sink(body: bytes, now_ms: int, produce: ProduceBatches, warehouse_for: WarehouseFor) -> dict:
     """Parse, load, produce the dead letters, answer the counters (or the reason not to)."""
     from ..kafka_io import DeliveryError  # the only I/O error this layer turns into an answer
 
@@ -40,13 +39,13 @@ def handle_sink(body: bytes, now_ms: int, produce: Produce, warehouse_for: Wareh
         for field, value in (("table", table), ("key", key), ("dead_letter", spec.get("dead_letter"))):
             if not isinstance(value, str) or not value:
                 raise BadRequest(f"step.{field}: required string")
-        records, dead = records_from_events(inv.events, name, now_ms)
+        records, dead = records_from_events((inv.event,), name, now_ms)
         applied = (None if inv.identity is None
                    else AppliedMark(consumer_name(inv.workflow, name, table), inv.identity, now_ms))
         result = load_batch(warehouse_for(spec.get("url", "env:WAREHOUSE_URL")), table, key,
                             [row_for_record(r.key, r.value, key) for r in records], applied=applied)
         dead += [DeadLetter.of(records[r.index], name, r.reason, now_ms) for r in result.rejected]
-        produce([dead_letter_out(d, spec["dead_letter"]) for d in dead])
+        produce([dead_letter_out(d, spec["dead_letter"]) for d in dead], output_origin(inv, name))
     except BadRequest as exc:
         return error_response(exc)
     except WarehouseUnavailable as exc:

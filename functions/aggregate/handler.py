@@ -6,14 +6,12 @@ from .etlkit.stepfn import handle_step
 
 _state = None
 kafka_io.start_producer()  # its producer id is ready by the first batch
-# Lands with the produce side of issue 15; until then the partitions seen count.
-_partition_count = getattr(kafka_io, "partition_count", None)
 
 
 def handle(event, context):
     global _state
     _state = _state or StateStore()
-    return handle_step(event.body, "aggregate", kafka_io.now_ms(), kafka_io.produce_all,
+    return handle_step(event.body, "aggregate", kafka_io.now_ms(), kafka_io.produce_batches,
                        state=_state, partition_count=_input_partitions)
 
 
@@ -21,6 +19,6 @@ def _input_partitions(topic):
     """The partitions of the topic the event came from, so the watermark waits for every one;
     None (the partitions seen count) for a call naming a topic the cluster does not have: a
     direct call, since a Sensor's events always come from a real topic."""
-    if _partition_count is None or not kafka_io.topic_exists(topic):
+    if not kafka_io.topic_exists(topic):
         return None
-    return _partition_count(topic)
+    return kafka_io.partition_count(topic)

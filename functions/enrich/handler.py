@@ -24,5 +24,5 @@ def _lookup(spec):
 
 
 def handle(event, context):
-    return handle_step(event.body, "enrich", kafka_io.now_ms(), kafka_io.produce_all,
+    return handle_step(event.body, "enrich", kafka_io.now_ms(), kafka_io.produce_batches,
                        lookup=_lookup)

@@ -5,12 +5,17 @@ Upload:  POST /function/file-source/<topic>?format=csv&source=<name>[&key=<field
 Path:    POST /function/file-source with {"source": {"topic", "dead_letter", "path",
          "params": {<FileSourceConfig>}}}; a relative path is under FILE_SOURCE_ROOT.
 Answer:  {"topic", "records", "dead_lettered"} once Kafka acknowledged all of them.
+
+The input is bounded: the last batch of every partition of the topic carries "end": true, so
+windows downstream can close. Batch ids derive from the file's content digest and the source
+name: the same file loaded again writes the same ids, which the aggregate and the warehouse
+apply once.
 """
 import os
 
 from .etlkit import kafka_io
 from .etlkit.http import BadRequest, error_response, json_response, parse_json_body
-from .etlkit.sourcefn import deliver, spec_text
+from .etlkit.sourcefn import content_digest, deliver, spec_text
 from .etlkit.sources import FileSourceConfig, SourceConfigError, read_records
 
 kafka_io.start_producer()  # its producer id is ready by the first call
@@ -53,8 +58,9 @@ def handle(event, context):
             else _from_spec(event)
         if not kafka_io.topic_exists(topic):
             raise BadRequest(f"topic: unknown topic {topic!r}", status=404)
+        origin = f"file:{config.source}:{content_digest(body)}"
         counts = deliver(read_records(config, body, now), topic, dead_letter,
-                         kafka_io.produce_all, now)
+                         kafka_io.produce_batches, now, origin, end=True)
     except SourceConfigError as exc:
         return json_response(400, {"error": str(exc)})
     except BadRequest as exc:

@@ -5,11 +5,16 @@ Body: a JSON object (one record), an array of objects, or {"records": [...]}.
 Records are checked against the topic's latest schema in the registry, when it has one, and
 refused when the pipeline could not carry them faithfully (nested deeper than 64 levels, an
 integer beyond +-2**53, text that is not Unicode, larger than half of KAFKA_MAX_MESSAGE_BYTES).
+Header Idempotency-Key (optional): the records go to Kafka as batches whose ids derive from the
+topic and this key, so a retried request (same key) writes the same ids, which the aggregate and
+the warehouse apply once; the same key with a different body is taken for the same request.
+Without it the ids are random: a retry is a new request.
 Answer: {"topic", "accepted", "rejected", "results": [{"index", "status", "error"?}]}; 200 when
 every accepted record is acknowledged by Kafka, 207 when some were rejected, 400 when none was
 acceptable, 404 for an unknown topic, 503 when Kafka did not acknowledge (nothing to assume).
 """
 import os
+import uuid
 
 from .etlkit.http import BadRequest, error_response, json_response
 from .etlkit.ingest import plan_ingest
@@ -45,7 +50,8 @@ def handle(event, context):
                            max_record_bytes=MAX_RECORD_BYTES)
         if not kafka_io.topic_exists(topic):
             raise BadRequest(f"topic: unknown topic {topic!r}", status=404)
-        kafka_io.produce_all(plan.records)
+        key = event.headers.get("Idempotency-Key") or uuid.uuid4().hex
+        kafka_io.produce_batches(plan.records, f"ingest:{topic}:{key}")
     except BadRequest as exc:
         return error_response(exc)
     except kafka_io.DeliveryError as exc:

@@ -6,4 +6,4 @@ kafka_io.start_producer()  # its producer id is ready by the first batch
 
 
 def handle(event, context):
-    return handle_step(event.body, "map", kafka_io.now_ms(), kafka_io.produce_all)
+    return handle_step(event.body, "map", kafka_io.now_ms(), kafka_io.produce_batches)

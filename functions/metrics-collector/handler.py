@@ -24,10 +24,19 @@ def _sample_path(name):
     return os.path.join(folder, f"{name}.json")
 
 
+def _tick_time(tick, now):
+    """The tick's own time (a Calendar event's ``eventTime``: argo-events v1.9.11
+    pkg/eventsources/events/event-data.go CalendarEventData), so a redelivered tick writes the
+    same batch ids; the time of this call for a tick that has none."""
+    stamp = tick.get("eventTime") if isinstance(tick, dict) else None
+    return stamp if isinstance(stamp, str) and stamp else now
+
+
 def handle(event, context):
     now = kafka_io.now_ms()
     try:
-        spec = parse_invocation(event.body, "metrics", role="source").step
+        tick = parse_invocation(event.body, "metrics", role="source")
+        spec = tick.step
         topic, name = spec_text(spec, "topic"), spec_text(spec, "name")
         path = _sample_path(name)
         previous = None
@@ -37,8 +46,9 @@ def handle(event, context):
         current = read_host_sample(now, os.getenv("PROC_ROOT", "/proc"))
         host = os.getenv("NODE_NAME") or socket.gethostname()
         points = host_points(current, previous, host)
+        origin = f"metrics:{name}:{host}:{_tick_time(tick.event, now)}"
         counts = deliver([point_record(p, name) for p in points], topic, None,
-                         kafka_io.produce_all, now)
+                         kafka_io.produce_batches, now, origin)
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
             json.dump(current.to_json(), f)

@@ -3,7 +3,9 @@ page, and advances the cursor only after Kafka acknowledged the page (a crash re
 
 Body: {"workflow", "version", "source": {"kind": "sql", "name", "topic", "dead_letter"?,
 "url" ("env:NAME", "secret:name" or a URL), "params": {<SqlSourceConfig>}}, "event": <tick>}.
-Cursors live under CURSOR_DIR. At most MAX_PAGES pages per tick keep a tick short.
+Cursors live under CURSOR_DIR. At most MAX_PAGES pages per tick keep a tick short. A page's
+batch ids derive from the source and its cursor range: a page re-read after a crash writes the
+same ids.
 """
 import os
 
@@ -45,7 +47,7 @@ def handle(event, context):
             now = kafka_io.now_ms()
             page = source.fetch_page(now)
             counts = deliver([*page.records, *page.bad], topic, spec.get("dead_letter"),
-                             kafka_io.produce_all, now)
+                             kafka_io.produce_batches, now, page.origin(source.config.source))
             source.commit(page)
             totals["pages"] += 1
             totals["records"] += counts["records"]

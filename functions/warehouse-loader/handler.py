@@ -5,7 +5,7 @@ The spec's ``url`` is ``env:NAME`` (read from the environment), ``secret:name`` 
 secret file: where a URL carrying a password belongs) or a database URL. Rows that cannot be
 stored become dead letters with their reason; the rest are written in one transaction with the
 input's identity. A database outage answers 503 so the Sensor retries; a retry of an input
-already written writes nothing and answers 200 with ``"duplicate": true``.
+already written writes nothing and answers 200 with ``"duplicate": 1``.
 """
 from .etlkit import kafka_io
 from .etlkit.http import BadRequest
@@ -28,4 +28,4 @@ def _warehouse(url_ref):
 
 
 def handle(event, context):
-    return handle_sink(event.body, kafka_io.now_ms(), kafka_io.produce_all, _warehouse)
+    return handle_sink(event.body, kafka_io.now_ms(), kafka_io.produce_batches, _warehouse)

@@ -99,6 +99,11 @@ class Api:
         ends = self.offsets.end_offsets(sorted(set(GROUPS.values())))
         return {g: self.offsets.committed(g, t, sorted(ends[t].high)) for g, t in GROUPS.items()}
 
+    def messages(self, topic: str) -> int:
+        """Messages on ``topic``: the functions write record batches, so offsets, lags and a
+        Sensor's events count messages, not records."""
+        return sum(self.offsets.end_offsets([topic])[topic].high.values())
+
     def rows(self) -> int:
         with sqlite3.connect(self.stack.run_dir / "warehouse.db") as db:
             try:
@@ -145,20 +150,20 @@ def test_orders_run_started_stopped_and_resumed_through_the_rest_api_loses_nothi
     assert records["with-customer"]["out"] == 41
     assert records["per-country"]["emitted"] == len(_countries(first))
     assert all(s["inputs"][0]["backlog"] == 0 for s in status["steps"])
-    assert status["sensors"]["orders-paid-only"]["events_in"] == 41
+    assert status["sensors"]["orders-paid-only"]["events_in"] == api.messages("orders-raw")
     assert status["started_at"] and status["errors"] == {}
 
     # 3. Stopped: new orders arrive, no group moves; they wait as the first step's backlog.
     resp = api.call("DELETE", "/workflows/orders/run")
     assert resp.status_code == 200 and len(resp.json()["removed"]) == 13
     wait_for(lambda: api.status()["state"] == "stopped", 30, "the run to stop")
-    before = api.committed()
+    before, on_topic = api.committed(), api.messages("orders-raw")
     api.ingest(second)
     time.sleep(2.0)  # several poll intervals of a runner, were one still running
     assert api.committed() == before
     stopped = api.status()
     assert stopped["state"] == "stopped" and stopped["sensors"] == {}
-    assert stopped["steps"][0]["inputs"][0]["backlog"] == len(second)
+    assert 0 < stopped["steps"][0]["inputs"][0]["backlog"] == api.messages("orders-raw") - on_topic <= len(second)
     assert api.call("GET", "/runs").json() == []
 
     # 4. Started again: it resumes where it stopped and delivers the rest, once.
@@ -172,7 +177,7 @@ def test_orders_run_started_stopped_and_resumed_through_the_rest_api_loses_nothi
     status = api.wait_step("sink", want_rows)
     committed = api.committed()
     produced = 41 + len(second) + 1
-    assert sum(committed["faas-etl.orders.orders-raw"].values()) == produced
+    assert sum(committed["faas-etl.orders.orders-raw"].values()) == api.messages("orders-raw")
     paid = {s["name"]: s for s in status["steps"]}["paid-only"]
     assert paid["records"]["in"] == produced and paid["inputs"][0]["backlog"] == 0
     api.offsets.close()

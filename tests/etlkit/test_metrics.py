@@ -4,13 +4,16 @@ import re
 
 import pytest
 
-from etlkit import metrics
+from etlkit import metrics, wire
 from etlkit.controller.measure import parse_prometheus
 from etlkit.kafka_io import DeliveryError
 from etlkit.metrics import MetricError, Registry
 from etlkit.sourcefn import deliver
 from etlkit.sources import BadRecord
+from etlkit.outrecord import out_record
 from etlkit.stepfn import handle_step
+
+from .batch_sink import BatchSink, event_of
 
 
 def test_exposition_text_of_each_kind():
@@ -60,24 +63,25 @@ def _step_counts(workflow, step):
 
 
 def _invocation(step_name, records):
+    batch = wire.batches([out_record("in", json.dumps(r).encode(), str(i).encode(), (),
+                                     1_717_232_400_000, 0) for i, r in enumerate(records)],
+                         "up", lambda topic: 1)
     return json.dumps({"workflow": "wf-metrics", "version": 1,
                        "step": {"kind": "filter", "name": step_name, "condition": "amount > 1",
                                 "output": "out", "dead_letter": "dlq"},
-                       "events": [{"topic": "in", "key": str(i), "partition": 0,
-                                   "body": r, "timestamp": "2024-06-01 09:00:00 +0000 UTC"}
-                                  for i, r in enumerate(records)]}).encode()
+                       "event": event_of(batch[0])}).encode()
 
 
 def test_a_step_counts_its_records_once_kafka_acknowledged_them():
     body = _invocation("counted", [{"amount": 5}, {"amount": 0}, {"amount": 9}])
     before = _step_counts("wf-metrics", "counted")
 
-    def refuse(_records):
+    def refuse(_records, _origin, **_end):
         raise DeliveryError("broker down")
 
     assert handle_step(body, "filter", 1_717_232_400_000, refuse)["statusCode"] == 503
     assert _step_counts("wf-metrics", "counted") == before  # the Sensor retries: nothing counted
-    assert handle_step(body, "filter", 1_717_232_460_000, lambda _r: None)["statusCode"] == 200
+    assert handle_step(body, "filter", 1_717_232_460_000, BatchSink())["statusCode"] == 200
     after = _step_counts("wf-metrics", "counted")
     assert {k: after[k] - before[k] for k in after} == \
         {"in": 3, "out": 2, "filtered": 1, "dead_lettered": 0, "emitted": 2}
@@ -91,14 +95,14 @@ def test_a_source_counts_each_chunk_kafka_acknowledged(monkeypatch):
              for i in range(3)] + [BadRecord("src-metrics", 4, "too short", "x")]
     produced = []
 
-    def produce(chunk):
+    def produce(chunk, _origin, **_end):
         if produced:  # the first chunk is acknowledged, the second is not
             raise DeliveryError("broker down")
         produced.append(chunk)
 
     before = _step_counts("", "src-metrics")
     with pytest.raises(DeliveryError):
-        deliver(items, "topic", "dlq", produce, 0)
+        deliver(items, "topic", "dlq", produce, 0, "origin")
     after = _step_counts("", "src-metrics")
     assert {k: after[k] - before[k] for k in after} == \
         {"in": 2, "out": 2, "filtered": 0, "dead_lettered": 0, "emitted": 2}

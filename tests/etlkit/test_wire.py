@@ -3,11 +3,14 @@ import json
 import zlib
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from etlkit import wire
 from etlkit.outrecord import out_record
 from etlkit.steps.argo_event import batch_end, records_from_events
 from etlkit.stepfn import parse_invocation
+
+from .batch_sink import event_of
 
 
 def _records(n, topic="t", partition=None):
@@ -16,9 +19,7 @@ def _records(n, topic="t", partition=None):
 
 
 def _event(message):
-    return {"topic": message.topic, "partition": message.partition, "key": "",
-            "headers": {name: text.decode() for name, text in message.headers},
-            "body": json.loads(message.value), "timestamp": "2024-05-01 12:00:00.123 +0000 UTC"}
+    return event_of(message)
 
 
 def test_round_trip_keeps_key_time_headers_value_and_partition():
@@ -68,6 +69,35 @@ def test_end_marks_the_last_batch_of_every_partition():
     assert sum(len(json.loads(m.value)["records"]) for m in messages) == 2
 
 
+@pytest.mark.parametrize("partitions, ended", [
+    pytest.param([4], [1], id="one-input-partition-modulo-the-count"),
+    pytest.param([0, 3], [0], id="two-inputs-onto-one-partition"),
+])
+def test_end_partitions_end_only_those_partitions(partitions, ended):
+    messages = wire.batches(_records(3, partition=2), "o", lambda topic: 3, end=True,
+                            end_partitions={"t": partitions})
+    assert sorted(m.partition for m in messages if batch_end(_event(m))) == ended
+    # The records' own partition keeps them, ended or not.
+    assert [len(json.loads(m.value)["records"]) for m in messages if m.partition == 2] == [3]
+
+
+def test_without_end_nothing_is_ended():
+    messages = wire.batches(_records(2, partition=0), "o", lambda topic: 3, end_topics=["t"],
+                            end_partitions={"t": [0]})
+    assert [batch_end(_event(m)) for m in messages] == [False]
+
+
+def test_keyless_records_of_one_write_share_one_partition_chosen_by_the_origin():
+    def keyless(origin):
+        records = [out_record("t", b"{}", None, (), None) for _ in range(5)]
+        return {m.partition for m in wire.batches(records, origin, lambda topic: 8)}
+
+    chosen = {origin: keyless(origin) for origin in ("a", "b", "c", "d", "e", "f")}
+    assert all(len(partitions) == 1 for partitions in chosen.values())
+    assert keyless("a") == chosen["a"]
+    assert len(set().union(*chosen.values())) > 1  # different writes spread
+
+
 def test_a_plain_record_from_a_foreign_producer_is_still_one_record():
     event = {"topic": "t", "partition": 0, "key": "k", "headers": {}, "body": {"a": 1},
              "timestamp": "2024-05-01 12:00:00.123 +0000 UTC"}
@@ -103,3 +133,44 @@ def test_unbatch_reads_a_batch_and_a_plain_message_alike():
         None, [{"key": "k", "time": 5, "headers": {"etl-source": "s"}, "value": {"a": 1}}], False)
     with pytest.raises(ValueError, match="body.records"):
         wire.unbatch(b'{"a": 1}', {wire.BATCH_HEADER: b"x"})
+
+
+@pytest.mark.parametrize("headers, stamp, inside", [
+    pytest.param(((wire.EVENT_TIME_HEADER, b"5"), ("etl-source", b"s")), 5, {"etl-source": "s"},
+                 id="event-time-first-left-out"),
+    pytest.param((("etl-source", b"s"), (wire.EVENT_TIME_HEADER, b"5")), 5, {"etl-source": "s"},
+                 id="event-time-last-left-out"),
+    pytest.param(((wire.EVENT_TIME_HEADER, b"7"), ("etl-source", b"s")), 5,
+                 {wire.EVENT_TIME_HEADER: "7", "etl-source": "s"}, id="another-time-kept"),
+    pytest.param(((wire.EVENT_TIME_HEADER, b"5"),), None, {wire.EVENT_TIME_HEADER: "5"},
+                 id="no-time-kept"),
+    pytest.param((("a", "\u00e9\"".encode()),), 5, {"a": "\u00e9\""}, id="escaped"),
+])
+def test_an_entry_leaves_out_only_an_event_time_header_that_repeats_its_time(headers, stamp, inside):
+    record = out_record("t", b'{"v":1}', b"k\"", headers, stamp)
+    entry = json.loads(wire.entry_bytes(record))
+    assert entry == {"key": "k\"", "time": stamp, "headers": inside, "value": {"v": 1}}
+    assert json.loads(wire.entry_bytes(record)) == entry  # the cached header set again
+    # Read back as a plain record would carry it: the event time header from the time.
+    (plain,) = wire.unbatch(wire.batch_message("t", 0, [wire.entry_bytes(record)], "b", stamp).value,
+                            {wire.BATCH_HEADER: b"b"})[1]
+    written = {n: t.decode() for n, t in headers}
+    if stamp is not None:
+        written.setdefault(wire.EVENT_TIME_HEADER, str(stamp))
+    assert plain["headers"] == written
+
+
+def test_a_batch_message_is_stamped_with_its_newest_record_time():
+    records = [out_record("t", b"{}", b"k", (), stamp, 0) for stamp in (5, None, 9, 7)]
+    (message,) = wire.batches(records, "o", lambda topic: 1)
+    assert message.timestamp_ms == 9
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs",))),
+       st.dictionaries(st.text(st.characters(blacklist_categories=("Cs",)), max_size=5),
+                       st.text(st.characters(blacklist_categories=("Cs",)), max_size=5), max_size=3))
+def test_any_key_and_headers_come_back_as_written(key, headers):
+    record = out_record("t", b"{}", key.encode(), tuple((n, t.encode()) for n, t in headers.items()), None)
+    entry = json.loads(wire.entry_bytes(record))
+    assert (entry["key"], entry["headers"]) == (key, headers)

@@ -3,6 +3,10 @@
 import sqlite3
 import uuid
 
+from etlkit import wire
+from etlkit.outrecord import out_record
+from tests.etlkit.batch_sink import event_of
+
 
 def test_the_loader_reads_its_database_url_from_a_secret_file(local_stack, gateway, tmp_path):
     name, table = f"warehouse-url-{uuid.uuid4().hex[:6]}", f"t_{uuid.uuid4().hex[:6]}"
@@ -12,10 +16,10 @@ def test_the_loader_reads_its_database_url_from_a_secret_file(local_stack, gatew
     s, url = gateway
     step = {"kind": "sink", "name": "sink", "table": table, "key": "id", "url": f"secret:{name}",
             "dead_letter": f"dlq-{name}"}
-    events = [{"topic": "in", "key": f"k{i}", "partition": 0, "body": {"v": i},
-               "timestamp": "2026-11-21 10:00:00 +0000 UTC", "headers": {}} for i in range(3)]
+    records = [out_record("in", b'{"v":%d}' % i, b"k%d" % i, (), None, 0) for i in range(3)]
+    (batch,) = wire.batches(records, "up", lambda topic: 1)
     resp = s.post(f"{url}/function/warehouse-loader", json={"workflow": "t", "version": 1,
-                                                            "step": step, "events": events})
+                                                            "step": step, "event": event_of(batch)})
     assert resp.status_code == 200, resp.text
     assert sqlite3.connect(database).execute(f'SELECT count(*) FROM "{table}"').fetchone() == (3,)
 
@@ -25,6 +29,6 @@ def test_a_missing_secret_is_a_configuration_fault_named_by_field(gateway):
     step = {"kind": "sink", "name": "sink", "table": "t", "key": "id", "url": "secret:no-such-secret",
             "dead_letter": "x"}
     resp = s.post(f"{url}/function/warehouse-loader", json={"workflow": "t", "version": 1,
-                                                            "step": step, "events": []})
+                                                            "step": step, "event": {}})
     assert resp.status_code == 500
     assert resp.json()["error"] == "step.url: secret:no-such-secret names no database URL"

@@ -52,16 +52,16 @@ def test_each_message_is_one_request_with_its_argo_id_and_event(local_stack, rec
         _until_committed(runner, "reach", 6)
     requests = requests_of(record_dir, file)
     invocations = [parse_invocation(r["raw"].encode(), kind="test") for r in requests]
-    assert len(requests) == 6 and all(len(i.events) == 1 for i in invocations)  # one event per request
-    assert sorted(i.events[0]["body"]["id"] for i in invocations) == list(range(6))
-    assert all(set(i.events[0]) == EVENT_FIELDS for i in invocations)
+    assert len(requests) == 6 and all(isinstance(i.event, dict) for i in invocations)  # one event per request
+    assert sorted(i.event["body"]["id"] for i in invocations) == list(range(6))
+    assert all(set(i.event) == EVENT_FIELDS for i in invocations)
     assert {(i.workflow, i.version) for i in invocations} == {("wf", 1)}
     # The Argo event ID (genUniqueID): <eventsource>:<event>:<first url>:<topic>:<partition>:<offset>.
     ids = {i.identity for i in invocations}
     expected = {f"src:{topics['in']}:{factory.KAFKA}:{topics['in']}:{p}:{o}"
-                for p in (0, 1) for o in range(sum(i.events[0]["partition"] == p for i in invocations))}
+                for p in (0, 1) for o in range(sum(i.event["partition"] == p for i in invocations))}
     assert ids == expected
-    first = invocations[0].events[0]
+    first = invocations[0].event
     assert first["topic"] == topics["in"] and first["key"] == str(first["body"]["id"])
     assert first["headers"] == {"etl-source": "tests"} and GO_TIME.match(first["timestamp"])
     assert list(json.loads(requests[0]["raw"])) == ["workflow", "version", "step", "id", "event"]

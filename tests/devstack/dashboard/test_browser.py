@@ -20,7 +20,7 @@ from devstack.dashboard.cli import start_dashboard
 from devstack.dashboard.config import DashboardConfig
 from devstack.demo import WORKFLOW, http_orders, window_closer
 from devstack.localstack import LocalStack
-from devstack.pipeline.kafka_edge import records_on
+from devstack.pipeline.kafka_edge import messages_on
 from devstack.pipeline.run import WorkflowRun
 from devstack.pipeline.sqldb import count_rows
 from etlkit.controller.measure import parse_prometheus
@@ -135,7 +135,7 @@ def test_the_page_shows_what_the_broker_and_the_gateway_say_while_data_flows(flo
     shown = _wait_equal(browser, {workflow.sink.table: float(rows)}, "#warehouse tr[data-table]",
                         "table", "rows")
     assert shown == {workflow.sink.table: rows}, "warehouse rows on the page vs the warehouse's"
-    broker = {t.name: records_on(stack.bootstrap, t.name, t.partitions) for t in workflow.topics}
+    broker = {t.name: messages_on(stack.bootstrap, t.name, t.partitions) for t in workflow.topics}
     assert broker["orders-raw"] == 1201
     shown = _wait_equal(browser, {t: float(n) for t, n in broker.items()},
                         "#topics tr[data-topic]", "topic", "records")

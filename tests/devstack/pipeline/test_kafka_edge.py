@@ -1,10 +1,13 @@
 """Reading a run's topics and group offsets on the embedded broker (Tansu quirks included)."""
 import json
 import uuid
+import zlib
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from devstack.pipeline.kafka_edge import GroupOffsets, TopicReader, records_on, reset_group
+from devstack.pipeline.kafka_edge import GroupOffsets, TopicReader, records_in, messages_on, reset_group
+from etlkit import wire
+from etlkit.outrecord import out_record
 
 
 def _topic(local_stack, partitions=3):
@@ -34,7 +37,7 @@ def _commit(bootstrap, group, topic, offsets):
 def test_records_on_counts_every_batched_record(local_stack):
     topic = _topic(local_stack)
     _produce(local_stack.bootstrap, topic, 40)
-    assert records_on(local_stack.bootstrap, topic, 3) == 40
+    assert messages_on(local_stack.bootstrap, topic, 3) == 40
 
 
 def test_the_reader_keeps_every_record_decoded_and_knows_when_it_is_at_the_end(local_stack):
@@ -47,9 +50,32 @@ def test_the_reader_keeps_every_record_decoded_and_knows_when_it_is_at_the_end(l
         got = reader.messages[topic]
         assert sorted(m.value["i"] for m in got) == list(range(12))
         assert {m.headers["etl-source"] for m in got} == {"edge"} and got[0].key.startswith("k")
-        assert reader.records_on(topic) == 12
+        assert reader.messages_on(topic) == 12
     finally:
         reader.close()
+
+
+def test_the_reader_keeps_the_records_of_batches_and_plain_messages_alike(local_stack):
+    topic = _topic(local_stack)
+    records = [out_record(topic, b'{"i":%d}' % i, b"k%d" % i, (("etl-source", b"fn"),), 5, None)
+               for i in range(10)]
+    producer = Producer({"bootstrap.servers": local_stack.bootstrap, "allow.auto.create.topics": False})
+    for m in wire.batches(records, "origin", lambda _t: 3):
+        producer.produce(m.topic, m.value, m.key, m.partition, headers=list(m.headers))
+    producer.produce(topic, b"not json", b"plain", 0)
+    assert producer.flush(15) == 0
+    reader = TopicReader(local_stack.bootstrap, {topic: 3})
+    try:
+        reader.poll_to_end()
+        got = reader.messages[topic]
+        assert sorted(m.value["i"] for m in got if isinstance(m.value, dict)) == list(range(10))
+        assert {(m.key, m.partition) for m in got if isinstance(m.value, dict)} == {
+            (f"k{i}", zlib.crc32(b"k%d" % i) % 3) for i in range(10)}
+        assert [(m.key, m.value) for m in got if not isinstance(m.value, dict)] == [("plain", "not json")]
+        assert reader.messages_on(topic) <= 4  # messages: at most one batch per partition, and one
+    finally:
+        reader.close()
+    assert records_in(local_stack.bootstrap, topic, 3) == 11
 
 
 def test_group_lag_follows_commits_and_a_reset_rewinds_it(local_stack):

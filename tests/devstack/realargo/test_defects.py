@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from devstack.kafka_tools import consume_all
+from devstack.kafka_tools import consume_records
 from devstack.localstack import LocalStack
 from devstack.realargo import scenario as sc
 from devstack.realargo.localise import local_addresses
@@ -126,7 +126,7 @@ class Scenario:
         return [c for c in self.calls() if c.ended is not None]
 
     def dead_letters(self, expected: int = 0, timeout: float = 3.0) -> list[dict]:
-        return [json.loads(m.value()) for m in consume_all(self.env.bootstrap, self.dlq, expected, timeout)]
+        return [r.value for r in consume_records(self.env.bootstrap, self.dlq, expected, timeout)]
 
     def drained(self) -> bool:
         """The Sensor's consumer has nothing pending or unacknowledged, and every call answered."""

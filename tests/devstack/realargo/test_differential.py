@@ -65,7 +65,7 @@ import pytest
 import yaml
 from confluent_kafka import Producer
 
-from devstack.kafka_tools import consume_all
+from devstack.kafka_tools import consume_records
 from devstack.realargo import scenario as sc
 from devstack.realargo.localise import CLUSTER_KAFKA
 from etlkit.workflow.invocation import EVENT_ACTION
@@ -372,9 +372,9 @@ def run_stack(env: Env, stack: str) -> Seen:
     seen = Seen(stack, started, ended, dict(plan.names), dict(plan.topics), dict(plan.sources),
                 first_broker(env, stack), counters=seen_counters)
     seen.calls = {label: read_calls(env.record_dir, name) for label, name in plan.names.items()}
-    # As many as the Sensor says it wrote (and half a second for any more: consume_all).
-    seen.letters = {label: [json.loads(m.value()) for m in
-                            consume_all(env.bootstrap, topic, seen_counters[label]["dead_lettered"], timeout=10)]
+    # As many as the Sensor says it wrote (and half a second for any more: consume_records).
+    seen.letters = {label: [r.value for r in
+                            consume_records(env.bootstrap, topic, seen_counters[label]["dead_lettered"], timeout=10)]
                     for label, topic in plan.dlqs.items()}
     seen.autoscaler_before, seen.autoscaler_after = before, env.autoscaler_status()
     seen.autoscaler_counters = seen_counters["autoscaler"]

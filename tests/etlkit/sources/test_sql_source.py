@@ -108,11 +108,15 @@ def test_uncommitted_page_is_fetched_again(db: SourceDb):
 def test_resumes_after_restart_from_the_committed_cursor(db: SourceDb):
     db.insert(*[(n, n, f"r{n}") for n in range(1, 8)])
     before = db.source()
-    before.commit(before.fetch_page(NOW))  # 1..3 delivered
-    before.fetch_page(NOW)  # 4..6 fetched but the replica dies before delivering them
+    delivered = before.fetch_page(NOW)
+    before.commit(delivered)  # 1..3 delivered
+    lost = before.fetch_page(NOW)  # 4..6 fetched but the replica dies before delivering them
     before.close()
 
     after = db.source()  # restarted: new reader, new store object, same folder
+    again = after.fetch_page(NOW)
+    # The page read again writes the batch ids the lost delivery would have: its cursor range.
+    assert again.origin("s") == lost.origin("s") != delivered.origin("s")
     assert drain(after) == ["4", "5", "6", "7"]
     after.close()
 

@@ -1,10 +1,9 @@
 """The ingest function end to end: HTTP through the gateway, into a real Kafka topic."""
-import json
 import uuid
 
 import pytest
 
-from devstack.kafka_tools import consume_all
+from devstack.kafka_tools import consume_records
 
 
 @pytest.fixture
@@ -20,13 +19,28 @@ def test_a_batch_lands_on_the_topic_with_key_and_headers(local_stack, gateway, t
     resp = s.post(f"{url}/function/ingest/{topic}?key=id&source=shop", json=batch)
     assert resp.status_code == 200, resp.text
     assert resp.json()["accepted"] == 50 and resp.json()["rejected"] == 0
-    messages = consume_all(local_stack.bootstrap, topic, 50)
-    assert len(messages) == 50
-    by_key = {m.key().decode(): json.loads(m.value()) for m in messages}
+    records = consume_records(local_stack.bootstrap, topic, 50)
+    assert len(records) == 50
+    by_key = {r.key: r.value for r in records}
     assert by_key == {r["id"]: r for r in batch}
-    headers = dict(messages[0].headers())
-    assert headers["etl-source"] == b"shop"
-    assert int(headers["etl-event-time"]) == messages[0].timestamp()[1]
+    assert records[0].headers["etl-source"] == "shop"
+    assert int(records[0].headers["etl-event-time"]) == records[0].time
+
+
+@pytest.mark.parametrize("header, same", [pytest.param("order-77", True, id="idempotency-key"),
+                                          pytest.param(None, False, id="none-random")])
+def test_a_retried_request_with_an_idempotency_key_writes_the_same_batches(
+        local_stack, gateway, topic, header, same):
+    s, url = gateway
+    headers = {"Idempotency-Key": header} if header else {}
+    for _ in range(2):
+        resp = s.post(f"{url}/function/ingest/{topic}?key=id", json=[{"id": "a"}, {"id": "b"}],
+                      headers=headers)
+        assert resp.status_code == 200, resp.text
+    records = consume_records(local_stack.bootstrap, topic, 4)
+    assert sorted(r.key for r in records) == ["a", "a", "b", "b"]
+    first, second = ({r.batch for r in records if r.key == key} for key in ("a", "b"))
+    assert (len(first), len(second)) == ((1, 1) if same else (2, 2))
 
 
 def test_bad_records_are_rejected_and_good_ones_still_land(local_stack, gateway, topic):
@@ -38,7 +52,7 @@ def test_bad_records_are_rejected_and_good_ones_still_land(local_stack, gateway,
     assert (body["accepted"], body["rejected"]) == (2, 2)
     errors = [r["error"] for r in body["results"] if r["status"] == "rejected"]
     assert errors == ["records[1]: must be a JSON object", "records[2].id: key field missing"]
-    assert sorted(m.key() for m in consume_all(local_stack.bootstrap, topic, 2)) == [b"a", b"b"]
+    assert sorted(r.key for r in consume_records(local_stack.bootstrap, topic, 2)) == ["a", "b"]
 
 
 @pytest.mark.parametrize("path,body,status,field", [
@@ -68,4 +82,4 @@ def test_records_are_checked_against_the_topic_schema(local_stack, gateway, topi
     assert errors[0] is None
     assert errors[1].startswith("records[1].amount:")
     assert errors[2].startswith("records[2]") and "amount" in errors[2]
-    assert [m.key() for m in consume_all(local_stack.bootstrap, topic, 1)] == [b"a"]
+    assert [r.key for r in consume_records(local_stack.bootstrap, topic, 1)] == ["a"]

@@ -1,12 +1,13 @@
 """The source functions end to end: files, SQL tables and /proc into real Kafka topics."""
-import json
 import sqlite3
 import time
 import uuid
+import zlib
 
 import pytest
 
-from devstack.kafka_tools import consume_all
+from devstack.kafka_tools import consume_all, consume_records
+from etlkit import wire
 
 
 @pytest.fixture
@@ -24,10 +25,28 @@ def test_uploaded_csv_streams_good_rows_and_dead_letters_bad_ones(local_stack, g
                   f"&source=upload&dead_letter={topics['dlq']}", data=body.encode())
     assert resp.status_code == 200, resp.text
     assert resp.json()["records"] == 2 and resp.json()["dead_lettered"] == 1
-    values = {m.key(): json.loads(m.value()) for m in consume_all(local_stack.bootstrap, topics["out"], 2)}
-    assert values == {b"1": {"id": 1, "amount": 10.5}, b"2": {"id": 2, "amount": 3}}
-    (letter,) = [json.loads(m.value()) for m in consume_all(local_stack.bootstrap, topics["dlq"], 1)]
+    values = {r.key: r.value for r in consume_records(local_stack.bootstrap, topics["out"], 2)}
+    assert values == {"1": {"id": 1, "amount": 10.5}, "2": {"id": 2, "amount": 3}}
+    (letter,) = [r.value for r in consume_records(local_stack.bootstrap, topics["dlq"], 1)]
     assert letter["reason"].startswith("line 4") and "3,unclosed" in letter["payload"]
+
+
+def test_a_file_ends_every_partition_and_the_same_file_again_writes_the_same_batches(
+        local_stack, gateway, topics):
+    s, url = gateway
+    body = "".join(f"{i},{i * 2}\n" for i in range(40)).encode()
+    for _ in range(2):
+        resp = s.post(f"{url}/function/file-source/{topics['out']}?format=csv&key=id&source=twice",
+                      data=b"id,n\n" + body)
+        assert resp.status_code == 200 and resp.json()["records"] == 40, resp.text
+    messages = consume_all(local_stack.bootstrap, topics["out"], 4)  # 2 partitions, 2 loads
+    batches = [(m.partition(), *wire.unbatch(m.value(), m.headers())) for m in messages]
+    assert sorted((p, end) for p, _id, _entries, end in batches) == [(0, True), (0, True), (1, True), (1, True)]
+    assert sum(len(entries) for _p, _id, entries, _end in batches) == 80
+    ids = [identity for _p, identity, _e, _end in batches]
+    assert len(set(ids)) == 2  # per partition, the second load's id is the first's
+    for partition, _id, entries, _end in batches:  # by key, as librdkafka's partitioner
+        assert all(zlib.crc32(e["key"].encode()) % 2 == partition for e in entries)
 
 
 def test_a_committed_file_by_path_and_paths_outside_the_root_are_refused(local_stack, gateway, topics):
@@ -61,7 +80,7 @@ def test_sql_source_pulls_increments_and_resumes_from_its_cursor(local_stack, ga
     db.commit()
     second = s.post(f"{url}/function/sql-source", json=tick)
     assert second.json()["records"] == 3  # only the new rows: the cursor was committed
-    keys = sorted(m.key().decode() for m in consume_all(local_stack.bootstrap, topics["out"], 33))
+    keys = sorted(r.key for r in consume_records(local_stack.bootstrap, topics["out"], 33))
     assert len(keys) == 33 and len(set(keys)) == 33
 
 
@@ -74,6 +93,19 @@ def test_metrics_collector_emits_rates_from_the_second_tick(local_stack, gateway
     second = s.post(f"{url}/function/metrics-collector", json=tick).json()
     assert first["rates"] is False and second["rates"] is True
     assert second["points"] > first["points"] > 0
-    values = [json.loads(m.value()) for m in consume_all(local_stack.bootstrap, topics["out"],
-                                                          first["points"] + second["points"])]
+    values = [r.value for r in consume_records(local_stack.bootstrap, topics["out"],
+                                               first["points"] + second["points"])]
     assert {"cpu", "mem"} <= {v.get("measurement") for v in values}
+
+
+def test_a_redelivered_metrics_tick_writes_the_same_batch_ids(local_stack, gateway, topics):
+    s, url = gateway
+    tick = {"workflow": "t", "version": 1, "event": {"eventTime": "2026-11-21 10:00:00 +0000 UTC"},
+            "source": {"kind": "metrics", "name": f"tick-{topics['out']}", "topic": topics["out"]}}
+    points = [s.post(f"{url}/function/metrics-collector", json=tick).json()["points"] for _ in range(2)]
+    got = consume_records(local_stack.bootstrap, topics["out"], sum(points))
+    by_key = {}
+    for record in got:
+        by_key.setdefault(record.key, set()).add(record.batch)
+    # Each series went to the same batch both times: a consumer applies the tick once.
+    assert by_key and all(len(ids) == 1 for ids in by_key.values())
