@@ -28,6 +28,17 @@ def json_response(status: int, doc: object, headers: dict[str, str] | None = Non
             "headers": {"Content-Type": "application/json", **(headers or {})}}
 
 
+def query_flag(query: dict, name: str) -> bool:
+    """A yes/no query parameter: ``true`` or ``false`` (absent: false); anything else is a
+    BadRequest naming it, rather than a typo read as false."""
+    value = query.get(name)
+    if value is None or value == "false":
+        return False
+    if value == "true":
+        return True
+    raise BadRequest(f"{name}: true or false, got {value!r}")
+
+
 def error_response(exc: BadRequest) -> dict:
     return json_response(exc.status, {"error": str(exc)})
 

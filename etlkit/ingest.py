@@ -14,7 +14,6 @@ TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 # such an escape needs the text checks of _unfaithful.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 MAX_DEPTH = 64           # levels of objects and arrays in one record (the record itself is 1)
-SAFE_INTEGER = 2 ** 53   # the largest integer a float64 holds exactly
 
 
 @dataclass
@@ -49,10 +48,11 @@ def _unfaithful(record: dict, check_text: bool) -> str | None:
 
     * nesting deeper than MAX_DEPTH: a step or the runner would hit its recursion limit and the
       record could be neither delivered nor dead-lettered (its partition would stall);
-    * an integer beyond +-2**53: JSON numbers travel through Argo Events as float64, so it would
-      land silently rounded;
     * text with a lone surrogate (``check_text``: only a body with such an escape can hold one):
       valid JSON, but no UTF-8, so neither a Kafka key nor a warehouse value.
+
+    Any integer is carried exactly (the Sensors pass the raw event bytes, ``useRawData``, and
+    the warehouse keeps exact values), so none is refused for its size.
 
     Iterative, so a record as deep as the JSON parser allows cannot exhaust the stack.
     """
@@ -69,16 +69,11 @@ def _unfaithful(record: dict, check_text: bool) -> str | None:
                     return (f"{field_path((*path, _escaped(name)))}: field name is not valid "
                             "Unicode (a lone surrogate)")
                 kind = type(item)  # exact types: JSON gives nothing else, and it is the hot loop
-                if kind is dict or kind is list or (kind is str and check_text) or (
-                        kind is int and not -SAFE_INTEGER <= item <= SAFE_INTEGER):
+                if kind is dict or kind is list or (kind is str and check_text):
                     children.append((item, depth + 1, (*path, name)))
             stack.extend(reversed(children))  # popped in document order
-        elif isinstance(value, str):
-            if not _utf8(value):
-                return f"{field_path(path)}: text is not valid Unicode ({_escaped(value)[:40]})"
-        else:
-            return (f"{field_path(path)}: integer beyond +-2**53 would be rounded on its way "
-                    "(JSON numbers travel as float64 through Argo Events); send it as text")
+        elif not _utf8(value):  # a str: only those and containers are stacked
+            return f"{field_path(path)}: text is not valid Unicode ({_escaped(value)[:40]})"
     return None
 
 

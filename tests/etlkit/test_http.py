@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etlkit import http
-from etlkit.http import BadRequest, parse_json_body
+from etlkit.http import BadRequest, parse_json_body, query_flag
 from tests.etlkit.strategies import json_values
 
 
@@ -132,3 +132,18 @@ def test_an_ingested_record_keeps_an_exact_number():
 
     plan = plan_ingest("orders", b'{"id": "a", "d": 123456789012345678901234567890.123}', "id", "api", 10, 1)
     assert [r.value for r in plan.records] == [b'{"id":"a","d":123456789012345678901234567890.123}']
+
+
+@pytest.mark.parametrize("query,expected", [
+    pytest.param({}, False, id="absent"),
+    pytest.param({"end": "false"}, False, id="false"),
+    pytest.param({"end": "true"}, True, id="true"),
+])
+def test_a_query_flag_is_true_or_false(query, expected):
+    assert query_flag(query, "end") is expected
+
+
+@pytest.mark.parametrize("value", ["yes", "1", "True", ""], ids=["yes", "one", "capital", "empty"])
+def test_any_other_query_flag_value_is_refused_naming_it(value):
+    with pytest.raises(BadRequest, match=f"end: true or false, got '{value}'"):
+        query_flag({"end": value}, "end")

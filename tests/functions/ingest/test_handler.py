@@ -3,7 +3,8 @@ import uuid
 
 import pytest
 
-from devstack.kafka_tools import consume_records
+from devstack.kafka_tools import consume_all, consume_records
+from etlkit import wire
 
 
 @pytest.fixture
@@ -83,3 +84,51 @@ def test_records_are_checked_against_the_topic_schema(local_stack, gateway, topi
     assert errors[1].startswith("records[1].amount:")
     assert errors[2].startswith("records[2]") and "amount" in errors[2]
     assert [r.key for r in consume_records(local_stack.bootstrap, topic, 1)] == ["a"]
+
+
+def _ends(local_stack, topic: str, messages: int) -> dict[int, list[tuple[int, bool]]]:
+    """Per partition, (records, end flag) of each message in offset order."""
+    out: dict[int, list[tuple[int, bool]]] = {}
+    for message in consume_all(local_stack.bootstrap, topic, messages):
+        _batch, entries, end = wire.unbatch(message.value(), message.headers())
+        out.setdefault(message.partition(), []).append((len(entries), end))
+    return out
+
+
+@pytest.mark.parametrize("body", [b"", b"[]"], ids=["empty-body", "empty-array"])
+def test_end_of_input_alone_ends_every_partition_of_the_topic(local_stack, gateway, topic, body):
+    s, url = gateway
+    resp = s.post(f"{url}/function/ingest/{topic}?end=true", data=body)
+    assert resp.status_code == 200, resp.text
+    assert (resp.json()["accepted"], resp.json()["end"]) == (0, True)
+    assert _ends(local_stack, topic, 2) == {0: [(0, True)], 1: [(0, True)]}
+
+
+def test_end_of_input_with_records_ends_each_partition_on_its_last_batch(local_stack, gateway, topic):
+    s, url = gateway
+    assert s.post(f"{url}/function/ingest/{topic}?key=id", json=[{"id": "x"}]).json()["end"] is False
+    resp = s.post(f"{url}/function/ingest/{topic}?key=id&end=true",
+                  json=[{"id": f"o-{i}"} for i in range(20)])
+    assert resp.status_code == 200 and resp.json()["accepted"] == 20, resp.text
+    ends = _ends(local_stack, topic, 3)
+    # One message per partition of the second request, the last (only) one of each ends it; the
+    # first request's message does not.
+    assert sorted(flag for messages in ends.values() for _n, flag in messages) == [False, True, True]
+    assert all(messages[-1][1] for messages in ends.values())
+    assert sum(n for messages in ends.values() for n, _flag in messages) == 21
+
+
+def test_a_retried_end_of_input_writes_the_same_batch_ids(local_stack, gateway, topic):
+    s, url = gateway
+    for _ in range(2):
+        resp = s.post(f"{url}/function/ingest/{topic}?end=true", headers={"Idempotency-Key": "end-1"})
+        assert resp.status_code == 200, resp.text
+    ids = [wire.unbatch(m.value(), m.headers())[0] for m in consume_all(local_stack.bootstrap, topic, 4)]
+    assert len(ids) == 4 and len(set(ids)) == 2  # one id per partition, written twice
+
+
+def test_an_end_flag_that_is_not_true_or_false_is_refused(local_stack, gateway, topic):
+    s, url = gateway
+    resp = s.post(f"{url}/function/ingest/{topic}?end=yes", data=b"")
+    assert resp.status_code == 400 and resp.json()["error"] == "end: true or false, got 'yes'"
+    assert consume_all(local_stack.bootstrap, topic, 0, timeout=0) == []
