@@ -1,20 +1,24 @@
 """File source: CSV or JSON Lines into a topic, streamed line by line.
 
-Upload:  POST /function/file-source/<topic>?format=csv&source=<name>[&key=<field>&dead_letter=<topic>]
-         with the file as the body.
+Upload:  POST /function/file-source/<topic>?format=csv&source=<name>[&key=<field>&dead_letter=<topic>
+         &end=true] with the file as the body.
 Path:    POST /function/file-source with {"source": {"topic", "dead_letter", "path",
-         "params": {<FileSourceConfig>}}}; a relative path is under FILE_SOURCE_ROOT.
-Answer:  {"topic", "records", "dead_lettered"} once Kafka acknowledged all of them.
+         "params": {<FileSourceConfig>}, "end_of_input": true?}}; a relative path is under
+         FILE_SOURCE_ROOT.
+Answer:  {"topic", "records", "dead_lettered", "end"} once Kafka acknowledged all of them.
 
-The input is bounded: the last batch of every partition of the topic carries "end": true, so
-windows downstream can close. Batch ids derive from the file's content digest and the source
-name: the same file loaded again writes the same ids, which the aggregate and the warehouse
-apply once.
+End of input, only when asked (``end=true``, ``"end_of_input": true``): the last batch of every
+partition of the topic carries "end": true, so windows downstream close. Ask only when this file
+is all the topic will get: a topic other sources still write would see its windows closed
+before their records came, and those would be late (docs/contracts.md; the ingest function's
+``?end=true`` ends a topic once all its sources are done). Batch ids derive from the file's
+content digest and the source name: the same file loaded again writes the same ids, which the
+aggregate and the warehouse apply once.
 """
 import os
 
 from .etlkit import kafka_io
-from .etlkit.http import BadRequest, error_response, json_response, parse_json_body
+from .etlkit.http import BadRequest, error_response, json_response, parse_json_body, query_flag
 from .etlkit.sourcefn import content_digest, deliver, spec_text
 from .etlkit.sources import FileSourceConfig, SourceConfigError, read_records
 
@@ -30,7 +34,8 @@ def _from_query(event):
             params[field] = q[name]
     if q.get("infer") == "true":
         params["infer_types"] = True
-    return topic, q.get("dead_letter"), FileSourceConfig.from_spec(params), event.body
+    return (topic, q.get("dead_letter"), FileSourceConfig.from_spec(params), event.body,
+            query_flag(q, "end"))
 
 
 def _from_spec(event):
@@ -45,8 +50,11 @@ def _from_spec(event):
         raise BadRequest(f"source.path: {path!r} is outside the file-source root")
     if not os.path.isfile(full):
         raise BadRequest(f"source.path: no file {path!r}", status=404)
-    return spec_text(spec, "topic"), spec.get("dead_letter"), \
-        FileSourceConfig.from_spec(spec.get("params") or {}), full
+    end = spec.get("end_of_input", False)
+    if type(end) is not bool:
+        raise BadRequest("source.end_of_input: true or false")
+    return (spec_text(spec, "topic"), spec.get("dead_letter"),
+            FileSourceConfig.from_spec(spec.get("params") or {}), full, end)
 
 
 def handle(event, context):
@@ -54,17 +62,17 @@ def handle(event, context):
     try:
         if event.method != "POST":
             raise BadRequest("method: POST a file or a source spec", status=405)
-        topic, dead_letter, config, body = _from_query(event) if event.path.strip("/") \
+        topic, dead_letter, config, body, end = _from_query(event) if event.path.strip("/") \
             else _from_spec(event)
         if not kafka_io.topic_exists(topic):
             raise BadRequest(f"topic: unknown topic {topic!r}", status=404)
         origin = f"file:{config.source}:{content_digest(body)}"
         counts = deliver(read_records(config, body, now), topic, dead_letter,
-                         kafka_io.produce_batches, now, origin, end=True)
+                         kafka_io.produce_batches, now, origin, end=end)
     except SourceConfigError as exc:
         return json_response(400, {"error": str(exc)})
     except BadRequest as exc:
         return error_response(exc)
     except kafka_io.DeliveryError as exc:
         return json_response(503, {"error": f"kafka: {exc}"})
-    return json_response(200, {"topic": topic, **counts})
+    return json_response(200, {"topic": topic, **counts, "end": end})

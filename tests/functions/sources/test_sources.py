@@ -31,14 +31,15 @@ def test_uploaded_csv_streams_good_rows_and_dead_letters_bad_ones(local_stack, g
     assert letter["reason"].startswith("line 4") and "3,unclosed" in letter["payload"]
 
 
-def test_a_file_ends_every_partition_and_the_same_file_again_writes_the_same_batches(
+def test_a_file_asked_to_end_ends_every_partition_and_the_same_file_again_writes_the_same_batches(
         local_stack, gateway, topics):
     s, url = gateway
     body = "".join(f"{i},{i * 2}\n" for i in range(40)).encode()
     for _ in range(2):
-        resp = s.post(f"{url}/function/file-source/{topics['out']}?format=csv&key=id&source=twice",
+        resp = s.post(f"{url}/function/file-source/{topics['out']}?format=csv&key=id&source=twice&end=true",
                       data=b"id,n\n" + body)
         assert resp.status_code == 200 and resp.json()["records"] == 40, resp.text
+        assert resp.json()["end"] is True
     messages = consume_all(local_stack.bootstrap, topics["out"], 4)  # 2 partitions, 2 loads
     batches = [(m.partition(), *wire.unbatch(m.value(), m.headers())) for m in messages]
     assert sorted((p, end) for p, _id, _entries, end in batches) == [(0, True), (0, True), (1, True), (1, True)]
@@ -47,6 +48,41 @@ def test_a_file_ends_every_partition_and_the_same_file_again_writes_the_same_bat
     assert len(set(ids)) == 2  # per partition, the second load's id is the first's
     for partition, _id, entries, _end in batches:  # by key, as librdkafka's partitioner
         assert all(zlib.crc32(e["key"].encode()) % 2 == partition for e in entries)
+
+
+def test_a_file_not_asked_to_end_leaves_its_topic_open_for_the_other_sources(local_stack, gateway, topics):
+    # orders-raw has three sources: the file's end would close windows before the SQL rows came.
+    s, url = gateway
+    resp = s.post(f"{url}/function/file-source/{topics['out']}?format=csv&key=id&source=one",
+                  data=b"id,n\n" + "".join(f"{i},{i}\n" for i in range(10)).encode())
+    assert resp.status_code == 200 and resp.json()["end"] is False, resp.text
+    records = consume_records(local_stack.bootstrap, topics["out"], 10)
+    assert len(records) == 10 and not any(r.end for r in records)
+
+
+@pytest.mark.parametrize("end_of_input, ended", [(True, True), (False, False), (None, False)],
+                         ids=["true", "false", "absent"])
+def test_a_file_by_path_ends_its_topic_only_when_the_spec_says_end_of_input(
+        local_stack, gateway, topics, end_of_input, ended):
+    s, url = gateway
+    spec = {"topic": topics["out"], "dead_letter": topics["dlq"], "path": "workflows/data/customers.csv",
+            "params": {"source": "customers", "format": "csv", "key_field": "customer_id"}}
+    if end_of_input is not None:
+        spec["end_of_input"] = end_of_input
+    resp = s.post(f"{url}/function/file-source", json={"source": spec})
+    assert resp.status_code == 200 and resp.json()["end"] is ended, resp.text
+    messages = consume_all(local_stack.bootstrap, topics["out"], 2)
+    assert sorted(wire.unbatch(m.value(), m.headers())[2] for m in messages) == [ended, ended]
+
+
+def test_an_end_of_input_that_is_not_a_boolean_is_refused(local_stack, gateway, topics):
+    s, url = gateway
+    spec = {"topic": topics["out"], "path": "workflows/data/customers.csv", "end_of_input": "yes",
+            "params": {"source": "customers", "format": "csv", "key_field": "customer_id"}}
+    resp = s.post(f"{url}/function/file-source", json={"source": spec})
+    assert resp.status_code == 400 and resp.json()["error"] == "source.end_of_input: true or false"
+    resp = s.post(f"{url}/function/file-source/{topics['out']}?format=csv&end=1", data=b"id\n1\n")
+    assert resp.status_code == 400 and resp.json()["error"] == "end: true or false, got '1'"
 
 
 def test_a_committed_file_by_path_and_paths_outside_the_root_are_refused(local_stack, gateway, topics):
