@@ -9,7 +9,10 @@ warehouse, and the run succeeds only when they balance (:mod:`devstack.pipeline.
 
 The generated orders are seeded (the same every run) and all fall in 2024-06-01 09:00-10:00 UTC,
 like the CSV, so sources share windows; a few are bad on purpose (one per kind of failure the
-steps dead-letter). A last order, stamped past the aggregate's lateness, closes every window.
+steps dead-letter). Once every source is drained, the run ends ``orders-raw`` through the ingest
+function (``?end=true``): every partition says its input is over, the steps pass that on, and the
+aggregate emits every window, the last ones too, into the warehouse. No record is made up to close
+them.
 
 The stack is the real components (Apache Kafka, the real Argo Events processes on a nats-server
 EventBus: :mod:`.realstack`) or the stand-ins (Tansu, the local Argo runner), as
@@ -54,7 +57,6 @@ LEGACY_COLUMNS = (("order_id", "text"), ("customer_id", "text"), ("amount", "rea
 HTTP_FAULTS = ({"cust_id": "C404"}, {"amount": "n/a"}, {"ordered_at": "soon"}, {"quantity": 0})
 LEGACY_FAULTS = ({"customer_id": "C777"}, {"ordered_at": None})
 BAD_EVERY = 50
-CLOSER_ID = "END-OF-SAMPLE"
 # (orders POSTed, legacy rows) of `faas-etl run` per stack. The real Sensors call a function once
 # per record (the stand-in runner sends up to 500 per call): 35-85 source records/s end to end
 # on 2 cores shared with other test runs (load 20-50), against 400+ on the stand-ins, and ~16 s
@@ -98,12 +100,6 @@ def legacy_rows(count: int, seed: int = 11) -> list[tuple]:
     return out
 
 
-def window_closer(moment_ms: int) -> dict[str, Any]:
-    """The order that moves every aggregate window of the sample past its watermark."""
-    return {"order_id": CLOSER_ID, "cust_id": CUSTOMERS[0], "amount": 0.01, "quantity": 1,
-            "status": "paid", "ordered_at": iso(moment_ms)}
-
-
 @dataclass(frozen=True)
 class Sample:
     http: list[dict[str, Any]]
@@ -115,8 +111,9 @@ class Sample:
 
 
 def drive_orders(run: WorkflowRun, sample: Sample, *, batch: int = 500) -> tuple[int, float]:
-    """Seed, start, feed every source, wait, close the windows, wait. Returns the source records
-    and the seconds from the first one sent until every consumer group had caught up."""
+    """Seed, start, feed every source, wait, end the input, wait. Returns the source records
+    and the seconds from the first one sent until every consumer group had caught up (before
+    the end of input, whose last windows are not the sources' throughput)."""
     create_table(run.warehouse_url, "legacy_orders", LEGACY_COLUMNS, sample.legacy, key="order_id",
                  secrets_dir=run.stack.secrets_dir)
     run.expect_table("legacy-orders")
@@ -127,12 +124,10 @@ def drive_orders(run: WorkflowRun, sample: Sample, *, batch: int = 500) -> tuple
     run.stream_file("orders-csv")
     run.wait_drained()
     records, seconds = run.sent(), time.monotonic() - (run.first_record_at or time.monotonic())
-    closing = run.closing_times()
-    if closing:
-        moment = max(closing.values())
-        run.say(f"closing every window: one order at {iso(moment)}")
-        run.post("orders-api", [window_closer(moment)])
-        run.wait_drained()
+    # Only now, with every source's records on orders-raw: an end before the SQL rows came would
+    # close windows they belong to, and they would be dead-lettered as late.
+    run.end_inputs()
+    run.wait_drained()
     return records, seconds
 
 
@@ -157,8 +152,9 @@ def run_orders(stack: LocalStack, warehouse_url: str, sample: Sample, *, batch: 
     summary = summary_of(workflow.name, books, table=workflow.sink.table, warehouse=redact_url(warehouse_url),
                          elapsed_s=time.monotonic() - started, throughput=(records, seconds),
                          skipped=run.skipped, runner=run.runner.counters if run.runner else {},
-                         notes=[f"{CLOSER_ID}: one order past the lateness closes the sample's windows; "
-                                "its own window stays open (counted as open by per-country)", *notes])
+                         notes=["the input ends once every source is drained (ingest ?end=true on "
+                                f"{', '.join(sorted(run.ended))}): every window is emitted, the last ones too",
+                                *notes])
     return run, summary
 
 

@@ -2,5 +2,5 @@
 
 :mod:`.selection` picks a workflow's manifests and topics, :mod:`.run` drives the run
 (:class:`~.run.WorkflowRun`), :mod:`.kafka_edge` reads topics and group offsets, :mod:`.books`,
-:mod:`.offsets`, :mod:`.closing` and :mod:`.summary` are pure, :mod:`.sqldb` seeds and reads tables.
+:mod:`.offsets` and :mod:`.summary` are pure, :mod:`.sqldb` seeds and reads tables.
 """

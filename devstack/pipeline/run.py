@@ -8,11 +8,13 @@
    in this process; it does all the wiring: topics to Sensors to functions, calendar ticks to
    polled sources, failures to the dead-letter topic.
 3. feed the sources: ``post()`` (HTTP ingest through the gateway), ``stream_file()`` (the
-   file-source function, by path), ``expect_table()`` (a SQL source: the runner's ticks pull it).
+   file-source function, by path; it ends its topic when it is that topic's only source),
+   ``expect_table()`` (a SQL source: the runner's ticks pull it).
 4. ``wait_drained()``: until every source's records arrived and every consumer group of the
    runner committed up to the high watermark of its topic (from fetch responses), twice in a row.
-5. ``closing_times()``: the event time of one more record that moves every aggregate's watermark
-   past the windows holding the sample, for the caller to send through a source (:mod:`.closing`).
+5. ``end_inputs()``, once every source is drained: the input is over, so each source topic not
+   ended yet gets an end of input through the ingest function (``?end=true``); every partition
+   ends, the steps pass the end on, and the aggregates emit their last windows. Then wait again.
 6. ``books()``: every topic read back, balanced per source and step (:mod:`.books`).
 
 ``replay(operation)`` stops the runner, rewinds that operation's consumer group to the start of
@@ -37,7 +39,6 @@ from ..argo.fleet import SensorFleet
 from ..argo.runner import Runner
 from ..localstack import LocalStack
 from .books import Books, SourceFeed, StepPlan, keep_books
-from .closing import closing_time, newest_event
 from .kafka_edge import GroupOffsets, TopicReader, reset_group
 from .offsets import GroupLag
 from .selection import Selection, choose_documents, read_documents, workflow_topics, write_documents
@@ -73,6 +74,12 @@ def step_plans(workflow: Workflow) -> list[StepPlan]:
     return plans
 
 
+def sole_source(workflow: Workflow, source: Any) -> bool:
+    """Whether ``source`` is the only source writing its topic: then the end of its input is the
+    end of the topic's, and it may say so itself (a file source's ``end_of_input``)."""
+    return [s.name for s in workflow.sources if s.topic == source.topic] == [source.name]
+
+
 def data_path(workflow: Workflow) -> list[str]:
     """The operations records flow through: ticked sources, steps, sink (not the autoscaler)."""
     ticked = [s.name for s in workflow.sources if isinstance(s, (SqlSource, MetricsSource))]
@@ -104,6 +111,7 @@ class WorkflowRun:
         self.reader: TopicReader | None = None
         self.offsets = GroupOffsets(stack.bootstrap)
         self.feeds: dict[str, SourceFeed] = {}
+        self.ended: set[str] = set()  # source topics whose end of input was written
         self.first_record_at: float | None = None
 
     # -- setup ------------------------------------------------------------------------------
@@ -194,19 +202,47 @@ class WorkflowRun:
         return accepted
 
     def stream_file(self, source_name: str) -> dict:
-        """Have the file-source function stream the source's file; its answer."""
+        """Have the file-source function stream the source's file; its answer. The file ends its
+        topic only when no other source writes it: others' records would come after the end,
+        into windows already closed (late)."""
         source = self._source(source_name, FileSource)
         path = self.root / source.path
         sent = data_rows(path.read_text(encoding="utf-8"), source.format)
+        end = sole_source(self.workflow, source)
         self._clock()
         with self.stack.session() as http:
             resp = http.post(f"{self.stack.url}/function/file-source",
-                             json={"source": {**source.spec(), "dead_letter": self.workflow.dead_letter}},
+                             json={"source": {**source.spec(), "dead_letter": self.workflow.dead_letter,
+                                              "end_of_input": end}},
                              timeout=120)
         if resp.status_code != 200:
             raise RunError(f"sources.{source.name}: file-source answered {resp.status_code}: {resp.text[:200]}")
         self._feed(source, sent)
+        if end:
+            self.ended.add(source.topic)
         return resp.json()
+
+    def end_input(self, topic: str) -> None:
+        """Say that ``topic``'s input is over: every partition ends (the ingest function's
+        ``?end=true``, no record), so the windows downstream close, the last ones too. No
+        Idempotency-Key: a later end of the same topic (a new run of the input) must not be
+        taken for a redelivery of this one."""
+        if topic not in {s.topic for s in self.workflow.sources}:
+            raise RunError(f"end_input: {topic!r} is not a source topic of workflow {self.workflow.name}")
+        with self.stack.session() as http:
+            resp = http.post(f"{self.stack.url}/function/ingest/{topic}?end=true", data=b"", timeout=60)
+        if resp.status_code != 200:
+            raise RunError(f"end_input: ingest answered {resp.status_code} for {topic}: {resp.text[:200]}")
+        self.ended.add(topic)
+        self.say(f"end of input on {topic}: every partition ended")
+
+    def end_inputs(self) -> list[str]:
+        """:meth:`end_input` for every source topic not ended yet (call once every source is
+        drained); the topics ended."""
+        topics = sorted({s.topic for s in self.workflow.sources} - self.ended)
+        for topic in topics:
+            self.end_input(topic)
+        return topics
 
     def expect_table(self, source_name: str) -> int:
         """A SQL source is pulled by the runner's ticks: expect every row its table holds now."""
@@ -266,16 +302,6 @@ class WorkflowRun:
     def _aggregates(self) -> list[tuple[Any, AggregateConfig]]:
         return [(s, AggregateConfig.from_dict(thaw(s.params), f"steps.{s.name}.params"))
                 for s in self.workflow.steps if s.kind == "aggregate"]
-
-    def closing_times(self) -> dict[str, int]:
-        """Per aggregate step, the event time (ms) of a record that closes every open window."""
-        out = {}
-        for step, config in self._aggregates():
-            inputs = [m for t in step.inputs for m in self.reader.messages[t]]
-            newest = newest_event((m.value for m in inputs), (m.headers for m in inputs), config)
-            if newest is not None:
-                out[step.name] = closing_time(newest, config.window_ms, config.allowed_lateness_ms)
-        return out
 
     def _state_path(self) -> pathlib.Path:
         """Where the functions keep step state: LocalStack's STATE_URL, unless extra_env moved it."""

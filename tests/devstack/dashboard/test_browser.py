@@ -18,9 +18,9 @@ import pytest
 
 from devstack.dashboard.cli import start_dashboard
 from devstack.dashboard.config import DashboardConfig
-from devstack.demo import WORKFLOW, http_orders, window_closer
+from devstack.demo import WORKFLOW, http_orders
 from devstack.localstack import LocalStack
-from devstack.pipeline.kafka_edge import messages_on
+from devstack.pipeline.kafka_edge import messages_on, records_in
 from devstack.pipeline.run import WorkflowRun
 from devstack.pipeline.sqldb import count_rows
 from etlkit.controller.measure import parse_prometheus
@@ -126,33 +126,36 @@ def test_the_page_shows_what_the_broker_and_the_gateway_say_while_data_flows(flo
     assert shot.stat().st_size > 10_000
 
     run.wait_drained(timeout=90)
-    # One order past the aggregate's lateness closes every window: rows reach the warehouse.
-    (moment,) = run.closing_times().values()
-    run.post("orders-api", [window_closer(moment)])
+    # The end of input (no record) ends every partition of orders-raw: every window closes and
+    # the rows reach the warehouse.
+    assert run.end_inputs() == ["orders-raw"]
     run.wait_drained(timeout=90)
     rows = count_rows(warehouse_url(stack), workflow.sink.table)
     assert rows > 0
     shown = _wait_equal(browser, {workflow.sink.table: float(rows)}, "#warehouse tr[data-table]",
                         "table", "rows")
     assert shown == {workflow.sink.table: rows}, "warehouse rows on the page vs the warehouse's"
+    # The page's topic rows count messages (a batch of records each), as the offsets do.
     broker = {t.name: messages_on(stack.bootstrap, t.name, t.partitions) for t in workflow.topics}
-    assert broker["orders-raw"] == 1201
+    records = {t.name: records_in(stack.bootstrap, t.name, t.partitions) for t in workflow.topics}
+    assert records["orders-raw"] == 1200
     shown = _wait_equal(browser, {t: float(n) for t, n in broker.items()},
                         "#topics tr[data-topic]", "topic", "records")
     assert shown == broker, "topic records on the page vs the broker's"
     assert browser.run("return Number(document.getElementById('t-dead').dataset.value)") == \
         broker["orders-dlq"]
 
-    # Step counters (summed over the functions' replicas) against the topics they feed.
+    # Step counters (summed over the functions' replicas, in records) against the records of the
+    # topics they read.
     steps = {"orders/paid-only": ("in", "orders-raw"), "orders/normalise": ("in", "orders-paid"),
              "orders/with-customer": ("in", "orders-clean"),
              "orders/per-country": ("in", "orders-enriched")}
     for step, (field, topic) in steps.items():
-        value = _wait_equal(browser, {step: float(broker[topic])}, "#steps tr[data-step]", "step", field)
-        assert value == {step: broker[topic]}, f"{step} {field} vs records on {topic}"
-    emitted = _wait_equal(browser, {"orders/paid-only": float(broker["orders-paid"])},
+        value = _wait_equal(browser, {step: float(records[topic])}, "#steps tr[data-step]", "step", field)
+        assert value == {step: records[topic]}, f"{step} {field} vs records on {topic}"
+    emitted = _wait_equal(browser, {"orders/paid-only": float(records["orders-paid"])},
                           "#steps tr[data-step]", "step", "emitted")
-    assert emitted == {"orders/paid-only": broker["orders-paid"]}
+    assert emitted == {"orders/paid-only": records["orders-paid"]}
 
     gateway = _gateway_calls(stack, STEP_FUNCTIONS)
     assert gateway["filter"] > 0

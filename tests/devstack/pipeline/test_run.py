@@ -1,10 +1,12 @@
-"""The pure parts of a workflow run: how many records a file holds, what the books see of steps."""
+"""The pure parts of a workflow run: how many records a file holds, what the books see of steps,
+which source may end its topic."""
+import dataclasses
 import pathlib
 
 import pytest
 
 from devstack.pipeline.books import StepPlan
-from devstack.pipeline.run import data_path, data_rows, step_plans
+from devstack.pipeline.run import data_path, data_rows, sole_source, step_plans
 from etlkit.workflow import load_workflow
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
@@ -39,3 +41,17 @@ def test_step_plans_follow_the_pipeline_and_find_the_aggregates_count():
 def test_the_data_path_is_the_ticked_sources_the_steps_and_the_sink():
     workflow = load_workflow(REPO / "workflows" / "orders.yaml")
     assert data_path(workflow) == ["legacy-orders", "paid-only", "normalise", "with-customer", "per-country", "sink"]
+
+
+def test_a_file_source_sharing_its_topic_is_not_its_sole_source():
+    # orders-raw is written by orders-api, orders-csv and legacy-orders: the file's end would
+    # close windows before the SQL rows arrive.
+    workflow = load_workflow(REPO / "workflows" / "orders.yaml")
+    by_name = {s.name: s for s in workflow.sources}
+    assert {s.topic for s in workflow.sources} == {"orders-raw"}
+    assert [name for name, s in by_name.items() if sole_source(workflow, s)] == []
+    alone = dataclasses.replace(workflow, sources=(by_name["orders-csv"],))
+    assert sole_source(alone, by_name["orders-csv"])
+    elsewhere = dataclasses.replace(by_name["orders-api"], topic="orders-other")
+    two_topics = dataclasses.replace(workflow, sources=(by_name["orders-csv"], elsewhere))
+    assert sole_source(two_topics, by_name["orders-csv"]) and sole_source(two_topics, elsewhere)
