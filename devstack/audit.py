@@ -240,7 +240,15 @@ def _given_up_mark(letter: Mapping[str, Any]) -> str:
     if isinstance(headers, dict) and headers.get(wire.BATCH_HEADER):
         return str(headers[wire.BATCH_HEADER])
     payload = letter.get("payload")
-    entries = payload.get("records") if isinstance(payload, dict) and "records" in payload else [payload]
+    if isinstance(payload, dict) and "records" in payload:
+        # The batch's entries as a reader of the topic sees them (wire.unbatch restores each
+        # entry's etl-event-time header from its time), so they compare with _input_mark's.
+        try:
+            entries = wire.unbatch(json.dumps(payload).encode(), {wire.BATCH_HEADER: "letter"})[1]
+        except ValueError:
+            entries = payload["records"]
+    else:
+        entries = [payload]
     return json.dumps([letter.get("topic"), entries], sort_keys=True)
 
 

@@ -22,6 +22,8 @@ to 500 records), so a year of a busy sink is a few million small rows.
 """
 from __future__ import annotations
 
+from typing import Mapping
+
 from dataclasses import dataclass
 
 APPLIED_TABLE = "faas_etl_applied"
@@ -53,15 +55,17 @@ def consumer_name(workflow: str, step: str, table: str) -> str:
     return f"{workflow}/{step}/{table}"
 
 
-def create_applied_table(text_type: str, integer_type: str) -> str:
-    """``CREATE TABLE IF NOT EXISTS faas_etl_applied`` in a backend's types."""
-    return (f'CREATE TABLE IF NOT EXISTS "{APPLIED_TABLE}" ("consumer" {text_type} NOT NULL, '
-            f'"batch_id" {text_type} NOT NULL, "applied_at_ms" {integer_type} NOT NULL, '
+def create_applied_table(sql_types: Mapping[str, str]) -> str:
+    """``CREATE TABLE IF NOT EXISTS faas_etl_applied`` in a backend's types (``"text"`` and
+    ``"integer"`` name them)."""
+    return (f'CREATE TABLE IF NOT EXISTS "{APPLIED_TABLE}" ("consumer" {sql_types["text"]} NOT NULL, '
+            f'"batch_id" {sql_types["text"]} NOT NULL, "applied_at_ms" {sql_types["integer"]} NOT NULL, '
             f'PRIMARY KEY ("consumer", "batch_id"))')
 
 
-def insert_mark(placeholder: str) -> str:
-    """The statement inserting a mark, doing nothing (0 rows) when it is there already."""
-    marks = ", ".join([placeholder] * 3)
+def insert_mark(paramstyle: str) -> str:
+    """The statement inserting a mark, doing nothing (0 rows) when it is there already, in the
+    driver's DB-API ``paramstyle`` ("qmark": sqlite3, "format": psycopg)."""
+    marks = "?, ?, ?" if paramstyle == "qmark" else "%s, %s, %s"
     return (f'INSERT INTO "{APPLIED_TABLE}" ("consumer", "batch_id", "applied_at_ms") VALUES ({marks})'
             ' ON CONFLICT ("consumer", "batch_id") DO NOTHING')

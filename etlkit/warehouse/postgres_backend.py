@@ -57,7 +57,7 @@ _COMPARE_CAST = {ColumnType.JSON: "::jsonb", ColumnType.TEXT: "::text"}
 # SQLSTATE classes that are the data's fault: 22 data exception, 23 integrity violation,
 # 54 program limit exceeded (e.g. a key too long for the primary-key index).
 _BAD_DATA_CLASSES = ("22", "23", "54")
-_INSERT_MARK = insert_mark("%s")
+_INSERT_MARK = insert_mark("format")
 
 
 def _changed(target: str, column: Column) -> str:
@@ -129,7 +129,7 @@ class PostgresWarehouse(SqlWarehouse):
         with db.transaction():
             # Replicas starting together: CREATE TABLE IF NOT EXISTS alone can collide in the catalog.
             db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"faas-etl.warehouse.{APPLIED_TABLE}",))
-            db.execute(create_applied_table("text", "bigint"))
+            db.execute(create_applied_table({"text": "text", "integer": "bigint"}))
 
     def _write(
         self, table: str, key_column: str, batch: ConvertedBatch, applied: AppliedMark | None, probe: bool

@@ -35,7 +35,7 @@ SQLITE_TYPES = {
     ColumnType.DECIMAL: "DECIMAL TEXT",
 }
 _FROM_DECLARED = {declared: kind for kind, declared in SQLITE_TYPES.items()}
-_INSERT_MARK = insert_mark("?")
+_INSERT_MARK = insert_mark("qmark")
 _RETRYABLE_MESSAGES = ("locked", "busy", "disk i/o", "unable to open", "disk is full")
 
 
@@ -118,7 +118,7 @@ class SqliteWarehouse(SqlWarehouse):
         return actual
 
     def _ensure_applied_table(self) -> None:
-        self._db.execute(create_applied_table("TEXT", "INTEGER"))
+        self._db.execute(create_applied_table({"text": "TEXT", "integer": "INTEGER"}))
 
     def _write(
         self, table: str, key_column: str, batch: ConvertedBatch, applied: AppliedMark | None, probe: bool

@@ -56,7 +56,7 @@ def test_a_batch_goes_back_unchanged_and_a_plain_message_keeps_its_argo_event_id
     identity, entries, end = wire.unbatch(rec.value, rec.headers)
     # argo-events pkg/eventsources/sources/kafka/start.go genUniqueID
     assert identity == f"raw:raw:{URL}:raw:1:7" and rec.partition == 1 and not end
-    assert entries == [{"key": "k1", "time": 99, "headers": {"etl-source": "kcat"}, "value": {"id": "k1"}}]
+    assert entries == [{"key": "k1", "time": 99, "headers": {"etl-source": "kcat", "etl-event-time": "99"}, "value": {"id": "k1"}}]
 
 
 def letters() -> list[RawMessage]:

@@ -135,8 +135,7 @@ def test_a_run_started_through_the_workflow_manager_moves_data(running):
         return http.get(f"{manager}/upflow/run", timeout=30).json()
 
     def settled(now):
-        sensor = now["sensors"].get("upflow-positive", {})
-        return now["steps"][0]["records"]["in"] >= 7 and sensor.get("events_in", 0) >= 10
+        return now["steps"][0]["records"]["in"] >= 10
 
     deadline = time.monotonic() + 40
     now = status()
@@ -144,9 +143,11 @@ def test_a_run_started_through_the_workflow_manager_moves_data(running):
         time.sleep(0.5)
         now = status()
     assert now["state"] == "running"
-    # "amount > 0" is pushed down to the Sensor: it drops the 3 others before the function.
-    assert now["sensors"]["upflow-positive"]["filtered"] == 3
-    assert now["steps"][0]["records"] == {"in": 7, "out": 7, "filtered": 0, "dead_lettered": 0, "emitted": 7}
+    # The filter function drops the 3 others (the Sensor filters nothing: records travel in
+    # batches, one event per Kafka message, docs/contracts.md); the 10 records came as at most
+    # one batch per partition of upflow-raw.
+    assert 1 <= now["sensors"]["upflow-positive"]["events_in"] <= 2
+    assert now["steps"][0]["records"] == {"in": 10, "out": 7, "filtered": 3, "dead_lettered": 0, "emitted": 7}
     assert http.delete(f"{manager}/upflow/run", timeout=60).status_code == 200
 
 

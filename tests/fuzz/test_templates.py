@@ -15,6 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from devstack.argo import gotemplate
+from devstack.argo.events import Event, EventContext
+from devstack.argo.params import construct_payload
+from devstack.argo.sensor_spec import parse_sensor
+from devstack.argo.yamlnode import Node
 from devstack.chaos.workflow import DataPath
 from etlkit.workflow import WorkflowInvalid
 from etlkit.workflow.parse import parse_workflow
@@ -44,17 +48,24 @@ def _workflow(condition_text, derive_text, description):
 
 
 def _bodies(files):
-    """Per Sensor, the body its HTTP trigger posts for EVENT (its dataTemplate, executed)."""
+    """Per Sensor, the body its HTTP trigger posts for EVENT, built by the local runner's payload
+    code (checked against Argo's own by tests/devstack/argo/test_conformance.py); a step's ``step``
+    arrives as JSON text and is read back here."""
     out = {}
     for f in files:
         docs = list(yaml.safe_load_all(f.text))  # every manifest is valid YAML
         for doc in docs:
             if not isinstance(doc, dict) or doc.get("kind") != "Sensor":
                 continue
-            for trigger in doc["spec"]["triggers"]:
-                for param in trigger["template"].get("http", {}).get("payload", []):
-                    template = gotemplate.parse(param["src"]["dataTemplate"])
-                    out[doc["metadata"]["name"]] = json.loads(template.execute(EVENT, NOW))
+            sensor = parse_sensor(Node(f.path if hasattr(f, "path") else "sensor.yaml", "", doc))
+            events = {d.name: Event(EventContext(id="es:e:host:t:0:0", source=d.event_source, type="kafka",
+                                                 subject=d.event_name, time=NOW), EVENT)
+                      for d in sensor.dependencies}
+            for trigger in sensor.triggers:
+                body = json.loads(construct_payload(trigger.action.payload, events, NOW))
+                if isinstance(body.get("step"), str):
+                    body["step"] = json.loads(body["step"])
+                out[doc["metadata"]["name"]] = body
     return out
 
 

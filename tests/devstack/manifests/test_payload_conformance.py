@@ -107,7 +107,7 @@ def test_the_step_receives_the_event_data_byte_for_byte_and_its_id(oracle, senso
     parsed = parse_invocation(body)
     assert parsed.step == step and parsed.version == int(doc["version"])
     assert parsed.identity == dict(message.headers)[wire.BATCH_HEADER].decode()
-    [event] = parsed.events
+    event = parsed.event
     records, bad = records_from_batch_event(event)
     assert bad == []
     [record] = records
@@ -123,7 +123,7 @@ def test_a_plain_message_is_identified_by_its_argo_event_id(oracle):
     parsed = parse_invocation(_payload(oracle, dependency, message, parameters))
 
     assert parsed.identity == "orders-raw:orders-raw:etl-kafka-bootstrap.kafka.svc:9092:orders-raw:2:9"
-    [event] = parsed.events
+    event = parsed.event
     assert event["key"] == "O-1" and event["partition"] == 2
     assert (event["body"]["big"], event["body"]["odd"]) == (INT64_MAX, ABOVE_2_53)
 

@@ -7,6 +7,8 @@ are exactly those k8s/rbac grants the workflow-manager's ServiceAccount.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 from kubernetes import client
 
@@ -62,8 +64,8 @@ def test_a_new_version_replaces_what_changed_and_deletes_what_it_no_longer_has(a
     assert "orders-per-country" in puts and "orders-ticks" in puts  # stamped wiring: every one replaced
     assert not [c for c in later if c.method == "PUT" and "kafkatopics" in c.path]  # same topics: untouched
     (sensor,) = [o for o in server.objects("sensors") if o["metadata"]["name"] == "orders-per-country"]
-    payload = sensor["spec"]["triggers"][0]["template"]["http"]["payload"][0]["src"]["dataTemplate"]
-    assert '"version": 2' in payload and '"window": "2m"' in payload
+    payload = {p["dest"]: p["src"] for p in sensor["spec"]["triggers"][0]["template"]["http"]["payload"]}
+    assert payload["version"]["value"] == "2" and json.loads(payload["step"]["value"])["params"]["window"] == "2m"
     assert sensor["metadata"]["resourceVersion"] == "2"  # replaced once, with the version listed
     assert backend.applied("orders")["orders"].version == 2
 

@@ -46,7 +46,7 @@ def test_a_redelivered_batch_answers_duplicate_writes_nothing_and_dead_letters_a
         backend: Backend, table: str):
     body = _batch_body(table, "b-1", [b'{"id":"a","n":1}', b'{"id":"b","n":"x"}', b'{"id":"c","n":3}'])
     # "n" is an integer column from the first batch: the second row of the next is a dead letter.
-    load = lambda b, produced: _answer(handle_sink(b, 5, produced.extend, lambda _url: backend.warehouse))  # noqa: E731
+    load = lambda b, produced: _answer(handle_sink(b, 5, lambda records, origin, **_: produced.extend(records), lambda _url: backend.warehouse))  # noqa: E731
     load(_batch_body(table, "b-0", [b'{"id":"z","n":0}']), [])
     first, again = [], []
     assert load(body, first) == {"status": 200, "in": 3, "out": 2, "filtered": 0, "dead_lettered": 1,
@@ -62,7 +62,7 @@ def test_a_redelivered_batch_answers_duplicate_writes_nothing_and_dead_letters_a
 def test_a_plain_message_is_applied_once_by_its_argo_event_id(backend: Backend, table: str):
     body = _invocation(_sink(table), "es:orders:127.0.0.1:9092:orders:0:41", "orders",
                        b'{"id":"a","n":1}', {})
-    answers = [_answer(handle_sink(body, 5, [].extend, lambda _url: backend.warehouse)).get("duplicate", 0)
+    answers = [_answer(handle_sink(body, 5, lambda records, origin, **_: None, lambda _url: backend.warehouse)).get("duplicate", 0)
                for _ in range(2)]
     assert answers == [0, 1]
     assert backend.query(f"SELECT batch_id FROM {APPLIED_TABLE} WHERE consumer = 'w/load/{table}'") == [
@@ -87,14 +87,14 @@ def test_exact_values_from_a_steps_input_to_the_warehouse(backend: Backend, tabl
     mapped = []
     event_id = "es:orders:127.0.0.1:9092:orders:0:7"
     answer = _answer(handle_step(_invocation(spec, event_id, "orders", RAW, {"etl-source": "shop"}),
-                                 "map", 5, mapped.extend))
+                                 "map", 5, lambda records, origin, **_: mapped.extend(records)))
     assert (answer["status"], answer["out"], len(mapped)) == (200, 1, 1)
     assert b'"d":123456789012345678901234567890.123' in mapped[0].value
     # ... as a batch on the wire (etlkit/wire.py), which the Sensor hands the loader unparsed ...
     (message,) = batches(mapped, f"{event_id}/tidy", lambda _topic: 1)
     body = _invocation(_sink(table), "es:clean:127.0.0.1:9092:clean:0:0", "clean", message.value,
                        {BATCH_HEADER: dict(message.headers)[BATCH_HEADER].decode()})
-    loaded = _answer(handle_sink(body, 5, [].extend, lambda _url: backend.warehouse))
+    loaded = _answer(handle_sink(body, 5, lambda records, origin, **_: None, lambda _url: backend.warehouse))
     assert (loaded["status"], loaded["written"], loaded["dead_lettered"]) == (200, 1, 0)
     # ... and every value is in the table as it was written at the start.
     columns = ", ".join(f'CAST("{name}" AS TEXT)' for name in EXPECTED_TEXT)
