@@ -57,10 +57,11 @@ def test_run_lands_every_record_once_and_prints_json(tmp_path):
     assert said in out.stderr and out.stderr.count("; running on the stand-ins\n") == 1
     assert summary["ok"] is True, summary["problems"]
     sources = {s["name"]: (s["sent"], s["on_topic"], s["dead_lettered"]) for s in summary["sources"]}
-    # 600 orders and the order that closes the windows; 201 CSV lines, one too short to parse.
-    assert sources == {"orders-api": (601, 601, 0), "orders-csv": (201, 200, 1), "legacy-orders": (100, 100, 0)}
+    # 600 orders (the windows close on an end of input, no extra order); 201 CSV lines, one too
+    # short to parse.
+    assert sources == {"orders-api": (600, 600, 0), "orders-csv": (201, 200, 1), "legacy-orders": (100, 100, 0)}
     steps = {s["name"]: s for s in summary["steps"]}
-    assert steps["paid-only"]["in"] == 601 + 200 + 100
+    assert steps["paid-only"]["in"] == 600 + 200 + 100
     for step in summary["steps"]:
         assert step["in"] == step["out"] + step["filtered"] + step["dead_lettered"], step
     assert steps["normalise"]["in"] == steps["paid-only"]["out"]

@@ -135,7 +135,8 @@ def test_a_run_started_through_the_workflow_manager_moves_data(running):
         return http.get(f"{manager}/upflow/run", timeout=30).json()
 
     def settled(now):
-        return now["steps"][0]["records"]["in"] >= 10
+        sensor = now["sensors"].get("upflow-positive", {})
+        return now["steps"][0]["records"]["in"] >= 10 and sensor.get("events_in", 0) >= 1
 
     deadline = time.monotonic() + 40
     now = status()
