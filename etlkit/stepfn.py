@@ -21,6 +21,7 @@ from .steps import (ConfigError, DeadLetter, LookupUnavailable, Record, StateErr
 from .steps.argo_event import batch_end, is_batch_event
 from .steps.record import EVENT_TIME_HEADER, SOURCE_HEADER
 from .wire import BATCH_HEADER
+from .workflow.names import lane_free_event_id
 
 if TYPE_CHECKING:
     from .state_store import StateStore
@@ -65,6 +66,8 @@ def parse_invocation(body: bytes, kind: str | None = None, role: str = "step") -
     identity = doc.get("id")
     if identity is not None and not isinstance(identity, str):
         raise BadRequest("id: must be text (the Argo event id)")
+    if identity is not None:  # whichever lane read the message (workflow/names.py)
+        identity = lane_free_event_id(identity)
     if len(events) == 1 and is_batch_event(events[0]):
         identity = str(events[0]["headers"][BATCH_HEADER])
     return Invocation(workflow=str(doc.get("workflow", "")), step=spec, events=events,

@@ -6,7 +6,8 @@ start.go``: ``MarkMessage`` after ``dispatch``), so that group's lag stays near 
 step's real backlog waits in the stream. What waits there, per Sensor: each durable consumer of
 stream ``default`` (``v1alpha1.JetStreamStreamName``) filtered on subject
 ``default.<eventsource>.<event>`` (``pkg/eventbus/jetstream/sensor/trigger_conn.go``,
-``Subscribe``: one durable pull consumer per (sensor, trigger, dependency)). Its ``num_pending``
+``Subscribe``: one durable pull consumer per (sensor, trigger, dependency)); an input topic's
+events are its lanes, each read by its own trigger (:func:`input_held`). Its ``num_pending``
 counts events in the stream it has not fetched, its ``num_ack_pending`` those fetched and not
 acknowledged (with ``atLeastOnce`` a Sensor acknowledges once its trigger is done).
 
@@ -31,7 +32,7 @@ from typing import Any
 from ..workflow import names
 from .errors import EdgeError
 
-__all__ = ["STREAM", "subject", "input_subject", "held_by_subject", "JetStreamMonitor",
+__all__ = ["STREAM", "subject", "input_held", "held_by_subject", "JetStreamMonitor",
            "NoEventBus", "NO_EVENTBUS_REASON"]
 
 STREAM = "default"  # v1alpha1.JetStreamStreamName: one stream per EventBus
@@ -48,11 +49,17 @@ def subject(event_source: str, event: str) -> str:
     return f"{STREAM}.{event_source}.{event}"
 
 
-def input_subject(topic: str) -> str:
-    """The subject of a workflow's input topic: its Kafka EventSource and event are named after
-    the topic (:func:`etlkit.workflow.names.kafka_eventsource`)."""
+def input_held(by_subject: Mapping[str, int], topic: str) -> int:
+    """Events the bus holds for an input topic: the sum over every event of the topic's Kafka
+    EventSource (:func:`etlkit.workflow.names.kafka_eventsource`), one per lane
+    (:func:`etlkit.workflow.names.lane_event`, ``default.<topic>.<topic>-<i>``), whatever the
+    number of lanes. Names are DNS labels (no dot), so the second part of a subject is its source.
+
+    >>> input_held({"default.a.a-0": 2, "default.a.a-1": 3, "default.a-b.a-b-0": 7}, "a")
+    5
+    """
     source = names.kafka_eventsource(topic)
-    return subject(source, source)
+    return sum(n for s, n in by_subject.items() if s.split(".")[:2] == [STREAM, source])
 
 
 def held_by_subject(jsz: Mapping[str, Any], stream: str = STREAM) -> dict[str, int]:
