@@ -49,12 +49,34 @@ def lane_documents(hold_ms: int, record_file: str) -> tuple[dict[str, Any], dict
     return source, sensor
 
 
-def batch_messages(prefix: str, partitions: int, batches_per_partition: int, per_batch: int) -> list:
+def batch_messages(prefix: str, partitions: int, batches_per_partition: int, per_batch: int,
+                   topic: str = INPUT) -> list:
     """Record batches as our functions write them: ``batches_per_partition`` on every partition,
     ``per_batch`` records each, keys ``<prefix>-<partition>-<n>`` numbered in partition order."""
-    records = [out_record(INPUT, b'{"n": %d}' % n, f"{prefix}-{p}-{n:06d}".encode(), (), None, p)
+    records = [out_record(topic, b'{"n": %d}' % n, f"{prefix}-{p}-{n:06d}".encode(), (), None, p)
                for p in range(partitions) for n in range(batches_per_partition * per_batch)]
     return wire.batches(records, f"lanes/{prefix}", lambda _t: partitions, max_records=per_batch)
+
+
+def expected_keys(prefix: str, partitions: int, batches_per_partition: int, per_batch: int) -> list[str]:
+    """The record keys :func:`batch_messages` writes."""
+    return [f"{prefix}-{p}-{n:06d}" for p in range(partitions) for n in range(batches_per_partition * per_batch)]
+
+
+def phase_calls(record_file: pathlib.Path, prefix: str) -> list[sc.Call]:
+    """The probe's answered calls carrying records of ``prefix`` (the body names their keys)."""
+    return [c for c in sc.calls(record_file) if c.ended is not None and c.status == 200 and f'"{prefix}-' in c.body]
+
+
+def scale(stack: Any, function: str, replicas: int, timeout: float = 60.0) -> None:
+    """Scale ``function`` through the gateway's API and wait until that many replicas are ready."""
+    with stack.session() as http:
+        resp = http.post(f"{stack.url}/system/scale-function/{function}",
+                         json={"serviceName": function, "replicas": replicas}, timeout=30)
+        if resp.status_code not in (200, 202):
+            raise RuntimeError(f"scaling {function}: HTTP {resp.status_code} {resp.text}")
+        sc.wait_until(lambda: http.get(f"{stack.url}/system/function/{function}", timeout=10)
+                      .json().get("availableReplicas") == replicas, timeout, f"{replicas} ready replicas")
 
 
 @dataclass(frozen=True)
@@ -142,49 +164,36 @@ class LaneRun:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def scale(self, replicas: int, timeout: float = 60.0) -> None:
-        """Scale the probe through the gateway's API and wait until that many replicas are ready."""
-        url = self.parts.stack.url
-        with self.parts.stack.session() as http:
-            resp = http.post(f"{url}/system/scale-function/{PROBE}",
-                             json={"serviceName": PROBE, "replicas": replicas}, timeout=30)
-            if resp.status_code not in (200, 202):
-                raise RuntimeError(f"scaling {PROBE}: HTTP {resp.status_code} {resp.text}")
-            sc.wait_until(lambda: http.get(f"{url}/system/function/{PROBE}", timeout=10)
-                          .json().get("availableReplicas") == replicas, timeout, f"{replicas} ready replicas")
+    def scale(self, replicas: int) -> None:
+        scale(self.parts.stack, PROBE, replicas)
 
     def phase(self, prefix: str, replicas: int, batches_per_partition: int, per_batch: int) -> Phase:
         """Produce the phase's batches at once and wait for an answered call per batch."""
         messages = batch_messages(prefix, self.partitions, batches_per_partition, per_batch)
-        expected = [f"{prefix}-{p}-{n:06d}" for p in range(self.partitions)
-                    for n in range(batches_per_partition * per_batch)]
+        expected = expected_keys(prefix, self.partitions, batches_per_partition, per_batch)
         began = time.time()
         assert self.producer is not None
         for m in messages:
             self.producer.produce(m.topic, value=m.value, key=m.key, headers=list(m.headers), partition=m.partition)
         if self.producer.flush(30):
             raise RuntimeError("the input batches were not all acknowledged by Kafka in 30 s")
-        made = self._wait(prefix, len(messages))
+        made = wait_calls(self.record_file, prefix, len(messages))
         doubled, missing, out_of_order = books(made, expected)
         return Phase(replicas, len(expected), len(made), max(c.ended or 0 for c in made) - began,
                      sc.max_in_flight(made), doubled, missing, out_of_order)
 
-    def _phase_calls(self, prefix: str) -> list[sc.Call]:
-        """Answered calls carrying this phase's records (the body names them: prefix a key's start)."""
-        return [c for c in sc.calls(self.record_file)
-                if c.ended is not None and c.status == 200 and f'"{prefix}-' in c.body]
 
-    def _wait(self, prefix: str, count: int) -> list[sc.Call]:
-        """The phase's answered calls once there are ``count``, or when none came for STALL_S."""
-        made: list[sc.Call] = []
-        progress = time.monotonic()
-        while len(made) < count and time.monotonic() - progress < STALL_S:
-            time.sleep(0.2)
-            now = self._phase_calls(prefix)
-            if len(now) > len(made):
-                progress = time.monotonic()
-            made = now
-        return made
+def wait_calls(record_file: pathlib.Path, prefix: str, count: int) -> list[sc.Call]:
+    """The answered calls of ``prefix`` once there are ``count``, or when none came for STALL_S."""
+    made: list[sc.Call] = []
+    progress = time.monotonic()
+    while len(made) < count and time.monotonic() - progress < STALL_S:
+        time.sleep(0.2)
+        now = phase_calls(record_file, prefix)
+        if len(now) > len(made):
+            progress = time.monotonic()
+        made = now
+    return made
 
 
 def ratio(one: Phase, two: Phase) -> float:
