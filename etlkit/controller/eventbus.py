@@ -32,7 +32,7 @@ from typing import Any
 from ..workflow import names
 from .errors import EdgeError
 
-__all__ = ["STREAM", "subject", "input_held", "held_by_subject", "JetStreamMonitor",
+__all__ = ["STREAM", "input_held", "held_by_subject", "JetStreamMonitor",
            "NoEventBus", "NO_EVENTBUS_REASON"]
 
 STREAM = "default"  # v1alpha1.JetStreamStreamName: one stream per EventBus
@@ -40,20 +40,15 @@ NO_EVENTBUS_REASON = ("no EventBus monitor configured (EVENTBUS_MONITOR_URL): th
                       "Kafka itself, its group's lag is the whole backlog")
 
 
-def subject(event_source: str, event: str) -> str:
-    """The subject an EventSource publishes an event on, and a Sensor's consumer filters on.
-
-    >>> subject("orders-raw", "orders-raw")
-    'default.orders-raw.orders-raw'
-    """
-    return f"{STREAM}.{event_source}.{event}"
-
-
 def input_held(by_subject: Mapping[str, int], topic: str) -> int:
-    """Events the bus holds for an input topic: the sum over every event of the topic's Kafka
-    EventSource (:func:`etlkit.workflow.names.kafka_eventsource`), one per lane
-    (:func:`etlkit.workflow.names.lane_event`, ``default.<topic>.<topic>-<i>``), whatever the
-    number of lanes. Names are DNS labels (no dot), so the second part of a subject is its source.
+    """Events the bus holds for an input topic, summed over its EventSource's events.
+
+    An EventSource publishes an event on subject ``default.<eventsource>.<event>``, which a
+    Sensor's consumers filter on. An input topic's EventSource
+    (:func:`etlkit.workflow.names.kafka_eventsource`) has one event per lane
+    (:func:`etlkit.workflow.names.lane_event`: ``default.<topic>.<topic>-<i>``); every one counts,
+    whatever the number of lanes. Names are DNS labels (no dot), so a subject's second part is
+    its EventSource.
 
     >>> input_held({"default.a.a-0": 2, "default.a.a-1": 3, "default.a-b.a-b-0": 7}, "a")
     5
