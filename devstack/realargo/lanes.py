@@ -178,6 +178,8 @@ class LaneRun:
         if self.producer.flush(30):
             raise RuntimeError("the input batches were not all acknowledged by Kafka in 30 s")
         made = wait_calls(self.record_file, prefix, len(messages))
+        if not made:
+            raise TimeoutError(f"phase {prefix}: no call answered in {STALL_S:.0f} s")
         doubled, missing, out_of_order = books(made, expected)
         return Phase(replicas, len(expected), len(made), max(c.ended or 0 for c in made) - began,
                      sc.max_in_flight(made), doubled, missing, out_of_order)

@@ -10,15 +10,31 @@ Asserted: the outcome, not a timing (the rate ratio is ``make bench``'s, bench/b
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from devstack.realargo import lanes as ln
 from devstack.realargo.lanes import LaneRun
+from devstack.realargo.scenario import Call
 from tests.fixtures.realargo import require_real_argo
-
-pytestmark = pytest.mark.slow
 
 HOLD_MS = 100
 BATCHES, PER_BATCH = 3, 4  # per partition
+
+
+def _call(started: float, message) -> Call:
+    """A probe call carrying ``message`` (a batch) as the Sensor posts it."""
+    event = {"topic": message.topic, "key": None, "partition": message.partition, "timestamp": "",
+             "headers": {k: v.decode() for k, v in message.headers}, "body": json.loads(message.value)}
+    return Call(f"c{started}", started, started + 0.1, 200, json.dumps({"event": event}))
+
+
+def test_the_books_name_a_doubled_a_missing_and_an_out_of_order_batch():
+    a, b, c = ln.batch_messages("T", 1, 3, 2)  # three batches of partition 0, in order
+    assert ln.books([_call(1, a), _call(2, b), _call(3, c)], ln.expected_keys("T", 1, 3, 2)) == (0, 0, 0)
+    # b again after c: two records doubled and a call behind its partition's last; a never came.
+    assert ln.books([_call(1, b), _call(2, c), _call(3, b)], ln.expected_keys("T", 1, 3, 2)) == (2, 2, 1)
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +51,7 @@ def lanes(tmp_path_factory):
             yield run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("replicas", [pytest.param(1, id="one-replica"), pytest.param(2, id="two-replicas")])
 def test_each_replica_has_a_call_in_flight_and_every_record_arrives_once_in_partition_order(lanes, replicas):
     lanes.scale(replicas)
