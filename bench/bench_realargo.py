@@ -622,6 +622,52 @@ def report(runs: list[StepRun]) -> None:
             print(f"    {problem}")
 
 
+IO_HOLD_MS = int(os.getenv("FAAS_ETL_BENCH_IO_HOLD_MS", "100"))
+IO_BATCHES = int(os.getenv("FAAS_ETL_BENCH_IO_BATCHES", "10"))  # per partition, per phase
+IO_PER_BATCH = 50
+IO_GOAL = 1.8
+
+
+def io_bound() -> bool:
+    """An I/O-bound step at 1 and 2 function replicas on its committed lanes (issue 15 item 2).
+
+    The committed ``orders-raw`` EventSource (six lanes, one per partition) and ``orders-paid-only``
+    Sensor (a trigger per lane) on the real processes, their triggers calling the probe function,
+    which waits ``IO_HOLD_MS`` per call as a remote lookup would and serves one call at a time per
+    replica (devstack/realargo/lanes.py). ``REPEAT`` rounds of a phase at 1 replica then one at 2
+    (scaled through the gateway), each ``IO_BATCHES`` batches of ``IO_PER_BATCH`` records on every
+    partition produced at once; records/s from the first produce to the last answer, each
+    replica count's best phase. Goals: >= ``IO_GOAL``x with 2 replicas, every record exactly
+    once, each partition in order, and as many calls in flight as replicas.
+    """
+    from devstack.realargo.lanes import LaneRun, ratio
+    from devstack.realstack import real_stack
+
+    print(f"\nI/O-bound step ({IO_HOLD_MS} ms per call), 1 vs 2 replicas: Apache Kafka 4.1.1 -> real "
+          f"eventsource-service (6 lanes) -> nats-server 2.10.29 JetStream -> real sensor-service v1.9.11 "
+          f"(a trigger per lane) -> local gateway -> probe replicas (one call at a time each)", flush=True)
+    phases: dict[int, list] = {1: [], 2: []}
+    with tempfile.TemporaryDirectory(prefix="bench-lanes-") as tmp:
+        run_dir = pathlib.Path(tmp)
+        with real_stack(run_dir, kafka_data=run_dir / "kafka") as parts, LaneRun(parts, run_dir, IO_HOLD_MS) as run:
+            run.phase("W", 1, 1, 1)  # every lane joined its group, every trigger called once
+            for i in range(REPEAT):
+                for replicas in (1, 2):
+                    run.scale(replicas)
+                    phase = run.phase(f"IO{i}R{replicas}", replicas, IO_BATCHES, IO_PER_BATCH)
+                    phases[replicas].append(phase)
+                    print(f"  round {i + 1}, {replicas} replica(s): {phase.to_dict()}", flush=True)
+    one, two = (max(phases[r], key=lambda p: p.rate) for r in (1, 2))
+    got = ratio(one, two)
+    every = [p for ps in phases.values() for p in ps]
+    books_ok = all((p.missing, p.doubled, p.out_of_order) == (0, 0, 0) and p.in_flight == p.replicas for p in every)
+    print(f"  best: 1 replica {one.rate:.0f} records/s ({one.calls} calls in {one.seconds:.2f} s), 2 replicas "
+          f"{two.rate:.0f} records/s ({two.calls} calls in {two.seconds:.2f} s): {got:.2f}x (goal >= {IO_GOAL}x); "
+          f"every record once, in partition order, calls in flight = replicas in every phase: "
+          f"{'yes' if books_ok else 'NO'}")
+    return got >= IO_GOAL and books_ok
+
+
 def main() -> int:
     if why := realtools.real_parts_missing():
         print("real components missing, skipped: " + "; ".join(why))
@@ -645,7 +691,8 @@ def main() -> int:
             run.pace()
             run.finish()
     report(runs)
-    return 0 if all(not run.books.problems for run in runs) else 1
+    scaled = io_bound()
+    return 0 if scaled and all(not run.books.problems for run in runs) else 1
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from .steps import (ConfigError, DeadLetter, LookupUnavailable, Record, StateErr
 from .steps.argo_event import batch_end, is_batch_event
 from .steps.record import SOURCE_HEADER
 from .wire import BATCH_HEADER, ProduceBatches
+from .workflow.names import lane_free_event_id
 
 if TYPE_CHECKING:
     from .state_store import StateStore
@@ -68,6 +69,8 @@ def parse_invocation(body: bytes, kind: str | None = None, role: str = "step") -
     identity = doc.get("id")
     if identity is not None and not isinstance(identity, str):
         raise BadRequest("id: must be text (the Argo event id)")
+    if identity is not None:  # whichever lane read the message (workflow/names.py)
+        identity = lane_free_event_id(identity)
     if is_batch_event(event):
         identity = str(event["headers"][BATCH_HEADER])
     partition = event.get("partition") if isinstance(event, dict) else None

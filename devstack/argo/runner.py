@@ -5,7 +5,11 @@ One thread per subscription (Sensor dependency): a Kafka one polls with its cons
 and commits synchronously exactly the offsets it may; a message that is neither delivered nor
 dead-lettered is polled again after a bounded backoff (:func:`.retry.stuck_delay`), so a
 recovered function or dead-letter topic is picked up and nothing is skipped. Each message is one
-event and one request per trigger, one at a time (see :mod:`.processor`). A calendar one waits for its next fire time (:mod:`.cron`) and fires its triggers (no offsets; a tick that
+event and one request per trigger, one at a time (see :mod:`.processor`). A step's lanes (one
+EventSource event and one Sensor trigger per partition, etlkit/workflow/names.py) are thus one
+thread and one member of the EventSource's group each, as the real EventSource (a consumer-group
+client per event) and Sensor (a goroutine and one event in flight per trigger) run them: as many
+calls in flight as lanes, each partition in order (tests/devstack/argo/test_lanes.py). A calendar one waits for its next fire time (:mod:`.cron`) and fires its triggers (no offsets; a tick that
 fails is logged and counted, the next tick comes anyway).
 
 ``stop()`` lets the in-flight request finish, cuts retry waits short (that event stays

@@ -117,7 +117,7 @@ def calendar_eventsource(name: str, intervals: Mapping[str, str]) -> dict[str, A
 
 def retarget_sensor(sensor: Mapping[str, Any], *, name: str, event_source: str, event_name: str,
                     function_path: str, dlq_topic: str | None = None) -> dict[str, Any]:
-    """A copy of a committed one-dependency Sensor, renamed ``name``, its dependency reading
+    """A copy of a committed Sensor cut to its first dependency (lane 0), renamed ``name``, reading
     ``(event_source, event_name)``, its HTTP triggers calling ``http://<gateway>/<function_path>``
     and its Kafka dlqTriggers writing to ``dlq_topic``. Payloads, filters, retries, policies and
     dead-letter fields stay as committed; the local runner's batch annotations go, so both
@@ -127,7 +127,14 @@ def retarget_sensor(sensor: Mapping[str, Any], *, name: str, event_source: str, 
     annotations = out["metadata"].get("annotations") or {}
     for key in BATCH_ANNOTATIONS:
         annotations.pop(key, None)
-    (dependency,) = out["spec"]["dependencies"]
+    # A committed step Sensor has one dependency and trigger per lane of its input
+    # (etlkit/workflow/names.py, lane_event); a scenario's EventSource has one event: keep lane 0.
+    dependency = out["spec"]["dependencies"][0]
+    out["spec"]["dependencies"] = [dependency]
+    out["spec"]["triggers"] = [t for t in out["spec"]["triggers"]
+                               if t["template"].get("conditions", dependency["name"]) == dependency["name"]]
+    for trigger in out["spec"]["triggers"]:
+        trigger["template"].pop("conditions", None)
     dependency["eventSourceName"], dependency["eventName"] = event_source, event_name
     for trigger in out["spec"]["triggers"]:
         trigger["template"]["http"]["url"] = f"http://{CLUSTER_GATEWAY}/{function_path.lstrip('/')}"

@@ -6,7 +6,8 @@ start.go``: ``MarkMessage`` after ``dispatch``), so that group's lag stays near 
 step's real backlog waits in the stream. What waits there, per Sensor: each durable consumer of
 stream ``default`` (``v1alpha1.JetStreamStreamName``) filtered on subject
 ``default.<eventsource>.<event>`` (``pkg/eventbus/jetstream/sensor/trigger_conn.go``,
-``Subscribe``: one durable pull consumer per (sensor, trigger, dependency)). Its ``num_pending``
+``Subscribe``: one durable pull consumer per (sensor, trigger, dependency)); an input topic's
+events are its lanes, each read by its own trigger (:func:`input_held`). Its ``num_pending``
 counts events in the stream it has not fetched, its ``num_ack_pending`` those fetched and not
 acknowledged (with ``atLeastOnce`` a Sensor acknowledges once its trigger is done).
 
@@ -31,7 +32,7 @@ from typing import Any
 from ..workflow import names
 from .errors import EdgeError
 
-__all__ = ["STREAM", "subject", "input_subject", "held_by_subject", "JetStreamMonitor",
+__all__ = ["STREAM", "input_held", "held_by_subject", "JetStreamMonitor",
            "NoEventBus", "NO_EVENTBUS_REASON"]
 
 STREAM = "default"  # v1alpha1.JetStreamStreamName: one stream per EventBus
@@ -39,20 +40,21 @@ NO_EVENTBUS_REASON = ("no EventBus monitor configured (EVENTBUS_MONITOR_URL): th
                       "Kafka itself, its group's lag is the whole backlog")
 
 
-def subject(event_source: str, event: str) -> str:
-    """The subject an EventSource publishes an event on, and a Sensor's consumer filters on.
+def input_held(by_subject: Mapping[str, int], topic: str) -> int:
+    """Events the bus holds for an input topic, summed over its EventSource's events.
 
-    >>> subject("orders-raw", "orders-raw")
-    'default.orders-raw.orders-raw'
+    An EventSource publishes an event on subject ``default.<eventsource>.<event>``, which a
+    Sensor's consumers filter on. An input topic's EventSource
+    (:func:`etlkit.workflow.names.kafka_eventsource`) has one event per lane
+    (:func:`etlkit.workflow.names.lane_event`: ``default.<topic>.<topic>-<i>``); every one counts,
+    whatever the number of lanes. Names are DNS labels (no dot), so a subject's second part is
+    its EventSource.
+
+    >>> input_held({"default.a.a-0": 2, "default.a.a-1": 3, "default.a-b.a-b-0": 7}, "a")
+    5
     """
-    return f"{STREAM}.{event_source}.{event}"
-
-
-def input_subject(topic: str) -> str:
-    """The subject of a workflow's input topic: its Kafka EventSource and event are named after
-    the topic (:func:`etlkit.workflow.names.kafka_eventsource`)."""
     source = names.kafka_eventsource(topic)
-    return subject(source, source)
+    return sum(n for s, n in by_subject.items() if s.split(".")[:2] == [STREAM, source])
 
 
 def held_by_subject(jsz: Mapping[str, Any], stream: str = STREAM) -> dict[str, int]:

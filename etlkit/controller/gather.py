@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from ..scheduler import Node
 from .config import InputSpec, ScalingSpec
 from .errors import FunctionMissing
-from .eventbus import NO_EVENTBUS_REASON, NoEventBus, input_subject
+from .eventbus import NO_EVENTBUS_REASON, NoEventBus, input_held
 from .measure import (Measured, OffsetSample, counter_delta, done_between, processing_rate,
                       rate_between, records_per_message)
 from .measure import backlog as lag_of
@@ -182,7 +182,7 @@ def gather(spec: ScalingSpec, units: tuple[Unit, ...], previous: Samples, *,
     # lagging), never missed.
     by_subject = bus.held()
     held: dict[str, int | None] = {
-        _group_key(i): None if by_subject is None else by_subject.get(input_subject(i.topic), 0)
+        _group_key(i): None if by_subject is None else input_held(by_subject, i.topic)
         for u in units for i in u.inputs}
     functions, missing = {}, {}
     for u in units:

@@ -65,7 +65,13 @@ def plan_workflow(workflow: Workflow, version: int, settings: RenderSettings) ->
         Manifest(
             ARGO_DIR / "event-sources" / f"{names.kafka_eventsource(t)}.yaml",
             "kafka-eventsource.yaml.j2",
-            {**common, "name": names.kafka_eventsource(t), "topic": t, "group": names.consumer_group(workflow.name, t)},
+            {
+                **common,
+                "name": names.kafka_eventsource(t),
+                "topic": t,
+                "group": names.consumer_group(workflow.name, t),
+                "events": topic_lanes(workflow, t),
+            },
         )
         for t in consumed
     ]
@@ -80,6 +86,14 @@ def plan_workflow(workflow: Workflow, version: int, settings: RenderSettings) ->
     plan += [_sensor(workflow, common, op) for op in _operations(workflow)]
     plan += [_tick_sensor(workflow, common, tick) for tick in ticks]
     return plan
+
+
+def topic_lanes(workflow: Workflow, topic: str) -> list[str]:
+    """The event names a consumed topic is read through: one lane per partition of the topic as
+    the workflow declares it (:func:`.names.lanes`), so every partition has a call in flight of
+    its own and extra function replicas have work; a topic the workflow does not declare has one."""
+    partitions = next((t.partitions for t in workflow.topics if t.name == topic), 1)
+    return [names.lane_event(topic, i) for i in range(names.lanes(partitions))]
 
 
 def function_url(settings: RenderSettings, function: str) -> str:
@@ -132,19 +146,21 @@ def _sensor(workflow: Workflow, common: Mapping[str, Any], op: Mapping[str, Any]
     retry = workflow.delivery.retry
     reason = f"{op['function']} did not answer {'/'.join(map(str, SUCCESS_CODES))} in {retry.steps} attempts"
     several = len(op["inputs"]) > 1
-    # One trigger per input topic: a trigger without conditions waits for all its Sensor's
+    lanes = [(topic, event) for topic in op["inputs"] for event in topic_lanes(workflow, topic)]
+    # One trigger per lane (names.lane_event): each trigger has one event in flight, so the lanes
+    # are the step's concurrency. A trigger without conditions waits for all its Sensor's
     # dependencies at once, and a dead-letter trigger can only name one dependency's event.
     dependencies = [
         {
-            "name": topic,
+            "name": event,
             "event_source": names.kafka_eventsource(topic),
-            "event_name": topic,
-            "trigger": f"{op['name']}-{topic}" if several else op["name"],
-            "conditions": topic if several else None,
-            "payload": invocation.step_parameters(topic, workflow.name, common["version"], op["spec"]),
-            "dead_letter": invocation.dead_letter_parameters(topic, op["name"], reason),
+            "event_name": event,
+            "trigger": f"{op['name']}-{event}" if several else f"{op['name']}-{event.rsplit('-', 1)[1]}",
+            "conditions": event if len(lanes) > 1 else None,
+            "payload": invocation.step_parameters(event, workflow.name, common["version"], op["spec"]),
+            "dead_letter": invocation.dead_letter_parameters(event, op["name"], reason),
         }
-        for topic in op["inputs"]
+        for topic, event in lanes
     ]
     name = names.sensor(workflow.name, op["name"])
     context = {

@@ -11,8 +11,30 @@ TICKS_SUFFIX = "ticks"
 
 
 def kafka_eventsource(topic: str) -> str:
-    """One Kafka EventSource per consumed topic, named after the topic (its event name too)."""
+    """One Kafka EventSource per consumed topic, named after the topic."""
     return topic
+
+
+def lane_event(topic: str, lane: int) -> str:
+    """Event ``lane`` of a topic's Kafka EventSource: one consumer-group member each.
+
+    A topic read by L lanes has L events ``<topic>-0`` .. ``<topic>-<L-1>`` on the same topic and
+    group. The real EventSource runs every event as its own sarama consumer-group client
+    (argo-events v1.9.11 ``pkg/eventsources/eventing.go`` starts one listener goroutine per event;
+    ``pkg/eventsources/sources/kafka/start.go`` ``consumerGroupConsumer``: ``sarama.NewConsumerGroup``
+    per event), so Kafka's group assignment splits the partitions between the lanes, each
+    partition read by one lane, in order. A Sensor trigger has one event in flight (``pkg/eventbus/
+    jetstream/sensor/trigger_conn.go``: ``Fetch(1)``, one ``processMsgs`` goroutine) and every
+    trigger runs in its own goroutine (``pkg/sensors/listener.go``), so L lanes with one trigger
+    each are L calls in flight per step.
+    """
+    return f"{topic}-{lane}"
+
+
+def lanes(partitions: int) -> int:
+    """How many lanes a topic with ``partitions`` partitions is read by: one per partition (a
+    group member beyond the partition count would get nothing to read), at least one."""
+    return max(1, partitions)
 
 
 def calendar_eventsource(workflow: str) -> str:
@@ -28,3 +50,28 @@ def sensor(workflow: str, operation: str) -> str:
 def consumer_group(workflow: str, topic: str) -> str:
     """The Kafka consumer group reading ``topic`` for ``workflow``: where the autoscaler reads lag."""
     return f"faas-etl.{workflow}.{topic}"
+
+
+def lane_free_event_id(event_id: str) -> str:
+    """An Argo Kafka event id with its lane folded into the EventSource name: the position of a
+    plain message whichever lane read it.
+
+    The id is ``<eventsource>:<event>:<first broker>:<topic>:<partition>:<offset>`` (argo-events
+    v1.9.11 ``pkg/eventsources/sources/kafka/start.go``, ``genUniqueID``). After a rebalance a
+    partition is read by another lane, so a redelivered message would come with another event
+    name; a step applies an identity at most once, so the identity must not name the lane. A
+    lane event ``<source>-<n>`` (:func:`lane_event`) of EventSource ``<source>`` becomes
+    ``<source>``: the id a one-event EventSource named after its topic gives. Any other id is
+    returned unchanged.
+
+    >>> lane_free_event_id("orders-raw:orders-raw-4:kafka:9092:orders-raw:2:9")
+    'orders-raw:orders-raw:kafka:9092:orders-raw:2:9'
+    >>> lane_free_event_id("src:other:kafka:9092:t:0:1")
+    'src:other:kafka:9092:t:0:1'
+    """
+    source, _, rest = event_id.partition(":")
+    event, _, position = rest.partition(":")
+    lane = event[len(source) + 1:] if event.startswith(f"{source}-") else ""
+    if not (position and lane.isascii() and lane.isdigit()):
+        return event_id
+    return f"{source}:{source}:{position}"

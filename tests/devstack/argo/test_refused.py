@@ -246,5 +246,6 @@ def test_the_shapes_the_examples_do_not_use_load(tmp_path):
     files = render_workflow(parse_workflow(doc, validator=StructuralStepValidator()), 2)
     manifests = load_manifests(_write(files, tmp_path))
     (paid,) = [s for s in manifests.sensors if s.name == "shop-paid"]
-    assert [t.dependencies for t in paid.triggers] == [("shop-raw",), ("shop-legacy",)]
+    assert [t.dependencies for t in paid.triggers] == [  # one trigger per lane (3 partitions each)
+        (f"{topic}-{lane}",) for topic in ("shop-raw", "shop-legacy") for lane in range(3)]
     assert any(type(s.schedule).__name__ == "CronSchedule" for s in manifests.sources if hasattr(s, "schedule"))

@@ -107,8 +107,8 @@ def _fetch_method(sensor: dict) -> None:
 
 
 @pytest.mark.parametrize("break_sensor,message", [
-    pytest.param(_duplicate_trigger, "duplicate trigger name: normalise", id="two-triggers-one-name"),
-    pytest.param(_fetch_method, "template normalise is invalid, only GET, DELETE, PATCH, POST and PUT "
+    pytest.param(_duplicate_trigger, "duplicate trigger name: normalise-0", id="two-triggers-one-name"),
+    pytest.param(_fetch_method, "template normalise-0 is invalid, only GET, DELETE, PATCH, POST and PUT "
                  "methods are supported", id="http-method-fetch"),
 ])
 def test_a_broken_sensor_fails_the_lint_naming_why(argo_events, tmp_path, break_sensor, message):

@@ -30,9 +30,14 @@ def test_one_durable_per_trigger_and_dependency_it_waits_on():
                                        durable_name("s", "only-b", "b")}
 
 
-def test_every_committed_sensor_of_orders_has_one_durable(repo_root):
+def test_every_committed_sensor_of_orders_has_one_durable_per_lane(repo_root):
+    """A trigger per lane (dependency), waiting on its lane alone: one durable each."""
     sensors = [d for d in read_documents(repo_root / "argo-events" / "sensors") if d.label("faas-etl.dev/workflow") == "orders"]
-    assert sensors and all(len(sensor_durables(d.body)) == 1 for d in sensors)
+    assert sensors
+    for d in sensors:
+        spec = d.body["spec"]
+        assert len(sensor_durables(d.body)) == len(spec["dependencies"]) == len(spec["triggers"])
+    assert max(len(d.body["spec"]["triggers"]) for d in sensors) == 6  # orders-raw's six partitions
 
 
 def test_sensor_counters_split_triggers_from_dead_letters():

@@ -10,7 +10,7 @@ import pytest
 from devstack.ports import free_port
 from etlkit.controller import ConfigError, ControllerConfig, EdgeError
 from etlkit.controller.config import CLUSTER_EVENTBUS_MONITOR
-from etlkit.controller.eventbus import JetStreamMonitor, NoEventBus, held_by_subject, input_subject
+from etlkit.controller.eventbus import JetStreamMonitor, NoEventBus, held_by_subject, input_held
 from etlkit.controller.wiring import build_edges
 from etlkit.workflow import names
 from tests.fixtures.realargo import require_real_argo
@@ -39,9 +39,13 @@ def test_held_events_add_pending_and_ack_pending_per_subject_of_the_default_stre
     assert held_by_subject({}) == {}
 
 
-def test_an_input_s_subject_is_its_eventsource_and_event_as_the_renderer_names_them():
+def test_an_input_holds_what_every_lane_of_its_eventsource_holds_as_the_renderer_names_them():
     source = names.kafka_eventsource("orders-raw")
-    assert input_subject("orders-raw") == f"default.{source}.{source}"
+    held = {f"default.{source}.{names.lane_event('orders-raw', i)}": n for i, n in enumerate((4, 0, 3))}
+    held |= {"default.orders-raw-x.orders-raw-x-0": 100,  # another topic whose name starts alike
+             f"default.{names.kafka_eventsource('orders-paid')}.orders-paid-0": 50}
+    assert input_held(held, "orders-raw") == 7
+    assert input_held({}, "orders-raw") == 0
 
 
 def test_the_monitor_reads_a_real_nats_server_and_an_absent_one_is_an_edge_error(tmp_path):

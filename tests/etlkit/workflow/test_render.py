@@ -91,7 +91,7 @@ def test_step_sensor_calls_the_function_with_the_contract_envelope(make_doc, str
     # One call per Kafka message (a record batch): no batching annotation of ours any more.
     assert sensor["metadata"]["annotations"] == {"faas-etl.dev/workflow-version": "7"}
     payload = trigger["template"]["http"]["payload"]
-    assert payload == invocation.step_parameters("shop-paid", "shop", 7, workflow.step_spec(workflow.steps[1]))
+    assert payload == invocation.step_parameters("shop-paid-0", "shop", 7, workflow.step_spec(workflow.steps[1]))
     [step] = [p["src"]["value"] for p in payload if p["dest"] == "step"]
     assert json.loads(step) == workflow.step_spec(workflow.steps[1])
 
@@ -115,7 +115,7 @@ def test_dead_letter_trigger_names_a_dest_for_every_field(make_doc, structural):
 
     assert dlq["topic"] == "shop-dlq" and dlq["requiredAcks"] == -1
     assert [p["dest"] for p in dlq["payload"]] == ["step", "reason", "payload", "topic", "partition", "key", "id", "at"]
-    assert dlq["payload"] == invocation.dead_letter_parameters("shop-raw", "paid", "filter did not answer 200 in 3 attempts")
+    assert dlq["payload"] == invocation.dead_letter_parameters("shop-raw-0", "paid", "filter did not answer 200 in 3 attempts")
 
 
 def test_ticks_call_the_autoscaler_and_polled_sources(make_doc, structural):
@@ -142,9 +142,43 @@ def test_kafka_eventsource_per_consumed_topic(make_doc, structural):
     assert sorted(k for k, d in docs.items() if "kafka" in d["spec"]) == [
         "event-sources/shop-paid", "event-sources/shop-raw", "event-sources/shop-tidy"
     ]
-    source = docs["event-sources/shop-raw"]["spec"]["kafka"]["shop-raw"]
-    assert source["jsonBody"] is True and source["topic"] == "shop-raw"
-    assert source["consumerGroup"]["groupName"] == "faas-etl.shop.shop-raw"
+    lanes = docs["event-sources/shop-raw"]["spec"]["kafka"]
+    assert list(lanes) == ["shop-raw-0", "shop-raw-1"]  # one lane per partition (2)
+    for source in lanes.values():  # one consumer group the lanes split the partitions in
+        assert source["jsonBody"] is True and source["topic"] == "shop-raw"
+        assert source["consumerGroup"]["groupName"] == "faas-etl.shop.shop-raw"
+
+
+def test_a_step_sensor_has_a_trigger_per_lane_each_waiting_on_its_lane_alone(make_doc, structural):
+    """A trigger has one event in flight (argo-events pkg/eventbus/jetstream/sensor/trigger_conn.go,
+    Fetch(1)): the lanes are the step's calls in flight, every trigger the same call but its lane."""
+    doc = make_doc()
+    doc["topics"]["shop-raw"] = {"partitions": 3}
+    sensor = _docs(render_workflow(parse_workflow(doc, validator=structural), 1))["sensors/shop-paid"]["spec"]
+
+    assert sensor["dependencies"] == [
+        {"name": f"shop-raw-{i}", "eventSourceName": "shop-raw", "eventName": f"shop-raw-{i}"} for i in range(3)]
+    triggers = sensor["triggers"]
+    assert [(t["template"]["name"], t["template"]["conditions"]) for t in triggers] == [
+        ("paid-0", "shop-raw-0"), ("paid-1", "shop-raw-1"), ("paid-2", "shop-raw-2")]
+    assert [t["dlqTrigger"]["template"]["name"] for t in triggers] == [f"paid-{i}-dead-letter" for i in range(3)]
+
+    def but_the_lane(trigger: dict) -> str:
+        lane = trigger["template"]["conditions"]
+        text = json.dumps(trigger).replace(json.dumps(lane), '"LANE"')
+        return text.replace(json.dumps(trigger["template"]["name"])[:-1], '"TRIGGER')
+
+    assert len({but_the_lane(t) for t in triggers}) == 1
+
+
+def test_a_one_partition_input_has_one_lane_and_a_trigger_without_conditions(make_doc, structural):
+    doc = make_doc()
+    doc["topics"]["shop-raw"] = {"partitions": 1}
+    sensor = _docs(render_workflow(parse_workflow(doc, validator=structural), 1))["sensors/shop-paid"]["spec"]
+
+    [trigger] = sensor["triggers"]
+    assert [d["name"] for d in sensor["dependencies"]] == ["shop-raw-0"]
+    assert trigger["template"]["name"] == "paid-0" and "conditions" not in trigger["template"]
 
 
 def test_kafka_topic_manifest(make_doc, structural):
@@ -163,13 +197,13 @@ def test_kafka_topic_manifest(make_doc, structural):
 def test_several_source_topics_get_a_trigger_each(make_doc, structural):
     doc = make_doc()
     doc["sources"][1]["topic"] = "shop-legacy"
-    doc["topics"]["shop-legacy"] = {}
+    doc["topics"]["shop-legacy"] = {"partitions": 1}
     sensor = _docs(render_workflow(parse_workflow(doc, validator=structural), 1))["sensors/shop-paid"]
 
-    assert [d["name"] for d in sensor["spec"]["dependencies"]] == ["shop-raw", "shop-legacy"]
+    assert [d["name"] for d in sensor["spec"]["dependencies"]] == ["shop-raw-0", "shop-raw-1", "shop-legacy-0"]
     triggers = sensor["spec"]["triggers"]
     assert [(t["template"]["name"], t["template"]["conditions"]) for t in triggers] == [
-        ("paid-shop-raw", "shop-raw"), ("paid-shop-legacy", "shop-legacy")
+        ("paid-shop-raw-0", "shop-raw-0"), ("paid-shop-raw-1", "shop-raw-1"), ("paid-shop-legacy-0", "shop-legacy-0")
     ]
     for trigger in triggers:
         dependency = trigger["template"]["conditions"]
@@ -197,11 +231,11 @@ def test_hostile_condition_cannot_change_the_manifest(make_doc, structural, cond
 
     sensor = docs["sensors/shop-paid"]
     assert set(sensor) == {"apiVersion", "kind", "metadata", "spec"} and sensor["kind"] == "Sensor"
-    [trigger] = sensor["spec"]["triggers"]
-    assert set(trigger) == {"template", "retryStrategy", "policy", "atLeastOnce", "dlqTrigger"}
-    payload = trigger["template"]["http"]["payload"]
-    assert [p["dest"] for p in payload] == ["workflow", "version", "step", "id", "event"]
-    assert json.loads(payload[2]["src"]["value"])["condition"] == condition
+    for trigger in sensor["spec"]["triggers"]:  # one per lane
+        assert set(trigger) == {"template", "retryStrategy", "policy", "atLeastOnce", "dlqTrigger"}
+        payload = trigger["template"]["http"]["payload"]
+        assert [p["dest"] for p in payload] == ["workflow", "version", "step", "id", "event"]
+        assert json.loads(payload[2]["src"]["value"])["condition"] == condition
     tidy = docs["sensors/shop-tidy"]["spec"]["triggers"][0]["template"]["http"]["payload"][2]["src"]["value"]
     assert json.loads(tidy)["params"] == {"rename": {condition: "x"}}
 
