@@ -158,9 +158,10 @@ class Measured:
         return f"CPU {self.cpu_us_per_record:5.1f} us/record ({parts})"
 
 
-def ceiling(bootstrap: str, n: int) -> Measured:
+def ceiling(bootstrap: str, n: int, workers: set[int] = frozenset()) -> Measured:
     """consume batches -> json.loads -> add a field to each record -> json.dumps -> produce, in
-    one process, over the records the bench's source writes."""
+    one process, over the records the bench's source writes (``workers``: the pids of a stack's
+    function workers, idle meanwhile, so that their CPU is named)."""
     source, sink = f"ceiling-in-{uuid.uuid4().hex[:6]}", f"ceiling-out-{uuid.uuid4().hex[:6]}"
     create_topics(bootstrap, {source: CEILING_PARTITIONS, sink: CEILING_PARTITIONS})
     produce(bootstrap, source_messages(source, orders(n), CEILING_PARTITIONS))
@@ -171,9 +172,11 @@ def ceiling(bootstrap: str, n: int) -> Measured:
     done, started, before = 0, None, None
     try:
         while done < n:
-            batch = consumer.consume(num_messages=50, timeout=1.0)
+            # A short timeout: consume() waits for all num_messages or the timeout, and the
+            # last call finds fewer (a batch message is 500 records: the wait would be timed).
+            batch = consumer.consume(num_messages=50, timeout=0.05)
             if started is None and batch:
-                started, before = time.perf_counter(), cpu_reading(set())
+                started, before = time.perf_counter(), cpu_reading(workers)
             for msg in batch:
                 if msg.error():
                     continue
@@ -192,7 +195,7 @@ def ceiling(bootstrap: str, n: int) -> Measured:
                 done += len(document["records"])
         assert producer.flush(60) == 0
         elapsed = time.perf_counter() - started
-        return Measured(n / elapsed, n, cpu_used(before, cpu_reading(set()), me="loop"))
+        return Measured(n / elapsed, n, cpu_used(before, cpu_reading(workers), me="loop"))
     finally:
         consumer.close()
 
@@ -529,7 +532,7 @@ def _steps(folder: pathlib.Path, workflow: Workflow, parts: list, operations: li
     stack = LocalStack(run_dir=folder / "steps", functions=functions).up()
     try:
         stack.create_topics(_topics())  # before producing: Tansu would invent a missing topic
-        top = ceiling(stack.bootstrap, STEP_RECORDS)
+        top = ceiling(stack.bootstrap, STEP_RECORDS, set(worker_pids(stack).values()))
         print(f"ceiling (consume batches -> json -> produce, one process) over {STEP_RECORDS} records: "
               f"{top.rate:9.0f} records/s, {top.cpu_text()}", flush=True)
         first = workflow.steps[0].inputs[0]
