@@ -212,7 +212,8 @@ class CpuReading:
     part_of: Mapping[int, str]
 
 
-def _proc_stats() -> list[ProcStat]:
+def proc_stats() -> list[ProcStat]:
+    """Every process's /proc/<pid>/stat, parsed."""
     stats = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -226,7 +227,7 @@ def _proc_stats() -> list[ProcStat]:
 
 def cpu_reading(workers: set[int]) -> CpuReading:
     """The CPU used so far by this process and its descendants, the ``workers`` pids named."""
-    stats, me = _proc_stats(), os.getpid()
+    stats, me = proc_stats(), os.getpid()
     name = {s.pid: s.name for s in stats}
     part_of = {me: "me"}
     for pid, first in descendants(stats, me).items():

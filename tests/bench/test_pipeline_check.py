@@ -16,6 +16,7 @@ import zlib
 
 import pytest
 
+from bench.bench_pipeline import proc_stats
 from bench.pipeline_check import (ProcStat, cpu_by_part, descendants, event_time, expected_windows,
                                   late_letters, orders, parse_stat, window_differences)
 from etlkit.steps.aggregation import AggregateConfig, run_aggregate
@@ -141,15 +142,7 @@ def test_descendants_map_each_process_to_the_roots_child_it_is_under():
 def test_descendants_of_this_process_include_a_child_it_started():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
     try:
-        stats = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as f:
-                        stats.append(parse_stat(f.read()))
-                except OSError:
-                    continue
-        assert descendants(stats, os.getpid())[child.pid] == child.pid
+        assert descendants(proc_stats(), os.getpid())[child.pid] == child.pid
     finally:
         child.kill()
         child.wait()
