@@ -1,34 +1,51 @@
-"""Records/s of the sample workflow's data path, batch mode, on the embedded stack.
+"""Records/s of the sample workflow's data path on the embedded stack, the CPU each record costs,
+and whether the run's output is right.
 
-Against a ceiling measured in the same run: a plain confluent-kafka loop in one process that
-consumes JSON orders, decodes each, adds a field, encodes it and produces it to another topic
-(what any step must do at the least, without the runner, the gateway or HTTP in between).
+The input is what a bounded source writes (etlkit/wire.py, docs/contracts.md "Records on
+Kafka"): record batches, up to 500 records of one partition per Kafka message, keyed records on
+the partition CRC-32 of the key picks, and ``"end": true`` on the last batch of every partition
+of the source topic. The Sensors deliver one Kafka message per call, as real Argo Events does, so
+a call carries a batch: the batching is on the wire, written by the source and by every step,
+not in the runner.
+
+Against a ceiling measured in the same run over the same records (the same generator, the same
+batches): a plain confluent-kafka loop in one process that consumes the batch messages, decodes
+each, adds a field to every record, encodes the batch and produces it to another topic, one
+message per message read (what any step must do at the least, without the runner, the gateway
+or HTTP in between).
 
 1. Each step alone (filter, map, enrich, aggregate, warehouse-loader), through its committed
-   Sensor (batch mode: the Sensor's ``faas-etl.dev/batch-size``), the local runner (each Sensor
-   in a process of its own, as in a cluster), the gateway and the function's worker: records/s
-   from the Sensor's first commit to its last, read from Kafka (the group join and the first
-   request, which warms the function up, are left out). The steps run in pipeline order on one stack, each reading what the step before
-   wrote; the loader reads window results (the aggregate's, topped up with synthetic ones so it
-   has as many records as the others). The time the function itself took (the gateway's
+   Sensor, the local runner (each Sensor in a process of its own, as in a cluster), the gateway
+   and the function's worker: records/s from the Sensor's first commit to its last, read from
+   Kafka (the group join and the first request, which warms the function up, are left out). The
+   steps run in pipeline order on one stack, each reading the batches the step before wrote;
+   the loader reads window results (the aggregate's, topped up with synthetic ones so it has as
+   many records as the others). The time the function itself took (the gateway's
    ``gateway_functions_seconds``) is shown beside, the rest is the runner and the gateway.
    Goal: each >= 50% of the ceiling.
 2. The whole data path at once (all five Sensors, a fresh stack): records/s from the filter's
    first commit until every consumer group has caught up, against a ceiling measured over as
    many records, on a fresh broker, just before it. ``FAAS_ETL_BENCH_REPEAT`` (3) such pairs;
    the verdict takes the best pair, the rule of Python's ``timeit``: on a shared machine another
-   tenant's load only ever slows a run down. Here that load shows when many processes are busy
-   at once (eleven on two cores): the same code has cost 49 to 107 us of CPU per record from one
-   minute to the next, while a one-process loop stays within a few percent (see the README).
-   Every pair is printed, with the middle one and how many met the goal on their own.
-   Goal: >= 20% of the ceiling.
-3. Worker memory over each of those runs: the RSS (/proc/<pid>/status) of every function worker
+   tenant's load only ever slows a run down. Every pair is printed, with the middle one and how
+   many met the goal on their own. Goal: >= 20% of the ceiling.
+3. CPU per record beside every rate: the utime + stime (/proc/<pid>/stat) the stack's processes
+   used over the measured interval, by part: the function workers, the runner (the Sensor
+   processes), the broker, and this process (the gateway's threads and the bench's own offset
+   polls; the ceiling's loop). On a shared machine a rate drifts with the other tenants' load,
+   CPU per record much less: it says what the code costs.
+4. The output is checked, every run (a failed check fails the bench): the aggregate
+   dead-lettered no record as late (every partition is in event-time order, and the watermark
+   is per partition: issue 15), and the warehouse holds exactly the windows computed from the
+   generated input by bench/pipeline_check.py (a plain group-by, independent of the aggregate
+   step), the last ones closed by the source's end markers.
+5. Worker memory over each whole run: the RSS (/proc/<pid>/status) of every function worker
    once all of them have handled records, and again at the end. Goal: flat in every run, each
    grows by at most max(8 MiB, 10%).
 
 By default the issue's long run: 1M records through the whole workflow (memory must stay flat
-over them), three times, and half that through each single step, about four minutes on a 2-core
-machine (``FAAS_ETL_BENCH_RECORDS`` sets it; below ~200k the runs get short enough to be noisy).
+over them), three times, and half that through each single step (``FAAS_ETL_BENCH_RECORDS``
+sets it; below ~200k the runs get short enough to be noisy).
 """
 from __future__ import annotations
 
@@ -42,7 +59,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Mapping
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
@@ -50,97 +67,187 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.pipeline_check import (START_MS, Order, ProcStat, cpu_by_part, descendants,  # noqa: E402
+                                  event_time, expected_windows, late_letters, orders, parse_stat,
+                                  window_differences)
 from devstack.argo.manifests import KafkaSource  # noqa: E402
 from devstack.broker import EmbeddedBroker, create_topics  # noqa: E402
 from devstack.localstack import LocalStack  # noqa: E402
-from devstack.pipeline.kafka_edge import records_in, messages_on  # noqa: E402
+from devstack.pipeline.kafka_edge import TopicReader, records_in, messages_on  # noqa: E402
 from devstack.pipeline.run import WorkflowRun  # noqa: E402
 from devstack.pipeline.selection import read_documents, workflow_topics  # noqa: E402
+from devstack.pipeline.sqldb import read_table  # noqa: E402
+from etlkit import wire  # noqa: E402
 from etlkit.controller.kafka_offsets import KafkaOffsets  # noqa: E402
-from etlkit.outrecord import json_bytes  # noqa: E402
+from etlkit.outrecord import OutRecord, json_bytes, out_record  # noqa: E402
+from etlkit.steps.aggregation import AggregateConfig  # noqa: E402
+from etlkit.steps.file_lookup import FileLookupSource  # noqa: E402
+from etlkit.steps.record import SOURCE_HEADER  # noqa: E402
 from etlkit.workflow import Workflow, load_workflow, names  # noqa: E402
+from etlkit.workflow.model import thaw  # noqa: E402
 
 ISSUE_RECORDS = 1_000_000
 WORKFLOW_RECORDS = int(os.getenv("FAAS_ETL_BENCH_RECORDS", str(ISSUE_RECORDS)))
 STEP_RECORDS = max(WORKFLOW_RECORDS // 2, 5000)  # a second or two each: shorter runs are noise
 WORKFLOW_REPEAT = int(os.getenv("FAAS_ETL_BENCH_REPEAT", "3"))
-START_MS = 1_717_232_400_000  # 2024-06-01T09:00:00Z
-SPAN_MS = 3 * 3_600_000  # event times over 3h, so windows close during the run (lateness is 1h)
-CUSTOMERS = [f"C{i:03d}" for i in range(1, 26)]  # workflows/data/customers.csv
 STEP_GOAL, WORKFLOW_GOAL = 0.5, 0.2
 RSS_SLACK_BYTES, RSS_SLACK_RATIO = 8 << 20, 0.10
+CEILING_PARTITIONS = 6  # as the workflow's topics
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _SECONDS = re.compile(r'^gateway_functions_seconds_sum\{code="200",function_name="([^".]+)[^"]*"\} (\S+)$', re.M)
 
 
-def orders(n: int) -> Iterator[tuple[bytes, bytes]]:
-    """(key, value) of ``n`` valid paid or shipped orders, event times evenly over SPAN_MS,
-    written as the ingest function writes records (compact JSON)."""
-    step = SPAN_MS / n
-    for i in range(n):
-        moment = START_MS + int(i * step)
-        key = f"B{i:07d}"
-        yield key.encode(), json_bytes({
-            "order_id": key, "cust_id": CUSTOMERS[i % len(CUSTOMERS)], "amount": round(5 + (i % 997) * 0.29, 2),
-            "quantity": i % 5 + 1, "status": "paid" if i % 3 else "shipped",
-            "ordered_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment / 1000))})
+def source_messages(topic: str, items: Iterable[Order], partitions: int) -> list[OutRecord]:
+    """The orders as a bounded source writes them (etlkit/wire.py ``batches``): record batches
+    of up to 500 records of one partition, each record on the partition of its key's CRC-32, and
+    ``"end": true`` on the last batch of every partition of ``topic`` (the input is over: the
+    aggregate closes its last windows)."""
+    source = ((SOURCE_HEADER, b"bench"),)
+    records = [out_record(topic, json_bytes(o.value), o.key.encode(), source, o.time_ms) for o in items]
+    return wire.batches(records, f"bench/{topic}", lambda _topic: partitions, end=True, end_topics=[topic])
 
 
-def windows(n: int) -> Iterator[tuple[bytes, bytes]]:
+def window_results(n: int) -> list[dict]:
     """``n`` window results shaped as the aggregate writes them, each a distinct key (one row)."""
+    rows = []
     for i in range(n):
         start = START_MS + 60_000 * (i // 10)
         key = f"Z{i % 10}/{start}"
-        yield key.encode(), json_bytes({"window_id": key, "window_start": start, "window_end": start + 60_000,
-                                        "country": f"Z{i % 10}", "orders": 3, "revenue": 12.5, "items": 7})
+        rows.append({"window_id": key, "window_start": start, "window_end": start + 60_000,
+                     "country": f"Z{i % 10}", "orders": 3, "revenue": 12.5, "items": 7})
+    return rows
 
 
-def produce(bootstrap: str, topic: str, items: Iterator[tuple[bytes, bytes]]) -> int:
+def window_messages(topic: str, rows: list[dict], partitions: int) -> list[OutRecord]:
+    """``rows`` as the aggregate writes its results: batches, keyed by window id."""
+    records = [out_record(topic, json_bytes(row), row["window_id"].encode(), (), row["window_end"] - 1)
+               for row in rows]
+    return wire.batches(records, f"bench/{topic}", lambda _topic: partitions)
+
+
+def produce(bootstrap: str, messages: list[OutRecord]) -> int:
+    """Write ``messages`` (each names its partition) and wait until the broker acknowledged all."""
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "allow.auto.create.topics": False})
-    count = 0
-    for key, value in items:
+    for m in messages:
         while True:
             try:
-                producer.produce(topic, value=value, key=key, headers=[("etl-source", b"bench")])
+                producer.produce(m.topic, m.value, m.key, m.partition, timestamp=m.timestamp_ms or 0,
+                                 headers=list(m.headers))
                 break
             except BufferError:
                 producer.poll(0.05)
-        count += 1
     assert producer.flush(60) == 0, "records not acknowledged"
-    return count
+    return len(messages)
 
 
-def ceiling(bootstrap: str, n: int) -> float:
-    """records/s of consume -> json.loads -> add a field -> json.dumps -> produce, one process."""
+@dataclass(frozen=True)
+class Measured:
+    """A rate over ``records`` records, and the CPU seconds each part of the stack used meanwhile."""
+
+    rate: float  # records/s
+    records: int
+    cpu: Mapping[str, float]
+
+    @property
+    def cpu_us_per_record(self) -> float:
+        return sum(self.cpu.values()) / max(1, self.records) * 1e6
+
+    def cpu_text(self) -> str:
+        parts = ", ".join(f"{part} {seconds / max(1, self.records) * 1e6:.1f}"
+                          for part, seconds in sorted(self.cpu.items(), key=lambda kv: -kv[1]) if seconds)
+        return f"CPU {self.cpu_us_per_record:5.1f} us/record ({parts})"
+
+
+def ceiling(bootstrap: str, n: int, workers: set[int] = frozenset()) -> Measured:
+    """consume batches -> json.loads -> add a field to each record -> json.dumps -> produce, in
+    one process, over the records the bench's source writes (``workers``: the pids of a stack's
+    function workers, idle meanwhile, so that their CPU is named)."""
     source, sink = f"ceiling-in-{uuid.uuid4().hex[:6]}", f"ceiling-out-{uuid.uuid4().hex[:6]}"
-    create_topics(bootstrap, {source: 6, sink: 6})
-    produce(bootstrap, source, orders(n))
+    create_topics(bootstrap, {source: CEILING_PARTITIONS, sink: CEILING_PARTITIONS})
+    produce(bootstrap, source_messages(source, orders(n), CEILING_PARTITIONS))
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ceiling-{uuid.uuid4().hex[:6]}",
                          "enable.auto.commit": False})
-    consumer.assign([TopicPartition(source, p, 0) for p in range(6)])  # no group join to wait for
+    consumer.assign([TopicPartition(source, p, 0) for p in range(CEILING_PARTITIONS)])  # no join to wait for
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "allow.auto.create.topics": False})
-    done, started = 0, None
+    done, started, before = 0, None, None
     try:
         while done < n:
-            batch = consumer.consume(num_messages=500, timeout=1.0)
+            # A short timeout: consume() waits for all num_messages or the timeout, and the
+            # last call finds fewer (a batch message is 500 records: the wait would be timed).
+            batch = consumer.consume(num_messages=50, timeout=0.05)
             if started is None and batch:
-                started = time.perf_counter()
+                started, before = time.perf_counter(), cpu_reading(workers)
             for msg in batch:
                 if msg.error():
                     continue
-                record = json.loads(msg.value())
-                record["unit_price"] = record["amount"] / record["quantity"]
+                document = json.loads(msg.value())
+                for entry in document["records"]:
+                    record = entry["value"]
+                    record["unit_price"] = record["amount"] / record["quantity"]
                 while True:
                     try:
-                        producer.produce(sink, value=json.dumps(record).encode(), key=msg.key())
+                        producer.produce(sink, json.dumps(document).encode(), None, msg.partition(),
+                                         headers=msg.headers())
                         break
                     except BufferError:
                         producer.poll(0.01)
                 producer.poll(0)
-                done += 1
+                done += len(document["records"])
         assert producer.flush(60) == 0
-        return n / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        return Measured(n / elapsed, n, cpu_used(before, cpu_reading(workers), me="loop"))
     finally:
         consumer.close()
+
+
+# -- CPU of the stack's processes ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CpuReading:
+    """utime + stime (clock ticks) of this process and every process under it, and which part of
+    the stack each is: the broker, the function workers, the runner (everything else this
+    process started: the Sensor processes)."""
+
+    ticks: Mapping[int, int]
+    part_of: Mapping[int, str]
+
+
+def proc_stats() -> list[ProcStat]:
+    """Every process's /proc/<pid>/stat, parsed."""
+    stats = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stats.append(parse_stat(f.read()))
+            except (OSError, ValueError, IndexError):  # ended while being read
+                continue
+    return stats
+
+
+def cpu_reading(workers: set[int]) -> CpuReading:
+    """The CPU used so far by this process and its descendants, the ``workers`` pids named."""
+    stats, me = proc_stats(), os.getpid()
+    name = {s.pid: s.name for s in stats}
+    part_of = {me: "me"}
+    for pid, first in descendants(stats, me).items():
+        part_of[pid] = ("workers" if first in workers else
+                        "broker" if name.get(first, "").startswith("tansu") else "runner")
+    return CpuReading({s.pid: s.ticks for s in stats if s.pid in part_of}, part_of)
+
+
+def cpu_used(before: CpuReading, after: CpuReading, me: str) -> dict[str, float]:
+    """CPU seconds by part between two readings; this process is named ``me`` (the gateway runs
+    in its threads on a stack, beside the bench's own light polling)."""
+    ticks = cpu_by_part(before.ticks, after.ticks, after.part_of)
+    return {(me if part == "me" else part): used / CLOCK_TICKS for part, used in ticks.items()}
+
+
+def worker_pids(stack: LocalStack) -> dict[str, int]:
+    """Every replica of the stack's functions, "function[pid]" -> pid."""
+    with stack.session() as http:
+        deployed = http.get(f"{stack.url}/system/functions", timeout=30).json()
+    return {f"{f['name']}[{i['pid']}]": i["pid"] for f in deployed for i in f.get("instances", [])}
 
 
 def _rss(pid: int) -> int:
@@ -151,12 +258,9 @@ def _rss(pid: int) -> int:
     return 0
 
 
-def worker_rss(stack: LocalStack, functions: list[str]) -> dict[str, int]:
-    """RSS of every replica of ``functions``, by "function[pid]"."""
-    with stack.session() as http:
-        deployed = http.get(f"{stack.url}/system/functions", timeout=30).json()
-    return {f"{f['name']}[{i['pid']}]": _rss(i["pid"]) for f in deployed if f["name"] in functions
-            for i in f.get("instances", [])}
+def worker_rss(stack: LocalStack) -> dict[str, int]:
+    """RSS of every function replica, by "function[pid]"."""
+    return {worker: _rss(pid) for worker, pid in worker_pids(stack).items()}
 
 
 def function_seconds(stack: LocalStack) -> dict[str, float]:
@@ -174,8 +278,12 @@ def _run(stack: LocalStack, workflow: Workflow, operations: list[str]) -> Workfl
     # Each Sensor in a runner process of its own, as in a cluster (one Deployment per Sensor).
     # No topic reader: the bench reads offsets, not records (reading every record of every topic
     # would cost the machine what it measures).
-    return WorkflowRun(stack, workflow, warehouse_url=f"sqlite:///{stack.run_dir / 'warehouse.db'}",
+    return WorkflowRun(stack, workflow, warehouse_url=_warehouse_url(stack),
                        sensor_processes=True, read_topics=False).prepare(operations).start()
+
+
+def _warehouse_url(stack: LocalStack) -> str:
+    return f"sqlite:///{stack.run_dir / 'warehouse.db'}"
 
 
 def _committed(offsets: KafkaOffsets, run: WorkflowRun, sensor: str) -> int:
@@ -198,55 +306,143 @@ def _from_first_commit(offsets: KafkaOffsets, run: WorkflowRun, sensor: str) -> 
 
 
 def measure_step(stack: LocalStack, workflow: Workflow, operation: str, function: str,
-                 n: int) -> tuple[float, float, dict]:
-    """(messages/s, share of the time spent in the function, Sensor counters) over ``n``
-    messages already on the step's input."""
+                 messages: int, records: int) -> tuple[Measured, float, dict]:
+    """(rate and CPU, share of the time spent in the function, Sensor counters) over the
+    ``messages`` holding ``records`` records already on the step's input. The Sensor's commits
+    count messages: the records measured are the messages' share of ``records``."""
     sensor = names.sensor(workflow.name, operation)
     run, offsets = _run(stack, workflow, [operation]), KafkaOffsets(stack.bootstrap)
     try:
         started, first = _from_first_commit(offsets, run, sensor)
-        before = function_seconds(stack).get(function, 0.0)
-        while _committed(offsets, run, sensor) < n:
+        workers = set(worker_pids(stack).values())
+        cpu_before, before = cpu_reading(workers), function_seconds(stack).get(function, 0.0)
+        while _committed(offsets, run, sensor) < messages:
             time.sleep(0.025)  # each look is a request to the broker: not too many (<0.5% of a run)
         elapsed = time.perf_counter() - started
+        cpu = cpu_used(cpu_before, cpu_reading(workers), me="gateway")
         busy = function_seconds(stack).get(function, 0.0) - before
-        return (n - first) / elapsed, busy / elapsed, run.runner.counters[sensor]
+        measured = round((messages - first) * records / messages)
+        return Measured(measured / elapsed, measured, cpu), busy / elapsed, run.runner.counters[sensor]
     finally:
         offsets.close()
         run.close()
 
 
 def _caught_up(offsets: KafkaOffsets, run: WorkflowRun) -> bool:
-    """Every Sensor's group has committed up to the end of its input (from offsets)."""
+    """Every Sensor's group has committed up to the end of its input, and no input grew while
+    the commits were read (a step still writing would otherwise pass for done: the ends are
+    read before the commits)."""
     subs = [s for s in run.runner.subscriptions if isinstance(s.source, KafkaSource) and s.group]
-    ends = offsets.end_offsets(sorted({s.source.topic for s in subs}))
+    topics = sorted({s.source.topic for s in subs})
+    ends = offsets.end_offsets(topics)
     for sub in subs:
         high = ends[sub.source.topic].high
         done = offsets.committed(sub.group, sub.source.topic, sorted(high))
         if any((done.get(p) or 0) < end for p, end in high.items()):
             return False
-    return True
+    again = offsets.end_offsets(topics)
+    return all(again[t].high == ends[t].high for t in topics)
 
 
-def measure_workflow(stack: LocalStack, workflow: Workflow, operations: list[str], n: int,
-                     functions: list[str]) -> tuple[float, dict, dict, dict]:
-    """(records/s, Sensor counters, RSS once every worker is warm, RSS at the end)."""
+@dataclass(frozen=True)
+class WorkflowMeasure:
+    measured: Measured
+    counters: dict
+    warm: dict  # worker RSS once every worker has handled records
+    end: dict  # worker RSS after the last record
+
+
+def measure_workflow(stack: LocalStack, workflow: Workflow, operations: list[str], messages: int,
+                     records: int) -> WorkflowMeasure:
+    """Rate and CPU from the first step's first commit until every step has caught up, over
+    ``messages`` holding ``records`` records on the first step's input."""
     sensors = [names.sensor(workflow.name, op) for op in operations]
     run, offsets = _run(stack, workflow, operations), KafkaOffsets(stack.bootstrap)
     try:
         (started, first), warm = _from_first_commit(offsets, run, sensors[0]), None
+        workers = set(worker_pids(stack).values())
+        cpu_before = cpu_reading(workers)
         while True:
             if warm is None and all(_committed(offsets, run, s) for s in sensors):
-                warm = worker_rss(stack, functions)
-            if _committed(offsets, run, sensors[0]) >= n and _caught_up(offsets, run):
+                warm = worker_rss(stack)
+            if _committed(offsets, run, sensors[0]) >= messages and _caught_up(offsets, run):
                 break
             time.sleep(0.025)  # as above: the broker serves the workflow, not the bench
         elapsed = time.perf_counter() - started
-        return (n - first) / elapsed, run.runner.counters, warm or {}, worker_rss(stack, functions)
+        cpu = cpu_used(cpu_before, cpu_reading(workers), me="gateway")
+        measured = round((messages - first) * records / messages)
+        return WorkflowMeasure(Measured(measured / elapsed, measured, cpu), run.runner.counters,
+                               warm or {}, worker_rss(stack))
     finally:
         offsets.close()
         run.close()
 
+
+# -- the output check ------------------------------------------------------------------------
+
+def aggregate_step(workflow: Workflow):
+    (step,) = [s for s in workflow.steps if s.kind == "aggregate"]
+    return step
+
+
+def expected_rows(workflow: Workflow, items: Iterable[Order]) -> dict[str, dict]:
+    """The warehouse rows the workflow must make of ``items``: each order as the aggregate sees
+    it (customer_id looked up in the enrich step's file for its fields), grouped by the pure
+    oracle of bench/pipeline_check.py with the aggregate step's own config."""
+    (enrich,) = [s for s in workflow.steps if s.kind == "enrich"]
+    params = thaw(enrich.params)
+    table = FileLookupSource(REPO / params["lookup"], params["on"]).load()
+    fields = params["fields"]
+
+    def seen(order: Order) -> tuple[int, dict]:
+        found = table[order.value["cust_id"]]  # the map step renames cust_id to customer_id
+        return event_time(order), {**order.value, **{f: found[f] for f in fields}}
+
+    return expected_windows(map(seen, items), AggregateConfig.from_dict(thaw(aggregate_step(workflow).params)))
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the bench found in the run's output: dead letters (all, and the aggregate's late
+    ones), warehouse rows, and how they differ from the expected windows."""
+
+    dead_letters: int
+    late: int
+    rows: int
+    expected: int
+    differences: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.late == 0 and not self.differences
+
+    def text(self) -> str:
+        late = (f"{self.late} of {self.dead_letters} dead letters late at the aggregate"
+                + ("" if self.late == 0 else " (FAILED: an on-time record was dead-lettered)"))
+        if self.differences:
+            warehouse = (f"warehouse {self.rows} rows, expected {self.expected} windows: FAILED: "
+                         + "; ".join(self.differences))
+        else:
+            warehouse = f"warehouse {self.rows} rows = the {self.expected} expected windows exactly"
+        return f"check: {late}; {warehouse}"
+
+
+def check_output(stack: LocalStack, workflow: Workflow, expected: Mapping[str, dict]) -> Check:
+    """Read the dead-letter topic (record batches unbatched: devstack/pipeline/kafka_edge.py) and
+    the warehouse table after a run, and compare them with what the input must give."""
+    topic = workflow.dead_letter
+    reader = TopicReader(stack.bootstrap, {topic: _topics()[topic]})
+    try:
+        reader.poll_to_end(60)
+        letters = [m.value for m in reader.messages[topic]]
+    finally:
+        reader.close()
+    rows = read_table(_warehouse_url(stack), workflow.sink.table)
+    return Check(len(letters), late_letters(letters, aggregate_step(workflow).name), len(rows),
+                 len(expected), tuple(window_differences(expected, rows)))
+
+
+# -- the report ------------------------------------------------------------------------------
 
 def _verdict(ratio: float, goal: float) -> str:
     if ratio >= goal:
@@ -258,19 +454,21 @@ def _verdict(ratio: float, goal: float) -> str:
 class WholeRun:
     """One measurement of the whole workflow with the ceiling measured just before it."""
 
-    ceiling: float
-    rate: float
-    counters: dict
-    warm: dict  # worker RSS once every worker has handled records
-    end: dict  # worker RSS after the last record
+    ceiling: Measured
+    run: WorkflowMeasure
+    check: Check
+
+    @property
+    def rate(self) -> float:
+        return self.run.measured.rate
 
     @property
     def ratio(self) -> float:
-        return self.rate / self.ceiling
+        return self.rate / self.ceiling.rate
 
 
 def _whole(folder: pathlib.Path, workflow: Workflow, operations: list[str], functions: list[str],
-           index: int) -> WholeRun:
+           index: int, expected: Mapping[str, dict]) -> WholeRun:
     """The whole workflow over WORKFLOW_RECORDS on a fresh stack, after its own ceiling over as
     many records on a fresh broker (this machine's speed drifts over minutes)."""
     broker = EmbeddedBroker(log_path=folder / "ceiling" / "broker.log").start()
@@ -281,17 +479,21 @@ def _whole(folder: pathlib.Path, workflow: Workflow, operations: list[str], func
     stack = LocalStack(run_dir=folder / "workflow", functions=functions).up()
     try:
         stack.create_topics(_topics())
-        produce(stack.bootstrap, workflow.steps[0].inputs[0], orders(WORKFLOW_RECORDS))
-        rate, counters, warm, end = measure_workflow(stack, workflow, operations, WORKFLOW_RECORDS, functions)
+        topic = workflow.steps[0].inputs[0]
+        messages = produce(stack.bootstrap, source_messages(topic, orders(WORKFLOW_RECORDS), _topics()[topic]))
+        run = measure_workflow(stack, workflow, operations, messages, WORKFLOW_RECORDS)
+        check = check_output(stack, workflow, expected)
     finally:
         stack.down()
-    print(f"  whole workflow, run {index + 1} of {WORKFLOW_REPEAT}: ceiling {top:7.0f} records/s just before, "
-          f"workflow {rate:7.0f} records/s = {rate / top:4.2f} x", flush=True)
-    return WholeRun(top, rate, counters, warm, end)
+    print(f"  whole workflow, run {index + 1} of {WORKFLOW_REPEAT}: ceiling {top.rate:7.0f} records/s just "
+          f"before ({top.cpu_text()}), workflow {run.measured.rate:7.0f} records/s = "
+          f"{run.measured.rate / top.rate:4.2f} x ({run.measured.cpu_text()})", flush=True)
+    print(f"    {check.text()}", flush=True)
+    return WholeRun(top, run, check)
 
 
 def _report_whole(wholes: list[WholeRun], workflow: Workflow, operations: list[str]) -> bool:
-    """Print the whole-workflow verdict and the memory check; True when both goals are met."""
+    """Print the whole-workflow verdict, the checks and the memory check; True when all pass."""
     ratios = sorted(w.ratio for w in wholes)
     best = max(wholes, key=lambda w: w.ratio)
     print(f"  whole workflow {' -> '.join(operations)}, best of {len(wholes)} (timeit's rule: another "
@@ -299,17 +501,22 @@ def _report_whole(wholes: list[WholeRun], workflow: Workflow, operations: list[s
           f"(goal {WORKFLOW_GOAL}): {_verdict(best.ratio, WORKFLOW_GOAL)}; middle run {statistics.median(ratios):4.2f} x, "
           f"runs met: {sum(r >= WORKFLOW_GOAL for r in ratios)} of {len(ratios)}")
     ok = best.ratio >= WORKFLOW_GOAL
-    counters = best.counters
-    dead = {op: sum(w.counters[names.sensor(workflow.name, op)]["dead_lettered"] for w in wholes) for op in operations}
+    failed = [i + 1 for i, w in enumerate(wholes) if not w.check.ok]
+    print("  output checks (0 late, warehouse = expected windows): "
+          + (f"FAILED in run {', '.join(map(str, failed))}" if failed else f"passed in all {len(wholes)} runs"))
+    ok &= not failed
+    counters = best.run.counters
+    dead = {op: sum(w.run.counters[names.sensor(workflow.name, op)]["dead_lettered"] for w in wholes)
+            for op in operations}
     print(f"  Sensor dead letters (failed calls) per operation, all runs: {dead}")
     sizes = {op: round(counters[names.sensor(workflow.name, op)]["events_in"]
                        / max(1, counters[names.sensor(workflow.name, op)]["requests"]))
              for op in operations}
-    print(f"  events (record batches) per call per operation: {sizes}")
+    print(f"  events (Kafka messages) per call per operation: {sizes}")
     print(f"worker RSS once every worker had handled records -> after all {WORKFLOW_RECORDS} records, each run:")
     for i, whole in enumerate(wholes):
-        for worker in sorted(whole.end):
-            before, after = whole.warm.get(worker, 0), whole.end[worker]
+        for worker in sorted(whole.run.end):
+            before, after = whole.run.warm.get(worker, 0), whole.run.end[worker]
             allowed = max(RSS_SLACK_BYTES, RSS_SLACK_RATIO * before)
             flat = before > 0 and after - before <= allowed
             ok &= flat
@@ -318,39 +525,51 @@ def _report_whole(wholes: list[WholeRun], workflow: Workflow, operations: list[s
     return ok
 
 
+def _steps(folder: pathlib.Path, workflow: Workflow, parts: list, operations: list[str],
+           functions: list[str]) -> bool:
+    """Each step alone, in pipeline order on one stack, then the output check (the synthetic
+    windows the loader was topped up with are expected too)."""
+    ok = True
+    stack = LocalStack(run_dir=folder / "steps", functions=functions).up()
+    try:
+        stack.create_topics(_topics())  # before producing: Tansu would invent a missing topic
+        top = ceiling(stack.bootstrap, STEP_RECORDS, set(worker_pids(stack).values()))
+        print(f"ceiling (consume batches -> json -> produce, one process) over {STEP_RECORDS} records: "
+              f"{top.rate:9.0f} records/s, {top.cpu_text()}", flush=True)
+        first = workflow.steps[0].inputs[0]
+        produce(stack.bootstrap, source_messages(first, orders(STEP_RECORDS), _topics()[first]))
+        topped_up = window_results(STEP_RECORDS)
+        for part, operation, function in zip(parts, operations, functions):
+            topic = part.inputs[0]
+            if operation == workflow.sink.name:  # the aggregate emits few windows: top up
+                produce(stack.bootstrap, window_messages(topic, topped_up, _topics()[topic]))
+            messages = messages_on(stack.bootstrap, topic, _topics()[topic])
+            n = records_in(stack.bootstrap, topic, _topics()[topic])
+            step, busy, counters = measure_step(stack, workflow, operation, function, messages, n)
+            ok &= step.rate / top.rate >= STEP_GOAL
+            print(f"  {operation:<14} {function:<17} {step.rate:7.0f} records/s = {step.rate / top.rate:4.2f} x "
+                  f"ceiling (goal {STEP_GOAL}): {_verdict(step.rate / top.rate, STEP_GOAL)}; {n} records in "
+                  f"{messages} messages, {counters['requests']} calls, function busy {busy:.0%} of the time; "
+                  f"{step.cpu_text()}", flush=True)
+        expected = {**expected_rows(workflow, orders(STEP_RECORDS)), **{r["window_id"]: r for r in topped_up}}
+        check = check_output(stack, workflow, expected)
+    finally:
+        stack.down()
+    print(f"  steps alone, {check.text()}", flush=True)
+    return ok and check.ok
+
+
 def main() -> int:
     workflow = load_workflow(REPO / "workflows" / "orders.yaml")
     parts = [*workflow.steps, workflow.sink]
     operations, functions = [p.name for p in parts], [p.function for p in parts]
     print(f"records: {STEP_RECORDS} per single step, {WORKFLOW_RECORDS} through the whole workflow "
-          f"(the issue's long run is {ISSUE_RECORDS:,}; FAAS_ETL_BENCH_RECORDS sets it)", flush=True)
-    ok = True
+          f"(the issue's long run is {ISSUE_RECORDS:,}; FAAS_ETL_BENCH_RECORDS sets it), written as a "
+          f"source writes them: batches of up to {wire.MAX_RECORDS} records, end markers last", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        stack = LocalStack(run_dir=pathlib.Path(tmp) / "steps", functions=functions).up()
-        try:
-            stack.create_topics(_topics())  # before producing: Tansu would invent a missing topic
-            top = ceiling(stack.bootstrap, STEP_RECORDS)
-            print(f"ceiling (consume -> json -> produce, one process) over {STEP_RECORDS} records: "
-                  f"{top:9.0f} records/s", flush=True)
-            produce(stack.bootstrap, workflow.steps[0].inputs[0], orders(STEP_RECORDS))
-            for part, operation, function in zip(parts, operations, functions):
-                topic = part.inputs[0]
-                if operation == workflow.sink.name:  # the aggregate emits few windows: top up
-                    produce(stack.bootstrap, topic, windows(STEP_RECORDS))
-                # A step's input holds the batches the step before wrote (the first's, plain
-                # records): the Sensor's commits count messages, the rate counts records.
-                messages = messages_on(stack.bootstrap, topic, _topics()[topic])
-                n = records_in(stack.bootstrap, topic, _topics()[topic])
-                rate, busy, counters = measure_step(stack, workflow, operation, function, messages)
-                rate *= n / messages
-                ok &= rate / top >= STEP_GOAL
-                print(f"  {operation:<14} {function:<17} {rate:7.0f} records/s = {rate / top:4.2f} x ceiling "
-                      f"(goal {STEP_GOAL}): {_verdict(rate / top, STEP_GOAL)}; {n} records in "
-                      f"{messages} messages, {counters['requests']} calls, function busy {busy:.0%} of "
-                      "the time", flush=True)
-        finally:
-            stack.down()
-        wholes = [_whole(pathlib.Path(tmp) / f"whole-{i + 1}", workflow, operations, functions, i)
+        ok = _steps(pathlib.Path(tmp), workflow, parts, operations, functions)
+        expected = expected_rows(workflow, orders(WORKFLOW_RECORDS))
+        wholes = [_whole(pathlib.Path(tmp) / f"whole-{i + 1}", workflow, operations, functions, i, expected)
                   for i in range(WORKFLOW_REPEAT)]
     ok &= _report_whole(wholes, workflow, operations)
     return 0 if ok else 1
