@@ -52,8 +52,8 @@ import yaml
 from .. import realtools
 from ..ports import free_port, wait_for_port
 from ..procs import start_logged, stop_process
+from etlkit.controller.eventbus import STREAM, consumers, stream_detail
 
-STREAM = "default"  # v1alpha1.JetStreamStreamName: one stream per EventBus, subjects default.<es>.<event>
 # The default streamConfig of the controller's config map, verbatim (controller-config.yaml, v1.9.11).
 CONTROLLER_STREAM_CONFIG = """\
 # The default properties of the streams to be created in this JetStream service
@@ -107,34 +107,9 @@ def bus_config(eventbus: Mapping[str, Any], url: str,
     return {"jetstream": {"url": url, "streamConfig": merged_stream_config(eventbus, local=local)}}
 
 
-@dataclass(frozen=True)
-class ConsumerState:
-    name: str
-    num_pending: int
-    num_ack_pending: int
-    num_redelivered: int
-    acked: int  # ack floor: consumer deliveries acknowledged, in order, since the consumer exists
-
-
-def consumers(jsz: Mapping[str, Any], stream: str = STREAM) -> dict[str, ConsumerState]:
-    """The durable consumers of ``stream`` in a ``/jsz?accounts=true&streams=true&consumers=true`` answer."""
-    out = {}
-    for account in jsz.get("account_details") or []:
-        for detail in account.get("stream_detail") or []:
-            if detail.get("name") != stream:
-                continue
-            for c in detail.get("consumer_detail") or []:
-                out[c["name"]] = ConsumerState(c["name"], int(c.get("num_pending", 0)),
-                                               int(c.get("num_ack_pending", 0)),
-                                               int(c.get("num_redelivered", 0)),
-                                               int((c.get("ack_floor") or {}).get("consumer_seq", 0)))
-    return out
-
-
 def held_events(jsz: Mapping[str, Any], names: set[str] | None = None) -> int:
     """Events in the bus that a Sensor's consumer has not acknowledged yet (``names``: only those)."""
-    return sum(c.num_pending + c.num_ack_pending for c in consumers(jsz).values()
-               if names is None or c.name in names)
+    return sum(c.held for c in consumers(jsz).values() if names is None or c.name in names)
 
 
 @dataclass(frozen=True)
@@ -147,13 +122,9 @@ class StreamState:
 
 def stream_state(jsz: Mapping[str, Any], stream: str = STREAM) -> StreamState:
     """What ``stream`` holds now (all zero when it does not exist yet)."""
-    for account in jsz.get("account_details") or []:
-        for detail in account.get("stream_detail") or []:
-            if detail.get("name") == stream:
-                state = detail.get("state") or {}
-                return StreamState(int(state.get("messages", 0)), int(state.get("bytes", 0)),
-                                   int(state.get("first_seq", 0)), int(state.get("last_seq", 0)))
-    return StreamState(0, 0, 0, 0)
+    state = (stream_detail(jsz, stream) or {}).get("state") or {}
+    return StreamState(int(state.get("messages", 0)), int(state.get("bytes", 0)),
+                       int(state.get("first_seq", 0)), int(state.get("last_seq", 0)))
 
 
 @dataclass(frozen=True)
@@ -170,15 +141,14 @@ class StreamSettings:
 
 def stream_settings(jsz: Mapping[str, Any], stream: str = STREAM) -> StreamSettings | None:
     """The config of ``stream`` in a ``/jsz?streams=true&config=true`` answer (None: no such stream)."""
-    for account in jsz.get("account_details") or []:
-        for detail in account.get("stream_detail") or []:
-            if detail.get("name") == stream:
-                c = detail.get("config") or {}
-                return StreamSettings(str(c.get("retention")), str(c.get("discard")),
-                                      int(c.get("max_msgs", 0)), int(c.get("max_bytes", 0)),
-                                      int(c.get("max_age", 0)), int(c.get("num_replicas", 0)),
-                                      int(c.get("duplicate_window", 0)))
-    return None
+    detail = stream_detail(jsz, stream)
+    if detail is None:
+        return None
+    c = detail.get("config") or {}
+    return StreamSettings(str(c.get("retention")), str(c.get("discard")),
+                          int(c.get("max_msgs", 0)), int(c.get("max_bytes", 0)),
+                          int(c.get("max_age", 0)), int(c.get("num_replicas", 0)),
+                          int(c.get("duplicate_window", 0)))
 
 
 class NatsEventBus:

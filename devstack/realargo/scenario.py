@@ -208,7 +208,7 @@ class ArgoPods:
                 self.stop(proc)
 
     def consumer(self, sensor: Mapping[str, Any]):
-        """The state of the Sensor's one durable consumer (:class:`~.eventbus.ConsumerState`)."""
+        """The state of the Sensor's one durable consumer (:class:`etlkit.controller.eventbus.ConsumerState`)."""
         (name,) = sensor_durables(sensor)
         return consumers(self.bus.jsz())[name]
 

@@ -27,6 +27,7 @@ events are absent rather than zero.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..workflow import names
@@ -57,24 +58,54 @@ def input_held(by_subject: Mapping[str, int], topic: str) -> int:
     return sum(n for s, n in by_subject.items() if s.split(".")[:2] == [STREAM, source])
 
 
+def stream_detail(jsz: Mapping[str, Any], stream: str = STREAM) -> Mapping[str, Any] | None:
+    """``stream``'s entry in a ``/jsz?accounts=true&streams=true...`` answer (None: no such
+    stream). The one walk of that answer's layout (``account_details[].stream_detail[]``) that
+    the controller and the devstack's bus readers share."""
+    for account in jsz.get("account_details") or []:
+        for detail in account.get("stream_detail") or []:
+            if detail.get("name") == stream:
+                return detail
+    return None
+
+
+@dataclass(frozen=True)
+class ConsumerState:
+    name: str
+    filter_subject: str  # only listed with config=true
+    num_pending: int
+    num_ack_pending: int
+    num_redelivered: int
+    acked: int  # ack floor: consumer deliveries acknowledged, in order, since the consumer exists
+
+    @property
+    def held(self) -> int:
+        """Events not yet done: not delivered yet, or delivered and not acknowledged."""
+        return self.num_pending + self.num_ack_pending
+
+
+def consumers(jsz: Mapping[str, Any], stream: str = STREAM) -> dict[str, ConsumerState]:
+    """The durable consumers of ``stream`` in a ``/jsz?...&consumers=true`` answer, by name."""
+    detail = stream_detail(jsz, stream) or {}
+    return {c["name"]: ConsumerState(c["name"], (c.get("config") or {}).get("filter_subject") or "",
+                                     int(c.get("num_pending", 0)), int(c.get("num_ack_pending", 0)),
+                                     int(c.get("num_redelivered", 0)),
+                                     int((c.get("ack_floor") or {}).get("consumer_seq", 0)))
+            for c in detail.get("consumer_detail") or []}
+
+
 def held_by_subject(jsz: Mapping[str, Any], stream: str = STREAM) -> dict[str, int]:
-    """Events not yet done (``num_pending + num_ack_pending``) summed per filter subject over
-    the consumers of ``stream`` in a ``/jsz?...&consumers=true&config=true`` answer.
+    """Events not yet done (:attr:`ConsumerState.held`) summed per filter subject over the
+    consumers of ``stream`` in a ``/jsz?...&consumers=true&config=true`` answer.
 
     >>> held_by_subject({"account_details": [{"stream_detail": [{"name": "default",
-    ...     "consumer_detail": [{"num_pending": 3, "num_ack_pending": 1,
+    ...     "consumer_detail": [{"name": "c", "num_pending": 3, "num_ack_pending": 1,
     ...                          "config": {"filter_subject": "default.a.a"}}]}]}]})
     {'default.a.a': 4}
     """
     out: dict[str, int] = {}
-    for account in jsz.get("account_details") or []:
-        for detail in account.get("stream_detail") or []:
-            if detail.get("name") != stream:
-                continue
-            for consumer in detail.get("consumer_detail") or []:
-                filtered = (consumer.get("config") or {}).get("filter_subject") or ""
-                held = int(consumer.get("num_pending", 0)) + int(consumer.get("num_ack_pending", 0))
-                out[filtered] = out.get(filtered, 0) + held
+    for consumer in consumers(jsz, stream).values():
+        out[consumer.filter_subject] = out.get(consumer.filter_subject, 0) + consumer.held
     return out
 
 

@@ -6,7 +6,7 @@ import time
 
 import yaml
 
-from devstack.realargo.eventbus import consumers
+from etlkit.controller.eventbus import consumers
 from devstack.realargo.runner import sensor_durables
 
 EVENT_SOURCE = {"apiVersion": "argoproj.io/v1alpha1", "kind": "EventSource",
