@@ -6,11 +6,13 @@ that data) and ``pkg/eventsources/eventing.go`` (the CloudEvents context). Pure:
 the message fields and the current time.
 
 Kafka event data, in Go's field order: ``topic``, ``key`` (text), ``partition`` (int), ``body``
-(the decoded JSON value: every source has ``jsonBody: true``, the one kind the renderer writes;
-null for a null value), ``timestamp`` (``Time.String()`` of
-the message time, UTC here) and ``headers`` (text to text, last duplicate wins); ``metadata``
-never, since the renderer sets none (:mod:`.manifests` refuses it). Calendar: ``eventTime``
-(``Time.String()``).
+(the message value: every source has ``jsonBody: true``, the one kind the renderer writes; null
+for a null value), ``timestamp`` (``Time.String()`` of the message time, UTC here) and
+``headers`` (text to text, last duplicate wins); ``metadata`` never, since the renderer sets none
+(:mod:`.manifests` refuses it). Calendar: ``eventTime`` (``Time.String()``).
+
+Per message, as Argo: the value is checked to be JSON (:func:`check_body`) and its text carried
+(:class:`Event`); it is decoded, as Go would read it, only for a parameter that reads inside it.
 """
 from __future__ import annotations
 
