@@ -122,7 +122,7 @@ class Event:
     def get(self, path: gjson.GetPath) -> gjson.Result | None:
         """gjson's lookup of ``path`` in the event data (``getValueByKey``); ``@this``, a
         block ``body`` and the message's own fields come off the text, the body undecoded."""
-        if self._fields is not None and self._data is _UNDECODED:
+        if self._fields is not None:
             parts = path.parts
             if not parts:
                 return gjson.Result(gjson.UNDECODED, self.data_text())
