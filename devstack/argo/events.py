@@ -6,11 +6,13 @@ that data) and ``pkg/eventsources/eventing.go`` (the CloudEvents context). Pure:
 the message fields and the current time.
 
 Kafka event data, in Go's field order: ``topic``, ``key`` (text), ``partition`` (int), ``body``
-(the decoded JSON value: every source has ``jsonBody: true``, the one kind the renderer writes;
-null for a null value), ``timestamp`` (``Time.String()`` of
-the message time, UTC here) and ``headers`` (text to text, last duplicate wins); ``metadata``
-never, since the renderer sets none (:mod:`.manifests` refuses it). Calendar: ``eventTime``
-(``Time.String()``).
+(the message value: every source has ``jsonBody: true``, the one kind the renderer writes; null
+for a null value), ``timestamp`` (``Time.String()`` of the message time, UTC here) and
+``headers`` (text to text, last duplicate wins); ``metadata`` never, since the renderer sets none
+(:mod:`.manifests` refuses it). Calendar: ``eventTime`` (``Time.String()``).
+
+Per message, as Argo: the value is checked to be JSON (:func:`check_body`) and its text carried
+(:class:`Event`); it is decoded, as Go would read it, only for a parameter that reads inside it.
 """
 from __future__ import annotations
 
@@ -52,51 +54,120 @@ class EventContext(NamedTuple):  # tuples: one of each per message, so cheap to 
                 "subject": self.subject, "time": rfc3339(self.time)}
 
 
-class Event(NamedTuple):
-    """One event: ``data`` is the decoded event data (a dict for Kafka and calendar sources)."""
+_UNDECODED = object()  # an Event's data not decoded yet
 
-    context: EventContext
-    data: Any
-    # A jsonBody source's message value as it came: Argo carries it as a json.RawMessage, so the
-    # data's "body" is this text compacted (go_compact), not a re-encoding of data["body"].
-    body_text: bytes | None = None
-    # ``data`` with every byte of invalid UTF-8 in the key or a header value kept apart
-    # (_RUNE_ERROR): Go writes each as the escape \ufffd, which reads back as the U+FFFD in data.
-    text_data: Any = None
-    duplicate_keys: bool = False  # in the body: a gjson path may go through any of them
+
+class Event:
+    """One event: ``data`` is the decoded event data (a dict for Kafka and calendar sources).
+
+    A Kafka event keeps its message value as it came (``body_text``), checked to be JSON and no
+    more, as Argo does: its EventSource passes the value on as a ``json.RawMessage``
+    (argo-events ``pkg/eventsources/sources/kafka/start.go``, ``jsonBody``), which
+    ``json.Marshal`` only compacts. So the event data's text (:meth:`data_text`) is that value
+    spliced in, never a re-encoding, and the body is decoded (``data``) only when a parameter
+    reads inside it or a template prints ``.Input``: a step's invocation (``@this``) and a dead
+    letter (``body``, ``topic``, ``key``, ``partition``) never do (:meth:`get`).
+    """
+
+    __slots__ = ("context", "body_text", "_fields", "_text_fields", "_data", "_duplicates", "_text")
+
+    def __init__(self, context: EventContext, data: Any):
+        self.context, self.body_text, self._data = context, None, data
+        self._fields = self._text_fields = self._text = None
+        self._duplicates = False
+
+    @classmethod
+    def _kafka(cls, context: EventContext, fields: dict[str, Any], text_fields: dict[str, Any] | None,
+               body_text: bytes | None) -> "Event":
+        """``fields``: the event data with ``"body": None`` (each invalid UTF-8 byte of the key or
+        a header read back as U+FFFD); ``text_fields`` the same with those bytes kept apart
+        (_RUNE_ERROR), or None when there are none."""
+        event = cls.__new__(cls)
+        event.context, event.body_text, event._data = context, body_text, _UNDECODED
+        event._fields, event._text_fields, event._text = fields, text_fields, None
+        event._duplicates = False
+        return event
+
+    @property
+    def data(self) -> Any:
+        if self._data is _UNDECODED:
+            body, self._duplicates = _decode_body(self.body_text)
+            self._data = {**self._fields, "body": body}
+        return self._data
+
+    @property
+    def duplicate_keys(self) -> bool:
+        """Whether some object of the body has a key twice (a gjson path may go through any)."""
+        return self.data is not None and self._duplicates
 
     def source(self) -> gjson.Source:
         """The data's JSON text for gjson lookups that read it (raw blocks, duplicate keys)."""
         return gjson.Source(self.data_text, decode_fragment, self.duplicate_keys)
 
     def data_text(self) -> str:
-        """The event data as the JSON bytes Argo carries (Go field order, compact)."""
-        data = self.data if self.text_data is None else self.text_data
-        if self.body_text is None:
-            text = gojson.dumps(data)
-        else:
-            data = dict(data)
-            data["body"] = None
-            head, tail = gojson.dumps(data).split('"body":null', 1)
-            text = f'{head}"body":{go_compact(self.body_text.decode("utf-8", "surrogateescape"))}{tail}'
-        return text if self.text_data is None else text.replace(_RUNE_ERROR, "\\ufffd")
+        """The event data as the JSON text Argo carries (Go field order, compact); each invalid
+        UTF-8 byte of the body a surrogate (surrogateescape), to be written back as that byte."""
+        if self._text is None:
+            self._text = self._data_text()
+        return self._text
+
+    def _data_text(self) -> str:
+        if self._fields is None:
+            return gojson.dumps(self._data)
+        fields = self._fields if self._text_fields is None else self._text_fields
+        head, tail = gojson.dumps(fields).split('"body":null', 1)
+        text = f'{head}"body":{_body_text(self.body_text)}{tail}'
+        return text if self._text_fields is None else text.replace(_RUNE_ERROR, "\\ufffd")
+
+    def get(self, path: gjson.GetPath) -> gjson.Result | None:
+        """gjson's lookup of ``path`` in the event data (``getValueByKey``); ``@this``, a
+        block ``body`` and the message's own fields come off the text, the body undecoded."""
+        if self._fields is not None:
+            parts = path.parts
+            if not parts:
+                return gjson.Result(gjson.UNDECODED, self.data_text())
+            if len(parts) == 1 and parts[0] in _MESSAGE_FIELDS:
+                return gjson.get(self._fields, path)
+            if parts == _BODY_PATH and self.body_text is not None:
+                body = _body_text(self.body_text)
+                if body[0] in "{[":  # a block: gjson's raw text (a scalar's kind needs decoding)
+                    return gjson.Result(gjson.UNDECODED, body)
+        return gjson.get(self.data, path, self.source())
 
 
-_JSON_TOKENS = re.compile(r'("(?:[^"\\]|\\.)*")|[ \t\n\r]+')
-_HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_HTML_CHARS = re.compile("[<>&\u2028\u2029]")
+_MESSAGE_FIELDS = frozenset({"topic", "key", "partition", "timestamp"})
+_BODY_PATH = ("body",)
 
 
-def _compact_token(match: re.Match) -> str:
-    string = match.group(1)
-    return "" if string is None else _HTML_CHARS.sub(lambda c: _HTML[c.group()], string)
+def _body_text(value: bytes | None) -> str:
+    """A checked body's text as ``json.Marshal`` writes its ``json.RawMessage`` (:func:`go_compact`)."""
+    if value is None:
+        return "null"  # a nil json.RawMessage
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:  # Go keeps the bytes: surrogateescape gives them back
+        text = value.decode("utf-8", "surrogateescape")
+    return go_compact(text)
+
+
+# A JSON string (the loop unrolled), else a run of white space: the sub keeps the strings only.
+_STRING_OR_SPACE = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|[ \t\n\r]+')
+# White space beside a structural character. Outside strings, white space sits between tokens, one
+# of which is structural (two values are never adjacent), or at either end: no match and ends
+# that are not white space mean any white space is inside strings, where it stays.
+_SPACE_BY_STRUCTURE = re.compile(r'[{}\[\]:,][ \t\n\r]|[ \t\n\r][{}\[\]:,]')
 
 
 def go_compact(text: str) -> str:
-    """JSON text as ``json.Marshal`` writes a ``json.RawMessage``: white space out, ``<>&`` and
-    U+2028/U+2029 inside strings escaped, everything else (number spellings, escapes, duplicate
-    keys) as it came."""
-    return _JSON_TOKENS.sub(_compact_token, text)
+    """Valid JSON text as ``json.Marshal`` writes a ``json.RawMessage`` (Go's ``appendCompact``
+    with escaping): white space out, ``<>&`` and U+2028/U+2029 escaped (only strings hold them),
+    everything else (number spellings, escapes, duplicate keys, invalid UTF-8) as it came.
+
+    Already compact text, what our producers write, costs a few substring scans and no copy."""
+    if (" " in text or "\n" in text or "\t" in text or "\r" in text) and (
+            text[0] in _JSON_SPACE or text[-1] in _JSON_SPACE or _SPACE_BY_STRUCTURE.search(text)):
+        text = _STRING_OR_SPACE.sub(r"\1", text)  # an unmatched group is "": the space goes
+    return gojson.escape_html(text)
 
 
 _RUNE_ERROR = "\udfff"  # a lone surrogate: never in decoded UTF-8, so it marks one invalid byte
@@ -356,36 +427,47 @@ class KafkaEvents:
     def data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
              headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, Any]:
         """The event data (decoded, as a Sensor reads it)."""
-        data, _ = self._data(topic, partition, key, value, timestamp_ms, headers)
-        return _read_back(data) if _has_rune_errors(data) else data
-
-    def _data(self, topic: str, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int,
-              headers: Sequence[tuple[str, bytes | None]] | None) -> tuple[dict[str, Any], bool]:
-        body, duplicates = _decode_body(value)
-        merged: dict[str, str] = {}
-        for name, raw in headers or ():
-            merged[name] = _text(raw)
-        data: dict[str, Any] = {
-            "topic": topic,
-            "key": _text(key),
-            "partition": partition,
-            "body": body,
-            "timestamp": utc_time_string_of_ms(timestamp_ms),
-            "headers": dict(sorted(merged.items())) if len(merged) > 1 else merged,  # Go sorts map keys
-        }
-        return data, duplicates
+        return self.event(topic, partition, 0, key, value, timestamp_ms, headers, _EPOCH).data
 
     def event(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
               timestamp_ms: int, headers: Sequence[tuple[str, bytes | None]] | None, now: datetime) -> Event:
-        """One message's event; ``InvalidBody`` when a ``jsonBody`` value is not JSON."""
-        data, duplicates = self._data(topic, partition, key, value, timestamp_ms, headers)
-        text_data = None
-        if _has_rune_errors(data):
-            text_data, data = data, _read_back(data)
+        """One message's event; ``InvalidBody`` when a ``jsonBody`` value is not JSON (checked,
+        not decoded: :func:`check_body`)."""
+        if value is not None:
+            check_body(value)
+        merged: dict[str, str] = {}
+        for name, raw in headers or ():
+            merged[name] = _text(raw)
+        fields: dict[str, Any] = {
+            "topic": topic,
+            "key": _text(key),
+            "partition": partition,
+            "body": None,  # the value's text goes here (Event.data_text)
+            "timestamp": utc_time_string_of_ms(timestamp_ms),
+            "headers": dict(sorted(merged.items())) if len(merged) > 1 else merged,  # Go sorts map keys
+        }
+        text_fields = None
+        if _has_rune_errors(fields):
+            text_fields, fields = fields, _read_back(fields)
         context = _new(EventContext, (f"{self._id_prefix}:{topic}:{partition}:{offset}", self.event_source,
                                       "kafka", self.event_name, now, SPEC_VERSION, JSON_CONTENT))
-        body_text = value
-        return _new(Event, (context, data, body_text, text_data, duplicates))
+        return Event._kafka(context, fields, text_fields, value)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def check_body(value: bytes) -> None:
+    """``InvalidBody`` unless ``value`` is JSON as Go's ``json.Valid`` takes it (what
+    ``json.Marshal`` of the ``json.RawMessage`` checks in argo-events
+    ``pkg/eventsources/sources/kafka/start.go``). orjson answers the usual value, in C; what it
+    refuses Go may still take (invalid UTF-8 inside strings, lone UTF-16 surrogate escapes,
+    numbers beyond float64's range), so the stdlib decoder, as :func:`_decode_with_hooks` runs
+    it, judges those."""
+    try:
+        orjson.loads(value)
+    except (orjson.JSONDecodeError, RecursionError):
+        _decode_with_hooks(value)
 
 
 def _has_rune_errors(data: dict[str, Any]) -> bool:

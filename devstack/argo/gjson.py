@@ -23,6 +23,9 @@ from .yamlnode import unsupported
 
 PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 THIS = "@this"  # the one modifier: the whole document
+# A Result's value when only its text is known: an object or array the runner did not decode,
+# since the parameter reading it takes its raw text (:meth:`devstack.argo.events.Event.get`).
+UNDECODED = object()
 
 
 class PathError(ValueError):
@@ -50,7 +53,8 @@ def parse_get_path(text: str) -> GetPath:
 
 @dataclass(frozen=True)
 class Result:
-    """What gjson found: the decoded value with gjson's type and conversions.
+    """What gjson found: the decoded value with gjson's type and conversions (or
+    :data:`UNDECODED`, of type JSON, with its ``text``).
 
     ``text``: the value's JSON text as it stands in the event data, when known (gjson's ``Raw``
     of an object or array is that text, not a re-encoding: number spellings, escapes and

@@ -57,6 +57,11 @@ class Template:
                        _to_json(data) if piece == TO_JSON else str(_epoch_ms(now))
                        for piece in self.pieces)
 
+    @property
+    def reads_input(self) -> bool:
+        """Whether the text prints ``.Input`` (else ``execute`` ignores its ``data``)."""
+        return TO_JSON in self.pieces
+
     def json_splice(self) -> tuple[str, str] | None:
         """``(before, after)`` when the template is text around ONE ``toJson .Input`` action,
         the shape of every step invocation payload; else None."""

@@ -70,11 +70,13 @@ def resolve(src: ParamSource, events: Mapping[str, Event], now: datetime) -> Res
     if src.context_key is not None:
         return Resolved(event.context.id, STRING)
     if src.data_template is not None:
-        text = src.data_template.execute(event.data, now)
+        # .Input only when the template prints it: a dead letter's "at" leaves the body undecoded.
+        template = src.data_template
+        text = template.execute(event.data if template.reads_input else None, now)
         if text not in ("", "<no value>"):
             return Resolved(text, STRING)
     elif src.data_key is not None:
-        found = gjson.get(event.data, src.data_key, event.source())
+        found = event.get(src.data_key)
         if found is not None:
             kind = found.kind
             return Resolved(found.raw() if kind in ("JSON", "Null") else found.string(), kind)

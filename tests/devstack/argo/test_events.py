@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devstack.argo.events import InvalidBody, _decode_with_hooks, calendar_event, fast_body, kafka_event
+from devstack.argo import gjson, gojson
+from devstack.argo.events import (InvalidBody, _decode_with_hooks, calendar_event, check_body, fast_body, go_compact,
+                                  kafka_event)
 
 NOW = datetime(2026, 11, 21, 10, 0, 5, tzinfo=timezone.utc)
 
@@ -116,3 +118,82 @@ def test_fast_body_gives_what_the_hooks_give_whenever_it_answers(value, spaced):
     body, fast = fast_body(text)
     if fast:  # the same values, of the same types (the hooks may flag more numbers than needed)
         assert json.dumps(body) == json.dumps(_decode_with_hooks(text)[0])
+
+
+# --- a value is checked and spliced, as Argo's json.RawMessage, not decoded ----------------------
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES, st.sampled_from([None, 0, 2]), st.booleans())
+def test_go_compact_gives_the_compact_encoding_of_any_spelling(value, indent, html):
+    """Cross-checked against an independent writer: the C encoder's compact text, HTML-escaped as
+    json.Marshal does. Strings with white space beside ',' or ':' keep it (hypothesis finds them)."""
+    if html:
+        value = [value, "a, b: <c> & d", {" k , ": " : "}]
+    spaced = json.dumps(value, indent=indent, ensure_ascii=False)
+    compact = gojson.escape_html(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+    assert go_compact(spaced) == compact
+    assert go_compact(f" \n{compact}\t") == compact
+
+
+@pytest.mark.parametrize("text, compact", [
+    ('{"a": "x , y"}', '{"a":"x , y"}'), ('["\\" ,", 1]', '["\\" ,",1]'), ('"a : b"', '"a : b"'),
+    (' 1 ', '1'), ('{"a":1.50e+2}', '{"a":1.50e+2}'), ('"\u2028<"', '"\\u2028\\u003c"'),
+], ids=["space-in-a-string", "escaped-quote-then-comma", "string-alone", "scalar-in-space",
+        "number-spelling-kept", "line-separator-and-html"])
+def test_go_compact_of_hand_made_texts(text, compact):
+    assert go_compact(text) == compact
+
+
+@pytest.mark.parametrize("value", [
+    b'{"a":1}', b'12345678901234567890123', b'-1e400', b'1.5e999999', b'{"a":"\xff"}', rb'"\ud800"',
+    b'"\x7f"', b'\xef\xbb\xbf{}', b'[1,]', b'NaN', b'', b'\x0c[]', b'01', b'"\x00"', b"[" * 5000,
+], ids=["plain", "past-64-bits", "past-float64", "huge-exponent", "invalid-utf8", "lone-surrogate",
+        "del-char", "bom", "trailing-comma", "nan", "empty", "form-feed", "leading-zero", "raw-nul", "too-deep"])
+def test_check_body_takes_what_the_decoder_takes(value):
+    """orjson answers first; what it refuses the stdlib judges, so the verdict is the decoder's
+    (whose verdicts test_conformance checks against the real json.Valid)."""
+    try:
+        _decode_with_hooks(value)
+    except InvalidBody:
+        with pytest.raises(InvalidBody):
+            check_body(value)
+    else:
+        check_body(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=12) | JSON_VALUES.map(lambda v: json.dumps(v).encode()[:-1]))
+def test_check_body_agrees_with_the_decoder_on_random_bytes(value):
+    try:
+        _decode_with_hooks(value)
+        valid = True
+    except InvalidBody:
+        valid = False
+    try:
+        check_body(value)
+        assert valid
+    except InvalidBody:
+        assert not valid
+
+
+GET_CASES = [
+    {}, {"value": b' {"a" : [1, 2.0], "h": "<&>"} '}, {"value": b'{"a":1,"a":2}'}, {"value": b'"text"'},
+    {"value": b"4.0"}, {"value": None}, {"value": b"[]"}, {"key": b"\xff\xfe", "headers": [("h", b"\xc3")]},
+    {"value": b'{"a":"\xff"}'},
+]
+GET_IDS = ["plain", "spaced-html", "duplicate-keys", "string-body", "integral-float-body", "null-body",
+           "array-body", "invalid-utf8-key-and-header", "invalid-utf8-body"]
+
+
+@pytest.mark.parametrize("overrides", GET_CASES, ids=GET_IDS)
+@pytest.mark.parametrize("path", ["@this", "body", "topic", "key", "partition", "timestamp", "headers", "body.a"])
+def test_get_off_the_text_finds_what_gjson_finds_in_the_decoded_data(overrides, path):
+    """Event.get answers the emitted paths without decoding the body; the decoded data (gjson.get,
+    checked against the real gjson by test_conformance) is the oracle."""
+    got, decoded = _event(**overrides), _event(**overrides)
+    want = gjson.get(decoded.data, gjson.parse_get_path(path), decoded.source())
+    found = got.get(gjson.parse_get_path(path))
+    if want is None:
+        assert found is None
+    else:
+        assert (found.kind, found.raw(), found.string()) == (want.kind, want.raw(), want.string())

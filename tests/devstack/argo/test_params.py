@@ -4,9 +4,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from devstack.argo import gjson, gotemplate
+from devstack.argo import events, gjson, gotemplate
 from devstack.argo.events import kafka_event
 from devstack.argo.params import Param, ParamSource, PayloadError, construct_payload, resolve
+from devstack.argo.sensor_spec import parse_sensor
+from devstack.argo.yamlnode import Node
 
 from . import factory
 
@@ -99,3 +101,20 @@ def test_the_step_invocation_is_values_the_event_id_and_the_event_data_bytes():
 
 def test_this_without_raw_data_is_the_event_data_as_a_string():
     assert _payload(_param("e", data_key="@this")) == {"e": EVENT.data_text()}
+
+
+def test_a_step_invocation_and_its_dead_letter_leave_the_body_undecoded():
+    """Argo passes a jsonBody value on as a json.RawMessage (kafka/start.go): the renderer's
+    parameters (@this, body, topic, key, partition, the id, a template without .Input) read it as
+    text. Decoding a 500-record batch was most of the runner's CPU per record, so it must not
+    happen for them (the private sentinel is the only witness: the payloads are equal either way)."""
+    doc = factory.sensor("s", "es", "orders", "fn", dlq_topic="dlq")
+    trigger = parse_sensor(Node("s.yaml", "", doc)).triggers[0]
+    event = kafka_event(event_source="es", event_name="orders", url="kafka:9092", topic="orders", partition=1,
+                        offset=7, key=b"o1", value=b'{"records": [{"key": "o1", "value": {"n": 1}}]}',
+                        timestamp_ms=1795255200123, headers=[], now=NOW)
+    call = json.loads(construct_payload(trigger.action.payload, {"in": event}, NOW))
+    letter = json.loads(construct_payload(trigger.dlq.action.payload, {"in": event}, NOW))
+    assert event._data is events._UNDECODED
+    assert call["event"]["body"] == letter["payload"] == {"records": [{"key": "o1", "value": {"n": 1}}]}
+    assert (letter["topic"], letter["key"], letter["partition"]) == ("orders", "o1", "1")
