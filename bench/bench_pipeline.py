@@ -290,10 +290,11 @@ def _committed(offsets: KafkaOffsets, run: WorkflowRun, sensor: str) -> int:
     """Messages the Sensor's consumer group has committed on its input (from Kafka: exact as of
     each commit, where the runners' status files trail by up to their refresh interval)."""
     total = 0
-    for sub in run.runner.subscriptions:
-        if sub.sensor.name == sensor and isinstance(sub.source, KafkaSource):
-            partitions = range(run.topics[sub.source.topic])
-            total += sum(o or 0 for o in offsets.committed(sub.group, sub.source.topic, partitions).values())
+    # The lanes of one input (a subscription each) share its group: each (group, topic) once.
+    inputs = dict.fromkeys((sub.group, sub.source.topic) for sub in run.runner.subscriptions
+                           if sub.sensor.name == sensor and isinstance(sub.source, KafkaSource))
+    for group, topic in inputs:
+        total += sum(o or 0 for o in offsets.committed(group, topic, range(run.topics[topic])).values())
     return total
 
 

@@ -336,9 +336,9 @@ class WorkflowRun:
             raise RunError(f"replay: no running Sensor {sensor}")
         self.stop_runner()
         again = 0
-        for sub in subs:
-            reset_group(self.stack.bootstrap, sub.group, sub.source.topic, self.topics[sub.source.topic])
-            topic = sub.source.topic
+        # The lanes of one input (one subscription each) share its group: rewind and count once.
+        for group, topic in dict.fromkeys((sub.group, sub.source.topic) for sub in subs):
+            reset_group(self.stack.bootstrap, group, topic, self.topics[topic])
             # In records (a batch message carries many), as the reader kept them; without them,
             # the messages on the topic.
             again += len(self.reader.messages[topic]) if self.reader.keep else self.reader.messages_on(topic)

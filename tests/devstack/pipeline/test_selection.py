@@ -71,7 +71,13 @@ def test_the_committed_orders_manifests_run_everything(tmp_path):
     # Whole files are copied as committed, comments included.
     assert (written / "sensors" / "orders-sink.yaml").read_text() == (argo / "sensors" / "orders-sink.yaml").read_text()
     subs = plan_subscriptions(load_manifests(written))
-    kafka = sorted((s.sensor.name, s.source.topic, s.group) for s in subs if isinstance(s.source, KafkaSource))
+    # One subscription per lane (a partition of the input: docs/contracts.md "Lanes"), all in the
+    # input's one group.
+    kafka = sorted({(s.sensor.name, s.source.topic, s.group) for s in subs if isinstance(s.source, KafkaSource)})
+    lanes = {topic: sum(1 for s in subs if isinstance(s.source, KafkaSource) and s.source.topic == topic)
+             for topic in {s.source.topic for s in subs if isinstance(s.source, KafkaSource)}}
+    assert lanes == {"orders-raw": 6, "orders-paid": 6, "orders-clean": 6, "orders-enriched": 6,
+                     "orders-by-country": 3}
     assert kafka == [("orders-normalise", "orders-paid", "faas-etl.orders.orders-paid"),
                      ("orders-paid-only", "orders-raw", "faas-etl.orders.orders-raw"),
                      ("orders-per-country", "orders-enriched", "faas-etl.orders.orders-enriched"),
