@@ -8,11 +8,17 @@ middle of a call) and a bus of its own (a small ``maxMsgs``). :class:`ArgoPods` 
 the same pieces the runner uses: a pod per process on the harness's bridge (:mod:`.podnet`), the
 controller's environment (:mod:`.process`), the cluster addresses swapped (:mod:`.localise`).
 
-:func:`kafka_eventsource` and :func:`http_sensor` write the two objects in the shape of the
-committed ones (``argo-events/event-sources/orders-raw.yaml``, ``argo-events/sensors/
-orders-paid-only.yaml``): jsonBody, a consumer group from the oldest record, an HTTP trigger
+:func:`kafka_eventsource` and :func:`http_sensor` write the two objects by hand, in the shape
+the committed ones had before issue 15 (one event per topic, a ``{{ toJson .Input }}`` payload:
+what a today-test pins): jsonBody, a consumer group from the oldest record, an HTTP trigger
 with ``atLeastOnce``, a ``retryStrategy``, ``policy.status.allow [200]`` and a Kafka
 ``dlqTrigger``, the cluster addresses left for :func:`~.localise.localise` to map.
+
+:func:`sink_workflow` writes a scenario's own smallest workflow (a topic of its own, its sink),
+:func:`rendered` gives what the renderer (etlkit.workflow.render) writes for it and :func:`calling`
+points the rendered Sensor's triggers at a test's function: the defect tests
+(tests/devstack/realargo/test_defects.py) so run the objects production runs (lanes, the step
+invocation payload), on topics no other scenario touches.
 
 :func:`committed` reads one committed object, :func:`retarget_sensor` points a copy of a committed
 Sensor at a scenario's EventSource, function and dead-letter topic (everything else as
