@@ -8,11 +8,17 @@ middle of a call) and a bus of its own (a small ``maxMsgs``). :class:`ArgoPods` 
 the same pieces the runner uses: a pod per process on the harness's bridge (:mod:`.podnet`), the
 controller's environment (:mod:`.process`), the cluster addresses swapped (:mod:`.localise`).
 
-:func:`kafka_eventsource` and :func:`http_sensor` write the two objects in the shape of the
-committed ones (``argo-events/event-sources/orders-raw.yaml``, ``argo-events/sensors/
-orders-paid-only.yaml``): jsonBody, a consumer group from the oldest record, an HTTP trigger
+:func:`kafka_eventsource` and :func:`http_sensor` write the two objects by hand, in the shape
+the committed ones had before issue 15 (one event per topic, a ``{{ toJson .Input }}`` payload:
+what a today-test pins): jsonBody, a consumer group from the oldest record, an HTTP trigger
 with ``atLeastOnce``, a ``retryStrategy``, ``policy.status.allow [200]`` and a Kafka
 ``dlqTrigger``, the cluster addresses left for :func:`~.localise.localise` to map.
+
+:func:`sink_workflow` writes a scenario's own smallest workflow (a topic of its own, its sink),
+:func:`rendered` gives what the renderer (etlkit.workflow.render) writes for it and :func:`calling`
+points the rendered Sensor's triggers at a test's function: the defect tests
+(tests/devstack/realargo/test_defects.py) so run the objects production runs (lanes, the step
+invocation payload), on topics no other scenario touches.
 
 :func:`committed` reads one committed object, :func:`retarget_sensor` points a copy of a committed
 Sensor at a scenario's EventSource, function and dead-letter topic (everything else as
@@ -34,6 +40,8 @@ from typing import Any, Mapping
 import yaml
 
 from etlkit.controller.measure import parse_prometheus
+from etlkit.workflow import Workflow, parse_workflow
+from etlkit.workflow.render import render_workflow
 
 from ..pipeline.selection import Document
 from .eventbus import NatsEventBus, StreamState, bus_config, consumers, stream_state
@@ -61,16 +69,18 @@ def kafka_eventsource(name: str, topic: str, group: str) -> dict[str, Any]:
 
 
 def http_sensor(name: str, event_source: str, path: str, dlq_topic: str, *, dlq_url: str = CLUSTER_KAFKA,
-                steps: int = 3, duration: str = "200ms") -> dict[str, Any]:
-    """A Sensor calling ``http://<gateway>/<path>`` once per event of ``event_source`` (its event of
-    the same name) with ``{"sensor": name, "event": {{ toJson .Input }}}``, the record dead-lettered
-    to ``dlq_topic`` on ``dlq_url`` after ``steps`` failed attempts."""
+                steps: int = 3, duration: str = "200ms", event_name: str | None = None) -> dict[str, Any]:
+    """A Sensor calling ``http://<gateway>/<path>`` once per event ``event_name`` (default: named
+    as the source) of ``event_source`` with ``{"sensor": name, "event": {{ toJson .Input }}}`` (the
+    payload before issue 15), the record dead-lettered to ``dlq_topic`` on ``dlq_url`` after
+    ``steps`` failed attempts."""
     retry = {"steps": steps, "duration": duration, "factor": 2.0, "jitter": 0.2}
     dep = event_source
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Sensor",
             "metadata": {"name": name, "namespace": NAMESPACE},
             "spec": {"eventBusName": "default",
-                     "dependencies": [{"name": dep, "eventSourceName": event_source, "eventName": event_source}],
+                     "dependencies": [{"name": dep, "eventSourceName": event_source,
+                                       "eventName": event_name or event_source}],
                      "triggers": [{
                          "template": {"name": TRIGGER, "http": {
                              "url": f"http://{CLUSTER_GATEWAY}/{path.lstrip('/')}", "method": "POST",
@@ -143,6 +153,48 @@ def retarget_sensor(sensor: Mapping[str, Any], *, name: str, event_source: str, 
             if dlq_topic is None:
                 raise ValueError(f"{sensor['metadata']['name']}: has a Kafka dlqTrigger, no dlq_topic given")
             dlq["topic"] = dlq_topic
+    return out
+
+
+def sink_workflow(name: str, partitions: int = 1) -> Workflow:
+    """:func:`sink_workflow_text` parsed."""
+    return parse_workflow(sink_workflow_text(name, partitions))
+
+
+def sink_workflow_text(name: str, partitions: int = 1) -> str:
+    """The smallest workflow the renderer takes: an http source writing ``<name>-in`` (``partitions``
+    partitions), no step, and the sink loading it into table ``<name>`` (hyphens as underscores)
+    keyed by the record key, ``<name>-dlq`` its dead-letter topic. A scenario renders it
+    (:func:`rendered`) to get the EventSource and the Sensor production would run for such a topic."""
+    return yaml.safe_dump({
+        "name": name,
+        "sources": [{"name": f"{name}-api", "kind": "http", "topic": f"{name}-in", "key": "id"}],
+        "sink": {"table": name.replace("-", "_"), "key": "id", "url": "env:WAREHOUSE_URL"},
+        "topics": {f"{name}-in": {"partitions": partitions}, f"{name}-dlq": {"partitions": 1}},
+        "dead_letter": f"{name}-dlq"}, sort_keys=False)
+
+
+def rendered(workflow: Workflow, version: int = 1) -> dict[str, dict[str, Any]]:
+    """What :func:`etlkit.workflow.render.render_workflow` writes for ``workflow``: each Argo
+    Events object by its ``metadata.name`` (the EventSource of a topic is named after it, a step's
+    Sensor ``<workflow>-<step>``: etlkit/workflow/names.py)."""
+    out = {}
+    for f in render_workflow(workflow, version):
+        doc = yaml.safe_load(f.text)
+        if doc.get("kind") in ("EventSource", "Sensor"):
+            out[doc["metadata"]["name"]] = doc
+    return out
+
+
+def calling(sensor: Mapping[str, Any], function_path: str, *, dlq_url: str | None = None) -> dict[str, Any]:
+    """A copy of a rendered Sensor, every lane's HTTP trigger calling ``http://<gateway>/<function_path>``
+    (its payload, retries, policy and dlqTrigger as rendered; ``dlq_url``: the dlqTriggers' Kafka)."""
+    out = copy.deepcopy(dict(sensor))
+    for trigger in out["spec"]["triggers"]:
+        trigger["template"]["http"]["url"] = f"http://{CLUSTER_GATEWAY}/{function_path.lstrip('/')}"
+        dlq = (trigger.get("dlqTrigger") or {}).get("template", {}).get("kafka")
+        if dlq is not None and dlq_url is not None:
+            dlq["url"] = dlq_url
     return out
 
 
