@@ -97,14 +97,18 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _SECONDS = re.compile(r'^gateway_functions_seconds_sum\{code="200",function_name="([^".]+)[^"]*"\} (\S+)$', re.M)
 
 
-def source_messages(topic: str, items: Iterable[Order], partitions: int) -> list[OutRecord]:
+def source_messages(topic: str, items: Iterable[Order], partitions: int, *, origin: str = "bench",
+                    end: bool = True, max_records: int = wire.MAX_RECORDS) -> list[OutRecord]:
     """The orders as a bounded source writes them (etlkit/wire.py ``batches``): record batches
-    of up to 500 records of one partition, each record on the partition of its key's CRC-32, and
-    ``"end": true`` on the last batch of every partition of ``topic`` (the input is over: the
-    aggregate closes its last windows)."""
+    of up to ``max_records`` (500) records of one partition, each record on the partition of its
+    key's CRC-32, and with ``end``, ``"end": true`` on the last batch of every partition of
+    ``topic`` (the input is over: the aggregate closes its last windows). A source writing more
+    than once names each write its own ``origin``: batch ids count from 0 per origin, and a
+    stateful step applies an id at most once."""
     source = ((SOURCE_HEADER, b"bench"),)
     records = [out_record(topic, json_bytes(o.value), o.key.encode(), source, o.time_ms) for o in items]
-    return wire.batches(records, f"bench/{topic}", lambda _topic: partitions, end=True, end_topics=[topic])
+    return wire.batches(records, f"{origin}/{topic}", lambda _topic: partitions, end=end,
+                        end_topics=[topic] if end else (), max_records=max_records)
 
 
 def window_results(n: int) -> list[dict]:
@@ -125,9 +129,14 @@ def window_messages(topic: str, rows: list[dict], partitions: int) -> list[OutRe
     return wire.batches(records, f"bench/{topic}", lambda _topic: partitions)
 
 
-def produce(bootstrap: str, messages: list[OutRecord]) -> int:
-    """Write ``messages`` (each names its partition) and wait until the broker acknowledged all."""
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "allow.auto.create.topics": False})
+def producer_for(bootstrap: str) -> Producer:
+    return Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "allow.auto.create.topics": False})
+
+
+def produce(bootstrap: str, messages: list[OutRecord], producer: Producer | None = None) -> int:
+    """Write ``messages`` (each names its partition) and wait until the broker acknowledged all
+    (``producer``: one kept over many writes, e.g. a paced source's)."""
+    producer = producer or producer_for(bootstrap)
     for m in messages:
         while True:
             try:
@@ -225,14 +234,20 @@ def proc_stats() -> list[ProcStat]:
     return stats
 
 
+# What a process this one started is, by its command name; the rest is the runner (the stand-in
+# Sensor processes). Tansu or Apache Kafka's JVM; on the real stack the EventBus and the
+# argo-events EventSource and Sensor processes, which their pod's shell execs through a
+# descriptor, /proc/self/fd/3 (devstack/realargo/process.py): the kernel names them "3".
+PART_BY_COMMAND = {"tansu": "broker", "java": "broker", "nats-server": "EventBus", "3": "Argo"}
+
+
 def cpu_reading(workers: set[int]) -> CpuReading:
     """The CPU used so far by this process and its descendants, the ``workers`` pids named."""
     stats, me = proc_stats(), os.getpid()
     name = {s.pid: s.name for s in stats}
     part_of = {me: "me"}
     for pid, first in descendants(stats, me).items():
-        part_of[pid] = ("workers" if first in workers else
-                        "broker" if name.get(first, "").startswith("tansu") else "runner")
+        part_of[pid] = "workers" if first in workers else PART_BY_COMMAND.get(name.get(first, ""), "runner")
     return CpuReading({s.pid: s.ticks for s in stats if s.pid in part_of}, part_of)
 
 
@@ -274,12 +289,13 @@ def _topics() -> dict[str, int]:
     return workflow_topics(read_documents(REPO / "k8s" / "topics"), "orders")
 
 
-def _run(stack: LocalStack, workflow: Workflow, operations: list[str]) -> WorkflowRun:
-    # Each Sensor in a runner process of its own, as in a cluster (one Deployment per Sensor).
+def _run(stack: LocalStack, workflow: Workflow, operations: list[str], runner_factory=None) -> WorkflowRun:
+    # Each Sensor in a runner process of its own, as in a cluster (one Deployment per Sensor),
+    # or the real Argo Events processes (``runner_factory``: devstack/realstack.py's).
     # No topic reader: the bench reads offsets, not records (reading every record of every topic
     # would cost the machine what it measures).
-    return WorkflowRun(stack, workflow, warehouse_url=_warehouse_url(stack),
-                       sensor_processes=True, read_topics=False).prepare(operations).start()
+    return WorkflowRun(stack, workflow, warehouse_url=_warehouse_url(stack), sensor_processes=True,
+                       read_topics=False, runner_factory=runner_factory).prepare(operations).start()
 
 
 def _warehouse_url(stack: LocalStack) -> str:
@@ -287,15 +303,21 @@ def _warehouse_url(stack: LocalStack) -> str:
 
 
 def _committed(offsets: KafkaOffsets, run: WorkflowRun, sensor: str) -> int:
-    """Messages the Sensor's consumer group has committed on its input (from Kafka: exact as of
-    each commit, where the runners' status files trail by up to their refresh interval)."""
-    total = 0
-    # The lanes of one input (a subscription each) share its group: each (group, topic) once.
-    inputs = dict.fromkeys((sub.group, sub.source.topic) for sub in run.runner.subscriptions
-                           if sub.sensor.name == sensor and isinstance(sub.source, KafkaSource))
-    for group, topic in inputs:
-        total += sum(o or 0 for o in offsets.committed(group, topic, range(run.topics[topic])).values())
-    return total
+    """Messages of its input the Sensor is done with: its consumer group's commits (from Kafka:
+    exact as of each commit, where the runners' status files trail by up to their refresh
+    interval), or on the real processes the events it acknowledged on the bus."""
+    acknowledged = getattr(run.runner, "acknowledged", None)
+    if acknowledged is not None:
+        # The real Sensors: the group is their EventSource's, which commits as soon as the bus
+        # took an event (argo-events v1.9.11 pkg/eventsources/sources/kafka/start.go), ahead of
+        # the Sensor by up to the whole input. What the Sensor has acknowledged is done.
+        return acknowledged(sensor)
+    # A Sensor has a dependency per lane (partition), all on one topic and group: each
+    # (group, topic) counts once.
+    inputs = {(sub.group, sub.source.topic) for sub in run.runner.subscriptions
+              if sub.sensor.name == sensor and isinstance(sub.source, KafkaSource)}
+    return sum(o or 0 for group, topic in sorted(inputs)
+               for o in offsets.committed(group, topic, range(run.topics[topic])).values())
 
 
 def _from_first_commit(offsets: KafkaOffsets, run: WorkflowRun, sensor: str) -> tuple[float, int]:
@@ -341,6 +363,11 @@ def _caught_up(offsets: KafkaOffsets, run: WorkflowRun) -> bool:
         done = offsets.committed(sub.group, sub.source.topic, sorted(high))
         if any((done.get(p) or 0) < end for p, end in high.items()):
             return False
+    # The real Kafka EventSource commits once the EventBus took the event
+    # (argo-events v1.9.11 pkg/eventsources/sources/kafka/start.go): a Sensor may still hold it.
+    held = getattr(run.runner, "held_events", None)
+    if held is not None and held():
+        return False
     again = offsets.end_offsets(topics)
     return all(again[t].high == ends[t].high for t in topics)
 
@@ -354,11 +381,12 @@ class WorkflowMeasure:
 
 
 def measure_workflow(stack: LocalStack, workflow: Workflow, operations: list[str], messages: int,
-                     records: int) -> WorkflowMeasure:
+                     records: int, runner_factory=None) -> WorkflowMeasure:
     """Rate and CPU from the first step's first commit until every step has caught up, over
-    ``messages`` holding ``records`` records on the first step's input."""
+    ``messages`` holding ``records`` records on the first step's input (``runner_factory``: as
+    :func:`_run`)."""
     sensors = [names.sensor(workflow.name, op) for op in operations]
-    run, offsets = _run(stack, workflow, operations), KafkaOffsets(stack.bootstrap)
+    run, offsets = _run(stack, workflow, operations, runner_factory), KafkaOffsets(stack.bootstrap)
     try:
         (started, first), warm = _from_first_commit(offsets, run, sensors[0]), None
         workers = set(worker_pids(stack).values())

@@ -32,17 +32,18 @@ class Order:
     value: dict[str, Any]
 
 
-def orders(n: int) -> Iterator[Order]:
-    """``n`` valid paid or shipped orders, event times evenly over SPAN_MS in key order (so each
-    partition, whichever keys it gets, is in event-time order).
+def orders(n: int, *, start_ms: int = START_MS, span_ms: int = SPAN_MS, prefix: str = "B") -> Iterator[Order]:
+    """``n`` valid paid or shipped orders, event times evenly over ``span_ms`` from ``start_ms``
+    in key order (so each partition, whichever keys it gets, is in event-time order), keys
+    ``<prefix><7 digits>`` (``span_ms=0``: all at ``start_ms``, as a paced bench's round).
 
     Amounts are whole quarters: a sum of such doubles is exact whatever the order of the
     additions, and the aggregate adds a window's orders in the order its partitions happen to
     interleave, so only exact sums can be compared exactly."""
-    step = SPAN_MS / n
+    step = span_ms / n
     for i in range(n):
-        moment = START_MS + int(i * step)
-        key = f"B{i:07d}"
+        moment = start_ms + int(i * step)
+        key = f"{prefix}{i:07d}"
         yield Order(key, moment, {
             "order_id": key, "cust_id": CUSTOMERS[i % len(CUSTOMERS)], "amount": 5 + (i % 997) * 0.25,
             "quantity": i % 5 + 1, "status": "paid" if i % 3 else "shipped",

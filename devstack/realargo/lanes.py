@@ -156,6 +156,7 @@ class LaneRun:
         return self
 
     def stop(self) -> None:
+        self.producer = None  # its threads go now, before the broker: not retrying a stopped one
         self.pods.stop_all()
 
     def __enter__(self) -> "LaneRun":

@@ -258,6 +258,14 @@ class RealArgoRunner:
     def _acked(self) -> dict[str, int]:
         return {name: c.acked for name, c in consumers(self.bus.jsz()).items()}
 
+    def _events_in(self, acked: Mapping[str, int], sensor: str) -> int:
+        return sum(acked.get(n, 0) - self._acked_at_start.get(n, 0) for n in self._durables[sensor])
+
+    def acknowledged(self, sensor: str) -> int:
+        """Events ``sensor`` has finished (acknowledged on the bus) since this runner started: one
+        read of the bus, none of the Sensor's metrics (a bench polls it)."""
+        return self._events_in(self._acked(), sensor)
+
     @property
     def counters(self) -> dict[str, dict[str, int]]:
         """Per Sensor, since this runner started: events_in (events its consumers acknowledged)
@@ -267,7 +275,7 @@ class RealArgoRunner:
         for doc in self.documents:
             if doc.kind != "Sensor":
                 continue
-            events_in = sum(acked.get(n, 0) - self._acked_at_start.get(n, 0) for n in self._durables[doc.name])
+            events_in = self._events_in(acked, doc.name)
             metrics: dict = {}
             try:
                 proc = self.process("Sensor", doc.name)
