@@ -115,9 +115,20 @@ class ChaosStack:
         self.runner: RunnerProcess | None = None
         self.topics: dict[str, int] = {}
 
+    path = CHAOS
+
     @property
     def ingest_url(self) -> str:
         return self.stack.url + CHAOS.ingest_path()
+
+    @property
+    def bootstrap(self) -> str:
+        """Where the harness's own Kafka clients connect (through the proxy, as every client)."""
+        return self.proxy.address
+
+    @property
+    def runner_starts(self) -> int:
+        return self.runner.starts if self.runner else 0
 
     @property
     def auth(self) -> tuple[str, str]:
@@ -144,7 +155,7 @@ class ChaosStack:
                                 kafka_bootstrap=self.proxy.address,
                                 extra_env={"WAREHOUSE_URL": self.postgres.url_without_password})
         self.stack.up()
-        self._scale(self.config.replicas)
+        scale_functions(self.stack, self.config.replicas)
         self.say(f"gateway {self.stack.url}: {', '.join(FUNCTIONS)} x{self.config.replicas}")
         self.topics = CHAOS.write_manifests(self.run_dir / "chaos", FUNCTIONS)
         create_topics(self.proxy.address, self.topics)
@@ -153,14 +164,6 @@ class ChaosStack:
                                     self.run_dir / "logs" / "runner.log").start()
         self.say(f"runner: pid {self.runner.pid} on {self.run_dir / 'chaos' / 'argo-events'}")
         return self
-
-    def _scale(self, replicas: int) -> None:
-        with self.stack.session() as http:
-            for name in FUNCTIONS:
-                resp = http.post(f"{self.stack.url}/system/scale-function/{name}",
-                                 json={"serviceName": name, "replicas": replicas}, timeout=60)
-                if resp.status_code != 202:
-                    raise RuntimeError(f"scaling {name}: HTTP {resp.status_code} {resp.text}")
 
     def down(self) -> None:
         steps = [lambda: self.runner and self.runner.stop(),
@@ -186,6 +189,16 @@ class ChaosStack:
 
     def __exit__(self, *exc) -> None:
         self.down()
+
+
+def scale_functions(stack: LocalStack, replicas: int) -> None:
+    """Every data-path function at ``replicas`` workers, through the gateway's scale API."""
+    with stack.session() as http:
+        for name in FUNCTIONS:
+            resp = http.post(f"{stack.url}/system/scale-function/{name}",
+                             json={"serviceName": name, "replicas": replicas}, timeout=60)
+            if resp.status_code != 202:
+                raise RuntimeError(f"scaling {name}: HTTP {resp.status_code} {resp.text}")
 
 
 def warehouse_rows(conninfo: str, table: str) -> list[dict]:

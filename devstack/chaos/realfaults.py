@@ -1,0 +1,129 @@
+"""The faults of ``faas-etl chaos --real``, each a function of the running :class:`RealChaosStack`.
+
+As in :mod:`.faults`: each returns a one-line description and returns once its action is over
+(the harness times both ends); rounds alternate the victim or the harshness.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Callable
+
+from etlkit.workflow.durations import parse_duration_ms
+
+from .config import ChaosConfig, ScheduledFault
+from .faults import restart_warehouse
+from .realenv import STREAM_MAX_MSGS, TRIGGER_TIMEOUT, RealChaosStack
+
+# How long a Deployment takes to replace a dead pod is the kubelet's business (seconds); the
+# fault waits this long before the replacement starts, so the gap shows in the measurement.
+POD_REPLACE_S = 2.0
+FILL_TIMEOUT_S = 40.0   # the stalled Sensor is resumed at the latest after this
+FULL_HOLD_S = 3.0       # and keeps the stream full this long once it reached its limit
+STALL_PAST_TIMEOUT_S = 5.0  # a slow function answers this long after the trigger gave up
+REPLAY_LAST_S = 20.0    # a replay re-produces the loader input of the last this many seconds
+
+
+def _names(env: RealChaosStack, kind: str) -> list[str]:
+    return sorted({p.name for p in env.runner.processes.values() if p.kind == kind})
+
+
+def _kill_and_replace(env: RealChaosStack, kind: str, fault: ScheduledFault) -> str:
+    names = _names(env, kind)
+    name = names[fault.round % len(names)]
+    old = env.runner.process(kind, name)
+    env.runner.kill(kind, name)
+    time.sleep(POD_REPLACE_S)
+    new = env.runner.restart(kind, name)
+    env.restarts[name] = env.restarts.get(name, 0) + 1
+    return f"{kind} {name}: pid {old.pid} killed -9, pid {new.pid} started in a new pod"
+
+
+def kill_sensor(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFault) -> str:
+    """kill -9 one Sensor mid-stream (its calls in flight are never acknowledged: the bus
+    redelivers them to the replacement), then a new pod as its Deployment would start."""
+    return _kill_and_replace(env, "Sensor", fault)
+
+
+def kill_eventsource(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFault) -> str:
+    """kill -9 one EventSource mid-stream (offsets it marked but had not committed are read
+    again by the replacement, once Kafka expired the dead member)."""
+    return _kill_and_replace(env, "EventSource", fault)
+
+
+def fill_eventbus(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFault) -> str:
+    """Stall (SIGSTOP) the Sensor of the first step while its EventSource keeps publishing,
+    until the stream holds its ``maxMsgs`` and refuses more, for ``FULL_HOLD_S``; then resume."""
+    from ..realargo.eventbus import stream_state
+
+    sensor = env.runner.process("Sensor", _names(env, "Sensor")[fault.round % len(_names(env, "Sensor"))])
+    os.kill(sensor.pid, signal.SIGSTOP)
+    started, full_at, peak = time.monotonic(), None, 0
+    try:
+        while time.monotonic() - started < FILL_TIMEOUT_S:
+            peak = max(peak, stream_state(env.bus.jsz()).messages)
+            if peak >= STREAM_MAX_MSGS and full_at is None:
+                full_at = time.monotonic()
+            if full_at is not None and time.monotonic() - full_at >= FULL_HOLD_S:
+                break
+            time.sleep(0.2)
+    finally:
+        os.kill(sensor.pid, signal.SIGCONT)
+    held = time.monotonic() - started
+    return (f"Sensor {sensor.name} stalled {held:.1f}s: stream peaked at {peak} of {STREAM_MAX_MSGS} "
+            + (f"(full after {full_at - started:.1f}s)" if full_at else "(never full)"))
+
+
+def replay_loader_input(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFault) -> str:
+    """``faas-etl replay`` of the warehouse loader's input topic, its last ``REPLAY_LAST_S``
+    seconds, while everything runs: the same batches (same ``etl-batch`` ids) produced again."""
+    from ..replay import range_records, ranges
+    from ..topic_io import produce_exact, read_topics
+
+    topic = env.path.step_topic
+    messages, partitions = read_topics(env.bootstrap, [topic], 30)
+    since = int((time.time() - REPLAY_LAST_S) * 1000)
+    spans = ranges(range(partitions[topic]), topic, messages[topic], from_time_ms=since)
+    records = range_records(messages[topic], spans, env.kafka.pod_bootstrap)
+    written = produce_exact(env.bootstrap, records, 30)
+    return f"replayed {written} messages of {topic} (its last {REPLAY_LAST_S:g}s)"
+
+
+def slow_function(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFault) -> str:
+    """Every replica of the map function stalls (SIGSTOP) past the Sensor's trigger timeout:
+    calls in flight time out and are retried while the first attempts are still to finish."""
+    stall = parse_duration_ms(TRIGGER_TIMEOUT) / 1000 + STALL_PAST_TIMEOUT_S
+    workers = env.stack.gateway.replicas.ready_workers("map")
+    for w in workers:
+        os.kill(w.pid, signal.SIGSTOP)
+    try:
+        time.sleep(stall)
+    finally:
+        for w in workers:
+            os.kill(w.pid, signal.SIGCONT)
+    return f"map's {len(workers)} replicas stalled {stall:g}s (trigger timeout {TRIGGER_TIMEOUT})"
+
+
+def restart_broker(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFault) -> str:
+    """One node of the three restarted: round 0 killed -9, then stopped cleanly; nodes in turn."""
+    node = 1 + fault.round % env.kafka.nodes
+    if fault.round % 2 == 0:
+        env.kafka.kill_node(node)
+        how = "killed -9"
+    else:
+        env.kafka.stop_node(node)
+        how = "stopped (SIGTERM)"
+    env.kafka.start_node(node)
+    return f"Kafka node {node} {how} and started again (acks=all, min.insync.replicas=2)"
+
+
+REAL_INJECTORS: dict[str, Callable[[RealChaosStack, ChaosConfig, ScheduledFault], str]] = {
+    "kill-sensor": kill_sensor,
+    "kill-eventsource": kill_eventsource,
+    "fill-eventbus": fill_eventbus,
+    "replay": replay_loader_input,
+    "slow-function": slow_function,
+    "restart-broker": restart_broker,
+    "restart-warehouse": restart_warehouse,
+}
