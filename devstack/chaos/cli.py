@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from .config import FAULTS, REAL_FAULTS, ChaosConfig, ChaosConfigError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+# A real run carries bad records by default: the dead-letter faults need letters to check.
+REAL_BAD_EVERY = 50
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="an answer slower than this counts as unavailable (default %(default)s)")
     parser.add_argument("--pause-s", type=float, default=d.pause_s,
                         help="seconds the broker connection stays paused (default %(default)s)")
+    parser.add_argument("--bad-every", type=int, default=None, metavar="N",
+                        help="every N-th record one the map step dead-letters, 0 for none "
+                             "(default: 50 with --real, else 0)")
     parser.add_argument("--replicas", type=int, default=d.replicas,
                         help="replicas of each data-path function (default %(default)s)")
     parser.add_argument("--run-dir", type=pathlib.Path, default=None,
@@ -77,7 +82,9 @@ def config_of(args: argparse.Namespace) -> ChaosConfig:
                        tail_s=args.tail_s, fault_gap_s=args.fault_gap_s, writers=args.writers,
                        write_rate=args.write_rate, batch_records=args.batch, readers=args.readers,
                        read_rate=args.read_rate, slow_s=args.slow_s, pause_s=args.pause_s,
-                       replicas=args.replicas, real=args.real)
+                       replicas=args.replicas, real=args.real,
+                       bad_every=(REAL_BAD_EVERY if args.real else 0) if args.bad_every is None
+                       else args.bad_every)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

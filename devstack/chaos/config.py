@@ -24,6 +24,7 @@ REAL_FAULTS: dict[str, str] = {
     "kill-sensor": "sensor",                # kill -9 one Sensor process mid-stream, new pod
     "kill-eventsource": "event source",     # kill -9 one EventSource process mid-stream, new pod
     "fill-eventbus": "eventbus",            # a Sensor stalled until the stream is full
+    "dlq-unreachable": "dead-letter target",  # the dead-letter topic refuses writes a while
     "replay": "consumer group",             # faas-etl replay of the loader's input, live
     "slow-function": "function",            # map stalled past the Sensor's trigger timeout
     "restart-broker": "kafka broker",       # one node of three killed/stopped and restarted
@@ -56,6 +57,7 @@ class ChaosConfig:
     replicas: int = 2                # replicas of each data-path function
     drain_timeout_s: float = 180.0   # after the writers stop, wait this long for the warehouse
     seed: int = 7
+    bad_every: int = 0               # every n-th record one the map step dead-letters (0: none)
     real: bool = False               # on the real binaries (REAL_FAULTS) rather than the stand-ins
     extra: dict[str, str] = field(default_factory=dict, compare=False)  # free notes for the report
 
@@ -80,6 +82,7 @@ class ChaosConfig:
             ("gateway_down_s", self.gateway_down_s >= 0, "must be >= 0"),
             ("replicas", 1 <= self.replicas <= 5, "must be 1..5 (OpenFaaS CE's limit)"),
             ("drain_timeout_s", self.drain_timeout_s > 0, "must be > 0"),
+            ("bad_every", self.bad_every >= 0, "must be >= 0 (0: no bad record)"),
         ]
         for name, ok, rule in checks:
             if not ok:

@@ -212,14 +212,22 @@ def warehouse_rows(conninfo: str, table: str) -> list[dict]:
         return list(conn.execute(f"SELECT * FROM {quote(table, 'table')}"))
 
 
-def dead_letters(bootstrap: str, topic: str, partitions: int, timeout_s: float = 15.0) -> list:
-    """Every dead letter on ``topic``, read from the start to the end the broker reports."""
-    from ..pipeline.kafka_edge import TopicReader
+def dead_letters(bootstrap: str, topic: str, timeout_s: float = 30.0
+                 ) -> list[tuple[tuple[str, int], object]]:
+    """Every dead letter on ``topic``, from its start to the end the broker reports, as
+    ((its batch's id, its place in the batch), letter); a plain message's id is its
+    ``partition:offset``."""
+    from etlkit import wire
 
-    reader = TopicReader(bootstrap, {topic: partitions}, keep=True)
-    try:
-        reader.poll_to_end(timeout_s, step_s=0.2)
-        return [m.value for m in reader.messages[topic]]
-    finally:
-        reader.close()
+    from ..topic_io import read_topics
 
+    messages, _partitions = read_topics(bootstrap, [topic], timeout_s)
+    out = []
+    for m in messages[topic]:
+        try:
+            batch, entries, _end = wire.unbatch(m.value, m.headers, m.key)
+        except ValueError:  # not JSON: a letter nobody can read, kept as its text
+            batch, entries = None, [{"value": (m.value or b"").decode("utf-8", "replace")}]
+        for index, entry in enumerate(entries):
+            out.append(((batch or f"{m.partition}:{m.offset}", index), entry.get("value")))
+    return out

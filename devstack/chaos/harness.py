@@ -23,7 +23,7 @@ from . import datacheck
 from .config import COMPONENTS, REAL_COMPONENTS, ChaosConfig, schedule
 from .environment import ChaosStack, dead_letters, warehouse_rows
 from .faults import INJECTORS
-from .load import Clock, Ledger, OpLog, Reader, Writer
+from .load import Clock, Ledger, OpLog, Reader, Writer, is_bad
 from .measure import Fault, Op, Read
 from .report import ChaosReport, build_report
 from .workflow import KEY, expected_row
@@ -55,7 +55,7 @@ def _measure(env: ChaosStack, config: ChaosConfig, say: Callable[[str], None],
              injectors: dict[str, Callable], components: tuple[str, ...]) -> ChaosReport:
     path = env.path
     clock = Clock()
-    ledger, log = Ledger(clock), OpLog()
+    ledger, log = Ledger(clock, config.bad_every), OpLog()
     stop_writing, give_up, stop_reading = threading.Event(), threading.Event(), threading.Event()
     write_period = config.writers / config.write_rate
     read_period = config.readers / config.read_rate
@@ -93,10 +93,14 @@ def _measure(env: ChaosStack, config: ChaosConfig, say: Callable[[str], None],
     say(f"writers stopped: {len(ledger.content)} records created, {len(ledger.acked)} acknowledged")
     drained_s = _drain(env, ledger, say, config.drain_timeout_s, path.table)
     rows = warehouse_rows(env.postgres.url, path.table)
-    check = datacheck.check({i: expected_row(r) for i, r in ledger.content.items()},
-                            ledger.acked, [(str(row[KEY]), {k: v for k, v in row.items() if k != KEY})
-                                           for row in rows])
-    letters = dead_letters(env.bootstrap, path.dead_letter, env.topics.get(path.dead_letter, 1))
+    bad = {i for i, r in ledger.content.items() if is_bad(r)}
+    check = datacheck.check({i: expected_row(r) for i, r in ledger.content.items() if i not in bad},
+                            set(ledger.acked) - bad,
+                            [(str(row[KEY]), {k: v for k, v in row.items() if k != KEY})
+                             for row in rows])
+    entries = dead_letters(env.bootstrap, path.dead_letter)
+    letter_check = datacheck.check_letters(bad & set(ledger.acked), entries)
+    letters = [letter for _identity, letter in entries]
     shifted_ops = [Op(o.kind, o.start - origin, o.end - origin, o.ok, o.error, o.client)
                    for o in log.ops if o.start >= origin and o.start <= origin + window_end]
     shifted_reads = [Read(r.at - origin, r.newest_seq) for r in log.reads if r.at >= origin]
@@ -104,7 +108,7 @@ def _measure(env: ChaosStack, config: ChaosConfig, say: Callable[[str], None],
     return build_report(config, window_end, shifted_ops, shifted_reads, faults, created, check,
                         letters, rejected=dict(ledger.rejected), drained_s=drained_s,
                         components=components, runner_starts=env.runner_starts,
-                        when=_when(ledger, check, origin))
+                        when=_when(ledger, check, origin), letter_check=letter_check)
 
 
 def _when(ledger: Ledger, check: datacheck.DataCheck, origin: float) -> dict[str, list]:

@@ -14,7 +14,7 @@ from etlkit.workflow.durations import parse_duration_ms
 
 from .config import ChaosConfig, ScheduledFault
 from .faults import restart_warehouse
-from .realenv import STREAM_MAX_MSGS, TRIGGER_TIMEOUT, RealChaosStack
+from .realenv import KAFKA_NODES, STREAM_MAX_MSGS, TRIGGER_TIMEOUT, RealChaosStack
 
 # How long a Deployment takes to replace a dead pod is the kubelet's business (seconds); the
 # fault waits this long before the replacement starts, so the gap shows in the measurement.
@@ -22,6 +22,7 @@ POD_REPLACE_S = 2.0
 FILL_TIMEOUT_S = 40.0   # the stalled Sensor is resumed at the latest after this
 FULL_HOLD_S = 3.0       # and keeps the stream full this long once it reached its limit
 STALL_PAST_TIMEOUT_S = 5.0  # a slow function answers this long after the trigger gave up
+DLQ_DOWN_S = 15.0       # how long the dead-letter topic refuses writes
 REPLAY_LAST_S = 20.0    # a replay re-produces the loader input of the last this many seconds
 
 
@@ -75,6 +76,32 @@ def fill_eventbus(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFaul
             + (f"(full after {full_at - started:.1f}s)" if full_at else "(never full)"))
 
 
+def _topic_setting(bootstrap: str, topic: str, name: str, value: str | None) -> None:
+    """Set one topic config (None: back to the cluster's default)."""
+    from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
+
+    op = AlterConfigOpType.DELETE if value is None else AlterConfigOpType.SET
+    entry = ConfigEntry(name, "" if value is None else value, incremental_operation=op)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[entry])
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result(15)
+
+
+def dlq_unreachable(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFault) -> str:
+    """The dead-letter topic takes no write for ``DLQ_DOWN_S``: its ``min.insync.replicas``
+    raised above its three replicas, so every ``acks=all`` produce to it is refused
+    (NOT_ENOUGH_REPLICAS, retriable) as when its partition has too few live replicas, while
+    every other topic works. The bad records of that time must still end as one letter each."""
+    topic = env.path.dead_letter
+    _topic_setting(env.bootstrap, topic, "min.insync.replicas", str(KAFKA_NODES + 1))
+    try:
+        time.sleep(DLQ_DOWN_S)
+    finally:
+        _topic_setting(env.bootstrap, topic, "min.insync.replicas", None)
+    return f"{topic} refused writes {DLQ_DOWN_S:g}s (min.insync.replicas {KAFKA_NODES + 1} > replicas)"
+
+
 def replay_loader_input(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFault) -> str:
     """``faas-etl replay`` of the warehouse loader's input topic, its last ``REPLAY_LAST_S``
     seconds, while everything runs: the same batches (same ``etl-batch`` ids) produced again."""
@@ -122,6 +149,7 @@ REAL_INJECTORS: dict[str, Callable[[RealChaosStack, ChaosConfig, ScheduledFault]
     "kill-sensor": kill_sensor,
     "kill-eventsource": kill_eventsource,
     "fill-eventbus": fill_eventbus,
+    "dlq-unreachable": dlq_unreachable,
     "replay": replay_loader_input,
     "slow-function": slow_function,
     "restart-broker": restart_broker,

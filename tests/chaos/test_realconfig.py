@@ -12,7 +12,7 @@ from devstack.realargo.harness import load_eventbus
 def test_real_runs_every_real_fault_by_default_in_the_issues_order():
     config = config_of(build_parser().parse_args(["--real"]))
     assert config.real and config.faults == tuple(REAL_FAULTS)
-    assert list(REAL_FAULTS) == ["kill-sensor", "kill-eventsource", "fill-eventbus", "replay",
+    assert list(REAL_FAULTS) == ["kill-sensor", "kill-eventsource", "fill-eventbus", "dlq-unreachable", "replay",
                                  "slow-function", "restart-broker", "restart-warehouse"]
     assert set(REAL_INJECTORS) == set(REAL_FAULTS)
 
