@@ -102,7 +102,28 @@ class RunnerProcess:
             self.proc.stdout.close()
 
 
-class ChaosStack:
+class StartedStack:
+    """``with Stack(...) as env``: ``up()`` on entering, ``down()`` on leaving, and ``down()``
+    too when ``up()`` failed half-way (a stack's ``down()`` must be safe after a partial up)."""
+
+    def up(self):
+        raise NotImplementedError
+
+    def down(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        try:
+            return self.up()
+        except BaseException:
+            self.down()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.down()
+
+
+class ChaosStack(StartedStack):
     """``up()`` starts everything, ``down()`` stops everything (safe after a partial up)."""
 
     def __init__(self, run_dir: pathlib.Path, config: ChaosConfig,
@@ -180,15 +201,6 @@ class ChaosStack:
         if errors:
             raise errors[0]
 
-    def __enter__(self) -> "ChaosStack":
-        try:
-            return self.up()
-        except BaseException:
-            self.down()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.down()
 
 
 def scale_functions(stack: LocalStack, replicas: int) -> None:

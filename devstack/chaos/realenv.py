@@ -25,7 +25,7 @@ import yaml
 
 from ..broker import create_topics
 from .config import ChaosConfig
-from .environment import DURABLE, _postgres_server_class, scale_functions
+from .environment import DURABLE, StartedStack, _postgres_server_class, scale_functions
 from .workflow import FUNCTIONS, DataPath
 
 KAFKA_NODES = 3
@@ -48,7 +48,7 @@ def chaos_eventbus(max_msgs: int = STREAM_MAX_MSGS) -> dict:
     return {**bus, "spec": {**bus["spec"], "jetstream": jetstream}}
 
 
-class RealChaosStack:
+class RealChaosStack(StartedStack):
     """``with RealChaosStack(run_dir, config, say) as env``: everything up, then down again."""
 
     path = REAL_CHAOS
@@ -124,13 +124,3 @@ class RealChaosStack:
         # The real stack stops its runners (RealArgo.stop), Kafka, the bus and the pods; then
         # PostgreSQL: the reverse of up(), also after a partial up().
         self._exit.close()
-
-    def __enter__(self) -> "RealChaosStack":
-        try:
-            return self.up()
-        except BaseException:
-            self.down()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.down()
