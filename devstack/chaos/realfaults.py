@@ -14,7 +14,7 @@ from etlkit.workflow.durations import parse_duration_ms
 
 from .config import ChaosConfig, ScheduledFault
 from .faults import restart_warehouse
-from .realenv import KAFKA_NODES, STREAM_MAX_MSGS, TRIGGER_TIMEOUT, RealChaosStack
+from .realenv import STREAM_MAX_MSGS, TRIGGER_TIMEOUT, RealChaosStack
 
 # How long a Deployment takes to replace a dead pod is the kubelet's business (seconds); the
 # fault waits this long before the replacement starts, so the gap shows in the measurement.
@@ -89,17 +89,36 @@ def _topic_setting(bootstrap: str, topic: str, name: str, value: str | None) -> 
 
 
 def dlq_unreachable(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFault) -> str:
-    """The dead-letter topic takes no write for ``DLQ_DOWN_S``: its ``min.insync.replicas``
-    raised above its three replicas, so every ``acks=all`` produce to it is refused
-    (NOT_ENOUGH_REPLICAS, retriable) as when its partition has too few live replicas, while
-    every other topic works. The bad records of that time must still end as one letter each."""
+    """The dead-letter topic takes no write for ``DLQ_DOWN_S``: its ``max.message.bytes`` set to
+    1, so the broker refuses every batch written to it (MESSAGE_TOO_LARGE) while every other
+    topic works. The bad records of that time must still end as one letter each.
+
+    Not ``min.insync.replicas`` above the replicas: Apache Kafka 4.1 accepts that topic setting
+    and goes on taking ``acks=all`` writes (measured on the three-node cluster here; with
+    eligible leader replicas, KIP-966, the cluster's value rules)."""
     topic = env.path.dead_letter
-    _topic_setting(env.bootstrap, topic, "min.insync.replicas", str(KAFKA_NODES + 1))
+    started = time.monotonic()
+    _topic_setting(env.bootstrap, topic, "max.message.bytes", "1")
     try:
-        time.sleep(DLQ_DOWN_S)
+        probe = _probe_write(env.bootstrap, topic)
+        time.sleep(max(0.0, DLQ_DOWN_S - (time.monotonic() - started)))
     finally:
-        _topic_setting(env.bootstrap, topic, "min.insync.replicas", None)
-    return f"{topic} refused writes {DLQ_DOWN_S:g}s (min.insync.replicas {KAFKA_NODES + 1} > replicas)"
+        _topic_setting(env.bootstrap, topic, "max.message.bytes", None)
+    return f"{topic} refused every write {DLQ_DOWN_S:g}s (max.message.bytes 1); a probe write: {probe}"
+
+
+def _probe_write(bootstrap: str, topic: str) -> str:
+    """Whether a write to ``topic`` is refused now, said in a few words. The probe is no letter:
+    should the refusal not hold, the letter check names it (a letter for no bad record)."""
+    from etlkit.outrecord import out_record
+
+    from ..topic_io import produce_exact
+
+    try:
+        produce_exact(bootstrap, [out_record(topic, b"{}", None, (), None, 0)], 10)
+    except RuntimeError as exc:
+        return f"refused ({exc})"
+    return "ACCEPTED: the fault did not hold"
 
 
 def replay_loader_input(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFault) -> str:

@@ -33,7 +33,7 @@ def test_every_real_fault_struck_once_in_order(report):
     details = {f["fault"]: f["detail"] for f in report["faults"]}
     assert "killed -9" in details["kill-sensor"] and "killed -9" in details["kill-eventsource"]
     assert "full after" in details["fill-eventbus"], details["fill-eventbus"]
-    assert "refused writes" in details["dlq-unreachable"]
+    assert "a probe write: refused" in details["dlq-unreachable"], details["dlq-unreachable"]
     assert not details["replay"].startswith("replayed 0 "), details["replay"]
     assert "stalled" in details["slow-function"]
     assert "started again" in details["restart-broker"]
