@@ -19,8 +19,13 @@ from .realenv import STREAM_MAX_MSGS, TRIGGER_TIMEOUT, RealChaosStack
 # How long a Deployment takes to replace a dead pod is the kubelet's business (seconds); the
 # fault waits this long before the replacement starts, so the gap shows in the measurement.
 POD_REPLACE_S = 2.0
-FILL_TIMEOUT_S = 40.0   # the stalled Sensor is resumed at the latest after this
-FULL_HOLD_S = 3.0       # and keeps the stream full this long once it reached its limit
+FILL_TIMEOUT_S = 60.0   # the stalled Sensor is resumed at the latest after this
+# Once the stream is full, it stays so this long: past the EventSource's publish retries
+# (argo-events v1.9.11 pkg/eventsources/eventing.go: DoWithRetry with DefaultBackoff, 5 tries
+# about 1-2 s apart, pkg/shared/util/retry.go), so the publish fails for good with an EventBus
+# error, its Kafka consumer leaves the claim unmarked (pkg/eventsources/sources/kafka/start.go
+# ConsumeClaim: break) and sarama ends the session: the records must come again from Kafka.
+FULL_HOLD_S = 15.0
 STALL_PAST_TIMEOUT_S = 5.0  # a slow function answers this long after the trigger gave up
 DLQ_DOWN_S = 15.0       # how long the dead-letter topic refuses writes
 REPLAY_LAST_S = 20.0    # a replay re-produces the loader input of the last this many seconds
@@ -59,6 +64,7 @@ def fill_eventbus(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFaul
     from ..realargo.eventbus import stream_state
 
     sensor = env.runner.process("Sensor", _names(env, "Sensor")[fault.round % len(_names(env, "Sensor"))])
+    failed_before = _sent_failed(env)
     os.kill(sensor.pid, signal.SIGSTOP)
     started, full_at, peak = time.monotonic(), None, 0
     try:
@@ -73,7 +79,29 @@ def fill_eventbus(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFaul
         os.kill(sensor.pid, signal.SIGCONT)
     held = time.monotonic() - started
     return (f"Sensor {sensor.name} stalled {held:.1f}s: stream peaked at {peak} of {STREAM_MAX_MSGS} "
-            + (f"(full after {full_at - started:.1f}s)" if full_at else "(never full)"))
+            + (f"(full after {full_at - started:.1f}s)" if full_at else "(never full)")
+            + f"; publishes failed after their retries: {_sent_failed(env) - failed_before}")
+
+
+def _sent_failed(env: RealChaosStack) -> int:
+    """Events the running EventSources gave up publishing (``argo_events_events_sent_failed_total``,
+    argo-events v1.9.11 pkg/metrics/metrics.go), summed."""
+    import urllib.request
+
+    from etlkit.controller.measure import parse_prometheus
+
+    total = 0
+    for proc in env.runner.processes.values():
+        if proc.kind != "EventSource":
+            continue
+        try:
+            with urllib.request.urlopen(proc.metrics_url, timeout=5) as resp:
+                metrics = parse_prometheus(resp.read().decode())
+        except OSError:
+            continue
+        total += int(sum(v for (name, _labels), v in metrics.items()
+                         if name == "argo_events_events_sent_failed_total"))
+    return total
 
 
 def _topic_setting(bootstrap: str, topic: str, name: str, value: str | None) -> None:
