@@ -28,7 +28,7 @@ FILL_TIMEOUT_S = 60.0   # the stalled Sensor is resumed at the latest after this
 FULL_HOLD_S = 15.0
 STALL_PAST_TIMEOUT_S = 5.0  # a slow function answers this long after the trigger gave up
 DLQ_DOWN_S = 15.0       # how long the dead-letter topic refuses writes
-REPLAY_LAST_S = 20.0    # a replay re-produces the loader input of the last this many seconds
+REPLAY_MESSAGES = 100   # a replay re-produces this many of the loader input's last messages, per partition
 
 
 def _names(env: RealChaosStack, kind: str) -> list[str]:
@@ -150,18 +150,24 @@ def _probe_write(bootstrap: str, topic: str) -> str:
 
 
 def replay_loader_input(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFault) -> str:
-    """``faas-etl replay`` of the warehouse loader's input topic, its last ``REPLAY_LAST_S``
-    seconds, while everything runs: the same batches (same ``etl-batch`` ids) produced again."""
+    """``faas-etl replay`` of the warehouse loader's input topic, the last ``REPLAY_MESSAGES``
+    messages of each partition, while everything runs: the same batches (same ``etl-batch`` ids)
+    produced again. By offsets, not by time: a step's output carries its input's timestamps, so a
+    pipeline running behind may have written nothing stamped in the last seconds."""
     from ..replay import range_records, ranges
     from ..topic_io import produce_exact, read_topics
 
     topic = env.path.step_topic
     messages, partitions = read_topics(env.bootstrap, [topic], 30)
-    since = int((time.time() - REPLAY_LAST_S) * 1000)
-    spans = ranges(range(partitions[topic]), topic, messages[topic], from_time_ms=since)
+    spans = []
+    for partition in range(partitions[topic]):
+        offsets = sorted(m.offset for m in messages[topic] if m.partition == partition)
+        if offsets:
+            start = offsets[-min(REPLAY_MESSAGES, len(offsets))]
+            spans += ranges([partition], topic, messages[topic], from_offset=start)
     records = range_records(messages[topic], spans, env.kafka.pod_bootstrap)
     written = produce_exact(env.bootstrap, records, 30)
-    return f"replayed {written} messages of {topic} (its last {REPLAY_LAST_S:g}s)"
+    return f"replayed {written} messages of {topic} (the last {REPLAY_MESSAGES} of each partition)"
 
 
 def slow_function(env: RealChaosStack, config: ChaosConfig, fault: ScheduledFault) -> str:
