@@ -94,9 +94,10 @@ bench: venv tools
 # Availability under faults (issue 7): 5 minutes of steady writes and reads while workers, the
 # warehouse, the gateway, the runner and the broker connection fail in turn; prints availability
 # per component, recovery per fault and the data check (exit 1 if a record was lost or doubled).
-# `make chaos CHAOS_ARGS="--duration 600"` passes options through (`faas-etl chaos --help`).
+# `make chaos CHAOS_ARGS="--duration 600"` passes options through (`faas-etl chaos --help`);
+# `make chaos REAL=1` is `faas-etl chaos --real` (the real binaries of `make tools`).
 chaos: venv sysdeps
-	$(PY) -m devstack.cli chaos $(CHAOS_ARGS)
+	$(PY) -m devstack.cli chaos $(if $(REAL),--real) $(CHAOS_ARGS)
 
 # The property tests of tests/fuzz with many more examples than `make test` gives them.
 FUZZ_EXAMPLES ?= 5000

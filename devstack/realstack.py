@@ -52,7 +52,7 @@ def real_stack(run_dir: pathlib.Path, *, say: Callable[[str], None] = lambda m: 
                gateway_port: int = 0, kafka_data: pathlib.Path | None = None,
                kafka_settings: dict[str, Any] | None = None, functions: list[str] | None = None,
                extra_env: dict[str, str] | None = None, release_s: float = 0.0,
-               kafka_nodes: int = 1) -> Iterator[RealParts]:
+               kafka_nodes: int = 1, eventbus: dict[str, Any] | None = None) -> Iterator[RealParts]:
     """The started real-parts stack in ``run_dir``; everything stopped on leaving.
 
     ``kafka_data``: Kafka's data folder (kept), or None for a temporary one removed at the end;
@@ -60,7 +60,8 @@ def real_stack(run_dir: pathlib.Path, *, say: Callable[[str], None] = lambda m: 
     as :class:`~devstack.localstack.LocalStack` takes them; ``release_s``: how long a stopped
     runner waits for Kafka to expire the group members its EventSources leave behind (0: no
     wait; a restart on the same groups, a replay, needs it); ``kafka_nodes``: 1, or 3 for a
-    three-node cluster whose topics the stack creates with 3 replicas (min.insync.replicas=2).
+    three-node cluster whose topics the stack creates with 3 replicas (min.insync.replicas=2);
+    ``eventbus``: the EventBus document to run (default: the committed ``default``).
     """
     from .realargo.harness import RealArgo
     from .realargo.kafka import PodReachableKafka
@@ -68,7 +69,7 @@ def real_stack(run_dir: pathlib.Path, *, say: Callable[[str], None] = lambda m: 
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     say("starting the pod network and the EventBus (nats-server with JetStream)")
-    argo = RealArgo(run_dir / "real-argo", release_s=release_s).start()
+    argo = RealArgo(run_dir / "real-argo", eventbus=eventbus, release_s=release_s).start()
     kafka = stack = None
     try:
         say(f"pod bridge at {argo.host}; starting Apache Kafka ({kafka_nodes} node{'s' * (kafka_nodes > 1)})")

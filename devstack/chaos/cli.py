@@ -17,9 +17,11 @@ import tempfile
 import time
 from collections.abc import Sequence
 
-from .config import FAULTS, ChaosConfig, ChaosConfigError
+from .config import FAULTS, REAL_FAULTS, ChaosConfig, ChaosConfigError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+# A real run carries bad records by default: the dead-letter faults need letters to check.
+REAL_BAD_EVERY = 50
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,9 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="faults: " + "; ".join(f"{name} ({component})" for name, component in FAULTS.items()))
     parser.add_argument("--duration", type=float, default=d.duration_s, metavar="SECONDS",
                         help="measured seconds (default %(default)s)")
-    parser.add_argument("--faults", default=",".join(d.faults),
-                        help="comma-separated faults to inject in turn (default: all); "
-                             "'none' for a baseline run")
+    parser.add_argument("--real", action="store_true",
+                        help="on the real binaries: Argo Events v1.9.11 processes, nats-server "
+                             "JetStream, a three-node Apache Kafka (their faults: "
+                             + ", ".join(REAL_FAULTS) + ")")
+    parser.add_argument("--faults", default=None,
+                        help="comma-separated faults to inject in turn (default: all of the "
+                             "stack's); 'none' for a baseline run")
     parser.add_argument("--quiet-s", type=float, default=d.quiet_s,
                         help="seconds without fault at the start (default %(default)s)")
     parser.add_argument("--tail-s", type=float, default=d.tail_s,
@@ -52,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="an answer slower than this counts as unavailable (default %(default)s)")
     parser.add_argument("--pause-s", type=float, default=d.pause_s,
                         help="seconds the broker connection stays paused (default %(default)s)")
+    parser.add_argument("--bad-every", type=int, default=None, metavar="N",
+                        help="every N-th record one the map step dead-letters, 0 for none "
+                             "(default: 50 with --real, else 0)")
     parser.add_argument("--replicas", type=int, default=d.replicas,
                         help="replicas of each data-path function (default %(default)s)")
     parser.add_argument("--run-dir", type=pathlib.Path, default=None,
@@ -63,13 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_of(args: argparse.Namespace) -> ChaosConfig:
-    faults = () if args.faults.strip() == "none" else tuple(
-        f.strip() for f in args.faults.split(",") if f.strip())
+    if args.faults is None:
+        faults = tuple(REAL_FAULTS if args.real else FAULTS)
+    elif args.faults.strip() == "none":
+        faults = ()
+    else:
+        faults = tuple(f.strip() for f in args.faults.split(",") if f.strip())
     return ChaosConfig(duration_s=args.duration, faults=faults, quiet_s=args.quiet_s,
                        tail_s=args.tail_s, fault_gap_s=args.fault_gap_s, writers=args.writers,
                        write_rate=args.write_rate, batch_records=args.batch, readers=args.readers,
                        read_rate=args.read_rate, slow_s=args.slow_s, pause_s=args.pause_s,
-                       replicas=args.replicas)
+                       replicas=args.replicas, real=args.real,
+                       bad_every=(REAL_BAD_EVERY if args.real else 0) if args.bad_every is None
+                       else args.bad_every)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

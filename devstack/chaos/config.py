@@ -19,6 +19,18 @@ FAULTS: dict[str, str] = {
     "pause-broker": "broker connection",   # no byte between clients and Kafka for pause_s
 }
 COMPONENTS = tuple(dict.fromkeys(FAULTS.values()))
+# The faults of a run on the real binaries (``--real``, issue 15), in the order they strike.
+REAL_FAULTS: dict[str, str] = {
+    "kill-sensor": "sensor",                # kill -9 one Sensor process mid-stream, new pod
+    "kill-eventsource": "event source",     # kill -9 one EventSource process mid-stream, new pod
+    "fill-eventbus": "eventbus",            # a Sensor stalled until the stream is full
+    "dlq-unreachable": "dead-letter target",  # the dead-letter topic refuses writes a while
+    "replay": "consumer group",             # faas-etl replay of the loader's input, live
+    "slow-function": "function",            # map stalled past the Sensor's trigger timeout
+    "restart-broker": "kafka broker",       # one node of three killed/stopped and restarted
+    "restart-warehouse": "warehouse",       # PostgreSQL crashed or restarted
+}
+REAL_COMPONENTS = tuple(dict.fromkeys(REAL_FAULTS.values()))
 
 
 class ChaosConfigError(ValueError):
@@ -45,6 +57,8 @@ class ChaosConfig:
     replicas: int = 2                # replicas of each data-path function
     drain_timeout_s: float = 180.0   # after the writers stop, wait this long for the warehouse
     seed: int = 7
+    bad_every: int = 0               # every n-th record one the map step dead-letters (0: none)
+    real: bool = False               # on the real binaries (REAL_FAULTS) rather than the stand-ins
     extra: dict[str, str] = field(default_factory=dict, compare=False)  # free notes for the report
 
     def __post_init__(self) -> None:
@@ -68,14 +82,16 @@ class ChaosConfig:
             ("gateway_down_s", self.gateway_down_s >= 0, "must be >= 0"),
             ("replicas", 1 <= self.replicas <= 5, "must be 1..5 (OpenFaaS CE's limit)"),
             ("drain_timeout_s", self.drain_timeout_s > 0, "must be > 0"),
+            ("bad_every", self.bad_every >= 0, "must be >= 0 (0: no bad record)"),
         ]
         for name, ok, rule in checks:
             if not ok:
                 raise ChaosConfigError(f"{name}: {rule}")
-        unknown = [f for f in self.faults if f not in FAULTS]
+        known = REAL_FAULTS if self.real else FAULTS
+        unknown = [f for f in self.faults if f not in known]
         if unknown:
             raise ChaosConfigError(f"faults: unknown fault {unknown[0]!r} "
-                                   f"(expected some of {', '.join(FAULTS)})")
+                                   f"(expected some of {', '.join(known)})")
         if len(set(self.faults)) != len(self.faults):
             raise ChaosConfigError("faults: each fault at most once (they repeat by themselves)")
         if self.faults and self.quiet_s + self.tail_s >= self.duration_s:
@@ -91,7 +107,7 @@ class ScheduledFault:
 
     @property
     def component(self) -> str:
-        return FAULTS[self.fault]
+        return FAULTS.get(self.fault) or REAL_FAULTS[self.fault]
 
 
 def schedule(config: ChaosConfig) -> list[ScheduledFault]:

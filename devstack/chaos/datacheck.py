@@ -87,3 +87,67 @@ def check(expected: Mapping[str, Mapping[str, object]], acknowledged: Iterable[s
         samples={name: tuple(ids[:SAMPLE]) for name, ids in (
             ("missing", missing), ("duplicates", duplicates), ("corrupted", corrupted),
             ("unexpected", unexpected)) if ids})
+
+
+@dataclass(frozen=True)
+class LetterCheck:
+    """The dead letters against the bad records the writers had acknowledged.
+
+    A letter is identified by its batch's ``etl-batch`` id and its place in the batch: a batch
+    written again under the same id (a redelivered input) holds the same letters, which a consumer
+    keyed on the id takes once (``copies`` counts them). Record by record, each acknowledged bad
+    record must have exactly one letter (``missing``, ``doubled``), every letter a reason.
+    """
+    expected: int          # bad records acknowledged
+    letters: int           # distinct letters on the dead-letter topic
+    copies: int            # letters seen again under an id already seen
+    missing: int
+    doubled: int
+    without_reason: int
+    unexpected: int        # letters for no bad record (a good record dead-lettered)
+    reasons: Mapping[str, int]
+    samples: Mapping[str, tuple[str, ...]]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.doubled or self.without_reason or self.unexpected)
+
+
+def check_letters(bad_acknowledged: Iterable[str],
+                  letters: Sequence[tuple[tuple[str, int], Mapping[str, object]]]) -> LetterCheck:
+    """``letters``: ((batch id, index), letter) of every letter read, copies included; a letter is
+    ``{"step", "reason", "payload": {"id", ...}, ...}`` (functions' letters) or a Sensor's, whose
+    payload is the failed event's body: the records of a batch body each count."""
+    expected = set(bad_acknowledged)
+    distinct: dict[tuple[str, int], Mapping[str, object]] = {}
+    for identity, letter in letters:
+        distinct.setdefault(identity, letter)
+    per_id: Counter = Counter()
+    unexpected, no_reason, reasons = [], 0, Counter()
+    for letter in distinct.values():
+        reason = str(letter.get("reason") or "")
+        no_reason += not reason
+        reasons[reason or "(none)"] += 1
+        for record_id in _letter_ids(letter.get("payload")):
+            per_id[record_id] += 1
+            if record_id not in expected:
+                unexpected.append(record_id)
+    missing = sorted(expected - set(per_id))
+    doubled = sorted(i for i, n in per_id.items() if n > 1)
+    return LetterCheck(expected=len(expected), letters=len(distinct),
+                       copies=len(letters) - len(distinct), missing=len(missing),
+                       doubled=len(doubled), without_reason=no_reason, unexpected=len(unexpected),
+                       reasons=dict(reasons.most_common()),
+                       samples={name: tuple(ids[:SAMPLE]) for name, ids in (
+                           ("missing", missing), ("doubled", doubled),
+                           ("unexpected", sorted(unexpected))) if ids})
+
+
+def _letter_ids(payload: object) -> list[str]:
+    """The record ids a letter's payload holds: one record's, or a batch body's records'."""
+    if isinstance(payload, Mapping):
+        if isinstance(payload.get("records"), list):
+            return [str(e["value"].get("id")) for e in payload["records"]
+                    if isinstance(e, Mapping) and isinstance(e.get("value"), Mapping)]
+        return [str(payload.get("id"))]
+    return ["(not a record)"]

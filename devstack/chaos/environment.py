@@ -102,7 +102,28 @@ class RunnerProcess:
             self.proc.stdout.close()
 
 
-class ChaosStack:
+class StartedStack:
+    """``with Stack(...) as env``: ``up()`` on entering, ``down()`` on leaving, and ``down()``
+    too when ``up()`` failed half-way (a stack's ``down()`` must be safe after a partial up)."""
+
+    def up(self):
+        raise NotImplementedError
+
+    def down(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        try:
+            return self.up()
+        except BaseException:
+            self.down()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.down()
+
+
+class ChaosStack(StartedStack):
     """``up()`` starts everything, ``down()`` stops everything (safe after a partial up)."""
 
     def __init__(self, run_dir: pathlib.Path, config: ChaosConfig,
@@ -115,9 +136,20 @@ class ChaosStack:
         self.runner: RunnerProcess | None = None
         self.topics: dict[str, int] = {}
 
+    path = CHAOS
+
     @property
     def ingest_url(self) -> str:
         return self.stack.url + CHAOS.ingest_path()
+
+    @property
+    def bootstrap(self) -> str:
+        """Where the harness's own Kafka clients connect (through the proxy, as every client)."""
+        return self.proxy.address
+
+    @property
+    def runner_starts(self) -> int:
+        return self.runner.starts if self.runner else 0
 
     @property
     def auth(self) -> tuple[str, str]:
@@ -144,7 +176,7 @@ class ChaosStack:
                                 kafka_bootstrap=self.proxy.address,
                                 extra_env={"WAREHOUSE_URL": self.postgres.url_without_password})
         self.stack.up()
-        self._scale(self.config.replicas)
+        scale_functions(self.stack, self.config.replicas)
         self.say(f"gateway {self.stack.url}: {', '.join(FUNCTIONS)} x{self.config.replicas}")
         self.topics = CHAOS.write_manifests(self.run_dir / "chaos", FUNCTIONS)
         create_topics(self.proxy.address, self.topics)
@@ -153,14 +185,6 @@ class ChaosStack:
                                     self.run_dir / "logs" / "runner.log").start()
         self.say(f"runner: pid {self.runner.pid} on {self.run_dir / 'chaos' / 'argo-events'}")
         return self
-
-    def _scale(self, replicas: int) -> None:
-        with self.stack.session() as http:
-            for name in FUNCTIONS:
-                resp = http.post(f"{self.stack.url}/system/scale-function/{name}",
-                                 json={"serviceName": name, "replicas": replicas}, timeout=60)
-                if resp.status_code != 202:
-                    raise RuntimeError(f"scaling {name}: HTTP {resp.status_code} {resp.text}")
 
     def down(self) -> None:
         steps = [lambda: self.runner and self.runner.stop(),
@@ -177,15 +201,16 @@ class ChaosStack:
         if errors:
             raise errors[0]
 
-    def __enter__(self) -> "ChaosStack":
-        try:
-            return self.up()
-        except BaseException:
-            self.down()
-            raise
 
-    def __exit__(self, *exc) -> None:
-        self.down()
+
+def scale_functions(stack: LocalStack, replicas: int) -> None:
+    """Every data-path function at ``replicas`` workers, through the gateway's scale API."""
+    with stack.session() as http:
+        for name in FUNCTIONS:
+            resp = http.post(f"{stack.url}/system/scale-function/{name}",
+                             json={"serviceName": name, "replicas": replicas}, timeout=60)
+            if resp.status_code != 202:
+                raise RuntimeError(f"scaling {name}: HTTP {resp.status_code} {resp.text}")
 
 
 def warehouse_rows(conninfo: str, table: str) -> list[dict]:
@@ -199,14 +224,22 @@ def warehouse_rows(conninfo: str, table: str) -> list[dict]:
         return list(conn.execute(f"SELECT * FROM {quote(table, 'table')}"))
 
 
-def dead_letters(bootstrap: str, topic: str, partitions: int, timeout_s: float = 15.0) -> list:
-    """Every dead letter on ``topic``, read from the start to the end the broker reports."""
-    from ..pipeline.kafka_edge import TopicReader
+def dead_letters(bootstrap: str, topic: str, timeout_s: float = 30.0
+                 ) -> list[tuple[tuple[str, int], object]]:
+    """Every dead letter on ``topic``, from its start to the end the broker reports, as
+    ((its batch's id, its place in the batch), letter); a plain message's id is its
+    ``partition:offset``."""
+    from etlkit import wire
 
-    reader = TopicReader(bootstrap, {topic: partitions}, keep=True)
-    try:
-        reader.poll_to_end(timeout_s, step_s=0.2)
-        return [m.value for m in reader.messages[topic]]
-    finally:
-        reader.close()
+    from ..topic_io import read_topics
 
+    messages, _partitions = read_topics(bootstrap, [topic], timeout_s)
+    out = []
+    for m in messages[topic]:
+        try:
+            batch, entries, _end = wire.unbatch(m.value, m.headers, m.key)
+        except ValueError:  # not JSON: a letter nobody can read, kept as its text
+            batch, entries = None, [{"value": (m.value or b"").decode("utf-8", "replace")}]
+        for index, entry in enumerate(entries):
+            out.append(((batch or f"{m.partition}:{m.offset}", index), entry.get("value")))
+    return out

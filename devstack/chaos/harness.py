@@ -20,13 +20,13 @@ from typing import Callable
 from etlkit.warehouse.identifiers import quote
 
 from . import datacheck
-from .config import COMPONENTS, ChaosConfig, schedule
+from .config import COMPONENTS, REAL_COMPONENTS, ChaosConfig, schedule
 from .environment import ChaosStack, dead_letters, warehouse_rows
 from .faults import INJECTORS
-from .load import Clock, Ledger, OpLog, Reader, Writer
+from .load import Clock, Ledger, OpLog, Reader, Writer, is_bad
 from .measure import Fault, Op, Read
 from .report import ChaosReport, build_report
-from .workflow import CHAOS, KEY, expected_row
+from .workflow import KEY, expected_row
 
 WARM_UP_TIMEOUT_S = 120.0
 GIVE_UP_S = 60.0         # after the run, an unacknowledged batch is retried this much longer
@@ -41,13 +41,21 @@ class ChaosError(RuntimeError):
 
 def run(config: ChaosConfig, run_dir: pathlib.Path,
         say: Callable[[str], None] = lambda msg: None) -> ChaosReport:
+    if config.real:  # the real binaries (issue 15): its own stack, faults and components
+        from .realenv import RealChaosStack
+        from .realfaults import REAL_INJECTORS
+
+        with RealChaosStack(run_dir, config, say) as env:
+            return _measure(env, config, say, REAL_INJECTORS, REAL_COMPONENTS)
     with ChaosStack(run_dir, config, say) as env:
-        return _measure(env, config, say)
+        return _measure(env, config, say, INJECTORS, COMPONENTS)
 
 
-def _measure(env: ChaosStack, config: ChaosConfig, say: Callable[[str], None]) -> ChaosReport:
+def _measure(env: ChaosStack, config: ChaosConfig, say: Callable[[str], None],
+             injectors: dict[str, Callable], components: tuple[str, ...]) -> ChaosReport:
+    path = env.path
     clock = Clock()
-    ledger, log = Ledger(clock), OpLog()
+    ledger, log = Ledger(clock, config.bad_every), OpLog()
     stop_writing, give_up, stop_reading = threading.Event(), threading.Event(), threading.Event()
     write_period = config.writers / config.write_rate
     read_period = config.readers / config.read_rate
@@ -56,7 +64,7 @@ def _measure(env: ChaosStack, config: ChaosConfig, say: Callable[[str], None]) -
                       backoff_s=config.backoff_s, stop=stop_writing, give_up=give_up,
                       offset_s=i * write_period / config.writers)
                for i in range(config.writers)]
-    readers = [Reader(i, env.postgres.url, None, CHAOS.table, log, clock, period_s=read_period,
+    readers = [Reader(i, env.postgres.url, None, path.table, log, clock, period_s=read_period,
                       backoff_s=config.backoff_s, stop=stop_reading,
                       offset_s=i * read_period / config.readers)
                for i in range(config.readers)]
@@ -69,7 +77,7 @@ def _measure(env: ChaosStack, config: ChaosConfig, say: Callable[[str], None]) -
         say(f"measuring for {config.duration_s:g}s from here: {config.writers} writers, "
             f"{config.write_rate:g} requests/s of {config.batch_records} records; "
             f"{config.readers} readers, {config.read_rate:g} queries/s")
-        faults = _inject(env, config, clock, origin, say)
+        faults = _inject(env, config, clock, origin, say, injectors)
         _sleep_until(clock, origin + config.duration_s)
         window_end = clock.now() - origin
     finally:
@@ -83,20 +91,26 @@ def _measure(env: ChaosStack, config: ChaosConfig, say: Callable[[str], None]) -
         for reader in readers:
             reader.join(10)
     say(f"writers stopped: {len(ledger.content)} records created, {len(ledger.acked)} acknowledged")
-    drained_s = _drain(env, ledger, say, config.drain_timeout_s)
-    rows = warehouse_rows(env.postgres.url, CHAOS.table)
-    check = datacheck.check({i: expected_row(r) for i, r in ledger.content.items()},
-                            ledger.acked, [(str(row[KEY]), {k: v for k, v in row.items() if k != KEY})
-                                           for row in rows])
-    letters = dead_letters(env.proxy.address, CHAOS.dead_letter, env.topics.get(CHAOS.dead_letter, 1))
+    # the rows to wait for: every acknowledged record but the bad ones, which end as dead letters
+    landing = sum(not is_bad(ledger.content[i]) for i in ledger.acked)
+    drained_s = _drain(env, landing, say, config.drain_timeout_s, path.table)
+    rows = warehouse_rows(env.postgres.url, path.table)
+    bad = {i for i, r in ledger.content.items() if is_bad(r)}
+    check = datacheck.check({i: expected_row(r) for i, r in ledger.content.items() if i not in bad},
+                            set(ledger.acked) - bad,
+                            [(str(row[KEY]), {k: v for k, v in row.items() if k != KEY})
+                             for row in rows])
+    entries = dead_letters(env.bootstrap, path.dead_letter)
+    letter_check = datacheck.check_letters(bad & set(ledger.acked), entries)
+    letters = [letter for _identity, letter in entries]
     shifted_ops = [Op(o.kind, o.start - origin, o.end - origin, o.ok, o.error, o.client)
                    for o in log.ops if o.start >= origin and o.start <= origin + window_end]
     shifted_reads = [Read(r.at - origin, r.newest_seq) for r in log.reads if r.at >= origin]
     created = {seq: at - origin for seq, at in ledger.created_at.items()}
     return build_report(config, window_end, shifted_ops, shifted_reads, faults, created, check,
                         letters, rejected=dict(ledger.rejected), drained_s=drained_s,
-                        components=COMPONENTS, runner_starts=env.runner.starts,
-                        when=_when(ledger, check, origin))
+                        components=components, runner_starts=env.runner_starts,
+                        when=_when(ledger, check, origin), letter_check=letter_check)
 
 
 def _when(ledger: Ledger, check: datacheck.DataCheck, origin: float) -> dict[str, list]:
@@ -113,19 +127,20 @@ def _when(ledger: Ledger, check: datacheck.DataCheck, origin: float) -> dict[str
 
 
 def _inject(env: ChaosStack, config: ChaosConfig, clock: Clock, origin: float,
-            say: Callable[[str], None]) -> list[Fault]:
+            say: Callable[[str], None], injectors: dict[str, Callable]) -> list[Fault]:
     faults = []
     for planned in schedule(config):
         _sleep_until(clock, origin + planned.at_s)
         at = clock.now()
-        detail = INJECTORS[planned.fault](env, config, planned)
+        detail = injectors[planned.fault](env, config, planned)
         done = clock.now()
         faults.append(Fault(planned.fault, planned.component, at - origin, done - origin, detail))
         say(f"  {at - origin:6.1f}s  {planned.fault}: {detail} ({done - at:.2f}s)")
     return faults
 
 
-def _drain(env: ChaosStack, ledger: Ledger, say: Callable[[str], None], timeout: float) -> float:
+def _drain(env: ChaosStack, landing: int, say: Callable[[str], None], timeout: float,
+           table: str) -> float:
     """Wait until the table holds at least every acknowledged record and its count settles;
     the seconds waited (a shortfall is left for the data check to name)."""
     import psycopg
@@ -135,21 +150,21 @@ def _drain(env: ChaosStack, ledger: Ledger, say: Callable[[str], None], timeout:
     while time.monotonic() - started < timeout:
         try:
             with psycopg.connect(env.postgres.url, connect_timeout=5) as conn:
-                count = conn.execute(f"SELECT count(*) FROM {quote(CHAOS.table)}").fetchone()[0]
+                count = conn.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0]
         except psycopg.Error:
             count = -1
         now = time.monotonic()
         if count != last:
             moved_at = now
-        same = same + 1 if count == last and count >= len(ledger.acked) else 0
+        same = same + 1 if count == last and count >= landing else 0
         last = count
         if same >= DRAIN_SETTLE_READS:
             return now - started
         if count >= 0 and now - moved_at > DRAIN_STUCK_S:
-            say(f"drain: the warehouse stopped at {count} rows, {len(ledger.acked)} acknowledged")
+            say(f"drain: the warehouse stopped at {count} rows, {landing} acknowledged to land")
             return now - started
         time.sleep(0.5)
-    say(f"drain: the warehouse did not settle at >= {len(ledger.acked)} rows within {timeout:g}s")
+    say(f"drain: the warehouse did not settle at >= {landing} rows within {timeout:g}s")
     return time.monotonic() - started
 
 

@@ -30,6 +30,13 @@ from etlkit.warehouse.identifiers import quote
 from .measure import READ, WRITE, Op, Read
 
 
+BAD_N = "not a number"  # a bad record's n: the map step's derive n * 2 dead-letters it
+
+
+def is_bad(record: dict) -> bool:
+    return record.get("n") == BAD_N
+
+
 class Clock:
     """Seconds on the monotonic clock; one instance shared by everything in a run."""
 
@@ -40,8 +47,11 @@ class Clock:
 class Ledger:
     """Every record the writers created, when, and whether it was acknowledged (thread-safe)."""
 
-    def __init__(self, clock: Clock):
+    def __init__(self, clock: Clock, bad_every: int = 0):
         self.clock = clock
+        # Every ``bad_every``-th record (0: none) carries an ``n`` the map step cannot double:
+        # it must end as a dead letter with its reason, never in the warehouse.
+        self.bad_every = bad_every
         self._lock = threading.Lock()
         self._seq = 0
         self.content: dict[str, dict] = {}      # id -> the record as sent
@@ -55,8 +65,10 @@ class Ledger:
         with self._lock:
             for _ in range(size):
                 self._seq += 1
+                bad = self.bad_every > 0 and self._seq % self.bad_every == 0
                 record = {"id": f"w{writer}-{self._seq:09d}", "seq": self._seq, "writer": writer,
-                          "n": random.randrange(1_000_000), "payload": secrets.token_hex(12)}
+                          "n": BAD_N if bad else random.randrange(1_000_000),
+                          "payload": secrets.token_hex(12)}
                 self.content[record["id"]] = record
                 self.created_at[self._seq] = now
                 batch.append(record)

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 
 from . import measure
 from .config import ChaosConfig
-from .datacheck import DataCheck
+from .datacheck import DataCheck, LetterCheck
 from .measure import READ, WRITE, Fault, Op, Read
 
 WRITE_GOAL = 0.999  # the goal for writes across a warehouse restart
@@ -39,7 +39,8 @@ def build_report(config: ChaosConfig, window: float, ops: Sequence[Op], reads: S
                  faults: Sequence[Fault], created_at: Mapping[int, float], check: DataCheck,
                  letters: Sequence[Any], *, rejected: Mapping[str, str], drained_s: float,
                  components: Sequence[str], runner_starts: int,
-                 when: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> ChaosReport:
+                 when: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+                 letter_check: LetterCheck | None = None) -> ChaosReport:
     outs = []
     for kind in (WRITE, READ):
         outs += measure.attribute(measure.outages(ops, kind, config.slow_s, window), faults)
@@ -73,10 +74,13 @@ def build_report(config: ChaosConfig, window: float, ops: Sequence[Op], reads: S
         "data": {**{k: v for k, v in dataclasses.asdict(check).items() if k != "samples"},
                  "samples": {k: list(v) for k, v in check.samples.items()},
                  "sample_times": {k: list(v) for k, v in (when or {}).items()},
-                 "ok": check.ok, "rejected_by_ingest": len(rejected),
+                 "ok": check.ok and (letter_check is None or letter_check.ok),
+                 "rejected_by_ingest": len(rejected),
                  "rejection_samples": sorted(set(rejected.values()))[:5],
                  "drained_s": round(drained_s, 3)},
-        "dead_letters": {"count": len(letters), "reasons": dict(reasons.most_common())},
+        "dead_letters": {"count": len(letters), "reasons": dict(reasons.most_common()),
+                         **({"check": {**dataclasses.asdict(letter_check), "ok": letter_check.ok}}
+                            if letter_check is not None else {})},
         "runner_starts": runner_starts,
     }
     return ChaosReport(doc)
@@ -141,4 +145,12 @@ def render_text(doc: Mapping[str, Any]) -> str:
     letters = doc["dead_letters"]
     out.append(f"dead letters: {letters['count']}"
                + "".join(f"\n  {n} x {reason}" for reason, n in letters["reasons"].items()))
+    lc = letters.get("check")
+    if lc:
+        out.append(f"  letter check: {'OK' if lc['ok'] else 'FAILED'}: {lc['expected']} bad records "
+                   f"acknowledged, {lc['letters']} letters ({lc['copies']} copies under a known id): "
+                   f"missing {lc['missing']}, doubled {lc['doubled']}, without reason "
+                   f"{lc['without_reason']}, unexpected {lc['unexpected']}")
+        for name, ids in lc["samples"].items():
+            out.append(f"  letters {name}: {', '.join(ids)}")
     return "\n".join(out)

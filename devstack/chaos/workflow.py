@@ -40,6 +40,7 @@ class DataPath:
     """The workflow ``name`` and the names it derives: topics, dead-letter topic, table."""
     name: str = "chaos"
     batch_size: int = 200
+    timeout: str = "30s"  # the Sensors' HTTP trigger timeout (delivery.timeout)
 
     @property
     def source_topic(self) -> str:
@@ -71,7 +72,7 @@ class DataPath:
             "topics": {self.source_topic: {"partitions": 3}, self.step_topic: {"partitions": 3},
                        self.dead_letter: {"partitions": 1}},
             "dead_letter": self.dead_letter,
-            "delivery": {"timeout": "30s",
+            "delivery": {"timeout": self.timeout,
                          "retry": {"steps": 10, "duration": "500ms", "factor": 1.5, "jitter": 0.2}},
         }
 

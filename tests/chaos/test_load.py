@@ -114,3 +114,13 @@ def test_a_writer_told_to_give_up_leaves_its_records_unacknowledged(flaky_writer
     writer.join(10)
     assert not writer.is_alive()
     assert len(ledger.content) == 3 and ledger.acked == {}
+
+
+def test_every_nth_record_of_a_ledger_is_one_the_map_step_dead_letters():
+    from devstack.chaos.load import BAD_N, is_bad
+
+    ledger = Ledger(Clock(), bad_every=3)
+    batch = ledger.new_batch(0, 7)
+    assert [is_bad(r) for r in batch] == [False, False, True, False, False, True, False]
+    assert all(r["n"] == BAD_N for r in batch if is_bad(r))
+    assert not any(is_bad(r) for r in Ledger(Clock()).new_batch(0, 7))

@@ -39,3 +39,21 @@ def test_a_lost_record_and_dead_letters_are_spelled_out():
     text = report.text()
     assert "data check: FAILED" in text and "missing 1" in text and "missing: b" in text
     assert "dead letters: 1" in text and "warehouse-loader did not answer 200" in text
+
+
+def test_a_bad_record_without_its_dead_letter_fails_the_run_though_every_row_is_there():
+    from devstack.chaos.datacheck import check_letters
+
+    rows = [("a", {"v": 1}), ("b", {"v": 2})]
+    letter = {"step": "double", "reason": "derive n2: not a number", "payload": {"id": "x"}}
+    ok = check_letters({"x"}, [(("b1", 0), letter)])
+    lost = check_letters({"x", "y"}, [(("b1", 0), letter)])
+    good = build_report(CONFIG, 100.0, OPS, READS, FAULTS, CREATED, check(EXPECTED, ["a", "b"], rows),
+                        [letter], rejected={}, drained_s=1.0, components=COMPONENTS,
+                        runner_starts=1, letter_check=ok)
+    bad = build_report(CONFIG, 100.0, OPS, READS, FAULTS, CREATED, check(EXPECTED, ["a", "b"], rows),
+                       [letter], rejected={}, drained_s=1.0, components=COMPONENTS,
+                       runner_starts=1, letter_check=lost)
+    assert good.data_ok and "letter check: OK: 1 bad records acknowledged, 1 letters" in good.text()
+    assert not bad.data_ok
+    assert "letter check: FAILED" in bad.text() and "letters missing: y" in bad.text()
