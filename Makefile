@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test bench render validate deploy build clean sysdeps chaos fuzz tools distclean
+.PHONY: venv run test test-long bench render validate deploy build clean sysdeps chaos fuzz tools distclean
 
 # System packages the tests need, installed only when missing (a second run does nothing):
 # PostgreSQL server binaries (a real cluster on loopback) and Chromium with its driver (the
@@ -86,7 +86,12 @@ run: venv
 # the order collected: tests/conftest.py puts the slow end-to-end modules first. Every test uses
 # its own free ports, temp folders, topics and groups; each worker starts its own session stack.
 test: venv sysdeps tools
-	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not long"
+
+# The runs of minutes `make test` leaves out to stay under ten minutes on two cores: the fault
+# run on the real binaries (tests/chaos/test_real_run.py, about four minutes).
+test-long: venv sysdeps tools
+	$(PY) -m pytest -q -m long
 
 bench: venv tools
 	$(PY) -m bench

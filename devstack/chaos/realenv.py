@@ -21,7 +21,6 @@ import contextlib
 import pathlib
 from typing import Callable
 
-import yaml
 
 from ..broker import create_topics
 from .config import ChaosConfig
@@ -38,14 +37,9 @@ REAL_CHAOS = DataPath(timeout=TRIGGER_TIMEOUT)
 
 def chaos_eventbus(max_msgs: int = STREAM_MAX_MSGS) -> dict:
     """The committed EventBus ``default`` with the stream's ``maxMsgs`` set to ``max_msgs``."""
-    from ..realargo.harness import load_eventbus
+    from ..realargo.harness import eventbus_with_stream
 
-    bus = load_eventbus()
-    jetstream = dict(bus["spec"]["jetstream"])
-    stream = yaml.safe_load(jetstream["streamConfig"])
-    stream["maxMsgs"] = max_msgs
-    jetstream["streamConfig"] = yaml.safe_dump(stream, sort_keys=False)
-    return {**bus, "spec": {**bus["spec"], "jetstream": jetstream}}
+    return eventbus_with_stream(maxMsgs=max_msgs)
 
 
 class RealChaosStack(StartedStack):

@@ -13,7 +13,9 @@ from devstack.chaos.config import REAL_FAULTS, ChaosConfig
 from devstack.chaos.harness import run
 from tests.fixtures.realargo import require_real_argo
 
-pytestmark = pytest.mark.slow
+# Minutes long: `make test-long` runs it (and `make chaos REAL=1` the five-minute run), `make test`
+# does not (its ten-minute budget on two cores).
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 SHORT = ChaosConfig(real=True, faults=tuple(REAL_FAULTS), duration_s=180, quiet_s=5, tail_s=15,
                     fault_gap_s=20, writers=3, write_rate=10, batch_records=10, bad_every=25,

@@ -77,7 +77,7 @@ def test_replaying_the_loaders_input_adds_no_row(orders_run):
     _stack, run, _summary, url = orders_run
     before = _rows(url)
     again = run.replay("sink")
-    run.wait_drained(timeout=60)
+    run.wait_drained(timeout=120)  # the restarted lanes rejoin their group first
     counters = run.runner.counters["orders-sink"]  # the restarted runner's own counters
     assert again == len(EXPECTED.windows)  # records, in the batch messages of the sink's input
     messages = sum(run.reader.messages_on(topic) for topic in run.workflow.sink.inputs)
