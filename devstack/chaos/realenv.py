@@ -37,9 +37,10 @@ REAL_CHAOS = DataPath(timeout=TRIGGER_TIMEOUT)
 
 def chaos_eventbus(max_msgs: int = STREAM_MAX_MSGS) -> dict:
     """The committed EventBus ``default`` with the stream's ``maxMsgs`` set to ``max_msgs``."""
-    from ..realargo.harness import eventbus_with_stream
+    from ..realargo.harness import load_eventbus
+    from ..realargo.scenario import eventbus_with_stream_config
 
-    return eventbus_with_stream(maxMsgs=max_msgs)
+    return eventbus_with_stream_config(load_eventbus(), f"maxMsgs: {max_msgs}")
 
 
 class RealChaosStack(StartedStack):

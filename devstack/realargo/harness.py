@@ -39,17 +39,6 @@ def load_eventbus(root: pathlib.Path = REPO, name: str = "default") -> dict[str,
     raise FileNotFoundError(f"no EventBus {name!r} under {root / 'argo-events' / 'eventbus'}")
 
 
-def eventbus_with_stream(**settings: Any) -> dict[str, Any]:
-    """The committed EventBus ``default`` with ``settings`` over its stream's ``streamConfig``
-    (a run of minutes wants a smaller stream, or a test a longer duplicates window)."""
-    bus = load_eventbus()
-    jetstream = dict(bus["spec"]["jetstream"])
-    stream = yaml.safe_load(jetstream["streamConfig"])
-    stream.update(settings)
-    jetstream["streamConfig"] = yaml.safe_dump(stream, sort_keys=False)
-    return {**bus, "spec": {**bus["spec"], "jetstream": jetstream}}
-
-
 class RealArgo:
     def __init__(self, run_dir: pathlib.Path, root: pathlib.Path = REPO,
                  eventbus: Mapping[str, Any] | None = None, release_s: float = GROUP_RELEASE_S):

@@ -128,7 +128,7 @@ class Api:
         def done():
             (got,) = [s for s in self.status()["steps"] if s["name"] == step]
             return got["records"]["in"] == records_in and got["inputs"][0]["backlog"] == 0
-        wait_for(done, 30, f"{step} to take {records_in} records")
+        wait_for(done, 90, f"{step} to take {records_in} records")
         return self.status()
 
 
@@ -180,7 +180,8 @@ def test_orders_run_started_stopped_and_resumed_through_the_rest_api_loses_nothi
     api.wait_step("per-country", len(first) + len(second))
     api.end_input()
     want_rows = len(_countries(first)) + len(_countries(second))
-    wait_for(lambda: api.rows() == want_rows, 30, "the second windows in the warehouse")
+    # The restarted run's lanes (a group member each) rejoin their groups first: more time.
+    wait_for(lambda: api.rows() == want_rows, 90, "the second windows in the warehouse")
     status = api.wait_step("sink", want_rows)
     committed = api.committed()
     produced = len(first) + len(second)
