@@ -19,6 +19,7 @@ def _input_partitions(topic):
     """The partitions of the topic the event came from, so the watermark waits for every one;
     None (the partitions seen count) for a call naming a topic the cluster does not have: a
     direct call, since a Sensor's events always come from a real topic."""
-    if not kafka_io.topic_exists(topic):
+    try:
+        return kafka_io.partition_count(topic)  # one cache lookup, refreshed once if unknown
+    except kafka_io.UnknownTopic:
         return None
-    return kafka_io.partition_count(topic)
