@@ -16,7 +16,7 @@ Only `postgres_backend` imports psycopg, and only when a PostgreSQL URL is opene
 from .applied import APPLIED_TABLE, AppliedMark, consumer_name
 from .columns import Column, ColumnType, columns_from_json_schema, columns_from_rows
 from .convert import ConversionError, convert_rows
-from .errors import AlreadyApplied, BadDataError, RejectedRow, SchemaConflict, WarehouseError, WarehouseUnavailable
+from .errors import AlreadyApplied, BadDataError, RejectedRow, SchemaConflict, WarehouseError, WarehouseMisconfigured, WarehouseUnavailable
 from .factory import open_warehouse
 from .identifiers import InvalidIdentifier, check_identifier
 from .loader import LoadResult, load_batch, row_for_record
@@ -38,6 +38,7 @@ __all__ = [
     "SchemaConflict",
     "Warehouse",
     "WarehouseError",
+    "WarehouseMisconfigured",
     "WarehouseUnavailable",
     "check_identifier",
     "columns_from_json_schema",

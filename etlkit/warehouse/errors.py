@@ -9,9 +9,12 @@
   Nothing of the batch was written. Dead-letter the rejected rows, write the others.
 * `AlreadyApplied` (no fault, not a `WarehouseError`): the input's identity was applied
   before, so nothing was written; answer as for a success.
+* `WarehouseMisconfigured`: the server refused this function's own configuration (password,
+  role, database name). Not the records' fault, and fixed outside the request (a corrected
+  secret is read at the next connection): the loader answers 500, a fault the Sensor retries
+  and then dead-letters, never a 4xx that blames the request.
 * `WarehouseError` itself and its other kinds (`SchemaConflict`, `InvalidIdentifier`,
-  `DatabaseUrlError`, a missing table, refused credentials): a configuration fault that a
-  retry will not fix.
+  `DatabaseUrlError`, a missing table): a fault of the step's spec that a retry will not fix.
 """
 from __future__ import annotations
 
@@ -24,6 +27,10 @@ class WarehouseError(Exception):
 
 class WarehouseUnavailable(WarehouseError):
     """Retry-worthy: the database is unreachable or aborted the transaction."""
+
+
+class WarehouseMisconfigured(WarehouseError):
+    """The server refused the connection's credentials, role or database: the deployment's fault."""
 
 
 class SchemaConflict(WarehouseError):

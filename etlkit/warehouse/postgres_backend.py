@@ -23,7 +23,7 @@ import psycopg
 from .applied import APPLIED_TABLE, AppliedMark, create_applied_table, insert_mark
 from .columns import Column, ColumnType, columns_to_add
 from .convert import ConvertedBatch
-from .errors import BadDataError, WarehouseError, WarehouseUnavailable
+from .errors import BadDataError, WarehouseError, WarehouseMisconfigured, WarehouseUnavailable
 from .identifiers import quote
 from .postgres_connection import LazyPostgresConnection, is_configuration_failure
 from .sql_base import SqlWarehouse, column_list, create_table_statement, on_conflict_clause
@@ -162,7 +162,7 @@ class PostgresWarehouse(SqlWarehouse):
             if sqlstate[:2] in _BAD_DATA_CLASSES:
                 return BadDataError(f"PostgreSQL refused the batch: {error}")
             if is_configuration_failure(error):
-                return WarehouseError(
+                return WarehouseMisconfigured(
                     f"PostgreSQL {self.target.conninfo}: {error} (check WAREHOUSE_URL and the password secret)"
                 )
             return WarehouseUnavailable(f"PostgreSQL {self.target.conninfo}: {error}")

@@ -20,7 +20,7 @@ from ..stepfn import dead_letter_out, output_origin, parse_invocation
 from ..steps import DeadLetter, records_from_events
 from ..wire import ProduceBatches
 from .applied import AppliedMark, consumer_name
-from .errors import WarehouseError, WarehouseUnavailable
+from .errors import WarehouseError, WarehouseMisconfigured, WarehouseUnavailable
 from .loader import load_batch, row_for_record
 from .protocol import Warehouse
 
@@ -50,6 +50,8 @@ def handle_sink(body: bytes, now_ms: int, produce: ProduceBatches, warehouse_for
         return error_response(exc)
     except WarehouseUnavailable as exc:
         return json_response(503, {"error": f"warehouse: {exc}"})
+    except WarehouseMisconfigured as exc:  # the deployment's fault, not the request's: a 5xx
+        return json_response(500, {"error": f"warehouse: {exc}"})
     except WarehouseError as exc:
         return json_response(400, {"error": f"warehouse: {exc}"})
     except DeliveryError as exc:

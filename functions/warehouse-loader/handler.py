@@ -4,8 +4,10 @@ each input applied at most once (etlkit/warehouse/sink.py).
 The spec's ``url`` is ``env:NAME`` (read from the environment), ``secret:name`` (an OpenFaaS
 secret file: where a URL carrying a password belongs) or a database URL. Rows that cannot be
 stored become dead letters with their reason; the rest are written in one transaction with the
-input's identity. A database outage answers 503 so the Sensor retries; a retry of an input
-already written writes nothing and answers 200 with ``"duplicate": 1``.
+input's identity. A database outage answers 503 and refused credentials (a wrong password
+secret, role or database) 500: the deployment's faults, which the Sensor retries and then
+dead-letters, never a 4xx that would blame the records. A retry of an input already written
+writes nothing and answers 200 with ``"duplicate": 1``.
 """
 from .etlkit import kafka_io
 from .etlkit.http import BadRequest

@@ -1,12 +1,14 @@
 """PostgreSQL-only behaviour: secrets, reconnection across server restarts, no rewrite on replay."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
 
-from etlkit.warehouse import Column, ColumnType, WarehouseError, WarehouseUnavailable, open_warehouse
+from etlkit.warehouse import Column, ColumnType, WarehouseError, WarehouseMisconfigured, WarehouseUnavailable, open_warehouse
+from etlkit.warehouse.sink import handle_sink
 from tests.etlkit.warehouse.conftest import Backend
 from tests.fixtures.postgres import PostgresServer
 
@@ -43,7 +45,7 @@ def test_wrong_password_is_not_retry_worthy_and_not_shown(postgres_server: Postg
     warehouse = open_warehouse(postgres_server.url_without_password, secrets_dir=tmp_path)
     with pytest.raises(WarehouseError) as refused:
         warehouse.count(table)
-    assert not isinstance(refused.value, WarehouseUnavailable)
+    assert isinstance(refused.value, WarehouseMisconfigured)
     assert "password authentication failed" in str(refused.value)
     assert "not-the-password-x9" not in str(refused.value)
     warehouse.close()
@@ -127,3 +129,24 @@ def test_key_too_long_for_the_index_is_a_bad_row_not_an_outage(postgres_backend:
     assert [r.index for r in result.rejected] == [1]
     assert "index row" in result.rejected[0].reason
     assert postgres_backend.warehouse.count(table) == 2
+
+
+def test_refused_credentials_answer_a_5xx_the_sensor_retries(postgres_server: PostgresServer, tmp_path, table: str):
+    """A wrong password secret is the deployment's fault, not the records': the loader answers
+    500 (docs/contracts.md: 4xx for bad input, 5xx for faults worth a retry), so the Sensor's
+    policy (allow [200]) retries and then dead-letters the message instead of taking a 4xx that
+    blames the request. On main it answered 400 (issue 16, item 9)."""
+    (tmp_path / "warehouse-password").write_text("not-the-password-x9\n")
+    warehouse = open_warehouse(postgres_server.url_without_password, secrets_dir=tmp_path)
+    step = {"kind": "sink", "name": "load", "table": table, "key": "id", "url": "env:UNUSED",
+            "dead_letter": "dlq"}
+    body = json.dumps({"workflow": "w", "version": 1, "step": json.dumps(step), "id": None,
+                       "event": {"topic": "t", "key": "", "partition": 0, "headers": {},
+                                 "body": {"id": "a", "n": 1}}}).encode()
+    try:
+        answer = handle_sink(body, 5, lambda *_a, **_k: None, lambda _url: warehouse)
+    finally:
+        warehouse.close()
+    assert answer["statusCode"] == 500
+    error = json.loads(answer["body"])["error"]
+    assert "password authentication failed" in error and "not-the-password-x9" not in error
