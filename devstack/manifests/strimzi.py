@@ -13,8 +13,10 @@ from typing import Any, Iterator
 from .documents import Document
 from .findings import UNKNOWN_FIELD, Finding, PathPart, Problem, located
 from .tolerant import mapping, sequence
+from .versions import STRIMZI_API_VERSION
 
-API_VERSIONS = ("kafka.strimzi.io/v1beta2", "kafka.strimzi.io/v1")
+# Only v1: the one version every Strimzi release of the matrix serves (versions.py).
+API_VERSIONS = (STRIMZI_API_VERSION,)
 KINDS = ("Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "KafkaConnect", "KafkaConnector",
          "KafkaMirrorMaker2", "KafkaBridge", "KafkaRebalance")
 CLUSTER_LABEL = "strimzi.io/cluster"
@@ -28,15 +30,17 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LISTENER_NAME = re.compile(r"^[a-z0-9]{1,11}$")
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 
+# The v1 schemas (strimzi 1.0.0 packaging/install/cluster-operator/04*-Crd-*.yaml): v1 dropped
+# Kafka's zookeeper and jmxTrans, and spec.kafka's replicas and storage (node pools own them).
 KNOWN_SPEC_KEYS: dict[str, frozenset[str]] = {
     "Kafka": frozenset({"kafka", "entityOperator", "cruiseControl", "kafkaExporter", "clusterCa",
-                        "clientsCa", "maintenanceTimeWindows", "jmxTrans", "zookeeper"}),
+                        "clientsCa", "maintenanceTimeWindows"}),
     "KafkaNodePool": frozenset({"replicas", "roles", "storage", "resources", "jvmOptions",
                                 "template"}),
     "KafkaTopic": frozenset({"partitions", "replicas", "config", "topicName"}),
 }
 KNOWN_KAFKA_KEYS = frozenset({
-    "version", "metadataVersion", "replicas", "image", "listeners", "config", "storage",
+    "version", "metadataVersion", "image", "listeners", "config",
     "authorization", "rack", "brokerRackInitImage", "livenessProbe", "readinessProbe",
     "jvmOptions", "jmxOptions", "resources", "metricsConfig", "logging", "template",
     "tieredStorage", "quotas"})

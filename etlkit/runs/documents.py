@@ -25,7 +25,7 @@ STARTED_ANNOTATION = "faas-etl.dev/started-at"  # when this version was started 
 
 # kind -> (API group, version, plural): where the Kubernetes API serves each kind's collection.
 KINDS: Mapping[str, tuple[str, str, str]] = {
-    "KafkaTopic": ("kafka.strimzi.io", "v1beta2", "kafkatopics"),
+    "KafkaTopic": ("kafka.strimzi.io", "v1", "kafkatopics"),  # Strimzi 0.49+: devstack/manifests/versions.py
     "EventSource": ("argoproj.io", "v1alpha1", "eventsources"),
     "Sensor": ("argoproj.io", "v1alpha1", "sensors"),
 }

@@ -32,7 +32,7 @@ def _labelled(doc: dict, workflow: str) -> dict:
 
 
 def _topic(name: str, workflow: str, partitions: int) -> dict:
-    return {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
+    return {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaTopic",
             "metadata": {"name": name, "namespace": "kafka", "labels": {"faas-etl.dev/workflow": workflow}},
             "spec": {"partitions": partitions, "replicas": 3}}
 

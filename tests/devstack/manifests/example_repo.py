@@ -13,7 +13,7 @@ import yaml
 Files = dict[str, list[dict[str, Any]]]
 
 ARGO = "argoproj.io/v1alpha1"
-STRIMZI = "kafka.strimzi.io/v1beta2"
+STRIMZI = "kafka.strimzi.io/v1"
 BOOTSTRAP = "etl-kafka-bootstrap.kafka.svc:9092"
 GATEWAY = "http://gateway.openfaas:8080/function"
 FOLDERS = ("template/python3-etl", "functions/filter", "functions/map", "controller-fn", "etlkit")

@@ -16,7 +16,7 @@ from devstack.manifests.documents import Family, discover, family_of, load_file
                  id="workflow"),
     pytest.param("a.yaml", {"apiVersion": "argoproj.io/v1alpha1", "kind": "Sensor"}, Family.ARGO,
                  id="argo"),
-    pytest.param("a.yaml", {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "Kafka"},
+    pytest.param("a.yaml", {"apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka"},
                  Family.STRIMZI, id="strimzi"),
     pytest.param("a.yaml", {"apiVersion": "v1", "kind": "Service"}, Family.KUBERNETES,
                  id="core-group"),

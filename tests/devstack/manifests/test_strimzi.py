@@ -55,7 +55,7 @@ CASES = [
                  'spec.kafka.config["min.insync.replicas"]', "must be below default.replication",
                  id="kafka-min-isr-equals-replication"),
     pytest.param(KAFKA, lambda f: first(f, KAFKA).update(apiVersion="kafka.strimzi.io/v1alpha1"),
-                 "apiVersion", "must be one of kafka.strimzi.io/v1beta2",
+                 "apiVersion", "must be one of kafka.strimzi.io/v1",
                  id="kafka-unknown-api-version"),
     pytest.param(POOL, lambda f: first(f, POOL)["spec"].update(roles=["broker", "zookeeper"]),
                  "spec.roles", "one or both of controller, broker", id="pool-bad-role"),

@@ -21,7 +21,7 @@ from tests.etlkit.controller.kube import EmulatedApiServer, verbs_of
 from .conftest import ORDERS, ORDERS_V2, ORDERS_V3, documents_of
 
 CUSTOM = ("argoproj.io/v1alpha1/sensors", "argoproj.io/v1alpha1/eventsources",
-          "kafka.strimzi.io/v1beta2/kafkatopics")
+          "kafka.strimzi.io/v1/kafkatopics")
 
 
 @pytest.fixture

@@ -185,7 +185,7 @@ def test_kafka_topic_manifest(make_doc, structural):
     files = render_workflow(parse_workflow(make_doc(), validator=structural), 1)
     topic = next(yaml.safe_load(f.text) for f in files if str(f.path) == "k8s/topics/shop-raw.yaml")
 
-    assert topic["apiVersion"] == "kafka.strimzi.io/v1beta2" and topic["kind"] == "KafkaTopic"
+    assert topic["apiVersion"] == "kafka.strimzi.io/v1" and topic["kind"] == "KafkaTopic"
     assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "etl"
     assert topic["spec"] == {
         "partitions": 2,
