@@ -264,7 +264,7 @@ IO_GOAL = 1.8
 def io_bound() -> bool:
     """An I/O-bound step at 1 and 2 function replicas on its committed lanes (issue 15 item 2).
 
-    The committed ``orders-raw`` EventSource (six lanes, one per partition) and ``orders-paid-only``
+    The committed ``orders-orders-raw`` EventSource (six lanes, one per partition) and ``orders-paid-only``
     Sensor (a trigger per lane) on the real processes, their triggers calling the probe function,
     which waits ``IO_HOLD_MS`` per call as a remote lookup would and serves one call at a time per
     replica (devstack/realargo/lanes.py). ``REPEAT`` rounds of a phase at 1 replica then one at 2

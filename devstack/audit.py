@@ -99,10 +99,9 @@ def seen_of(message: RawMessage, event_source_url: str) -> Seen:
 
 
 def plain_identity(message: RawMessage, event_source_url: str) -> str:
-    """The Argo event id a plain message had as a step's input: its topic's EventSource and event
-    (one per topic, named after it: etlkit.workflow.names) and its position."""
-    source = names.kafka_eventsource(message.topic)
-    return kafka_event_id(event_source=source, event_name=source, url=event_source_url,
+    """The identity a plain message had as a step's input: the Argo event id with its EventSource
+    and lane folded into the topic (etlkit.workflow.names.lane_free_event_id) and its position."""
+    return kafka_event_id(event_source=message.topic, event_name=message.topic, url=event_source_url,
                           topic=message.topic, partition=message.partition, offset=message.offset)
 
 

@@ -36,7 +36,7 @@ from .localise import CLUSTER_GATEWAY, local_addresses
 
 PROBE = "lanes-probe"
 PROBE_DIR = sc.REPO / "tests" / "devstack" / "realargo" / "functions" / "probe"
-SOURCE, SENSOR, INPUT, DEAD = "orders-raw", "orders-paid-only", "orders-raw", "orders-dlq"
+SOURCE, SENSOR, INPUT, DEAD = "orders-orders-raw", "orders-paid-only", "orders-raw", "orders-dlq"  # names.kafka_eventsource("orders", "orders-raw")
 STALL_S = 60.0  # no new answer for this long: stop waiting, the books then say what is missing
 
 

@@ -41,20 +41,22 @@ NO_EVENTBUS_REASON = ("no EventBus monitor configured (EVENTBUS_MONITOR_URL): th
                       "Kafka itself, its group's lag is the whole backlog")
 
 
-def input_held(by_subject: Mapping[str, int], topic: str) -> int:
-    """Events the bus holds for an input topic, summed over its EventSource's events.
+def input_held(by_subject: Mapping[str, int], workflow: str, topic: str) -> int:
+    """Events the bus holds for a workflow's input topic, summed over its EventSource's events.
 
     An EventSource publishes an event on subject ``default.<eventsource>.<event>``, which a
-    Sensor's consumers filter on. An input topic's EventSource
-    (:func:`etlkit.workflow.names.kafka_eventsource`) has one event per lane
-    (:func:`etlkit.workflow.names.lane_event`: ``default.<topic>.<topic>-<i>``); every one counts,
-    whatever the number of lanes. Names are DNS labels (no dot), so a subject's second part is
-    its EventSource.
+    Sensor's consumers filter on. A workflow's input topic has its own EventSource
+    (:func:`etlkit.workflow.names.kafka_eventsource`: ``<workflow>-<topic>``) with one event per
+    lane (:func:`etlkit.workflow.names.lane_event`: ``default.<workflow>-<topic>.<topic>-<i>``);
+    every one counts, whatever the number of lanes, and another workflow's EventSource on the
+    same topic does not. Names are DNS labels (no dot), so a subject's second part is its
+    EventSource.
 
-    >>> input_held({"default.a.a-0": 2, "default.a.a-1": 3, "default.a-b.a-b-0": 7}, "a")
+    >>> input_held({"default.w-a.a-0": 2, "default.w-a.a-1": 3, "default.w-a-b.a-b-0": 7,
+    ...             "default.v-a.a-0": 9}, "w", "a")
     5
     """
-    source = names.kafka_eventsource(topic)
+    source = names.kafka_eventsource(workflow, topic)
     return sum(n for s, n in by_subject.items() if s.split(".")[:2] == [STREAM, source])
 
 

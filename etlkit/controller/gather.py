@@ -182,7 +182,7 @@ def gather(spec: ScalingSpec, units: tuple[Unit, ...], previous: Samples, *,
     # lagging), never missed.
     by_subject = bus.held()
     held: dict[str, int | None] = {
-        _group_key(i): None if by_subject is None else input_held(by_subject, i.topic)
+        _group_key(i): None if by_subject is None else input_held(by_subject, spec.workflow, i.topic)
         for u in units for i in u.inputs}
     functions, missing = {}, {}
     for u in units:

@@ -63,11 +63,11 @@ def plan_workflow(workflow: Workflow, version: int, settings: RenderSettings) ->
     consumed = sorted({t for s in workflow.steps for t in s.inputs} | set(workflow.sink.inputs))
     plan += [
         Manifest(
-            ARGO_DIR / "event-sources" / f"{names.kafka_eventsource(t)}.yaml",
+            ARGO_DIR / "event-sources" / f"{names.kafka_eventsource(workflow.name, t)}.yaml",
             "kafka-eventsource.yaml.j2",
             {
                 **common,
-                "name": names.kafka_eventsource(t),
+                "name": names.kafka_eventsource(workflow.name, t),
                 "topic": t,
                 "group": names.consumer_group(workflow.name, t),
                 "events": topic_lanes(workflow, t),
@@ -153,7 +153,7 @@ def _sensor(workflow: Workflow, common: Mapping[str, Any], op: Mapping[str, Any]
     dependencies = [
         {
             "name": event,
-            "event_source": names.kafka_eventsource(topic),
+            "event_source": names.kafka_eventsource(workflow.name, topic),
             "event_name": event,
             "trigger": f"{op['name']}-{event}" if several else f"{op['name']}-{event.rsplit('-', 1)[1]}",
             "conditions": event if len(lanes) > 1 else None,

@@ -8,11 +8,21 @@ from __future__ import annotations
 # Operation names taken by the rendered resources themselves; steps and sources may not use them.
 AUTOSCALER_OPERATION = "autoscaler"
 TICKS_SUFFIX = "ticks"
+# A Kubernetes object name that labels its pods: a DNS-1123 label.
+KAFKA_EVENTSOURCE_MAX = 63
 
 
-def kafka_eventsource(topic: str) -> str:
-    """One Kafka EventSource per consumed topic, named after the topic."""
-    return topic
+def kafka_eventsource(workflow: str, topic: str) -> str:
+    """One Kafka EventSource per topic a workflow consumes, named ``<workflow>-<topic>``.
+
+    Per workflow, not per topic: two workflows reading one topic each have their own
+    EventSource (their own consumer group, :func:`consumer_group`), where a name of the topic
+    alone would make the second apply replace the first's. Its events are still the lanes
+    ``<topic>-<i>`` (:func:`lane_event`), so a JetStream subject is
+    ``default.<workflow>-<topic>.<topic>-<i>``. The parser keeps the name a DNS label
+    (``KAFKA_EVENTSOURCE_MAX``).
+    """
+    return f"{workflow}-{topic}"
 
 
 def lane_event(topic: str, lane: int) -> str:
@@ -53,25 +63,30 @@ def consumer_group(workflow: str, topic: str) -> str:
 
 
 def lane_free_event_id(event_id: str) -> str:
-    """An Argo Kafka event id with its lane folded into the EventSource name: the position of a
-    plain message whichever lane read it.
+    """An Argo Kafka event id with its lane and EventSource folded into its topic: the position
+    of a plain message whichever lane, and whichever name of the EventSource, read it.
 
     The id is ``<eventsource>:<event>:<first broker>:<topic>:<partition>:<offset>`` (argo-events
     v1.9.11 ``pkg/eventsources/sources/kafka/start.go``, ``genUniqueID``). After a rebalance a
     partition is read by another lane, so a redelivered message would come with another event
     name; a step applies an identity at most once, so the identity must not name the lane. A
-    lane event ``<source>-<n>`` (:func:`lane_event`) of EventSource ``<source>`` becomes
-    ``<source>``: the id a one-event EventSource named after its topic gives. Any other id is
-    returned unchanged.
+    lane event ``<topic>-<n>`` (:func:`lane_event`) of any EventSource becomes
+    ``<topic>:<topic>:...``: the id a one-event EventSource named after its topic gives (what
+    ``devstack.audit.plain_identity`` computes), the same before and after EventSources were
+    named per workflow. Any other id is returned unchanged.
 
+    >>> lane_free_event_id("orders-orders-raw:orders-raw-4:kafka:9092:orders-raw:2:9")
+    'orders-raw:orders-raw:kafka:9092:orders-raw:2:9'
     >>> lane_free_event_id("orders-raw:orders-raw-4:kafka:9092:orders-raw:2:9")
     'orders-raw:orders-raw:kafka:9092:orders-raw:2:9'
     >>> lane_free_event_id("src:other:kafka:9092:t:0:1")
     'src:other:kafka:9092:t:0:1'
     """
-    source, _, rest = event_id.partition(":")
+    _source, _, rest = event_id.partition(":")
     event, _, position = rest.partition(":")
-    lane = event[len(source) + 1:] if event.startswith(f"{source}-") else ""
-    if not (position and lane.isascii() and lane.isdigit()):
+    fields = position.split(":")
+    topic = fields[-3] if len(fields) >= 4 else ""
+    lane = event[len(topic) + 1:] if topic and event.startswith(f"{topic}-") else ""
+    if not (lane.isascii() and lane.isdigit()):
         return event_id
-    return f"{source}:{source}:{position}"
+    return f"{topic}:{topic}:{position}"

@@ -372,8 +372,14 @@ class _Parser:
             if topic not in used:
                 self.fail(child_path("topics", topic), "declared but not used by any source, step or dead_letter")
         calendar = names.calendar_eventsource(workflow)
-        if calendar in topics:
-            self.fail(child_path("topics", calendar), f"name is taken by the workflow's calendar EventSource {calendar!r}")
+        for topic in topics:
+            # A topic the workflow reads gets the EventSource <workflow>-<topic>: a DNS label
+            # that must not be the workflow's calendar EventSource.
+            source = names.kafka_eventsource(workflow, topic)
+            if source == calendar:
+                self.fail(child_path("topics", topic), f"name is taken: its EventSource would be the workflow's calendar EventSource {calendar!r}")
+            elif len(source) > names.KAFKA_EVENTSOURCE_MAX:
+                self.fail(child_path("topics", topic), f"its EventSource name {source!r} is longer than {names.KAFKA_EVENTSOURCE_MAX} characters: shorten the workflow or topic name")
         return {"steps": linked, "sink": inputs}
 
     def bounds(self, overrides: Fields, chain: dict[str, Any], defaults: dict[str, int]) -> tuple[Bounds, ...] | None:

@@ -40,12 +40,15 @@ def test_held_events_add_pending_and_ack_pending_per_subject_of_the_default_stre
 
 
 def test_an_input_holds_what_every_lane_of_its_eventsource_holds_as_the_renderer_names_them():
-    source = names.kafka_eventsource("orders-raw")
+    source = names.kafka_eventsource("orders", "orders-raw")
     held = {f"default.{source}.{names.lane_event('orders-raw', i)}": n for i, n in enumerate((4, 0, 3))}
-    held |= {"default.orders-raw-x.orders-raw-x-0": 100,  # another topic whose name starts alike
-             f"default.{names.kafka_eventsource('orders-paid')}.orders-paid-0": 50}
-    assert input_held(held, "orders-raw") == 7
-    assert input_held({}, "orders-raw") == 0
+    held |= {"default.orders-orders-raw-x.orders-raw-x-0": 100,  # another topic whose name starts alike
+             f"default.{names.kafka_eventsource('orders', 'orders-paid')}.orders-paid-0": 50,
+             # another workflow reading the same topic: its own EventSource, its own backlog
+             f"default.{names.kafka_eventsource('audit', 'orders-raw')}.orders-raw-0": 20}
+    assert input_held(held, "orders", "orders-raw") == 7
+    assert input_held(held, "audit", "orders-raw") == 20
+    assert input_held({}, "orders", "orders-raw") == 0
 
 
 def test_the_monitor_reads_a_real_nats_server_and_an_absent_one_is_an_edge_error(tmp_path):

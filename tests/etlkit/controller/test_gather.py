@@ -13,7 +13,7 @@ from etlkit.controller.eventbus import NO_EVENTBUS_REASON
 from .fakes import Bus, Platform, Topics
 
 RAW, GROUP = "orders-raw", "faas-etl.orders.orders-raw"
-SUBJECT = "default.orders-raw.orders-raw"  # the topic's EventSource and event, as rendered
+SUBJECT = "default.orders-orders-raw.orders-raw-0"  # the workflow's EventSource of the topic and a lane, as rendered
 SPEC = parse_scaling({"workflow": "orders", "version": 1, "scaling": {
     "interval_ms": 15000, "operations": [{
         "name": "paid-only", "function": "filter",

@@ -14,7 +14,8 @@ def test_the_orders_run_is_its_topics_then_sensors_then_event_sources():
     kinds = [d.kind for d in docs]
     assert kinds == ["KafkaTopic"] * 6 + ["Sensor"] * 7 + ["EventSource"] * 6
     assert [d.name for d in docs if d.kind == "EventSource"] == sorted(
-        ["orders-raw", "orders-paid", "orders-clean", "orders-enriched", "orders-by-country", "orders-ticks"])
+        ["orders-orders-raw", "orders-orders-paid", "orders-orders-clean", "orders-orders-enriched",
+         "orders-orders-by-country", "orders-ticks"])
     assert {d.namespace for d in docs} == {"kafka", "argo-events"}
     assert {d.workflow for d in docs} == {"orders"}
     assert all(d.kind != "EventBus" for d in docs)  # shared by every workflow, not a run's

@@ -100,19 +100,20 @@ def _other_workflows(server, kind_plural, name):
 
 def test_a_start_stopped_by_a_name_another_workflow_owns_is_undone(api, configs):
     server, backend = api
-    _other_workflows(server, "eventsources", "orders-raw")
+    _other_workflows(server, "eventsources", "orders-orders-raw")
     configs.create(ORDERS)
     with pytest.raises(RunFailed) as err:
         _runs(backend, configs).start("orders")
     answer = err.value.to_dict()
-    assert answer["error"].startswith("EventSource/orders-raw: not created (HTTP 409")
+    assert answer["error"].startswith("EventSource/orders-orders-raw: not created (HTTP 409")
     # Every Sensor went first, then the EventSources up to the refused one; all of it removed.
-    assert answer["undone"] == ("removed what this start applied: EventSource/orders-by-country, "
-                                "EventSource/orders-clean, EventSource/orders-enriched, EventSource/orders-paid, "
+    assert answer["undone"] == ("removed what this start applied: EventSource/orders-orders-by-country, "
+                                "EventSource/orders-orders-clean, EventSource/orders-orders-enriched, "
+                                "EventSource/orders-orders-paid, "
                                 "Sensor/orders-autoscaler, Sensor/orders-legacy-orders, Sensor/orders-normalise, "
                                 "Sensor/orders-paid-only, Sensor/orders-per-country, Sensor/orders-sink, "
                                 "Sensor/orders-with-customer")
-    assert _names(server, "eventsources", "argo-events") == ["orders-raw"]  # only the other's
+    assert _names(server, "eventsources", "argo-events") == ["orders-orders-raw"]  # only the other's
     assert backend.applied("orders") == {}
 
 

@@ -138,7 +138,7 @@ def test_stop_removes_the_wiring_keeps_the_topics_and_is_idempotent(runs, config
     runs.start("orders")
     answer = runs.stop("orders")
     assert answer["state"] == "stopped"
-    assert len(answer["removed"]) == 13 and answer["removed"][0] == "EventSource/orders-by-country"
+    assert len(answer["removed"]) == 13 and answer["removed"][0] == "EventSource/orders-orders-by-country"
     assert {d.kind for d in backend.docs["orders"].values()} == {"KafkaTopic"}
     assert runs.stop("orders")["removed"] == []
     with pytest.raises(RunRefused):

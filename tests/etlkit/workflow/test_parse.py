@@ -214,10 +214,15 @@ BAD_DOCUMENTS = [
     pytest.param(_set(["topics", "Shop_Raw"], {}),
                  "topics.Shop_Raw: 'Shop_Raw' is not a valid name (lowercase letters, digits and '-', starting and "
                  "ending with a letter or digit), at most 63 characters", id="topic-name-invalid"),
-    pytest.param(_set(["topics", "shop-ticks"], {}),
-                 ["topics.shop-ticks: declared but not used by any source, step or dead_letter",
-                  "topics.shop-ticks: name is taken by the workflow's calendar EventSource 'shop-ticks'"],
+    pytest.param(_set(["topics", "ticks"], {}),
+                 ["topics.ticks: declared but not used by any source, step or dead_letter",
+                  "topics.ticks: name is taken: its EventSource would be the workflow's calendar EventSource 'shop-ticks'"],
                  id="topic-collides-with-calendar"),
+    pytest.param(_set(["topics", "t" * 60], {}),
+                 ["topics." + "t" * 60 + ": declared but not used by any source, step or dead_letter",
+                  "topics." + "t" * 60 + ": its EventSource name 'shop-" + "t" * 60 + "' is longer than 63 "
+                  "characters: shorten the workflow or topic name"],
+                 id="eventsource-name-too-long"),
     pytest.param(_set(["sources", 0, "topic"], "shop-dlq"),
                  "sources[0].topic: 'shop-dlq' is the dead-letter topic", id="source-writes-dead-letter"),
     pytest.param(_set(["name"], "Shop"),

@@ -61,10 +61,10 @@ def test_one_file_per_resource_named_after_it(make_doc, structural):
 
     paths = sorted(str(f.path) for f in files)
     assert paths == [
-        "argo-events/event-sources/shop-paid.yaml",
-        "argo-events/event-sources/shop-raw.yaml",
+        "argo-events/event-sources/shop-shop-paid.yaml",
+        "argo-events/event-sources/shop-shop-raw.yaml",
+        "argo-events/event-sources/shop-shop-tidy.yaml",
         "argo-events/event-sources/shop-ticks.yaml",
-        "argo-events/event-sources/shop-tidy.yaml",
         "argo-events/sensors/shop-autoscaler.yaml",
         "argo-events/sensors/shop-nightly.yaml",
         "argo-events/sensors/shop-paid.yaml",
@@ -136,13 +136,35 @@ def test_ticks_call_the_autoscaler_and_polled_sources(make_doc, structural):
     assert docs["sensors/shop-nightly"]["spec"]["triggers"][0]["template"]["http"]["url"].endswith("/function/sql-source")
 
 
+def test_two_workflows_reading_one_topic_have_their_own_eventsources(make_doc, structural):
+    """Issue 16 item 7: an EventSource named after its topic alone is the same Kubernetes object
+    for every workflow reading the topic, so applying the second replaces the first's (its
+    consumer group and its Sensors' subjects with it). Named per workflow, both stand side by
+    side, each Sensor depends on its own workflow's, and the lanes keep their event names."""
+    other = make_doc()
+    other["name"] = "shop2"
+    rendered = {}
+    for doc in (make_doc(), other):
+        rendered.update({str(f.path): yaml.safe_load(f.text)
+                         for f in render_workflow(parse_workflow(doc, validator=structural), 1)})
+    sources = {path: doc for path, doc in rendered.items()
+               if path.startswith("argo-events/event-sources/") and "kafka" in doc["spec"]}
+    assert sorted(d["metadata"]["name"] for d in sources.values()) == [
+        "shop-shop-paid", "shop-shop-raw", "shop-shop-tidy",
+        "shop2-shop-paid", "shop2-shop-raw", "shop2-shop-tidy"]
+    assert list(sources["argo-events/event-sources/shop2-shop-raw.yaml"]["spec"]["kafka"]) == ["shop-raw-0", "shop-raw-1"]
+    for name in ("shop", "shop2"):
+        sensor = rendered[f"argo-events/sensors/{name}-paid.yaml"]
+        assert {d["eventSourceName"] for d in sensor["spec"]["dependencies"]} == {f"{name}-shop-raw"}
+
+
 def test_kafka_eventsource_per_consumed_topic(make_doc, structural):
     docs = _docs(render_workflow(parse_workflow(make_doc(), validator=structural), 1))
 
     assert sorted(k for k, d in docs.items() if "kafka" in d["spec"]) == [
-        "event-sources/shop-paid", "event-sources/shop-raw", "event-sources/shop-tidy"
+        "event-sources/shop-shop-paid", "event-sources/shop-shop-raw", "event-sources/shop-shop-tidy"
     ]
-    lanes = docs["event-sources/shop-raw"]["spec"]["kafka"]
+    lanes = docs["event-sources/shop-shop-raw"]["spec"]["kafka"]
     assert list(lanes) == ["shop-raw-0", "shop-raw-1"]  # one lane per partition (2)
     for source in lanes.values():  # one consumer group the lanes split the partitions in
         assert source["jsonBody"] is True and source["topic"] == "shop-raw"
@@ -157,7 +179,7 @@ def test_a_step_sensor_has_a_trigger_per_lane_each_waiting_on_its_lane_alone(mak
     sensor = _docs(render_workflow(parse_workflow(doc, validator=structural), 1))["sensors/shop-paid"]["spec"]
 
     assert sensor["dependencies"] == [
-        {"name": f"shop-raw-{i}", "eventSourceName": "shop-raw", "eventName": f"shop-raw-{i}"} for i in range(3)]
+        {"name": f"shop-raw-{i}", "eventSourceName": "shop-shop-raw", "eventName": f"shop-raw-{i}"} for i in range(3)]
     triggers = sensor["triggers"]
     assert [(t["template"]["name"], t["template"]["conditions"]) for t in triggers] == [
         ("paid-0", "shop-raw-0"), ("paid-1", "shop-raw-1"), ("paid-2", "shop-raw-2")]
