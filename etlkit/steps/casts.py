@@ -81,20 +81,18 @@ def to_int(value: Any) -> int | None:
 
 def to_number(value: Any) -> int | float | Decimal | None:
     """A number as it is; number text read exactly, as etlkit.http reads JSON: an int, else a
-    float when it writes the text's number back, else the Decimal of the text."""
+    float when it writes the text's number back, else the Decimal of the text. Other text is
+    refused as the ``float`` cast refuses it (the reason dead letters of ``number()`` carry)."""
     kind = type(value)
     if value is None or kind is int or kind is float or kind is Decimal:
         return value
     if kind is str:
         text = value.strip()
         if _INT_TEXT.fullmatch(text):
-            return _number_text(value, "number")
+            return _number_text(value, "float")
         if _NUMBER_TEXT.fullmatch(text):
-            number = exact_number(text)
-            if type(number) is float and not math.isfinite(number):
-                raise _refuse(value, "number", "out of the float range")
-            return number
-    raise _refuse(value, "number")
+            return exact_number(text)  # a float only when finite and exact: 1e999 is a Decimal
+    raise _refuse(value, "float")
 
 
 def to_float(value: Any) -> float | None:
