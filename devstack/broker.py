@@ -10,6 +10,8 @@ import os
 import pathlib
 import subprocess
 
+from etlkit.workflow.model import TOPIC_CONFIG
+
 from .ports import free_port, wait_for_port
 from .procs import start_logged, stop_process
 
@@ -95,7 +97,9 @@ def create_topics(bootstrap: str, topics: dict[str, int], timeout: float = 15.0,
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     existing = set(admin.list_topics(timeout=timeout).topics)
-    wanted = [NewTopic(name, num_partitions=n, replication_factor=replication_factor)
+    # Stamped at append, as every KafkaTopic we render (etlkit.workflow.model.TOPIC_CONFIG).
+    wanted = [NewTopic(name, num_partitions=n, replication_factor=replication_factor,
+                       config=dict(TOPIC_CONFIG))
               for name, n in sorted(topics.items()) if name not in existing]
     if not wanted:
         return

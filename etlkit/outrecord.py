@@ -94,14 +94,14 @@ def exact_json_text(value: Any, *, sort_keys: bool = False, ensure_ascii: bool =
     return write(value, 0)
 
 
-def compact_json_text(value: Any) -> str:
-    """``json.dumps(value, separators=(",", ":"))``, and the same text with a Decimal's digits
-    where the value holds one (etlkit.http reads a number a double cannot hold as a Decimal,
-    and an ingested record or an answer may carry it on)."""
+def compact_json_text(value: Any, *, sort_keys: bool = False, ensure_ascii: bool = True) -> str:
+    """``json.dumps(value, separators=(",", ":"), ...)``, and the same text with a Decimal's
+    digits where the value holds one (etlkit.http reads a number a double cannot hold as a
+    Decimal, and an ingested record, a registered schema or an answer may carry it on)."""
     try:
-        return json.dumps(value, separators=(",", ":"))
+        return json.dumps(value, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=ensure_ascii)
     except TypeError:
-        return exact_json_text(value)
+        return exact_json_text(value, sort_keys=sort_keys, ensure_ascii=ensure_ascii)
 
 
 def _key_text(key: Any) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from ..workflow.model import TOPIC_CONFIG
 from .backend import ApplyFailed
 
 BROKER_DEFAULT = -1
@@ -35,7 +36,10 @@ class KafkaTopicMaker:
             existing = set(admin.list_topics(timeout=self.timeout_s).topics)
         except KafkaException as exc:
             raise ApplyFailed(f"KafkaTopic/{first}", f"Kafka at {self.bootstrap} did not answer ({exc})") from exc
-        wanted = [NewTopic(name, num_partitions=partitions, replication_factor=BROKER_DEFAULT)
+        # Stamped as the KafkaTopic manifests say (etlkit.workflow.model.TOPIC_CONFIG): retention
+        # counts from when a message was written, not from its records' event time.
+        wanted = [NewTopic(name, num_partitions=partitions, replication_factor=BROKER_DEFAULT,
+                           config=dict(TOPIC_CONFIG))
                   for name, partitions in sorted(topics.items()) if name not in existing]
         if not wanted:
             return

@@ -27,11 +27,11 @@ does not declare, so adding an optional field, or closing the schema
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from .problems import FieldProblem
+from ..outrecord import compact_json_text
+from .problems import FieldProblem, shown_json
 
 LEVELS = ("BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL",
           "FULL_TRANSITIVE", "NONE")
@@ -248,16 +248,16 @@ def _type_text(types: frozenset[str]) -> str:
 def _values_text(values: list[Any] | None) -> str:
     if values is None:
         return "any value"
-    text = json.dumps(values, ensure_ascii=False, sort_keys=True)
+    text = shown_json(values)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _bound_text(value: Any) -> str:
-    return "none" if value is None else json.dumps(value, ensure_ascii=False)
+    return "none" if value is None else shown_json(value)
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return compact_json_text(value, sort_keys=True)  # a Decimal (etlkit.http) with its digits
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

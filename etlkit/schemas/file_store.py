@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..http import exact_number
+from ..outrecord import compact_json_text
 from .store import Schema, check_next_version
 
 FORMAT = 1
@@ -36,7 +38,7 @@ class JsonFileSchemaStore:
         except FileNotFoundError:
             return {}
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_float=exact_number)  # a schema's long decimal kept exact
         except ValueError as exc:
             raise StoreCorrupt(f"{self.path}: not JSON ({exc})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -72,7 +74,11 @@ class JsonFileSchemaStore:
                                              prefix=f".{self.path.name}.", suffix=".tmp", delete=False)
         try:
             with handle:
-                json.dump(data, handle, ensure_ascii=False, sort_keys=True, indent=1)
+                try:
+                    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
+                except TypeError:  # a Decimal in a schema: the exact writer, compact
+                    text = compact_json_text(data, sort_keys=True, ensure_ascii=False)
+                handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(handle.name, self.path)

@@ -17,10 +17,10 @@ etlkit.schemas.registry.IncompatibleSchema: orders: not FULL compatible with ver
 from __future__ import annotations
 
 import copy
-import json
 import re
 from typing import Any, Mapping
 
+from ..outrecord import compact_json_text
 from .compatibility import DEFAULT_LEVEL, LEVELS, problems_for_level
 from .problems import FieldProblem
 from .store import SchemaStore, VersionConflict
@@ -139,4 +139,4 @@ class SchemaRegistry:
 
 
 def _canonical(schema: Any) -> str:
-    return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+    return compact_json_text(schema, sort_keys=True)  # a Decimal (etlkit.http) with its digits

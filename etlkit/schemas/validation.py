@@ -7,7 +7,6 @@ some optional format library would have parsed differently on another replica.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Mapping
 from typing import Any, Iterable
 
@@ -15,7 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
 from jsonschema.validators import validator_for
 
-from .problems import FieldProblem
+from .problems import FieldProblem, shown_json
 
 MAX_PROBLEMS = 20  # per record: enough to fix it, bounded for a hostile one
 _JSON_TYPES = {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string",
@@ -112,5 +111,5 @@ def _rule(keyword: str, expected: Any, instance: Any, message: str) -> str:
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = shown_json(value)
     return text if len(text) <= 80 else text[:77] + "..."

@@ -9,6 +9,7 @@ Rules worth knowing:
   non-ASCII digits are refused, so a cast means the same thing in every reader of the data.
 * A ``Decimal`` is a number a double cannot hold, read exactly (etlkit.http): ``str`` gives its
   digits, ``int`` takes it when integral, ``float`` rounds it to the nearest double (asked for).
+  :func:`to_number` (the ``number()`` function) reads number text the same exact way.
 * ``timestamp`` is epoch milliseconds (the unit of the ``etl-event-time`` header): from an
   ISO-8601 text (no offset means UTC) or from a number already in epoch milliseconds.
   ``timestamp_iso`` renders the same instant as ``YYYY-MM-DDTHH:MM:SS.mmmZ``.
@@ -18,11 +19,13 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Callable
 
+from ..http import exact_number
 from ..outrecord import decimal_text
 from .failures import RecordError
+from .numbers import MAX_DIGITS
 from .values import json_text, type_name
 
 _NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -69,9 +72,27 @@ def to_int(value: Any) -> int | None:
             return to_int(number)
     if kind is Decimal:
         if value.is_finite() and value == value.to_integral_value():
+            if value.adjusted() >= MAX_DIGITS:  # an int that size costs seconds to build
+                raise _refuse(value, "int", f"more than {MAX_DIGITS} digits")
             return int(value)
         raise _refuse(value, "int", "not an integral number")
     raise _refuse(value, "int")
+
+
+def to_number(value: Any) -> int | float | Decimal | None:
+    """A number as it is; number text read exactly, as etlkit.http reads JSON: an int, else a
+    float when it writes the text's number back, else the Decimal of the text. Other text is
+    refused as the ``float`` cast refuses it (the reason dead letters of ``number()`` carry)."""
+    kind = type(value)
+    if value is None or kind is int or kind is float or kind is Decimal:
+        return value
+    if kind is str:
+        text = value.strip()
+        if _INT_TEXT.fullmatch(text):
+            return _number_text(value, "float")
+        if _NUMBER_TEXT.fullmatch(text):
+            return exact_number(text)  # a float only when finite and exact: 1e999 is a Decimal
+    raise _refuse(value, "float")
 
 
 def to_float(value: Any) -> float | None:
@@ -149,7 +170,7 @@ def to_bool(value: Any) -> bool | None:
             return True
         if text in _FALSE_TEXT:
             return False
-    elif (kind is int or kind is float) and value in (0, 1):
+    elif (kind is int or kind is float or kind is Decimal) and value in (0, 1):
         return value == 1
     raise _refuse(value, "bool")
 
@@ -165,6 +186,11 @@ def to_timestamp_ms(value: Any) -> int | None:
         if math.isfinite(value):
             return math.floor(value)
         raise _refuse(value, "timestamp", "not a finite number")
+    if kind is Decimal:
+        # Past 10**20 ms (three billion years) no instant; a Decimal never rounds through a double.
+        if value.is_finite() and value.adjusted() < 20:
+            return int(value.to_integral_value(rounding=ROUND_FLOOR))
+        raise _refuse(value, "timestamp", "not epoch milliseconds")
     if kind is str:
         known = _TEXT_MS.get(value)
         if known is not None:

@@ -1,14 +1,21 @@
 """The value model shared by expressions and casts: JSON types, strict equality, JSON text.
 
-Values are what ``json.loads`` produces. ``bool`` is its own type here, never a number: Python's
-``True == 1`` would make ``flag == 1`` true, which no JSON reader expects.
+Values are what etlkit.http's exact JSON reader produces: a number is an ``int``, a ``float`` or,
+when a double cannot hold it, a ``Decimal``, all three one kind compared by :mod:`.numbers`.
+``bool`` is its own type here, never a number: Python's ``True == 1`` would make ``flag == 1``
+true, which no JSON reader expects.
 """
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
+from ..outrecord import exact_json_text
 from .failures import RecordError
+from .numbers import NUMBER_TYPES, equal, is_number, number_key
+
+__all__ = ["MAX_COMPARE_DEPTH", "hash_key", "is_number", "json_text", "strict_equal", "type_name"]
 
 # Deep structures are compared recursively; past this depth a record is refused, not a crash.
 MAX_COMPARE_DEPTH = 64
@@ -21,7 +28,7 @@ def type_name(value: Any) -> str:
     kind = type(value)
     if kind is bool:
         return "bool"
-    if kind is int or kind is float:
+    if kind is int or kind is float or kind is Decimal:
         return "number"
     if kind is str:
         return "string"
@@ -32,17 +39,13 @@ def type_name(value: Any) -> str:
     return kind.__name__
 
 
-def is_number(value: Any) -> bool:
-    """True for int and float, false for bool (see the module docstring)."""
-    kind = type(value)
-    return kind is int or kind is float
-
-
 def strict_equal(a: Any, b: Any, depth: int = 0) -> bool:
-    """JSON equality: same type (int and float both count as number) and equal content."""
+    """JSON equality: same type (int, float and Decimal all count as number) and equal content."""
     ta, tb = type(a), type(b)
     if ta is not tb:
-        return (ta is int or ta is float) and (tb is int or tb is float) and a == b
+        return ta in NUMBER_TYPES and tb in NUMBER_TYPES and equal(a, b)
+    if ta is Decimal:
+        return a == b  # exact between two Decimals, whatever the context
     if ta is list:
         if len(a) != len(b):
             return False
@@ -62,13 +65,14 @@ def _check_depth(depth: int) -> None:
 
 
 def hash_key(value: Any) -> tuple[str, Any] | None:
-    """A set key equal for strictly equal scalars (``1`` and ``1.0``, not ``1`` and ``true``).
+    """A set key equal for strictly equal scalars (``1``, ``1.0`` and ``Decimal("1.00")``, not
+    ``1`` and ``true``).
 
     ``None`` for lists and objects, which are compared one by one instead.
     """
     kind = type(value)
-    if kind is int or kind is float:
-        return ("n", value)
+    if kind is int or kind is float or kind is Decimal:
+        return ("n", number_key(value))
     if kind is str:
         return ("s", value)
     if kind is bool:
@@ -79,9 +83,13 @@ def hash_key(value: Any) -> tuple[str, Any] | None:
 
 
 def json_text(value: Any) -> str:
-    """Compact, key-sorted JSON text: a deterministic rendering of any JSON value."""
+    """Compact, key-sorted JSON text: a deterministic rendering of any JSON value (a Decimal with
+    its digits, by the one exact writer)."""
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False)
+        try:
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False)
+        except TypeError:  # a Decimal in it, which the stdlib cannot write
+            return exact_json_text(value, sort_keys=True, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise RecordError(f"value is not representable as JSON ({exc})") from None

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from . import invocation, names
 from .durations import duration_text, go_duration
-from .model import AUTOSCALER_FUNCTION, Source, Workflow
+from .model import AUTOSCALER_FUNCTION, TOPIC_TIMESTAMP_TYPE, Source, Workflow
 
 ARGO_DIR = PurePosixPath("argo-events")
 TOPICS_DIR = PurePosixPath("k8s/topics")
@@ -56,7 +56,8 @@ def plan_workflow(workflow: Workflow, version: int, settings: RenderSettings) ->
         Manifest(
             TOPICS_DIR / f"{t.name}.yaml",
             "kafka-topic.yaml.j2",
-            {**common, "topic": t, "retention": duration_text(t.retention_ms), "min_insync": _min_insync(t.replication)},
+            {**common, "topic": t, "retention": duration_text(t.retention_ms), "min_insync": _min_insync(t.replication),
+             "timestamp_type": TOPIC_TIMESTAMP_TYPE},
         )
         for t in workflow.topics
     ]

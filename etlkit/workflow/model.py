@@ -154,6 +154,19 @@ class Sink:
         return SINK_FUNCTION
 
 
+# How every topic of ours stamps its messages (Kafka topic config ``message.timestamp.type``).
+# Kafka deletes a segment once its newest message timestamp is more than retention.ms old
+# (apache/kafka core/src/main/scala/kafka/log/UnifiedLog.scala deleteRetentionMsBreachedSegments);
+# a message our producers write is stamped with its newest record's event time, which for a
+# window result or a backfill is long past, so under CreateTime the broker would delete it at its
+# next retention pass, read or not. LogAppendTime makes the broker stamp the time it appends the
+# message (storage/.../log/LogValidator.java), so retention counts from when it was written; the
+# event time stays per record in the batch ("time", docs/contracts.md). Tansu (the embedded
+# stand-in) accepts the setting and ignores it, and has no time retention.
+TOPIC_TIMESTAMP_TYPE = "LogAppendTime"
+TOPIC_CONFIG: Mapping[str, str] = MappingProxyType({"message.timestamp.type": TOPIC_TIMESTAMP_TYPE})
+
+
 @dataclass(frozen=True)
 class Topic:
     """A Kafka topic the workflow owns; created explicitly (never auto-created)."""

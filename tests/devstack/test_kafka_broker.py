@@ -86,6 +86,27 @@ def test_idempotent_acks_all_records_are_read_back_exactly(apache_kafka):
     assert {(m.partition(), m.offset(), m.value()) for m in got} == acked
 
 
+def test_a_topic_we_create_is_stamped_when_the_broker_appends(apache_kafka):
+    """A message written with an old timestamp (a window result stamped with its 2024 event
+    time) is stamped by the broker with the time it appended it: the topic config every topic
+    of ours gets (etlkit.workflow.model.TOPIC_CONFIG, the rendered KafkaTopics' and the local
+    creation's). Retention then counts from that stamp (apache/kafka 3.9.0,
+    core/src/main/scala/kafka/log/UnifiedLog.scala deleteRetentionMsBreachedSegments: a segment
+    goes once now - its largest timestamp > retention.ms), so the message is kept retention.ms
+    from when it was written. Under CreateTime it would stay 1717236000000."""
+    from confluent_kafka import TIMESTAMP_LOG_APPEND_TIME
+
+    topic = unique("stamped")
+    create_topics(apache_kafka.bootstrap, {topic: 1})
+    before = int(time.time() * 1000)
+    producer = Producer({"bootstrap.servers": apache_kafka.bootstrap, **SAFE_PRODUCER})
+    producer.produce(topic, b"{}", timestamp=1_717_236_000_000)  # 2024-06-01
+    assert producer.flush(20) == 0
+    (message,) = consume_all(apache_kafka.bootstrap, topic, 1)
+    kind, stamp = message.timestamp()
+    assert kind == TIMESTAMP_LOG_APPEND_TIME and before - 1000 <= stamp <= time.time() * 1000 + 1000
+
+
 def test_every_listener_is_on_loopback(apache_kafka):
     listening = listening_addresses(apache_kafka.pid)
     ports = {port for _, port in listening}

@@ -14,8 +14,10 @@ Replay, as in the stand-in test: the warehouse loader's input is to be delivered
 rewinding the real ``orders-by-country`` EventSource's consumer group (the Kafka group is the
 EventSource's). On the real processes what that delivers depends on which lane reads a partition
 again (JetStream's duplicate window drops a re-published id); either way no row is added. The
-deletion of the window results by the committed topic retention (they carry their 2024 event
-time as the record timestamp) is an ``xfail(strict=True)`` naming issue 15.
+window results outlive the committed topic retention: their records carry their 2024 event time,
+but every topic of ours is stamped by the broker at append (``message.timestamp.type:
+LogAppendTime``, etlkit.workflow.model.TOPIC_CONFIG), so Kafka's retention counts from when they
+were written.
 """
 from __future__ import annotations
 
@@ -149,17 +151,12 @@ def _stamps(bootstrap: str, topic: str) -> list[tuple[int, int, int]]:
             for m in consume_all(bootstrap, topic, messages_on(bootstrap, topic, 3), timeout=30)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 15: window results carry their event time as the Kafka record timestamp (etlkit/steps/"
-    "windows.py stamps end - 1), so the time retention committed for orders-by-country (30d, "
-    "k8s/topics/orders-by-country.yaml) deletes every window of an older event time at Kafka's next "
-    "retention pass, read or not: the sample's 2024 windows go at once, as would a backfill's. "
-    "Since the run ends its input, each partition's last message is an empty end marker stamped at "
-    "the time it was written, which keeps the one segment here alive; a segment of window results "
-    "alone (any longer topic) still goes. Neither Tansu (no retention) nor a local topic (created "
-    "without the committed config) shows it"))
 def test_window_results_outlive_the_committed_topic_retention(real_run):
-    """Runs last: it lets the committed retention delete what the tests above read."""
+    """Runs last: it applies the committed retention (30d) to orders-by-country, whose window
+    results carry their 2024 event time in the batch: Kafka deletes a segment once its largest
+    message timestamp is older than retention.ms (apache/kafka 3.9.0, core/src/main/scala/kafka/
+    log/UnifiedLog.scala deleteRetentionMsBreachedSegments), and the topic, created as the
+    committed KafkaTopic says (LogAppendTime), stamps each message when it was appended."""
     stack, _run, _summary, _url, kafka = real_run
     admin = AdminClient({"bootstrap.servers": stack.bootstrap})
     committed = _committed_topic_config("orders-by-country")

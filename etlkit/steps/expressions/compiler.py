@@ -11,6 +11,9 @@ Semantics in one place:
 * ``==``/``!=`` never fail: values of different types are simply not equal;
 * ``< <= > >=`` need two numbers or two strings; anything else (``null`` included) is an error;
 * ``and``/``or``/``not`` need ``true``/``false``; they short-circuit left to right;
+* numbers (int, float, and the Decimal of a number a double cannot hold) compare and compute by
+  the one rule of :mod:`..numbers`: exactly, a float as its shortest text, a Decimal in a
+  computation making it exact decimal arithmetic;
 * arithmetic needs numbers (``+`` also joins two strings); ``null`` in arithmetic gives ``null``;
   division by zero, non-finite results and oversized results are errors;
 * ``x in c``: ``c`` a list (element equality as ``==``), a string (substring) or an object
@@ -18,11 +21,12 @@ Semantics in one place:
 """
 from __future__ import annotations
 
-import math
 import operator
+from decimal import Decimal
 from typing import Any, Callable
 
 from ..failures import RecordError
+from ..numbers import MAX_INT_BITS, NUMBER_TYPES, arithmetic, comparable, equal, negate as negative
 from ..values import hash_key, strict_equal, type_name
 from .errors import EvalError
 from .functions import FUNCTIONS
@@ -32,8 +36,8 @@ from .nodes import (VALUE_ROOT, Arith, Call, Compare, Field, ListLiteral, Litera
 Evaluator = Callable[[Any, Any], Any]
 
 # Results beyond these are refused: they would make one record cost unbounded time or memory
-# (``x * x * x ...`` on a big integer, ``s + s + s ...`` on a long string).
-MAX_INT_BITS = 1024
+# (``s + s + s ...`` on a long string; numbers: MAX_INT_BITS and the others in ..numbers).
+__all__ = ["MAX_INT_BITS", "MAX_STRING_CHARS", "Evaluator", "compile_tree"]
 MAX_STRING_CHARS = 1_000_000
 
 _ORDERINGS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -141,9 +145,8 @@ class _Compiler:
 
         def minus(v: Any, r: Any) -> Any:
             value = operand(v, r)
-            kind = type(value)
-            if kind is int or kind is float:
-                return -value
+            if type(value) in NUMBER_TYPES:
+                return negative(value)
             if value is None:
                 return None
             raise EvalError(f"{quoted}: cannot negate {type_name(value)}")
@@ -189,13 +192,17 @@ class _Compiler:
             return lambda v, r: strict_equal(left(v, r), right(v, r)) is not negate
         order = _ORDERINGS[node.op]
         constant = node.right.value if isinstance(node.right, Literal) else None
-        if self.specialise and type(constant) in (int, float, str):
+        if self.specialise and type(constant) in (int, float, Decimal, str):
             return _compare_constant(left, order, constant, quoted)
 
         def compare(v: Any, r: Any) -> bool:
             a, b = left(v, r), right(v, r)
             ta, tb = type(a), type(b)
-            if ((ta is int or ta is float) and (tb is int or tb is float)) or (ta is str and tb is str):
+            if ta in NUMBER_TYPES and tb in NUMBER_TYPES:
+                if ta is not tb:
+                    a, b = comparable(a, b)
+                return order(a, b)
+            if ta is str and tb is str:
                 return order(a, b)
             raise EvalError(f"{quoted}: cannot compare {type_name(a)} with {type_name(b)}")
         return compare
@@ -245,14 +252,25 @@ def _equals_constant(left: Evaluator, constant: Any, negate: bool) -> Evaluator:
     kind = type(constant)
     if kind in (list, dict):
         return lambda v, r: strict_equal(left(v, r), constant) is not negate
-    numeric = kind is int or kind is float
+    numeric = kind in NUMBER_TYPES
+    plain = _plain_number(constant)
 
     def equals(v: Any, r: Any) -> bool:
         value = left(v, r)
         tv = type(value)
-        same = value == constant if (tv is kind or (numeric and (tv is int or tv is float))) else False
+        if tv is kind or (plain and (tv is int or tv is float)):
+            same = value == constant
+        else:
+            same = numeric and tv in NUMBER_TYPES and equal(value, constant)
         return same is not negate
     return equals
+
+
+def _plain_number(constant: Any) -> bool:
+    """Whether ``constant`` is an int or a float under 2**53, which Python's own operators
+    compare exactly with any int or float (see ..numbers.comparable)."""
+    kind = type(constant)
+    return (kind is int or kind is float) and -2.0 ** 53 < constant < 2.0 ** 53
 
 
 def _compare_constant(left: Evaluator, order: Callable[[Any, Any], bool], constant: Any,
@@ -266,39 +284,26 @@ def _compare_constant(left: Evaluator, order: Callable[[Any, Any], bool], consta
             raise EvalError(f"{quoted}: cannot compare {type_name(a)} with string")
         return compare_text
 
+    constant_kind, plain = type(constant), _plain_number(constant)
+
     def compare_number(v: Any, r: Any) -> bool:
         a = left(v, r)
         kind = type(a)
-        if kind is int or kind is float:
+        if kind is constant_kind or (plain and (kind is int or kind is float)):
             return order(a, constant)
+        if kind in NUMBER_TYPES:
+            return order(*comparable(a, constant))
         raise EvalError(f"{quoted}: cannot compare {type_name(a)} with number")
     return compare_number
 
 
 def _arith(op: str, a: Any, b: Any, quoted: str) -> Any:
     ta, tb = type(a), type(b)
-    if (ta is int or ta is float) and (tb is int or tb is float):
+    if ta in NUMBER_TYPES and tb in NUMBER_TYPES:
         try:
-            if op == "+":
-                result = a + b
-            elif op == "-":
-                result = a - b
-            elif op == "*":
-                result = a * b
-            elif b == 0:
-                raise EvalError(f"{quoted}: division by zero")
-            elif op == "/":
-                result = a / b
-            else:
-                result = a % b
-        except OverflowError:
-            raise EvalError(f"{quoted}: result out of range") from None
-        if type(result) is float:
-            if not math.isfinite(result):
-                raise EvalError(f"{quoted}: result is not a finite number")
-        elif result.bit_length() > MAX_INT_BITS:
-            raise EvalError(f"{quoted}: integer result larger than {MAX_INT_BITS} bits")
-        return result
+            return arithmetic(op, a, b)
+        except RecordError as exc:
+            raise EvalError(f"{quoted}: {exc.reason}") from None
     if op == "+" and ta is str and tb is str:
         if len(a) + len(b) > MAX_STRING_CHARS:
             raise EvalError(f"{quoted}: result longer than {MAX_STRING_CHARS} characters")

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, Callable
 
-from ..casts import CastError, to_float, to_int, to_str
-from ..values import is_number, type_name
+from ..casts import to_number, to_str
+from ..numbers import MAX_DIGITS, absolute, is_number
+from ..values import type_name
 from .errors import EvalError
 
 # round() keeps results in a range where Decimal quantize stays cheap and exact.
 MAX_ROUND_DIGITS = 15
-# Enough precision for any float (about 310 integer digits) plus the requested decimals.
-_ROUNDING = Context(prec=400, rounding=ROUND_HALF_UP)
+# Enough precision for any float (about 310 integer digits) plus the requested decimals, and
+# for any Decimal result of an expression (..numbers.MAX_DIGITS); a longer one is refused.
+_ROUNDING = Context(prec=MAX_DIGITS + MAX_ROUND_DIGITS, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ def _string_arg(name: str, value: Any) -> str:
     return value
 
 
-def _number_arg(name: str, value: Any) -> int | float:
+def _number_arg(name: str, value: Any) -> int | float | Decimal:
     if not is_number(value):
         raise EvalError(f"{name}() expects a number, got {type_name(value)}")
     if type(value) is float and not math.isfinite(value):
@@ -80,6 +82,12 @@ def _round(x: Any, digits: Any = 0) -> Any:
         raise EvalError(f"round() digits must be an integer within +-{MAX_ROUND_DIGITS}")
     if type(x) is int and digits >= 0:
         return x
+    if type(x) is Decimal:  # exact already: rounded as it is, and kept a Decimal
+        try:
+            rounded = x.quantize(Decimal(1).scaleb(-digits), context=_ROUNDING)
+        except InvalidOperation:
+            raise EvalError(f"round() of a number of more than {MAX_DIGITS} digits") from None
+        return int(rounded) if digits <= 0 else rounded
     # repr() is the shortest text that reads back as the same float: round what the user sees.
     text = repr(x)
     if digits >= 0 and not _is_tie(text, digits):
@@ -100,15 +108,24 @@ def _is_tie(text: str, digits: int) -> bool:
 
 
 def _abs(x: Any) -> Any:
-    return None if x is None else abs(_number_arg("abs", x))
+    return None if x is None else absolute(_number_arg("abs", x))
 
 
 def _floor(x: Any) -> Any:
-    return None if x is None else math.floor(_number_arg("floor", x))
+    return None if x is None else _integral("floor", x, math.floor, ROUND_FLOOR)
 
 
 def _ceil(x: Any) -> Any:
-    return None if x is None else math.ceil(_number_arg("ceil", x))
+    return None if x is None else _integral("ceil", x, math.ceil, ROUND_CEILING)
+
+
+def _integral(name: str, x: Any, of_float: Callable[[Any], int], rounding: str) -> int:
+    value = _number_arg(name, x)
+    if type(value) is not Decimal:
+        return of_float(value)
+    if value.adjusted() >= MAX_DIGITS:  # the int would cost time and memory past any use
+        raise EvalError(f"{name}() of a number of more than {MAX_DIGITS} digits")
+    return int(value.to_integral_value(rounding=rounding))
 
 
 def _coalesce(*values: Any) -> Any:
@@ -131,14 +148,10 @@ def _string(x: Any) -> Any:
 
 
 def _number(x: Any) -> Any:
-    kind = type(x)
-    if x is None or kind is int or kind is float:  # (a bool is no number)
+    if x is None or is_number(x):  # (a bool is no number)
         return x
-    if kind is str:
-        try:
-            return to_int(x)
-        except CastError:  # not integral text: read it as a float (or fail as one)
-            return to_float(x)
+    if type(x) is str:
+        return to_number(x)  # exactly: a Decimal where a double cannot hold the text
     raise EvalError(f"number() expects a string or number, got {type_name(x)}")
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..numbers import NUMBER_TYPES, negate
 from .errors import ParseError
 from .functions import FUNCTIONS
 from .nodes import (META_FIELDS, VALUE_ROOT, Arith, Call, Compare, Field, ListLiteral, Literal,
@@ -168,8 +169,8 @@ class _Parser:
             return self._primary()
         token = self._next()
         operand = self._nested(token, self._unary)
-        if isinstance(operand, Literal) and type(operand.value) in (int, float):
-            return Literal(-operand.value, token.pos, operand.end)  # "-5" is a number, not an op
+        if isinstance(operand, Literal) and type(operand.value) in NUMBER_TYPES:
+            return Literal(negate(operand.value), token.pos, operand.end)  # "-5" is a number, not an op
         return Unary("-", operand, token.pos, operand.end)
 
     # -- primaries -----------------------------------------------------------------------

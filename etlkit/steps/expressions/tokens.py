@@ -6,10 +6,11 @@ field name, for names that are not identifiers), ``meta`` (``$key``, ``$headers`
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from ...http import exact_number
 from .errors import ParseError
 
 TWO_CHAR_OPS = frozenset({"==", "!=", "<=", ">="})
@@ -128,9 +129,9 @@ def _number(text: str, start: int, tokens: list[Token]) -> int:
     if i < len(text) and text[i] in _IDENT_CHARS:
         raise ParseError(i, "an operator or space after the number", _char(text, i))
     literal = text[start:i]
-    value: int | float = float(literal) if is_float else int(literal)
-    if is_float and not math.isfinite(value):
-        raise ParseError(start, "a number within the float range", repr(literal))
+    # Read as a record's number is (etlkit.http): a float only when it holds the literal exactly,
+    # else a Decimal, so "amount > 0.1000000000000000000001" compares with every digit.
+    value: int | float | Decimal = exact_number(literal) if is_float else int(literal)
     tokens.append(Token("number", literal, value, start))
     return i
 

@@ -120,6 +120,27 @@ def test_topics_are_created_on_the_broker_once_with_their_partitions(broker):
         {"runs-a": 3, "runs-b": 1, "runs-c": 2}
 
 
+def test_tansu_keeps_the_producer_s_stamp_where_kafka_stamps_the_append(broker):
+    """The stand-in's difference, stated: the topics are created with the rendered
+    ``message.timestamp.type: LogAppendTime`` (tests/devstack/test_kafka_broker.py checks that
+    Apache Kafka then stamps the append time); Tansu 0.6 accepts the setting and keeps the
+    producer's CreateTime. No record is lost by it: Tansu has no time retention."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka import TIMESTAMP_CREATE_TIME
+
+    KafkaTopicMaker(broker.bootstrap).create({"runs-stamped": 1})
+    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    producer.produce("runs-stamped", b"{}", timestamp=1_717_236_000_000)  # 2024-06-01
+    assert producer.flush(10) == 0
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "runs-stamped"})
+    try:
+        consumer.assign([TopicPartition("runs-stamped", 0, 0)])
+        message = consumer.poll(15)
+    finally:
+        consumer.close()
+    assert message is not None and message.timestamp() == (TIMESTAMP_CREATE_TIME, 1_717_236_000_000)
+
+
 def test_an_unreachable_broker_is_named_with_the_topic():
     with pytest.raises(ApplyFailed) as err:
         KafkaTopicMaker("127.0.0.1:9", timeout_s=1.0).create({"runs-x": 1})

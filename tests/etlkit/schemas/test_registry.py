@@ -121,3 +121,25 @@ def test_a_second_registry_sees_versions_after_refresh(tmp_path):
     assert second.versions("orders") == [1]  # cached view
     second.refresh()
     assert second.versions("orders") == [1, 2]
+
+
+def test_a_schema_holding_a_decimal_a_double_cannot_hold_is_kept_with_its_digits(tmp_path):
+    """etlkit.http reads 123456789012345678901234567890.123 as a Decimal: the registry writes
+    it (canonical form, file store) with the one exact writer and reads it back exactly."""
+    from decimal import Decimal
+
+    from etlkit.http import parse_json_body
+
+    text = ('{"type": "object", "properties": {"amount": {"type": "number", '
+            '"maximum": 123456789012345678901234567890.123, "enum": [0.1000000000000000000001, 1]}}}')
+    schema = parse_json_body(text.encode())
+    registry = SchemaRegistry(JsonFileSchemaStore(tmp_path / "schemas.json"))
+    assert registry.register("orders", schema) == 1
+    assert registry.register("orders", parse_json_body(text.encode())) == 1  # the same, idempotent
+    again = SchemaRegistry(JsonFileSchemaStore(tmp_path / "schemas.json")).schema("orders")
+    amount = again["properties"]["amount"]
+    assert amount["maximum"] == Decimal("123456789012345678901234567890.123")
+    assert type(amount["enum"][0]) is Decimal and str(amount["enum"][0]) == "0.1000000000000000000001"
+    changed = parse_json_body(text.replace("0.1000000000000000000001", "0.1000000000000000000002").encode())
+    with pytest.raises(IncompatibleSchema, match=r"values \[0.1000000000000000000001\] no longer allowed"):
+        registry.register("orders", changed)

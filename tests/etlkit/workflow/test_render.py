@@ -212,8 +212,27 @@ def test_kafka_topic_manifest(make_doc, structural):
     assert topic["spec"] == {
         "partitions": 2,
         "replicas": 3,
-        "config": {"retention.ms": 604_800_000, "min.insync.replicas": 2, "cleanup.policy": "delete"},
+        "config": {"retention.ms": 604_800_000, "min.insync.replicas": 2, "cleanup.policy": "delete",
+                   "message.timestamp.type": "LogAppendTime"},
     }
+
+
+def test_every_committed_topic_is_stamped_at_append():
+    """Kafka deletes a segment once ``now - its largest timestamp > retention.ms`` (apache/kafka
+    3.9.0, core/src/main/scala/kafka/log/UnifiedLog.scala, deleteRetentionMsBreachedSegments);
+    ``message.timestamp.type: LogAppendTime`` makes the broker set that timestamp when it appends
+    (storage/src/main/java/org/apache/kafka/storage/internals/log/LogValidator.java). Our
+    messages would otherwise carry their newest record's event time, which for a window result or
+    a backfill is older than the retention: every committed KafkaTopic (Strimzi's topic operator
+    passes spec.config to the topic as it is) must say LogAppendTime."""
+    import pathlib
+
+    from etlkit.workflow.model import TOPIC_CONFIG
+
+    committed = sorted((pathlib.Path(__file__).resolve().parents[3] / "k8s" / "topics").glob("*.yaml"))
+    configs = {path.stem: yaml.safe_load(path.read_text())["spec"]["config"] for path in committed}
+    assert configs and all(config.get("message.timestamp.type") == "LogAppendTime" for config in configs.values())
+    assert dict(TOPIC_CONFIG) == {"message.timestamp.type": "LogAppendTime"}
 
 
 def test_several_source_topics_get_a_trigger_each(make_doc, structural):
