@@ -53,6 +53,7 @@ from etlkit.outrecord import json_bytes, out_record
 from etlkit.runs.counters import ReplicaRecords
 from etlkit.steps.argo_event import records_from_batch_event
 from etlkit.warehouse.applied import APPLIED_TABLE
+from etlkit.workflow import names
 from tests.devstack.argo.stack_helpers import committed, produce, unique
 from tests.fixtures.realargo import require_real_argo
 
@@ -123,7 +124,7 @@ class Scenario:
         env.stack.create_topics({self.topic: partitions, self.dlq: 1})
         self.file = env.record_dir / f"{self.name}.jsonl"
         self.objects = sc.rendered(self.workflow)
-        self.source = self.objects[self.topic]
+        self.source = self.objects[names.kafka_eventsource(self.workflow.name, self.topic)]
         self.group = next(iter(self.source["spec"]["kafka"].values()))["consumerGroup"]["groupName"]
         self.sensor = self.calling(function or self.probe_path(status, hold_ms), dlq_url)
         self.pods = pods or env.pods()
