@@ -1,7 +1,8 @@
 """The registry: versions, idempotent registration, refusals naming fields, validation."""
 import pytest
 
-from etlkit.schemas import (IncompatibleSchema, InMemorySchemaStore, JsonFileSchemaStore,
+from etlkit.state_db import SqliteStateDb
+from etlkit.schemas import (IncompatibleSchema, InMemorySchemaStore, StateDbSchemaStore,
                             SchemaInvalid, SchemaRegistry, UnknownSubject, VersionConflict)
 
 V1 = {"type": "object", "properties": {"id": {"type": "string"}, "amount": {"type": "number"}},
@@ -113,8 +114,9 @@ def test_gives_up_after_repeated_conflicts():
 
 
 def test_a_second_registry_sees_versions_after_refresh(tmp_path):
-    first = SchemaRegistry(JsonFileSchemaStore(tmp_path / "s.json"))
-    second = SchemaRegistry(JsonFileSchemaStore(tmp_path / "s.json"))
+    path = tmp_path / "state.db"
+    first = SchemaRegistry(StateDbSchemaStore(SqliteStateDb(path)))
+    second = SchemaRegistry(StateDbSchemaStore(SqliteStateDb(path)))
     first.register("orders", V1)
     assert second.versions("orders") == [1]
     first.register("orders", V2)
