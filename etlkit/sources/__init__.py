@@ -20,6 +20,7 @@ from .host_metrics import (
 )
 from .proc_reader import read_host_sample
 from .records import BadRecord, SourceRecord
+from .sample_store import StateDbSampleStore
 from .sql_config import SqlSourceConfig
 from .sql_readers import SqliteRowReader, open_row_reader
 from .sql_source import Page, RowReader, SourceError, SourceUnavailable, SqlSource, StaleCursor
@@ -44,6 +45,7 @@ __all__ = [
     "SqliteRowReader",
     "StaleCursor",
     "StateDbCursorStore",
+    "StateDbSampleStore",
     "host_points",
     "open_row_reader",
     "parse_diskstats",
