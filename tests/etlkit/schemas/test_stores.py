@@ -65,6 +65,17 @@ def _register_many(url, worker, count):
             pass
 
 
+def _run_replicas(url, count, per_replica):
+    """``count`` processes registering ``per_replica`` versions each; all must end cleanly."""
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_register_many, args=(url, w, per_replica)) for w in range(count)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [w.exitcode for w in workers] == [0] * count
+
+
 def test_concurrent_processes_never_lose_or_duplicate_a_version(state_url):
     """Three replicas (processes, each its own connection) race to append to one subject."""
     # The table exists before the race (creation is raced on its own below). The connection is
@@ -72,23 +83,11 @@ def test_concurrent_processes_never_lose_or_duplicate_a_version(state_url):
     db = open_state_db(parse_database_url(state_url, "STATE_URL"))
     StateDbSchemaStore(db)
     db.close()
-    context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_register_many, args=(state_url, w, 15)) for w in range(3)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    assert [w.exitcode for w in workers] == [0, 0, 0]
+    _run_replicas(state_url, 3, 15)
     titles = [s["title"] for s in _db_store(state_url).load()["shared"]]
     assert len(titles) == 45 and len(set(titles)) == 45
 
 
 def test_replicas_starting_at_once_create_the_table_once(state_url):
-    context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_register_many, args=(state_url, w, 1)) for w in range(4)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    assert [w.exitcode for w in workers] == [0, 0, 0, 0]
+    _run_replicas(state_url, 4, 1)
     assert len(_db_store(state_url).load()["shared"]) == 4
