@@ -20,8 +20,7 @@ from .topology import load_topology
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CLUSTER_ONLY_ENV = {"KAFKA_BOOTSTRAP", "WAREHOUSE_URL", "LOOKUP_ROOT", "STATE_URL",
-                    "SCHEMA_STORE_PATH", "FILE_SOURCE_ROOT", "CURSOR_DIR", "SAMPLE_DIR",
-                    "WORKFLOW_STORE", "OPENFAAS_URL", "SCALE_TO_ZERO",
+                    "FILE_SOURCE_ROOT", "OPENFAAS_URL", "SCALE_TO_ZERO",
                     # The workflow-manager's Runner: custom objects and Prometheus in a cluster;
                     # locally its defaults (the reconciled folder, the replicas' own metrics).
                     "RUN_BACKEND", "RUN_COUNTERS", "PROMETHEUS_URL"}
@@ -91,8 +90,8 @@ class LocalStack:
                "WAREHOUSE_URL": f"sqlite:///{self.run_dir / 'warehouse.db'}",
                "FAAS_ETL_RUN_DIR": str(self.run_dir), "LOOKUP_ROOT": str(self.root),
                "FILE_SOURCE_ROOT": str(self.root),
+               # Every function's state (etlkit/state_db.py): one SQLite file of the run.
                "STATE_URL": f"sqlite:///{self.run_dir / 'step-state.db'}",
-               "SCHEMA_STORE_PATH": str(self.run_dir / "schemas.json"),
                "OPENFAAS_URL": f"http://{self.host}:{port}",
                "TOPOLOGY_FILE": str(self.root / "config" / "topology.yml"), **self.extra_env}
         self._create_missing_secrets(names)

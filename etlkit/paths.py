@@ -1,5 +1,5 @@
-"""Where a function keeps its local files: the path an environment variable names, else a file
-in the local stack's run folder ($FAAS_ETL_RUN_DIR), else in /tmp."""
+"""The local run folder: $FAAS_ETL_RUN_DIR (the local stack's), else /tmp, the one folder a
+function may write in a cluster (etlkit/state_db.py keeps its default SQLite file there)."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,3 @@ import os
 
 def run_dir() -> str:
     return os.getenv("FAAS_ETL_RUN_DIR") or "/tmp"
-
-
-def local_path(env_name: str, default_name: str) -> str:
-    return os.getenv(env_name) or os.path.join(run_dir(), default_name)

@@ -1,11 +1,11 @@
 """Where the schema registry keeps its versions, shared by the ingest and schema-registry
-functions: a JSON file at SCHEMA_STORE_PATH (the local stack puts it in its run folder; in a
-cluster, a volume both functions mount)."""
+functions and all their replicas: table ``schema_versions`` of the state database (STATE_URL,
+see etlkit/state_db.py)."""
 from __future__ import annotations
 
-from .paths import local_path
-from .schemas import JsonFileSchemaStore, SchemaRegistry
+from .schemas import SchemaRegistry, StateDbSchemaStore
+from .state_db import open_state_db
 
 
 def registry_from_env() -> SchemaRegistry:
-    return SchemaRegistry(JsonFileSchemaStore(local_path("SCHEMA_STORE_PATH", "schemas.json")))
+    return SchemaRegistry(StateDbSchemaStore(open_state_db(application_name="schema-registry")))

@@ -6,7 +6,9 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
-pytest_plugins = ["tests.fixtures.localstack", "tests.fixtures.postgres", "tests.fixtures.kafka",
+pytest_plugins = ["tests.fixtures.localstack", "tests.fixtures.postgres", "tests.fixtures.state",
+                  "tests.fixtures.http_files",
+                  "tests.fixtures.kafka",
                   "tests.fixtures.realargo"]
 
 

@@ -3,8 +3,8 @@
 A store keeps, per subject (a topic name), the list of schema versions, oldest first; version
 ``n`` is item ``n - 1``. ``append`` is conditional (optimistic concurrency): it names the version
 it writes, and a store that already has that version refuses with :class:`VersionConflict`, so
-two registry replicas registering at once can never both win. The JSON-file store is in
-:mod:`.file_store`; a Kafka compacted-topic store implements the same Protocol.
+two registry replicas registering at once can never both win. The state-database store is in
+:mod:`.db_store`; a Kafka compacted-topic store would implement the same Protocol.
 """
 from __future__ import annotations
 

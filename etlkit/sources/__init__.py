@@ -5,7 +5,7 @@ Each yields records ``{"key", "value", "source", "event_time_ms"}`` (``json_reco
 input item. Database drivers are imported only when a PostgreSQL URL is opened.
 """
 from .config import SourceConfigError
-from .cursor_store import Cursor, CursorStore, FileCursorStore
+from .cursor_store import Cursor, CursorMoved, CursorStore, SourceLeases, StateDbCursorStore
 from .file_config import FileSourceConfig
 from .file_source import read_records
 from .host_metrics import (
@@ -20,6 +20,7 @@ from .host_metrics import (
 )
 from .proc_reader import read_host_sample
 from .records import BadRecord, SourceRecord
+from .sample_store import StateDbSampleStore
 from .sql_config import SqlSourceConfig
 from .sql_readers import SqliteRowReader, open_row_reader
 from .sql_source import Page, RowReader, SourceError, SourceUnavailable, SqlSource, StaleCursor
@@ -27,8 +28,8 @@ from .sql_source import Page, RowReader, SourceError, SourceUnavailable, SqlSour
 __all__ = [
     "BadRecord",
     "Cursor",
+    "CursorMoved",
     "CursorStore",
-    "FileCursorStore",
     "FileSourceConfig",
     "HostSample",
     "Page",
@@ -36,12 +37,15 @@ __all__ = [
     "RowReader",
     "SourceConfigError",
     "SourceError",
+    "SourceLeases",
     "SourceRecord",
     "SourceUnavailable",
     "SqlSource",
     "SqlSourceConfig",
     "SqliteRowReader",
     "StaleCursor",
+    "StateDbCursorStore",
+    "StateDbSampleStore",
     "host_points",
     "open_row_reader",
     "parse_diskstats",

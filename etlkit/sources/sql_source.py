@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..warehouse.identifiers import quote
-from .cursor_store import Cursor, CursorStore
+from .cursor_store import Cursor, CursorMoved, CursorStore
 from .records import BadRecord, RecordError, SourceRecord, epoch_ms, key_of, make_record
 from .sql_config import SqlSourceConfig
 
@@ -131,10 +131,11 @@ def page_from_rows(config: SqlSourceConfig, rows: list[dict[str, object]], after
 class SqlSource:
     """Fetch a page after the committed cursor; commit it once the caller delivered it.
 
-    The cursor store is read on every fetch and commit, so a new `SqlSource` (a restarted
-    replica) resumes exactly where the last commit left off. Run one instance per source
-    name at a time; ``commit`` refuses a page whose starting cursor is no longer the committed
-    one (`StaleCursor`) rather than move the cursor backwards or past unseen rows.
+    The cursor store is read on every fetch, so a new `SqlSource` (a restarted replica, or
+    another one) resumes exactly where the last commit left off. One pull of a source at a time
+    is the lease's job (`~.cursor_store.SourceLeases`); should two pulls still read the same
+    page, ``commit`` is a compare-and-set in the store and refuses the page of the second
+    (`StaleCursor`) rather than move the cursor backwards or past unseen rows.
     """
 
     def __init__(self, config: SqlSourceConfig, reader: RowReader, store: CursorStore) -> None:
@@ -155,14 +156,15 @@ class SqlSource:
 
     def commit(self, page: Page) -> None:
         """Advance the committed cursor past ``page``; call only after its records were delivered."""
-        current = self.committed
-        if current != page.after:
+        if page.end is None or page.end == page.after:
+            return  # nothing read: nothing to move
+        try:
+            self._store.advance(self.config.source, page.after, page.end)
+        except CursorMoved:
             raise StaleCursor(
-                f"source {self.config.source!r}: the cursor moved from {page.after} to {current} "
-                "since this page was fetched; fetch again"
-            )
-        if page.end is not None and page.end != page.after:
-            self._store.put(self.config.source, page.end)
+                f"source {self.config.source!r}: the cursor moved from {page.after} to "
+                f"{self.committed} since this page was fetched; fetch again"
+            ) from None
 
     def close(self) -> None:
         self._reader.close()

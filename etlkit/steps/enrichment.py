@@ -5,7 +5,9 @@ Params::
     {"on": "customer_id",              # record field holding the join key (dotted path)
      "lookup": "data/customers.csv",   # a CSV / JSON Lines file whose key column is named like
                                        # on's last segment, or {"kind": "file", "path", "key",
-                                       # "format"}, or another kind a caller registers
+                                       # "format"}; or its http(s) URL, or {"kind": "url", "url",
+                                       # "key", "format"} (a cluster: no files in a pod); or
+                                       # another kind a caller registers
      "fields": ["name", "tier"],       # columns to copy (default: every column of the row)
      "prefix": "customer_",            # prepended to copied column names (default "")
      "into": null,                     # or "customer": nest the columns under that field instead
@@ -31,8 +33,10 @@ from typing import Any, Callable, Mapping, Sequence
 from .config import ConfigError, ConfigReader, field_path
 from .failures import RecordError
 from .fieldpaths import Path, WorkingCopy, read_path
+from ..downloads import is_url
 from .file_lookup import FileLookupSource
 from .lookup import CachedLookup, Lookup, LookupSource, join_text
+from .url_lookup import UrlLookupSource
 from .outcome import StepOutcome, run_per_record
 from .record import Record
 
@@ -75,12 +79,14 @@ class EnrichConfig:
             on_missing=reader.choice("on_missing", ON_MISSING, "keep"),
             refresh_ms=reader.duration_ms("refresh", positive=True, default=DEFAULT_REFRESH_MS))
         reader.finish()
-        if lookup["kind"] == "file":  # check the file source's own settings now, not at first load
-            FileLookupSource.from_dict(lookup, reader.at("lookup"))
+        if lookup["kind"] in SOURCE_FACTORIES:  # check the source's own settings now, not at first load
+            SOURCE_FACTORIES[lookup["kind"]](lookup, reader.at("lookup"))
         return config
 
 
 def _lookup_object(value: Any, on: Path, where: str) -> dict[str, Any]:
+    if is_url(value):
+        return {"kind": "url", "url": value, "key": on[-1]}
     if isinstance(value, str) and value.strip():
         return {"kind": "file", "path": value, "key": on[-1]}
     if not isinstance(value, Mapping):
@@ -88,7 +94,7 @@ def _lookup_object(value: Any, on: Path, where: str) -> dict[str, Any]:
     if not isinstance(value.get("kind"), str) or not value["kind"]:
         raise ConfigError(f"{where}.kind", "is required (e.g. \"file\")")
     lookup = dict(value)
-    if lookup["kind"] == "file":
+    if lookup["kind"] in ("file", "url"):
         lookup.setdefault("key", on[-1])
     return lookup
 
@@ -139,7 +145,8 @@ def run_enrich(config: EnrichConfig, records: Sequence[Record], *, step: str, no
 SourceFactory = Callable[[Mapping[str, Any], str], LookupSource]
 # Built-in lookup sources by ``lookup.kind``; other kinds (a warehouse table) are added by the
 # caller through ``build_lookup(..., factories={...})`` against the LookupSource Protocol.
-SOURCE_FACTORIES: dict[str, SourceFactory] = {"file": FileLookupSource.from_dict}
+SOURCE_FACTORIES: dict[str, SourceFactory] = {"file": FileLookupSource.from_dict,
+                                              "url": UrlLookupSource.from_dict}
 
 
 def build_lookup(config: EnrichConfig, factories: Mapping[str, SourceFactory] | None = None, *,

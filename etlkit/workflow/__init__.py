@@ -2,7 +2,8 @@
 
 * :func:`parse_workflow` / :func:`load_workflow`: YAML -> frozen :class:`Workflow`, or
   :class:`WorkflowInvalid` naming every field path and rule broken.
-* :class:`WorkflowConfigs` over a :class:`WorkflowStore` (:class:`SqliteWorkflowStore` locally):
+* :class:`WorkflowConfigs` over a :class:`WorkflowStore` (:class:`StateDbWorkflowStore`, in the
+  state database):
   versioned CRUD with optimistic concurrency.
 * :mod:`.invocation`: the trigger payload parameters from which a Sensor builds a function's body.
 * :mod:`.stack`: the stack.yml function entries a workflow needs.
@@ -11,7 +12,7 @@
 from .errors import FieldError, WorkflowInvalid
 from .model import Workflow
 from .parse import load_workflow, parse_workflow
-from .sqlite_store import SqliteWorkflowStore
+from .db_store import StateDbWorkflowStore
 from .step_hooks import StepValidator
 from .store import (
     StaleVersion,
@@ -25,8 +26,8 @@ from .store import (
 
 __all__ = [
     "FieldError",
-    "SqliteWorkflowStore",
     "StaleVersion",
+    "StateDbWorkflowStore",
     "StepValidator",
     "StoredWorkflow",
     "VersionRecord",

@@ -5,8 +5,8 @@ marker without a document), so history survives it and a later create continues 
 Updates and deletions name the version they expect to replace: a stale one is refused
 (:class:`StaleVersion`), so two editors never silently overwrite each other.
 
-Persistence hides behind :class:`WorkflowStore` (four methods; :mod:`.sqlite_store` is the local
-default). The store itself enforces "append only version latest+1" atomically, so the check holds
+Persistence hides behind :class:`WorkflowStore` (four methods; :mod:`.db_store` keeps it in the
+state database). The store itself enforces "append only version latest+1" atomically, so the check holds
 across processes, not only within this object.
 """
 from __future__ import annotations

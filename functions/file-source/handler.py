@@ -2,9 +2,10 @@
 
 Upload:  POST /function/file-source/<topic>?format=csv&source=<name>[&key=<field>&dead_letter=<topic>
          &end=true] with the file as the body.
-Path:    POST /function/file-source with {"source": {"topic", "dead_letter", "path",
+Path:    POST /function/file-source with {"source": {"topic", "dead_letter", "path" | "url",
          "params": {<FileSourceConfig>}, "end_of_input": true?}}; a relative path is under
-         FILE_SOURCE_ROOT.
+         FILE_SOURCE_ROOT (the embedded stack: the repository). In a cluster a pod has no files
+         of yours: give "url" (http or https), downloaded into the function's /tmp first.
 Answer:  {"topic", "records", "dead_lettered", "end"} once Kafka acknowledged all of them.
 
 End of input, only when asked (``end=true``, ``"end_of_input": true``): the last batch of every
@@ -15,9 +16,11 @@ before their records came, and those would be late (docs/contracts.md; the inges
 content digest and the source name: the same file loaded again writes the same ids, which the
 aggregate and the warehouse apply once.
 """
+import contextlib
 import os
 
 from .etlkit import kafka_io
+from .etlkit.downloads import DownloadError, downloaded, is_url
 from .etlkit.http import BadRequest, error_response, json_response, parse_json_body, query_flag
 from .etlkit.sourcefn import content_digest, deliver, spec_text
 from .etlkit.sources import FileSourceConfig, SourceConfigError, read_records
@@ -43,6 +46,17 @@ def _from_spec(event):
     spec = doc.get("source") if isinstance(doc, dict) else None
     if not isinstance(spec, dict):
         raise BadRequest("source: required, an object")
+    end = spec.get("end_of_input", False)
+    if type(end) is not bool:
+        raise BadRequest("source.end_of_input: true or false")
+    config = FileSourceConfig.from_spec(spec.get("params") or {})
+    if "url" in spec:
+        if "path" in spec:
+            raise BadRequest("source: path or url, not both")
+        url = spec_text(spec, "url")
+        if not is_url(url):
+            raise BadRequest("source.url: must be an http:// or https:// URL")
+        return spec_text(spec, "topic"), spec.get("dead_letter"), config, url, end
     path = spec_text(spec, "path")
     root = os.path.realpath(os.getenv("FILE_SOURCE_ROOT", "."))
     full = os.path.realpath(os.path.join(root, path))
@@ -50,11 +64,21 @@ def _from_spec(event):
         raise BadRequest(f"source.path: {path!r} is outside the file-source root")
     if not os.path.isfile(full):
         raise BadRequest(f"source.path: no file {path!r}", status=404)
-    end = spec.get("end_of_input", False)
-    if type(end) is not bool:
-        raise BadRequest("source.end_of_input: true or false")
-    return (spec_text(spec, "topic"), spec.get("dead_letter"),
-            FileSourceConfig.from_spec(spec.get("params") or {}), full, end)
+    return spec_text(spec, "topic"), spec.get("dead_letter"), config, full, end
+
+
+@contextlib.contextmanager
+def _readable(body):
+    """The body as read_records takes it: an uploaded body or a path as they are, a URL's file
+    downloaded into /tmp for the length of the read."""
+    if not (isinstance(body, str) and is_url(body)):
+        yield body
+        return
+    try:
+        with downloaded(body) as path:
+            yield path
+    except DownloadError as exc:  # a wrong URL is the caller's; a server or network fault, retry
+        raise BadRequest(f"source.url: {exc}", status=503 if exc.retryable else 400) from None
 
 
 def handle(event, context):
@@ -66,9 +90,10 @@ def handle(event, context):
             else _from_spec(event)
         if not kafka_io.topic_exists(topic):
             raise BadRequest(f"topic: unknown topic {topic!r}", status=404)
-        origin = f"file:{config.source}:{content_digest(body)}"
-        counts = deliver(read_records(config, body, now), topic, dead_letter,
-                         kafka_io.produce_batches, now, origin, end=end)
+        with _readable(body) as readable:
+            origin = f"file:{config.source}:{content_digest(readable)}"
+            counts = deliver(read_records(config, readable, now), topic, dead_letter,
+                             kafka_io.produce_batches, now, origin, end=end)
     except SourceConfigError as exc:
         return json_response(400, {"error": str(exc)})
     except BadRequest as exc:

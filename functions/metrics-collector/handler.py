@@ -1,27 +1,27 @@
 """Metrics collector (the Telegraf role): on each tick, this host's CPU, memory, disk and network
-counters from /proc as time-series records; rates come from the previous sample, kept in
-SAMPLE_PATH so a restarted replica still computes them.
+counters from /proc as time-series records; rates come from this host's previous sample, kept
+in the state database (STATE_URL, etlkit/state_db.py) so a restarted replica still computes them.
 
 Body: {"workflow", "version", "source": {"kind": "metrics", "name", "topic"}, "event": <tick>}.
 """
-import json
 import os
 import socket
 
 from .etlkit import kafka_io
 from .etlkit.http import BadRequest, error_response, json_response
-from .etlkit.paths import local_path
 from .etlkit.sourcefn import deliver, spec_text
-from .etlkit.sources import HostSample, host_points, point_record, read_host_sample
+from .etlkit.sources import StateDbSampleStore, host_points, point_record, read_host_sample
+from .etlkit.state_db import StateUnavailable, open_state_db
 from .etlkit.stepfn import parse_invocation
 
 kafka_io.start_producer()  # its producer id is ready by the first call
+_samples = None
 
 
-def _sample_path(name):
-    folder = local_path("SAMPLE_DIR", "samples")
-    os.makedirs(folder, exist_ok=True)
-    return os.path.join(folder, f"{name}.json")
+def _sample_store():
+    global _samples
+    _samples = _samples or StateDbSampleStore(open_state_db(application_name="metrics-collector"))
+    return _samples
 
 
 def _tick_time(tick, now):
@@ -38,24 +38,19 @@ def handle(event, context):
         tick = parse_invocation(event.body, "metrics", role="source")
         spec = tick.step
         topic, name = spec_text(spec, "topic"), spec_text(spec, "name")
-        path = _sample_path(name)
-        previous = None
-        if os.path.exists(path):
-            with open(path) as f:
-                previous = HostSample.from_json(json.load(f))
-        current = read_host_sample(now, os.getenv("PROC_ROOT", "/proc"))
         host = os.getenv("NODE_NAME") or socket.gethostname()
+        previous = _sample_store().previous(name, host)
+        current = read_host_sample(now, os.getenv("PROC_ROOT", "/proc"))
         points = host_points(current, previous, host)
         origin = f"metrics:{name}:{host}:{_tick_time(tick.event, now)}"
         counts = deliver([point_record(p, name) for p in points], topic, None,
                          kafka_io.produce_batches, now, origin)
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(current.to_json(), f)
-        os.replace(tmp, path)  # only after the points were acknowledged
+        _sample_store().keep(name, host, current)  # only after the points were acknowledged
     except BadRequest as exc:
         return error_response(exc)
     except kafka_io.DeliveryError as exc:
         return json_response(503, {"error": f"kafka: {exc}"})
+    except StateUnavailable as exc:
+        return json_response(503, {"error": str(exc)})
     return json_response(200, {"topic": topic, "points": counts["records"],
                                "rates": previous is not None})

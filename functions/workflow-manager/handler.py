@@ -31,7 +31,8 @@ GET    /workflows/<name>/run                -> {"name", "version", "state" (runn
 GET    /runs                                -> [{"name", "version", "state", "started_at"}]
 
 Definitions are validated (every error, each naming the field and the rule) before they are
-stored; nothing half-stored. The store is SQLite at WORKFLOW_STORE (a volume in a cluster).
+stored; nothing half-stored. The versions live in the state database (STATE_URL,
+etlkit/state_db.py: SQLite locally, PostgreSQL in a cluster), shared by every replica.
 Runs go to RUN_BACKEND: ``local`` (a folder the local reconciler of ``faas-etl up`` runs) or
 ``kubernetes`` (Argo Events and Strimzi custom objects); see etlkit/runs/config.py for the rest.
 """
@@ -39,11 +40,12 @@ import os
 
 from .etlkit.http import BadRequest, error_response, json_response
 from .etlkit.controller.errors import ConfigError, EdgeError
-from .etlkit.paths import local_path, run_dir
+from .etlkit.paths import run_dir
 from .etlkit.runs import RunConfig, RunFailed, RunRefused
 from .etlkit.workflow import WorkflowInvalid
 from .etlkit.workflow.render import render_workflow
-from .etlkit.workflow.sqlite_store import SqliteWorkflowStore
+from .etlkit.state_db import StateUnavailable, open_state_db
+from .etlkit.workflow.db_store import StateDbWorkflowStore
 from .etlkit.workflow.store import (StaleVersion, WorkflowConfigs, WorkflowExists,
                                     WorkflowNotFound)
 
@@ -54,7 +56,7 @@ _runs = None
 def _store():
     global _configs
     if _configs is None:
-        _configs = WorkflowConfigs(SqliteWorkflowStore(local_path("WORKFLOW_STORE", "workflows.db")))
+        _configs = WorkflowConfigs(StateDbWorkflowStore(open_state_db(application_name="workflow-manager")))
     return _configs
 
 
@@ -158,6 +160,6 @@ def handle(event, context):
         return json_response(502, exc.to_dict())
     except ConfigError as exc:
         return json_response(500, {"error": f"configuration: {exc}"})
-    except EdgeError as exc:
+    except (EdgeError, StateUnavailable) as exc:
         return json_response(503, {"error": str(exc)})
     return json_response(status, doc)

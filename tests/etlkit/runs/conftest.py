@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from etlkit.runs.documents import parse_documents, stamp
-from etlkit.workflow import SqliteWorkflowStore, WorkflowConfigs, parse_workflow
+from etlkit.state_db import SqliteStateDb
+from etlkit.workflow import StateDbWorkflowStore, WorkflowConfigs, parse_workflow
 from etlkit.workflow.render import render_workflow
 from tests.conftest import REPO
 
@@ -27,7 +28,7 @@ def documents_of(text: str, version: int, started_at: str = "2026-01-01T00:00:00
 @pytest.fixture
 def configs(tmp_path):
     """A Configs service over a fresh SQLite store, the clock at 1000 ms."""
-    return WorkflowConfigs(SqliteWorkflowStore(tmp_path / "workflows.db"), clock=lambda: 1000)
+    return WorkflowConfigs(StateDbWorkflowStore(SqliteStateDb(tmp_path / "state.db")), clock=lambda: 1000)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """The registry: versions, idempotent registration, refusals naming fields, validation."""
 import pytest
 
-from etlkit.schemas import (IncompatibleSchema, InMemorySchemaStore, JsonFileSchemaStore,
+from etlkit.state_db import SqliteStateDb
+from etlkit.schemas import (IncompatibleSchema, InMemorySchemaStore, StateDbSchemaStore,
                             SchemaInvalid, SchemaRegistry, UnknownSubject, VersionConflict)
 
 V1 = {"type": "object", "properties": {"id": {"type": "string"}, "amount": {"type": "number"}},
@@ -113,8 +114,9 @@ def test_gives_up_after_repeated_conflicts():
 
 
 def test_a_second_registry_sees_versions_after_refresh(tmp_path):
-    first = SchemaRegistry(JsonFileSchemaStore(tmp_path / "s.json"))
-    second = SchemaRegistry(JsonFileSchemaStore(tmp_path / "s.json"))
+    path = tmp_path / "state.db"
+    first = SchemaRegistry(StateDbSchemaStore(SqliteStateDb(path)))
+    second = SchemaRegistry(StateDbSchemaStore(SqliteStateDb(path)))
     first.register("orders", V1)
     assert second.versions("orders") == [1]
     first.register("orders", V2)
@@ -125,7 +127,7 @@ def test_a_second_registry_sees_versions_after_refresh(tmp_path):
 
 def test_a_schema_holding_a_decimal_a_double_cannot_hold_is_kept_with_its_digits(tmp_path):
     """etlkit.http reads 123456789012345678901234567890.123 as a Decimal: the registry writes
-    it (canonical form, file store) with the one exact writer and reads it back exactly."""
+    it (canonical form, state database) with the one exact writer and reads it back exactly."""
     from decimal import Decimal
 
     from etlkit.http import parse_json_body
@@ -133,10 +135,10 @@ def test_a_schema_holding_a_decimal_a_double_cannot_hold_is_kept_with_its_digits
     text = ('{"type": "object", "properties": {"amount": {"type": "number", '
             '"maximum": 123456789012345678901234567890.123, "enum": [0.1000000000000000000001, 1]}}}')
     schema = parse_json_body(text.encode())
-    registry = SchemaRegistry(JsonFileSchemaStore(tmp_path / "schemas.json"))
+    registry = SchemaRegistry(StateDbSchemaStore(SqliteStateDb(tmp_path / "state.db")))
     assert registry.register("orders", schema) == 1
     assert registry.register("orders", parse_json_body(text.encode())) == 1  # the same, idempotent
-    again = SchemaRegistry(JsonFileSchemaStore(tmp_path / "schemas.json")).schema("orders")
+    again = SchemaRegistry(StateDbSchemaStore(SqliteStateDb(tmp_path / "state.db"))).schema("orders")
     amount = again["properties"]["amount"]
     assert amount["maximum"] == Decimal("123456789012345678901234567890.123")
     assert type(amount["enum"][0]) is Decimal and str(amount["enum"][0]) == "0.1000000000000000000001"

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
+from etlkit.state_db import SqliteStateDb
 from etlkit.sources import (
-    FileCursorStore,
+    StateDbCursorStore,
     SourceConfigError,
     SourceError,
     SourceUnavailable,
@@ -30,13 +31,14 @@ class SourceDb:
     url: str
     table: str
     execute: Callable[..., None]
-    cursor_folder: object
+    state_path: object
 
     def source(self, **options) -> SqlSource:
         """A fresh source object, as a restarted replica would build it."""
         settings = {"source": "orders-sql", "table": self.table, "cursor_column": "version", "key_column": "id", "page_size": 3}
         config = SqlSourceConfig(**(settings | options))
-        return SqlSource(config, open_row_reader(self.url, config), FileCursorStore(self.cursor_folder))
+        return SqlSource(config, open_row_reader(self.url, config),
+                         StateDbCursorStore(SqliteStateDb(self.state_path)))
 
     def insert(self, *rows: tuple[int, int | None, str]) -> None:
         for row in rows:
@@ -66,7 +68,7 @@ def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[SourceDb]:
                 connection.execute(statement, parameters)
 
     execute(f'CREATE TABLE "{table}" ("id" BIGINT PRIMARY KEY, "version" BIGINT, "name" TEXT)')
-    yield SourceDb(request.param, url, table, execute, tmp_path / "cursors")
+    yield SourceDb(request.param, url, table, execute, tmp_path / "state.db")
 
 
 def drain(source: SqlSource) -> list[str]:

@@ -6,7 +6,8 @@ import datetime as dt
 import psycopg
 import pytest
 
-from etlkit.sources import FileCursorStore, SourceUnavailable, SqlSource, SqlSourceConfig, open_row_reader
+from etlkit.sources import StateDbCursorStore, SourceUnavailable, SqlSource, SqlSourceConfig, open_row_reader
+from etlkit.state_db import SqliteStateDb
 from tests.fixtures.postgres import PostgresServer
 
 NOW = 1_700_000_000_000
@@ -29,7 +30,7 @@ def events(postgres_url: str) -> str:
 
 def make_source(url: str, table: str, folder) -> SqlSource:
     config = SqlSourceConfig(source="events", table=table, cursor_column="updated_at", key_column="id", time_column="updated_at", page_size=2)
-    return SqlSource(config, open_row_reader(url, config), FileCursorStore(folder))
+    return SqlSource(config, open_row_reader(url, config), StateDbCursorStore(SqliteStateDb(folder / "state.db")))
 
 
 def test_timestamp_cursor_with_uuid_tie_breaker_survives_restart(postgres_url: str, events: str, tmp_path):

@@ -123,6 +123,10 @@ def test_lookup_string_is_a_file_keyed_like_the_join_field():
                  "must be a non-empty list", id="fields-not-a-list"),
     pytest.param({"on": "id", "lookup": "c.csv", "True": 1}, "params.True", "is not a known setting",
                  id="unknown"),
+    pytest.param({"on": "id", "lookup": {"kind": "url", "url": "ftp://x/c.csv"}}, "params.lookup.url",
+                 "must be an http:// or https:// URL", id="url-not-http"),
+    pytest.param({"on": "id", "lookup": {"kind": "url"}}, "params.lookup.url", "is required",
+                 id="url-kind-without-url"),
 ])
 def test_config_errors(params, field, rule, assert_config_error):
     assert_config_error(EnrichConfig.from_dict, params, field, rule)
@@ -151,7 +155,7 @@ def test_build_lookup_takes_other_kinds_from_the_caller():
             return {"1": {"v": self.spec["table"]}}
 
     config = EnrichConfig.from_dict({"on": "id", "lookup": {"kind": "warehouse", "table": "dim"}})
-    with pytest.raises(ConfigError, match="params.lookup.kind: must be one of file$"):
+    with pytest.raises(ConfigError, match="params.lookup.kind: must be one of file, url$"):
         build_lookup(config)
     assert build_lookup(config, {"warehouse": Warehouse}).table(0) == {"1": {"v": "dim"}}
 
@@ -159,4 +163,27 @@ def test_build_lookup_takes_other_kinds_from_the_caller():
 def test_a_missing_file_is_a_batch_fault_not_a_record_fault(tmp_path, make_record):
     config = EnrichConfig.from_dict({"on": "id", "lookup": str(tmp_path / "absent.csv")})
     with pytest.raises(LookupUnavailable, match="absent.csv: cannot read"):
+        run_enrich(config, [make_record({"id": 1})], step="e", now_ms=0, lookup=build_lookup(config))
+
+
+def test_a_lookup_url_is_downloaded_at_each_load_and_cached_between(http_files, make_record):
+    """The cluster's way (a pod has no files of yours): the table is fetched over HTTP."""
+    base, files = http_files
+    files["/tables/customers.csv"] = b"customer_id,country\nC1,DE\n"
+    config = EnrichConfig.from_dict({"on": "customer_id", "lookup": f"{base}/tables/customers.csv",
+                                     "fields": ["country"], "refresh": "1m"})
+    assert config.lookup == {"kind": "url", "url": f"{base}/tables/customers.csv", "key": "customer_id"}
+    lookup = build_lookup(config, base_dir="/nowhere")  # a base folder does not apply to a URL
+    outcome = run_enrich(config, [make_record({"customer_id": "C1"})], step="e", now_ms=0, lookup=lookup)
+    assert [r.value for r in outcome.records] == [{"customer_id": "C1", "country": "DE"}]
+    files["/tables/customers.csv"] = b"customer_id,country\nC1,FR\n"
+    assert lookup.table(59_999)["C1"]["country"] == "DE"  # cached
+    assert lookup.table(60_000)["C1"]["country"] == "FR"  # refreshed
+    assert files.hits["/tables/customers.csv"] == 2
+
+
+def test_a_lookup_url_that_fails_is_a_batch_fault(http_files, make_record):
+    base, _files = http_files
+    config = EnrichConfig.from_dict({"on": "id", "lookup": {"kind": "url", "url": f"{base}/absent.jsonl"}})
+    with pytest.raises(LookupUnavailable, match="absent.jsonl: HTTP 404"):
         run_enrich(config, [make_record({"id": 1})], step="e", now_ms=0, lookup=build_lookup(config))

@@ -1,7 +1,8 @@
-"""The versioned workflow store: history is append-only, stale writers are refused, data survives reopening."""
+"""The versioned workflow store, on SQLite and on a real PostgreSQL (the state database): history is
+append-only, stale writers are refused (also writers on their own connections, as replicas),
+data survives reopening."""
 from __future__ import annotations
 
-import sqlite3
 import threading
 from itertools import count
 
@@ -9,7 +10,9 @@ import pytest
 import yaml
 
 from etlkit.workflow.errors import WorkflowInvalid
-from etlkit.workflow.sqlite_store import SqliteWorkflowStore
+from etlkit.state_db import open_state_db
+from etlkit.warehouse.url import parse_database_url
+from etlkit.workflow.db_store import StateDbWorkflowStore
 from etlkit.workflow.store import (
     StaleVersion,
     VersionRecord,
@@ -19,18 +22,23 @@ from etlkit.workflow.store import (
 )
 
 
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "state" / "workflows.db"
+def open_store(url: str) -> StateDbWorkflowStore:
+    """A new store on the database at ``url`` (its own connection): a replica, or after a restart."""
+    return StateDbWorkflowStore(open_state_db(parse_database_url(url, "STATE_URL")))
 
 
 @pytest.fixture
-def make_configs(db_path, structural):
+def db_url(state_url):
+    return state_url
+
+
+@pytest.fixture
+def make_configs(db_url, structural):
     """A service over a fresh store object on the same file each call; the clock ticks 1000, 1001, ..."""
     ticks = count(1000)
 
     def make() -> WorkflowConfigs:
-        return WorkflowConfigs(SqliteWorkflowStore(db_path), clock=lambda: next(ticks), validator=structural)
+        return WorkflowConfigs(open_store(db_url), clock=lambda: next(ticks), validator=structural)
 
     return make
 
@@ -158,7 +166,7 @@ def test_everything_persists_across_a_new_store_object(make_configs, text, make_
 
 
 @pytest.mark.parametrize("separate_stores", [False, True], ids=["one-store-shared", "a-store-per-writer"])
-def test_concurrent_updates_from_one_version_exactly_one_wins(db_path, make_configs, text, structural, separate_stores):
+def test_concurrent_updates_from_one_version_exactly_one_wins(db_url, make_configs, text, structural, separate_stores):
     make_configs().create(text())
     shared = make_configs()
     writers = 8
@@ -181,11 +189,11 @@ def test_concurrent_updates_from_one_version_exactly_one_wins(db_path, make_conf
         t.join()
 
     assert sorted(outcomes) == ["stale"] * (writers - 1) + ["won"]
-    assert [r.version for r in SqliteWorkflowStore(db_path).history("shop")] == [1, 2]
+    assert [r.version for r in open_store(db_url).history("shop")] == [1, 2]
 
 
-def test_store_append_is_a_compare_and_set(db_path):
-    store = SqliteWorkflowStore(db_path)
+def test_store_append_is_a_compare_and_set(db_url):
+    store = open_store(db_url)
     store.append(VersionRecord("w", 1, "doc", 1))
 
     for version in (1, 3):
@@ -195,12 +203,3 @@ def test_store_append_is_a_compare_and_set(db_path):
 
     assert store.read("w") == VersionRecord("w", 2, None, 3)
     assert store.names() == ["w"]
-
-
-def test_a_file_from_newer_code_is_refused(db_path):
-    SqliteWorkflowStore(db_path)
-    with sqlite3.connect(db_path) as db:
-        db.execute("PRAGMA user_version=99")
-
-    with pytest.raises(RuntimeError, match="schema 99"):
-        SqliteWorkflowStore(db_path)

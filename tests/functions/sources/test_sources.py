@@ -145,3 +145,19 @@ def test_a_redelivered_metrics_tick_writes_the_same_batch_ids(local_stack, gatew
         by_key.setdefault(record.key, set()).add(record.batch)
     # Each series went to the same batch both times: a consumer applies the tick once.
     assert by_key and all(len(ids) == 1 for ids in by_key.values())
+
+
+def test_a_file_by_url_is_downloaded_and_streamed(local_stack, gateway, topics, http_files):
+    """A cluster's file source (a pod has no files of yours): the file comes over HTTP."""
+    s, url = gateway
+    base, files = http_files
+    files["/exports/orders.csv"] = b"id,amount\n1,10\n2,20\n3,30\n"
+    spec = {"topic": topics["out"], "url": f"{base}/exports/orders.csv",
+            "params": {"source": "export", "format": "csv", "key_field": "id"}}
+    resp = s.post(f"{url}/function/file-source", json={"source": spec})
+    assert resp.status_code == 200 and resp.json()["records"] == 3, resp.text
+    assert sorted(r.key for r in consume_records(local_stack.bootstrap, topics["out"], 3)) == ["1", "2", "3"]
+    missing = s.post(f"{url}/function/file-source", json={"source": {**spec, "url": f"{base}/exports/none.csv"}})
+    assert missing.status_code == 400 and "HTTP 404" in missing.json()["error"]
+    both = s.post(f"{url}/function/file-source", json={"source": {**spec, "path": "workflows/data/customers.csv"}})
+    assert both.status_code == 400 and "path or url" in both.json()["error"]
