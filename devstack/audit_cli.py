@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Sequence
 
-from etlkit.workflow import Workflow, load_workflow, names
+from etlkit.workflow import Workflow, names
 
 from . import runstate
+from .workflow_files import NoWorkflowFile, workflow_file
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -54,12 +55,10 @@ def _where(args) -> Where:
 
 def _workflow(text: str) -> Workflow:
     """A workflow by file, else by name (``workflows/<name>.yaml``)."""
-    path = pathlib.Path(text)
-    if not path.is_file():
-        path = REPO / "workflows" / f"{text}.yaml"
-    if not path.is_file():
-        raise SystemExit(f"-w {text}: no such workflow file, nor workflows/{text}.yaml")
-    return load_workflow(path)
+    try:
+        return workflow_file(text)
+    except NoWorkflowFile as exc:
+        raise SystemExit(f"-w {exc}") from None
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -227,13 +227,16 @@ def cmd_run(args) -> int:
 # Subcommands owned by other packages: module with main(argv), arguments put before the user's.
 DELEGATED = {
     "simulate": ("devstack.evaluation.cli", [], "evaluate the elastic scheduler on seeded curves"),
-    "validate": ("devstack.manifests.cli", ["validate"], "validate manifests and stack.yml strictly"),
+    "validate": ("devstack.validate_cli", [], "validate manifests, stack.yml and workflow files strictly "
+                                              "(step parameters against the topics' schemas)"),
     "render": ("etlkit.workflow.render", [], "render argo-events/ and k8s/topics/ from workflows/"),
     "chaos": ("devstack.chaos.cli", [], "availability under faults: steady writes and reads, faults, the data check"),
     "audit": ("devstack.audit_cli", ["audit"], "count every topic's records against the steps' counters and "
                                                "the warehouse; name every gap (exit 1)"),
     "replay": ("devstack.audit_cli", ["replay"], "deliver a topic range or the dead letters again, "
                                                  "same batch ids (applied at most once)"),
+    "try": ("devstack.try_cli", [], "run a workflow's steps on sample records with no broker: outputs, "
+                                    "dead letters with reasons, windows"),
 }
 
 
