@@ -2,10 +2,11 @@
 
 Subcommands follow the ecosystem's habits (faas-cli, kubectl, docker compose): `up` / `down` the
 local stack, `status`, `logs`, `invoke` a function, `dashboard`, `run` the sample workflow,
-`build`, `render`, `validate`, `simulate` (the scheduler evaluation), `bench`, `audit` (every
-topic's records against the steps' counters) and `replay`. Every subcommand has --help; those a
-script reads have --json. Exit codes: 0 ok, 1 failure, 2 usage, 3 (`status`)
-running but degraded, 130 interrupted.
+`build`, `render`, `validate` (manifests and workflow files), `simulate` (the scheduler
+evaluation), `bench`, `audit` (every topic's records against the steps' counters), `replay`,
+`try` (a workflow on sample records, no broker), `workflow`, `topic`, `dlq` and `reset`. Every
+subcommand has --help; those a script reads have --json. Exit codes: 0 ok, 1 failure, 2 usage,
+3 (`status`, `workflow status`) running but degraded, 130 interrupted.
 """
 from __future__ import annotations
 
@@ -237,6 +238,13 @@ DELEGATED = {
                                                  "same batch ids (applied at most once)"),
     "try": ("devstack.try_cli", [], "run a workflow's steps on sample records with no broker: outputs, "
                                     "dead letters with reasons, windows"),
+    "workflow": ("devstack.workflow_cli", [], "apply, start, stop, status, history, list: the workflow "
+                                              "manager's API through the gateway"),
+    "topic": ("devstack.topic_cli", [], "list the topics; tail a topic's records, unbatched"),
+    "dlq": ("devstack.dlq_cli", [], "list a workflow's dead letters by step, reason, time; replay them "
+                                    "(a letter lands once)"),
+    "reset": ("devstack.reset_cli", [], "clear the run folder's state an empty broker contradicts: windows, "
+                                        "cursors, runs"),
 }
 
 
