@@ -67,7 +67,7 @@ def test_try_prints_the_outputs_letters_and_windows_of_an_independent_computatio
     assert [(d["step"], d["reason"].split(":")[0]) for d in letters[:2]] == \
         [("clicks-file", f"line {n}") for n in bad_lines]
     assert [(d["step"], d["payload"]) for d in letters[2:]] == [("tidy", v) for v in failed_casts]
-    assert letters[2]["reason"] == "field ms: cannot cast string 'n/a' to int"
+    assert letters[2]["reason"] == "field ms: cannot cast number 1250.5 to int (not an integral number)"
     assert steps["views-only"]["counters"]["filtered"] == 38 - 28
 
 
@@ -81,7 +81,7 @@ def test_try_text_names_each_step_and_each_letter(capsys):
     assert try_main([str(WORKFLOW), "--input", str(SAMPLE), "--limit", "1"]) == 0
     out = capsys.readouterr().out
     assert "step per-page (aggregate) -> clicks-per-page: in 27" in out
-    assert "tidy: field ms: cannot cast string 'n/a' to int" in out and "... 11 more" in out
+    assert "tidy: field ms: cannot cast number 1250.5 to int" in out and "... 10 more" in out
 
 
 TYPOS = [
