@@ -1,19 +1,17 @@
 """The daily loop with the CLI alone, on the embedded stack (real Tansu broker, the local gateway,
 every function, the workflow manager, the local reconciler of `faas-etl up`): the from-scratch
 example workflow applied (a typo refused before any call), started, fed, its step's records
-tailed, its dead letter listed, the workflow fixed and the letter replayed twice: it lands in
-the warehouse once, rows equal to an independent computation. One stack for the module."""
+tailed, its dead letter listed, its status, versions and stop. The fix and the replay are in
+test_loop_replay_cli.py (marked long: the restarted run's groups take tens of seconds to settle
+on Tansu). One stack for the module."""
 from __future__ import annotations
 
 import json
-import pathlib
-import time
 
 import pytest
 
 from devstack.argo.supervisor import Supervisor
 from devstack.dlq_cli import main as dlq
-from devstack.pipeline.sqldb import read_table
 from devstack.topic_cli import main as topic
 from devstack.workflow_cli import main as workflow
 from etlkit.workflow import load_workflow
@@ -46,22 +44,6 @@ def cli(main, stack, capsys, *args, kafka=False):
         return code, json.loads(out.out), out.err
     except ValueError:  # JSON Lines (topic tail) or nothing
         return code, out.out, out.err
-
-
-def expected_rows(ms_of=float):
-    """Views per page per minute and their seconds, computed from the sample by hand."""
-    rows = {}
-    for line in SAMPLE.read_text().splitlines():
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(value, dict) or value["kind"] != "view":
-            continue
-        key = f"{value['page_url'].replace('/', '%2F')}/{value['ts'] // 60_000 * 60_000}"
-        views, seconds = rows.get(key, (0, 0.0))
-        rows[key] = (views + 1, seconds + ms_of(value["ms"]) / 1000)
-    return rows
 
 
 def test_apply_creates_then_changes_nothing_and_a_typo_is_refused_before_any_call(stack, capsys, tmp_path):
@@ -114,43 +96,13 @@ def test_dlq_list_shows_the_bad_record_with_its_reason(stack, capsys):
                                    kafka=True)[1]] == ["clicks-file", "clicks-file"]
 
 
-def test_after_fixing_the_replayed_letter_lands_in_the_warehouse_once(stack, capsys, tmp_path):
-    fixed = tmp_path / "clicks.yaml"
-    fixed.write_text(FIXED)
-    code, doc, err = cli(workflow, stack, capsys, "apply", str(fixed), *SCHEMA_OPTION)
-    assert code == 0 and (doc["version"], doc["action"]) == (2, "updated"), err
-    code, doc, err = cli(workflow, stack, capsys, "start", "clicks")
-    assert code == 0, err
-    wait_for(lambda: cli(workflow, stack, capsys, "status", "clicks")[1].get("version") == 2
-             and cli(workflow, stack, capsys, "status", "clicks")[1].get("state") == "running", 60, "version 2 running")
-    for _ in range(2):  # twice: the second is recognised downstream by its batch id
-        code, doc, err = cli(dlq, stack, capsys, "replay", "-w", str(fixed), "--step", "tidy", kafka=True)
-        assert code == 0 and doc["records"] == {"clicks-views": 1}, err
-    time.sleep(2)  # the replayed record ahead of the end of input on its partition
-    with stack.session() as http:  # the input is over: the last windows close
-        assert http.post(f"{stack.url}/function/ingest/clicks-raw?end=true", timeout=60).status_code == 200
-    url = f"sqlite:///{stack.run_dir / 'warehouse.db'}"
-    want = expected_rows()
-
-    def rows():
-        return {r["window_id"]: (r["views"], r["seconds"]) for r in read_table(url, "page_minutes")}
-
-    wait_for(lambda: rows().keys() == want.keys() and sum(v for v, _ in rows().values()) == 28, 90,
-             "every window in the warehouse, the fixed record in one of them")
-    got = rows()
-    assert {k: v for k, (v, _s) in got.items()} == {k: v for k, (v, _s) in want.items()}
-    assert all(got[k][1] == pytest.approx(s) for k, (_v, s) in want.items())
-    code, letters, _ = cli(dlq, stack, capsys, "list", "-w", str(fixed), kafka=True)
-    assert len(letters) == 3  # the replayed record was not dead-lettered again, nor late
-
-
 def test_status_list_history_and_stop(stack, capsys):
     code, status, _ = cli(workflow, stack, capsys, "status", "clicks")
     assert code == 0 and [s["name"] for s in status["steps"]] == ["views-only", "tidy", "per-page", "sink"]
     code, listed, _ = cli(workflow, stack, capsys, "list")
-    assert {"name": "clicks", "version": 2, "run": "running", "running_version": 2}.items() <= \
+    assert {"name": "clicks", "version": 1, "run": "running", "running_version": 1}.items() <= \
         next(w for w in listed if w["name"] == "clicks").items()
-    assert [v["version"] for v in cli(workflow, stack, capsys, "history", "clicks")[1]] == [1, 2]
+    assert [v["version"] for v in cli(workflow, stack, capsys, "history", "clicks")[1]] == [1]
     code, doc, _ = cli(workflow, stack, capsys, "stop", "clicks")
     assert code == 0 and doc["state"] in ("stopping", "stopped")
     code, doc, err = cli(workflow, stack, capsys, "start", "no-such-workflow")

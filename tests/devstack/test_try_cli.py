@@ -151,3 +151,26 @@ def test_a_schema_store_gives_the_fields_too(tmp_path, capsys):
 def test_a_bad_option_is_refused_naming_it(args, error, capsys):
     assert try_main([str(WORKFLOW), "--input", str(SAMPLE), *args]) == 1
     assert error in capsys.readouterr().err
+
+
+def readme_commands() -> list[list[str]]:
+    """The `try` and `validate` lines of the README's example and workflows/README.md's."""
+    import shlex
+
+    text = (REPO / "README.md").read_text() + (REPO / "workflows" / "README.md").read_text().replace("\\\n", "")
+    out = []
+    for line in text.splitlines():
+        line = line.split("#")[0].replace("$S", "workflows/examples").replace(".venv/bin/", "").strip()
+        if line.startswith(("faas-etl try workflows/examples", "faas-etl validate workflows/examples")):
+            out.append(shlex.split(line)[1:])
+    return out
+
+
+def test_the_readme_examples_run(monkeypatch, capsys):
+    commands = readme_commands()
+    assert [c[0] for c in commands] == ["try", "validate", "try"]
+    monkeypatch.chdir(REPO)
+    for command in commands:
+        main = try_main if command[0] == "try" else validate_main
+        assert main(command[1:]) == 0, command
+    assert "step tidy (map)" in capsys.readouterr().out
