@@ -9,57 +9,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import pathlib
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Sequence
 
-from etlkit.workflow import Workflow, load_workflow, names
+from etlkit.workflow import Workflow, names
 
-from . import runstate
+from .stack_address import NoStack, Where, where
+from .workflow_files import NoWorkflowFile, workflow_file
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class Where:
-    """The parts to read, from options, else the running `up`, else the environment."""
-
-    kafka: str
-    gateway: str
-    secrets_dir: str | None
-    warehouse_url: str
-    workflows: tuple[str, ...]
 
 
 def _where(args) -> Where:
-    state = None
     try:
-        state = runstate.read_state(pathlib.Path(args.run_dir) if args.run_dir else runstate.default_run_dir(REPO))
-    except runstate.NotRunning:
-        pass
-    kafka = args.kafka or os.getenv("KAFKA_BOOTSTRAP") or (state.kafka if state else "")
-    if not kafka:
-        raise SystemExit("no Kafka to read: no running `faas-etl up`; give --kafka (or KAFKA_BOOTSTRAP)")
-    # replay has no --gateway, --secrets-dir or --warehouse-url: it reads Kafka only.
-    gateway = getattr(args, "gateway", None) or os.getenv("OPENFAAS_URL") or (state.gateway if state else "")
-    warehouse = getattr(args, "warehouse_url", None) or (state.warehouse_url if state else "") \
-        or os.getenv("WAREHOUSE_URL", "")
-    return Where(kafka=kafka, gateway=gateway, warehouse_url=warehouse,
-                 secrets_dir=getattr(args, "secrets_dir", None) or (state.secrets_dir if state else None),
-                 workflows=state.workflows if state else ())
+        return where(args)
+    except NoStack as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def _workflow(text: str) -> Workflow:
     """A workflow by file, else by name (``workflows/<name>.yaml``)."""
-    path = pathlib.Path(text)
-    if not path.is_file():
-        path = REPO / "workflows" / f"{text}.yaml"
-    if not path.is_file():
-        raise SystemExit(f"-w {text}: no such workflow file, nor workflows/{text}.yaml")
-    return load_workflow(path)
+    try:
+        return workflow_file(text)
+    except NoWorkflowFile as exc:
+        raise SystemExit(f"-w {exc}") from None
 
 
 def _common(p: argparse.ArgumentParser) -> None:

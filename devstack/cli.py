@@ -2,10 +2,11 @@
 
 Subcommands follow the ecosystem's habits (faas-cli, kubectl, docker compose): `up` / `down` the
 local stack, `status`, `logs`, `invoke` a function, `dashboard`, `run` the sample workflow,
-`build`, `render`, `validate`, `simulate` (the scheduler evaluation), `bench`, `audit` (every
-topic's records against the steps' counters) and `replay`. Every subcommand has --help; those a
-script reads have --json. Exit codes: 0 ok, 1 failure, 2 usage, 3 (`status`)
-running but degraded, 130 interrupted.
+`build`, `render`, `validate` (manifests and workflow files), `simulate` (the scheduler
+evaluation), `bench`, `audit` (every topic's records against the steps' counters), `replay`,
+`try` (a workflow on sample records, no broker), `workflow`, `topic`, `dlq` and `reset`. Every
+subcommand has --help; those a script reads have --json. Exit codes: 0 ok, 1 failure, 2 usage,
+3 (`status`, `workflow status`) running but degraded, 130 interrupted.
 """
 from __future__ import annotations
 
@@ -227,13 +228,23 @@ def cmd_run(args) -> int:
 # Subcommands owned by other packages: module with main(argv), arguments put before the user's.
 DELEGATED = {
     "simulate": ("devstack.evaluation.cli", [], "evaluate the elastic scheduler on seeded curves"),
-    "validate": ("devstack.manifests.cli", ["validate"], "validate manifests and stack.yml strictly"),
+    "validate": ("devstack.validate_cli", [], "validate manifests, stack.yml and workflow files strictly "
+                                              "(step parameters against the topics' schemas)"),
     "render": ("etlkit.workflow.render", [], "render argo-events/ and k8s/topics/ from workflows/"),
     "chaos": ("devstack.chaos.cli", [], "availability under faults: steady writes and reads, faults, the data check"),
     "audit": ("devstack.audit_cli", ["audit"], "count every topic's records against the steps' counters and "
                                                "the warehouse; name every gap (exit 1)"),
     "replay": ("devstack.audit_cli", ["replay"], "deliver a topic range or the dead letters again, "
                                                  "same batch ids (applied at most once)"),
+    "try": ("devstack.try_cli", [], "run a workflow's steps on sample records with no broker: outputs, "
+                                    "dead letters with reasons, windows"),
+    "workflow": ("devstack.workflow_cli", [], "apply, start, stop, status, history, list: the workflow "
+                                              "manager's API through the gateway"),
+    "topic": ("devstack.topic_cli", [], "list the topics; tail a topic's records, unbatched"),
+    "dlq": ("devstack.dlq_cli", [], "list a workflow's dead letters by step, reason, time; replay them "
+                                    "(a letter lands once)"),
+    "reset": ("devstack.reset_cli", [], "clear the run folder's state an empty broker contradicts: windows, "
+                                        "cursors, runs"),
 }
 
 

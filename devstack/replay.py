@@ -20,8 +20,8 @@ the Argo event id it had (:func:`devstack.audit.plain_identity`), so it keeps it
 
 Dead letters: a function's letters are entries of batches ``{"step", "reason", "payload",
 "topic", "key", "at"}`` (``partition`` when the letter has one); each payload goes back to its
-topic as a record, in batches whose ids derive from the letter batch's id, so replaying the same
-letters twice gives the same ids. A Sensor's letter is one plain message whose payload is the
+topic as a record, in a batch of its own whose id derives from the letter batch's id and the
+letter's place in it, so replaying a letter again, alone or with others, gives the same id. A Sensor's letter is one plain message whose payload is the
 failed event's whole body: a batch body goes back as that batch (its ``etl-batch`` id when the
 letter kept the event's headers, else an id derived from the letter's position).
 
@@ -110,9 +110,15 @@ def again(message: RawMessage, event_source_url: str) -> OutRecord:
 
 
 def dead_letter_records(letters: Sequence[RawMessage], partition_count: PartitionCount,
-                        topic: str | None = None) -> list[OutRecord]:
+                        topic: str | None = None, keep: Callable[[Mapping[str, Any]], bool] | None = None,
+                        ) -> list[OutRecord]:
     """The dead letters of ``letters`` (the dead-letter topic's messages) back to their topics
-    (only to ``topic`` when given). ``ReplayError`` names a letter that says no topic."""
+    (only to ``topic`` when given, only the letters ``keep`` keeps: ``faas-etl dlq replay --step``).
+    ``ReplayError`` names a letter that says no topic.
+
+    A function's letter goes back in a batch of its own, whose id derives from its letter
+    batch's id and its place in that batch: whichever letters a replay selects, a letter is
+    always replayed under the same id, so replaying it again is recognised downstream."""
     out: list[OutRecord] = []
     for message in sorted(letters, key=lambda m: (m.partition, m.offset)):
         headers = dict(message.headers)
@@ -123,12 +129,16 @@ def dead_letter_records(letters: Sequence[RawMessage], partition_count: Partitio
         except ValueError as exc:
             raise ReplayError(f"{where}: not a dead letter ({exc})") from None
         if wire.BATCH_HEADER in headers:
-            records = [_letter_record(_value(e), where) for e in entries]
-            records = [r for r in records if topic is None or r.topic == topic]
-            out += wire.batches(records, f"{identity}/replay", partition_count)
+            for index, entry in enumerate(entries):
+                letter = _value(entry)
+                if keep is not None and not keep(letter):
+                    continue
+                record = _letter_record(letter, where)
+                if topic is None or record.topic == topic:
+                    out += wire.batches([record], f"{identity}/replay/{index}", partition_count)
         else:
             letter = _value(entries[0])
-            if topic is None or letter.get("topic") == topic:
+            if (topic is None or letter.get("topic") == topic) and (keep is None or keep(letter)):
                 out.append(_sensor_letter_message(letter, where, partition_count))
     return out
 

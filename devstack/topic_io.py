@@ -16,7 +16,8 @@ import time
 import uuid
 from typing import Mapping, Sequence
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from etlkit.controller.kafka_offsets import KafkaOffsets
 from etlkit.outrecord import OutRecord
@@ -24,24 +25,38 @@ from etlkit.outrecord import OutRecord
 from .audit import RawMessage
 
 
-def read_topics(bootstrap: str, topics: Sequence[str], timeout_s: float = 30.0
+def topic_names(bootstrap: str, timeout_s: float = 10.0) -> dict[str, int]:
+    """Every topic of the cluster (Kafka's internal ones aside) with its partition count."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    try:
+        metadata = admin.list_topics(timeout=timeout_s)
+    except KafkaException as exc:
+        raise RuntimeError(f"no metadata from {bootstrap} ({exc})") from None
+    return {name: len(info.partitions) for name, info in sorted(metadata.topics.items())
+            if not name.startswith("__") and info.error is None}
+
+
+def read_topics(bootstrap: str, topics: Sequence[str], timeout_s: float = 30.0, *, last: int | None = None
                 ) -> tuple[dict[str, list[RawMessage]], dict[str, int]]:
-    """Every message of ``topics`` from the low watermark to the end offset as of now, and each
-    topic's partition count. ``TimeoutError`` naming the partition that did not reach its end."""
+    """Every message of ``topics`` from the low watermark (``last``: only the last ``last``
+    messages of each partition) to the end offset as of now, and each topic's partition count.
+    ``TimeoutError`` naming the partition that did not reach its end."""
     offsets = KafkaOffsets(bootstrap, timeout_s=timeout_s)
     try:
         ends = offsets.end_offsets(list(topics))
     finally:
         offsets.close()
+    start = {(t, p): o.low[p] if last is None else max(o.low[p], high - last)
+             for t, o in ends.items() for p, high in o.high.items()}
     out: dict[str, list[RawMessage]] = {t: [] for t in topics}
-    left = {(t, p): high for t, o in ends.items() for p, high in o.high.items() if high > o.low[p]}
+    left = {(t, p): high for t, o in ends.items() for p, high in o.high.items() if high > start[t, p]}
     counts = {t: len(o.high) for t, o in ends.items()}
     if not left:
         return out, counts
     reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"faas-etl-audit-{uuid.uuid4().hex[:8]}",
                        "enable.auto.commit": False, "fetch.wait.max.ms": 100})
     try:
-        reader.assign([TopicPartition(t, p, ends[t].low[p]) for t, p in left])
+        reader.assign([TopicPartition(t, p, start[t, p]) for t, p in left])
         deadline = time.monotonic() + timeout_s
         while left:
             if time.monotonic() > deadline:
