@@ -1,18 +1,22 @@
 """Where ``faas-etl try`` and ``faas-etl validate`` find the topics' schemas: the schema
-registry's store (a JSON file, :class:`etlkit.schemas.JsonFileSchemaStore`, the one the
-``ingest`` and ``schema-registry`` functions share: ``<run dir>/schemas.json`` on the embedded
-stack) and schema files given per topic on the command line, which win over the store.
+registry's store (table ``schema_versions`` of the state database, :mod:`etlkit.state_db`, the
+one the ``ingest`` and ``schema-registry`` functions share: ``<run dir>/step-state.db`` on the
+embedded stack, STATE_URL's database elsewhere) and schema files given per topic on the command
+line, which win over the store.
 
-I/O module: reads files; the check itself is :mod:`devstack.field_check`.
+I/O module: reads files and the state database; the check itself is :mod:`devstack.field_check`.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 from typing import Any, Sequence
 
-from etlkit.schemas import JsonFileSchemaStore, SchemaRegistry, StoreCorrupt, check_schema
+from etlkit.schemas import SchemaRegistry, StateDbSchemaStore, check_schema
+from etlkit.state_db import DEFAULT_STATE_FILE, StateUnavailable, open_state_db
+from etlkit.warehouse.url import DatabaseUrlError, parse_database_url
 
 from . import runstate
 
@@ -20,28 +24,31 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 class SchemaOptionError(ValueError):
-    """A ``--schema`` or ``--schema-store`` that cannot be used; the message names the option."""
+    """A ``--schema`` or ``--state-url`` that cannot be used; the message names the option."""
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--schema", action="append", default=[], metavar="TOPIC=FILE",
                    help="the JSON Schema of a topic's records, from a file; repeatable (wins over the store)")
-    p.add_argument("--schema-store", metavar="FILE",
-                   help="the schema registry's store file (default: <run dir>/schemas.json when it exists, "
-                        "the one the running stack's ingest and schema-registry functions share)")
+    p.add_argument("--state-url", metavar="URL",
+                   help="the state database holding the schema registry's versions (default: STATE_URL, "
+                        f"else <run dir>/{DEFAULT_STATE_FILE} when it exists: the one the running stack's "
+                        "ingest and schema-registry functions share)")
 
 
 def schemas_of(args: argparse.Namespace, topics: Sequence[str]) -> dict[str, Any]:
     """The latest registered schema of each of ``topics`` that has one, then the ``--schema``
     files over them. :class:`SchemaOptionError` names the option and what is wrong."""
     out: dict[str, Any] = {}
-    store = _store_path(args)
-    if store is not None:
+    url = _state_url(args)
+    if url is not None:
         try:
-            registry = SchemaRegistry(JsonFileSchemaStore(store))
+            registry = SchemaRegistry(StateDbSchemaStore(open_state_db(parse_database_url(url, "--state-url"))))
             registered = set(registry.subjects())
-        except StoreCorrupt as exc:
-            raise SchemaOptionError(f"--schema-store: {exc}") from None
+        except DatabaseUrlError as exc:  # names --state-url and the rule
+            raise SchemaOptionError(str(exc)) from None
+        except StateUnavailable as exc:
+            raise SchemaOptionError(f"--state-url: {exc}") from None
         out.update({t: registry.schema(t) for t in topics if t in registered})
     for text in args.schema:
         topic, sep, file = text.partition("=")
@@ -58,14 +65,11 @@ def schemas_of(args: argparse.Namespace, topics: Sequence[str]) -> dict[str, Any
     return out
 
 
-def _store_path(args: argparse.Namespace) -> pathlib.Path | None:
-    if args.schema_store:
-        path = pathlib.Path(args.schema_store)
-        if not path.is_file():
-            raise SchemaOptionError(f"--schema-store {path}: no such file")
-        return path
+def _state_url(args: argparse.Namespace) -> str | None:
+    if args.state_url:
+        return args.state_url
+    if os.environ.get("STATE_URL"):
+        return os.environ["STATE_URL"]
     run_dir = pathlib.Path(args.run_dir) if getattr(args, "run_dir", None) else runstate.default_run_dir(REPO)
-    default = run_dir / "schemas.json"
-    return default if default.is_file() else None
-
-
+    default = run_dir / DEFAULT_STATE_FILE
+    return f"sqlite:///{default}" if default.is_file() else None

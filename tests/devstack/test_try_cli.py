@@ -131,15 +131,19 @@ def test_validate_passes_the_example_with_its_schema_and_every_committed_workflo
     assert "0 finding(s)" in capsys.readouterr().err
 
 
-def test_a_schema_store_gives_the_fields_too(tmp_path, capsys):
-    """The registry's own store file (what ingest and schema-registry share) is read as well."""
-    from etlkit.schemas import JsonFileSchemaStore, SchemaRegistry
+def test_the_registrys_store_gives_the_fields_too(tmp_path, capsys):
+    """The registry's versions in the state database (what ingest and schema-registry share)
+    are read as well: named by --state-url, and found in the run folder by default."""
+    from etlkit.schemas import SchemaRegistry, StateDbSchemaStore
+    from etlkit.state_db import SqliteStateDb
 
-    store = tmp_path / "schemas.json"
-    SchemaRegistry(JsonFileSchemaStore(store)).register("clicks-raw", json.loads(SCHEMA.read_text()))
+    store = tmp_path / "run" / "step-state.db"
+    SchemaRegistry(StateDbSchemaStore(SqliteStateDb(store))).register("clicks-raw", json.loads(SCHEMA.read_text()))
     broken = tmp_path / "clicks.yaml"
     broken.write_text(WORKFLOW.read_text().replace("{page_url: page}", "{page_ulr: page}"))
-    assert try_main([str(broken), "--input", str(SAMPLE), "--schema-store", str(store)]) == 1
+    assert try_main([str(broken), "--input", str(SAMPLE), "--state-url", f"sqlite:///{store}"]) == 1
+    assert "unknown field 'page_ulr'" in capsys.readouterr().err
+    assert try_main([str(broken), "--input", str(SAMPLE), "--run-dir", str(store.parent)]) == 1
     assert "unknown field 'page_ulr'" in capsys.readouterr().err
 
 
