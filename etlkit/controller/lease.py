@@ -27,6 +27,7 @@ import json
 import os
 import pathlib
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -150,10 +151,14 @@ class FileLease:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            try:
-                other = Claim.loads(os.pread(fd, 4096, 0))
-            except EdgeError:
-                other = Claim("another process", now, now)
+            other = Claim("another process", now, now)
+            # The holder writes its name just after locking: give it a moment to show.
+            for _ in range(20):
+                try:
+                    other = Claim.loads(os.pread(fd, 4096, 0))
+                    break
+                except EdgeError:
+                    time.sleep(0.01)
             os.close(fd)
             return LeaseGrant(False, other.holder, other.until)
         os.ftruncate(fd, 0)
