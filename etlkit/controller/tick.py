@@ -171,7 +171,8 @@ def _tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: flo
     # Replicas the platform renamed or replaced since the last tick keep their place in memory.
     bound = rebind(record.scheduler, current, {})
     plan = plan_tick(gathered, config, bound.state, interval_s=period,
-                     last_change={f: a.at for f, a in record.applied.items()}, now=now)
+                     last_change={f: a.at for f, a in record.applied.items()}, now=now,
+                     last_set={f: a.replicas for f, a in record.applied.items()})
     routes, notes = _match(spec, plan, gathered, edges.matcher)
     notes = [n for n in bound.notes if "not running yet" not in n] + notes
     actions = actions_of(plan, current)
