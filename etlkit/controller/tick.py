@@ -177,7 +177,8 @@ def _tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: flo
     notes = [n for n in bound.notes if "not running yet" not in n] + notes
     actions = actions_of(plan, current)
     # "<action>: <function> because <reason>": the dashboard reads the reason after "because".
-    reasons = plan.reasons + [f"{a.describe()}: {a.function} because {a.reason}" for a in actions]
+    reasons = (_cap_reasons(spec, config) + plan.reasons
+               + [f"{a.describe()}: {a.function} because {a.reason}" for a in actions])
     base = dict(workflow=workflow, at=now, dry_run=dry_run, targets=plan.targets,
                 units=tuple(vars(u).copy() for u in plan.units),
                 measurements=tuple(m.to_dict() for m in gathered.units),
@@ -227,6 +228,21 @@ def _tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: flo
                             outcome={**outcome.to_dict(), "reverted": [a.describe() for a in undone],
                                      "revert_errors": list(errors)}))
     return _log(result)
+
+
+def _cap_reasons(spec: ScalingSpec, config: ControllerConfig) -> list[str]:
+    """One line per function whose workflow bounds the platform narrows (CE: 1..5)."""
+    cap = config.replica_cap
+    if cap is None:
+        return []
+    lines, seen = [], set()
+    for op in spec.operations:
+        if op.max_replicas > cap and op.function not in seen:
+            seen.add(op.function)
+            where = " (OpenFaaS CE allows 1..5 replicas)" if config.platform == "openfaas-ce" else ""
+            lines.append(f"{op.function}: max_replicas {op.max_replicas} lowered to {cap}, the "
+                         f"platform's most (PLATFORM_MAX_REPLICAS){where}")
+    return lines
 
 
 def _summary(actions: list, verb: str) -> str:
