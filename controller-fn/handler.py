@@ -5,7 +5,8 @@
 ``"dry_run": true`` in the body) to get the plan without applying or saving anything.
 ``GET ?workflow=<name>`` answers the workflow's status: the last tick, its reasons and actions.
 
-Answers 200 with the tick (status applied, unchanged or planned); 400 naming the field of a bad
+Answers 200 with the tick (status applied, unchanged, planned, or skipped when another tick of
+the workflow holds its lease); 400 naming the field of a bad
 envelope; 503 with the tick when an edge could not be reached or the apply failed (nothing was
 changed, the reason says why). Configuration comes from the environment (see
 ``etlkit.controller.config``); clients are opened once per replica, the memory lives in the
@@ -25,16 +26,20 @@ from .etlkit.scheduler import StateError
 
 logging.basicConfig(level=os.getenv("LOG_LEVEL", "INFO"),
                     format="%(asctime)s %(levelname)s %(name)s %(message)s")
-_lock = threading.Lock()  # one tick at a time per replica: ticks read, decide and write memory
+# Guards the clients' creation only: ticks of a workflow exclude each other through its lease
+# in the state store (etlkit.controller.lease), across threads and replicas alike, and a tick
+# that finds it taken answers at once (status "skipped") instead of queueing behind it.
+_setup_lock = threading.Lock()
 _edges = None
 _config = None
 
 
 def _setup():
     global _edges, _config
-    if _edges is None:
-        _config = ControllerConfig.from_env(os.environ)
-        _edges = build_edges(_config)
+    with _setup_lock:
+        if _edges is None:
+            _config = ControllerConfig.from_env(os.environ)
+            _edges = build_edges(_config)
     return _config, _edges
 
 
@@ -70,8 +75,7 @@ def handle(event, context):
             raise BadRequest(str(exc)) from None
         dry_run = _truthy(event.query.get("dry_run", "")) or (
             isinstance(doc, dict) and doc.get("dry_run") is True)
-        with _lock:
-            result = run_tick(spec, config, edges, now=time.time(), dry_run=dry_run)
+        result = run_tick(spec, config, edges, now=time.time(), dry_run=dry_run)
     except BadRequest as exc:
         return json_response(exc.status, {"error": str(exc)})
     except (EdgeError, StateError) as exc:

@@ -23,7 +23,9 @@ CLUSTER_ONLY_ENV = {"KAFKA_BOOTSTRAP", "WAREHOUSE_URL", "LOOKUP_ROOT", "STATE_UR
                     "FILE_SOURCE_ROOT", "OPENFAAS_URL", "SCALE_TO_ZERO",
                     # The workflow-manager's Runner: custom objects and Prometheus in a cluster;
                     # locally its defaults (the reconciled folder, the replicas' own metrics).
-                    "RUN_BACKEND", "RUN_COUNTERS", "PROMETHEUS_URL"}
+                    "RUN_BACKEND", "RUN_COUNTERS", "PROMETHEUS_URL",
+                    # The autoscaler: openfaas-ce in a cluster; locally the local gateway.
+                    "PLATFORM"}
 
 
 @dataclass

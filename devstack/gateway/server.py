@@ -19,6 +19,16 @@ router and the handlers it wraps in ``auth.DecorateWithBasicAuth``):
   no auth, and has no ``/metrics`` on 8080. Ours stays on the main port behind basic auth, as
   before, for the dashboard and ``faas-etl status`` that read it there with the credentials.
 
+``edition="ce"`` makes it answer the calls an autoscaler makes as OpenFaaS Community Edition
+does (the CE stand-in; tests/devstack/gateway/test_ce_edition.py holds each rule to its upstream
+source): ``POST /system/scale-function/<name>`` raises a count below 1 to 1 and lowers one above
+5 to 5 (openfaas/faas 0.27.14 ``gateway/scaling/ranges.go``), then answers as faas-netes 0.18.17
+``pkg/handlers/replica_updater.go`` does (namespace from the query, 202 with no body, 500 for
+an unknown function, 400 for a body that is not JSON); ``GET /system/function/<name>`` lists no
+instances and answers an unknown function 404 with no body (``replica_reader.go``); an update
+(``PUT /system/functions``) sets the replicas to ``com.openfaas.scale.min`` when the function
+has that label (``update.go``), where the local edition keeps the current count.
+
 A restart (``stop(keep_replicas=True)``, then ``successor().start()``) keeps the workers running,
 as restarting OpenFaaS's gateway leaves the function pods alone: calls in flight get their
 answers, idle keep-alive connections close, and the new gateway serves the same replicas.
@@ -37,6 +47,7 @@ import time
 import uuid
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 import requests
 
@@ -47,6 +58,8 @@ from .metrics import GatewayMetrics
 from .replicas import NAMESPACE, Deployment, DeployError, ReplicaSet
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
+CE_MAX_REPLICAS = 5  # faas-netes MaxReplicas (pkg/handlers/replica_reader.go)
+EDITIONS = ("local", "ce")
 UPSTREAM_TIMEOUT = 60.0
 BUILD_ANNOTATION = "faas-etl.dev/build"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -95,9 +108,13 @@ class LocalGateway:
     def __init__(self, build_root: pathlib.Path, topology: Topology, credentials: Credentials,
                  secrets_dir: pathlib.Path, base_env: dict[str, str], log_dir: pathlib.Path,
                  port: int = 0, host: str = "127.0.0.1", async_workers: int = 4,
-                 replicas: ReplicaSet | None = None):
+                 replicas: ReplicaSet | None = None, edition: str = "local"):
         """``replicas``: the running workers of a gateway stopped with ``keep_replicas`` (a
-        restart); None starts an empty set."""
+        restart); None starts an empty set. ``edition``: "local", or "ce" to answer the
+        autoscaler's calls as OpenFaaS Community Edition does (see the module docstring)."""
+        if edition not in EDITIONS:
+            raise ValueError(f"edition: must be one of {', '.join(EDITIONS)}, not {edition!r}")
+        self.edition = edition
         self.build_root = pathlib.Path(build_root)
         self.credentials = credentials
         self.secrets_dir = secrets_dir
@@ -142,7 +159,7 @@ class LocalGateway:
         return LocalGateway(self.build_root, self.replicas.topology, self.credentials,
                             self.secrets_dir, self.replicas.base_env, self.replicas.log_dir,
                             port=port, host=host, async_workers=len(self._threads) - 1,
-                            replicas=self.replicas)
+                            replicas=self.replicas, edition=self.edition)
 
     # -- deployments -----------------------------------------------------------------------
     def deployment_from_request(self, doc: object) -> Deployment:
@@ -183,9 +200,10 @@ class LocalGateway:
         ready = self.replicas.ready_workers(name)
         status = d.status()
         status.update(replicas=d.replicas, availableReplicas=len(ready),
-                      invocationCount=self.metrics.invocations(f"{name}.{NAMESPACE}"),
-                      # Not in OpenFaaS's schema: where each replica runs, for placement locally.
-                      instances=[w.describe() for w in ready])
+                      invocationCount=self.metrics.invocations(f"{name}.{NAMESPACE}"))
+        if self.edition == "local":
+            # Not in OpenFaaS's schema: where each replica runs, for placement locally.
+            status["instances"] = [w.describe() for w in ready]
         return status
 
     # -- invocation ------------------------------------------------------------------------
@@ -332,7 +350,7 @@ def _make_handler(gw: LocalGateway):
                                                              gw.replicas.per_node()),
                                       content_type="text/plain; version=0.0.4")
                 if parts[0] == "system":
-                    return self._system(parts[1:], body)
+                    return self._system(parts[1:], body, query)
             except DeployError as exc:
                 return self._send(400, str(exc))
             self._send(404, "404 page not found")
@@ -361,7 +379,37 @@ def _make_handler(gw: LocalGateway):
             self._send(code, data, out_headers, content_type=None if any(
                 k.lower() == "content-type" for k, _ in out_headers) else "text/plain; charset=utf-8")
 
-        def _system(self, parts: list[str], body: bytes) -> None:
+        def _system_ce(self, parts: list[str], method: str, body: bytes, query: str) -> None:
+            """The two calls of an autoscaler, answered as OpenFaaS CE answers them (codes and
+            bodies of the upstream handlers named in the module docstring)."""
+            name = parts[1]
+            namespace = parse_qs(query).get("namespace", [""])[0]
+            if namespace and namespace != NAMESPACE:
+                return self._send(400, f"namespace must be: {NAMESPACE}\n")
+            if parts[0] == "function":
+                if method != "GET":
+                    return self._send(405, "405 method not allowed")
+                status = gw.function_status(name)
+                return self._json(200, status) if status else self._send(404, b"", content_type=None)
+            if method != "POST":
+                return self._send(405, "Only POST is allowed\n")
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                doc = None
+            # Go decodes "replicas" into a uint64: a missing one is 0, anything but a whole
+            # number >= 0 (or null) fails the decoding.
+            replicas = doc.get("replicas", 0) if isinstance(doc, dict) else None
+            replicas = 0 if replicas is None and isinstance(doc, dict) else replicas
+            if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+                return self._send(400, "Error unmarshalling request body\n")
+            replicas = min(max(replicas, 1), CE_MAX_REPLICAS)
+            if name not in gw.replicas.deployments:
+                return self._send(500, f"Unable to lookup function deployment {name}")
+            gw.replicas.scale(name, replicas)
+            return self._send(202, b"", content_type=None)
+
+        def _system(self, parts: list[str], body: bytes, query: str = "") -> None:
             method = self.command
             if parts == ["functions"]:
                 if method == "GET":
@@ -372,7 +420,10 @@ def _make_handler(gw: LocalGateway):
                     exists = d.service in gw.replicas.deployments
                     if method == "PUT" and not exists:
                         return self._send(404, f"function {d.service} not found")
-                    if method == "PUT":  # an update keeps the current scale, as faas-netes does
+                    if method == "PUT" and not (gw.edition == "ce"
+                                                and "com.openfaas.scale.min" in d.labels):
+                        # Locally an update keeps the current scale; faas-netes keeps it only
+                        # when the function has no com.openfaas.scale.min label.
                         d.replicas = gw.replicas.deployments[d.service].replicas
                     gw.replicas.apply(d)
                     return self._send(202, "")
@@ -385,6 +436,8 @@ def _make_handler(gw: LocalGateway):
                     gw.replicas.remove(name)
                     return self._send(202, "")
                 return self._send(405, "method not allowed")
+            if gw.edition == "ce" and len(parts) == 2 and parts[0] in ("function", "scale-function"):
+                return self._system_ce(parts, method, body, query)
             if len(parts) == 2 and parts[0] == "function" and method == "GET":
                 status = gw.function_status(parts[1])
                 return self._json(200, status) if status else self._send(404, f"function {parts[1]} not found")

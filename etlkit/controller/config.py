@@ -24,14 +24,23 @@ from ..scheduler import Policy, PolicyError
 from .errors import ConfigError
 
 __all__ = ["InputSpec", "OperationSpec", "ScalingSpec", "ControllerConfig", "parse_scaling",
-           "Platform"]
+           "Platform", "PLATFORMS", "CE_MAX_REPLICAS", "CLUSTER_PROMETHEUS"]
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # The monitor port of the EventBus "default" in namespace argo-events: the controller names its
 # Service eventbus-<name>-js-svc with port "monitor" 8222 (argo-events v1.9.11
 # pkg/reconciler/eventbus/installer/jetstream.go).
 CLUSTER_EVENTBUS_MONITOR = "http://eventbus-default-js-svc.argo-events.svc:8222"
-Platform = Literal["local", "kubernetes"]
+# The chart's Prometheus Service (openfaas/faas-netes 0.18.17 chart/openfaas/templates/
+# prometheus-svc.yaml, port 9090); it scrapes the gateway's metrics port 8082, which the
+# gateway Service (gateway-svc.yaml) does not expose: only 8080.
+CLUSTER_PROMETHEUS = "http://prometheus.openfaas:9090"
+# OpenFaaS CE's replica range per function: faas-netes refuses more than 5 (MaxReplicas,
+# pkg/handlers/replica_reader.go) and the gateway clamps a scale request to 1..5
+# (openfaas/faas 0.27.14 gateway/scaling/ranges.go MakeHorizontalScalingHandler).
+CE_MAX_REPLICAS = 5
+Platform = Literal["local", "openfaas-ce", "kubernetes"]
+PLATFORMS = ("local", "openfaas-ce", "kubernetes")
 
 
 def _need(ok: bool, where: str, rule: str) -> None:
@@ -179,10 +188,18 @@ class ControllerConfig:
     Attributes
     ----------
     platform : "local" (the local gateway: scale through ``/system/scale-function``, nodes from
-        the topology file) or "kubernetes" (the Deployment scale subresource and node affinity
-        through the Kubernetes API, nodes from the API).
-    gateway_url : the OpenFaaS gateway (metrics, the matcher function, local scaling).
-    metrics_url : where the gateway's Prometheus metrics are read (default ``<gateway>/metrics``).
+        the topology file), "openfaas-ce" (OpenFaaS Community Edition: only the gateway's API,
+        ``/system/function`` and ``/system/scale-function`` with basic auth, replicas 1..5, no
+        nodes and no placement: CE runs functions under no ServiceAccount of ours) or
+        "kubernetes" (OpenFaaS Pro or any Kubernetes that runs the function under the
+        ServiceAccount ``autoscaler`` of k8s/rbac: the Deployment scale subresource and node
+        affinity through the Kubernetes API, nodes from the API).
+    gateway_url : the OpenFaaS gateway (the matcher function, scaling on local and CE).
+    metrics_url : where the gateway's metrics are read as Prometheus text (locally
+        ``<gateway>/metrics``; OpenFaaS serves them on port 8082, which its Service does not
+        expose, so in a cluster they are read from Prometheus, ``prometheus_url``).
+    prometheus_url : a Prometheus that scrapes the gateway (``PROMETHEUS_URL``; default
+        :data:`CLUSTER_PROMETHEUS` in a cluster, none locally); used when ``metrics_url`` is "".
     namespace : the functions' namespace.
     kafka_bootstrap : the Kafka cluster the workflow's topics are on.
     scale_to_zero : whether the platform can run a function at zero replicas (the local gateway
@@ -200,12 +217,17 @@ class ControllerConfig:
         groups' lag is the whole backlog. ``EVENTBUS_MONITOR_URL`` (``none`` for none); default
         :data:`CLUSTER_EVENTBUS_MONITOR` on Kubernetes, none locally.
     policy_overrides : scheduler :class:`~etlkit.scheduler.Policy` fields set by the operator.
+    lease_s : how long a tick holds its workflow's lease (``TICK_LEASE_S``, default 120): a
+        second tick of the workflow started meanwhile does nothing and says so; a holder that
+        died stops blocking once it expires. Longer than a tick takes (every edge times out
+        within 10 s), short enough that a crash costs a few periods at most.
     """
 
     platform: Platform
     gateway_url: str
     kafka_bootstrap: str
     metrics_url: str = ""
+    prometheus_url: str = ""
     namespace: str = "openfaas-fn"
     scale_to_zero: bool = False
     replica_cap: int | None = None
@@ -217,9 +239,21 @@ class ControllerConfig:
     startup_delay_s: float = 30.0
     eventbus_monitor_url: str = ""
     policy_overrides: Mapping[str, Any] = field(default_factory=dict)
+    lease_s: float = 120.0
 
     def __post_init__(self) -> None:
-        _need(self.platform in ("local", "kubernetes"), "PLATFORM", "must be local or kubernetes")
+        _need(self.platform in PLATFORMS, "PLATFORM", "must be local, openfaas-ce or kubernetes")
+        if self.platform == "openfaas-ce":
+            _need(not self.scale_to_zero, "SCALE_TO_ZERO",
+                  "must be false on openfaas-ce (the gateway raises a request for 0 replicas to 1)")
+            _need(self.replica_cap is not None and self.replica_cap <= CE_MAX_REPLICAS,
+                  "PLATFORM_MAX_REPLICAS",
+                  f"must be 1..{CE_MAX_REPLICAS} on openfaas-ce (faas-netes MaxReplicas)")
+        _need(self.platform == "local" or bool(self.metrics_url or self.prometheus_url),
+              "PROMETHEUS_URL", "required in a cluster unless GATEWAY_METRICS_URL is set "
+              "(the gateway's own /metrics is on port 8082, not behind its Service)")
+        _need(self.prometheus_url == "" or self.prometheus_url.startswith(("http://", "https://")),
+              "PROMETHEUS_URL", "must be an http(s) URL")
         _need(self.gateway_url.startswith(("http://", "https://")), "OPENFAAS_URL",
               "required, an http(s) URL of the gateway")
         _need(bool(self.kafka_bootstrap), "KAFKA_BOOTSTRAP", "required, the bootstrap servers")
@@ -242,7 +276,10 @@ class ControllerConfig:
 
     @property
     def metrics(self) -> str:
-        return self.metrics_url or f"{self.gateway_url.rstrip('/')}/metrics"
+        """Prometheus text to scrape, or "" when the metrics come from ``prometheus_url``."""
+        if self.metrics_url or self.prometheus_url:
+            return self.metrics_url
+        return f"{self.gateway_url.rstrip('/')}/metrics"
 
     def policy(self, *, interval_s: float, dtt_s: float, dtc: float) -> Policy:
         """The scheduler policy for operations with these tolerances.
@@ -258,10 +295,13 @@ class ControllerConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ControllerConfig:
         """Read the function's environment (see the attributes for the variables)."""
-        platform = env.get("PLATFORM") or ("kubernetes" if env.get("KUBERNETES_SERVICE_HOST")
+        # In a pod, CE's gateway API is the default: it works on CE and on Pro alike, while the
+        # Kubernetes API needs the ServiceAccount that only Pro binds (see k8s/README.md).
+        platform = env.get("PLATFORM") or ("openfaas-ce" if env.get("KUBERNETES_SERVICE_HOST")
                                            else "local")
         local = platform == "local"
-        cap_raw = env.get("PLATFORM_MAX_REPLICAS", "" if local else "5")
+        cap_raw = env.get("PLATFORM_MAX_REPLICAS",
+                          str(CE_MAX_REPLICAS) if platform == "openfaas-ce" else "")
         cap = None
         if cap_raw not in ("", "none"):
             _need(cap_raw.isdigit(), "PLATFORM_MAX_REPLICAS", "must be a whole number or none")
@@ -278,6 +318,7 @@ class ControllerConfig:
             platform=platform,  # type: ignore[arg-type]
             gateway_url=env.get("OPENFAAS_URL", "" if local else "http://gateway.openfaas:8080"),
             metrics_url=env.get("GATEWAY_METRICS_URL", ""),
+            prometheus_url=env.get("PROMETHEUS_URL", "" if local else CLUSTER_PROMETHEUS),
             kafka_bootstrap=env.get("KAFKA_BOOTSTRAP", ""),
             namespace=env.get("FUNCTION_NAMESPACE", "openfaas-fn"),
             scale_to_zero=_flag(env, "SCALE_TO_ZERO", default=local),
@@ -289,4 +330,5 @@ class ControllerConfig:
             matcher=env.get("MATCHER", "function"),  # type: ignore[arg-type]
             startup_delay_s=_number(env, "STARTUP_DELAY_S", 5.0 if local else 30.0),
             eventbus_monitor_url="" if monitor.strip().lower() == "none" else monitor.strip(),
-            policy_overrides=overrides)
+            policy_overrides=overrides,
+            lease_s=_number(env, "TICK_LEASE_S", 120.0, minimum=1.0))

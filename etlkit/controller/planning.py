@@ -11,6 +11,13 @@ its input rate needs a second sample, or the platform is still starting or placi
 controller asked for. Every hold, like every decision, carries its reason. A held unit whose
 replica count is outside its bounds (an operator just changed them) is still brought within.
 
+A unit whose desired replica count is no longer what the controller last set is *restored*: it
+is set back to that count (within its bounds) and left out of this tick's decision, its memory
+carried over. On OpenFaaS that is a deploy (faas-netes sets the Deployment's replicas to
+``com.openfaas.scale.min`` on every update: openfaas/faas-netes 0.18.17
+``pkg/handlers/update.go`` updateDeploymentSpec), or CE's own alert scaling where it was not
+switched off; the reason says which count was found and which was set back.
+
 After the scheduler, each unit's target is kept within its bounds (the scheduler never goes
 above ``max_replicas`` on its own, but a replica count set by hand above it is brought back);
 only an idle source on a platform that can scale to zero goes below ``min_replicas``.
@@ -129,13 +136,36 @@ def _held_within_bounds(m: UnitMeasure, reason: str) -> UnitPlan | None:
                     f"bounds: set to {bound} (operations {', '.join(unit.operations)})", nodes)
 
 
+def _restored(m: UnitMeasure, last_set: int | None) -> UnitPlan | None:
+    """Set back a count changed behind the controller's back (see the module docstring)."""
+    desired, unit = m.function.desired, m.unit
+    if m.missing or last_set is None or desired == last_set:
+        return None
+    target = min(max(last_set, unit.min_replicas), unit.max_replicas)
+    nodes: dict[str, int] = {}
+    for r in m.function.replicas:
+        nodes[r.node] = nodes.get(r.node, 0) + 1
+    return UnitPlan(unit.function, desired, target, "restore",
+                    f"{unit.function}: {desired} replicas desired, but the controller last set "
+                    f"{last_set}: changed outside it (a deploy resets replicas to "
+                    f"com.openfaas.scale.min), set back to {target} (operations "
+                    f"{', '.join(unit.operations)})", nodes)
+
+
 def plan_tick(gathered: Gathered, config: ControllerConfig, state: ControllerState, *,
-              interval_s: float, last_change: Mapping[str, float], now: float) -> TickPlan:
-    """Decide every unit of ``gathered`` (see the module docstring)."""
+              interval_s: float, last_change: Mapping[str, float], now: float,
+              last_set: Mapping[str, int] | None = None) -> TickPlan:
+    """Decide every unit of ``gathered`` (see the module docstring); ``last_set`` is the replica
+    count the controller last set on each function."""
     held: list[Held] = []
     ready: list[UnitMeasure] = []
+    restored: list[UnitPlan] = []
     known = {n.name for n in gathered.nodes}
     for m in gathered.units:
+        restore = _restored(m, (last_set or {}).get(m.unit.function))
+        if restore is not None:
+            restored.append(restore)
+            continue
         reason = _hold_reason(m, last_change.get(m.unit.function), interval_s, now, known)
         if reason:
             held.append(Held(m.unit.function, reason))
@@ -170,14 +200,19 @@ def plan_tick(gathered: Gathered, config: ControllerConfig, state: ControllerSta
         decisions += plan.operations
         placements += plan.placements
         removals += plan.removals
-    units, endpoints = _unit_plans(gathered, decisions, placements, removals, held, config)
+    units, endpoints = _unit_plans(gathered, decisions, placements, removals, held, config,
+                                   {r.function for r in restored})
+    for r in restored:
+        m = next(m for m in gathered.units if m.unit.function == r.function)
+        endpoints[r.function] = endpoints_after(m, (), (), m.velocity.value or 0.0)
+    units += restored
     return TickPlan(tuple(units), tuple(held), tuple(pipelines), tuple(decisions),
                     tuple(placements), tuple(removals), state, endpoints)
 
 
 def _unit_plans(gathered: Gathered, decisions: Sequence[OperationDecision],
                 placements: Sequence[Placement], removals: Sequence[Removal],
-                held: Sequence[Held], config: ControllerConfig
+                held: Sequence[Held], config: ControllerConfig, restored: set[str]
                 ) -> tuple[list[UnitPlan], dict[str, tuple[Endpoint, ...]]]:
     by_function = {d.operation: d for d in decisions}
     held_reasons = {h.function: h.reason for h in held}
@@ -185,6 +220,8 @@ def _unit_plans(gathered: Gathered, decisions: Sequence[OperationDecision],
     for m in gathered.units:
         name = m.unit.function
         replicas = m.function.replicas
+        if name in restored:
+            continue
         if name in held_reasons:
             endpoints[name] = endpoints_after(m, (), (), m.velocity.value or 0.0)
             bounded = _held_within_bounds(m, held_reasons[name])

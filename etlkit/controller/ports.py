@@ -7,7 +7,8 @@ Each edge is two or three methods, so a test double is a few lines:
 * :class:`ClusterView` (the local gateway or the Kubernetes API): nodes and functions' replicas;
 * :class:`FunctionMetrics` (the gateway's metrics): seconds spent in each function's calls;
 * :class:`Actuator` (the same platform): set a function's replicas and where they run;
-* :class:`Matcher` (the matcher function): match two operations' services.
+* :class:`Matcher` (the matcher function): match two operations' services;
+* :class:`TickLease` (where the memory is): one tick of a workflow at a time.
 
 Implementations raise :class:`~.errors.EdgeError` naming the edge when it cannot be reached.
 """
@@ -20,7 +21,7 @@ from typing import Protocol
 from ..scheduler import Endpoint, Node, NodeTopology, ServiceMatching
 
 __all__ = ["TopicOffsets", "Replica", "FunctionReplicas", "OffsetReader", "EventBusPending",
-           "ClusterView", "FunctionMetrics", "Actuator", "Matcher"]
+           "ClusterView", "FunctionMetrics", "Actuator", "Matcher", "TickLease"]
 
 
 @dataclass(frozen=True)
@@ -101,3 +102,12 @@ class Matcher(Protocol):
     def match(self, upstream: Sequence[Endpoint], downstream: Sequence[Endpoint],
               nodes: Mapping[str, NodeTopology]) -> ServiceMatching:
         """Maximum flow from upstream to downstream services at minimum topology cost."""
+
+
+class TickLease(Protocol):
+    def acquire(self, key: str, holder: str, now: float, ttl_s: float):
+        """Claim ``key``'s lease for ``ttl_s`` seconds: a :class:`~.lease.LeaseGrant` saying
+        whether ``holder`` got it, and otherwise who holds it until when."""
+
+    def release(self, key: str, holder: str) -> None:
+        """Give the lease back (nothing if ``holder`` does not hold it)."""

@@ -228,6 +228,10 @@ class KafkaStateStore:
         return value if found else None
 
     def save(self, key: str, value: bytes) -> None:
+        self.append(key, value)
+
+    def append(self, key: str, value: bytes) -> int:
+        """Produce ``value`` under ``key``, acknowledged; the offset the broker gave it."""
         from confluent_kafka import KafkaException, Producer
 
         self._ensure_topic()
@@ -237,10 +241,13 @@ class KafkaStateStore:
                                        "allow.auto.create.topics": False,
                                        "message.timeout.ms": int(self.timeout_s * 1000)})
         failures: list[str] = []
+        offsets: list[int] = []
 
-        def on_delivery(err, _msg) -> None:
+        def on_delivery(err, msg) -> None:
             if err is not None:
                 failures.append(str(err))
+            else:
+                offsets.append(msg.offset())
 
         try:
             self._producer.produce(self.topic, key=key.encode(), value=value,
@@ -248,6 +255,52 @@ class KafkaStateStore:
             left = self._producer.flush(self.timeout_s + 1)
         except (KafkaException, BufferError) as exc:
             raise EdgeError("state", f"writing {self.topic}: {exc}") from exc
-        if left or failures:
+        if left or failures or not offsets:
             raise EdgeError("state", f"writing {self.topic}: "
                                      f"{failures[0] if failures else 'not acknowledged'}")
+        return offsets[-1]
+
+    def scan(self, key: str, start: int, through: int) -> list[tuple[int, bytes]]:
+        """The values of ``key`` from offset ``start`` up to and including ``through`` (an
+        offset this store wrote, so the scan ends once it is read), in log order."""
+        from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+        wanted, out = key.encode(), []
+        try:
+            consumer = Consumer({"bootstrap.servers": self.bootstrap,
+                                 "group.id": f"faas-etl-state-{uuid.uuid4().hex[:8]}",
+                                 "enable.auto.commit": False, "fetch.wait.max.ms": 50})
+        except KafkaException as exc:
+            raise EdgeError("state", f"reading {self.topic}: {exc}") from exc
+        try:
+            consumer.assign([TopicPartition(self.topic, 0, start)])
+            deadline = time.monotonic() + self.timeout_s
+            while time.monotonic() < deadline:
+                for msg in consumer.consume(1000, timeout=0.2):
+                    err = msg.error()
+                    if err is not None and err.code() != KafkaError._PARTITION_EOF:
+                        raise EdgeError("state", f"reading {self.topic}: {err}")
+                    if err is not None or msg.offset() > through:
+                        continue
+                    if msg.key() == wanted:
+                        out.append((msg.offset(), msg.value()))
+                    if msg.offset() == through:
+                        return out
+            raise EdgeError("state", f"reading {self.topic}: offset {through} not read within "
+                                     f"{self.timeout_s:g}s")
+        finally:
+            consumer.close()
+
+    def low_watermark(self) -> int:
+        from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+        try:
+            probe = Consumer({"bootstrap.servers": self.bootstrap,
+                              "group.id": "faas-etl-state-probe", "enable.auto.commit": False})
+            try:
+                return probe.get_watermark_offsets(TopicPartition(self.topic, 0),
+                                                   timeout=self.timeout_s)[0]
+            finally:
+                probe.close()
+        except KafkaException as exc:
+            raise EdgeError("state", f"reading {self.topic}: {exc}") from exc

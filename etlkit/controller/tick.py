@@ -12,10 +12,14 @@
   after a successful apply, the apply is reverted too, so platform and memory never disagree.
 * Every decision, hold and action carries a reason: logged, returned, and kept in the record
   (``last_tick``) that the status endpoint shows.
+* Ticks of one workflow never overlap: a tick takes the workflow's lease (:mod:`.lease`) before
+  it reads the memory and gives it back after saving; one started while another holds it
+  changes nothing and says who holds it (status ``skipped``).
 """
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -27,7 +31,9 @@ from .errors import EdgeError
 from .eventbus import NoEventBus
 from .gather import Gathered, gather, units_of
 from .planning import TickPlan, plan_tick
-from .ports import Actuator, ClusterView, EventBusPending, FunctionMetrics, Matcher, OffsetReader
+from .lease import LocalLease
+from .ports import (Actuator, ClusterView, EventBusPending, FunctionMetrics, Matcher, OffsetReader,
+                    TickLease)
 from .routing import LinkRoutes, link_routes
 from .state import Applied, ControllerRecord, StateStore
 
@@ -46,6 +52,7 @@ class Edges:
     matcher: Matcher
     store: StateStore
     bus: EventBusPending = field(default_factory=NoEventBus)
+    lease: TickLease = field(default_factory=LocalLease)
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ class TickResult:
 
     workflow: str
     at: float
-    status: str  # applied | unchanged | planned | unreachable | failed
+    status: str  # applied | unchanged | planned | skipped | unreachable | failed
     reason: str
     dry_run: bool = False
     reasons: tuple[str, ...] = ()
@@ -118,8 +125,36 @@ def _plan_dict(plan: TickPlan) -> dict:
 
 
 def run_tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: float,
-             dry_run: bool = False) -> TickResult:
-    """Run one tick for ``spec``'s workflow (see the module docstring)."""
+             dry_run: bool = False, holder: str | None = None) -> TickResult:
+    """Run one tick for ``spec``'s workflow (see the module docstring).
+
+    A real tick first takes the workflow's lease (``holder`` names this tick in it); when
+    another tick holds it, this one does nothing (status ``skipped``). A dry run changes
+    nothing, so it takes no lease.
+    """
+    if dry_run:
+        return _tick(spec, config, edges, now=now, dry_run=True)
+    holder = holder or f"tick-{uuid.uuid4().hex[:12]}"
+    try:
+        grant = edges.lease.acquire(spec.workflow, holder, now, config.lease_s)
+    except EdgeError as exc:
+        return _stop(spec.workflow, now, False, f"cannot take the tick's lease, nothing changed: {exc}")
+    if not grant.ok:
+        return _log(TickResult(spec.workflow, now, "skipped",
+                               f"another tick of {spec.workflow} is running ({grant.holder} holds "
+                               f"the lease until {grant.until:.0f}): this one changed nothing"))
+    try:
+        return _tick(spec, config, edges, now=now, dry_run=False)
+    finally:
+        try:
+            edges.lease.release(spec.workflow, holder)
+        except EdgeError as exc:  # it expires on its own
+            log.warning("%s: lease not released (%s); it expires in %gs", spec.workflow, exc,
+                        config.lease_s)
+
+
+def _tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: float,
+          dry_run: bool) -> TickResult:
     workflow = spec.workflow
     try:
         record = load_record(edges.store, workflow)
@@ -136,12 +171,14 @@ def run_tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: 
     # Replicas the platform renamed or replaced since the last tick keep their place in memory.
     bound = rebind(record.scheduler, current, {})
     plan = plan_tick(gathered, config, bound.state, interval_s=period,
-                     last_change={f: a.at for f, a in record.applied.items()}, now=now)
+                     last_change={f: a.at for f, a in record.applied.items()}, now=now,
+                     last_set={f: a.replicas for f, a in record.applied.items()})
     routes, notes = _match(spec, plan, gathered, edges.matcher)
     notes = [n for n in bound.notes if "not running yet" not in n] + notes
     actions = actions_of(plan, current)
     # "<action>: <function> because <reason>": the dashboard reads the reason after "because".
-    reasons = plan.reasons + [f"{a.describe()}: {a.function} because {a.reason}" for a in actions]
+    reasons = (_cap_reasons(spec, config) + plan.reasons
+               + [f"{a.describe()}: {a.function} because {a.reason}" for a in actions])
     base = dict(workflow=workflow, at=now, dry_run=dry_run, targets=plan.targets,
                 units=tuple(vars(u).copy() for u in plan.units),
                 measurements=tuple(m.to_dict() for m in gathered.units),
@@ -191,6 +228,21 @@ def run_tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: 
                             outcome={**outcome.to_dict(), "reverted": [a.describe() for a in undone],
                                      "revert_errors": list(errors)}))
     return _log(result)
+
+
+def _cap_reasons(spec: ScalingSpec, config: ControllerConfig) -> list[str]:
+    """One line per function whose workflow bounds the platform narrows (CE: 1..5)."""
+    cap = config.replica_cap
+    if cap is None:
+        return []
+    lines, seen = [], set()
+    for op in spec.operations:
+        if op.max_replicas > cap and op.function not in seen:
+            seen.add(op.function)
+            where = " (OpenFaaS CE allows 1..5 replicas)" if config.platform == "openfaas-ce" else ""
+            lines.append(f"{op.function}: max_replicas {op.max_replicas} lowered to {cap}, the "
+                         f"platform's most (PLATFORM_MAX_REPLICAS){where}")
+    return lines
 
 
 def _summary(actions: list, verb: str) -> str:

@@ -1,10 +1,13 @@
 """Build the controller's edges from its configuration (the only place that picks clients)."""
 from __future__ import annotations
 
-from .config import ControllerConfig
+from .config import CE_MAX_REPLICAS, ControllerConfig
 from .eventbus import JetStreamMonitor, NoEventBus
 from .gateway import FunctionMatcher, Gateway, GatewayMetrics, LocalPlatform, load_topology
-from .ports import Matcher
+from .openfaas_ce import CommunityEdition
+from .lease import FileLease, KafkaLease
+from .ports import Actuator, ClusterView, FunctionMetrics, Matcher, TickLease
+from .prometheus import PrometheusMetrics
 from .state import FileStateStore, KafkaStateStore, StateStore
 from .tick import Edges
 
@@ -21,23 +24,38 @@ class InlineMatcher:
 
 
 def build_edges(config: ControllerConfig, secrets_dir: str | None = None) -> Edges:
-    """Clients for ``config``: Kafka, the gateway, the platform (local or Kubernetes), the store,
-    the EventBus monitor (none without ``EVENTBUS_MONITOR_URL``)."""
+    """Clients for ``config``: Kafka, the gateway, the platform (local gateway, OpenFaaS CE's
+    gateway API, or Kubernetes), the gateway's metrics (its text, or Prometheus), the store,
+    the EventBus monitor (none without ``EVENTBUS_MONITOR_URL``), and the tick's lease beside the
+    memory (claims on the state topic, or a lock file in the state folder)."""
     from .kafka_offsets import KafkaOffsets
 
     gateway = Gateway.from_secrets(config.gateway_url, secrets_dir)
-    metrics = GatewayMetrics(gateway, config.metrics, config.namespace)
+    metrics: FunctionMetrics = (GatewayMetrics(gateway, config.metrics, config.namespace)
+                                if config.metrics else
+                                PrometheusMetrics(config.prometheus_url, config.namespace))
+    cluster: ClusterView
+    actuator: Actuator
     if config.platform == "local":
-        platform = LocalPlatform(gateway, metrics, load_topology(config.topology_file),
-                                 config.namespace)
-        cluster = actuator = platform
+        local = LocalPlatform(gateway, GatewayMetrics(gateway, config.metrics, config.namespace),
+                              load_topology(config.topology_file), config.namespace)
+        cluster = actuator = local
+    elif config.platform == "openfaas-ce":
+        # No Kubernetes client at all: CE runs the function under no ServiceAccount of ours.
+        ce = CommunityEdition(gateway, config.namespace, config.replica_cap or CE_MAX_REPLICAS)
+        cluster = actuator = ce
     else:
         from .kubernetes import KubernetesPlatform
 
         cluster = actuator = KubernetesPlatform.in_cluster(config.namespace)
     matcher: Matcher = FunctionMatcher(gateway) if config.matcher == "function" else InlineMatcher()
-    store: StateStore = (KafkaStateStore(config.kafka_bootstrap, config.state_topic)
-                         if config.state == "kafka" else FileStateStore(config.state_dir))
+    store: StateStore
+    lease: TickLease
+    if config.state == "kafka":
+        store = kafka_store = KafkaStateStore(config.kafka_bootstrap, config.state_topic)
+        lease = KafkaLease(kafka_store)
+    else:
+        store, lease = FileStateStore(config.state_dir), FileLease(config.state_dir)
     bus = JetStreamMonitor(config.eventbus_monitor_url) if config.eventbus_monitor_url else NoEventBus()
     return Edges(KafkaOffsets(config.kafka_bootstrap), cluster, metrics, actuator, matcher, store,
-                 bus)
+                 bus, lease)

@@ -21,6 +21,7 @@ import requests
 from ..controller.errors import EdgeError
 from ..controller.gateway import Gateway
 from ..controller.measure import MetricSamples, parse_prometheus
+from ..controller.prometheus import instant_query
 from .backend import StepRecords
 from .decide import RECORD_KINDS
 
@@ -84,16 +85,8 @@ class PrometheusRecords:
         out: StepRecords = {}
         for name, kind in SERIES.items():
             query = f'sum by (step) ({name}{{workflow="{workflow}"}})'
-            try:
-                resp = requests.get(f"{self.url}/api/v1/query", params={"query": query},
-                                    timeout=self.timeout_s)
-                result = resp.json()["data"]["result"] if resp.status_code == 200 else None
-            except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
-                raise EdgeError("prometheus", f"{query}: {type(exc).__name__}: {exc}") from exc
-            if result is None:
-                raise EdgeError("prometheus", f"{query}: HTTP {resp.status_code}")
-            for series in result:
-                step = series.get("metric", {}).get("step")
+            for labels, value in instant_query(self.url, query, self.timeout_s):
+                step = labels.get("step")
                 if step is not None:
-                    out.setdefault(step, {})[kind] = float(series["value"][1])
+                    out.setdefault(step, {})[kind] = value
         return out

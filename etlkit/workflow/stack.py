@@ -15,6 +15,13 @@ from .model import AUTOSCALER_FUNCTION, Workflow
 
 SCALE_MIN = "com.openfaas.scale.min"
 SCALE_MAX = "com.openfaas.scale.max"
+# "0" switches OpenFaaS CE's alert-driven scaling off for a function the autoscaler sizes: the
+# gateway refuses a factor outside 1..100 when it reads the function (openfaas/faas 0.27.14
+# gateway/plugin/external.go GetReplicas), and its alert handler then leaves the count alone
+# (gateway/handlers/alerthandler.go scaleService). It needs the gateway installed with
+# scaleFromZero=false (k8s/README.md): with it on, calls to the function answer 404.
+SCALE_FACTOR = "com.openfaas.scale.factor"
+ALERT_SCALING_OFF = "0"
 ROLE = "faas-etl.dev/role"
 # Handler folders from docs/contracts.md: every function under functions/, the controller apart.
 HANDLERS = {AUTOSCALER_FUNCTION: "./controller-fn"}
@@ -32,7 +39,8 @@ def _secret(reference: str | None) -> list[str]:
 def _entry(function: str, role: str, secrets: Iterable[str] = (), bounds: tuple[int, int] | None = None) -> dict[str, Any]:
     labels = {ROLE: role}
     if bounds is not None:
-        labels.update({SCALE_MIN: str(bounds[0]), SCALE_MAX: str(bounds[1])})
+        labels.update({SCALE_MIN: str(bounds[0]), SCALE_MAX: str(bounds[1]),
+                       SCALE_FACTOR: ALERT_SCALING_OFF})
     entry: dict[str, Any] = {"handler": _handler(function), "labels": labels}
     if secrets:
         entry["secrets"] = sorted(set(secrets))

@@ -65,15 +65,24 @@ LOCAL = {"PLATFORM": "local", "OPENFAAS_URL": "http://127.0.0.1:8080",
          "KAFKA_BOOTSTRAP": "127.0.0.1:9092", "TOPOLOGY_FILE": "config/topology.yml"}
 
 
-def test_platform_defaults_local_can_scale_to_zero_and_kubernetes_cannot():
+def test_platform_defaults_local_can_scale_to_zero_and_a_pod_defaults_to_openfaas_ce():
     local = ControllerConfig.from_env(LOCAL)
     assert local.scale_to_zero and local.replica_cap is None and local.startup_delay_s == 5.0
+    assert local.metrics == "http://127.0.0.1:8080/metrics"  # the local gateway serves it
     cluster = ControllerConfig.from_env({"KUBERNETES_SERVICE_HOST": "10.0.0.1",
                                          "KAFKA_BOOTSTRAP": "kafka:9092"})
-    assert cluster.platform == "kubernetes" and not cluster.scale_to_zero
-    assert cluster.replica_cap == 5  # Community Edition
+    # In a pod the gateway's API is the default: it is all CE offers, and Pro serves it too.
+    assert cluster.platform == "openfaas-ce" and not cluster.scale_to_zero
+    assert cluster.replica_cap == 5  # faas-netes MaxReplicas on CE
     assert cluster.gateway_url == "http://gateway.openfaas:8080"
-    assert cluster.metrics == "http://gateway.openfaas:8080/metrics"
+    # The gateway's /metrics is on 8082, which its Service does not expose: Prometheus instead.
+    assert cluster.metrics == "" and cluster.prometheus_url == "http://prometheus.openfaas:9090"
+    pro = ControllerConfig.from_env({"KUBERNETES_SERVICE_HOST": "10.0.0.1", "PLATFORM": "kubernetes",
+                                     "KAFKA_BOOTSTRAP": "kafka:9092"})
+    assert pro.replica_cap is None and pro.lease_s == 120.0
+
+
+CE = {"PLATFORM": "openfaas-ce", "KAFKA_BOOTSTRAP": "kafka:9092"}
 
 
 def test_policy_takes_tolerances_from_the_workflow_and_the_rest_from_the_operator():
@@ -97,8 +106,17 @@ def test_policy_takes_tolerances_from_the_workflow_and_the_rest_from_the_operato
     ({**LOCAL, "SCALING_POLICY": '{"safety": 0.5}'}, "SCALING_POLICY.safety"),
     ({**LOCAL, "SCALING_POLICY": '{"tyop": 1}'}, "SCALING_POLICY.tyop"),
     ({**LOCAL, "STARTUP_DELAY_S": "-1"}, "STARTUP_DELAY_S"),
+    ({**LOCAL, "PLATFORM": "openfaas"}, "PLATFORM"),
+    ({**CE, "SCALE_TO_ZERO": "true"}, "SCALE_TO_ZERO"),
+    ({**CE, "PLATFORM_MAX_REPLICAS": "8"}, "PLATFORM_MAX_REPLICAS"),
+    ({**CE, "PLATFORM_MAX_REPLICAS": "none"}, "PLATFORM_MAX_REPLICAS"),
+    ({**CE, "PROMETHEUS_URL": ""}, "PROMETHEUS_URL"),
+    ({**CE, "PROMETHEUS_URL": "prometheus:9090"}, "PROMETHEUS_URL"),
+    ({**LOCAL, "TICK_LEASE_S": "0"}, "TICK_LEASE_S"),
 ], ids=["no-kafka", "gateway-not-a-url", "no-topology", "bad-flag", "bad-cap", "file-no-dir",
-        "policy-not-json", "policy-rule", "policy-unknown-field", "negative-delay"])
+        "policy-not-json", "policy-rule", "policy-unknown-field", "negative-delay",
+        "unknown-platform", "ce-cannot-scale-to-zero", "ce-cap-above-5", "ce-no-cap",
+        "cluster-without-metrics", "prometheus-not-a-url", "zero-lease"])
 def test_environment_errors_name_the_variable(env, field):
     with pytest.raises(ConfigError) as err:
         ControllerConfig.from_env(env)

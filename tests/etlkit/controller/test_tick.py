@@ -228,3 +228,24 @@ def test_bounds_apply_from_the_first_tick_even_before_a_rate_is_known():
     assert len(w.platform.replicas["filter"]) == 3
     assert any("held (input rate not measured yet" in r and "set to min_replicas 3" in r
                for r in result.reasons)
+
+
+def test_a_count_reset_behind_the_controllers_back_is_set_back_on_the_next_tick(world):
+    """faas-netes sets replicas to com.openfaas.scale.min on every deploy (openfaas/faas-netes
+    0.18.17 pkg/handlers/update.go updateDeploymentSpec): the next tick finds 1 where it set 3,
+    sets 3 back and says why."""
+    world.traffic(15, produced=400, filter_rate=100, map_rate=200)
+    assert world.tick().targets["filter"] == 3
+    world.platform.calls.clear()
+    world.platform.scale("filter", 1)  # the deploy
+    world.platform.calls.clear()
+    world.traffic(15, produced=400, filter_rate=100, map_rate=200)
+    result = world.tick()
+    assert result.status == "applied"
+    assert world.platform.calls == [("scale", "filter", 3)]
+    assert any(r.startswith("scale filter 1 -> 3: filter because filter: 1 replicas desired, but "
+                            "the controller last set 3: changed outside it") for r in result.reasons)
+    # The two replicas it added are remembered, bound to the ones now running.
+    added = world.record().scheduler.operation("filter").added
+    assert len(added) == 2 and {a.service_id for a in added} <= {
+        r.id for r in world.platform.replicas["filter"]}

@@ -15,12 +15,14 @@ def test_functions_of_a_workflow(make_doc, structural):
     assert functions["autoscaler"]["handler"] == "./controller-fn"
     assert functions["map"] == {
         "handler": "./functions/map",
-        "labels": {"faas-etl.dev/role": "step", "com.openfaas.scale.min": "2", "com.openfaas.scale.max": "4"},
+        "labels": {"faas-etl.dev/role": "step", "com.openfaas.scale.min": "2", "com.openfaas.scale.max": "4",
+                   "com.openfaas.scale.factor": "0"},  # the autoscaler sizes it: CE's alerts must not
     }
     assert functions["warehouse-loader"]["secrets"] == ["warehouse-url"]
     assert functions["warehouse-loader"]["labels"]["com.openfaas.scale.max"] == "3"
     assert "secrets" not in functions["sql-source"]  # env:SHOP_DB_URL needs no secret file
     assert "com.openfaas.scale.min" not in functions["ingest"]["labels"]
+    assert "com.openfaas.scale.factor" not in functions["ingest"]["labels"]  # not scaled by us
 
 
 def test_two_steps_of_one_kind_and_two_workflows_merge(make_doc, structural):
