@@ -33,6 +33,11 @@ _FLOAT_BITS = 53
 
 def is_number(value: object) -> bool:
     """A finite real number the matchers can take exactly (not a bool, NaN or infinity)."""
+    kind = type(value)
+    if kind is int:  # the common cases first: this runs once per service
+        return True
+    if kind is float:
+        return math.isfinite(value)
     if isinstance(value, bool) or isinstance(value, np.bool_):
         return False
     if isinstance(value, (int, np.integer, Rational)):
@@ -148,6 +153,8 @@ def to_units(arrays: Sequence[np.ndarray]) -> tuple[list[np.ndarray], Fraction]:
 
 def from_units(count: int | np.integer, unit: Fraction) -> int | float:
     """``count * unit`` as an ``int`` when it is one (any size), else the nearest float."""
+    if unit.denominator == 1:  # integer units, the usual case: no Fraction arithmetic
+        return int(count) * unit.numerator
     value = int(count) * unit
     return value.numerator if value.denominator == 1 else float(value)
 

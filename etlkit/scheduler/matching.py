@@ -196,10 +196,11 @@ def match_services(upstream: Sequence[Endpoint], downstream: Sequence[Endpoint],
     else:
         pairs, costs, name = _match_per_node(upstream, downstream, up_units, down_units,
                                              nodes, algorithm)
+    priced = [(i, j, amount, costs(i, j)) for i, j, amount in pairs]
     flows = tuple(Flow(upstream[i].service_id, downstream[j].service_id,
-                       from_units(amount, unit), costs(i, j)) for i, j, amount in pairs)
-    total_flow = sum(amount for _, _, amount in pairs)
-    total_cost = sum(amount * costs(i, j) for i, j, amount in pairs)
+                       from_units(amount, unit), cost) for i, j, amount, cost in priced)
+    total_flow = sum(amount for _, _, amount, _ in priced)
+    total_cost = sum(amount * cost for _, _, amount, cost in priced)
     return ServiceMatching(flows, from_units(total_flow, unit), from_units(total_cost, unit),
                            name)
 
