@@ -10,7 +10,7 @@ import signal
 import time
 from typing import Callable
 
-from etlkit.workflow.durations import parse_duration_ms
+from etlkit.durations import parse_duration_ms
 
 from .config import ChaosConfig, ScheduledFault
 from .faults import restart_warehouse

@@ -42,7 +42,8 @@ class _Ledger:
         return np.flatnonzero((self.room[i] > 0) & (self.demand_left > 0))
 
     def result(self, algorithm: str) -> Transport:
-        return Transport.from_flow(self.flow, self.inst.costs, algorithm)
+        return Transport.from_units(self.flow, self.inst.costs, self.inst.amount_unit,
+                                    self.inst.cost_unit, algorithm)
 
 
 def greedy_pairs(supplies: ArrayLike, demands: ArrayLike, costs: ArrayLike, *,
@@ -50,7 +51,11 @@ def greedy_pairs(supplies: ArrayLike, demands: ArrayLike, costs: ArrayLike, *,
     """Cheapest remaining pair first (ties: lower upstream, then lower downstream index)."""
     ledger = _Ledger(validate_instance(supplies, demands, costs, forbidden, caps))
     rows, cols = np.nonzero(ledger.inst.capacity > 0)
-    order = np.lexsort((cols, rows, ledger.inst.costs[rows, cols]))
+    pair_costs = ledger.inst.costs[rows, cols]
+    if pair_costs.dtype == object:  # costs past int64 (lexsort takes no Python ints)
+        order = sorted(range(rows.size), key=lambda k: (pair_costs[k], rows[k], cols[k]))
+    else:
+        order = np.lexsort((cols, rows, pair_costs))
     for i, j in zip(rows[order].tolist(), cols[order].tolist()):
         ledger.ship(i, j)
     return ledger.result("greedy")

@@ -3,10 +3,16 @@
 LRR follows Beloglazov & Buyya (2012), itself Cleveland's loess reduced to one robustness pass:
 a straight line is fitted to the last k observations with tricube weights that favour the
 newest ones, refitted once with bisquare robustness weights so that a lone outlier cannot drag
-the trend, then extrapolated over the horizon (start-up delay / control period) and multiplied
-by a safety factor. Two well-known implementations get this wrong (CloudSim inverts the weights
+the trend, then extrapolated over the horizon (start-up delay / control period), clamped to the
+range the window observed, and multiplied by a safety factor. Two well-known implementations get this wrong (CloudSim inverts the weights
 and never applies them; OpenStack Neat squares them and does not clip the bisquare), so the
 tests check this one against hand-computed lines, not against them.
+
+The clamp is ours (issue 16, item 9): a step change inside the window (100 rec/s, then 200)
+tilts the line, and its extrapolation forecasts a rate the source never produced (262 rec/s
+three steps ahead), which scales out for load that does not come. A forecast within the
+window's range is one the data supports; growth beyond it is what the safety factor and the
+backlog term of the required velocity are for.
 """
 from __future__ import annotations
 
@@ -17,7 +23,8 @@ import numpy as np
 
 from .errors import SchedulerInputError, require
 
-__all__ = ["Forecaster", "lrr_forecast", "last_value_forecast", "tricube", "bisquare"]
+__all__ = ["Forecaster", "lrr_forecast", "lrr_line", "last_value_forecast", "tricube",
+           "bisquare"]
 
 # Fewer points than this leave at most one point with a non-zero tricube weight (the oldest
 # always gets 0), so no line can be fitted: the forecast falls back to the last value.
@@ -89,23 +96,50 @@ def lrr_forecast(history: Sequence[float], *, horizon: float = 1.0,
     Returns
     -------
     float
-        ``max(0, safety * (a + b * (k + horizon)))`` where ``y = a + b x`` is the robust fit on
-        ``x = 1..k``. With fewer than 3 points, ``safety * history[-1]``.
+        ``max(0, safety * clamp(a + b * (k + horizon), min(history), max(history)))`` where
+        ``y = a + b x`` is the robust fit on ``x = 1..k``. With fewer than 3 points,
+        ``safety * history[-1]``.
 
     Examples
     --------
-    >>> lrr_forecast([1.0, 2.0, 3.0, 4.0], horizon=2)
-    6.0
     >>> lrr_forecast([1, 2, 3, 4, 5, 6, 7, 108, 9, 10], horizon=1)  # the spike is ignored
     11.0
+
+    Nothing is extrapolated past what the window saw: not a step change (the line would say
+    262.6), nor a trend (6.0):
+
+    >>> lrr_forecast([100] * 5 + [200] * 5, horizon=3)
+    200.0
+    >>> lrr_forecast([1.0, 2.0, 3.0, 4.0], horizon=2)
+    4.0
 
     One robustness pass does not remove every outlier: a spike on the newest points keeps a
     large tricube weight and still pulls the line (less than it pulls a last-value forecast).
     """
     y = _validate(history, horizon, safety)
+    line = _robust_line(y)
+    if line is None:
+        return max(0.0, safety * float(y[-1]))
+    a, b = line
+    ahead = min(max(a + b * (y.size + horizon), float(y.min())), float(y.max()))
+    return max(0.0, safety * ahead)
+
+
+def lrr_line(history: Sequence[float]) -> tuple[float, float] | None:
+    """The robust line ``y = a + b x`` through ``history`` at ``x = 1..k``, as ``(a, b)``.
+
+    What :func:`lrr_forecast` extrapolates before clamping; None with fewer than 3 points.
+
+    >>> lrr_line([1.0, 2.0, 3.0, 4.0])
+    (0.0, 1.0)
+    """
+    return _robust_line(_validate(history, 0.0, 1.0))
+
+
+def _robust_line(y: np.ndarray) -> tuple[float, float] | None:
     k = y.size
     if k < _MIN_FIT_POINTS:
-        return max(0.0, safety * float(y[-1]))
+        return None
     x = np.arange(1.0, k + 1.0)
     w = tricube((x[-1] - x) / (x[-1] - x[0]))
     line = _weighted_line(x, y, w)
@@ -124,8 +158,7 @@ def lrr_forecast(history: Sequence[float], *, horizon: float = 1.0,
     refit = _weighted_line(x, y, w * delta)
     # The robustness pass may leave a single weighted point (everything else an outlier);
     # then the plain tricube fit is the better estimate.
-    a, b = refit if refit is not None else (a, b)
-    return max(0.0, safety * (a + b * (k + horizon)))
+    return refit if refit is not None else (a, b)
 
 
 def last_value_forecast(history: Sequence[float], *, horizon: float = 1.0,

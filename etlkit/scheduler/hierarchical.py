@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .errors import MatchingInputError
+from .exact import ONE
 from .topology import TopologyPath
 from .transport import Transport, validate_instance
 
@@ -65,8 +66,8 @@ def hierarchical_transport(supplies: ArrayLike, demands: ArrayLike,
     inst = validate_instance(supplies, demands, np.zeros((m, n)))
     supply_left = inst.supplies.copy()
     demand_left = inst.demands.copy()
-    flow = np.zeros((m, n))
-    costs = np.zeros((m, n))
+    flow = np.zeros((m, n), dtype=inst.capacity.dtype)
+    costs = np.zeros((m, n), dtype=np.int64)
     for level in range(depth, -1, -1):
         downs = _groups(down_paths, level)
         for key, ups in _groups(up_paths, level).items():
@@ -85,4 +86,4 @@ def hierarchical_transport(supplies: ArrayLike, demands: ArrayLike,
                 demand_left[j] -= amount
                 a += supply_left[i] <= 0
                 b += demand_left[j] <= 0
-    return Transport.from_flow(flow, costs, "hierarchical")
+    return Transport.from_units(flow, costs, inst.amount_unit, ONE, "hierarchical")

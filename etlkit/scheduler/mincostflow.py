@@ -10,6 +10,10 @@ reverse arcs (so flow already placed can be re-routed, which is what greedy matc
 3. repeat until no downstream service with demand left is reachable: the flow is maximum and,
    having only ever grown along shortest paths, of minimum cost among maximum flows.
 
+Every amount and cost is an integer (:mod:`.exact` scales fractions to a common unit), so a
+flow of 1 beside one of 10**12 is kept and costs of 10**9 and 10**9 - 1 are told apart: the
+solver compares with ``==`` and ``<``, never within a tolerance.
+
 Adding a constant to every cost adds ``constant * total flow`` to every maximum flow's cost, so
 negative costs are shifted to start at zero without changing which flow is optimal.
 """
@@ -22,19 +26,16 @@ from .transport import Transport, TransportInstance, validate_instance
 
 __all__ = ["min_cost_max_flow", "solve_instance"]
 
-_INF = np.inf
-
 
 class _Residual:
     """Residual state of one solve: what is left at each end, and per pair what can move."""
 
     def __init__(self, inst: TransportInstance) -> None:
-        self.eps = inst.amount_tolerance
         self.supply_left = inst.supplies.copy()
         self.demand_left = inst.demands.copy()
         self.forward_left = inst.capacity.copy()  # room left on i -> j
         self.flow = np.zeros_like(inst.capacity)  # room on the reverse arc j -> i
-        self.forward_open = self.forward_left > self.eps
+        self.forward_open = self.forward_left > 0
         self.reverse_open = np.zeros_like(self.forward_open)
 
     def augment(self, start: int, path: list[tuple[int, int]], end: int) -> None:
@@ -46,31 +47,35 @@ class _Residual:
         self.supply_left[start] -= amount
         self.demand_left[end] -= amount
         for k, (i, j) in enumerate(path):
-            sign = 1.0 if k % 2 == 0 else -1.0
-            self.flow[i, j] += sign * amount
-            self.forward_left[i, j] -= sign * amount
-            self.forward_open[i, j] = self.forward_left[i, j] > self.eps
-            self.reverse_open[i, j] = self.flow[i, j] > self.eps
+            signed = amount if k % 2 == 0 else -amount
+            self.flow[i, j] += signed
+            self.forward_left[i, j] -= signed
+            self.forward_open[i, j] = self.forward_left[i, j] > 0
+            self.reverse_open[i, j] = self.flow[i, j] > 0
 
 
-def _distances(res: _Residual, costs: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+def _distances(res: _Residual, costs: np.ndarray,
+               unreached: int) -> tuple[np.ndarray, np.ndarray]:
     """Shortest distances from the super-source to every upstream and downstream node.
 
     Bellman-Ford restricted to the nodes improved in the previous round; the residual network
-    of a min-cost flow has no negative cycle, so it terminates.
+    of a min-cost flow has no negative cycle, so it terminates. ``unreached`` exceeds every
+    path length and marks a node no path reaches.
     """
-    up = np.where(res.supply_left > res.eps, 0.0, _INF)
-    down = np.full(costs.shape[1], _INF)
-    active = np.flatnonzero(up == 0.0)
+    up = np.where(res.supply_left > 0, 0, unreached).astype(costs.dtype)
+    down = np.full(costs.shape[1], unreached, dtype=costs.dtype)
+    active = np.flatnonzero(up == 0)
     while active.size:
-        via = np.where(res.forward_open[active], up[active, None] + costs[active], _INF).min(0)
-        better = via < down - tol
+        via = np.where(res.forward_open[active], up[active, None] + costs[active],
+                       unreached).min(0)
+        better = via < down
         if not better.any():
             break
         down = np.where(better, via, down)
         cols = np.flatnonzero(better)
-        back = np.where(res.reverse_open[:, cols], down[cols] - costs[:, cols], _INF).min(1)
-        improved = back < up - tol
+        back = np.where(res.reverse_open[:, cols], down[cols] - costs[:, cols],
+                        unreached).min(1)
+        improved = back < up
         up = np.where(improved, back, up)
         active = np.flatnonzero(improved)
     return up, down
@@ -112,37 +117,50 @@ def _admissible_path(res: _Residual, admissible: np.ndarray, starts: np.ndarray,
     return None
 
 
+def _path_costs(inst: TransportInstance) -> tuple[np.ndarray, int]:
+    """Costs shifted to start at 0, and a length no path reaches.
+
+    A path alternates forward arcs (+cost) and reverse arcs (-cost) over at most m + n nodes,
+    so every length lies within ``(m + n) * max cost`` of 0. int64 while three times that
+    bound fits (a sum of an unreached mark and a cost stays in range), else Python ints.
+    """
+    m, n = inst.costs.shape
+    open_pairs = inst.capacity > 0
+    low = inst.costs[open_pairs].min() if open_pairs.any() else 0
+    costs = np.where(open_pairs, inst.costs - low, 0)
+    unreached = (m + n + 1) * (int(costs.max()) + 1)
+    if costs.dtype == object or 3 * unreached >= 2**63:
+        return costs.astype(object), unreached
+    return costs.astype(np.int64), unreached
+
+
 def solve_instance(inst: TransportInstance, algorithm: str = "exact") -> Transport:
     """Solve an already validated instance (see :func:`min_cost_max_flow`)."""
     m, n = inst.costs.shape
     if m == 0 or n == 0:
-        return Transport.from_flow(np.zeros((m, n)), inst.costs, algorithm)
-    open_pairs = inst.capacity > 0
-    low = float(inst.costs[open_pairs].min()) if open_pairs.any() else 0.0
-    costs = np.where(open_pairs, inst.costs - low, 0.0)
-    # Path lengths are sums of at most m + n costs; equal-length paths must compare equal.
-    tol = 1e-9 * max(1.0, float(costs.max())) * (m + n)
+        return Transport.from_units(np.zeros((m, n), dtype=np.int64), inst.costs,
+                                    inst.amount_unit, inst.cost_unit, algorithm)
+    costs, unreached = _path_costs(inst)
     res = _Residual(inst)
-    while (res.supply_left > res.eps).any() and (res.demand_left > res.eps).any():
-        up, down = _distances(res, costs, tol)
-        wanted = res.demand_left > res.eps
-        best = float(down[wanted].min()) if wanted.any() else _INF
-        if not np.isfinite(best):
+    while (res.supply_left > 0).any() and (res.demand_left > 0).any():
+        up, down = _distances(res, costs, unreached)
+        wanted = res.demand_left > 0
+        best = down[wanted].min() if wanted.any() else unreached
+        if best >= unreached:
             break  # no downstream service with demand left is reachable: the flow is maximum
-        near_up = up <= best + tol
-        near_down = down <= best + tol
-        with np.errstate(invalid="ignore"):
-            tight = np.abs(up[:, None] + costs - down[None, :]) <= tol
+        near_up = up <= best
+        near_down = down <= best
+        tight = up[:, None] + costs == down[None, :]
         admissible = tight & near_up[:, None] & near_down[None, :]
-        ends = wanted & (down <= best + tol)
+        ends = wanted & (down == best)
         while True:
-            starts = (res.supply_left > res.eps) & (up <= tol)
-            found = _admissible_path(res, admissible, starts, ends & (res.demand_left > res.eps))
+            starts = (res.supply_left > 0) & (up == 0)
+            found = _admissible_path(res, admissible, starts, ends & (res.demand_left > 0))
             if found is None:
                 break
             res.augment(*found)
-    flow = np.where(res.flow > res.eps, res.flow, 0.0)
-    return Transport.from_flow(flow, inst.costs, algorithm)
+    return Transport.from_units(res.flow, inst.costs, inst.amount_unit, inst.cost_unit,
+                                algorithm)
 
 
 def min_cost_max_flow(supplies: ArrayLike, demands: ArrayLike, costs: ArrayLike, *,
@@ -166,9 +184,10 @@ def min_cost_max_flow(supplies: ArrayLike, demands: ArrayLike, costs: ArrayLike,
     Returns
     -------
     Transport
-        ``flow`` of maximum total, and among those of minimum cost. Exact for integer inputs
-        (floats up to rounding). Ties are broken towards lower indices, so output is
-        deterministic.
+        ``flow`` of maximum total, and among those of minimum cost, found exactly: integer
+        inputs give integer flows and totals (``int``, any size); fractional ones are solved
+        in a common unit and only the reported numbers are rounded to the nearest float.
+        Ties are broken towards lower indices, so output is deterministic.
 
     Raises
     ------
@@ -181,6 +200,6 @@ def min_cost_max_flow(supplies: ArrayLike, demands: ArrayLike, costs: ArrayLike,
 
     >>> t = min_cost_max_flow([1, 1], [1, 1], [[0, 2], [2, 6]])
     >>> t.total_flow, t.total_cost
-    (2.0, 4.0)
+    (2, 4)
     """
     return solve_instance(validate_instance(supplies, demands, costs, forbidden, caps))

@@ -61,7 +61,7 @@ def topology_distance(a: TopologyPath, b: TopologyPath) -> int:
 
 
 def distance_matrix(up: Sequence[TopologyPath], down: Sequence[TopologyPath]) -> np.ndarray:
-    """Distances between every upstream path (rows) and downstream path (columns).
+    """Distances between every upstream path (rows) and downstream path (columns), as ints.
 
     Vectorised: each path prefix gets an integer id, and two paths share a prefix of length L
     exactly when their level-L ids are equal.
@@ -76,4 +76,4 @@ def distance_matrix(up: Sequence[TopologyPath], down: Sequence[TopologyPath]) ->
                             dtype=np.int64)
         still_equal &= up_ids[:, None] == down_ids[None, :]
         shared += still_equal
-    return 2.0 * (depth - shared)
+    return 2 * (depth - shared)

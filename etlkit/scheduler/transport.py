@@ -6,52 +6,69 @@ the exact solvers is the maximum total flow at the minimum cost among maximum fl
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .errors import MatchingInputError
+from .exact import ONE, exact_dot, exact_sum, from_units, is_number, number_array, to_units
 
 __all__ = ["Transport", "TransportInstance", "validate_instance", "stability"]
 
 
 @dataclass(frozen=True)
 class TransportInstance:
-    """A validated instance: float arrays, ``capacity`` 0 on forbidden pairs, inf if uncapped."""
+    """A validated instance in integer units (:mod:`.exact`): a value is ``int * unit``.
+
+    ``supplies``, ``demands`` and ``capacity`` count ``amount_unit``; ``costs`` count
+    ``cost_unit``. ``capacity[i, j]`` is the most pair (i, j) can carry: 0 on a forbidden pair
+    and never more than ``min(supplies[i], demands[j])``, so an uncapped link needs no infinity.
+    ``costs`` is 0 on pairs that can carry nothing.
+    """
 
     supplies: np.ndarray
     demands: np.ndarray
     costs: np.ndarray
     capacity: np.ndarray
-
-    @property
-    def amount_tolerance(self) -> float:
-        """Amounts below this are rounding left-overs, not flow (integer inputs leave none)."""
-        scale = max(1.0, float(self.supplies.sum()), float(self.demands.sum()))
-        return 1e-12 * scale
+    amount_unit: Fraction = ONE
+    cost_unit: Fraction = ONE
 
 
 @dataclass(frozen=True)
 class Transport:
     """A solution: ``flow[i, j]`` from upstream i to downstream j, and its totals.
 
-    ``flow`` is read-only so a result can be shared without copying.
+    Exact where the numbers are integers: ``flow`` is then an integer array and the totals are
+    ``int`` (any size); otherwise each is the float nearest the exact value. ``flow`` is
+    read-only so a result can be shared without copying.
     """
 
     flow: np.ndarray
-    total_flow: float
-    total_cost: float
+    total_flow: int | float
+    total_cost: int | float
     algorithm: str
 
     @classmethod
-    def from_flow(cls, flow: np.ndarray, costs: np.ndarray, algorithm: str) -> Transport:
-        """Freeze ``flow`` and total it; costs of pairs that carry nothing are never read."""
-        flow = np.array(flow, dtype=float)
+    def from_units(cls, flow: np.ndarray, costs: np.ndarray, amount_unit: Fraction,
+                   cost_unit: Fraction, algorithm: str) -> Transport:
+        """Total an integer ``flow`` exactly, then give every number back in its own unit.
+
+        Costs of pairs that carry nothing are never read.
+        """
+        used = flow != 0
+        total_flow = from_units(exact_sum(flow), amount_unit)
+        total_cost = from_units(exact_dot(flow[used], costs[used]), amount_unit * cost_unit)
+        if amount_unit != ONE:
+            amounts = np.zeros(flow.shape)
+            amounts[used] = [from_units(x, amount_unit) for x in flow[used]]
+            flow = amounts
+        else:
+            flow = flow.copy()
         flow.setflags(write=False)
-        used = flow > 0
-        total_cost = float((flow[used] * costs[used]).sum())
-        return cls(flow, float(flow.sum()), total_cost, algorithm)
+        return cls(flow, total_flow, total_cost, algorithm)
 
 
 def stability(total_flow: float, total_cost: float) -> float:
@@ -61,23 +78,44 @@ def stability(total_flow: float, total_cost: float) -> float:
     return total_flow / total_cost
 
 
-def _vector(values: ArrayLike, name: str) -> np.ndarray:
+def _numbers(values: ArrayLike, name: str) -> np.ndarray:
     try:
-        array = np.asarray(values, dtype=float)
+        return number_array(values)
     except (TypeError, ValueError) as exc:
-        raise MatchingInputError(name, "must be a sequence of numbers") from exc
+        raise MatchingInputError(name, "must be numbers") from exc
+
+
+def _finite(array: np.ndarray) -> np.ndarray:
+    """Mask of the entries that are finite numbers."""
+    if array.dtype.kind in "iu":
+        return np.ones(array.shape, dtype=bool)
+    if array.dtype.kind == "f":
+        return np.isfinite(array)
+    return np.vectorize(is_number, otypes=[bool])(array) if array.size else np.ones(
+        array.shape, dtype=bool)
+
+
+def _shown(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _vector(values: ArrayLike, name: str) -> np.ndarray:
+    array = _numbers(values, name)
     if array.ndim != 1:
         raise MatchingInputError(name, "must be one-dimensional", array.shape)
-    bad = np.flatnonzero(~np.isfinite(array) | (array < 0))
+    bad = np.flatnonzero(~_finite(array))
+    if not bad.size:
+        bad = np.flatnonzero(array < 0)
     if bad.size:
         i = int(bad[0])
-        raise MatchingInputError(f"{name}[{i}]", "must be finite and >= 0", float(array[i]))
+        raise MatchingInputError(f"{name}[{i}]", "must be finite and >= 0", _shown(array[i]))
     return array
 
 
-def _matrix(values: ArrayLike, name: str, shape: tuple[int, int], dtype: type) -> np.ndarray:
+def _matrix(values: ArrayLike, name: str, shape: tuple[int, int],
+            read: Callable[[ArrayLike], np.ndarray]) -> np.ndarray:
     try:
-        array = np.asarray(values, dtype=dtype)
+        array = read(values)
     except (TypeError, ValueError) as exc:
         raise MatchingInputError(name, f"must be a {shape[0]}x{shape[1]} matrix") from exc
     if array.shape != shape:
@@ -94,7 +132,7 @@ def _first_bad(mask: np.ndarray) -> tuple[int, int] | None:
 def validate_instance(supplies: ArrayLike, demands: ArrayLike, costs: ArrayLike,
                       forbidden: ArrayLike | None = None,
                       caps: ArrayLike | None = None) -> TransportInstance:
-    """Check an instance in labelled phases and return it as float arrays.
+    """Check an instance in labelled phases and return it in exact integer units.
 
     Raises
     ------
@@ -106,20 +144,38 @@ def validate_instance(supplies: ArrayLike, demands: ArrayLike, costs: ArrayLike,
     s = _vector(supplies, "supplies")
     d = _vector(demands, "demands")
     shape = (s.size, d.size)
-    # Phase 2: masks and caps have the instance's shape and sane values.
+    # Phase 2: masks and caps have the instance's shape and sane values (inf: no cap).
     blocked = (np.zeros(shape, dtype=bool) if forbidden is None
-               else _matrix(forbidden, "forbidden", shape, bool))
-    cap = (np.full(shape, np.inf) if caps is None else _matrix(caps, "caps", shape, float))
-    culprit = _first_bad(np.isnan(cap) | (cap < 0))
-    if culprit is not None:
-        raise MatchingInputError(f"caps[{culprit[0]}, {culprit[1]}]",
-                                 "must be >= 0 (inf for no cap)", float(cap[culprit]))
+               else _matrix(forbidden, "forbidden", shape, lambda v: np.asarray(v, dtype=bool)))
+    cap = (None if caps is None else _matrix(caps, "caps", shape, number_array))
+    capped = np.zeros(shape, dtype=bool)
+    if cap is not None:
+        capped = _finite(cap)
+        uncapped = np.array([x == np.inf for x in cap.ravel()], dtype=bool).reshape(shape) \
+            if cap.dtype == object else np.isposinf(cap)
+        culprit = _first_bad(~capped & ~uncapped)
+        if culprit is None:
+            culprit = _first_bad(capped & (np.where(capped, cap, 0) < 0))
+        if culprit is not None:
+            raise MatchingInputError(f"caps[{culprit[0]}, {culprit[1]}]",
+                                     "must be >= 0 (inf for no cap)", _shown(cap[culprit]))
+        blocked = blocked | (capped & (np.where(capped, cap, 0) == 0))
     # Phase 3: every pair that may carry flow has a finite cost (forbidden ones are ignored).
-    c = _matrix(costs, "costs", shape, float)
-    open_pairs = ~blocked & (cap > 0)
-    culprit = _first_bad(open_pairs & ~np.isfinite(c))
+    c = _matrix(costs, "costs", shape, number_array)
+    open_pairs = ~blocked
+    culprit = _first_bad(open_pairs & ~_finite(c))
     if culprit is not None:
         raise MatchingInputError(f"costs[{culprit[0]}, {culprit[1]}]",
-                                 "must be finite on an allowed pair", float(c[culprit]))
-    c = np.where(open_pairs, c, 0.0)
-    return TransportInstance(s, d, c, np.where(open_pairs, cap, 0.0))
+                                 "must be finite on an allowed pair", _shown(c[culprit]))
+    # Phase 4: amounts in one integer unit, costs in another; a pair carries at most what
+    # both of its ends can, so a cap only ever lowers that.
+    (s, d, cap_values), amount_unit = to_units(
+        [s, d, cap[capped & open_pairs] if cap is not None else np.zeros(0, dtype=np.int64)])
+    capacity = np.minimum.outer(s, d)
+    if cap is not None:
+        capacity[capped & open_pairs] = np.minimum(capacity[capped & open_pairs], cap_values)
+    capacity[~open_pairs] = 0
+    (open_costs,), cost_unit = to_units([c[open_pairs]])
+    cost_ints = np.zeros(shape, dtype=open_costs.dtype)
+    cost_ints[open_pairs] = open_costs
+    return TransportInstance(s, d, cost_ints, capacity, amount_unit, cost_unit)

@@ -2,7 +2,7 @@
 
 Params::
 
-    {"window": "1m",                    # window size: a duration, or a number of seconds
+    {"window": "1m",                    # window size: a duration with its unit (30s, 1m, 1h)
      "group_by": ["country"],           # group fields (dotted paths; default: one global group)
      "aggregations": {"orders": {"count": "*"},       # name: {op: field}; count "*" counts records
                       "revenue": {"sum": "amount"}},  # ops: count sum min max avg

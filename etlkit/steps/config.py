@@ -1,21 +1,18 @@
 """Reading a step's plain-dict config into typed values, with errors that name field and rule.
 
 Every step parser reads its params through a :class:`ConfigReader`, so errors look alike
-(``steps[2].params.window: must be a positive number of seconds``) and unknown keys (typos) are
+(``steps[2].params.window: expected a duration like '30s' (...), got 60``) and unknown keys (typos) are
 refused instead of silently ignored.
 """
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping
 from typing import Any, Callable, TypeVar
 
+from ..durations import DURATION_RULE, parse_duration_ms
 from .expressions import ParseError
 
 T = TypeVar("T")
-_DURATION = re.compile(r"([0-9]+)(ms|s|m|h|d)")
-_UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _MISSING: Any = object()
 
 
@@ -89,27 +86,20 @@ class ConfigReader:
         return value
 
     def duration_ms(self, name: str, *, positive: bool, default: Any = _MISSING) -> Any:
-        """A duration, returned in milliseconds: a number of seconds (``90``, ``0.25``) or text
-        with a unit (``250ms``, ``30s``, ``1m``, ``2h``, ``1d``) as workflows write durations."""
+        """A duration with its unit (``250ms``, ``30s``, ``1m``, ``2h``, ``1d``), in milliseconds.
+
+        The rule of every workflow duration (:mod:`etlkit.durations`): a bare number is refused,
+        since ``window: 60`` could mean seconds or milliseconds.
+        """
         value = self._get(name, default)
         if value is default and default is not _MISSING:
             return value
-        rule = (f"must be a {'positive' if positive else 'non-negative'} number of seconds "
-                f"or a duration like '30s'")
-        if isinstance(value, str):
-            match = _DURATION.fullmatch(value.strip())
-            if match is None:
-                raise ConfigError(self.at(name), rule)
-            millis = int(match.group(1)) * _UNIT_MS[match.group(2)]
-        elif type(value) in (int, float) and math.isfinite(value):
-            millis = value * 1000
-            if millis != int(millis):
-                raise ConfigError(self.at(name), rule + " (whole milliseconds)")
-            millis = int(millis)
-        else:
-            raise ConfigError(self.at(name), rule)
-        if millis < 0 or (positive and millis == 0):
-            raise ConfigError(self.at(name), rule)
+        try:
+            millis = parse_duration_ms(value)
+        except ValueError:
+            raise ConfigError(self.at(name), f"{DURATION_RULE}, got {value!r}") from None
+        if positive and millis == 0:
+            raise ConfigError(self.at(name), f"must be more than 0, got {value!r}")
         return millis
 
     def text_list(self, name: str, default: Any = _MISSING, *, non_empty: bool = True) -> Any:

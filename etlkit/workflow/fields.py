@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Collection, Iterator, Mapping
 
-from .durations import parse_duration_ms
+from ..durations import parse_duration_ms
 from .errors import FieldError
 from .yaml_doc import ROOT, child_path
 

@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import Any, Mapping
 
 from . import invocation, names
-from .durations import duration_text, go_duration
+from ..durations import duration_text, go_duration
 from .model import AUTOSCALER_FUNCTION, TOPIC_TIMESTAMP_TYPE, Source, Workflow
 
 ARGO_DIR = PurePosixPath("argo-events")

@@ -7,10 +7,22 @@
 (0 same host, 2 same zone, 4 same region, 6 otherwise). Answers 200 with
 ``{"algorithm", "total_flow", "total_cost", "stability", "flows": [[up, down, amount, cost]]}``
 (maximum flow, then minimum cost; deterministic; stability null when the cost is 0), or 400 naming the field that broke a rule.
+
+Numbers are exact both ways: the body is read by the exact reader (an integer of any size stays
+an int, a number a double cannot hold a Decimal) and never passed through float(), the matching
+is solved in integers, and integer amounts and totals are written as integers, so velocities
+and totals past 2**53 come back digit for digit.
 """
+from decimal import Decimal
+
 from .etlkit.http import BadRequest, json_response, parse_json_body
 from .etlkit.scheduler import (ALGORITHMS, Endpoint, MatchingInputError, NodeTopology,
                                ObservationError, match_services)
+
+
+def _is_number(value):
+    # What parse_json_body gives for a JSON number: int, float or Decimal (bool is not one).
+    return not isinstance(value, bool) and isinstance(value, (int, float, Decimal))
 
 
 def _list(doc, key, required=True):
@@ -29,9 +41,9 @@ def _endpoints(doc, key):
             if not isinstance(item.get(field), kind) or not item[field]:
                 raise BadRequest(f"{key}[{k}].{field}: required, a non-empty string")
         velocity = item.get("velocity")
-        if isinstance(velocity, bool) or not isinstance(velocity, (int, float)):
+        if not _is_number(velocity):
             raise BadRequest(f"{key}[{k}].velocity: required, a number of records/s")
-        out.append(Endpoint(item["service_id"], item["node"], float(velocity)))
+        out.append(Endpoint(item["service_id"], item["node"], velocity))
     return out
 
 
@@ -75,9 +87,9 @@ def handle(event, context):
         forbidden = frozenset((u, d) for u, d in _pairs(doc, "forbidden", 2))
         caps = {}
         for k, (u, d, cap) in enumerate(_pairs(doc, "caps", 3)):
-            if isinstance(cap, bool) or not isinstance(cap, (int, float)):
+            if not _is_number(cap):
                 raise BadRequest(f"caps[{k}][2]: must be a number of records/s")
-            caps[(u, d)] = float(cap)
+            caps[(u, d)] = cap
         matching = match_services(upstream, downstream, nodes, algorithm=algorithm,
                                   forbidden=forbidden, caps=caps or None)
     except BadRequest as exc:

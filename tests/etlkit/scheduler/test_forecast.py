@@ -1,9 +1,13 @@
-"""LRR forecast: exact on known trends, robust to outliers one pass can catch, validated."""
+"""LRR forecast: the robust line is exact on known trends and ignores outliers one pass can
+catch; the forecast never leaves the window's observed range; inputs are validated."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etlkit.scheduler.errors import SchedulerInputError
-from etlkit.scheduler.forecast import bisquare, last_value_forecast, lrr_forecast, tricube
+from etlkit.scheduler.forecast import (bisquare, last_value_forecast, lrr_forecast, lrr_line,
+                                       tricube)
 
 
 @pytest.mark.parametrize(
@@ -16,16 +20,54 @@ from etlkit.scheduler.forecast import bisquare, last_value_forecast, lrr_forecas
         pytest.param(30.0, 2.0, 25, 0.5, id="long-window-fractional-horizon"),
     ],
 )
-def test_lrr_extrapolates_an_exact_line(intercept, slope, k, horizon):
+def test_the_robust_line_recovers_an_exact_line(intercept, slope, k, horizon):
     x = np.arange(1, k + 1)
-    history = intercept + slope * x
+    a, b = lrr_line(intercept + slope * x)
     expected = intercept + slope * (k + horizon)
-    assert lrr_forecast(history, horizon=horizon) == pytest.approx(expected, rel=1e-12)
+    assert a + b * (k + horizon) == pytest.approx(expected, rel=1e-12)
 
 
-def test_safety_factor_multiplies_the_extrapolation():
+@pytest.mark.parametrize(
+    ("history", "horizon", "forecast"),
+    [
+        # The line through this window says 262.6 three steps ahead (what main forecast).
+        pytest.param([100.0] * 5 + [200.0] * 5, 3.0, 200.0, id="step-up-stops-at-the-max"),
+        pytest.param([200.0] * 5 + [100.0] * 5, 3.0, 100.0, id="step-down-stops-at-the-min"),
+        pytest.param([100.0] * 8 + [200.0] * 2, 1.0, 200.0, id="late-step-up"),
+        pytest.param([10.0, 20.0, 30.0, 40.0], 1.0, 40.0, id="rising-trend-stops-at-newest"),
+        pytest.param([50.0, 40.0, 30.0, 20.0, 10.0], 5.0, 10.0,
+                     id="falling-trend-stops-at-newest"),
+    ],
+)
+def test_the_forecast_stays_within_the_windows_range(history, horizon, forecast):
+    # Issue 16 item 9: a step change tilts the line; extrapolated, it forecasts a rate the
+    # source never produced. The forecast is clamped to [min, max] of the window.
+    assert lrr_forecast(history, horizon=horizon) == forecast
+    a, b = lrr_line(history)
+    unclamped = a + b * (len(history) + horizon)
+    assert not min(history) <= unclamped <= max(history)  # the clamp is what acted
+
+
+def test_a_forecast_inside_the_range_is_the_line_itself():
+    history = [30.0, 10.0, 30.0, 10.0, 30.0, 10.0, 30.0, 10.0, 30.0, 25.0]
+    a, b = lrr_line(history)
+    line = a + b * 11.0
+    assert 10.0 < line < 30.0
+    assert lrr_forecast(history, horizon=1) == pytest.approx(line, rel=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(history=st.lists(st.floats(0.0, 1e9), min_size=1, max_size=25),
+       horizon=st.floats(0.0, 20.0), safety=st.floats(0.5, 3.0))
+def test_the_forecast_never_leaves_the_observed_range(history, horizon, safety):
+    forecast = lrr_forecast(history, horizon=horizon, safety=safety)
+    assert safety * min(history) <= forecast * (1 + 1e-12)
+    assert forecast <= safety * max(history) * (1 + 1e-12)
+
+
+def test_safety_factor_multiplies_the_clamped_forecast():
     history = [10.0, 20.0, 30.0, 40.0]
-    assert lrr_forecast(history, horizon=1, safety=1.2) == pytest.approx(1.2 * 50.0)
+    assert lrr_forecast(history, horizon=1, safety=1.2) == pytest.approx(1.2 * 40.0)
 
 
 @pytest.mark.parametrize("position", [0, 1, 2, 7], ids=["oldest", "second", "third", "eighth"])
@@ -59,9 +101,9 @@ def test_noisy_trend_is_recovered_within_the_noise():
     x = np.arange(1, 11)
     errors = []
     for _ in range(200):
-        history = 500.0 + 20.0 * x + rng.normal(0.0, 10.0, size=10)
-        errors.append(lrr_forecast(history, horizon=3) - (500.0 + 20.0 * 13))
-    assert abs(np.mean(errors)) < 5.0  # unbiased on a straight trend
+        a, b = lrr_line(500.0 + 20.0 * x + rng.normal(0.0, 10.0, size=10))
+        errors.append(a + b * 13 - (500.0 + 20.0 * 13))
+    assert abs(np.mean(errors)) < 5.0  # the line is unbiased on a straight trend
 
 
 def test_a_constant_window_forecasts_the_constant():
@@ -75,7 +117,7 @@ def test_median_residual_zero_keeps_the_points_on_the_line_and_drops_the_rest():
 
 
 def test_a_falling_trend_never_forecasts_a_negative_rate():
-    assert lrr_forecast([50.0, 40.0, 30.0, 20.0, 10.0], horizon=5) == 0.0
+    assert lrr_forecast([50.0, 40.0, 30.0, 20.0, 0.0], horizon=5) == 0.0
 
 
 @pytest.mark.parametrize("history", [[3.0], [3.0, 9.0]], ids=["one-point", "two-points"])

@@ -1,6 +1,10 @@
 """Exact min-cost max-flow: hand-solved instances, validation, and networkx as an oracle."""
+from decimal import Decimal
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devstack.evaluation.oracle import networkx_min_cost_max_flow
 from etlkit.scheduler.errors import MatchingInputError
@@ -119,3 +123,77 @@ def test_equal_flow_and_cost_to_networkx(seed):
     oracle = networkx_min_cost_max_flow(supplies, demands, costs, forbidden, caps)
     assert_feasible(ours, supplies, demands, forbidden, caps)
     assert (ours.total_flow, ours.total_cost) == (oracle.total_flow, oracle.total_cost)
+
+
+# Issue 16 item 9: exact for integer velocities up to 1e12 and costs up to 1e9.
+
+def test_a_velocity_of_one_beside_1e12_is_matched():
+    # main dropped any flow below 1e-12 of the total: the 1 -> 1 pair shipped nothing.
+    result = min_cost_max_flow([10**12, 1], [10**12, 1], [[0, 5], [5, 0]])
+    np.testing.assert_array_equal(result.flow, [[10**12, 0], [0, 1]])
+    assert result.total_flow == 10**12 + 1 and type(result.total_flow) is int
+    assert result.total_cost == 0
+
+
+def test_costs_near_1e9_that_differ_by_one_are_told_apart():
+    # main treated costs within 1e-9 * max cost * (m + n) = 4 as a tie and took 1e9.
+    result = min_cost_max_flow([2], [1, 1, 1], [[0, 10**9, 10**9 - 1]])
+    np.testing.assert_array_equal(result.flow, [[1, 0, 1]])
+    assert result.total_cost == 10**9 - 1
+
+
+def test_totals_past_2_to_the_53_are_exact_integers():
+    # A cost of 1e9 on 2**70 records/s: the total needs 100 bits, a float holds 53.
+    supplies, demands = [2**70, 3], [2**70 + 1, 5]
+    costs = [[10**9, 10**9 - 1], [7, 10**9]]
+    result = min_cost_max_flow(supplies, demands, costs)
+    np.testing.assert_array_equal(result.flow, [[2**70 - 5, 5], [3, 0]])
+    assert result.total_flow == 2**70 + 3
+    assert result.total_cost == (2**70 - 5) * 10**9 + 5 * (10**9 - 1) + 3 * 7
+
+
+def test_decimal_velocities_are_solved_in_tenths_exactly():
+    # What the exact JSON reader gives for a number a double cannot hold: no rounding left-over.
+    result = min_cost_max_flow([Decimal("0.1"), Decimal("0.2")], [Decimal("0.3")], [[1], [2]])
+    assert result.total_flow == 0.3
+    np.testing.assert_array_equal(result.flow, [[0.1], [0.2]])
+    assert result.total_cost == 0.5
+
+
+def test_fractional_costs_far_apart_in_magnitude_are_still_ordered():
+    # 1e9 + 0.5 vs 1e9 + 0.25: a float difference of 0.25 at 1e9, now compared as integers.
+    result = min_cost_max_flow([1], [1, 1], [[1e9 + 0.5, 1e9 + 0.25]])
+    np.testing.assert_array_equal(result.flow, [[0, 1]])
+    assert result.total_cost == 1e9 + 0.25
+
+
+velocity = st.one_of(st.integers(0, 10), st.integers(0, 10**12))
+cost = st.one_of(st.integers(-10, 10), st.integers(-(10**9), 10**9))
+
+
+@st.composite
+def integer_instances(draw):
+    m, n = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    supplies = draw(st.lists(velocity, min_size=m, max_size=m))
+    demands = draw(st.lists(velocity, min_size=n, max_size=n))
+    costs = np.array(draw(st.lists(cost, min_size=m * n, max_size=m * n)),
+                     dtype=np.int64).reshape(m, n)
+    forbidden = np.array(draw(st.lists(st.booleans(), min_size=m * n, max_size=m * n)),
+                         dtype=bool).reshape(m, n)
+    caps = np.array(draw(st.lists(st.one_of(st.just(INF), velocity), min_size=m * n,
+                                  max_size=m * n)), dtype=object).reshape(m, n)
+    return supplies, demands, costs, forbidden, caps
+
+
+@settings(max_examples=150, deadline=None)
+@given(integer_instances())
+def test_equal_flow_and_cost_to_networkx_up_to_1e12_and_1e9(instance):
+    supplies, demands, costs, forbidden, caps = instance
+    ours = min_cost_max_flow(supplies, demands, costs, forbidden=forbidden, caps=caps)
+    oracle = networkx_min_cost_max_flow(supplies, demands, costs, forbidden, caps)
+    flow = ours.flow.astype(object)  # Python ints: the checks below must not round either
+    assert (flow >= 0).all() and not flow[forbidden].any()
+    assert all(flow.sum(axis=1) <= supplies) and all(flow.sum(axis=0) <= demands)
+    assert all(f <= c for f, c in zip(flow.ravel(), caps.ravel()))
+    assert (ours.total_flow, ours.total_cost) == (oracle.total_flow, oracle.total_cost)
+    assert ours.total_cost == sum(int(f) * int(c) for f, c in zip(flow.ravel(), costs.ravel()))

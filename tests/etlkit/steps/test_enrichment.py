@@ -118,7 +118,7 @@ def test_lookup_string_is_a_file_keyed_like_the_join_field():
     pytest.param({"on": "id", "lookup": "c.csv", "prefix": "p_", "into": "c"}, "params.into",
                  "cannot be combined with prefix", id="prefix-and-into"),
     pytest.param({"on": "id", "lookup": "c.csv", "refresh": "soon"}, "params.refresh",
-                 "must be a positive number of seconds or a duration", id="bad-refresh"),
+                 "expected a duration like '30s'", id="bad-refresh"),
     pytest.param({"on": "id", "lookup": "c.csv", "fields": "name"}, "params.fields",
                  "must be a non-empty list", id="fields-not-a-list"),
     pytest.param({"on": "id", "lookup": "c.csv", "True": 1}, "params.True", "is not a known setting",

@@ -17,7 +17,7 @@ def test_the_four_kinds():
     pytest.param("map", {"derive": {"m": "n * 10"}}, [{"n": 1, "m": 10}, {"n": 2, "m": 20}], id="map"),
     pytest.param("enrich", {"on": "n", "lookup": "t.csv", "fields": ["name"]},
                  [{"n": 1, "name": "one"}, {"n": 2, "name": None}], id="enrich"),
-    pytest.param("aggregate", {"window": 1, "aggregations": {"c": {"count": "*"}}}, [], id="aggregate"),
+    pytest.param("aggregate", {"window": "1s", "aggregations": {"c": {"count": "*"}}}, [], id="aggregate"),
 ])
 def test_run_step_dispatches_by_kind(kind, params, emitted):
     records = [Record(value={"n": 1}, timestamp=10), Record(value={"n": 2}, timestamp=20)]

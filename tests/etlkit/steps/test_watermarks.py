@@ -313,7 +313,7 @@ _partition_times = st.lists(st.integers(0, 120_000), max_size=25).map(sorted)
 @given(st.lists(_partition_times, min_size=1, max_size=4), st.randoms(use_true_random=False),
        st.integers(1, 6))
 def test_any_interleaving_of_in_order_partitions_gives_the_same_windows(times, rng, size):
-    config = AggregateConfig.from_dict({**PARAMS, "window": "10s", "allowed_lateness": 0})
+    config = AggregateConfig.from_dict({**PARAMS, "window": "10s", "allowed_lateness": "0s"})
     by_partition = {p: [Record(value={"k": "a", "t": t}, key=f"{p}-{i}", partition=p)
                         for i, t in enumerate(ts)] for p, ts in enumerate(times)}
     queues = {p: batches_of(records, size) for p, records in by_partition.items()}

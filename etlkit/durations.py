@@ -2,6 +2,9 @@
 
 Workflows say ``30s`` rather than a bare number so a reader never has to guess the unit; Argo
 Events wants Go duration text (``time.ParseDuration``: no ``d`` unit), so both directions live here.
+The one rule for every duration a workflow holds: its own fields (``timeout``, ``interval``)
+and its steps' params (``window``, ``allowed_lateness``, ``refresh``) alike (issue 17, item 8:
+a step used to read ``window: 30`` as 30 s where the workflow refused ``timeout: 30``).
 """
 from __future__ import annotations
 
