@@ -35,6 +35,7 @@ already applied (its identity is in the state) changes nothing and is answered `
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -125,30 +126,56 @@ def _aggregations(items: Any, where: str, taken: set[str]) -> tuple[Aggregation,
 def run_aggregate(config: AggregateConfig, records: Sequence[Record], state: Any, *, step: str,
                   now_ms: int, flush: bool = False, identity: str | None = None,
                   partition: int | None = None, partitions: int | None = None,
-                  end: bool = False) -> StepOutcome:
+                  end: bool = False, lane: bool = False) -> StepOutcome:
     """Fold a batch into the windows of ``state`` (a dict from a previous outcome, or None).
 
-    The outcome's ``state`` is the new state to persist (a :class:`~.windows.Checkpoint`: a
-    dict that also says which windows the batch changed); the input ``state`` is not modified.
+    The outcome's ``state`` is the new state to persist (a :meth:`WindowState.to_dict` dict);
+    the input ``state`` is not modified.
 
     The batch is the input of one invocation: ``identity`` (applied at most once: a batch already
     in the state emits nothing), from ``partition`` (default: its first record's) of a topic of
     ``partitions`` partitions (None: the partitions seen count), at processing time ``now_ms``;
     ``end``: it was that partition's last batch. ``flush=True`` emits every open window after
     the batch, whatever the partitions' progress.
+
+    ``lane=True``: ``state`` holds every partition's progress but only ``partition``'s partial
+    windows (what a state store hands one replica), and nothing is closed: the outcome's state
+    says in ``"due"`` what :func:`settle_aggregate` should close with every lane in hand
+    (None: nothing; ``"all"``: the run is over). Such a lane raises
+    :class:`~.windows.CloseFirst` when the run was over before its batch.
     """
-    windows = WindowState.resume(state, config)
+    windows = WindowState.from_dict(state, config, lane=lane)
     if partition is None and records:
         partition = records[0].partition
     if identity is not None and windows.applied(identity, partition):
-        return StepOutcome((), (), StepCounters(0, 0, 0, 0, 0, duplicate=1), windows.checkpoint())
+        return StepOutcome((), (), StepCounters(0, 0, 0, 0, 0, duplicate=1), state)
     emitted = windows.begin(now_ms, partitions, partition)
-    dead = each_record(records, step, now_ms, lambda record: emitted.extend(windows.absorb(record)))
+    dead = each_record(records, step, now_ms, windows.absorb)
     if end:
-        emitted.extend(windows.end(partition))
-    if flush:
-        emitted.extend(windows.flush())
+        windows.end(partition)
     if identity is not None:
         windows.remember(identity, partition)
+    if lane:
+        windows.mark_lane(partition)
+        data = windows.to_dict()
+        due = windows.due
+        data["due"] = "all" if due == math.inf else due
+    else:
+        emitted += windows.settle()
+        if flush:
+            emitted += windows.flush()
+        data = windows.to_dict()
     return outcome_of(len(records), emitted, dead, 0, through=len(records) - len(dead),
-                      state=windows.checkpoint())
+                      state=data)
+
+
+def settle_aggregate(config: AggregateConfig, state: Any, *, now_ms: int,
+                     partition: int | None = None, partitions: int | None = None,
+                     flush: bool = False) -> tuple[list[Record], dict[str, Any]]:
+    """Close what every lane's progress allows (``state`` holds every partition's partials):
+    (the window results, in window start then key order; the state left)."""
+    windows = WindowState.from_dict(state, config)
+    emitted = windows.settle(now_ms, partitions, partition)
+    if flush:
+        emitted += windows.flush()
+    return emitted, windows.to_dict()
