@@ -3,7 +3,8 @@ PostgreSQL (a cluster: a pod's root filesystem is read-only and replicas run on 
 
 ``STATE_URL`` is ``sqlite:///path`` or ``postgresql://user@host:port/db`` (read by
 etlkit/warehouse/url.py ``parse_database_url``; a password comes from the OpenFaaS secret
-``state-password`` when the URL has none). Both hold the same rows and follow the same rules.
+``warehouse-password`` when the URL has none: in a cluster the state lives on the warehouse's
+PostgreSQL, as the same role). Both hold the same rows and follow the same rules.
 
 Why lanes: an invocation carries one batch of one input partition, and the partials and
 progress of that partition (its *lane*, see etlkit/steps/windows.py) are all it changes. So an
@@ -47,11 +48,10 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from .outrecord import OutRecord, json_bytes, out_record
 from .paths import run_dir
 from .steps.windows import CloseFirst
-from .warehouse.url import PostgresTarget, parse_database_url
+from .warehouse.url import WAREHOUSE_PASSWORD_SECRET, PostgresTarget, parse_database_url
 
 MOVED = json.dumps("moved: this state is kept in tables agg_head, agg_lane and agg_window by a "
                    "newer etlkit (etlkit/state_store.py)")
-STATE_PASSWORD_SECRET = "state-password"
 _EMISSION, _LANE = 0, 1  # outbox kinds: window results first, so a lane's end marker follows them
 
 
@@ -423,7 +423,7 @@ class _Postgres:
 
         self._connection = LazyPostgresConnection(
             target, application_name="faas-etl-aggregate",
-            password=lambda: target.password or read_secret(STATE_PASSWORD_SECRET))
+            password=lambda: target.password or read_secret(WAREHOUSE_PASSWORD_SECRET))
         self._ready = False
 
     def _conn(self) -> Any:
