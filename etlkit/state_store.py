@@ -15,9 +15,10 @@ merges, and runs only when a lane's watermark passed an open window or the run i
 window, not once per call. On SQLite every transaction takes the one database write lock
 (``BEGIN IMMEDIATE``): the same rules, one writer at a time, on one host.
 
-Nothing is produced inside a transaction. What an invocation or a settling emits is written to
-``agg_outbox`` in the same transaction as the state it follows from, then produced, then deleted
-once Kafka acknowledged it; a call answers 200 only when its entries are gone. A call that failed
+Nothing is produced inside a transaction that holds window state. What an invocation or a
+settling emits is written to ``agg_outbox`` in the same transaction as the state it follows from,
+then produced, then deleted once Kafka acknowledged it (on PostgreSQL under a lock on those
+outbox rows only, so two replicas do not both produce an entry); a call answers 200 only when its entries are gone. A call that failed
 after its commit is retried: its batch is then a duplicate, and it produces the entries left,
 with their batch ids (the lane's from the input identity, a settling's from the step and its
 emission number in the head row), so a consumer drops what it had. Settling marks the windows
@@ -235,16 +236,23 @@ class StateStore:
 
     def _drain(self, name: str, produce: Produce) -> None:
         """Produce every entry queued for ``name`` (this call's and any a failed call left),
-        deleting each once Kafka acknowledged it."""
+        deleting each once Kafka acknowledged it.
+
+        On PostgreSQL the entries are claimed (``FOR UPDATE``) for the produce: a replica
+        draining at the same time waits, then finds them gone, instead of producing them a
+        second time (harmless, the batch ids are the same, but a cost for every consumer); and
+        what it queued after them still follows them on the topic. SQLite's one write lock
+        would stop every lane for the produce: there two replicas may both produce an entry."""
         db = self._db
-        for number, body in db.all("SELECT id, body FROM agg_outbox WHERE name = ? "
-                                   "ORDER BY kind, id", (name,)):
-            entry = _entry_of(body)
-            ends = entry.end_partitions
-            produce(list(entry.records), entry.origin, end=bool(ends),
-                    end_partitions={topic: tuple(parts) for topic, parts in ends.items()}
-                    if ends else None)
-            db.run("DELETE FROM agg_outbox WHERE id = ?", (number,))
+        with db.draining():
+            for number, body in db.all("SELECT id, body FROM agg_outbox WHERE name = ? "
+                                       "ORDER BY kind, id" + db.update, (name,)):
+                entry = _entry_of(body)
+                ends = entry.end_partitions
+                produce(list(entry.records), entry.origin, end=bool(ends),
+                        end_partitions={topic: tuple(parts) for topic, parts in ends.items()}
+                        if ends else None)
+                db.run("DELETE FROM agg_outbox WHERE id = ?", (number,))
 
     # -- reading -----------------------------------------------------------------------------
     def snapshot(self, name: str) -> dict[str, Any] | None:
@@ -346,6 +354,9 @@ class _Sqlite:
                 self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    def draining(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()  # each delete commits by itself
 
     def one(self, sql: str, args: tuple) -> Any:
         return self._conn.execute(sql, args).fetchone()
@@ -453,6 +464,9 @@ class _Postgres:
     def transaction(self) -> Iterator[None]:
         with self._conn().transaction():
             yield
+
+    def draining(self) -> contextlib.AbstractContextManager[None]:
+        return self.transaction()
 
     @staticmethod
     def _sql(sql: str) -> str:
