@@ -46,6 +46,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from .http import exact_number
 from .outrecord import OutRecord, json_bytes, out_record
 from .paths import run_dir
 from .steps.windows import CloseFirst
@@ -179,7 +180,9 @@ class StateStore:
         else:
             rows = db.all("SELECT body FROM agg_window WHERE name = ? AND part = ? "
                           "ORDER BY start, gkey", (name, lane))
-        state["windows"] = [json.loads(body) for body, in rows]
+        # A sum of Decimals (numbers a double cannot hold) keeps its digits: json_bytes wrote
+        # them, exact_number reads them back as a Decimal (and every other number as a float).
+        state["windows"] = [json.loads(body, parse_float=exact_number) for body, in rows]
         return state
 
     def _oldest_start_ends_by(self, name: str, watermark: int,

@@ -20,7 +20,7 @@ from .http import BadRequest, error_response, json_response, parse_json_body
 from .metrics import count_records
 from .outrecord import OutRecord, json_bytes, out_record
 from .steps import (ConfigError, DeadLetter, LookupUnavailable, Record, StateError,
-                    StepOutcome, run_step_on_events)
+                    StepCounters, StepOutcome, run_step_on_events)
 from .steps.argo_event import batch_end, is_batch_event
 from .steps.record import SOURCE_HEADER
 from .wire import BATCH_HEADER, ProduceBatches
@@ -203,9 +203,9 @@ def _run_in_lane(state: "StateStore", inv: Invocation, name: str, events: tuple,
     def config() -> Any:
         return parse_step_config("aggregate", inv.step.get("params") or {}, "step.params")
 
-    def settle(whole: Any) -> tuple[list[Record], Any]:
-        return settle_aggregate(config(), whole, now_ms=now_ms, partition=inv.partition,
-                                partitions=partitions)
+    def settle(whole: Any) -> tuple[list[Record | DeadLetter], Any]:
+        return settle_aggregate(config(), whole, now_ms=now_ms, step=name,
+                                partition=inv.partition, partitions=partitions)
 
     def lane_entry(outcome: StepOutcome) -> Entry:
         ended = None
@@ -213,10 +213,12 @@ def _run_in_lane(state: "StateStore", inv: Invocation, name: str, events: tuple,
             ended = {_topic(inv.step, "output"): (inv.partition,)}
         return Entry(output_origin(inv, name), outputs_of(outcome, inv.step), ended)
 
-    def emission_entry(results: list[Record], number: int) -> Entry:
+    def emission_entry(results: list[Record | DeadLetter], number: int) -> Entry:
         # The n-th settling of this step: the same batch ids whichever replica produces it.
-        return Entry(f"{inv.workflow}/{name}/windows/{number}",
-                     records_out(results, _topic(inv.step, "output")))
+        closed = StepOutcome(tuple(r for r in results if type(r) is Record),
+                             tuple(r for r in results if type(r) is DeadLetter),
+                             StepCounters(0, 0, 0, 0, 0), None)
+        return Entry(f"{inv.workflow}/{name}/windows/{number}", outputs_of(closed, inv.step))
 
     outcome, settled = state.invoke(
         f"{inv.workflow}/{name}", inv.partition,
@@ -226,9 +228,10 @@ def _run_in_lane(state: "StateStore", inv: Invocation, name: str, events: tuple,
         settle=settle, lane_entry=lane_entry, emission_entry=emission_entry,
         window_ms=lambda: config().window_ms, produce=produce)
     # The windows this call settled are what it emitted (another replica's call may settle
-    # the windows this one's records went into).
-    return StepOutcome(tuple(settled), outcome.dead_letters,
-                       replace(outcome.counters, emitted=len(settled)), outcome.state)
+    # the windows this one's records went into); a window that failed is a dead letter.
+    results = tuple(r for r in settled if type(r) is Record)
+    return StepOutcome(results, outcome.dead_letters + tuple(r for r in settled if type(r) is DeadLetter),
+                       replace(outcome.counters, emitted=len(results)), outcome.state)
 
 
 def _produce_outcome(produce: ProduceBatches, outcome: StepOutcome, inv: Invocation,

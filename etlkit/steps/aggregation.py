@@ -36,15 +36,15 @@ already applied (its identity is in the state) changes nothing and is answered `
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 from .accumulators import OPS
 from .config import ConfigError, ConfigReader, field_path
 from .fieldpaths import Path
-from .outcome import StepCounters, StepOutcome, each_record, outcome_of
+from .outcome import DeadLetter, StepCounters, StepOutcome, each_record, outcome_of
 from .record import Record
-from .windows import RESULT_FIELDS, WindowState
+from .windows import RESULT_FIELDS, Emitted, WindowFailure, WindowState
 
 DEFAULT_MAX_OPEN_WINDOWS = 100_000
 DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000  # why this long: see the module docstring
@@ -155,27 +155,41 @@ def run_aggregate(config: AggregateConfig, records: Sequence[Record], state: Any
         windows.end(partition)
     if identity is not None:
         windows.remember(identity, partition)
+    failed = failed_windows(emitted, step, now_ms)
     if lane:
         windows.mark_lane(partition)
         data = windows.to_dict()
         due = windows.due
         data["due"] = "all" if due == math.inf else due
     else:
-        emitted += windows.settle()
-        if flush:
-            emitted += windows.flush()
+        closed = windows.settle() + (windows.flush() if flush else [])
+        failed += failed_windows(closed, step, now_ms)
+        emitted += closed
         data = windows.to_dict()
-    return outcome_of(len(records), emitted, dead, 0, through=len(records) - len(dead),
-                      state=data)
+    outcome = outcome_of(len(records), [r for r in emitted if type(r) is Record], dead, 0,
+                         through=len(records) - len(dead), state=data)
+    # A failed window is a dead letter beside the input's, not counted with them: the counters
+    # balance the input records (in = out + filtered + dead_lettered).
+    return replace(outcome, dead_letters=outcome.dead_letters + tuple(failed)) if failed else outcome
 
 
-def settle_aggregate(config: AggregateConfig, state: Any, *, now_ms: int,
+def failed_windows(closed: Sequence[Emitted], step: str, now_ms: int) -> list[DeadLetter]:
+    """The dead letters of the windows in ``closed`` whose result could not be written, each
+    naming its window (key: the window id) and why."""
+    return [DeadLetter(step, item.reason, item.value, None, item.window_id, now_ms)
+            for item in closed if type(item) is WindowFailure]
+
+
+def settle_aggregate(config: AggregateConfig, state: Any, *, now_ms: int, step: str = "aggregate",
                      partition: int | None = None, partitions: int | None = None,
-                     flush: bool = False) -> tuple[list[Record], dict[str, Any]]:
+                     flush: bool = False) -> tuple[list[Record | DeadLetter], dict[str, Any]]:
     """Close what every lane's progress allows (``state`` holds every partition's partials):
-    (the window results, in window start then key order; the state left)."""
+    (the window results, in window start then key order, a window whose result cannot be
+    written a :class:`DeadLetter` in its place; the state left)."""
     windows = WindowState.from_dict(state, config)
     emitted = windows.settle(now_ms, partitions, partition)
     if flush:
         emitted += windows.flush()
-    return emitted, windows.to_dict()
+    failed = iter(failed_windows(emitted, step, now_ms))
+    return [next(failed) if type(item) is WindowFailure else item for item in emitted], \
+        windows.to_dict()

@@ -52,8 +52,9 @@ import heapq
 import json
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 from .accumulators import KINDS
 from .event_time import event_time_ms
@@ -189,7 +190,7 @@ class WindowState:
         return math.inf if self._over else self._watermark
 
     def begin(self, now_ms: int, partitions: int | None = None,
-              partition: int | None = None) -> list[Record]:
+              partition: int | None = None) -> list[Emitted]:
         """Start an invocation at processing time ``now_ms``, its input from ``partition`` of a
         topic with ``partitions`` partitions (None: count only the partitions seen); return the
         windows emitted because the run was over (every partition ended or idle) before it.
@@ -213,7 +214,7 @@ class WindowState:
         return []
 
     def settle(self, now_ms: int | None = None, partitions: int | None = None,
-               partition: int | None = None) -> list[Record]:
+               partition: int | None = None) -> list[Emitted]:
         """Close what the partitions' progress allows at ``now_ms`` (the invocation's
         ``partition`` active): the windows the watermark passed, or every window when the run
         is over (then a new run starts). Partials of one window are merged in partition order."""
@@ -342,7 +343,7 @@ class WindowState:
         highs = [part.high for part in parts.values() if part.high is not None]
         return (max(highs) - self.config.allowed_lateness_ms if highs else None), None, None
 
-    def _end_run(self) -> list[Record]:
+    def _end_run(self) -> list[Emitted]:
         """Every partition ended (or is idle): emit every window, and expect a new run."""
         highs = [part.high for part in self._parts.values() if part.high is not None]
         emitted = self._close(None)
@@ -423,7 +424,7 @@ class WindowState:
                 else:
                     self._advance()
 
-    def flush(self) -> list[Record]:
+    def flush(self) -> list[Emitted]:
         """Close and return every open window, for the end of a bounded input.
 
         The watermark is unchanged: a record that arrives later for a flushed window starts a
@@ -466,11 +467,11 @@ class WindowState:
             updated.append(new)
         return updated
 
-    def _close(self, watermark: int | None) -> list[Record]:
+    def _close(self, watermark: int | None) -> list[Emitted]:
         if self.lane:
             raise RuntimeError("a lane closes no window: a state store settles every lane")
         size = self.config.window_ms
-        emitted: list[Record] = []
+        emitted: list[Emitted] = []
         while self._starts and (watermark is None or self._starts[0] + size <= watermark):
             start = heapq.heappop(self._starts)
             group = self._windows.pop(start)
@@ -491,15 +492,32 @@ class WindowState:
     def _merged(self, left: list[Any], right: list[Any]) -> list[Any]:
         return [_MERGE[a.op](x, y) for a, x, y in zip(self.config.aggregations, left, right)]
 
-    def _result(self, window: _Window) -> Record:
+    def _overflowed(self, window: _Window) -> str | None:
+        """Why ``window``'s merged result cannot be written (None: it can). Each partition's
+        partial is finite (:meth:`_added` refuses a record that would make it not), but two
+        finite float sums can add up past the largest double: a result of inf is not a total."""
+        for aggregation, acc in zip(self.config.aggregations, window.acc):
+            if aggregation.op in ("sum", "avg"):
+                total = acc[0] if type(acc) is list else acc
+                if type(total) is float and not math.isfinite(total):
+                    return (f"aggregation {aggregation.name}: window "
+                            f"{window_identity(window.key, window.start)}: the partials of its "
+                            f"input partitions add up past the largest float")
+        return None
+
+    def _result(self, window: _Window) -> Record | WindowFailure:
         config = self.config
+        reason = self._overflowed(window)
         end = window.start + config.window_ms
         window_id = window_identity(window.key, window.start)
         out = WorkingCopy(dict(zip(RESULT_FIELDS, (window_id, window.start, end))))
         for path, value in zip(config.group_by, window.key):
             out.set(path, value)
         for aggregation, acc in zip(config.aggregations, window.acc):
-            out.root[aggregation.name] = KINDS[aggregation.op].result(acc)
+            out.root[aggregation.name] = KINDS[aggregation.op].result(acc) if reason is None else (
+                acc if aggregation.op not in ("sum", "avg") else None)
+        if reason is not None:  # a dead letter: the window, its sums unknown, and why
+            return WindowFailure(window_id, out.root, reason)
         # Stamped inside the window it summarises (Flink's "max timestamp"), so results can be
         # re-aggregated into larger windows downstream.
         stamp = end - 1
@@ -632,20 +650,33 @@ def _integer(data: dict[str, Any], name: str, where: str) -> int | None:
     return value
 
 
-def _merge_optional(pick: Any) -> Any:
-    return lambda x, y: x if y is None else y if x is None else pick(x, y)
+def _merge_rule(op: str) -> Any:
+    """How two partials of one window combine, by accumulators.py's own folds: a sum, min or
+    max partial is one value, folded into the other as a record's value would be (so their
+    number rules, Decimal included, hold for the merge too; a partial with no value yet is
+    null); counts add up; avg adds its [sum, count] pair part by part."""
+    if op == "count":
+        return lambda x, y: x + y
+    if op == "avg":
+        add = KINDS["sum"].add
+        return lambda x, y: [add(x[0], y[0]), x[1] + y[1]]
+    fold = KINDS[op].add
+    return lambda x, y: x if y is None else fold(x, y)
 
 
-# How two partials of one window combine: count and avg add up, sum adds (a partial with no
-# value yet is null), min/max keep the extreme. The accumulators' shapes are those of
-# accumulators.py (avg: [sum, count]).
-_MERGE = {
-    "count": lambda x, y: x + y,
-    "sum": _merge_optional(lambda x, y: x + y),
-    "min": _merge_optional(min),
-    "max": _merge_optional(max),
-    "avg": lambda x, y: [x[0] + y[0], x[1] + y[1]],
-}
+_MERGE = {op: _merge_rule(op) for op in KINDS}
+
+
+@dataclass(frozen=True)
+class WindowFailure:
+    """A window whose result cannot be written (``reason``): a dead letter, not an output.
+    ``value``: the result's fields, the aggregations that failed null."""
+
+    window_id: str
+    value: dict[str, Any]
+    reason: str
+
+Emitted = Union[Record, WindowFailure]  # what closing a window gives
 
 _NEW: Any = object()  # marks a window not yet in the state
 _ALL_ENDED: Any = object()  # the watermark once every partition's input is over: +infinity
@@ -712,7 +743,8 @@ def _number_at(record: Record, name: str, path: tuple[str, ...]) -> Any:
     kind = type(value)
     if value is None:
         return None
-    if kind is int or (kind is float and math.isfinite(value)):
+    if kind is int or (kind is float and math.isfinite(value)) or (
+            kind is Decimal and value.is_finite()):  # etlkit.http reads a long number so
         return value
     raise RecordError(f"aggregation {name}: field {'.'.join(path)} is {type_name(value)}, "
                       f"expected a finite number")

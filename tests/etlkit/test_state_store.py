@@ -276,3 +276,42 @@ def test_state_url_errors_name_the_setting():
         open_state_store("mysql://x/y")
     with pytest.raises(ValueError, match="STATE_URL: sqlite:///:memory: would give each replica"):
         open_state_store("sqlite:///:memory:")
+
+
+def test_the_last_partitions_end_marker_closes_every_window_through_the_store(url, tmp_path):
+    # No flush on the invocation path: an input's end is the end marker of each partition's
+    # last batch (Invocation.end, etlkit/steps/argo_event.py batch_end). Windows the watermark
+    # has not passed (lateness 2 min, the input spans one) stay open until the last partition
+    # ends; its call then settles every window through the store, and a new run starts empty.
+    name = f"per-k-{uuid.uuid4().hex[:8]}"
+    store, log = open_state_store(url), tmp_path / "log.jsonl"
+    produce = Recorder(log)
+    for p in range(PARTITIONS - 1):
+        event = _event(p, 0, [(p, {"k": "a", "t": START + p, "v": 1})], end=True)
+        assert call(store, event, produce, name=name)[1]["emitted"] == 0
+    assert consumed([log]) == {} and len(store.snapshot(f"w/{name}")["windows"]) == PARTITIONS - 1
+    last = _event(PARTITIONS - 1, 0, [(9, {"k": "b", "t": START + MINUTE, "v": 2})], end=True)
+    status, answer = call(store, last, produce, name=name)
+    assert status == 200 and answer["emitted"] == 2
+    assert {w: r["n"] for w, r in consumed([log]).items()} == {
+        f"a/{START}": PARTITIONS - 1, f"b/{START + MINUTE}": 1}
+    after = store.snapshot(f"w/{name}")
+    assert after["windows"] == [] and not any(p["ended"] for p in after["partitions"])
+    assert store.pending(f"w/{name}") == 0
+
+
+def test_a_window_whose_partials_overflow_is_dead_lettered_by_the_settling_call(tmp_path):
+    name = f"per-k-{uuid.uuid4().hex[:8]}"
+    store, log = StateStore.sqlite(tmp_path / "state.db"), tmp_path / "log.jsonl"
+    produce = Recorder(log)
+    for p in range(PARTITIONS):
+        status, answer = call(store, _event(p, 0, [(p, {"k": "a", "t": START, "v": 1.5e308})],
+                                            end=True), produce, name=name)
+        assert status == 200
+    assert consumed([log]) == {} and answer["emitted"] == 0
+    letters = [entry["value"] for line in log.read_text().splitlines()
+               if (message := json.loads(line))["topic"] == "dlq"
+               for entry in unbatch(message["value"].encode(), message["headers"])[1]]
+    assert [(d["key"], d["reason"]) for d in letters] == [(f"a/{START}", (
+        f"aggregation total: window a/{START}: the partials of its input partitions add up past "
+        f"the largest float"))]

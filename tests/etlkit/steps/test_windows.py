@@ -2,6 +2,7 @@
 nothing; settling merges the partials in partition order; a state of version 2 (one
 accumulator over every partition) is read as partition 0's partials."""
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -82,3 +83,51 @@ def test_a_version_2_state_is_read_as_partition_0s_partials():
                             partitions=2, end=True)
     assert [r.value["n"] for r in outcome.records] == [4]
     assert outcome.records[0].value["s"] == 10
+
+
+def _two_lanes_ended(first, second):
+    """Partition 0's and 1's batches (each its partition's last) in lanes: the state to settle."""
+    state = lane(batch(0, *first), None, 0, end=True).state
+    return lane(batch(1, *second), state, 1, end=True).state
+
+
+def test_partials_that_add_up_past_the_largest_float_are_a_dead_letter_naming_the_window():
+    # Each partition's sum is finite (a record that would overflow one is refused on its own);
+    # merged, group A's is not: its window is a dead letter, B's is written as usual.
+    state = _two_lanes_ended([(1_000, "A", 1.5e308), (2_000, "B", 1)],
+                             [(3_000, "A", 1.5e308), (4_000, "B", 2)])
+    closed, left = settle_aggregate(CONFIG, state, now_ms=9, step="per-g", partitions=2)
+    dead, result = closed
+    assert result.key == "B/0" and result.value["s"] == 3
+    assert (dead.step, dead.key, dead.at) == ("per-g", "A/0", 9)
+    assert dead.reason == ("aggregation s: window A/0: the partials of its input partitions add "
+                           "up past the largest float")
+    assert {k: dead.payload[k] for k in ("window_id", "n", "s", "mean", "low", "high")} == {
+        "window_id": "A/0", "n": 2, "s": None, "mean": None, "low": 1.5e308, "high": 1.5e308}
+    assert left["windows"] == []  # closed all the same: nothing left to fail again
+
+
+def test_the_whole_state_dead_letters_an_overflowing_window_beside_the_records_dead_letters():
+    records = batch(0, (1_000, "A", 1.5e308), (2_000, "A", "x")) + batch(1, (3_000, "A", 1.5e308))
+    outcome = run_aggregate(CONFIG, records, None, step="s", now_ms=0, partition=0, partitions=2,
+                            flush=True)
+    assert outcome.records == ()
+    assert [d.key for d in outcome.dead_letters] == ["0-1", "A/0"]
+    # The counters balance the input: the window's dead letter is not one of its records.
+    assert (outcome.counters.in_, outcome.counters.out, outcome.counters.dead_lettered) == (3, 2, 1)
+
+
+def test_decimal_partials_merge_exactly():
+    # etlkit.http reads a number a double cannot hold as a Decimal; the merge folds partials by
+    # the accumulators' own rules, so the digits survive it (as floats, 0.1 + 0.2 is not 0.3).
+    # Kept to 28 digits, the default Decimal context's: the bounded exact sums of wider ones
+    # are accumulators.py's (branch s7-decimal), which this merge then follows.
+    big = Decimal("12345678901234567890.12345678")
+    windows = WindowState(CONFIG)
+    windows.begin(0, 2, 0)
+    for record in batch(0, (1_000, "A", big), (2_000, "A", Decimal("0.1"))) + batch(
+            1, (3_000, "A", big), (4_000, "A", Decimal("0.2"))):
+        windows.absorb(record)
+    [result] = windows.flush()
+    assert result.value["s"] == Decimal("24691357802469135780.54691356")
+    assert (result.value["low"], result.value["high"], result.value["n"]) == (Decimal("0.1"), big, 4)
