@@ -225,14 +225,17 @@ class StateStore:
             key = item["partition"]
             if before.get(key) != item and (lanes is None or key in lanes):
                 db.upsert_lane(name, key, _text(item))
-        old_windows = {} if old is None else {_window_key(w): w for w in old["windows"]}
+        # Matched by a cheap key (repr keeps true, 1 and 1.0 apart, as the stored JSON key
+        # does); the stored key text is written only for the windows that changed or went: a
+        # call sees every open partial of its lane, and most of them are unchanged.
+        old_windows = {} if old is None else {_match_key(w): w for w in old["windows"]}
         seen = set()
         for item in new["windows"]:
-            key = _window_key(item)
+            key = _match_key(item)
             seen.add(key)
             if old_windows.get(key) != item:
-                db.upsert_window(name, key, _text(item))
-        gone = [(name, *key) for key in old_windows if key not in seen]
+                db.upsert_window(name, _window_key(item), _text(item))
+        gone = [(name, *_window_key(item)) for key, item in old_windows.items() if key not in seen]
         if gone:
             db.many("DELETE FROM agg_window WHERE name = ? AND part = ? AND start = ? AND gkey = ?",
                     gone)
@@ -282,6 +285,10 @@ def _empty_lane(lane: int) -> str:
     """A lane row before its first write (rolled back with it unless the lane wrote)."""
     return _text({"partition": lane, "high": None, "seen_at": None, "first": None,
                   "ended": False, "watermark": None, "applied": []})
+
+
+def _match_key(item: Mapping[str, Any]) -> tuple[int, int, str]:
+    return item.get("partition", 0), item["start"], repr(item["key"])
 
 
 def _window_key(item: Mapping[str, Any]) -> tuple[int, int, str]:
