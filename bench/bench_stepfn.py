@@ -135,7 +135,7 @@ class Steps:
         if kind == "enrich":
             options["lookup"] = lambda spec: self.lookup
         if kind == "aggregate":  # a fresh store each run: the windows start empty
-            options["state"] = StateStore(pathlib.Path(tempfile.mkdtemp(dir=self.folder)) / "state.db")
+            options["state"] = StateStore.sqlite(pathlib.Path(tempfile.mkdtemp(dir=self.folder)) / "state.db")
         total = 0
         for body in self.bodies[kind]:
             answer = handle_step(body, kind, NOW_MS, produce, **options)

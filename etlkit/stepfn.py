@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from .http import BadRequest, error_response, json_response, parse_json_body
 from .metrics import count_records
 from .outrecord import OutRecord, json_bytes, out_record
 from .steps import (ConfigError, DeadLetter, LookupUnavailable, Record, StateError,
-                    StepOutcome, run_step_on_events)
+                    StepCounters, StepOutcome, run_step_on_events)
 from .steps.argo_event import batch_end, is_batch_event
 from .steps.record import SOURCE_HEADER
 from .wire import BATCH_HEADER, ProduceBatches
@@ -156,7 +156,8 @@ def handle_step(body: bytes, kind: str, now_ms: int, produce: ProduceBatches, *,
     the enrich step's lookup table from the step spec. ``partition_count``: the partitions of a
     topic (kafka_io.partition_count), for the aggregate's per-partition watermark.
     """
-    from .kafka_io import DeliveryError  # the only I/O error this layer turns into an answer
+    from .kafka_io import DeliveryError  # the I/O errors this layer turns into answers
+    from .state_store import StateUnavailable
 
     try:
         inv = parse_invocation(body, kind)
@@ -167,18 +168,16 @@ def handle_step(body: bytes, kind: str, now_ms: int, produce: ProduceBatches, *,
             outcome = run_step_on_events(inv.step, events, None, now_ms, lookup=table)
             _produce_outcome(produce, outcome, inv, name)
         else:
-            with state.locked(f"{inv.workflow}/{name}") as (previous, save):
-                outcome = run_step_on_events(inv.step, events, previous, now_ms, lookup=table,
-                                             identity=inv.identity, end=inv.end,
-                                             partition_count=partition_count)
-                _produce_outcome(produce, outcome, inv, name)
-                save(outcome.state)
+            outcome = _run_in_lane(state, inv, name, events, now_ms, table, produce,
+                                   partition_count)
     except BadRequest as exc:
         return error_response(exc)
     except (ConfigError, StateError) as exc:
         return json_response(400, {"error": str(exc)})
     except LookupUnavailable as exc:
         return json_response(503, {"error": f"lookup: {exc}"})
+    except StateUnavailable as exc:
+        return json_response(503, {"error": str(exc)})
     except DeliveryError as exc:
         return json_response(503, {"error": f"kafka: {exc}"})
     # Counted only now that Kafka acknowledged everything: a retried call is not counted twice.
@@ -186,6 +185,53 @@ def handle_step(body: bytes, kind: str, now_ms: int, produce: ProduceBatches, *,
     count_records(inv.workflow, name, outcome.counters.as_dict(),
                   lag_s=None if newest is None else max(0.0, (now_ms - newest) / 1000.0))
     return json_response(200, outcome.counters.as_dict())
+
+
+def _run_in_lane(state: "StateStore", inv: Invocation, name: str, events: tuple, now_ms: int,
+                 table: Any, produce: ProduceBatches,
+                 partition_count: Callable[[str], int | None] | None) -> StepOutcome:
+    """A stateful step (the aggregate): its input partition's lane of the shared state, the
+    windows it made due settled, everything produced from the store's outbox."""
+    from .state_store import Entry
+    from .steps.aggregation import settle_aggregate
+    from .steps.registry import parse_step_config
+
+    topic = inv.event.get("topic") if isinstance(inv.event, dict) else None
+    partitions = (partition_count(topic) if partition_count is not None and isinstance(topic, str)
+                  and topic else None)
+
+    def config() -> Any:
+        return parse_step_config("aggregate", inv.step.get("params") or {}, "step.params")
+
+    def settle(whole: Any) -> tuple[list[Record | DeadLetter], Any]:
+        return settle_aggregate(config(), whole, now_ms=now_ms, step=name,
+                                partition=inv.partition, partitions=partitions)
+
+    def lane_entry(outcome: StepOutcome) -> Entry:
+        ended = None
+        if inv.end and inv.partition is not None:
+            ended = {_topic(inv.step, "output"): (inv.partition,)}
+        return Entry(output_origin(inv, name), outputs_of(outcome, inv.step), ended)
+
+    def emission_entry(results: list[Record | DeadLetter], number: int) -> Entry:
+        # The n-th settling of this step: the same batch ids whichever replica produces it.
+        closed = StepOutcome(tuple(r for r in results if type(r) is Record),
+                             tuple(r for r in results if type(r) is DeadLetter),
+                             StepCounters(0, 0, 0, 0, 0), None)
+        return Entry(f"{inv.workflow}/{name}/windows/{number}", outputs_of(closed, inv.step))
+
+    outcome, settled = state.invoke(
+        f"{inv.workflow}/{name}", inv.partition,
+        run=lambda previous: run_step_on_events(
+            inv.step, events, previous, now_ms, lookup=table, identity=inv.identity, end=inv.end,
+            partition_count=partition_count, lane=True),
+        settle=settle, lane_entry=lane_entry, emission_entry=emission_entry,
+        window_ms=lambda: config().window_ms, produce=produce)
+    # The windows this call settled are what it emitted (another replica's call may settle
+    # the windows this one's records went into); a window that failed is a dead letter.
+    results = tuple(r for r in settled if type(r) is Record)
+    return StepOutcome(results, outcome.dead_letters + tuple(r for r in settled if type(r) is DeadLetter),
+                       replace(outcome.counters, emitted=len(results)), outcome.state)
 
 
 def _produce_outcome(produce: ProduceBatches, outcome: StepOutcome, inv: Invocation,

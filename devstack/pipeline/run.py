@@ -28,7 +28,7 @@ import pathlib
 import time
 from typing import Any, Callable, Mapping, Sequence
 
-from etlkit.state_store import StateStore
+from etlkit.state_store import open_state_store
 from etlkit.steps.aggregation import AggregateConfig
 from etlkit.steps.windows import WindowState
 from etlkit.workflow import Workflow, names
@@ -303,25 +303,25 @@ class WorkflowRun:
         return [(s, AggregateConfig.from_dict(thaw(s.params), f"steps.{s.name}.params"))
                 for s in self.workflow.steps if s.kind == "aggregate"]
 
-    def _state_path(self) -> pathlib.Path:
+    def _state_url(self) -> str:
         """Where the functions keep step state: LocalStack's STATE_URL, unless extra_env moved it."""
-        url = self.stack.extra_env.get("STATE_URL", f"sqlite:///{self.stack.run_dir / 'step-state.db'}")
-        if not url.startswith("sqlite:///"):
-            raise RunError(f"STATE_URL: only sqlite:///<path> is read back, got {url!r}")
-        return pathlib.Path(url[len("sqlite:///"):])
+        return self.stack.extra_env.get("STATE_URL", f"sqlite:///{self.stack.run_dir / 'step-state.db'}")
 
     def open_counts(self) -> dict[str, int]:
         """Per aggregate step with a count "*" result, the records held in windows still open."""
         plans = {p.name: p for p in step_plans(self.workflow)}
-        store = StateStore(self._state_path())
+        store = open_state_store(self._state_url())
         out = {}
-        for step, config in self._aggregates():
-            field = plans[step.name].count_field
-            if field is None:
-                continue
-            with store.locked(f"{self.workflow.name}/{step.name}") as (state, _save):
+        try:
+            for step, config in self._aggregates():
+                field = plans[step.name].count_field
+                if field is None:
+                    continue
+                state = store.snapshot(f"{self.workflow.name}/{step.name}")
                 held = WindowState.from_dict(state, config).flush()
-            out[step.name] = sum(r.value.get(field, 0) for r in held)
+                out[step.name] = sum(r.value.get(field, 0) for r in held)
+        finally:
+            store.close()
         return out
 
     # -- replay -----------------------------------------------------------------------------

@@ -35,15 +35,16 @@ already applied (its identity is in the state) changes nothing and is answered `
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 from .accumulators import OPS
 from .config import ConfigError, ConfigReader, field_path
 from .fieldpaths import Path
-from .outcome import StepCounters, StepOutcome, each_record, outcome_of
+from .outcome import DeadLetter, StepCounters, StepOutcome, each_record, outcome_of
 from .record import Record
-from .windows import RESULT_FIELDS, WindowState
+from .windows import RESULT_FIELDS, Emitted, WindowFailure, WindowState
 
 DEFAULT_MAX_OPEN_WINDOWS = 100_000
 DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000  # why this long: see the module docstring
@@ -125,30 +126,70 @@ def _aggregations(items: Any, where: str, taken: set[str]) -> tuple[Aggregation,
 def run_aggregate(config: AggregateConfig, records: Sequence[Record], state: Any, *, step: str,
                   now_ms: int, flush: bool = False, identity: str | None = None,
                   partition: int | None = None, partitions: int | None = None,
-                  end: bool = False) -> StepOutcome:
+                  end: bool = False, lane: bool = False) -> StepOutcome:
     """Fold a batch into the windows of ``state`` (a dict from a previous outcome, or None).
 
-    The outcome's ``state`` is the new state to persist (a :class:`~.windows.Checkpoint`: a
-    dict that also says which windows the batch changed); the input ``state`` is not modified.
+    The outcome's ``state`` is the new state to persist (a :meth:`WindowState.to_dict` dict);
+    the input ``state`` is not modified.
 
     The batch is the input of one invocation: ``identity`` (applied at most once: a batch already
     in the state emits nothing), from ``partition`` (default: its first record's) of a topic of
     ``partitions`` partitions (None: the partitions seen count), at processing time ``now_ms``;
     ``end``: it was that partition's last batch. ``flush=True`` emits every open window after
     the batch, whatever the partitions' progress.
+
+    ``lane=True``: ``state`` holds every partition's progress but only ``partition``'s partial
+    windows (what a state store hands one replica), and nothing is closed: the outcome's state
+    says in ``"due"`` what :func:`settle_aggregate` should close with every lane in hand
+    (None: nothing; ``"all"``: the run is over). Such a lane raises
+    :class:`~.windows.CloseFirst` when the run was over before its batch.
     """
-    windows = WindowState.resume(state, config)
+    windows = WindowState.from_dict(state, config, lane=lane)
     if partition is None and records:
         partition = records[0].partition
     if identity is not None and windows.applied(identity, partition):
-        return StepOutcome((), (), StepCounters(0, 0, 0, 0, 0, duplicate=1), windows.checkpoint())
+        return StepOutcome((), (), StepCounters(0, 0, 0, 0, 0, duplicate=1), state)
     emitted = windows.begin(now_ms, partitions, partition)
-    dead = each_record(records, step, now_ms, lambda record: emitted.extend(windows.absorb(record)))
+    dead = each_record(records, step, now_ms, windows.absorb)
     if end:
-        emitted.extend(windows.end(partition))
-    if flush:
-        emitted.extend(windows.flush())
+        windows.end(partition)
     if identity is not None:
         windows.remember(identity, partition)
-    return outcome_of(len(records), emitted, dead, 0, through=len(records) - len(dead),
-                      state=windows.checkpoint())
+    failed = failed_windows(emitted, step, now_ms)
+    if lane:
+        windows.mark_lane(partition)
+        data = windows.to_dict()
+        due = windows.due
+        data["due"] = "all" if due == math.inf else due
+    else:
+        closed = windows.settle() + (windows.flush() if flush else [])
+        failed += failed_windows(closed, step, now_ms)
+        emitted += closed
+        data = windows.to_dict()
+    outcome = outcome_of(len(records), [r for r in emitted if type(r) is Record], dead, 0,
+                         through=len(records) - len(dead), state=data)
+    # A failed window is a dead letter beside the input's, not counted with them: the counters
+    # balance the input records (in = out + filtered + dead_lettered).
+    return replace(outcome, dead_letters=outcome.dead_letters + tuple(failed)) if failed else outcome
+
+
+def failed_windows(closed: Sequence[Emitted], step: str, now_ms: int) -> list[DeadLetter]:
+    """The dead letters of the windows in ``closed`` whose result could not be written, each
+    naming its window (key: the window id) and why."""
+    return [DeadLetter(step, item.reason, item.value, None, item.window_id, now_ms)
+            for item in closed if type(item) is WindowFailure]
+
+
+def settle_aggregate(config: AggregateConfig, state: Any, *, now_ms: int, step: str = "aggregate",
+                     partition: int | None = None, partitions: int | None = None,
+                     flush: bool = False) -> tuple[list[Record | DeadLetter], dict[str, Any]]:
+    """Close what every lane's progress allows (``state`` holds every partition's partials):
+    (the window results, in window start then key order, a window whose result cannot be
+    written a :class:`DeadLetter` in its place; the state left)."""
+    windows = WindowState.from_dict(state, config)
+    emitted = windows.settle(now_ms, partitions, partition)
+    if flush:
+        emitted += windows.flush()
+    failed = iter(failed_windows(emitted, step, now_ms))
+    return [next(failed) if type(item) is WindowFailure else item for item in emitted], \
+        windows.to_dict()

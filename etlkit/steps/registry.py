@@ -48,6 +48,8 @@ class StepContext:
     partition: int | None = None
     end: bool = False
     partition_count: Callable[[str], int | None] | None = None
+    # The aggregate runs one partition's lane of a shared state (etlkit/state_store.py).
+    lane: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ def _aggregate(config: AggregateConfig, records: Sequence[Record],
     partitions = count(context.topic) if count is not None and context.topic else None
     return run_aggregate(config, records, context.state, step=context.step, now_ms=context.now_ms,
                          flush=context.flush, identity=context.identity,
-                         partition=context.partition, partitions=partitions, end=context.end)
+                         partition=context.partition, partitions=partitions, end=context.end,
+                         lane=context.lane)
 
 
 STEP_KINDS: dict[str, StepKind] = {
@@ -162,11 +165,11 @@ def run_step_on_events(spec: Mapping[str, Any], events: Sequence[Any], state: An
                        now_ms: int = 0, *, lookup: Lookup | None = None,
                        flush: bool = False, identity: str | None = None, end: bool = False,
                        partition_count: Callable[[str], int | None] | None = None,
-                       ) -> StepOutcome:
+                       lane: bool = False) -> StepOutcome:
     """Run the step ``spec`` of a step invocation (``{"kind", "name", "condition"?, "params"?}``)
     over its Argo event data. Events without a record become dead letters too, and the
     counters include them (``in`` is the number of events). ``identity``, ``end`` and
-    ``partition_count``: see :class:`StepContext`."""
+    ``partition_count``, ``lane``: see :class:`StepContext`."""
     if not isinstance(spec, Mapping):
         raise ConfigError("step", "must be an object")
     kind = spec.get("kind")
@@ -177,7 +180,8 @@ def run_step_on_events(spec: Mapping[str, Any], events: Sequence[Any], state: An
     topic, partition = first.get("topic"), first.get("partition") if len(events) == 1 else None
     context = StepContext(name, now_ms, state, lookup, flush, identity,
                           topic if isinstance(topic, str) else None,
-                          partition if type(partition) is int else None, end, partition_count)
+                          partition if type(partition) is int else None, end, partition_count,
+                          lane)
     outcome = STEP_KINDS[kind].run(config, records, context)
     if outcome.counters.duplicate:  # applied before: its bad entries were dead-lettered then
         return outcome

@@ -1,7 +1,8 @@
-"""The aggregate step: tumbling event-time windows whose state outlives one invocation
-(kept in etlkit.state_store, shared by every replica, saved only after Kafka acknowledged)."""
+"""The aggregate step: tumbling event-time windows whose state outlives one invocation, kept in
+etlkit.state_store (STATE_URL), shared by every replica: each call changes its input
+partition's lane, and what it emits is produced from the store's outbox."""
 from .etlkit import kafka_io
-from .etlkit.state_store import StateStore
+from .etlkit.state_store import open_state_store
 from .etlkit.stepfn import handle_step
 
 _state = None
@@ -10,7 +11,7 @@ kafka_io.start_producer()  # its producer id is ready by the first batch
 
 def handle(event, context):
     global _state
-    _state = _state or StateStore()
+    _state = _state or open_state_store()  # STATE_URL: sqlite:///path or postgresql://...
     return handle_step(event.body, "aggregate", kafka_io.now_ms(), kafka_io.produce_batches,
                        state=_state, partition_count=_input_partitions)
 

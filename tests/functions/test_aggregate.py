@@ -73,3 +73,35 @@ def test_partitions_redelivery_and_end_of_input_through_the_function(local_stack
     assert _results(local_stack, topics["out"]) == [
         (start, 2), (start + 60_000, 1), (start + 180_000, 1)]
     assert consume_all(local_stack.bootstrap, topics["dlq"], 0, timeout=0.1) == []
+
+
+def test_the_aggregate_scales_within_every_workflows_bounds_on_a_shared_state():
+    # Issue 16 item 3: the aggregate was pinned to one replica (com.openfaas.scale.max "1")
+    # because its state was a file of one pod. faas-netes gives a pod a read-only root and a
+    # private /tmp (openfaas/faas-netes 03477885 pkg/handlers/deploy.go: SecurityContext
+    # ReadOnlyRootFilesystem from the request, then factory.ConfigureReadOnlyRootFilesystem
+    # mounts /tmp), so replicas on
+    # other pods can share only a database: STATE_URL is PostgreSQL, its password a secret,
+    # and the function's bounds leave room for every workflow's bounds of its aggregate steps.
+    import pathlib
+
+    import yaml
+
+    from etlkit.warehouse.url import PostgresTarget, parse_database_url
+    from etlkit.workflow.parse import load_workflow
+    from etlkit.workflow.stack import SCALE_MAX, SCALE_MIN
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    entry = yaml.safe_load((root / "stack.yml").read_text())["functions"]["aggregate"]
+    assert isinstance(parse_database_url(entry["environment"]["STATE_URL"], "STATE_URL"),
+                      PostgresTarget)
+    assert "warehouse-password" in entry["secrets"]
+    low, high = int(entry["labels"][SCALE_MIN]), int(entry["labels"][SCALE_MAX])
+    assert high >= 3 > low >= 1  # 2 and 3 replicas are shown equal to one (test_state_store.py)
+    asked = []
+    for path in sorted((root / "workflows").glob("*.yaml")):
+        workflow = load_workflow(path)
+        asked += [b for b in workflow.scaling.bounds if b.function == "aggregate"]
+    assert asked, "no workflow has an aggregate step"
+    for bounds in asked:
+        assert low <= bounds.min_replicas and bounds.max_replicas <= high, bounds

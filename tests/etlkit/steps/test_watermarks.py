@@ -179,26 +179,25 @@ def test_an_idle_partition_stops_holding_the_watermark_after_the_idle_timeout():
     aggregate = Aggregate(partitions=2)  # partition 1 of this key space never gets an order
     aggregate.invoke([order(1, START, 0), order(2, START + 20 * MINUTE, 0)], 0, now=0)
     aggregate.invoke([order(3, START + 21 * MINUTE, 0)], 0, now=IDLE_MS - 1)
-    # Judged at the invocation before (IDLE_MS - 1 after the run began): not idle yet.
-    aggregate.invoke([order(4, START + 22 * MINUTE, 0)], 0, now=IDLE_MS)
+    # Quiet IDLE_MS - 1 since the run began: not idle yet.
     assert aggregate.emitted == [] and aggregate.state["watermark"] is None
-    # At the invocation before this one, partition 1 had been quiet for IDLE_MS: it is idle.
-    outcome = aggregate.invoke([order(5, START + 23 * MINUTE, 0)], 0, now=IDLE_MS + 1)
+    # Quiet IDLE_MS at this invocation: it is idle, and partition 0's high mark leads.
+    outcome = aggregate.invoke([order(4, START + 22 * MINUTE, 0)], 0, now=IDLE_MS)
     assert [r.value["window_start"] for r in outcome.records] == [START]
-    assert aggregate.state["watermark"] == START + 13 * MINUTE
+    assert aggregate.state["watermark"] == START + 12 * MINUTE
     # It delivers again: it is active, holds the watermark back, and its records in windows
     # still open are on time.
     back = aggregate.invoke([order(6, START + 15 * MINUTE, 1)], 1, now=IDLE_MS + 2)
     assert back.dead_letters == () and back.records == ()
-    assert aggregate.state["watermark"] == START + 13 * MINUTE
+    assert aggregate.state["watermark"] == START + 12 * MINUTE
 
 
 def test_partitions_gone_idle_close_windows_at_the_next_invocation():
     aggregate = Aggregate(partitions=2)
     aggregate.invoke([order(1, START, 0)], 0, now=0)
     aggregate.invoke([order(2, START + 20 * MINUTE, 1)], 1, now=0)
-    aggregate.invoke([], 1, now=IDLE_MS)  # partition 0 quiet for IDLE_MS, seen from here on
-    outcome = aggregate.invoke([], 1, now=IDLE_MS + 1)
+    assert aggregate.invoke([], 1, now=IDLE_MS - 1).records == ()
+    outcome = aggregate.invoke([], 1, now=IDLE_MS)  # partition 0 quiet for IDLE_MS
     assert [r.value["window_start"] for r in outcome.records] == [START]
 
 
@@ -206,38 +205,23 @@ def test_the_invoking_partition_is_never_idle_however_long_it_was_quiet():
     aggregate = Aggregate(partitions=2)
     aggregate.invoke([order(1, START, 0)], 0, now=0)
     aggregate.invoke([order(2, START + 60 * MINUTE, 1)], 1, now=1)
-    aggregate.invoke([], 1, now=60 * MINUTE)
     # Partition 0 was slow for an hour; its next batch is on time for partition 0.
-    outcome = aggregate.invoke([order(3, START + MINUTE, 0)], 0, now=60 * MINUTE + 1)
-    assert outcome.dead_letters == ()
+    outcome = aggregate.invoke([order(3, START + MINUTE, 0)], 0, now=60 * MINUTE)
+    assert outcome.dead_letters == () and outcome.records == ()
+    # Partition 1's next call finds partition 0 active (it delivered just now): still open.
+    assert aggregate.invoke([], 1, now=60 * MINUTE + 1).records == ()
 
 
 def test_every_partition_idle_lets_the_newest_high_mark_lead():
     aggregate = Aggregate(partitions=3)
     aggregate.invoke([order(1, START, 0)], 0, now=0)
     aggregate.invoke([order(2, START + 20 * MINUTE, 1)], 1, now=0)
-    aggregate.invoke([], None, now=2 * IDLE_MS)  # a call from no partition (a direct call)
-    # At the call before, every partition was quiet (2 never delivered): the newest high mark
-    # leads, as Flink flushes the maximum over idle inputs.
-    outcome = aggregate.invoke([], None, now=2 * IDLE_MS + 1)
+    # A call from no partition (a direct call) when every partition was quiet IDLE_MS (2 never
+    # delivered): the newest high mark leads, as Flink flushes the maximum over idle inputs.
+    outcome = aggregate.invoke([], None, now=IDLE_MS)
     assert [r.value["window_start"] for r in outcome.records] == [START]
     assert aggregate.state["watermark"] == START + 10 * MINUTE
 
-
-def test_a_retry_at_a_later_time_emits_what_the_first_attempt_emitted():
-    # The first attempt's outputs were acknowledged but its state was not saved (a crash): the
-    # retry starts from the same state, later. Its output batch ids come from the same input
-    # identity, so its outputs must be the same, however much time passed.
-    aggregate = Aggregate(partitions=2)
-    aggregate.invoke([order(1, START, 0)], 0, now=0)
-    aggregate.invoke([order(2, START + 20 * MINUTE, 1)], 1, now=1)
-    saved = json.loads(json.dumps(aggregate.state))
-    batch = [order(3, START + 21 * MINUTE, 1)]
-    attempts = [run_aggregate(CONFIG, batch, json.loads(json.dumps(saved)), step="s", now_ms=now,
-                              identity="b", partition=1, partitions=2)
-                for now in (2, 10 * IDLE_MS)]
-    assert [r.value for r in attempts[0].records] == [r.value for r in attempts[1].records]
-    assert attempts[0].records == ()  # partition 0 holds: it was not idle at the time before
 
 # -- at most once ----------------------------------------------------------------------------
 
@@ -272,24 +256,34 @@ def test_the_same_id_on_another_partition_is_another_batch():
     assert aggregate.invoke([order(2, START, 1)], 1, identity="x").counters.in_ == 1
 
 
-def test_the_applied_ids_kept_per_partition_are_the_most_recent_ones():
+def test_an_applied_id_is_forgotten_once_newer_ones_are_kept_and_its_windows_closed():
     aggregate = Aggregate(partitions=1)
-    for i in range(APPLIED_KEPT + 1):
+    for i in range(APPLIED_KEPT + 1):  # minute after minute: each batch closes the one before
+        aggregate.invoke([order(i, START + i * MINUTE, 0)], 0, identity=f"b{i}")
+    [part] = aggregate.state["partitions"]
+    assert len(part["applied"]) == APPLIED_KEPT
+    assert part["applied"][-1] == [f"b{APPLIED_KEPT}", START + (APPLIED_KEPT + 1) * MINUTE]
+    assert aggregate.invoke([], 0, identity=f"b{APPLIED_KEPT}").counters.duplicate == 1
+    # b0 is forgotten: its window closed long ago, so its records are late, never counted again.
+    replay = aggregate.invoke([order(0, START, 0)], 0, identity="b0")
+    assert replay.counters.duplicate == 0 and [d.key for d in replay.dead_letters] == ["o0"]
+
+
+def test_an_applied_id_is_kept_while_its_windows_are_open_however_many_newer_ones():
+    aggregate = Aggregate(partitions=2)  # partition 1 never delivers: every window stays open
+    for i in range(3 * APPLIED_KEPT):
         aggregate.invoke([order(i, START + i, 0)], 0, identity=f"b{i}")
     [part] = aggregate.state["partitions"]
-    assert len(part["applied"]) == APPLIED_KEPT and part["applied"][-1] == f"b{APPLIED_KEPT}"
-    assert aggregate.invoke([], 0, identity=f"b{APPLIED_KEPT}").counters.duplicate == 1
-    assert aggregate.invoke([], 0, identity="b0").counters.duplicate == 0  # forgotten
+    assert len(part["applied"]) == 3 * APPLIED_KEPT
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: only the last APPLIED_KEPT batch ids of a "
-                   "partition are kept; a replay reaching further back while the windows are "
-                   "still open counts its records again")
 def test_a_replay_older_than_the_ids_kept_counts_nothing_twice():
+    # Issue 15: with only the last APPLIED_KEPT ids kept, this replay counted b0 again.
     aggregate = Aggregate(partitions=2)  # partition 1 never delivers: every window stays open
     for i in range(APPLIED_KEPT + 1):
         aggregate.invoke([order(i, START + i, 0)], 0, identity=f"b{i}")
-    aggregate.invoke([order(0, START, 0)], 0, identity="b0")  # the oldest, replayed
+    replay = aggregate.invoke([order(0, START, 0)], 0, identity="b0")  # the oldest, replayed
+    assert replay.counters.duplicate == 1
     aggregate.invoke([], 1, end=True)
     aggregate.invoke([], 0, end=True)
     assert sum(aggregate.counts().values()) == APPLIED_KEPT + 1
@@ -301,7 +295,7 @@ def test_a_version_1_state_becomes_the_watermark():
     outcome = run_aggregate(CONFIG, [order(1, START, 0)], old, step="s", now_ms=0)
     assert [d.reason.split(", already")[0] for d in outcome.dead_letters] == [
         f"late: event time {START} is in window [{START}, {START + MINUTE})"]
-    assert outcome.state["version"] == 2 and outcome.state["watermark"] == START + 10 * MINUTE
+    assert outcome.state["version"] == 3 and outcome.state["watermark"] == START + 10 * MINUTE
 
 
 # -- property: no interleaving of in-order partitions makes a record late ---------------------
