@@ -1,6 +1,6 @@
 """What a step does with a number read exactly (etlkit.http reads one a double cannot hold as a
 Decimal): the map passes it on and casts it, a filter compares it exactly (etlkit/steps/numbers.py);
-the aggregate does not yet read it (issue 15: windows.py dead-letters it as not a number)."""
+the aggregate sums it exactly."""
 import json
 from decimal import Decimal
 
@@ -55,12 +55,10 @@ def test_a_map_computes_on_an_exact_number_and_writes_its_digits():
         b'{"twice":246913578024691357802469135780.246,"less":123456789012345678901234567890.000}')
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: etlkit/steps/windows.py _number_at (and the fast "
-                                       "read beside it) takes only int and float, so a Decimal is "
-                                       "dead-lettered before the accumulators (exact for Decimals, "
-                                       "tests/etlkit/steps/test_accumulators.py) see it")
 def test_an_aggregate_sums_an_exact_number():
     outcome = _run({"kind": "aggregate", "params": {
         "window": "1m", "time_field": "at", "allowed_lateness": "1h", "group_by": ["c"],
         "aggregations": {"total": {"sum": "d"}}}}, LONG)
-    assert outcome.dead_letters == []
+    assert list(outcome.dead_letters) == []
+    (window,) = outcome.state["windows"]  # open: its partial holds the number with every digit
+    assert window["acc"] == [Decimal(LONG)] and json_bytes(window["acc"]) == f"[{LONG}]".encode()

@@ -95,7 +95,7 @@ def test_the_aggregate_scales_within_every_workflows_bounds_on_a_shared_state():
     entry = yaml.safe_load((root / "stack.yml").read_text())["functions"]["aggregate"]
     assert isinstance(parse_database_url(entry["environment"]["STATE_URL"], "STATE_URL"),
                       PostgresTarget)
-    assert "warehouse-password" in entry["secrets"]
+    assert "state-password" in entry["secrets"]  # the state database's role (etlkit/state_db.py)
     low, high = int(entry["labels"][SCALE_MIN]), int(entry["labels"][SCALE_MAX])
     assert high >= 3 > low >= 1  # 2 and 3 replicas are shown equal to one (test_state_store.py)
     asked = []
