@@ -33,10 +33,11 @@ from devstack.realargo.localise import local_addresses
 from etlkit import wire
 from etlkit.controller.measure import parse_prometheus
 from etlkit.outrecord import json_bytes, out_record
+from etlkit.workflow import names
 from tests.fixtures.realargo import require_real_argo
 
 pytestmark = pytest.mark.slow
-FUNCTION, SOURCE, SENSOR = "aggregate", "orders-enriched", "orders-per-country"
+FUNCTION, SOURCE, SENSOR = "aggregate", names.kafka_eventsource("orders", "orders-enriched"), "orders-per-country"
 INPUT, OUTPUT, DEAD = "orders-enriched", "orders-by-country", "orders-dlq"
 STATE_NAME = "orders/per-country"  # <workflow>/<step>: the committed Sensor's payload
 PARTITIONS, BATCHES, PER_BATCH = 6, 3, 4

@@ -28,6 +28,7 @@ from etlkit.controller import ControllerConfig, parse_scaling
 from etlkit.controller.gather import Samples, gather, units_of
 from etlkit.controller.wiring import build_edges
 from etlkit.outrecord import out_record
+from etlkit.workflow import names
 from tests.devstack.argo.stack_helpers import committed, unique
 from tests.fixtures.realargo import require_real_argo
 
@@ -74,10 +75,12 @@ def test_a_held_step_s_backlog_is_its_unfinished_records_though_the_group_lags_n
     group, dlq = f"faas-etl.backlog.{topic}", f"{topic}-dlq"
     parts.stack.create_topics({topic: 1, dlq: 1})
     name = unique("step")
-    # The EventSource and its event are named after the topic, as the renderer names them
-    # (etlkit.workflow.names.kafka_eventsource): the subject the controller reads is derived so.
-    source = sc.kafka_eventsource(topic, topic, group)
-    sensor = sc.http_sensor(name, topic, f"function/{PROBE}?file={name}&hold_ms={HOLD_MS}", dlq)
+    # The EventSource is named as the renderer names a workflow's (etlkit.workflow.names
+    # .kafka_eventsource: <workflow>-<topic>): the subjects the controller reads are derived so.
+    workflow = unique("backlog")
+    source_name = names.kafka_eventsource(workflow, topic)
+    source = sc.kafka_eventsource(source_name, topic, group)
+    sensor = sc.http_sensor(name, source_name, f"function/{PROBE}?file={name}&hold_ms={HOLD_MS}", dlq)
     addresses = local_addresses(parts.kafka.pod_bootstrap, urlsplit(parts.stack.url).netloc)
     pods = sc.ArgoPods(parts.argo.network, parts.argo.bus, parts.argo.eventbus, addresses,
                        run_dir / "real-argo")
@@ -88,7 +91,7 @@ def test_a_held_step_s_backlog_is_its_unfinished_records_though_the_group_lags_n
         "TOPOLOGY_FILE": str(sc.REPO / "config" / "topology.yml"),
         "EVENTBUS_MONITOR_URL": parts.argo.bus.monitor_url})
     edges = build_edges(config, secrets_dir=str(parts.stack.secrets_dir))
-    envelope = {"workflow": unique("backlog"), "version": 1, "scaling": {
+    envelope = {"workflow": workflow, "version": 1, "scaling": {
         "interval_ms": 15000, "operations": [{
             "name": name, "function": PROBE, "inputs": [{"topic": topic, "consumer_group": group}],
             "min_replicas": 1, "max_replicas": 3, "dtt_ms": 60000, "dtc": 1000}]}}
