@@ -124,7 +124,8 @@ class Scenario:
         env.stack.create_topics({self.topic: partitions, self.dlq: 1})
         self.file = env.record_dir / f"{self.name}.jsonl"
         self.objects = sc.rendered(self.workflow)
-        self.source = self.objects[names.kafka_eventsource(self.workflow.name, self.topic)]
+        self.source_name = names.kafka_eventsource(self.workflow.name, self.topic)
+        self.source = self.objects[self.source_name]
         self.group = next(iter(self.source["spec"]["kafka"].values()))["consumerGroup"]["groupName"]
         self.sensor = self.calling(function or self.probe_path(status, hold_ms), dlq_url)
         self.pods = pods or env.pods()
@@ -559,7 +560,7 @@ def big_integers(env):
     """One record, two Sensors on the same event: the rendered one (the raw event) and one with
     the payload of before issue 15 (``{{ toJson .Input }}``)."""
     s = Scenario(env, "numbers")
-    tojson = sc.http_sensor(f"{s.name}-tojson", s.topic, s.probe_path(file=f"{s.name}-tojson"), s.dlq,
+    tojson = sc.http_sensor(f"{s.name}-tojson", s.source_name, s.probe_path(file=f"{s.name}-tojson"), s.dlq,
                             event_name=f"{s.topic}-0")
     try:
         s.pods.start_sensor(s.sensor)
