@@ -129,11 +129,13 @@ class Share:
         return bool(self.others)
 
 
-def share_of(whole: FunctionReplicas, mine: Claim | None, others: Sequence[Claim]) -> Share:
+def share_of(whole: FunctionReplicas, mine: Claim | None, others: Sequence[Claim],
+             floor: int = 0) -> Share:
     """The workflow's share of ``whole`` and the replicas serving it.
 
     Alone on the function, the workflow's share is all of it. Beside others, its share is its own
-    last claim (a first claim: what the others' claims leave of the count), served by the
+    last claim (a first claim: what the others' claims leave of the count, at least ``floor``,
+    its minimum), served by the
     replicas it counted last time that are still running, then by those no other claim counts,
     then by the rest, each group in id order (deterministic).
 
@@ -148,7 +150,7 @@ def share_of(whole: FunctionReplicas, mine: Claim | None, others: Sequence[Claim
     if not others:
         return Share(whole, whole, (), {})
     claimed = sum(c.replicas for c in others)
-    share = mine.replicas if mine is not None else max(0, whole.desired - claimed)
+    share = mine.replicas if mine is not None else max(floor, whole.desired - claimed)
     own = set(mine.serving) if mine is not None else set()
     theirs = {i for c in others for i in c.serving}
     ordered = sorted(whole.replicas, key=lambda r: (r.id not in own, r.id in theirs, r.id))

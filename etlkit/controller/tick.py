@@ -177,7 +177,7 @@ def _tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: flo
         return _stop(workflow, now, dry_run, f"cannot gather, nothing changed: {exc}")
     period = _period(spec, record, now)
     shares = {m.unit.function: share_of(m.function, mine.get(m.unit.function),
-                                        others[m.unit.function])
+                                        others[m.unit.function], m.unit.min_replicas)
               for m in gathered.units if not m.missing}
     whole = {m.unit.function: m.function for m in gathered.units}
     seen = narrowed(gathered, shares)
@@ -192,8 +192,8 @@ def _tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: flo
     routes, notes = _match(spec, plan, seen, edges.matcher)
     notes = [n for n in bound.notes if "not running yet" not in n] + notes
     claims = _claims(workflow, plan, seen, shares, period, now)
-    staged = replace(plan, units=tuple(platform_units(
-        plan.units, _compositions(claims, others, config), shares)))
+    comps = _compositions(claims, others, config)
+    staged = replace(plan, units=tuple(platform_units(plan.units, comps, shares)))
     if not dry_run:
         try:
             # Posted before applying, then the others' claims read again: of two ticks at the
@@ -202,11 +202,11 @@ def _tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: flo
             others = _others(live_claims(edges.claims.read(), now), workflow, list(shares))
         except (EdgeError, StateError) as exc:
             return _stop(workflow, now, False, f"cannot post the claims, nothing changed: {exc}")
-        staged = replace(plan, units=tuple(platform_units(
-            plan.units, _compositions(claims, others, config), shares)))
+        comps = _compositions(claims, others, config)
+        staged = replace(plan, units=tuple(platform_units(plan.units, comps, shares)))
     actions = actions_of(staged, whole)
     # "<action>: <function> because <reason>": the dashboard reads the reason after "because".
-    reasons = (_cap_reasons(spec, config) + plan.reasons
+    reasons = (_cap_reasons(spec, config) + plan.reasons + _shared_reasons(comps)
                + [f"{a.describe()}: {a.function} because {a.reason}" for a in actions])
     base = dict(workflow=workflow, at=now, dry_run=dry_run, targets=staged.targets,
                 units=tuple(vars(u).copy() for u in plan.units),
@@ -322,6 +322,12 @@ def _compositions(claims: Sequence[Claim], others: Mapping[str, tuple[Claim, ...
     note = " (OpenFaaS CE allows 1..5)" if config.platform == "openfaas-ce" else ""
     return {c.function: compose(c.function, (*others.get(c.function, ()), c), config.replica_cap,
                                 cap_note=note) for c in claims}
+
+
+def _shared_reasons(comps: Mapping[str, Composition]) -> list[str]:
+    """The composition of every function shared with other workflows or clamped, one line each
+    (an alone, unclamped function's count is its unit's target, said by the unit)."""
+    return [c.reason for _, c in sorted(comps.items()) if len(c.shares) > 1 or c.clamped]
 
 
 def _counts(staged: TickPlan, whole: Mapping[str, FunctionReplicas]) -> dict[str, int]:
