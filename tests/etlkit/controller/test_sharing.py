@@ -8,13 +8,15 @@ doubles of the platform and offsets (tests/etlkit/controller/fakes.py), one clai
 both controllers; what is asserted is the platform's replica count, the claims and the reasons.
 """
 import json
+import threading
+import uuid
 
 import pytest
 
-from etlkit.controller import ControllerConfig, Edges, parse_scaling, run_tick
-from etlkit.controller.claims import LocalClaims
-from etlkit.controller.sharing import (Claim, compose, explained_by, live_claims, share_of)
+from etlkit.controller import ControllerConfig, Edges, KafkaStateStore, parse_scaling, run_tick
+from etlkit.controller.claims import FileClaims, KafkaClaims, LocalClaims
 from etlkit.controller.ports import FunctionReplicas, Replica
+from etlkit.controller.sharing import Claim, compose, explained_by, live_claims, share_of
 
 from .fakes import InlineMatcher, MemoryStore, Platform, Topics
 
@@ -90,7 +92,7 @@ class Shared:
         return result
 
     def count(self):
-        return len(self.platform.replicas["filter"])
+        return self.platform.function("filter").desired
 
     def claims(self):
         return {c.workflow: c.replicas for c in live_claims(self.board.read(), self.now)["filter"]}
@@ -235,3 +237,82 @@ def test_the_share_is_served_by_the_replicas_counted_before_then_the_unclaimed_o
     share = share_of(whole, mine, [claim("hm", 2, serving=("f-0",))])
     assert [r.id for r in share.view.replicas] == ["f-1", "f-3"]
     assert share.view.desired == 2 and dict(share.others_on) == {"a": 2}
+
+
+# -- the boards, and two ticks at the same instant ---------------------------------------------
+
+class Racing:
+    """A claim board whose first read in each of two threads waits for the other's: both ticks
+    have read the claims before either posts its own (the worst interleaving)."""
+
+    def __init__(self, board):
+        self.board, self.barrier = board, threading.Barrier(2)
+        self.first = threading.local()
+
+    def post(self, workflow, claims):
+        self.board.post(workflow, claims)
+
+    def read(self):
+        claims = self.board.read()
+        if not getattr(self.first, "done", False):
+            self.first.done = True
+            self.barrier.wait(timeout=20)
+        return claims
+
+
+class Locked:
+    """The fake platform, one call at a time (two controllers call it from two threads)."""
+
+    def __init__(self, platform):
+        self.platform, self.lock = platform, threading.Lock()
+
+    def __getattr__(self, name):
+        method = getattr(self.platform, name)
+
+        def call(*args):
+            with self.lock:
+                return method(*args)
+        return call
+
+
+@pytest.fixture(params=["kafka", "file"])
+def board(request, tmp_path, broker):
+    if request.param == "kafka":
+        topic = f"claims-{uuid.uuid4().hex[:6]}"
+        return KafkaClaims(KafkaStateStore(broker.bootstrap, topic))
+    return FileClaims(tmp_path)
+
+
+def test_a_board_keeps_the_latest_claims_of_every_workflow(board):
+    board.post("orders", [claim("orders", 2)])
+    board.post("host-metrics", [claim("host-metrics", 1)])
+    board.post("orders", [claim("orders", 3, at=15, until=60)])
+    assert sorted((c.workflow, c.replicas) for c in board.read()) == [("host-metrics", 1),
+                                                                     ("orders", 3)]
+
+
+def test_two_workflows_ticking_at_the_same_instant_lose_no_claim(board):
+    w = Shared(max_replicas=10)
+    w.board = board
+    w.tick("orders")
+    w.tick("host-metrics")
+    interleave(w, 4)
+    before = w.claims()
+    w.rates = {"orders": 450, "host-metrics": 300}  # both need more, at the same instant
+    w.run(15)
+    w.board = Racing(board)
+    w.platform = Locked(w.platform)
+    results = {}
+    threads = [threading.Thread(target=lambda n=n: results.__setitem__(n, w.tick(n)))
+               for n in WORKFLOWS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    w.show(f"two ticks at t={w.now:.0f}s on the {type(board).__name__} board")
+    w.board = board
+    claims = w.claims()
+    assert set(claims) == {"orders", "host-metrics"}
+    assert claims == {n: next(c["replicas"] for c in r.claims) for n, r in results.items()}
+    assert all(claims[n] > before[n] for n in WORKFLOWS), (before, claims)  # both moved
+    assert w.count() == sum(claims.values()), [r.reasons for r in results.values()]
