@@ -11,6 +11,9 @@ once, in a fixed order, and measures each unit against the samples of the previo
   inputs' subjects (the Kafka EventSource commits once the bus took an event, :mod:`.eventbus`);
 * consumed rate: messages the unit finished (commits less the growth of what the bus holds);
 * velocity per replica: records finished per second of invocation time (see :mod:`.measure`).
+  The gateway counts a function's invocation time whatever workflow called it, so on a function
+  other workflows also scale, the records they finished (their claims' rates, :mod:`.sharing`)
+  are added to this workflow's: records per busy second is the function's, not the workflow's.
 
 Offsets and the bus count messages; every number a unit is decided on is in *records*: each
 input's messages times its topic's records per message, sampled from its newest messages (a
@@ -162,8 +165,14 @@ def _in_records(rate: Measured, per_message: float) -> Measured:
 
 def gather(spec: ScalingSpec, units: tuple[Unit, ...], previous: Samples, *,
            offsets: OffsetReader, cluster: ClusterView, metrics: FunctionMetrics,
-           now: float, bus: EventBusPending = NoEventBus()) -> Gathered:
-    """Read every edge once (Kafka, the EventBus, the platform, the metrics), measure each unit."""
+           now: float, bus: EventBusPending = NoEventBus(),
+           others_rates: Mapping[str, float | None] | None = None) -> Gathered:
+    """Read every edge once (Kafka, the EventBus, the platform, the metrics), measure each unit.
+
+    ``others_rates``: per function other workflows also scale, the records/s they finish on it
+    (None: not known, the velocity is then not measured this tick).
+    """
+    others_rates = others_rates or {}
     ends = offsets.end_offsets(spec.topics)
     per_message = {t: records_per_message(o.sampled_messages, o.sampled_records)
                    for t, o in ends.items()}
@@ -205,13 +214,18 @@ def gather(spec: ScalingSpec, units: tuple[Unit, ...], previous: Samples, *,
         consumed = _sum_rates([_in_records(done[_group_key(i)], per_message[i.topic])
                                for i in unit.inputs])
         records = None  # finished in the interval (the previous tick sampled groups and busy together)
+        unsplit = unit.function in others_rates and others_rates[unit.function] is None
         if consumed.value is not None and previous.busy_at is not None:
-            records = round(consumed.value * (now - previous.busy_at))
+            elapsed = now - previous.busy_at
+            # The busy time is every workflow's on a shared function: so are the records.
+            records = round((consumed.value + (others_rates.get(unit.function) or 0.0)) * elapsed)
         ready = sum(r.ready for r in functions[unit.function].replicas)
         available = (now - previous.busy_at) * ready if previous.busy_at is not None else None
-        velocity = processing_rate(records, counter_delta(previous.busy.get(unit.function),
-                                                          busy.get(unit.function, 0.0)),
-                                   available or None)
+        velocity = (Measured(None, "other workflows' records on the function not measured yet")
+                    if unsplit else
+                    processing_rate(records, counter_delta(previous.busy.get(unit.function),
+                                                           busy.get(unit.function, 0.0)),
+                                    available or None))
         kafka_lag = sum(lags[_group_key(i)] for i in unit.inputs)
         in_bus = [held[_group_key(i)] for i in unit.inputs]
         bus_held = None if any(h is None for h in in_bus) else sum(in_bus)  # type: ignore[misc]

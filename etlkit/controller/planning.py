@@ -16,7 +16,10 @@ is set back to that count (within its bounds) and left out of this tick's decisi
 carried over. On OpenFaaS that is a deploy (faas-netes sets the Deployment's replicas to
 ``com.openfaas.scale.min`` on every update: openfaas/faas-netes 0.18.17
 ``pkg/handlers/update.go`` updateDeploymentSpec), or CE's own alert scaling where it was not
-switched off; the reason says which count was found and which was set back.
+switched off; the reason says which count was found and which was set back. On a function other
+workflows also scale, the tick passes the units whose count matches neither the claims'
+composition nor a count a claimant set (``outside``, :mod:`.sharing`): their share is kept at the
+last claim, with the tick's reason, and the composition sets the count back.
 
 After the scheduler, each unit's target is kept within its bounds (the scheduler never goes
 above ``max_replicas`` on its own, but a replica count set by hand above it is brought back);
@@ -33,7 +36,7 @@ from ..scheduler import (ControllerState, Endpoint, Node, Observation, Operation
 from .config import ControllerConfig
 from .gather import Gathered, Unit, UnitMeasure
 
-__all__ = ["Held", "UnitPlan", "TickPlan", "plan_tick", "endpoints_after"]
+__all__ = ["Held", "UnitPlan", "TickPlan", "plan_tick", "endpoints_after", "with_background"]
 
 SETTLE_PERIODS = 4  # a change of ours may take this many control periods to show up
 
@@ -105,7 +108,8 @@ def _pipeline(m: UnitMeasure) -> Pipeline:
     return Pipeline(m.unit.function, m.production_rate.value or 0.0, float(m.backlog), (op,))
 
 
-def _with_background(nodes: Sequence[Node], extra: Mapping[str, float]) -> tuple[Node, ...]:
+def with_background(nodes: Sequence[Node], extra: Mapping[str, float]) -> tuple[Node, ...]:
+    """``nodes`` with ``extra`` load (per node name) added to what the scheduler does not own."""
     return tuple(replace(n, background_load=n.background_load + extra.get(n.name, 0.0))
                  for n in nodes)
 
@@ -136,15 +140,22 @@ def _held_within_bounds(m: UnitMeasure, reason: str) -> UnitPlan | None:
                     f"bounds: set to {bound} (operations {', '.join(unit.operations)})", nodes)
 
 
-def _restored(m: UnitMeasure, last_set: int | None) -> UnitPlan | None:
-    """Set back a count changed behind the controller's back (see the module docstring)."""
+def _restored(m: UnitMeasure, last_set: int | None,
+              outside: tuple[int, str] | None = None) -> UnitPlan | None:
+    """Set back a count changed behind the controller's back (see the module docstring);
+    ``outside`` (share, reason): a shared function's, judged by the tick."""
     desired, unit = m.function.desired, m.unit
-    if m.missing or last_set is None or desired == last_set:
+    if m.missing or (outside is None and (last_set is None or desired == last_set)):
         return None
-    target = min(max(last_set, unit.min_replicas), unit.max_replicas)
     nodes: dict[str, int] = {}
     for r in m.function.replicas:
         nodes[r.node] = nodes.get(r.node, 0) + 1
+    if outside is not None:
+        share, why = outside
+        return UnitPlan(unit.function, desired, share, "restore",
+                        f"{why} (operations {', '.join(unit.operations)})", nodes)
+    assert last_set is not None
+    target = min(max(last_set, unit.min_replicas), unit.max_replicas)
     return UnitPlan(unit.function, desired, target, "restore",
                     f"{unit.function}: {desired} replicas desired, but the controller last set "
                     f"{last_set}: changed outside it (a deploy resets replicas to "
@@ -154,15 +165,18 @@ def _restored(m: UnitMeasure, last_set: int | None) -> UnitPlan | None:
 
 def plan_tick(gathered: Gathered, config: ControllerConfig, state: ControllerState, *,
               interval_s: float, last_change: Mapping[str, float], now: float,
-              last_set: Mapping[str, int] | None = None) -> TickPlan:
+              last_set: Mapping[str, int] | None = None,
+              outside: Mapping[str, tuple[int, str]] | None = None) -> TickPlan:
     """Decide every unit of ``gathered`` (see the module docstring); ``last_set`` is the replica
-    count the controller last set on each function."""
+    count the controller last set on each function; ``outside`` the shared functions changed
+    outside the controllers (share to keep, reason)."""
     held: list[Held] = []
     ready: list[UnitMeasure] = []
     restored: list[UnitPlan] = []
     known = {n.name for n in gathered.nodes}
     for m in gathered.units:
-        restore = _restored(m, (last_set or {}).get(m.unit.function))
+        restore = _restored(m, (last_set or {}).get(m.unit.function),
+                            (outside or {}).get(m.unit.function))
         if restore is not None:
             restored.append(restore)
             continue
@@ -188,7 +202,7 @@ def plan_tick(gathered: Gathered, config: ControllerConfig, state: ControllerSta
         background = {n: load.get(n, 0.0) - own.get(n, 0.0) for n in load}
         policy = config.policy(interval_s=interval_s, dtt_s=dtt, dtc=dtc)
         observed = Observation(tuple(_pipeline(m) for m in members),
-                               _with_background(gathered.nodes, background))
+                               with_background(gathered.nodes, background))
         plan = decide(observed, policy, state, now)
         state = plan.state
         weights = {m.unit.function: m.function.weight for m in members}

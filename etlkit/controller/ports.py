@@ -8,7 +8,8 @@ Each edge is two or three methods, so a test double is a few lines:
 * :class:`FunctionMetrics` (the gateway's metrics): seconds spent in each function's calls;
 * :class:`Actuator` (the same platform): set a function's replicas and where they run;
 * :class:`Matcher` (the matcher function): match two operations' services;
-* :class:`TickLease` (where the memory is): one tick of a workflow at a time.
+* :class:`TickLease` (where the memory is): one tick of a workflow at a time;
+* :class:`ClaimBoard` (where the memory is): every workflow's claims on the functions it scales.
 
 Implementations raise :class:`~.errors.EdgeError` naming the edge when it cannot be reached.
 """
@@ -21,7 +22,7 @@ from typing import Protocol
 from ..scheduler import Endpoint, Node, NodeTopology, ServiceMatching
 
 __all__ = ["TopicOffsets", "Replica", "FunctionReplicas", "OffsetReader", "EventBusPending",
-           "ClusterView", "FunctionMetrics", "Actuator", "Matcher", "TickLease"]
+           "ClusterView", "FunctionMetrics", "Actuator", "Matcher", "TickLease", "ClaimBoard"]
 
 
 @dataclass(frozen=True)
@@ -111,3 +112,11 @@ class TickLease(Protocol):
 
     def release(self, key: str, holder: str) -> None:
         """Give the lease back (nothing if ``holder`` does not hold it)."""
+
+
+class ClaimBoard(Protocol):
+    def post(self, workflow: str, claims: Sequence) -> None:
+        """Replace ``workflow``'s claims (:class:`~.sharing.Claim`) with these, durably."""
+
+    def read(self) -> list:
+        """Every workflow's latest claims (expired ones too: the reader knows the time)."""

@@ -175,9 +175,9 @@ class KafkaStateStore:
                     raise EdgeError("state", f"creating topic {self.topic}: {exc}") from exc
         self._ensured = True
 
-    def _read(self, key: bytes, start: int | None) -> tuple[bytes | None, bool]:
-        """Scan from ``start`` (None: the beginning) to the end the broker reports; the key's
-        last value, and whether there was one."""
+    def _read(self, wanted, start: int | None) -> dict[bytes, bytes]:
+        """Scan from ``start`` (None: the beginning) to the end the broker reports; the last
+        value of every key ``wanted(key)`` accepts."""
         from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
         consumer = Consumer({"bootstrap.servers": self.bootstrap,
@@ -187,45 +187,65 @@ class KafkaStateStore:
         try:
             consumer.assign([TopicPartition(self.topic, 0,
                                             OFFSET_BEGINNING if start is None else start)])
-            value, found = None, False
+            values: dict[bytes, bytes] = {}
             deadline = time.monotonic() + self.timeout_s
             while time.monotonic() < deadline:
                 for msg in consumer.consume(1000, timeout=0.2):
                     err = msg.error()
                     if err is None:
-                        if msg.key() == key:
-                            value, found = msg.value(), True
+                        if wanted(msg.key()):
+                            values[msg.key()] = msg.value()
                     elif err.code() == KafkaError._PARTITION_EOF:
-                        return value, found
+                        return values
                     else:
                         raise EdgeError("state", f"reading {self.topic}: {err}")
             raise EdgeError("state", f"reading {self.topic}: no end within {self.timeout_s:g}s")
         finally:
             consumer.close()
 
+    def _watermarks(self) -> tuple[int, int]:
+        from confluent_kafka import Consumer, TopicPartition
+
+        probe = Consumer({"bootstrap.servers": self.bootstrap,
+                          "group.id": "faas-etl-state-probe", "enable.auto.commit": False})
+        try:
+            return probe.get_watermark_offsets(TopicPartition(self.topic, 0),
+                                               timeout=self.timeout_s)
+        finally:
+            probe.close()
+
+    def latest(self, suffix: str, back: int) -> dict[str, bytes]:
+        """The last value of every key ending with ``suffix`` among the last ``back`` records
+        (to the end the broker reports); older ones are not looked at."""
+        from confluent_kafka import KafkaException
+
+        self._ensure_topic()
+        tail = suffix.encode()
+        try:
+            low, high = self._watermarks()
+            found = self._read(lambda k: k is not None and k.endswith(tail),
+                               max(low, high - back))
+        except KafkaException as exc:
+            raise EdgeError("state", f"reading {self.topic}: {exc}") from exc
+        return {k.decode(): v for k, v in found.items()}
+
     def load(self, key: str) -> bytes | None:
-        from confluent_kafka import Consumer, KafkaException, TopicPartition
+        from confluent_kafka import KafkaException
 
         self._ensure_topic()
         raw = key.encode()
         try:
-            probe = Consumer({"bootstrap.servers": self.bootstrap,
-                              "group.id": "faas-etl-state-probe", "enable.auto.commit": False})
-            try:
-                low, high = probe.get_watermark_offsets(TopicPartition(self.topic, 0),
-                                                        timeout=self.timeout_s)
-            finally:
-                probe.close()
+            low, high = self._watermarks()
             # ``high`` may fall short of the true end (the embedded broker answers with the start
             # of the last batch); reading goes on to the real end anyway, so starting early only
             # costs a few records. The whole topic is read only when the key is not in the tail.
             start = max(low, high - self.TAIL)
-            value, found = self._read(raw, start)
-            if not found and start > low:
-                value, found = self._read(raw, None)
+            found = self._read(lambda k: k == raw, start)
+            if raw not in found and start > low:
+                found = self._read(lambda k: k == raw, None)
         except KafkaException as exc:
             raise EdgeError("state", f"reading {self.topic}: {exc}") from exc
-        return value if found else None
+        return found.get(raw)
 
     def save(self, key: str, value: bytes) -> None:
         self.append(key, value)
@@ -292,15 +312,9 @@ class KafkaStateStore:
             consumer.close()
 
     def low_watermark(self) -> int:
-        from confluent_kafka import Consumer, KafkaException, TopicPartition
+        from confluent_kafka import KafkaException
 
         try:
-            probe = Consumer({"bootstrap.servers": self.bootstrap,
-                              "group.id": "faas-etl-state-probe", "enable.auto.commit": False})
-            try:
-                return probe.get_watermark_offsets(TopicPartition(self.topic, 0),
-                                                   timeout=self.timeout_s)[0]
-            finally:
-                probe.close()
+            return self._watermarks()[0]
         except KafkaException as exc:
             raise EdgeError("state", f"reading {self.topic}: {exc}") from exc

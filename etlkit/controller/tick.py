@@ -20,21 +20,24 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..scheduler import MatchingInputError, StateError
-from .apply import actions_of, execute, placement_differences, rebind, revert
+from .apply import Scale, actions_of, execute, placement_differences, rebind, revert
+from .claims import LocalClaims
 from .config import ControllerConfig, ScalingSpec
 from .errors import EdgeError
 from .eventbus import NoEventBus
 from .gather import Gathered, gather, units_of
 from .planning import TickPlan, plan_tick
 from .lease import LocalLease
-from .ports import (Actuator, ClusterView, EventBusPending, FunctionMetrics, Matcher, OffsetReader,
-                    TickLease)
+from .ports import (Actuator, ClaimBoard, ClusterView, EventBusPending, FunctionMetrics,
+                    FunctionReplicas, Matcher, OffsetReader, TickLease)
 from .routing import LinkRoutes, link_routes
+from .sharing import (CLAIM_PERIODS, Claim, Composition, Share, compose, explained_by,
+                      live_claims, narrowed, others_rate, platform_units, serving_after, share_of)
 from .state import Applied, ControllerRecord, StateStore
 
 __all__ = ["Edges", "TickResult", "run_tick", "load_record", "DEFAULT_PERIOD_S"]
@@ -53,6 +56,7 @@ class Edges:
     store: StateStore
     bus: EventBusPending = field(default_factory=NoEventBus)
     lease: TickLease = field(default_factory=LocalLease)
+    claims: ClaimBoard = field(default_factory=LocalClaims)
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class TickResult:
     routes: tuple[dict, ...] = ()
     notes: tuple[str, ...] = ()
     plan: dict | None = None
+    claims: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"workflow": self.workflow, "at": self.at, "status": self.status,
@@ -80,7 +85,7 @@ class TickResult:
                 "targets": dict(self.targets), "units": list(self.units),
                 "measurements": list(self.measurements), "actions": list(self.actions),
                 "outcome": self.outcome, "routes": list(self.routes), "notes": list(self.notes),
-                "plan": self.plan}
+                "plan": self.plan, "claims": list(self.claims)}
 
 
 def load_record(store: StateStore, workflow: str) -> ControllerRecord:
@@ -158,32 +163,57 @@ def _tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: flo
     workflow = spec.workflow
     try:
         record = load_record(edges.store, workflow)
+        board = live_claims(edges.claims.read(), now)
     except (EdgeError, StateError) as exc:
         return _stop(workflow, now, dry_run, f"controller state unreadable, nothing changed: {exc}")
     units = units_of(spec, config.replica_cap)
+    mine = {f: c for f, cs in board.items() for c in cs if c.workflow == workflow}
+    others = _others(board, workflow, [u.function for u in units])
     try:
         gathered = gather(spec, units, record.samples, offsets=edges.offsets,
-                          cluster=edges.cluster, metrics=edges.metrics, now=now, bus=edges.bus)
+                          cluster=edges.cluster, metrics=edges.metrics, now=now, bus=edges.bus,
+                          others_rates={f: others_rate(cs) for f, cs in others.items() if cs})
     except EdgeError as exc:
         return _stop(workflow, now, dry_run, f"cannot gather, nothing changed: {exc}")
     period = _period(spec, record, now)
-    current = {m.unit.function: m.function for m in gathered.units}
+    shares = {m.unit.function: share_of(m.function, mine.get(m.unit.function),
+                                        others[m.unit.function], m.unit.min_replicas)
+              for m in gathered.units if not m.missing}
+    whole = {m.unit.function: m.function for m in gathered.units}
+    seen = narrowed(gathered, shares)
+    current = {m.unit.function: m.function for m in seen.units}
     # Replicas the platform renamed or replaced since the last tick keep their place in memory.
     bound = rebind(record.scheduler, current, {})
-    plan = plan_tick(gathered, config, bound.state, interval_s=period,
+    last_set = {f: mine[f].set if f in mine else a.replicas for f, a in record.applied.items()
+                if not (f in shares and shares[f].shared)}
+    plan = plan_tick(seen, config, bound.state, interval_s=period,
                      last_change={f: a.at for f, a in record.applied.items()}, now=now,
-                     last_set={f: a.replicas for f, a in record.applied.items()})
-    routes, notes = _match(spec, plan, gathered, edges.matcher)
+                     last_set=last_set, outside=_outside(shares, mine, config))
+    routes, notes = _match(spec, plan, seen, edges.matcher)
     notes = [n for n in bound.notes if "not running yet" not in n] + notes
-    actions = actions_of(plan, current)
+    claims = _claims(workflow, plan, seen, shares, period, now)
+    comps = _compositions(claims, others, config)
+    staged = replace(plan, units=tuple(platform_units(plan.units, comps, shares)))
+    if not dry_run:
+        try:
+            # Posted before applying, then the others' claims read again: of two ticks at the
+            # same instant, the one that posts second sees the first's claim (see .sharing).
+            edges.claims.post(workflow, _with_set(claims, _counts(staged, whole)))
+            others = _others(live_claims(edges.claims.read(), now), workflow, list(shares))
+        except (EdgeError, StateError) as exc:
+            return _stop(workflow, now, False, f"cannot post the claims, nothing changed: {exc}")
+        comps = _compositions(claims, others, config)
+        staged = replace(plan, units=tuple(platform_units(plan.units, comps, shares)))
+    actions = actions_of(staged, whole)
     # "<action>: <function> because <reason>": the dashboard reads the reason after "because".
-    reasons = (_cap_reasons(spec, config) + plan.reasons
+    reasons = (_cap_reasons(spec, config) + plan.reasons + _shared_reasons(comps)
                + [f"{a.describe()}: {a.function} because {a.reason}" for a in actions])
-    base = dict(workflow=workflow, at=now, dry_run=dry_run, targets=plan.targets,
+    base = dict(workflow=workflow, at=now, dry_run=dry_run, targets=staged.targets,
                 units=tuple(vars(u).copy() for u in plan.units),
                 measurements=tuple(m.to_dict() for m in gathered.units),
                 actions=tuple(a.describe() for a in actions),
-                routes=tuple(r.to_dict() for r in routes), plan=_plan_dict(plan))
+                routes=tuple(r.to_dict() for r in routes), plan=_plan_dict(plan),
+                claims=tuple(c.to_dict() for c in _with_set(claims, _counts(staged, whole))))
     if dry_run:
         return _log(TickResult(status="planned", reason=_summary(actions, "would"),
                                reasons=tuple(reasons), notes=tuple(notes), **base))
@@ -194,34 +224,55 @@ def _tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: flo
                   "scheduler's memory is unchanged")
         result = TickResult(status="failed", reason=reason, reasons=tuple(reasons),
                             outcome=outcome.to_dict(), notes=tuple(notes), **base)
+        _post_quietly(edges, workflow, list(mine.values()))
         _save_quietly(edges.store, replace(record, samples=gathered.samples,
                                            last_tick=_status(result), ticks=record.ticks + 1))
         return _log(result)
+    counts = _counts(staged, whole)
+    done = list(outcome.applied)
+    more, note = _recheck(edges, workflow, claims, config, counts, now)
+    done += more
+    reasons += [f"{a.describe()}: {a.function} because {a.reason}" for a in more]
+    notes += [note] if note else []
     state, applied = plan.state, dict(record.applied)
-    if outcome.applied:
-        running = {}
+    running: dict[str, FunctionReplicas] = {}
+    if done:
         try:
-            running = {f: edges.cluster.function(f) for f in {a.function for a in outcome.applied}}
+            running = {f: edges.cluster.function(f) for f in {a.function for a in done}}
         except EdgeError as exc:
             notes.append(f"could not read the replicas back after applying: {exc}")
-        if running:
-            rebound = rebind(state, running, current)
-            state = rebound.state
-            notes += list(rebound.notes) + placement_differences(plan, running)
-        for unit in plan.units:
-            if unit.target != current[unit.function].desired:
-                applied[unit.function] = Applied(unit.target, now)
-    status = "applied" if outcome.applied else "unchanged"
-    result = TickResult(status=status, reason=_summary(actions, "did"), reasons=tuple(reasons),
-                        outcome=outcome.to_dict(), notes=tuple(notes), **base)
+        applied.update({f: Applied(n, now) for f, n in counts.items() if n != whole[f].desired})
+    claims = [replace(c, serving=serving_after(current[c.function], whole[c.function],
+                                               running[c.function], c.replicas))
+              if c.function in running else c for c in claims]
+    if running:
+        serving = {c.function: set(c.serving) for c in claims}
+        after = {f: replace(r, desired=len(serving[f]),
+                            replicas=tuple(x for x in r.replicas if x.id in serving[f]))
+                 for f, r in running.items()}
+        rebound = rebind(state, after, current)
+        state = rebound.state
+        notes += list(rebound.notes) + placement_differences(plan, after)
+    final = _with_set(claims, counts)
+    try:
+        edges.claims.post(workflow, final)
+    except EdgeError as exc:  # the claims posted before applying stand, with older replica ids
+        notes.append(f"claims not posted again after applying: {exc}")
+    status = "applied" if done else "unchanged"
+    result = TickResult(status=status, reason=_summary(actions + more, "did"),
+                        reasons=tuple(reasons), outcome=outcome.to_dict(), notes=tuple(notes),
+                        **{**base, "targets": {**staged.targets, **{a.function: a.after
+                                                                     for a in more}},
+                           "claims": tuple(c.to_dict() for c in final)})
     new_record = ControllerRecord(workflow, state, gathered.samples, applied,
                                   [r.to_dict() for r in routes], _status(result),
                                   record.ticks + 1)
     try:
         edges.store.save(workflow, new_record.dumps())
     except EdgeError as exc:
-        undone, errors = revert(edges.actuator, outcome.applied)
-        reason = (f"state not saved ({exc}); reverted {len(undone)} of {len(outcome.applied)} "
+        undone, errors = revert(edges.actuator, done)
+        _post_quietly(edges, workflow, list(mine.values()))
+        reason = (f"state not saved ({exc}); reverted {len(undone)} of {len(done)} "
                   "actions so the platform matches the memory" + (f" ({'; '.join(errors)})"
                                                                   if errors else ""))
         return _log(replace(result, status="failed", reason=reason,
@@ -230,6 +281,91 @@ def _tick(spec: ScalingSpec, config: ControllerConfig, edges: Edges, *, now: flo
     return _log(result)
 
 
+def _others(board: Mapping[str, tuple[Claim, ...]], workflow: str,
+            functions: Sequence[str]) -> dict[str, tuple[Claim, ...]]:
+    """The other workflows' live claims on each of ``functions``."""
+    return {f: tuple(c for c in board.get(f, ()) if c.workflow != workflow) for f in functions}
+
+
+def _outside(shares: Mapping[str, Share], mine: Mapping[str, Claim],
+             config: ControllerConfig) -> dict[str, tuple[int, str]]:
+    """Shared functions whose count no controller set: (share kept, reason)."""
+    out = {}
+    for f, share in shares.items():
+        if not share.shared or f not in mine:
+            continue
+        claims = (*share.others, mine[f])
+        comp = compose(f, claims, config.replica_cap)
+        if not explained_by(share.whole.desired, comp, claims):
+            out[f] = (mine[f].replicas,
+                      f"{f}: {share.whole.desired} replicas desired, but the controllers last "
+                      f"set {mine[f].set} and the claims compose {comp.count}: changed outside "
+                      "them (a deploy resets replicas to com.openfaas.scale.min), set back; "
+                      f"this workflow's share stays {mine[f].replicas}")
+    return out
+
+
+def _claims(workflow: str, plan: TickPlan, seen: Gathered, shares: Mapping[str, Share],
+            period: float, now: float) -> list[Claim]:
+    """This tick's claim on each function it scales that the platform runs: the plan's target
+    where it decided one, else the share it holds (``set`` comes with :func:`_with_set`)."""
+    targets = plan.targets
+    return [Claim(workflow, m.unit.function, targets.get(m.unit.function, m.function.desired),
+                  now, now + CLAIM_PERIODS * period, m.function.desired, m.unit.min_replicas,
+                  m.unit.max_replicas, tuple(r.id for r in m.function.replicas),
+                  m.consumed_rate.value)
+            for m in seen.units if m.unit.function in shares]
+
+
+def _compositions(claims: Sequence[Claim], others: Mapping[str, tuple[Claim, ...]],
+                  config: ControllerConfig) -> dict[str, Composition]:
+    note = " (OpenFaaS CE allows 1..5)" if config.platform == "openfaas-ce" else ""
+    return {c.function: compose(c.function, (*others.get(c.function, ()), c), config.replica_cap,
+                                cap_note=note) for c in claims}
+
+
+def _shared_reasons(comps: Mapping[str, Composition]) -> list[str]:
+    """The composition of every function shared with other workflows or clamped, one line each
+    (an alone, unclamped function's count is its unit's target, said by the unit)."""
+    return [c.reason for _, c in sorted(comps.items()) if len(c.shares) > 1 or c.clamped]
+
+
+def _counts(staged: TickPlan, whole: Mapping[str, FunctionReplicas]) -> dict[str, int]:
+    """Each function's count once ``staged`` is applied."""
+    return {f: staged.targets.get(f, w.desired) for f, w in whole.items()}
+
+
+def _with_set(claims: Sequence[Claim], counts: Mapping[str, int]) -> list[Claim]:
+    return [replace(c, set=counts[c.function]) for c in claims]
+
+
+def _recheck(edges: Edges, workflow: str, claims: Sequence[Claim], config: ControllerConfig,
+             counts: dict[str, int], now: float) -> tuple[list[Scale], str]:
+    """Read the others' claims again after applying and set any count that moved meanwhile
+    (another workflow's tick posted between this one's read and its apply). Best effort: what
+    fails here the next tick of either workflow sets; ``counts`` is updated in place."""
+    try:
+        others = _others(live_claims(edges.claims.read(), now), workflow,
+                         [c.function for c in claims])
+    except (EdgeError, StateError) as exc:
+        return [], f"claims not read back after applying: {exc}"
+    moves = [Scale(f, counts[f], comp.count, f"{comp.reason} (a claim changed while this tick "
+                   "applied)") for f, comp in _compositions(claims, others, config).items()
+             if comp.count != counts[f]]
+    outcome = execute(edges.actuator, moves)
+    counts.update({a.function: a.after for a in outcome.applied})
+    if not outcome.ok:
+        return list(outcome.applied), (f"re-composing after the apply failed at "
+                                       f"'{outcome.failed.describe()}': {outcome.error}")
+    return list(outcome.applied), ""
+
+
+def _post_quietly(edges: Edges, workflow: str, claims: list[Claim]) -> None:
+    """Put back the claims of before the tick (its apply was undone)."""
+    try:
+        edges.claims.post(workflow, claims)
+    except EdgeError as exc:
+        log.warning("%s: claims not put back after a failed apply: %s", workflow, exc)
 def _cap_reasons(spec: ScalingSpec, config: ControllerConfig) -> list[str]:
     """One line per function whose workflow bounds the platform narrows (CE: 1..5)."""
     cap = config.replica_cap
