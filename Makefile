@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test test-long bench render validate deploy build clean sysdeps chaos fuzz tools distclean
+.PHONY: venv run test test-long image-check bench render validate deploy build clean sysdeps chaos fuzz tools distclean
 
 # System packages the tests need, installed only when missing (a second run does nothing):
 # PostgreSQL server binaries (a real cluster on loopback) and Chromium with its driver (the
@@ -92,6 +92,12 @@ test: venv sysdeps tools
 # run on the real binaries (tests/chaos/test_real_run.py, about four minutes).
 test-long: venv sysdeps tools
 	$(PY) -m pytest -q -m long
+
+# Every function image resolvable as `docker build` would need it: each import pinned by a
+# requirements file of its build context, and every pinned wheel downloadable (PyPI) for the
+# template's Python on the base image's glibc (devstack/manifests/image_requirements.py).
+image-check: venv
+	$(PY) -m devstack.manifests.image_requirements
 
 bench: venv tools
 	$(PY) -m bench
