@@ -141,7 +141,7 @@ def run_trial(workflow: Workflow, input_path: pathlib.Path, now_ms: int, *, sour
                      capture, now_ms, origin, end=True)
     steps: list[StepTrial] = []
     with tempfile.TemporaryDirectory(prefix="faas-etl-try-") as folder:
-        state = StateStore(pathlib.Path(folder) / "step-state.db")  # the aggregate's windows, this trial's only
+        state = StateStore.sqlite(pathlib.Path(folder) / "step-state.db")  # the aggregate's windows, this trial's only
         lookups: dict[str, Any] = {}
         for step in workflow.steps:
             mark = len(capture.messages)

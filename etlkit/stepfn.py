@@ -157,7 +157,7 @@ def handle_step(body: bytes, kind: str, now_ms: int, produce: ProduceBatches, *,
     topic (kafka_io.partition_count), for the aggregate's per-partition watermark.
     """
     from .kafka_io import DeliveryError  # the I/O errors this layer turns into answers
-    from .state_store import StateUnavailable
+    from .state_db import StateUnavailable
 
     try:
         inv = parse_invocation(body, kind)
