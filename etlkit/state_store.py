@@ -8,9 +8,12 @@ progress of that partition (its *lane*, see etlkit/steps/windows.py) are all it 
 invocation locks its lane's row only, and replicas serving different partitions run at once.
 Closing a window needs every lane's partials: *settling* locks the head row and then every lane
 (always in that order, so it cannot deadlock with a lane, which takes the head first too, shared),
-merges, and runs only when a lane's watermark passed an open window or the run is over: once per
-window, not once per call. On SQLite every transaction takes the one database write lock
-(``BEGIN IMMEDIATE``): the same rules, one writer at a time, on one host.
+merges, and runs only when a lane's watermark passed an open window, the run is over or a lane
+ended: once per window, not once per call. Partials are read when the windows ask for them
+(etlkit/steps/windows.py ``StoredWindows``): a call reads its lane's partials of the windows its
+records go into, a settling the partials of the windows it closes, never every open one. On
+SQLite every transaction takes the one database write lock (``BEGIN IMMEDIATE``): the same rules,
+one writer at a time, on one host.
 
 Nothing is produced inside a transaction that holds window state. What an invocation or a
 settling emits is written to ``agg_outbox`` in the same transaction as the state it follows from,
@@ -44,7 +47,7 @@ from typing import Any, Callable, Mapping, Sequence
 from .http import exact_number
 from .outrecord import OutRecord, json_bytes, out_record
 from .state_db import SqliteStateDb, StateDb, Transaction, open_state_db, present_tables, state_url
-from .steps.windows import CloseFirst
+from .steps.windows import CloseFirst, StoredItem
 from .warehouse.url import parse_database_url
 
 MOVED = json.dumps("moved: this state is kept in tables agg_head, agg_lane and agg_window by a "
@@ -147,8 +150,15 @@ class StateStore:
             except CloseFirst:  # the run was over before this batch: settle, then apply it
                 settled += self._settle(name, settle, emission_entry)
                 outcome = self._lane(name, lane, run, lane_entry)
-            due = outcome.state.get("due") if isinstance(outcome.state, dict) else None
-            if due == "all" or (due is not None and self._oldest_start_ends_by(name, due, window_ms)):
+            state = outcome.state if isinstance(outcome.state, dict) else {}
+            due = state.get("due")
+            # A lane that ended its partition settles whatever its view: two lanes ending at
+            # once on PostgreSQL (each holding the head shared) each see the other still
+            # running, so neither finds the run over; the settling, holding every lane, does.
+            ended = any(item["partition"] == lane and item["ended"]
+                        for item in state.get("partitions", ()))
+            if due == "all" or ended or (
+                    due is not None and self._oldest_start_ends_by(name, due, window_ms)):
                 settled += self._settle(name, settle, emission_entry)
             self._drain(name, produce)
         return outcome, settled
@@ -171,15 +181,19 @@ class StateStore:
                      lock="update")
             if head[0] is None and not first:
                 raise _HeadIsNew()
+            stored = None
             if head[0] is None:  # no state yet in this layout: a state of the layout before?
-                loaded, legacy = self._legacy(tx, name), True
+                loaded = self._legacy(tx, name)
             else:
-                loaded, legacy = _assemble(tx, name, head[0], lane), False
+                stored = _Stored(tx, name, lane)
+                loaded = {**_progress(tx, name, head[0]), "windows": stored}
             outcome = run(loaded)
             new = outcome.state
             if new is loaded or new is None:  # a duplicate: nothing changed
                 return outcome
-            _write(tx, name, None if legacy else loaded, new, lanes=None if legacy else {lane})
+            legacy = stored is None
+            _write(tx, name, None if legacy else {**loaded, "windows": stored.read},
+                   new, lanes=None if legacy else {lane})
             if legacy:
                 self._retire_legacy(tx, name)
             entry = lane_entry(outcome)
@@ -200,10 +214,11 @@ class StateStore:
             if head is None or head[0] is None:
                 return []
             tx.fetch("SELECT part FROM agg_lane WHERE name = ? ORDER BY part", (name,), lock="update")
-            loaded = _assemble(tx, name, head[0], None)
+            stored = _Stored(tx, name, None)
+            loaded = {**_progress(tx, name, head[0]), "windows": stored}
             results, new = settle(loaded)
             number = head[1] + 1 if results else head[1]
-            _write(tx, name, loaded, new, lanes=None, emissions=number)
+            _write(tx, name, {**loaded, "windows": stored.read}, new, lanes=None, emissions=number)
             if results:
                 _queue(tx, name, _EMISSION, emission_entry(results, number))
         return results
@@ -265,7 +280,7 @@ class StateStore:
                 head = _first(tx.fetch("SELECT body FROM agg_head WHERE name = ?", (name,)))
                 if head is None or head[0] is None:
                     return self._legacy(tx, name)
-                return _assemble(tx, name, head[0], None)
+                return _assemble(tx, name, head[0])
 
     def pending(self, name: str) -> int:
         """The outbox entries of ``name`` not yet acknowledged by Kafka."""
@@ -282,22 +297,63 @@ def _first(rows: list[tuple]) -> tuple | None:
     return rows[0] if rows else None
 
 
-def _assemble(tx: Transaction, name: str, head_text: str, lane: int | None) -> dict[str, Any]:
-    """The state dict: the head, every lane's progress, the partials of ``lane`` (None: every
-    lane's)."""
+def _progress(tx: Transaction, name: str, head_text: str) -> dict[str, Any]:
+    """The state dict but its windows: the head and every lane's progress."""
     state = json.loads(head_text)
     state["partitions"] = [json.loads(body) for body, in tx.fetch(
         "SELECT body FROM agg_lane WHERE name = ? ORDER BY part", (name,))]
-    if lane is None:
-        rows = tx.fetch("SELECT body FROM agg_window WHERE name = ? ORDER BY start, part, gkey",
-                        (name,))
-    else:
-        rows = tx.fetch("SELECT body FROM agg_window WHERE name = ? AND part = ? "
-                        "ORDER BY start, gkey", (name, lane))
+    return state
+
+
+def _assemble(tx: Transaction, name: str, head_text: str) -> dict[str, Any]:
+    """The whole state dict: the head, every lane's progress and partials."""
+    rows = tx.fetch("SELECT body FROM agg_window WHERE name = ? ORDER BY start, part, gkey",
+                    (name,))
+    return {**_progress(tx, name, head_text), "windows": [_window_of(body) for body, in rows]}
+
+
+def _window_of(body: str) -> dict[str, Any]:
     # A sum of Decimals (numbers a double cannot hold) keeps its digits: json_bytes wrote
     # them, exact_number reads them back as a Decimal (and every other number as a float).
-    state["windows"] = [json.loads(body, parse_float=exact_number) for body, in rows]
-    return state
+    return json.loads(body, parse_float=exact_number)
+
+
+class _Stored:
+    """The partials of ``lane`` (None: every lane's) in this transaction, read when the windows
+    ask (etlkit/steps/windows.py StoredWindows): a call reads the windows its records go into,
+    a settling the windows it closes. ``read``: every partial handed out, as stored, so that
+    :func:`_write` writes back only what changed."""
+
+    def __init__(self, tx: Transaction, name: str, lane: int | None) -> None:
+        self._tx, self._name, self._lane = tx, name, lane
+        self.read: list[dict[str, Any]] = []
+        if lane is None:
+            ((self.open,),) = tx.fetch("SELECT count(*) FROM agg_window WHERE name = ?", (name,))
+        else:
+            ((self.open,),) = tx.fetch("SELECT count(*) FROM agg_window WHERE name = ? AND part = ?",
+                                       (name, lane))
+
+    def starting_at(self, start: int) -> list[StoredItem]:
+        return self._items(self._tx.fetch(
+            "SELECT start, part, gkey, body FROM agg_window WHERE name = ? AND part = ? "
+            "AND start = ?", (self._name, self._lane, start)))
+
+    def starting_by(self, last: int | None) -> list[StoredItem]:
+        if last is None:
+            rows = self._tx.fetch("SELECT start, part, gkey, body FROM agg_window WHERE name = ?",
+                                  (self._name,))
+        else:
+            rows = self._tx.fetch("SELECT start, part, gkey, body FROM agg_window "
+                                  "WHERE name = ? AND start <= ?", (self._name, last))
+        return self._items(rows)
+
+    def _items(self, rows: list[tuple]) -> list[StoredItem]:
+        items = []
+        for start, part, gkey, body in rows:
+            window = _window_of(body)
+            self.read.append(window)
+            items.append((start, part, window["key"], window["acc"], gkey))
+        return items
 
 
 def _write(tx: Transaction, name: str, old: dict[str, Any] | None, new: dict[str, Any], *,
@@ -320,17 +376,18 @@ def _write(tx: Transaction, name: str, old: dict[str, Any] | None, new: dict[str
             tx.execute("INSERT INTO agg_lane(name, part, body) VALUES (?, ?, ?) ON CONFLICT "
                        "(name, part) DO UPDATE SET body = excluded.body", (name, key, _text(item)))
     # Matched by a cheap key (repr keeps true, 1 and 1.0 apart, as the stored JSON key does);
-    # the stored key text is written only for the windows that changed or went: a call sees
-    # every open partial of its lane, and most of them are unchanged.
+    # the stored key text is made only for the windows that changed or went.
     old_windows = {} if old is None else {_match_key(w): w for w in old["windows"]}
-    seen = set()
+    seen, changed = set(), []
     for item in new["windows"]:
         key = _match_key(item)
         seen.add(key)
         if old_windows.get(key) != item:
-            tx.execute("INSERT INTO agg_window(name, part, start, gkey, body) "
-                       "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, part, start, gkey) "
-                       "DO UPDATE SET body = excluded.body", (name, *_window_key(item), _text(item)))
+            changed.append((name, *_window_key(item), _text(item)))
+    if changed:
+        tx.execute_many("INSERT INTO agg_window(name, part, start, gkey, body) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, part, start, gkey) "
+                        "DO UPDATE SET body = excluded.body", changed)
     gone = [(name, *_window_key(item)) for key, item in old_windows.items() if key not in seen]
     if gone:
         tx.execute_many("DELETE FROM agg_window WHERE name = ? AND part = ? AND start = ? "
