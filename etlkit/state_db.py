@@ -103,10 +103,11 @@ def present_tables(tx: Transaction, dialect: str, names: Sequence[str]) -> list[
     return [name for name in names if tx.fetch(sql, (name,))]
 
 
-def state_url(env: Mapping[str, str] | None = None) -> str:
-    """STATE_URL, or the SQLite file in the run folder when it is unset."""
+def state_url(env: Mapping[str, str] | None = None, folder: str | os.PathLike[str] | None = None) -> str:
+    """STATE_URL, or the SQLite file in ``folder`` (default: the run folder) when it is unset."""
     env = os.environ if env is None else env
-    return env.get("STATE_URL") or f"sqlite:///{os.path.join(run_dir(), DEFAULT_STATE_FILE)}"
+    default = os.path.join(run_dir() if folder is None else folder, DEFAULT_STATE_FILE)
+    return env.get("STATE_URL") or f"sqlite:///{default}"
 
 
 def state_target(env: Mapping[str, str] | None = None) -> SqliteTarget | PostgresTarget:
