@@ -193,7 +193,7 @@ class StateStore:
                 return outcome
             legacy = stored is None
             _write(tx, name, None if legacy else {**loaded, "windows": stored.read},
-                   new, lanes=None if legacy else {lane})
+                   new, lanes=None if legacy else {lane}, gkeys=None if legacy else stored.gkeys)
             if legacy:
                 self._retire_legacy(tx, name)
             entry = lane_entry(outcome)
@@ -218,7 +218,8 @@ class StateStore:
             loaded = {**_progress(tx, name, head[0]), "windows": stored}
             results, new = settle(loaded)
             number = head[1] + 1 if results else head[1]
-            _write(tx, name, {**loaded, "windows": stored.read}, new, lanes=None, emissions=number)
+            _write(tx, name, {**loaded, "windows": stored.read}, new, lanes=None, emissions=number,
+                   gkeys=stored.gkeys)
             if results:
                 _queue(tx, name, _EMISSION, emission_entry(results, number))
         return results
@@ -327,6 +328,7 @@ class _Stored:
     def __init__(self, tx: Transaction, name: str, lane: int | None) -> None:
         self._tx, self._name, self._lane = tx, name, lane
         self.read: list[dict[str, Any]] = []
+        self.gkeys: dict[tuple[int, int, str], str] = {}  # match key -> stored key text
         if lane is None:
             ((self.open,),) = tx.fetch("SELECT count(*) FROM agg_window WHERE name = ?", (name,))
         else:
@@ -352,15 +354,18 @@ class _Stored:
         for start, part, gkey, body in rows:
             window = _window_of(body)
             self.read.append(window)
+            self.gkeys[_match_key(window)] = gkey
             items.append((start, part, window["key"], window["acc"], gkey))
         return items
 
 
 def _write(tx: Transaction, name: str, old: dict[str, Any] | None, new: dict[str, Any], *,
-           lanes: set[int] | None, emissions: int | None = None) -> None:
+           lanes: set[int] | None, emissions: int | None = None,
+           gkeys: Mapping[tuple[int, int, str], str] | None = None) -> None:
     """Write what changed from ``old`` (None: nothing of it in these tables) to ``new``: the
     head (settling only: a lane never writes it), the lanes' progress, the partials.
-    ``lanes``: the lanes this transaction holds (None: all)."""
+    ``lanes``: the lanes this transaction holds (None: all); ``gkeys``: the stored key text of
+    the partials read (:class:`_Stored`), so that only a new one's is written out."""
     head = {key: value for key, value in new.items()
             if key not in ("partitions", "windows", "due")}
     if old is None or emissions is not None:
@@ -383,12 +388,13 @@ def _write(tx: Transaction, name: str, old: dict[str, Any] | None, new: dict[str
         key = _match_key(item)
         seen.add(key)
         if old_windows.get(key) != item:
-            changed.append((name, *_window_key(item), _text(item)))
+            changed.append((name, *_window_key(item, key, gkeys), _text(item)))
     if changed:
         tx.execute_many("INSERT INTO agg_window(name, part, start, gkey, body) "
                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, part, start, gkey) "
                         "DO UPDATE SET body = excluded.body", changed)
-    gone = [(name, *_window_key(item)) for key, item in old_windows.items() if key not in seen]
+    gone = [(name, *_window_key(item, key, gkeys)) for key, item in old_windows.items()
+            if key not in seen]
     if gone:
         tx.execute_many("DELETE FROM agg_window WHERE name = ? AND part = ? AND start = ? "
                         "AND gkey = ?", gone)
@@ -409,9 +415,13 @@ def _match_key(item: Mapping[str, Any]) -> tuple[int, int, str]:
     return item.get("partition", 0), item["start"], repr(item["key"])
 
 
-def _window_key(item: Mapping[str, Any]) -> tuple[int, int, str]:
-    return (item.get("partition", 0), item["start"],
-            json.dumps(item["key"], separators=(",", ":"), ensure_ascii=False))
+def _window_key(item: Mapping[str, Any], match: tuple[int, int, str],
+                gkeys: Mapping[tuple[int, int, str], str] | None) -> tuple[int, int, str]:
+    """The stored key of ``item``: read with it (``gkeys``), else written out."""
+    gkey = gkeys.get(match) if gkeys else None
+    if gkey is None:
+        gkey = json.dumps(item["key"], separators=(",", ":"), ensure_ascii=False)
+    return item.get("partition", 0), item["start"], gkey
 
 
 def _text(value: Any) -> str:
