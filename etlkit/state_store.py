@@ -44,7 +44,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from .http import exact_number
+from .http import parse_json_body
 from .outrecord import OutRecord, json_bytes, out_record
 from .state_db import SqliteStateDb, StateDb, Transaction, open_state_db, present_tables, state_url
 from .steps.windows import CloseFirst, StoredItem
@@ -310,13 +310,16 @@ def _assemble(tx: Transaction, name: str, head_text: str) -> dict[str, Any]:
     """The whole state dict: the head, every lane's progress and partials."""
     rows = tx.fetch("SELECT body FROM agg_window WHERE name = ? ORDER BY start, part, gkey",
                     (name,))
-    return {**_progress(tx, name, head_text), "windows": [_window_of(body) for body, in rows]}
+    return {**_progress(tx, name, head_text), "windows": _windows_of([body for body, in rows])}
 
 
-def _window_of(body: str) -> dict[str, Any]:
-    # A sum of Decimals (numbers a double cannot hold) keeps its digits: json_bytes wrote
-    # them, exact_number reads them back as a Decimal (and every other number as a float).
-    return json.loads(body, parse_float=exact_number)
+def _windows_of(bodies: list[str]) -> list[dict[str, Any]]:
+    """Stored partials, read as one JSON list (one parse for them all, not one per row). A sum
+    of Decimals (numbers a double cannot hold) keeps its digits: json_bytes wrote them,
+    parse_json_body reads them back as a Decimal (and every other number as a float)."""
+    if not bodies:
+        return []
+    return parse_json_body(("[" + ",".join(bodies) + "]").encode(), "agg_window.body")
 
 
 class _Stored:
@@ -350,10 +353,10 @@ class _Stored:
         return self._items(rows)
 
     def _items(self, rows: list[tuple]) -> list[StoredItem]:
+        windows = _windows_of([body for _start, _part, _gkey, body in rows])
+        self.read += windows
         items = []
-        for start, part, gkey, body in rows:
-            window = _window_of(body)
-            self.read.append(window)
+        for (start, part, gkey, _body), window in zip(rows, windows):
             self.gkeys[_match_key(window)] = gkey
             items.append((start, part, window["key"], window["acc"], gkey))
         return items
@@ -383,17 +386,17 @@ def _write(tx: Transaction, name: str, old: dict[str, Any] | None, new: dict[str
     # Matched by a cheap key (repr keeps true, 1 and 1.0 apart, as the stored JSON key does);
     # the stored key text is made only for the windows that changed or went.
     old_windows = {} if old is None else {_match_key(w): w for w in old["windows"]}
-    seen, changed = set(), []
+    seen, changed, texts = set(), [], {}
     for item in new["windows"]:
         key = _match_key(item)
         seen.add(key)
         if old_windows.get(key) != item:
-            changed.append((name, *_window_key(item, key, gkeys), _text(item)))
+            changed.append((name, *_window_key(key, item, gkeys, texts), _text(item)))
     if changed:
         tx.execute_many("INSERT INTO agg_window(name, part, start, gkey, body) "
                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, part, start, gkey) "
                         "DO UPDATE SET body = excluded.body", changed)
-    gone = [(name, *_window_key(item, key, gkeys)) for key, item in old_windows.items()
+    gone = [(name, *_window_key(key, item, gkeys, texts)) for key, item in old_windows.items()
             if key not in seen]
     if gone:
         tx.execute_many("DELETE FROM agg_window WHERE name = ? AND part = ? AND start = ? "
@@ -415,13 +418,19 @@ def _match_key(item: Mapping[str, Any]) -> tuple[int, int, str]:
     return item.get("partition", 0), item["start"], repr(item["key"])
 
 
-def _window_key(item: Mapping[str, Any], match: tuple[int, int, str],
-                gkeys: Mapping[tuple[int, int, str], str] | None) -> tuple[int, int, str]:
-    """The stored key of ``item``: read with it (``gkeys``), else written out."""
+def _window_key(match: tuple[int, int, str], item: Mapping[str, Any],
+                gkeys: Mapping[tuple[int, int, str], str] | None,
+                texts: dict[str, str]) -> tuple[int, int, str]:
+    """The stored key of ``item`` (its :func:`_match_key` ``match``): read with it
+    (``gkeys``), else written out once per group key in ``texts`` (keyed by the key's repr,
+    which keeps true, 1 and 1.0 apart as the JSON text does)."""
     gkey = gkeys.get(match) if gkeys else None
     if gkey is None:
-        gkey = json.dumps(item["key"], separators=(",", ":"), ensure_ascii=False)
-    return item.get("partition", 0), item["start"], gkey
+        gkey = texts.get(match[2])
+        if gkey is None:
+            gkey = texts[match[2]] = json.dumps(item["key"], separators=(",", ":"),
+                                                ensure_ascii=False)
+    return match[0], match[1], gkey
 
 
 def _text(value: Any) -> str:

@@ -184,6 +184,7 @@ class WindowState:
         self._open = 0
         self._stored: StoredWindows | None = None  # partials not read yet (see StoredWindows)
         self._fetched: set[int] = set()  # the starts read from _stored
+        self._orders: dict[tuple, str] = {}  # group key -> its JSON text (_order_of)
         self._batch_end: int | None = None  # the last window end the current batch went into
         # Per aggregation, what folding a value needs, looked up once instead of per record.
         self._folds = [(KINDS[a.op].add, a.field is not None, a.name, a.op in ("sum", "avg"))
@@ -431,7 +432,7 @@ class WindowState:
         window = self._window(start, key, group)
         updated = self._added(window.acc, values)  # computed whole before any change
         if window.acc is _NEW:
-            self._insert(start, key, group, updated)
+            self._insert(start, key, group, updated, self._order_of(group))
         else:
             window.acc = updated
         if self._batch_end is None or end > self._batch_end:
@@ -480,6 +481,16 @@ class WindowState:
         group[(partition, _group_key(key))] = _Window(start, partition, key, acc,
                                                       _order_text(key) if order is None else order)
         self._open += 1
+
+    def _order_of(self, key: list[Any]) -> str:
+        """The key's JSON text, written once per group key: most records open a window of a
+        group key seen before. (absorb's keys only: it reads 1.0 as 1, which a dict of keys
+        would not tell apart.)"""
+        group = _group_key(key)
+        order = self._orders.get(group)
+        if order is None:
+            order = self._orders[group] = _order_text(key)
+        return order
 
     def _load(self, items: Iterable[StoredItem]) -> None:
         """Stored partials into the windows (already counted in ``_open``); one already here
