@@ -1,13 +1,21 @@
-"""``faas-etl reset``: clear what the embedded stack keeps in its run folder that contradicts an
-empty broker.
+"""``faas-etl reset``: clear what the embedded stack keeps that contradicts an empty broker.
 
 The embedded broker (Tansu, memory storage) loses every topic and offset when ``up`` stops,
-while the run folder keeps: the aggregate's window state and applied batch ids
-(``step-state.db``; a re-fed file then finds its windows closed and is dead-lettered as late),
-the sql sources' cursors (``cursors/``: rows already read are not read again into the new,
-empty topics), and the workflow manager's runs (``argo-apply/``, ``argo-runs/``: the next ``up``
-starts them again). Those are removed; what does not depend on the broker stays (the warehouse,
-stored workflow definitions, schemas, logs, secrets, builds).
+while the state database (STATE_URL, else ``<run folder>/step-state.db``: etlkit/state_db.py)
+and the run folder keep:
+
+* the aggregate's window state, applied batch ids and unsent outbox (tables ``agg_*``, and the
+  layout before's ``step_*``): a re-fed file would find its windows closed and be dead-lettered
+  as late;
+* the sql sources' cursors and leases (tables ``source_cursors``, ``source_leases``, and the
+  folder ``cursors/`` of the layout before): rows already read would not be read again into the
+  new, empty topics;
+* the workflow manager's runs (``argo-apply/``, ``argo-runs/``): the next ``up`` starts them again.
+
+Those rows are deleted and those folders removed. What does not depend on the broker stays: the
+state database's other tables (schema versions, workflow versions, host samples), the warehouse,
+logs, secrets, builds. The tables are the ones their stores create (etlkit/state_store.py
+``tables``, etlkit/sources/cursor_store.py ``TABLES``), read from there, not listed again here.
 
 Refused while ``up`` runs (its functions hold the state open), unless ``--force``.
 Exit codes: 0 reset (or nothing to reset), 1 refused or failed, 2 usage.
@@ -16,30 +24,66 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import shutil
 import sys
 from typing import Sequence
 
+from etlkit import state_store
 from etlkit.runs.local_backend import APPLY_DIR, RUNS_DIR
+from etlkit.sources import cursor_store
+from etlkit.state_db import StateDb, StateUnavailable, open_state_db, present_tables, state_url, table_names
+from etlkit.warehouse.url import DatabaseUrlError, SqliteTarget, parse_database_url, redact_url
 
 from . import runstate
 from .stack_address import add_run_dir_option, run_dir_of
 
-# (name in the run folder, what it is): the state an empty broker contradicts.
-STATE = (
-    ("step-state.db", "window state and applied batch ids of the aggregate steps"),
-    ("step-state.db-wal", "its write-ahead log"),
-    ("step-state.db-shm", "its shared memory index"),
-    ("cursors", "the sql sources' cursors"),
+# (name in the run folder, what it is): the folders an empty broker contradicts.
+FOLDERS = (
+    ("cursors", "the sql sources' cursors of the layout before the state database"),
     (APPLY_DIR, "the workflow manager's runs (the next `up` would start them again)"),
     (RUNS_DIR, "the runs' status and runner copies"),
 )
 
 
+def broker_bound_tables(dialect: str) -> tuple[str, ...]:
+    """The state database's tables whose rows an empty broker contradicts, as their stores
+    name them: the aggregate's (and its layout before's), the sql sources' cursors and leases."""
+    return (*table_names(state_store.tables(dialect)), *state_store.LEGACY_TABLES,
+            *table_names(cursor_store.TABLES))
+
+
 def found(run_dir: pathlib.Path) -> list[tuple[pathlib.Path, str]]:
-    """What a reset removes from ``run_dir``: the parts of :data:`STATE` that are there."""
-    return [(run_dir / name, what) for name, what in STATE if (run_dir / name).exists()]
+    """The folders of :data:`FOLDERS` that are in ``run_dir``."""
+    return [(run_dir / name, what) for name, what in FOLDERS if (run_dir / name).exists()]
+
+
+def empty_tables(db: StateDb, *, dry_run: bool = False) -> list[tuple[str, int]]:
+    """Delete every row of :func:`broker_bound_tables` in ``db`` (``dry_run``: count them);
+    (table, rows) for each table that exists, in one transaction."""
+    with db.transaction() as tx:
+        out = []
+        for table in present_tables(tx, db.dialect, broker_bound_tables(db.dialect)):
+            if dry_run:
+                ((rows,),) = tx.fetch(f"SELECT count(*) FROM {table}")
+            else:
+                rows = tx.execute(f"DELETE FROM {table}")
+            out.append((table, rows))
+    return out
+
+
+def state_rows(url: str, *, dry_run: bool) -> list[tuple[str, int]]:
+    """:func:`empty_tables` of the state database ``url``; nothing when it is a SQLite file that
+    does not exist (a reset never creates one)."""
+    target = parse_database_url(url, "STATE_URL")
+    if isinstance(target, SqliteTarget) and not pathlib.Path(target.path).is_file():
+        return []
+    db = open_state_db(target, application_name="faas-etl-reset")
+    try:
+        return empty_tables(db, dry_run=dry_run)
+    finally:
+        db.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="reset even while `up` runs (its functions keep what they hold open until restarted)")
     p.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
-    p.add_argument("--json", action="store_true", help="print {removed: [{path, what}], running} as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print {removed: [{path, what}], tables: [{table, rows}], state_url, running} as JSON")
     return p
 
 
@@ -66,6 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"faas-etl reset: `faas-etl up` runs (pid {running.pid}) on {run_dir}: `faas-etl down` "
               f"first, or --force", file=sys.stderr)
         return 1
+    url = state_url(os.environ, folder=run_dir)
+    try:
+        tables = state_rows(url, dry_run=args.dry_run)
+    except (DatabaseUrlError, StateUnavailable) as exc:
+        print(f"faas-etl reset: state database {redact_url(url)}: {exc}", file=sys.stderr)
+        return 1
     targets = found(run_dir)
     if not args.dry_run:
         for path, _what in targets:
@@ -76,11 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     verb = "would remove" if args.dry_run else "removed"
     if args.json:
         print(json.dumps({"run_dir": str(run_dir), "dry_run": args.dry_run, "running": running is not None,
+                          "state_url": redact_url(url),
+                          "tables": [{"table": t, "rows": n} for t, n in tables],
                           "removed": [{"path": str(p), "what": w} for p, w in targets]}))
-    elif targets:
-        print("\n".join(f"{verb} {p}: {w}" for p, w in targets))
-    else:
-        print(f"nothing to reset in {run_dir}")
+        return 0
+    said = [f"{verb} {n} rows of table {t} in {redact_url(url)}" for t, n in tables if n]
+    said += [f"{verb} {p}: {w}" for p, w in targets]
+    print("\n".join(said) if said else f"nothing to reset in {run_dir} (state database {redact_url(url)})")
     return 0
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 
-from .state_db import StateUnavailable, Transaction
+from .state_db import RowLock, StateUnavailable, Transaction
 from .warehouse.postgres_connection import LazyPostgresConnection, is_configuration_failure
 from .warehouse.url import PostgresTarget
 
@@ -33,8 +33,16 @@ class _PostgresTransaction:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._connection.execute(_postgres(sql), params).rowcount
 
-    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        return self._connection.execute(_postgres(sql), params).fetchall()
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._connection.cursor() as cursor:
+            cursor.executemany(_postgres(sql), rows)
+
+    def fetch(self, sql: str, params: Sequence[Any] = (), *, lock: RowLock | None = None) -> list[tuple]:
+        suffix = "" if lock is None else _LOCKS[lock]
+        return self._connection.execute(_postgres(sql) + suffix, params).fetchall()
+
+
+_LOCKS = {"share": " FOR SHARE", "update": " FOR UPDATE"}
 
 
 class PostgresStateDb:
@@ -59,6 +67,9 @@ class PostgresStateDb:
             connection = self._connection.get()
             with connection.transaction():
                 yield _PostgresTransaction(connection)
+
+    def claim(self) -> contextlib.AbstractContextManager[Transaction]:
+        return self.transaction()  # its FOR UPDATE rows stay locked until the block ends
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock, self._unavailable_on_connection_loss():

@@ -151,13 +151,14 @@ def handle_step(body: bytes, kind: str, now_ms: int, produce: ProduceBatches, *,
     ``produce``: writes the outputs as batches (``kafka_io.produce_batches``) from the origin
     ``<input identity>/<step name>`` (a random id in place of a missing identity), and forwards
     an input's end to the output partition its records go to. ``state``: where a stateful step
-    (aggregate) keeps its state; the read, the run, the produce and the save happen under one
-    lock, and the state is saved only after Kafka acknowledged the outputs. ``lookup``: builds
+    (aggregate) keeps its state (etlkit/state_store.py): its input partition's lane is read, run
+    and written in one transaction that queues what it emits, produced after the commit; the
+    answer is 200 once Kafka acknowledged every queued entry. ``lookup``: builds
     the enrich step's lookup table from the step spec. ``partition_count``: the partitions of a
     topic (kafka_io.partition_count), for the aggregate's per-partition watermark.
     """
     from .kafka_io import DeliveryError  # the I/O errors this layer turns into answers
-    from .state_store import StateUnavailable
+    from .state_db import StateUnavailable
 
     try:
         inv = parse_invocation(body, kind)

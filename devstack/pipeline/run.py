@@ -28,6 +28,7 @@ import pathlib
 import time
 from typing import Any, Callable, Mapping, Sequence
 
+from etlkit.state_db import state_url
 from etlkit.state_store import open_state_store
 from etlkit.steps.aggregation import AggregateConfig
 from etlkit.steps.windows import WindowState
@@ -305,7 +306,7 @@ class WorkflowRun:
 
     def _state_url(self) -> str:
         """Where the functions keep step state: LocalStack's STATE_URL, unless extra_env moved it."""
-        return self.stack.extra_env.get("STATE_URL", f"sqlite:///{self.stack.run_dir / 'step-state.db'}")
+        return state_url(self.stack.extra_env, folder=self.stack.run_dir)
 
     def open_counts(self) -> dict[str, int]:
         """Per aggregate step with a count "*" result, the records held in windows still open."""

@@ -105,7 +105,7 @@ def encoded_cursor(cursor: Cursor) -> str:
     return json.dumps({"value": encode_value(cursor.value), "key": encode_value(cursor.key)}, sort_keys=True)
 
 
-_TABLES = (
+TABLES = (
     "CREATE TABLE IF NOT EXISTS source_cursors (source TEXT PRIMARY KEY, position TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS source_leases (source TEXT PRIMARY KEY, holder TEXT NOT NULL, "
     "expires_ms BIGINT NOT NULL)",
@@ -117,7 +117,7 @@ class StateDbCursorStore:
 
     def __init__(self, db: StateDb) -> None:
         self._db = db
-        db.create_tables(_TABLES)
+        db.create_tables(TABLES)
 
     def get(self, name: str) -> Cursor | None:
         rows = self._db.query("SELECT position FROM source_cursors WHERE source = ?", (check_source_name(name),))

@@ -54,7 +54,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Union, runtime_checkable
 
 from .accumulators import KINDS
 from .event_time import event_time_ms
@@ -80,6 +80,28 @@ class CloseFirst(Exception):
     """Raised by :meth:`WindowState.begin` in a lane (``lane=True``) when the input run is over
     before the batch: every window must be emitted and the run reset, which needs every lane,
     before this batch's records start the next run."""
+
+
+# A stored partial as a state store hands it back: (start, partition, key, acc, key as JSON text).
+StoredItem = tuple[int, int, list[Any], list[Any], str]
+
+
+@runtime_checkable
+class StoredWindows(Protocol):
+    """Partials kept by a state store (etlkit/state_store.py), read only when needed: a lane's
+    call reads the windows its records go into, a settling the windows it closes, instead of
+    every open partial each time. What it hands back was written by :meth:`WindowState.to_dict`
+    of a state checked when it was read, so it is not checked again."""
+
+    open: int  # the partials it holds (a lane's, or every lane's): what max_open_windows counts
+
+    def starting_at(self, start: int) -> Iterable[StoredItem]:
+        """The lane's partials of the window starting at ``start``."""
+        ...
+
+    def starting_by(self, last: int | None) -> Iterable[StoredItem]:
+        """Every partial of the windows starting at or before ``last`` (None: all)."""
+        ...
 
 
 @dataclass
@@ -160,6 +182,9 @@ class WindowState:
         self._windows: dict[int, dict[tuple[int, tuple], _Window]] = {}
         self._starts: list[int] = []  # min-heap of the starts in _windows
         self._open = 0
+        self._stored: StoredWindows | None = None  # partials not read yet (see StoredWindows)
+        self._fetched: set[int] = set()  # the starts read from _stored
+        self._orders: dict[tuple, str] = {}  # group key -> its JSON text (_order_of)
         self._batch_end: int | None = None  # the last window end the current batch went into
         # Per aggregation, what folding a value needs, looked up once instead of per record.
         self._folds = [(KINDS[a.op].add, a.field is not None, a.name, a.op in ("sum", "avg"))
@@ -407,7 +432,7 @@ class WindowState:
         window = self._window(start, key, group)
         updated = self._added(window.acc, values)  # computed whole before any change
         if window.acc is _NEW:
-            self._insert(start, key, group, updated)
+            self._insert(start, key, group, updated, self._order_of(group))
         else:
             window.acc = updated
         if self._batch_end is None or end > self._batch_end:
@@ -435,6 +460,10 @@ class WindowState:
 
     def _window(self, start: int, partition: int, key: list[Any]) -> _Window:
         group = self._windows.get(start)
+        if group is None and self._stored is not None and start not in self._fetched:
+            self._fetched.add(start)
+            self._load(self._stored.starting_at(start))
+            group = self._windows.get(start)
         window = group.get((partition, _group_key(key))) if group else None
         if window is not None:
             return window
@@ -443,13 +472,34 @@ class WindowState:
                               f"the record would open another")
         return _Window(start, partition, key, _NEW)
 
-    def _insert(self, start: int, partition: int, key: list[Any], acc: list[Any]) -> None:
+    def _insert(self, start: int, partition: int, key: list[Any], acc: list[Any],
+                order: str | None = None) -> None:
         group = self._windows.get(start)
         if group is None:
             group = self._windows[start] = {}
             heapq.heappush(self._starts, start)
-        group[(partition, _group_key(key))] = _Window(start, partition, key, acc, _order_text(key))
+        group[(partition, _group_key(key))] = _Window(start, partition, key, acc,
+                                                      _order_text(key) if order is None else order)
         self._open += 1
+
+    def _order_of(self, key: list[Any]) -> str:
+        """The key's JSON text, written once per group key: most records open a window of a
+        group key seen before. (absorb's keys only: it reads 1.0 as 1, which a dict of keys
+        would not tell apart.)"""
+        group = _group_key(key)
+        order = self._orders.get(group)
+        if order is None:
+            order = self._orders[group] = _order_text(key)
+        return order
+
+    def _load(self, items: Iterable[StoredItem]) -> None:
+        """Stored partials into the windows (already counted in ``_open``); one already here
+        (read before) is kept as it is."""
+        for start, partition, key, acc, order in items:
+            group = self._windows.get(start)
+            if group is None or (partition, _group_key(key)) not in group:
+                self._insert(start, partition, key, acc, order)
+                self._open -= 1
 
     def _added(self, acc: Any, values: list[Any]) -> list[Any]:
         if acc is _NEW:
@@ -471,6 +521,8 @@ class WindowState:
         if self.lane:
             raise RuntimeError("a lane closes no window: a state store settles every lane")
         size = self.config.window_ms
+        if self._stored is not None:  # read the windows this closes, and only those
+            self._load(self._stored.starting_by(None if watermark is None else watermark - size))
         emitted: list[Emitted] = []
         while self._starts and (watermark is None or self._starts[0] + size <= watermark):
             start = heapq.heappop(self._starts)
@@ -526,7 +578,9 @@ class WindowState:
 
     # -- persistence -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable state; windows sorted so equal states give equal text."""
+        """JSON-serialisable state; windows sorted so equal states give equal text. With
+        :class:`StoredWindows`, the windows are those read or opened (what a store may write
+        back), not the ones left unread."""
         windows = [window_item(window) for start in sorted(self._windows)
                    for window in sorted(self._windows[start].values(), key=_PLACE)]
         return {**self.head(), "partitions": self.progress(), "windows": windows}
@@ -548,7 +602,8 @@ class WindowState:
 
         A state of version 2 (one accumulator per window, over every partition) is read as the
         partials of partition 0: merged with what the other partitions add from then on, it
-        gives the same totals."""
+        gives the same totals. ``data["windows"]`` may be a :class:`StoredWindows` in place of
+        the list: the partials are then read when a record or a settling needs them."""
         state = cls(config, lane=lane)
         if data is None:
             return state
@@ -571,6 +626,9 @@ class WindowState:
         if marks and (state._watermark is None or max(marks) > state._watermark):
             state._watermark = max(marks)
         windows = data.get("windows")
+        if isinstance(windows, StoredWindows):  # a state store's, read when needed
+            state._stored, state._open = windows, windows.open
+            return state
         if not isinstance(windows, list):
             raise StateError(f"{where}.windows: must be a list")
         for i, item in enumerate(windows):

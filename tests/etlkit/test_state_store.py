@@ -236,7 +236,7 @@ def test_a_postgresql_restart_fails_the_call_in_flight_and_its_retry_succeeds(pg
     pg.restart()
     event = _event(0, 1, [(1, {"k": "a", "t": START + 1, "v": 1})])
     status, answer = call(store, event, produce, name=name)
-    assert status == 503 and answer["error"].startswith("state:")
+    assert status == 503 and answer["error"].startswith("state database:")
     status, answer = call(store, event, produce, name=name)
     assert status == 200 and answer["in"] == 1
     lanes = store.snapshot(f"w/{name}")["windows"]

@@ -37,8 +37,9 @@ from etlkit.workflow import names
 from tests.fixtures.realargo import require_real_argo
 
 pytestmark = pytest.mark.slow
-FUNCTION, SOURCE, SENSOR = "aggregate", names.kafka_eventsource("orders", "orders-enriched"), "orders-per-country"
+FUNCTION, SENSOR = "aggregate", "orders-per-country"
 INPUT, OUTPUT, DEAD = "orders-enriched", "orders-by-country", "orders-dlq"
+SOURCE = names.kafka_eventsource("orders", INPUT)  # EventSources are named per workflow
 STATE_NAME = "orders/per-country"  # <workflow>/<step>: the committed Sensor's payload
 PARTITIONS, BATCHES, PER_BATCH = 6, 3, 4
 BASE_MS = 1_704_067_200_000  # 2024-01-01T00:00Z, a minute boundary

@@ -131,3 +131,36 @@ def test_decimal_partials_merge_exactly():
     [result] = windows.flush()
     assert result.value["s"] == Decimal("24691357802469135780.54691356")
     assert (result.value["low"], result.value["high"], result.value["n"]) == (Decimal("0.1"), big, 4)
+
+
+class Shelf:
+    """A StoredWindows double: the partials a state store would hold, and the starts asked for."""
+
+    def __init__(self, state, lane=None):
+        self.items = [(w["start"], w["partition"], w["key"], w["acc"], json.dumps(w["key"]))
+                      for w in state["windows"] if lane is None or w["partition"] == lane]
+        self.open, self.asked = len(self.items), []
+
+    def starting_at(self, start):
+        self.asked.append(("at", start))
+        return [item for item in self.items if item[0] == start]
+
+    def starting_by(self, last):
+        self.asked.append(("by", last))
+        return [item for item in self.items if last is None or item[0] <= last]
+
+
+def test_stored_partials_are_read_only_where_a_lane_writes_and_a_settling_closes():
+    # Three windows open in partition 0's lane; a batch into the second reads that one only,
+    # and a settling at watermark 61 s reads only the windows ending by then.
+    first = lane(batch(0, (1_000, "A", 1), (31_000, "A", 2), (61_000, "A", 3)), None, 0)
+    shelf = Shelf(first.state, lane=0)
+    second = lane(batch(0, (32_000, "A", 5)), {**first.state, "windows": shelf}, 0)
+    assert shelf.asked == [("at", 30_000)]
+    assert [(w["start"], w["acc"][0]) for w in second.state["windows"]] == [(30_000, 2)]
+    whole = lane(batch(1, (91_000, "B", 1)), first.state, 1).state
+    assert whole["due"] == 61_000  # partition 0's high mark, lateness 0
+    shelf = Shelf(whole)
+    results, left = settle_aggregate(CONFIG, {**whole, "windows": shelf}, now_ms=0, partitions=2)
+    assert shelf.asked == [("by", 61_000 - 30_000)]
+    assert [r.value["window_start"] for r in results] == [0, 30_000] and left["windows"] == []
