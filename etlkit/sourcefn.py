@@ -7,6 +7,7 @@ import hashlib
 import json
 from typing import Iterable, Mapping
 
+from .calllog import note_dead_letters
 from .http import BadRequest
 from .metrics import count_records
 from .outrecord import OutRecord, json_record
@@ -49,6 +50,7 @@ def deliver(items: Iterable[SourceRecord | BadRecord], topic: str, dead_letter: 
             if not dead_letter:
                 raise BadRequest(f"dead_letter: required, line {item.line} is bad ({item.reason})")
             chunk.append(bad_record_out(item, dead_letter, topic, now_ms))
+            note_dead_letters(((None, f"line {item.line}: {item.reason}"),))
             counts["dead_lettered"] += 1
             _tally(unacked, item.source, "dead_lettered")
         else:
