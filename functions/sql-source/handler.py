@@ -18,13 +18,12 @@ import socket
 import uuid
 
 from .etlkit import kafka_io
-from .etlkit.http import BadRequest, error_response, json_response
+from .etlkit.http import BadRequest, database_url, error_response, json_response
 from .etlkit.sourcefn import deliver, spec_text
 from .etlkit.sources import (SourceConfigError, SourceError, SourceUnavailable, SqlSource,
                              SqlSourceConfig, StateDbCursorStore, open_row_reader)
 from .etlkit.state_db import StateUnavailable, open_state_db
 from .etlkit.stepfn import parse_invocation
-from .etlkit.warehouse import DatabaseUrlError, resolve_reference
 
 kafka_io.start_producer()  # its producer id is ready by the first call
 
@@ -43,10 +42,7 @@ def _cursor_store():
 
 
 def _source(spec):
-    try:
-        url = resolve_reference(spec.get("url", "env:WAREHOUSE_URL"), "source.url")
-    except DatabaseUrlError as exc:  # the function's configuration, not the rows: retry-worthy
-        raise BadRequest(str(exc), status=500) from None
+    url = database_url(spec.get("url", "env:WAREHOUSE_URL"), "source.url")
     config = SqlSourceConfig.from_spec(spec.get("params") or {})
     cache_key = (url, config)
     if cache_key not in _sources:
