@@ -92,6 +92,24 @@ def _count_acknowledged(unacked: dict[str, dict[str, int]]) -> None:
     unacked.clear()
 
 
+def spec_params(spec: Mapping) -> Mapping:
+    """A source spec's ``params``: an object, or absent (none)."""
+    params = spec.get("params")
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise BadRequest(f"source.params: must be an object, got {params!r}")
+    return params
+
+
+def spec_dead_letter(spec: Mapping) -> str | None:
+    """A source spec's ``dead_letter`` topic: a topic name, or absent (none)."""
+    topic = spec.get("dead_letter")
+    if topic is not None and (not isinstance(topic, str) or not topic):
+        raise BadRequest(f"source.dead_letter: must be a topic name, got {topic!r}")
+    return topic
+
+
 def spec_text(spec: Mapping, field: str) -> str:
     value = spec.get(field)
     if not isinstance(value, str) or not value:

@@ -19,7 +19,7 @@ import uuid
 
 from .etlkit import kafka_io
 from .etlkit.http import BadRequest, database_url, error_response, json_response
-from .etlkit.sourcefn import deliver, spec_text
+from .etlkit.sourcefn import deliver, spec_dead_letter, spec_params, spec_text
 from .etlkit.sources import (SourceConfigError, SourceError, SourceUnavailable, SqlSource,
                              SqlSourceConfig, StateDbCursorStore, open_row_reader)
 from .etlkit.state_db import StateUnavailable, open_state_db
@@ -43,7 +43,7 @@ def _cursor_store():
 
 def _source(spec):
     url = database_url(spec.get("url", "env:WAREHOUSE_URL"), "source.url")
-    config = SqlSourceConfig.from_spec(spec.get("params") or {})
+    config = SqlSourceConfig.from_spec(spec_params(spec))
     cache_key = (url, config)
     if cache_key not in _sources:
         _sources[cache_key] = SqlSource(config, open_row_reader(url, config), _cursor_store())
@@ -77,7 +77,7 @@ def handle(event, context):
         source = _source(spec)
         holder = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex}"
         try:
-            skipped = _pull(source, topic, spec.get("dead_letter"), holder, totals)
+            skipped = _pull(source, topic, spec_dead_letter(spec), holder, totals)
         finally:
             _cursor_store().release(source.config.source, holder)
         if skipped:
