@@ -91,6 +91,8 @@ def handle(event, context):
             else _from_spec(event)
         if not kafka_io.topic_exists(topic):
             raise BadRequest(f"topic: unknown topic {topic!r}", status=404)
+        if dead_letter and not kafka_io.topic_exists(dead_letter):  # not a 503 at the first bad line
+            raise BadRequest(f"dead_letter: unknown topic {dead_letter!r}", status=404)
         with _readable(body) as readable:
             origin = f"file:{config.source}:{content_digest(readable)}"
             counts = deliver(read_records(config, readable, now), topic, dead_letter,
