@@ -49,7 +49,10 @@ def _from_spec(event):
     end = spec.get("end_of_input", False)
     if type(end) is not bool:
         raise BadRequest("source.end_of_input: true or false")
-    config = FileSourceConfig.from_spec(spec_params(spec))
+    try:
+        config = FileSourceConfig.from_spec(spec_params(spec))
+    except SourceConfigError as exc:  # its fields are the spec's params': name them so
+        raise BadRequest(f"source.params.{exc}") from None
     if "url" in spec:
         if "path" in spec:
             raise BadRequest("source: path or url, not both")

@@ -19,7 +19,7 @@ import uuid
 
 from .etlkit import kafka_io
 from .etlkit.http import BadRequest, database_url, error_response, json_response
-from .etlkit.sourcefn import deliver, spec_dead_letter, spec_params, spec_text
+from .etlkit.sourcefn import deliver, known_topics, spec_dead_letter, spec_params, spec_text
 from .etlkit.sources import (SourceConfigError, SourceError, SourceUnavailable, SqlSource,
                              SqlSourceConfig, StateDbCursorStore, open_row_reader)
 from .etlkit.state_db import StateUnavailable, open_state_db
@@ -74,6 +74,8 @@ def handle(event, context):
     try:
         spec = parse_invocation(event.body, "sql", role="source").step
         topic = spec_text(spec, "topic")
+        known_topics(("source.topic", topic), ("source.dead_letter", spec_dead_letter(spec)),
+                     exists=kafka_io.topic_exists)
         source = _source(spec)
         holder = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex}"
         try:
