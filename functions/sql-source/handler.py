@@ -74,9 +74,9 @@ def handle(event, context):
     try:
         spec = parse_invocation(event.body, "sql", role="source").step
         topic = spec_text(spec, "topic")
+        source = _source(spec)  # the spec's own checks first, then the cluster's topics
         known_topics(("source.topic", topic), ("source.dead_letter", spec_dead_letter(spec)),
                      exists=kafka_io.topic_exists)
-        source = _source(spec)
         holder = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex}"
         try:
             skipped = _pull(source, topic, spec_dead_letter(spec), holder, totals)
