@@ -39,6 +39,38 @@ def query_flag(query: dict, name: str) -> bool:
     raise BadRequest(f"{name}: true or false, got {value!r}")
 
 
+def whole_number(value: object, field: str) -> int:
+    """A whole number given as a JSON integer or as ASCII digits (a query parameter, a path
+    part); anything else, ``'٣'`` and ``'²'`` included (str.isdigit takes both, int() only
+    the first), is a BadRequest naming ``field``."""
+    if type(value) is int and value >= 0:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise BadRequest(f"{field}: a whole number (digits 0-9), got {value!r}")
+
+
+def database_url(reference: object, field: str) -> str:
+    """The database URL a step's ``url`` reference names (``env:NAME``, ``secret:name`` or a
+    URL: etlkit/warehouse/url.py). A reference that is not text, or a URL that is not a
+    database URL, is the caller's: 400 naming ``field``. A reference to a variable or secret
+    that holds nothing is the deployment's: 500, which the Sensor retries."""
+    from .warehouse.url import DatabaseUrlError, parse_database_url, resolve_reference
+
+    if not isinstance(reference, str) or not reference.strip():
+        raise BadRequest(f"{field}: env:NAME, secret:name or a database URL, got {reference!r}")
+    try:
+        url = resolve_reference(reference, field)
+    except DatabaseUrlError as exc:
+        raise BadRequest(str(exc), status=500) from None
+    given = not reference.startswith(("env:", "secret:"))
+    try:
+        parse_database_url(url, field)
+    except DatabaseUrlError as exc:
+        raise BadRequest(str(exc), status=400 if given else 500) from None
+    return url
+
+
 def error_response(exc: BadRequest) -> dict:
     return json_response(exc.status, {"error": str(exc)})
 

@@ -28,6 +28,8 @@ import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 
+from .calllog import note_records
+
 __all__ = ["Counter", "Gauge", "Histogram", "Registry", "MetricError", "REGISTRY",
            "INVOCATIONS", "SECONDS", "RECORDS", "EVENT_TIME_LAG", "BUCKETS",
            "observe_invocation", "count_records", "render", "CONTENT_TYPE"]
@@ -242,7 +244,9 @@ def observe_invocation(code: int, seconds: float) -> None:
 def count_records(workflow: str, step: str, counters: Mapping[str, int], *,
                   lag_s: float | None = None) -> None:
     """Add a call's record counters (keys ``in``, ``out``, ``filtered``, ``dead_lettered``,
-    ``emitted``; missing ones count 0) and set its event-time lag when known."""
+    ``emitted``; missing ones count 0) and set its event-time lag when known. The call's
+    access line shows them too (etlkit/calllog.py)."""
+    note_records(workflow, step, counters)
     for kind, counter in RECORDS.items():
         # Adding 0 still creates the series: every counter of a step exists from its first call.
         counter.inc(counters.get(kind, 0), workflow=workflow, step=step)

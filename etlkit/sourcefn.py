@@ -7,6 +7,7 @@ import hashlib
 import json
 from typing import Iterable, Mapping
 
+from .calllog import note_dead_letters
 from .http import BadRequest
 from .metrics import count_records
 from .outrecord import OutRecord, json_record
@@ -49,6 +50,7 @@ def deliver(items: Iterable[SourceRecord | BadRecord], topic: str, dead_letter: 
             if not dead_letter:
                 raise BadRequest(f"dead_letter: required, line {item.line} is bad ({item.reason})")
             chunk.append(bad_record_out(item, dead_letter, topic, now_ms))
+            note_dead_letters(((None, f"line {item.line}: {item.reason}"),))
             counts["dead_lettered"] += 1
             _tally(unacked, item.source, "dead_lettered")
         else:
@@ -88,6 +90,32 @@ def _count_acknowledged(unacked: dict[str, dict[str, int]]) -> None:
     for source, tally in unacked.items():
         count_records("", source, tally)
     unacked.clear()
+
+
+def spec_params(spec: Mapping) -> Mapping:
+    """A source spec's ``params``: an object, or absent (none)."""
+    params = spec.get("params")
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise BadRequest(f"source.params: must be an object, got {params!r}")
+    return params
+
+
+def spec_dead_letter(spec: Mapping) -> str | None:
+    """A source spec's ``dead_letter`` topic: a topic name, or absent (none)."""
+    topic = spec.get("dead_letter")
+    if topic is not None and (not isinstance(topic, str) or not topic):
+        raise BadRequest(f"source.dead_letter: must be a topic name, got {topic!r}")
+    return topic
+
+
+def known_topics(*named: tuple[str, str | None], exists) -> None:
+    """Each ``(field, topic)`` names a topic the cluster has (``exists``: kafka_io.topic_exists):
+    an unknown one is a 404 naming the field, not a 503 from Kafka once records are made."""
+    for field, topic in named:
+        if topic and not exists(topic):
+            raise BadRequest(f"{field}: unknown topic {topic!r}", status=404)
 
 
 def spec_text(spec: Mapping, field: str) -> str:

@@ -16,7 +16,8 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from .http import BadRequest, error_response, json_response, parse_json_body
+from .calllog import note_dead_letters, note_step
+from .http import BadRequest, error_response, json_response, parse_json_body, whole_number
 from .metrics import count_records
 from .outrecord import OutRecord, json_bytes, out_record
 from .steps import (ConfigError, DeadLetter, LookupUnavailable, Record, StateError,
@@ -60,6 +61,11 @@ def parse_invocation(body: bytes, kind: str | None = None, role: str = "step") -
             raise BadRequest(f"{role}: not valid JSON text") from None
     if not isinstance(spec, dict):
         raise BadRequest(f"{role}: required, an object")
+    # From here on the call's log lines and last error name the step (etlkit/calllog.py).
+    note_step(str(doc.get("workflow", "")), str(spec.get("name") or kind or ""))
+    name = spec.get("name")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise BadRequest(f"{role}.name: must be a non-empty text, got {name!r}")
     if kind is not None and spec.get("kind") != kind:
         raise BadRequest(f"{role}.kind: this function runs {kind!r} steps, got {spec.get('kind')!r}")
     if "event" not in doc:
@@ -74,8 +80,11 @@ def parse_invocation(body: bytes, kind: str | None = None, role: str = "step") -
     if is_batch_event(event):
         identity = str(event["headers"][BATCH_HEADER])
     partition = event.get("partition") if isinstance(event, dict) else None
-    return Invocation(workflow=str(doc.get("workflow", "")), step=spec, event=event,
-                      version=int(version) if str(version).isascii() and str(version).isdigit() else 0,
+    workflow = doc.get("workflow", "")
+    if not isinstance(workflow, str):
+        raise BadRequest(f"workflow: must be text (the workflow's name), got {workflow!r}")
+    return Invocation(workflow=workflow, step=spec, event=event,
+                      version=whole_number(version, "version"),
                       identity=identity or None, end=batch_end(event),
                       partition=partition if type(partition) is int else None)
 
@@ -182,6 +191,7 @@ def handle_step(body: bytes, kind: str, now_ms: int, produce: ProduceBatches, *,
     except DeliveryError as exc:
         return json_response(503, {"error": f"kafka: {exc}"})
     # Counted only now that Kafka acknowledged everything: a retried call is not counted twice.
+    note_dead_letters((d.key, d.reason) for d in outcome.dead_letters)
     newest = max([r.timestamp for r in outcome.records if r.timestamp is not None], default=None)
     count_records(inv.workflow, name, outcome.counters.as_dict(),
                   lag_s=None if newest is None else max(0.0, (now_ms - newest) / 1000.0))

@@ -91,3 +91,6 @@ class Scrape:
     controller: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
     warehouse: Mapping[str, int | None] = field(default_factory=dict)
     errors: Mapping[str, str] = field(default_factory=dict)
+    # What replicas answered at /_/errors: the last 4xx/5xx per step ({"workflow", "step",
+    # "at", "status", "reason"}: etlkit/calllog.py), every replica's.
+    call_errors: tuple[Mapping[str, Any], ...] = ()

@@ -20,6 +20,7 @@ from .config import DashboardConfig
 from .scrape import FunctionState, Instance, Samples, Scrape, TopicState, WatchList
 
 REPLICA_METRICS_PATH = "/_/metrics"  # the template's adapter serves it (etlkit.metrics)
+REPLICA_ERRORS_PATH = "/_/errors"  # and the last error per step (etlkit.calllog)
 
 
 class Collector:
@@ -49,7 +50,7 @@ class Collector:
             gateway = self.gateway_metrics()
         except (requests.RequestException, ValueError) as exc:
             errors["gateway"] = _short(exc)
-        replicas = self.replica_metrics(functions, errors)
+        replicas, call_errors = self.replica_metrics(functions, errors)
         topics = self.topics(errors) if self.config.kafka_bootstrap else {}
         controller: dict[str, Mapping[str, Any] | None] = {}
         if any(f.name == self.config.controller for f in functions):
@@ -57,7 +58,8 @@ class Collector:
         elif functions:
             errors["controller"] = f"no function {self.config.controller!r} deployed"
         warehouse = self.warehouse_rows(errors) if self.config.warehouse_url else {}
-        return Scrape(at, functions, gateway, replicas, topics, controller, warehouse, errors)
+        return Scrape(at, functions, gateway, replicas, topics, controller, warehouse, errors,
+                      call_errors)
 
     # -- the gateway ---------------------------------------------------------------------------
     def _get(self, url: str, **kw) -> requests.Response:
@@ -81,33 +83,40 @@ class Collector:
         resp.raise_for_status()
         return parse_prometheus(resp.text)
 
-    def replica_metrics(self, functions: tuple[FunctionState, ...],
-                        errors: dict[str, str]) -> dict[str, Samples]:
-        """Every ready replica's /_/metrics, as Prometheus's pod discovery would scrape them."""
+    def replica_metrics(self, functions: tuple[FunctionState, ...], errors: dict[str, str]
+                        ) -> tuple[dict[str, Samples], tuple[Mapping[str, Any], ...]]:
+        """Every ready replica's /_/metrics, as Prometheus's pod discovery would scrape them,
+        and the last errors per step it answered (/_/errors)."""
         wanted = {i.id: i.port for f in functions for i in f.instances if i.ready and i.port}
         futures = {iid: self._pool.submit(self._scrape_replica, port) for iid, port in wanted.items()}
-        out, failed = {}, []
+        out, failed, call_errors = {}, [], []
         for iid, future in futures.items():
             try:
-                samples = future.result()
+                samples, last = future.result()
             except (requests.RequestException, ValueError) as exc:
                 failed.append(f"{iid} ({_short(exc)})")
                 continue
             if samples is not None:
                 out[iid] = samples
+            call_errors += last
         if failed:
             errors["replicas"] = "not scraped: " + ", ".join(sorted(failed))
-        return out
+        return out, tuple(call_errors)
 
-    def _scrape_replica(self, port: int) -> Samples | None:
+    def _scrape_replica(self, port: int) -> tuple[Samples | None, list[Mapping[str, Any]]]:
         # No auth: a replica's port is not the gateway's; a handler built without etlkit
         # answers 404 here (it has no metrics), which is not an error.
-        resp = requests.get(f"http://{self.config.replica_host}:{port}{REPLICA_METRICS_PATH}",
-                            timeout=self.config.timeout_s)
+        base = f"http://{self.config.replica_host}:{port}"
+        resp = requests.get(base + REPLICA_METRICS_PATH, timeout=self.config.timeout_s)
         if resp.status_code == 404 or not resp.headers.get("Content-Type", "").startswith("text/plain"):
-            return None
+            return None, []
         resp.raise_for_status()
-        return parse_prometheus(resp.text)
+        samples = parse_prometheus(resp.text)
+        last = requests.get(base + REPLICA_ERRORS_PATH, timeout=self.config.timeout_s)
+        # A replica of a template from before /_/errors answers its handler's own reply: no list.
+        listed = last.json() if last.status_code == 200 and last.headers.get(
+            "Content-Type", "").startswith("application/json") else []
+        return samples, [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
 
     # -- the controller ------------------------------------------------------------------------
     def controller_status(self, errors: dict[str, str],

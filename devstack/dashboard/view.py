@@ -97,6 +97,21 @@ def gateway_calls(samples: Samples, namespace: str) -> dict[str, dict[str, float
     return out
 
 
+def last_error_per_step(reported: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], dict]:
+    """The newest of the replicas' last errors per (workflow, step): ``{"at", "status",
+    "reason"}``. Ties go to the higher status, then the reason, so the answer is the same
+    whatever order the replicas were read in."""
+    out: dict[tuple[str, str], dict] = {}
+    for e in reported:
+        key = (str(e.get("workflow", "")), str(e.get("step", "")))
+        entry = {"at": float(e.get("at", 0)), "status": int(e.get("status", 0)),
+                 "reason": str(e.get("reason", ""))}
+        rank = (entry["at"], entry["status"], entry["reason"])
+        if key not in out or rank > (out[key]["at"], out[key]["status"], out[key]["reason"]):
+            out[key] = entry
+    return out
+
+
 def scale_reason(decision: Mapping[str, Any], function: str, before: int, after: int) -> str | None:
     """The tick's reason for scaling ``function`` from ``before`` to ``after``, if it did."""
     action = f"scale {function} {before} -> {after}"
@@ -225,6 +240,7 @@ class Tracker:
         refs = list(self.watch.steps) + [StepRef(wf, step, "source" if not wf else "step", "", (), None)
                                          for wf, step in sorted(found - set(known))]
         lags = self._lags(scrape)
+        last_errors = last_error_per_step(scrape.call_errors)
         topics = scrape.topics
         rows = []
         reported = set(found)
@@ -247,7 +263,8 @@ class Tracker:
             rows.append({"workflow": ref.workflow, "name": ref.name, "kind": ref.kind,
                          "function": ref.function, **counts, "backlog": backlog,
                          "errors": int(fn.get("rejected", 0) + fn.get("failed", 0)),
-                         "event_lag_s": lags.get((ref.workflow, ref.name))})
+                         "event_lag_s": lags.get((ref.workflow, ref.name)),
+                         "last_error": last_errors.get((ref.workflow, ref.name))})
         return rows
 
     @staticmethod

@@ -18,8 +18,9 @@ import time
 from dataclasses import dataclass, field
 
 from ..ports import free_port
-from ..procs import start_logged, stop_process
+from ..procs import stop_process
 from ..topology import Node, Topology
+from .logpipe import start_prefixed
 from .upstream import UpstreamConnection
 
 NAMESPACE = "openfaas-fn"
@@ -71,8 +72,9 @@ class Worker:
         # What the template's Dockerfile sets in a cluster (MALLOC_ARENA_MAX: see there).
         child_env = {"MALLOC_ARENA_MAX": "2", **env, **deployment.env_vars, "PORT": str(self.port),
                      "NODE_NAME": node.name, "HOSTNAME": self.id, "PYTHONUNBUFFERED": "1"}
-        self.proc = start_logged([sys.executable, "index.py"], self.log_path, cwd=deployment.build_dir,
-                                 env=child_env)
+        # Its output as of-watchdog would log it (logpipe.py): `faas-etl logs` reads this file.
+        self.proc = start_prefixed([sys.executable, "index.py"], self.log_path,
+                                   cwd=deployment.build_dir, env=child_env)
 
     @property
     def pid(self) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..calllog import note_dead_letters
 from ..http import BadRequest, error_response, json_response
 from ..metrics import count_records
 from ..stepfn import dead_letter_out, output_origin, parse_invocation
@@ -56,6 +57,7 @@ def handle_sink(body: bytes, now_ms: int, produce: ProduceBatches, warehouse_for
         return json_response(400, {"error": f"warehouse: {exc}"})
     except DeliveryError as exc:
         return json_response(503, {"error": f"kafka: {exc}"})
+    note_dead_letters((d.key, d.reason) for d in dead)
     stored = len(records) - len(result.rejected)
     counters: dict[str, Any] = {"in": stored + len(dead), "out": stored, "filtered": 0,
                                 "dead_lettered": len(dead)}

@@ -22,7 +22,7 @@ import os
 from .etlkit import kafka_io
 from .etlkit.downloads import DownloadError, downloaded, is_url
 from .etlkit.http import BadRequest, error_response, json_response, parse_json_body, query_flag
-from .etlkit.sourcefn import content_digest, deliver, spec_text
+from .etlkit.sourcefn import content_digest, deliver, spec_dead_letter, spec_params, spec_text
 from .etlkit.sources import FileSourceConfig, SourceConfigError, read_records
 
 kafka_io.start_producer()  # its producer id is ready by the first call
@@ -49,22 +49,26 @@ def _from_spec(event):
     end = spec.get("end_of_input", False)
     if type(end) is not bool:
         raise BadRequest("source.end_of_input: true or false")
-    config = FileSourceConfig.from_spec(spec.get("params") or {})
+    try:
+        config = FileSourceConfig.from_spec(spec_params(spec))
+    except SourceConfigError as exc:  # its fields are the spec's params': name them so
+        raise BadRequest(f"source.params.{exc}") from None
     if "url" in spec:
         if "path" in spec:
             raise BadRequest("source: path or url, not both")
         url = spec_text(spec, "url")
         if not is_url(url):
             raise BadRequest("source.url: must be an http:// or https:// URL")
-        return spec_text(spec, "topic"), spec.get("dead_letter"), config, url, end
+        return spec_text(spec, "topic"), spec_dead_letter(spec), config, url, end
     path = spec_text(spec, "path")
+    topic, dead_letter = spec_text(spec, "topic"), spec_dead_letter(spec)
     root = os.path.realpath(os.getenv("FILE_SOURCE_ROOT", "."))
     full = os.path.realpath(os.path.join(root, path))
     if os.path.commonpath([root, full]) != root:
         raise BadRequest(f"source.path: {path!r} is outside the file-source root")
     if not os.path.isfile(full):
         raise BadRequest(f"source.path: no file {path!r}", status=404)
-    return spec_text(spec, "topic"), spec.get("dead_letter"), config, full, end
+    return topic, dead_letter, config, full, end
 
 
 @contextlib.contextmanager
@@ -90,6 +94,8 @@ def handle(event, context):
             else _from_spec(event)
         if not kafka_io.topic_exists(topic):
             raise BadRequest(f"topic: unknown topic {topic!r}", status=404)
+        if dead_letter and not kafka_io.topic_exists(dead_letter):  # not a 503 at the first bad line
+            raise BadRequest(f"dead_letter: unknown topic {dead_letter!r}", status=404)
         with _readable(body) as readable:
             origin = f"file:{config.source}:{content_digest(readable)}"
             counts = deliver(read_records(config, readable, now), topic, dead_letter,

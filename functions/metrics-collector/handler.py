@@ -9,7 +9,7 @@ import socket
 
 from .etlkit import kafka_io
 from .etlkit.http import BadRequest, error_response, json_response
-from .etlkit.sourcefn import deliver, spec_text
+from .etlkit.sourcefn import deliver, known_topics, spec_text
 from .etlkit.sources import StateDbSampleStore, host_points, point_record, read_host_sample
 from .etlkit.state_db import StateUnavailable, open_state_db
 from .etlkit.stepfn import parse_invocation
@@ -38,6 +38,7 @@ def handle(event, context):
         tick = parse_invocation(event.body, "metrics", role="source")
         spec = tick.step
         topic, name = spec_text(spec, "topic"), spec_text(spec, "name")
+        known_topics(("source.topic", topic), exists=kafka_io.topic_exists)
         host = os.getenv("NODE_NAME") or socket.gethostname()
         previous = _sample_store().previous(name, host)
         current = read_host_sample(now, os.getenv("PROC_ROOT", "/proc"))

@@ -6,7 +6,7 @@ GET  /subjects/<subject>/versions/<n|latest>     -> {"subject", "version", "sche
 POST /subjects/<subject>/versions      {"schema"} -> {"version"}; 409 naming the breaking field
 POST /compatibility/subjects/<subject>/versions/latest {"schema"} -> {"is_compatible", "messages"}
 """
-from .etlkit.http import BadRequest, error_response, json_response, parse_json_body
+from .etlkit.http import BadRequest, error_response, json_response, parse_json_body, whole_number
 from .etlkit.schema_store import registry_from_env
 from .etlkit.schemas import IncompatibleSchema, SchemaInvalid, UnknownSubject
 
@@ -30,12 +30,10 @@ def _route(method, parts, body, registry):
         if len(parts) == 3 and method == "POST":
             return 200, {"version": registry.register(subject, _schema_of(body))}
         if len(parts) == 4 and method == "GET":
-            version = None if parts[3] == "latest" else parts[3]
-            if version is not None and not version.isdigit():
-                raise BadRequest("version: a whole number or 'latest'")
+            version = None if parts[3] == "latest" else whole_number(parts[3], "version")
             if not registry.versions(subject):
                 raise UnknownSubject(f"no schema registered for {subject!r}")
-            number = int(version) if version else registry.versions(subject)[-1]
+            number = version if version is not None else registry.versions(subject)[-1]
             return 200, {"subject": subject, "version": number,
                          "schema": registry.schema(subject, number)}
     if parts[:1] == ["compatibility"] and len(parts) == 5 and method == "POST":

@@ -18,13 +18,12 @@ import socket
 import uuid
 
 from .etlkit import kafka_io
-from .etlkit.http import BadRequest, error_response, json_response
-from .etlkit.sourcefn import deliver, spec_text
+from .etlkit.http import BadRequest, database_url, error_response, json_response
+from .etlkit.sourcefn import deliver, known_topics, spec_dead_letter, spec_params, spec_text
 from .etlkit.sources import (SourceConfigError, SourceError, SourceUnavailable, SqlSource,
                              SqlSourceConfig, StateDbCursorStore, open_row_reader)
 from .etlkit.state_db import StateUnavailable, open_state_db
 from .etlkit.stepfn import parse_invocation
-from .etlkit.warehouse import DatabaseUrlError, resolve_reference
 
 kafka_io.start_producer()  # its producer id is ready by the first call
 
@@ -43,11 +42,8 @@ def _cursor_store():
 
 
 def _source(spec):
-    try:
-        url = resolve_reference(spec.get("url", "env:WAREHOUSE_URL"), "source.url")
-    except DatabaseUrlError as exc:  # the function's configuration, not the rows: retry-worthy
-        raise BadRequest(str(exc), status=500) from None
-    config = SqlSourceConfig.from_spec(spec.get("params") or {})
+    url = database_url(spec.get("url", "env:WAREHOUSE_URL"), "source.url")
+    config = SqlSourceConfig.from_spec(spec_params(spec))
     cache_key = (url, config)
     if cache_key not in _sources:
         _sources[cache_key] = SqlSource(config, open_row_reader(url, config), _cursor_store())
@@ -78,10 +74,12 @@ def handle(event, context):
     try:
         spec = parse_invocation(event.body, "sql", role="source").step
         topic = spec_text(spec, "topic")
-        source = _source(spec)
+        source = _source(spec)  # the spec's own checks first, then the cluster's topics
+        known_topics(("source.topic", topic), ("source.dead_letter", spec_dead_letter(spec)),
+                     exists=kafka_io.topic_exists)
         holder = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex}"
         try:
-            skipped = _pull(source, topic, spec.get("dead_letter"), holder, totals)
+            skipped = _pull(source, topic, spec_dead_letter(spec), holder, totals)
         finally:
             _cursor_store().release(source.config.source, holder)
         if skipped:

@@ -10,8 +10,8 @@ dead-letters, never a 4xx that would blame the records. A retry of an input alre
 writes nothing and answers 200 with ``"duplicate": 1``.
 """
 from .etlkit import kafka_io
-from .etlkit.http import BadRequest
-from .etlkit.warehouse import DatabaseUrlError, open_warehouse, resolve_reference
+from .etlkit.http import database_url
+from .etlkit.warehouse import open_warehouse
 from .etlkit.warehouse.sink import handle_sink
 
 kafka_io.start_producer()  # its producer id is ready by the first call
@@ -20,10 +20,7 @@ _warehouses = {}
 
 
 def _warehouse(url_ref):
-    try:
-        url = resolve_reference(url_ref, "step.url")
-    except DatabaseUrlError as exc:  # the function's configuration, not the records: retry-worthy
-        raise BadRequest(str(exc), status=500) from None
+    url = database_url(url_ref, "step.url")  # a wrong reference 400, an empty variable 500
     if url not in _warehouses:
         _warehouses[url] = open_warehouse(url)
     return _warehouses[url]

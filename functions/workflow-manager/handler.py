@@ -38,7 +38,7 @@ Runs go to RUN_BACKEND: ``local`` (a folder the local reconciler of ``faas-etl u
 """
 import os
 
-from .etlkit.http import BadRequest, error_response, json_response
+from .etlkit.http import BadRequest, error_response, json_response, whole_number
 from .etlkit.controller.errors import ConfigError, EdgeError
 from .etlkit.paths import run_dir
 from .etlkit.runs import RunConfig, RunFailed, RunRefused
@@ -83,9 +83,9 @@ def _number(query, field, required):
     text = query.get(field)
     if text is None and not required:
         return None
-    if text is None or not text.isdigit():
-        raise BadRequest(f"{field}: {'required, ' if required else ''}a whole number")
-    return int(text)
+    if text is None:
+        raise BadRequest(f"{field}: required, a whole number")
+    return whole_number(text, field)
 
 
 def _summary(stored):

@@ -10,9 +10,20 @@ counted and timed into ``function/etlkit/metrics.py``'s registry, and ``GET /_/m
 in Prometheus's text format (as ``/_/health``, a path of the adapter, never of the handler).
 Without etlkit there is no such path and nothing else changes.
 
+Logs: one access line per call on stderr, in of-watchdog's form (``POST / - 200 OK -
+ContentLength: 61B (0.0031s)``, executor/http_runner.go) followed by what the function knows of
+the call (its step and record counters, from etlkit/calllog.py), and for a 4xx/5xx a line with
+the reason the answer gave (its JSON ``error``). of-watchdog (prefix_logs, its default) writes
+them with its time stamp and ``stderr:``, and so does the local gateway: `faas-etl logs <fn>`.
+Health probes and metric scrapes are not logged, as of-watchdog skips kube-probe's calls.
+
+Paths and query strings are read as the stock template's Flask reads them: the path's bytes as
+UTF-8 (``caf%C3%A9`` is ``café``), a repeated query parameter's first value.
+
 Environment: PORT (5000), BIND_HOST (127.0.0.1), MAX_REQUEST_BYTES (8 MiB; larger bodies get 413),
 WORKER_THREADS (4).
 """
+import codecs
 import gc
 import importlib.util
 import json
@@ -20,7 +31,7 @@ import os
 import sys
 import time
 import traceback
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from waitress import serve
 
@@ -30,10 +41,10 @@ MAX_REQUEST_BYTES = int(os.getenv("MAX_REQUEST_BYTES", str(8 * 1024 * 1024)))
 METRICS_PATH = "/_/metrics"
 
 
-def _metrics_of_handler():
-    """The registry module the handler's etlkit counts into (the same module object the handler
-    imported relatively), or None for a handler built without etlkit."""
-    name = "function.etlkit.metrics"
+def _etlkit_module(module):
+    """``function.etlkit.<module>`` (the same module object the handler imported relatively),
+    or None for a handler built without etlkit."""
+    name = f"function.etlkit.{module}"
     try:
         found = importlib.util.find_spec(name)
     except ImportError:  # no function.etlkit package at all
@@ -41,7 +52,8 @@ def _metrics_of_handler():
     return importlib.import_module(name) if found else None
 
 
-metrics = _metrics_of_handler()
+metrics = _etlkit_module("metrics")
+calllog = _etlkit_module("calllog")
 
 
 class Event:
@@ -73,6 +85,44 @@ class _Headers(dict):
 
     def __contains__(self, key):
         return super().__contains__(key.lower())
+
+
+class _Query(dict):
+    """Query parameters as the stock template's ``request.args`` (Werkzeug's MultiDict) gives
+    them: ``get`` and ``[]`` answer a repeated parameter's first value, ``getlist`` every one."""
+
+    def __init__(self, pairs):
+        super().__init__()
+        self._lists = {}
+        for name, value in pairs:
+            self._lists.setdefault(name, []).append(value)
+            self.setdefault(name, value)
+
+    def getlist(self, key):
+        return list(self._lists.get(key, ()))
+
+
+def _requote(error):
+    # Werkzeug's "werkzeug.url_quote" error handler: bytes of a percent-escape that are not
+    # UTF-8 stay percent-escaped (%FF reads "%FF"), rather than a replacement character.
+    return quote(error.object[error.start:error.end]), error.end
+
+
+codecs.register_error("faas-etl.url_quote", _requote)
+
+
+def _query_of(environ):
+    # Werkzeug 3 (sansio/request.py ``args``): the raw query string read as UTF-8, then
+    # parse_qsl with blank values kept and undecodable escapes re-quoted.
+    raw = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace")
+    return _Query(parse_qsl(raw, keep_blank_values=True, errors="faas-etl.url_quote"))
+
+
+def _path_of(environ):
+    # PEP 3333 hands PATH_INFO over as bytes in latin-1; Werkzeug reads them as UTF-8 (errors
+    # replaced) and gives the path one leading slash.
+    raw = environ.get("PATH_INFO", "") or ""
+    return "/" + raw.encode("latin-1").decode("utf-8", "replace").lstrip("/")
 
 
 def _headers_of(environ):
@@ -136,42 +186,111 @@ def app(environ, start_response):
         return _reply(start_response, 200, "OK")
     if path == METRICS_PATH and metrics is not None and environ["REQUEST_METHOD"] == "GET":
         return _reply(start_response, 200, metrics.render(), {"Content-Type": metrics.CONTENT_TYPE})
-    if metrics is None:
-        return _serve(environ, start_response)
+    if path == ERRORS_PATH and calllog is not None and environ["REQUEST_METHOD"] == "GET":
+        errors = [e.to_dict() for e in calllog.last_errors()]
+        return _reply(start_response, 200, json.dumps(errors), {"Content-Type": "application/json"})
     started = time.perf_counter()
-    status = []
+    if calllog is not None:
+        calllog.begin()
+    answer = []
 
     def recording_start_response(line, headers, exc_info=None):
-        status.append(int(line.split(" ", 1)[0]))
+        answer.append(int(line.split(" ", 1)[0]))
         return start_response(line, headers, exc_info)
 
+    body, reason = [b""], [None]
     try:
-        return _serve(environ, recording_start_response)
+        body[0], reason[0] = _serve(environ, recording_start_response)
+        return [body[0]]
     finally:
-        metrics.observe_invocation(status[0] if status else 500, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        status = answer[0] if answer else 500
+        if metrics is not None:
+            metrics.observe_invocation(status, seconds)
+        notes = calllog.finish(status, reason[0], time.time()) if calllog is not None else None
+        _log_call(environ, status, len(body[0]), seconds, reason[0], notes)
+
+
+ERRORS_PATH = "/_/errors"
+
+
+def _human_size(size):
+    # go-units HumanSize, which of-watchdog's access line uses: 4 significant digits, powers
+    # of 1000 ("57B", "1.234kB").
+    units = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
+    size, unit = float(size), 0
+    while size >= 1000 and unit < len(units) - 1:
+        size, unit = size / 1000, unit + 1
+    return f"{size:.4g}{units[unit]}"
+
+
+def _log_call(environ, status, length, seconds, reason, notes):
+    """The call's lines on stderr, each written whole (the worker threads share the stream)."""
+    uri = environ.get("PATH_INFO", "/") or "/"
+    if environ.get("QUERY_STRING"):
+        uri += "?" + environ["QUERY_STRING"]
+    # RequestURI is on the wire as ASCII; PATH_INFO came percent-decoded.
+    uri = quote(uri.encode("latin-1"), safe="/?&=;:@!$'()*+,~%-._")
+    head = f"{environ['REQUEST_METHOD']} {uri} - {status} {_REASONS.get(status, 'Unknown')}"
+    line = f"{head} - ContentLength: {_human_size(length)} ({seconds:.4f}s)"
+    lines = []
+    if notes is not None and notes.step:
+        line += f" step={notes.workflow}/{notes.step}" if notes.workflow else f" step={notes.step}"
+    if notes is not None and notes.records:
+        line += " records " + " ".join(f"{k}={v}" for k, v in notes.records.items())
+    lines.append(line)
+    if status >= 400:
+        lines.append(f"{head} - reason: {reason or 'none given'}")
+    if notes is not None:
+        lines += [f"{head} - dead letter: {r}" for r in notes.reasons]
+        if notes.more_reasons:
+            lines.append(f"{head} - dead letters: {notes.more_reasons} more")
+    # One line per line of text: a reason with a line break cannot forge a log line.
+    try:
+        sys.stderr.write("".join(l.replace("\n", "\\n") + "\n" for l in lines))
+    except OSError:  # whoever read our output is gone: the call was answered all the same
+        pass
+
+
+def _reason_of(payload, content_type):
+    """An error answer's reason: its JSON ``error`` (etlkit.http's shape), else its text."""
+    text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload)
+    if content_type.startswith("application/json"):
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and isinstance(doc.get("error"), str):
+            return doc["error"]
+    return text[:300] or None
 
 
 def _serve(environ, start_response):
-    path = environ.get("PATH_INFO", "/") or "/"
+    """The call answered: ``(body bytes, reason)``, the reason of a 4xx/5xx for the log."""
     body = _read_body(environ)
     if body is None:
-        return _json_error(start_response, 413,
-                           f"body: larger than the limit of {MAX_REQUEST_BYTES} bytes")
+        message = f"body: larger than the limit of {MAX_REQUEST_BYTES} bytes"
+        return _json_error(start_response, 413, message)[0], message
     event = Event(body=body, headers=_headers_of(environ), method=environ["REQUEST_METHOD"],
-                  query=dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)),
-                  path=path)
+                  query=_query_of(environ), path=_path_of(environ))
     try:
         result = handler.handle(event, Context())
     except Exception as exc:  # a handler fault is a 500 for the caller, never a dead worker
         traceback.print_exc(file=sys.stderr)
-        return _json_error(start_response, 500, f"handler raised {type(exc).__name__}")
+        return (_json_error(start_response, 500, f"handler raised {type(exc).__name__}")[0],
+                f"handler raised {type(exc).__name__}: {exc}")
     if not isinstance(result, dict):
         result = {"statusCode": 200, "body": result}
     payload, content_type = _format_body(result.get("body"))
     headers = dict(result.get("headers") or {})
     if content_type and not any(k.lower() == "content-type" for k in headers):
         headers["Content-Type"] = content_type
-    return _reply(start_response, int(result.get("statusCode", 200)), payload, headers)
+    status = int(result.get("statusCode", 200))
+    (data,) = _reply(start_response, status, payload, headers)
+    if status < 400:
+        return data, None
+    given = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+    return data, _reason_of(data, given)
 
 
 if __name__ == "__main__":

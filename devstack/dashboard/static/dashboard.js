@@ -170,7 +170,11 @@ function renderSteps(view) {
       count(s, "emitted"),
       el("td", {class: "num", "data-field": "rate_in", ...num(s.rate_in)}, fmtRate(s.rate_in)),
       el("td", {}, sparkline(history, color(i))),
-      count(s, "backlog", "hot"), count(s, "errors", "bad"));
+      count(s, "backlog", "hot"), count(s, "errors", "bad"),
+      // The reason of the step's last 4xx/5xx, as its function answered it (GET /_/errors).
+      el("td", {class: "reason" + (s.last_error ? " bad" : ""), "data-field": "last_error",
+                title: s.last_error ? new Date(s.last_error.at * 1000).toISOString() : null},
+         s.last_error ? `${s.last_error.status}: ${s.last_error.reason}` : ""));
   });
   fill(document.querySelector("#steps tbody"), rows);
 }

@@ -167,3 +167,18 @@ def test_series_keep_one_point_per_round_up_to_the_history():
     points = t.series()
     assert [p["t"] for p in points] == [102.0, 103.0, 104.0]
     assert points[-1]["topic_rate"]["raw"] == 10.0 and points[-1]["replicas"] == {"filter": 1}
+
+
+def test_the_last_error_per_step_is_the_newest_any_replica_reported():
+    from devstack.dashboard.view import last_error_per_step
+
+    reported = [  # two replicas of one function; a tie in time goes to the higher status
+        {"workflow": "w", "step": "paid", "at": 10.0, "status": 400, "reason": "old"},
+        {"workflow": "w", "step": "paid", "at": 20.0, "status": 400, "reason": "step.kind: new"},
+        {"workflow": "w", "step": "other", "at": 5.0, "status": 400, "reason": "a"},
+        {"workflow": "w", "step": "other", "at": 5.0, "status": 503, "reason": "kafka: down"},
+    ]
+    expected = {("w", "paid"): {"at": 20.0, "status": 400, "reason": "step.kind: new"},
+                ("w", "other"): {"at": 5.0, "status": 503, "reason": "kafka: down"}}
+    assert last_error_per_step(reported) == expected
+    assert last_error_per_step(reversed(reported)) == expected
