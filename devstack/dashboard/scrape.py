@@ -68,6 +68,17 @@ class StepRef:
 
 
 @dataclass(frozen=True)
+class WatchedWorkflow:
+    """One watched workflow's own parts, so a reader can show it whole (status, the page)."""
+
+    name: str
+    topics: tuple[str, ...]
+    table: str
+    started_by: str = ""  # "up -w", "workflow-manager" (devstack.running_workflows); "" unknown
+    state: str = ""
+
+
+@dataclass(frozen=True)
 class WatchList:
     """What to look at: from the workflow definitions (public configuration)."""
 
@@ -77,6 +88,7 @@ class WatchList:
     steps: tuple[StepRef, ...] = ()
     tables: tuple[str, ...] = ()
     dead_letter_topics: tuple[str, ...] = ()
+    members: tuple[WatchedWorkflow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,3 +103,6 @@ class Scrape:
     controller: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
     warehouse: Mapping[str, int | None] = field(default_factory=dict)
     errors: Mapping[str, str] = field(default_factory=dict)
+    # What this round watched, when the collector found the running workflows anew (a run the
+    # workflow manager started or stopped since the last round); None: the watch list it was given.
+    watch: WatchList | None = None
