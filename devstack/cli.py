@@ -144,10 +144,16 @@ def cmd_up(args) -> int:
 
 def _supervise(stack):
     """The local reconciler: what ``POST /function/workflow-manager/workflows/<name>/run``
-    applies (a folder under the run folder) is run by the local Argo Events runner."""
-    from .argo.supervisor import Supervisor
+    applies (a folder under the run folder) is run by the local Argo Events runner, and the
+    run's file sources are streamed once when it starts."""
+    from etlkit.controller.gateway import Gateway
 
-    supervisor = Supervisor(stack.run_dir, stack.bootstrap, stack.url, stack.credentials).start()
+    from .argo.supervisor import Supervisor
+    from .declared_sources import file_sources_of_manager_runs
+
+    gateway = Gateway(stack.url, (stack.credentials.user, stack.credentials.password), timeout_s=120)
+    supervisor = Supervisor(stack.run_dir, stack.bootstrap, stack.url, stack.credentials,
+                            on_start=file_sources_of_manager_runs(gateway, say=_say)).start()
     _say(f"runs of the workflow-manager reconciled from {supervisor.apply_dir} (local Argo runner)")
     return supervisor
 

@@ -18,15 +18,19 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
+from etlkit.controller.errors import EdgeError
+from etlkit.controller.gateway import Gateway
+from etlkit.runs.documents import VERSION_ANNOTATION
 from etlkit.warehouse import DatabaseUrlError, resolve_reference
 from etlkit.warehouse.url import redact_url
 from etlkit.workflow import Workflow
 from etlkit.workflow.model import FileSource, SqlSource
 
-from .pipeline.run import RunError, WorkflowRun
-from .pipeline.selection import OPERATION_LABEL
+from .pipeline.run import RunError, WorkflowRun, file_source_request
+from .pipeline.selection import OPERATION_LABEL, Document
+from .running_workflows import ManagerUnreadable, manager_definition
 from .pipeline.sqldb import table_exists
 
 POLL_S = 5.0  # how often a held sql source's table is looked for (the orders sample ticks every 5 s)
@@ -43,6 +47,43 @@ def missing_tables(workflow: Workflow, exists: Callable[[SqlSource], str | None]
             if reason is not None:
                 out[source.name] = reason
     return out
+
+
+def file_sources_of_manager_runs(gateway: Gateway, say: Callable[[str], None] = lambda msg: None
+                                 ) -> Callable[[str, Sequence[Document]], None]:
+    """The :class:`~devstack.argo.supervisor.Supervisor`'s ``on_start`` for ``faas-etl up``: when
+    it first runs a workflow the manager started, that version's file sources are streamed once
+    (in a thread of their own: the reconciler does not wait), as ``up -w`` streams its own."""
+
+    def stream(name: str, version: int) -> None:
+        try:
+            workflow = manager_definition(gateway, name, version)
+        except ManagerUnreadable as exc:
+            say(f"{name}: its file sources not streamed: {exc}")
+            return
+        for source in workflow.sources:
+            if not isinstance(source, FileSource):
+                continue
+            try:
+                resp = gateway.request("POST", "/function/file-source", edge="file-source",
+                                       json=file_source_request(workflow, source))
+            except EdgeError as exc:
+                say(f"{name}: sources.{source.name}: not streamed: {exc.detail}")
+                continue
+            say(f"{name}: sources.{source.name}: {source.path} streamed once to {source.topic}: "
+                f"HTTP {resp.status_code} {resp.text[:200]}")
+
+    def on_start(name: str, documents: Sequence[Document]) -> None:
+        versions = {(d.body.get("metadata") or {}).get("annotations", {}).get(VERSION_ANNOTATION)
+                    for d in documents if d.kind in ("EventSource", "Sensor")}
+        versions.discard(None)
+        if len(versions) != 1 or not str(next(iter(versions))).isdigit():
+            say(f"{name}: its file sources not streamed: its documents name no one version ({sorted(versions)})")
+            return
+        threading.Thread(target=stream, args=(name, int(next(iter(versions)))),
+                         name=f"sources:{name}", daemon=True).start()
+
+    return on_start
 
 
 class DeclaredSources:

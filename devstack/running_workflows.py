@@ -70,6 +70,16 @@ def manager_runs(gateway: Gateway) -> list[dict[str, Any]]:
     return list(resp.json())
 
 
+def manager_definition(gateway: Gateway, name: str, version: int) -> Workflow:
+    """Version ``version`` of ``name`` as the manager stores it (``GET /workflows/<name>?version=``)."""
+    stored = _json(gateway, f"/workflows/{name}?version={version}")
+    try:
+        return parse_workflow(stored["document"])
+    except (KeyError, TypeError, WorkflowInvalid) as exc:
+        raise ManagerUnreadable(f"workflow {name} version {version}: its definition "
+                                f"does not load ({exc})") from exc
+
+
 def running_workflows(gateway: Gateway | None, wired: Sequence[Workflow],
                       cache: MutableMapping[tuple[str, int], Workflow] | None = None) -> list[RunningWorkflow]:
     """``wired`` (``up -w``) first, then every shown run of the manager (by name), each with its
@@ -86,11 +96,6 @@ def running_workflows(gateway: Gateway | None, wired: Sequence[Workflow],
         if name in seen or state not in SHOWN_STATES or not isinstance(version, int):
             continue
         if (name, version) not in cache:
-            stored = _json(gateway, f"/workflows/{name}?version={version}")
-            try:
-                cache[(name, version)] = parse_workflow(stored["document"])
-            except (KeyError, TypeError, WorkflowInvalid) as exc:
-                raise ManagerUnreadable(f"workflow {name} version {version}: its definition "
-                                        f"does not load ({exc})") from exc
+            cache[(name, version)] = manager_definition(gateway, name, version)
         out.append(RunningWorkflow(cache[(name, version)], MANAGED, state, version))
     return out
