@@ -22,6 +22,7 @@ from devstack.declared_sources import missing_tables
 from devstack.pipeline.sqldb import create_table
 from devstack.ports import free_port
 from etlkit.workflow import load_workflow
+from tests.devstack.test_upctl import FLOW  # upflow: a filter between ingest and the warehouse
 
 pytestmark = pytest.mark.slow
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -166,15 +167,6 @@ def test_up_w_streams_the_file_source_once_with_its_bad_lines_dead_lettered(orde
     assert calls["file-source"] == 1  # once, not watched
 
 
-FLOW = """
-name: upflow
-sources: [{name: api, kind: http, topic: upflow-raw, key: id}]
-steps: [{name: positive, kind: filter, condition: "amount > 0", output: upflow-kept}]
-sink: {table: upflow, key: id}
-topics: {upflow-raw: {partitions: 2}, upflow-kept: {partitions: 2}, upflow-dlq: {partitions: 1}}
-dead_letter: upflow-dlq
-scaling: {interval: 5m}
-"""
 
 
 @pytest.fixture(scope="module")
