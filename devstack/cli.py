@@ -76,12 +76,15 @@ def cmd_up(args) -> int:
         print(f"faas-etl up: {exc}", file=sys.stderr)
         return 1
     from .realstack import choose_here, started_stack
+    from .upctl import reset_for_an_empty_broker
 
     choice = choose_here("real" if args.real else "stand-in")
     if not choice.runnable:
         print(f"faas-etl up: {choice.message}", file=sys.stderr)
         return 1
     _say(choice.message)
+    # Before any function opens the state: it must not outlive the broker it describes.
+    reset = reset_for_an_empty_broker(run_dir, args.real, os.getenv("KAFKA_BOOTSTRAP", ""), say=_say)
     parts = contextlib.ExitStack()  # the stack's parts, stopped last (after what runs on them)
     runs, dashboard, supervisor = [], None, None
     try:
@@ -89,10 +92,11 @@ def cmd_up(args) -> int:
             args.real, run_dir, say=_say, gateway_port=args.port, kafka_nodes=args.kafka_nodes))
         supervisor = _supervise(stack)
         warehouse_url = f"sqlite:///{stack.run_dir / 'warehouse.db'}"
-        for wf in workflows if args.workflow else ():
+        wired = workflows if args.workflow else []
+        for wf in wired:
             runs.append(_wire(stack, wf, warehouse_url, runner_factory))
         if not args.no_dashboard:
-            dashboard = _dashboard_for(stack, workflows, warehouse_url, args.dashboard_port)
+            dashboard = _dashboard_for(stack, wired, warehouse_url, args.dashboard_port)
             _say(f"dashboard at {dashboard.url}")
         creds = stack.credentials
         described = stack_name(choice.kind)
@@ -105,7 +109,9 @@ def cmd_up(args) -> int:
             stack=described)
         state_file = runstate.write_state(state)
         runner = "the real Argo Events processes" if args.real else "Argo Events runner"
-        print(json.dumps({**state.to_dict(), "state_file": str(state_file)}) if args.json else
+        held = {f"{run.workflow.name}/{source}": reason for run in runs for source, reason in run.held.items()}
+        print(json.dumps({**state.to_dict(), "state_file": str(state_file), "reset": reset,
+                          "held_sources": held}) if args.json else
               f"stack     {described}\n"
               f"gateway   {stack.url}  (user {creds.user}, password in {state.password_file})\n"
               f"kafka     {stack.bootstrap}\n"
@@ -138,23 +144,58 @@ def cmd_up(args) -> int:
 
 def _supervise(stack):
     """The local reconciler: what ``POST /function/workflow-manager/workflows/<name>/run``
-    applies (a folder under the run folder) is run by the local Argo Events runner."""
-    from .argo.supervisor import Supervisor
+    applies (a folder under the run folder) is run by the local Argo Events runner, and the
+    run's file sources are streamed once when it starts."""
+    from etlkit.controller.gateway import Gateway
 
-    supervisor = Supervisor(stack.run_dir, stack.bootstrap, stack.url, stack.credentials).start()
+    from .argo.supervisor import Supervisor
+    from .declared_sources import file_sources_of_manager_runs
+
+    gateway = Gateway(stack.url, (stack.credentials.user, stack.credentials.password), timeout_s=120)
+    supervisor = Supervisor(stack.run_dir, stack.bootstrap, stack.url, stack.credentials,
+                            on_start=file_sources_of_manager_runs(gateway, say=_say)).start()
     _say(f"runs of the workflow-manager reconciled from {supervisor.apply_dir} (local Argo runner)")
     return supervisor
 
 
-def _wire(stack, workflow, warehouse_url: str, runner_factory=None):
-    """Topics created and the workflow's Argo Events manifests run by the local runner (or what
-    ``runner_factory`` makes: the real Argo Events processes)."""
+class _Wired:
+    """A workflow ``up -w`` wired: its run and its declared sources; ``close()`` stops both."""
+
+    def __init__(self, run, sources) -> None:
+        self.run, self.sources = run, sources
+
+    @property
+    def workflow(self):
+        return self.run.workflow
+
+    @property
+    def held(self) -> dict[str, str]:
+        return dict(self.sources.held)
+
+    def close(self) -> None:
+        try:
+            self.sources.close()
+        finally:
+            self.run.close()
+
+
+def _wire(stack, workflow, warehouse_url: str, runner_factory=None) -> _Wired:
+    """Topics created, the workflow's Argo Events manifests run by the local runner (or what
+    ``runner_factory`` makes: the real Argo Events processes), and every declared source started
+    (:mod:`.declared_sources`: file sources streamed once, a sql source held until its table
+    exists)."""
+    from .declared_sources import DeclaredSources
     from .pipeline.run import WorkflowRun
 
     run = WorkflowRun(stack, workflow, warehouse_url=warehouse_url, say=_say, keep_records=False,
                       runner_factory=runner_factory)
-    run.prepare().start()
-    return run
+    sources = DeclaredSources(run, {"WAREHOUSE_URL": warehouse_url}, str(stack.secrets_dir), say=_say)
+    try:
+        sources.start()
+    except BaseException:
+        run.close()
+        raise
+    return _Wired(run, sources)
 
 
 def _dashboard_for(stack, workflows, warehouse_url: str, port: int):
@@ -165,7 +206,8 @@ def _dashboard_for(stack, workflows, warehouse_url: str, port: int):
                              password=stack.credentials.password, kafka_bootstrap=stack.bootstrap,
                              warehouse_url=warehouse_url, secrets_dir=str(stack.secrets_dir),
                              port=_port_or_any(port) if port else 0)
-    return start_dashboard(config, workflows)
+    # ``workflows``: the ones `up -w` wired; the workflow manager's runs join while they run.
+    return start_dashboard(config, workflows, with_manager_runs=True)
 
 
 def cmd_down(args) -> int:

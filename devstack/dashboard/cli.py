@@ -30,10 +30,14 @@ def load_workflows(paths: Sequence[str | os.PathLike[str]]) -> list[Workflow]:
     return [load_workflow(p) for p in chosen]
 
 
-def start_dashboard(config: DashboardConfig, workflows: Sequence[Workflow]) -> Dashboard:
-    """A started dashboard over ``workflows`` (the caller stops it)."""
+def start_dashboard(config: DashboardConfig, workflows: Sequence[Workflow], *,
+                    with_manager_runs: bool = False) -> Dashboard:
+    """A started dashboard over ``workflows`` (the caller stops it); ``with_manager_runs``: and
+    over every run the workflow manager starts (``faas-etl up``: ``workflows`` are then the
+    ones it wired)."""
     watch = watch_list(workflows)
-    return Dashboard(config, watch, Collector(config, watch)).start()
+    collector = Collector(config, watch, wired=workflows if with_manager_runs else None)
+    return Dashboard(config, watch, collector).start()
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from etlkit.workflow import Workflow, names
 
-from .scrape import StepRef, WatchList
+from .scrape import StepRef, WatchedWorkflow, WatchList
 
 ENV = {  # option -> environment variable, for the README's reference and from_env()
     "gateway_url": "OPENFAAS_URL",
@@ -108,8 +108,10 @@ def _gateway_credentials(secrets_dir: pathlib.Path) -> dict[str, str]:
     return out
 
 
-def watch_list(workflows: Sequence[Workflow]) -> WatchList:
-    """Topics, consumer groups, steps and tables of the workflows, in pipeline order."""
+def watch_list(workflows: Sequence[Workflow],
+               origins: Mapping[str, tuple[str, str]] | None = None) -> WatchList:
+    """Topics, consumer groups, steps and tables of the workflows, in pipeline order;
+    ``origins``: per workflow, who started it and its state (devstack.running_workflows)."""
     topics: dict[str, None] = {}
     groups: dict[str, list[str]] = {}
     steps: list[StepRef] = []
@@ -127,4 +129,7 @@ def watch_list(workflows: Sequence[Workflow]) -> WatchList:
     return WatchList(workflows=tuple(wf.name for wf in workflows), topics=tuple(topics),
                      groups={t: tuple(g) for t, g in groups.items()}, steps=tuple(steps),
                      tables=tuple(dict.fromkeys(wf.sink.table for wf in workflows)),
-                     dead_letter_topics=tuple(dict.fromkeys(wf.dead_letter for wf in workflows)))
+                     dead_letter_topics=tuple(dict.fromkeys(wf.dead_letter for wf in workflows)),
+                     members=tuple(WatchedWorkflow(wf.name, tuple(t.name for t in wf.topics), wf.sink.table,
+                                                   *(origins or {}).get(wf.name, ("", "")))
+                                   for wf in workflows))

@@ -68,6 +68,17 @@ class StepRef:
 
 
 @dataclass(frozen=True)
+class WatchedWorkflow:
+    """One watched workflow's own parts, so a reader can show it whole (status, the page)."""
+
+    name: str
+    topics: tuple[str, ...]
+    table: str
+    started_by: str = ""  # "up -w", "workflow-manager" (devstack.running_workflows); "" unknown
+    state: str = ""
+
+
+@dataclass(frozen=True)
 class WatchList:
     """What to look at: from the workflow definitions (public configuration)."""
 
@@ -77,6 +88,7 @@ class WatchList:
     steps: tuple[StepRef, ...] = ()
     tables: tuple[str, ...] = ()
     dead_letter_topics: tuple[str, ...] = ()
+    members: tuple[WatchedWorkflow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,3 +106,6 @@ class Scrape:
     # What replicas answered at /_/errors: the last 4xx/5xx per step ({"workflow", "step",
     # "at", "status", "reason"}: etlkit/calllog.py), every replica's.
     call_errors: tuple[Mapping[str, Any], ...] = ()
+    # What this round watched, when the collector found the running workflows anew (a run the
+    # workflow manager started or stopped since the last round); None: the watch list it was given.
+    watch: WatchList | None = None

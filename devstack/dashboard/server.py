@@ -131,7 +131,7 @@ class Dashboard:
     def metrics_text(self) -> str:
         with self._cond:
             scrape = self._scrape
-        return exporter.render(scrape, self.watch)
+        return exporter.render(scrape, self.tracker.watch)
 
 
 def _handler(dash: Dashboard):

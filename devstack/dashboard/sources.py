@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import requests
 
 from etlkit.controller.errors import EdgeError
+from etlkit.controller.gateway import Gateway
 from etlkit.controller.measure import parse_prometheus
+from etlkit.workflow import Workflow
 
-from .config import DashboardConfig
+from .config import DashboardConfig, watch_list
 from .scrape import FunctionState, Instance, Samples, Scrape, TopicState, WatchList
 
 REPLICA_METRICS_PATH = "/_/metrics"  # the template's adapter serves it (etlkit.metrics)
@@ -26,10 +28,17 @@ REPLICA_ERRORS_PATH = "/_/errors"  # and the last error per step (etlkit.calllog
 class Collector:
     """Reads everything a round needs; ``close()`` when done."""
 
-    def __init__(self, config: DashboardConfig, watch: WatchList) -> None:
+    def __init__(self, config: DashboardConfig, watch: WatchList,
+                 wired: Sequence[Workflow] | None = None) -> None:
+        """``wired``: the workflows the stack wired itself (``up -w``); given, every
+        ``controller_interval_s`` the workflow manager's runs are added to the watch list too
+        (:mod:`devstack.running_workflows`), so they show whole; None: ``watch`` only."""
         self.config, self.watch = config, watch
         self.http = requests.Session()
         self.http.auth = (config.user, config.password)
+        self.wired = None if wired is None else tuple(wired)
+        self._definitions: dict = {}  # (name, version) -> Workflow: stored versions never change
+        self._found_at: float | None = None
         self._kafka = None
         self._controller: tuple[float, dict[str, Mapping[str, Any] | None]] | None = None
         self._pool = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="dash-scrape")
@@ -51,6 +60,7 @@ class Collector:
         except (requests.RequestException, ValueError) as exc:
             errors["gateway"] = _short(exc)
         replicas, call_errors = self.replica_metrics(functions, errors)
+        watch = self.find_workflows(functions, errors, at)
         topics = self.topics(errors) if self.config.kafka_bootstrap else {}
         controller: dict[str, Mapping[str, Any] | None] = {}
         if any(f.name == self.config.controller for f in functions):
@@ -59,7 +69,31 @@ class Collector:
             errors["controller"] = f"no function {self.config.controller!r} deployed"
         warehouse = self.warehouse_rows(errors) if self.config.warehouse_url else {}
         return Scrape(at, functions, gateway, replicas, topics, controller, warehouse, errors,
-                      call_errors)
+                      call_errors, watch)
+
+    # -- the running workflows ------------------------------------------------------------------
+    def find_workflows(self, functions: tuple[FunctionState, ...], errors: dict[str, str],
+                       now: float) -> WatchList | None:
+        """The watch list anew (wired + the manager's runs) when it is time to look again (every
+        ``controller_interval_s``: each look is a call of the manager), else None. A manager
+        that fails keeps the last list, with the reason in ``errors``."""
+        if self.wired is None or not functions:
+            return None
+        if self._found_at is not None and now - self._found_at < self.config.controller_interval_s:
+            return None
+        self._found_at = now
+        from ..running_workflows import ManagerUnreadable, running_workflows
+
+        gateway = Gateway(self.config.gateway_url, session=self.http, timeout_s=self.config.timeout_s)
+        managed = any(f.name == "workflow-manager" for f in functions)
+        try:
+            running = running_workflows(gateway if managed else None, self.wired, self._definitions)
+        except ManagerUnreadable as exc:
+            errors["workflow-manager"] = _short(exc)
+            return None
+        self.watch = watch_list([r.workflow for r in running],
+                                {r.name: (r.started_by, r.state) for r in running})
+        return self.watch
 
     # -- the gateway ---------------------------------------------------------------------------
     def _get(self, url: str, **kw) -> requests.Response:

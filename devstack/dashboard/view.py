@@ -139,6 +139,11 @@ class Tracker:
         self._decisions: deque[dict[str, Any]] = deque(maxlen=max_decisions)
         self._ticks_seen: set[tuple[str, float]] = set()
         self._first_at: float | None = None
+        self._watch(watch)
+
+    def _watch(self, watch: WatchList) -> None:
+        """Watch ``watch`` from now on (a workflow started or stopped through the manager)."""
+        self.watch = watch
         outputs = {s.output for s in watch.steps if s.output}
         # Where records enter: topics no step writes to (dead-letter topics aside).
         self._source_topics = [t for t in watch.topics
@@ -162,6 +167,8 @@ class Tracker:
     # -- one round -----------------------------------------------------------------------------
     def update(self, scrape: Scrape) -> dict[str, Any]:
         at = scrape.at
+        if scrape.watch is not None and scrape.watch != self.watch:
+            self._watch(scrape.watch)
         if self._first_at is None:
             self._first_at = at
         self._totals.update(scrape.replicas, [RECORDS_METRIC.format(k) for k in RECORD_KINDS])
@@ -192,6 +199,10 @@ class Tracker:
         return {
             "at": at,
             "workflows": list(self.watch.workflows),
+            # Each workflow whole: who started it, its topics and its warehouse table (the rows
+            # of "topics" and "warehouse" hold their numbers).
+            "workflow_parts": [{"name": m.name, "started_by": m.started_by, "state": m.state,
+                                "topics": list(m.topics), "table": m.table} for m in self.watch.members],
             "errors": dict(sorted(scrape.errors.items())),
             "totals": {"ingest_rate": round(sum(r["rate"] for r in topics if r["name"] in sources), 3),
                        "backlog": sum(r["backlog"] for r in topics if not r["dead_letter"]),

@@ -81,6 +81,14 @@ def sole_source(workflow: Workflow, source: Any) -> bool:
     return [s.name for s in workflow.sources if s.topic == source.topic] == [source.name]
 
 
+def file_source_request(workflow: Workflow, source: FileSource) -> dict[str, Any]:
+    """The body that has the file-source function stream ``source``'s file, by path: it ends its
+    topic only when no other source writes it (others' records would come after the end, into
+    windows already closed: late)."""
+    return {"source": {**source.spec(), "dead_letter": workflow.dead_letter,
+                       "end_of_input": sole_source(workflow, source)}}
+
+
 def data_path(workflow: Workflow) -> list[str]:
     """The operations records flow through: ticked sources, steps, sink (not the autoscaler)."""
     ticked = [s.name for s in workflow.sources if isinstance(s, (SqlSource, MetricsSource))]
@@ -209,13 +217,11 @@ class WorkflowRun:
         source = self._source(source_name, FileSource)
         path = self.root / source.path
         sent = data_rows(path.read_text(encoding="utf-8"), source.format)
-        end = sole_source(self.workflow, source)
+        request = file_source_request(self.workflow, source)
+        end = request["source"]["end_of_input"]
         self._clock()
         with self.stack.session() as http:
-            resp = http.post(f"{self.stack.url}/function/file-source",
-                             json={"source": {**source.spec(), "dead_letter": self.workflow.dead_letter,
-                                              "end_of_input": end}},
-                             timeout=120)
+            resp = http.post(f"{self.stack.url}/function/file-source", json=request, timeout=120)
         if resp.status_code != 200:
             raise RunError(f"sources.{source.name}: file-source answered {resp.status_code}: {resp.text[:200]}")
         self._feed(source, sent)

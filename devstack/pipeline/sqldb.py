@@ -68,17 +68,30 @@ def create_table(url: str, table: str, columns: Sequence[tuple[str, str]], rows:
     return len(rows)
 
 
+def _exists(conn: Any, table: str) -> bool:
+    cur = conn.cursor()
+    if _is_postgres(conn):
+        cur.execute("SELECT to_regclass(%s)", (f'"{table}"',))
+        return cur.fetchone()[0] is not None
+    return cur.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone() is not None
+
+
+def table_exists(url: str, table: str, secrets_dir: str | os.PathLike[str] | None = None) -> bool:
+    """Whether ``table`` exists (a SQLite file that is not there yet has none: it is not made)."""
+    check_identifier(table, "table")
+    target = parse_database_url(url)
+    if not isinstance(target, PostgresTarget) and not os.path.exists(target.path):
+        return False
+    with connect(url, secrets_dir) as conn:
+        return _exists(conn, table)
+
+
 def read_table(url: str, table: str, secrets_dir: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     """Every row of ``table`` as a dict; [] when the table does not exist (nothing was loaded)."""
     check_identifier(table, "table")
     with connect(url, secrets_dir) as conn:
         cur = conn.cursor()
-        if _is_postgres(conn):
-            cur.execute("SELECT to_regclass(%s)", (f'"{table}"',))
-            exists = cur.fetchone()[0] is not None
-        else:
-            exists = cur.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
-        if not exists:
+        if not _exists(conn, table):
             return []
         cur.execute(f'SELECT * FROM "{table}"')
         names = [d[0] for d in cur.description]

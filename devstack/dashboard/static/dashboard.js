@@ -109,8 +109,12 @@ function sparkline(values, colour) {
 
 // -- panels ---------------------------------------------------------------------------------
 function renderHeader(view) {
-  document.getElementById("workflows").textContent =
-    view.workflows && view.workflows.length ? "workflows: " + view.workflows.join(", ") : "";
+  // Each running workflow with who started it: `up -w` or the workflow manager (whose runs
+  // join the page while it runs, topics and table included).
+  const parts = view.workflow_parts || (view.workflows || []).map(name => ({name}));
+  document.getElementById("workflows").textContent = parts.length ? "workflows: " + parts.map(p =>
+    p.started_by ? `${p.name} (${p.started_by}${p.state && p.state !== "wired" ? ", " + p.state : ""})` : p.name
+  ).join(", ") : "";
   document.getElementById("updated").textContent = "updated " + clock(view.at);
   const sources = ["gateway", "replicas", "controller", "kafka", "warehouse"];
   document.getElementById("sources").replaceChildren(...sources.map(s => el("span",
