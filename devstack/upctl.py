@@ -78,11 +78,15 @@ def reset_for_an_empty_broker(run_dir: pathlib.Path, real: bool, kafka_bootstrap
         code = reset_cli.main(["--run-dir", str(run_dir), "--json"])
     if code != 0:
         raise RuntimeError(f"resetting {run_dir} for an empty broker failed (faas-etl reset exit {code})")
-    removed = list(json.loads(out.getvalue()).get("removed") or ())
+    doc = json.loads(out.getvalue())
+    # What it cleared: the state database's rows (per table) and the run folder's folders.
+    removed = [{"table": t["table"], "rows": t["rows"]} for t in doc.get("tables") or () if t["rows"]]
+    removed += list(doc.get("removed") or ())
     if removed:
+        said = [f"{r['table']} ({r['rows']} rows)" if "table" in r else f"{pathlib.Path(r['path']).name} ({r['what']})"
+                for r in removed]
         say(f"{reason}: it starts empty, so the state of the last run that contradicts it was reset "
-            f"(as `faas-etl reset`): " + "; ".join(f"{pathlib.Path(r['path']).name} ({r['what']})"
-                                                   for r in removed))
+            f"(as `faas-etl reset`): " + "; ".join(said))
     else:
         say(f"{reason}: it starts empty, and so does the run folder's state (nothing to reset)")
     return removed

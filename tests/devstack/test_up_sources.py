@@ -71,7 +71,16 @@ def test_which_broker_starts_empty(real, bootstrap, empty):
 
 
 def _old_state(run_dir: pathlib.Path) -> None:
-    (run_dir / "step-state.db").write_text("windows")
+    """A run folder after a run: a cursor and a schema version in its state database (written by
+    their stores), the workflow manager's runs, the warehouse."""
+    from etlkit.schemas import StateDbSchemaStore
+    from etlkit.sources.cursor_store import Cursor, StateDbCursorStore
+    from etlkit.state_db import SqliteStateDb
+
+    db = SqliteStateDb(run_dir / "step-state.db")
+    StateDbSchemaStore(db).append("orders", 1, {"type": "object"})
+    StateDbCursorStore(db).advance("legacy-orders", None, Cursor(7, 7))
+    db.close()
     (run_dir / "argo-apply" / "orders").mkdir(parents=True)
     (run_dir / "warehouse.db").write_text("rows")
 
@@ -80,9 +89,13 @@ def test_up_resets_what_an_empty_broker_contradicts_and_says_so(tmp_path):
     _old_state(tmp_path)
     said = []
     removed = upctl.reset_for_an_empty_broker(tmp_path, False, "", say=said.append)
-    assert {pathlib.Path(r["path"]).name for r in removed} == {"step-state.db", "argo-apply"}
-    assert not (tmp_path / "step-state.db").exists() and (tmp_path / "warehouse.db").exists()
-    assert len(said) == 1 and "starts empty" in said[0] and "step-state.db" in said[0]
+    assert removed == [{"table": "source_cursors", "rows": 1},
+                       {"path": str(tmp_path / "argo-apply"), "what": removed[1]["what"]}]
+    assert (tmp_path / "warehouse.db").exists() and not (tmp_path / "argo-apply").exists()
+    from etlkit.schemas import StateDbSchemaStore
+    from etlkit.state_db import SqliteStateDb
+    assert StateDbSchemaStore(SqliteStateDb(tmp_path / "step-state.db")).load() == {"orders": [{"type": "object"}]}
+    assert len(said) == 1 and "starts empty" in said[0] and "source_cursors (1 rows)" in said[0]
 
 
 def test_up_on_a_users_kafka_keeps_the_state(tmp_path):
