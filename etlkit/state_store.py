@@ -54,7 +54,7 @@ MOVED = json.dumps("moved: this state is kept in tables agg_head, agg_lane and a
                    "newer etlkit (etlkit/state_store.py)")
 _EMISSION, _LANE = 0, 1  # outbox kinds: window results first, so a lane's end marker follows them
 
-_OUTBOX_ID = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "BIGSERIAL PRIMARY KEY"}
+_OUTBOX_ID_TYPES = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "BIGSERIAL PRIMARY KEY"}
 
 
 def tables(dialect: str) -> tuple[str, ...]:
@@ -69,7 +69,7 @@ def tables(dialect: str) -> tuple[str, ...]:
         "start BIGINT NOT NULL, gkey TEXT NOT NULL, body TEXT NOT NULL, "
         "PRIMARY KEY (name, part, start, gkey))",
         "CREATE INDEX IF NOT EXISTS agg_window_start ON agg_window (name, start)",
-        f"CREATE TABLE IF NOT EXISTS agg_outbox (id {_OUTBOX_ID[dialect]}, name TEXT NOT NULL, "
+        f"CREATE TABLE IF NOT EXISTS agg_outbox (id {_OUTBOX_ID_TYPES[dialect]}, name TEXT NOT NULL, "
         "kind INTEGER NOT NULL, body TEXT NOT NULL)",
     )
 

@@ -53,7 +53,8 @@ def test_start_creates_the_topics_applies_and_stop_removes_the_wiring(api, local
     pytest.param("POST", "/workflows/no-such-flow/run", 404, "name: no workflow 'no-such-flow'", id="start-unknown"),
     pytest.param("GET", "/workflows/no-such-flow/run", 404, "name: no workflow 'no-such-flow'", id="status-unknown"),
     pytest.param("DELETE", "/workflows/no-such-flow/run", 404, "name: no workflow 'no-such-flow'", id="stop-unknown"),
-    pytest.param("POST", "/workflows/no-such-flow/run?version=x", 400, "version: a whole number", id="bad-version"),
+    pytest.param("POST", "/workflows/no-such-flow/run?version=x", 400, "version: a whole number (digits 0-9), got 'x'",
+                     id="bad-version"),
     pytest.param("PUT", "/workflows/no-such-flow/run", 404, "path: no route for PUT /workflows/no-such-flow/run",
                  id="no-such-route"),
 ])
