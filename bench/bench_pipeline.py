@@ -9,10 +9,11 @@ a call carries a batch: the batching is on the wire, written by the source and b
 not in the runner.
 
 Against a ceiling measured in the same run over the same records (the same generator, the same
-batches): a plain confluent-kafka loop in one process that consumes the batch messages, decodes
-each, adds a field to every record, encodes the batch and produces it to another topic, one
-message per message read (what any step must do at the least, without the runner, the gateway
-or HTTP in between).
+batches): a confluent-kafka loop in one process that consumes the batch messages, decodes each
+as a function does, runs the workflow's map step on it (etlkit's own step code), writes its
+outputs as batches with the functions' producer settings and waits for their acknowledgement
+before the next message, one message per message read (what one step must do at the least,
+without the runner, the gateway or HTTP in between: :func:`ceiling`).
 
 1. Each step alone (filter, map, enrich, aggregate, warehouse-loader), through its committed
    Sensor, the local runner (each Sensor in a process of its own, as in a cluster), the gateway
