@@ -29,12 +29,13 @@ BATCH_HEADER = "etl-batch"
 # A plain record's event time (docs/contracts.md); a batch entry has its "time" instead.
 EVENT_TIME_HEADER = "etl-event-time"
 # Enough records to make a call's fixed costs (a NATS fetch, an HTTP round trip, a flush, an ack)
-# small against its records, few enough that a retried call redoes little (a 2000-record call
-# takes a step function some 10-30 ms). Measured on the real Argo Events path (bench_realargo,
-# the orders workflow, 120 000 records, load 9-15): 500-record messages cost 210 us of CPU per
-# record (Argo processes 80, workers 56, broker 32, EventBus 21), 2000-record ones 159 (58, 40,
-# 19, 13); the rest of the Argo cost is per byte (its JSON passes over each body).
-MAX_RECORDS = 2000
+# small against its records, few enough that a retried call redoes little (a 4000-record call
+# takes a step function some 50 ms); MAX_BYTES cuts a batch of larger records sooner. Measured on
+# the real Argo Events path (bench_realargo, the orders workflow, 240 000 records, the runs of a
+# pair back to back at load 8-10): 2000-record messages cost 109 us of CPU per record at 10 508
+# records/s, 4000-record ones 88 us at 13 128 (Argo processes 21 -> 16, broker 16 -> 9); 500
+# cost 210 before batches were compressed (2000: 159).
+MAX_RECORDS = 4000
 # Below Kafka's default message.max.bytes (1 MiB) with room for the envelope and headers.
 MAX_BYTES = 900_000
 # A batch whose records take this many bytes or more is written deflated (zlib, level 1) and
@@ -44,9 +45,9 @@ MAX_BYTES = 900_000
 # again for the trigger's payload: perf over the orders workflow, argo-events v1.9.11), about
 # 13 us per 200-byte record per hop; the bench's orders deflate 6x (base64 included) for 0.7 us
 # of CPU per record written and 0.3 read. Measured on the real Argo Events path (bench_realargo,
-# the orders workflow, 2000-record batches, 120 000 records): the Argo processes' CPU
-# 58 -> 22 us per record. Smaller batches stay plain JSON, readable as they are: their cost on
-# the path is per message, not per byte.
+# the orders workflow, 2000-record batches, 120 000 records, load 10-24): the Argo processes'
+# CPU 65 -> 20 us per record, the EventBus's 16 -> 9, the whole path's 156 -> 105. Smaller
+# batches stay plain JSON, readable as they are: their cost on the path is per message.
 COMPRESS_BYTES = 64 * 1024
 COMPRESSED = "records_zlib"
 # What a compressed batch may inflate to: a writer cuts batches at MAX_BYTES; more is refused.
