@@ -234,11 +234,16 @@ class CpuReading:
 
 def proc_stats() -> list[ProcStat]:
     """Every process's /proc/<pid>/stat, parsed."""
+    return _stats_under("/proc")
+
+
+def _stats_under(folder: str) -> list[ProcStat]:
+    """``<folder>/<id>/stat`` of every process (or thread) id in ``folder``, parsed."""
     stats = []
-    for entry in os.listdir("/proc"):
+    for entry in os.listdir(folder):
         if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/stat") as f:
+                with open(f"{folder}/{entry}/stat") as f:
                     stats.append(parse_stat(f.read()))
             except (OSError, ValueError, IndexError):  # ended while being read
                 continue
@@ -254,14 +259,7 @@ PART_BY_COMMAND = {"tansu": "broker", "java": "broker", "nats-server": "EventBus
 
 def _my_threads() -> list[ProcStat]:
     """Every thread of this process (/proc/self/task/<tid>/stat), parsed."""
-    threads = []
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            with open(f"/proc/self/task/{tid}/stat") as f:
-                threads.append(parse_stat(f.read()))
-        except (OSError, ValueError, IndexError):  # ended while being read
-            continue
-    return threads
+    return _stats_under("/proc/self/task")
 
 
 def cpu_reading(workers: set[int]) -> CpuReading:
