@@ -4,8 +4,10 @@ Every measurement runs the whole data path of ``workflows/orders.yaml`` (filter 
 -> aggregate -> warehouse loader, all five committed Sensors) over the input a bounded source
 writes (bench/bench_pipeline.py ``source_messages``: record batches of up to ``wire.MAX_RECORDS``
 records of one partition, keyed by the CRC-32 of the key, ``"end": true`` on each partition's last
-batch), each on a fresh stack, measured by bench_pipeline's ``measure_workflow``: records/s from
-the first step's first output batch on Kafka until every group has caught up and, on the real path, the
+batch), each on a fresh stack, measured by bench_pipeline's ``measure_workflow``: the workflow
+runs first, and once every consumer group it reads with has settled (stable, all its members,
+every partition assigned: a group still joining stops its members at each rebalance) the input is
+written; records/s from that moment until every group has caught up and, on the real path, the
 EventBus holds no event a Sensor has not acknowledged (enough records that the pipeline's filling
 and draining weigh little; the last step's own rate from 10% to 90% of its input is printed
 beside, for information), with the CPU each part used meanwhile (utime + stime from /proc: the
@@ -137,9 +139,12 @@ def whole(label: str, stack, workflow: Workflow, records: int, per_message: int,
     topic = workflow.steps[0].inputs[0]
     stack.create_topics(topics)  # before producing: no topic appears by itself
     _wait_for_leaders(stack.bootstrap, topics)
-    messages = produce(stack.bootstrap, _input(topic, records, topics[topic], per_message))
+    messages = _input(topic, records, topics[topic], per_message)
     before = load()
-    run = measure_workflow(stack, workflow, operations, messages, records, runner_factory)
+    # The input is written once the workflow runs and its consumer groups have settled, as data
+    # reaches a deployed workflow: a group still joining stops all its members at each rebalance.
+    run = measure_workflow(stack, workflow, operations, len(messages), records, runner_factory,
+                           write=lambda: produce(stack.bootstrap, messages))
     result = WholeRun(label, run.measured, check_output(stack, workflow, _expected(workflow, records)),
                       run.steady, (before, load()))
     print("  " + result.text(), flush=True)
