@@ -438,10 +438,11 @@ class WorkflowMeasure:
 POLL_S = 0.05  # progress read this often: each read is a request to the broker or the bus
 
 
-def groups_settled(bootstrap: str, groups: dict[str, tuple[str, int, int]], timeout_s: float = 120.0) -> float:
+def groups_settled(bootstrap: str, groups: dict[str, tuple[str, int, int]], timeout_s: float = 60.0) -> list[str]:
     """Wait until each consumer group (group -> (topic, partitions, members)) is stable with all
     its members and every partition of its topic assigned, as a deployed workflow's are before its data
-    comes; the seconds it took. A group still joining pauses all its members at each rebalance
+    comes, or ``timeout_s`` has passed (a member that misses its heartbeats on a loaded machine
+    keeps its group rebalancing); the groups that did not settle. A group still joining pauses all its members at each rebalance
     (Kafka's eager protocol: sarama in the real EventSource, librdkafka in the stand-in runner),
     which a short run would count as the path's own slowness."""
     from confluent_kafka import ConsumerGroupState
@@ -463,7 +464,7 @@ def groups_settled(bootstrap: str, groups: dict[str, tuple[str, int, int]], time
                 del waiting[group]
         if waiting:
             time.sleep(0.2)
-    return time.perf_counter() - started
+    return sorted(waiting)
 
 
 def measure_workflow(stack: LocalStack, workflow: Workflow, operations: list[str], messages: int,
@@ -481,9 +482,12 @@ def measure_workflow(stack: LocalStack, workflow: Workflow, operations: list[str
     try:
         if write is not None:  # the input comes once the run's groups have settled
             subs = [sub for sub in run.runner.subscriptions if isinstance(sub.source, KafkaSource) and sub.group]
-            waited = groups_settled(stack.bootstrap, {sub.group: (sub.source.topic, run.topics[sub.source.topic],
-                                                                  sum(s.group == sub.group for s in subs)) for sub in subs})
-            print(f"    {len({s.group for s in subs})} consumer groups settled in {waited:.1f} s; input written", flush=True)
+            waited = time.perf_counter()
+            unsettled = groups_settled(stack.bootstrap, {
+                sub.group: (sub.source.topic, run.topics[sub.source.topic], sum(s.group == sub.group for s in subs))
+                for sub in subs})
+            print(f"    {len({s.group for s in subs})} consumer groups, input written after {time.perf_counter() - waited:.1f} s"
+                  + (f" (NOT settled: {', '.join(unsettled)})" if unsettled else " (settled)"), flush=True)
             # The clock starts as the input is written: every record counts, the path's filling
             # (the first message through every hop) too, on both paths alike.
             cpu_before, started, first, warm = cpu_reading(workers), time.perf_counter(), 0, None
