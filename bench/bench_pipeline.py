@@ -9,10 +9,11 @@ a call carries a batch: the batching is on the wire, written by the source and b
 not in the runner.
 
 Against a ceiling measured in the same run over the same records (the same generator, the same
-batches): a plain confluent-kafka loop in one process that consumes the batch messages, decodes
-each, adds a field to every record, encodes the batch and produces it to another topic, one
-message per message read (what any step must do at the least, without the runner, the gateway
-or HTTP in between).
+batches): a confluent-kafka loop in one process that consumes the batch messages, decodes each
+as a function does, runs the workflow's map step on it (etlkit's own step code), writes its
+outputs as batches with the functions' producer settings and waits for their acknowledgement
+before the next message, one message per message read (what one step must do at the least,
+without the runner, the gateway or HTTP in between: :func:`ceiling`).
 
 1. Each step alone (filter, map, enrich, aggregate, warehouse-loader), through its committed
    Sensor, the local runner (each Sensor in a process of its own, as in a cluster), the gateway
@@ -24,7 +25,7 @@ or HTTP in between).
    ``gateway_functions_seconds``) is shown beside, the rest is the runner and the gateway.
    Goal: each >= 50% of the ceiling.
 2. The whole data path at once (all five Sensors, a fresh stack): records/s from the filter's
-   first commit until every consumer group has caught up, against a ceiling measured over as
+   first output batch until every consumer group has caught up, against a ceiling measured over as
    many records, on a fresh broker, just before it. ``FAAS_ETL_BENCH_REPEAT`` (3) such pairs;
    the verdict takes the best pair, the rule of Python's ``timeit``: on a shared machine another
    tenant's load only ever slows a run down. Every pair is printed, with the middle one and how
@@ -67,9 +68,9 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.pipeline_check import (START_MS, Order, ProcStat, cpu_by_part, descendants,  # noqa: E402
+from bench.pipeline_check import (START_MS, Order, ProcStat, cpu_by_part, descendants, steady_rate,  # noqa: E402
                                   event_time, expected_windows, late_letters, orders, parse_stat,
-                                  window_differences)
+                                  thread_part, window_differences)
 from devstack.argo.manifests import KafkaSource  # noqa: E402
 from devstack.broker import EmbeddedBroker, create_topics  # noqa: E402
 from devstack.localstack import LocalStack  # noqa: E402
@@ -167,42 +168,55 @@ class Measured:
         return f"CPU {self.cpu_us_per_record:5.1f} us/record ({parts})"
 
 
-def ceiling(bootstrap: str, n: int, workers: set[int] = frozenset()) -> Measured:
-    """consume batches -> json.loads -> add a field to each record -> json.dumps -> produce, in
-    one process, over the records the bench's source writes (``workers``: the pids of a stack's
-    function workers, idle meanwhile, so that their CPU is named)."""
+def ceiling(bootstrap: str, n: int, workers: set[int] = frozenset(), max_records: int = wire.MAX_RECORDS) -> Measured:
+    """The raw loop: what one step must do at the least, in one process, with no runner, gateway
+    or HTTP in between, over the records the bench's source writes (``max_records`` per batch):
+    consume a batch message -> decode it as a function does (etlkit.http ``parse_json_body``) ->
+    the workflow's map step (``normalise``, etlkit's own step code, as the map function runs it)
+    -> its outputs as record batches (etlkit/wire.py) -> produced with the functions' producer
+    settings (etlkit.kafka_io ``PRODUCER_SETTINGS``: idempotent, lz4) and acknowledged (flush)
+    before the next message is read, as a function answers only once Kafka has its outputs.
+    ``workers``: the pids of a stack's function workers, idle meanwhile, so their CPU is named."""
+    from etlkit.http import parse_json_body
+    from etlkit.kafka_io import PRODUCER_SETTINGS
+    from etlkit.steps import run_step_on_events
+    from etlkit.stepfn import outputs_of
+
+    workflow = load_workflow(REPO / "workflows" / "orders.yaml")
+    (step,) = [s for s in workflow.steps if s.kind == "map"]
     source, sink = f"ceiling-in-{uuid.uuid4().hex[:6]}", f"ceiling-out-{uuid.uuid4().hex[:6]}"
-    create_topics(bootstrap, {source: CEILING_PARTITIONS, sink: CEILING_PARTITIONS})
-    produce(bootstrap, source_messages(source, orders(n), CEILING_PARTITIONS))
+    spec = {**workflow.step_spec(step), "inputs": [source], "output": sink}
+    create_topics(bootstrap, {source: CEILING_PARTITIONS, sink: CEILING_PARTITIONS, spec["dead_letter"]: 1})
+    produce(bootstrap, source_messages(source, orders(n), CEILING_PARTITIONS, max_records=max_records))
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ceiling-{uuid.uuid4().hex[:6]}",
                          "enable.auto.commit": False})
     consumer.assign([TopicPartition(source, p, 0) for p in range(CEILING_PARTITIONS)])  # no join to wait for
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "allow.auto.create.topics": False})
+    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_SETTINGS})
+    counts = {sink: CEILING_PARTITIONS, spec["dead_letter"]: 1}
     done, started, before = 0, None, None
     try:
         while done < n:
             # A short timeout: consume() waits for all num_messages or the timeout, and the
-            # last call finds fewer (a batch message is 500 records: the wait would be timed).
+            # last call finds fewer (a batch message is many records: the wait would be timed).
             batch = consumer.consume(num_messages=50, timeout=0.05)
             if started is None and batch:
                 started, before = time.perf_counter(), cpu_reading(workers)
             for msg in batch:
                 if msg.error():
                     continue
-                document = json.loads(msg.value())
-                for entry in document["records"]:
-                    record = entry["value"]
-                    record["unit_price"] = record["amount"] / record["quantity"]
-                while True:
-                    try:
-                        producer.produce(sink, json.dumps(document).encode(), None, msg.partition(),
-                                         headers=msg.headers())
-                        break
-                    except BufferError:
-                        producer.poll(0.01)
-                producer.poll(0)
-                done += len(document["records"])
-        assert producer.flush(60) == 0
+                headers = {name: value.decode() for name, value in msg.headers() or ()}
+                event = {"topic": source, "key": None, "partition": msg.partition(), "headers": headers,
+                         "body": parse_json_body(msg.value())}
+                outcome = run_step_on_events(spec, (event,), now_ms=0)
+                counters = outcome.counters.as_dict()
+                # The map step keeps every valid order: anything else is not the work compared.
+                assert counters["out"] == counters["in"] and not outcome.dead_letters, counters
+                for m in wire.batches(outputs_of(outcome, spec), f"{headers[wire.BATCH_HEADER]}/loop", counts.__getitem__):
+                    producer.produce(m.topic, m.value, m.key, m.partition, timestamp=m.timestamp_ms or 0,
+                                     headers=list(m.headers))
+                assert producer.flush(60) == 0, "outputs not acknowledged"
+                consumer.commit(msg, asynchronous=True)
+                done += counters["in"]
         elapsed = time.perf_counter() - started
         return Measured(n / elapsed, n, cpu_used(before, cpu_reading(workers), me="loop"))
     finally:
@@ -223,11 +237,16 @@ class CpuReading:
 
 def proc_stats() -> list[ProcStat]:
     """Every process's /proc/<pid>/stat, parsed."""
+    return _stats_under("/proc")
+
+
+def _stats_under(folder: str) -> list[ProcStat]:
+    """``<folder>/<id>/stat`` of every process (or thread) id in ``folder``, parsed."""
     stats = []
-    for entry in os.listdir("/proc"):
+    for entry in os.listdir(folder):
         if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/stat") as f:
+                with open(f"{folder}/{entry}/stat") as f:
                     stats.append(parse_stat(f.read()))
             except (OSError, ValueError, IndexError):  # ended while being read
                 continue
@@ -241,20 +260,36 @@ def proc_stats() -> list[ProcStat]:
 PART_BY_COMMAND = {"tansu": "broker", "java": "broker", "nats-server": "EventBus", "3": "Argo"}
 
 
+def _my_threads() -> list[ProcStat]:
+    """Every thread of this process (/proc/self/task/<tid>/stat), parsed."""
+    return _stats_under("/proc/self/task")
+
+
 def cpu_reading(workers: set[int]) -> CpuReading:
-    """The CPU used so far by this process and its descendants, the ``workers`` pids named."""
+    """The CPU used so far by this process and its descendants, the ``workers`` pids named.
+    This process's threads are keyed by thread id, split between the bench's own work and the
+    gateway's threads (pipeline_check ``thread_part``); its children by pid."""
     stats, me = proc_stats(), os.getpid()
     name = {s.pid: s.name for s in stats}
-    part_of = {me: "me"}
+    # The process's own ticks count every thread it ever had (a gateway thread serves one
+    # connection and ends: its ticks stay only there), the bench's threads are read one by one:
+    # the gateway's share is the difference (cpu_used).
+    bench = [t for t in _my_threads() if thread_part(t.pid, me, t.name) == "bench"]
+    # The main thread's id is the process's: the process's total goes under -pid.
+    part_of = {-me: "gateway", **{t.pid: "me" for t in bench}}
+    ticks = {t.pid: t.ticks for t in bench}
     for pid, first in descendants(stats, me).items():
         part_of[pid] = "workers" if first in workers else PART_BY_COMMAND.get(name.get(first, ""), "runner")
-    return CpuReading({s.pid: s.ticks for s in stats if s.pid in part_of}, part_of)
+    ticks.update((s.pid, s.ticks) for s in stats if s.pid in part_of and s.pid != me)
+    ticks[-me] = next(s.ticks for s in stats if s.pid == me)
+    return CpuReading(ticks, part_of)
 
 
 def cpu_used(before: CpuReading, after: CpuReading, me: str) -> dict[str, float]:
-    """CPU seconds by part between two readings; this process is named ``me`` (the gateway runs
-    in its threads on a stack, beside the bench's own light polling)."""
+    """CPU seconds by part between two readings; this process's own threads are named ``me``
+    (the bench's polls beside a stack; the raw loop), its gateway threads ``gateway``."""
     ticks = cpu_by_part(before.ticks, after.ticks, after.part_of)
+    ticks["gateway"] = max(0, ticks.get("gateway", 0) - ticks.get("me", 0))  # the process's less the bench's
     return {(me if part == "me" else part): used / CLOCK_TICKS for part, used in ticks.items()}
 
 
@@ -283,6 +318,15 @@ def function_seconds(stack: LocalStack) -> dict[str, float]:
     with stack.session() as http:
         text = http.get(f"{stack.url}/metrics", timeout=30).text
     return {name: float(value) for name, value in _SECONDS.findall(text)}
+
+
+def bench_offsets(bootstrap: str) -> KafkaOffsets:
+    """The offsets reader the bench polls with: end offsets and commits only. The controller's
+    reader also decodes the newest messages of every partition to count their records
+    (``sample``); at a poll every few tens of milliseconds over batches of thousands of records
+    that decoding cost the bench's own process up to 100 us of CPU per record of the workflow it
+    measured, on the same two cores."""
+    return KafkaOffsets(bootstrap, sample=0)
 
 
 def _topics() -> dict[str, int]:
@@ -328,13 +372,24 @@ def _from_first_commit(offsets: KafkaOffsets, run: WorkflowRun, sensor: str) -> 
     return time.perf_counter(), first
 
 
+def _from_first_output(offsets: KafkaOffsets, topic: str) -> tuple[float, int]:
+    """(when, how many): the first step's first output messages on ``topic``, read from the
+    broker. A whole workflow's rate is measured from there on both paths alike: a Sensor's
+    commits are no clock for it (the stand-in runner commits up to POLL_MESSAGES messages at once,
+    after calling for all of them; a real Sensor's EventSource commits before the call), while
+    a step writes one batch per batch it read as soon as the call is done."""
+    while (first := sum(offsets.end_offsets([topic])[topic].high.values())) == 0:
+        time.sleep(0.002)
+    return time.perf_counter(), first
+
+
 def measure_step(stack: LocalStack, workflow: Workflow, operation: str, function: str,
                  messages: int, records: int) -> tuple[Measured, float, dict]:
     """(rate and CPU, share of the time spent in the function, Sensor counters) over the
     ``messages`` holding ``records`` records already on the step's input. The Sensor's commits
     count messages: the records measured are the messages' share of ``records``."""
     sensor = names.sensor(workflow.name, operation)
-    run, offsets = _run(stack, workflow, [operation]), KafkaOffsets(stack.bootstrap)
+    run, offsets = _run(stack, workflow, [operation]), bench_offsets(stack.bootstrap)
     try:
         started, first = _from_first_commit(offsets, run, sensor)
         workers = set(worker_pids(stack).values())
@@ -342,7 +397,7 @@ def measure_step(stack: LocalStack, workflow: Workflow, operation: str, function
         while _committed(offsets, run, sensor) < messages:
             time.sleep(0.025)  # each look is a request to the broker: not too many (<0.5% of a run)
         elapsed = time.perf_counter() - started
-        cpu = cpu_used(cpu_before, cpu_reading(workers), me="gateway")
+        cpu = cpu_used(cpu_before, cpu_reading(workers), me="bench")
         busy = function_seconds(stack).get(function, 0.0) - before
         measured = round((messages - first) * records / messages)
         return Measured(measured / elapsed, measured, cpu), busy / elapsed, run.runner.counters[sensor]
@@ -378,30 +433,84 @@ class WorkflowMeasure:
     counters: dict
     warm: dict  # worker RSS once every worker has handled records
     end: dict  # worker RSS after the last record
+    # records/s through the last step that reads every record (pipeline_check ``steady_rate``:
+    # from 10% to 90% of its input done), None when the run was too short to tell
+    steady: float | None = None
+
+
+POLL_S = 0.05  # progress read this often: each read is a request to the broker or the bus
+
+
+def groups_settled(bootstrap: str, groups: dict[str, tuple[str, int, int]], timeout_s: float = 60.0) -> list[str]:
+    """Wait until each consumer group (group -> (topic, partitions, members)) is stable with all
+    its members and every partition of its topic assigned, as a deployed workflow's are before its data
+    comes, or ``timeout_s`` has passed (a member that misses its heartbeats on a loaded machine
+    keeps its group rebalancing); the groups that did not settle. A group still joining pauses all its members at each rebalance
+    (Kafka's eager protocol: sarama in the real EventSource, librdkafka in the stand-in runner),
+    which a short run would count as the path's own slowness."""
+    from confluent_kafka import ConsumerGroupState
+    from confluent_kafka.admin import AdminClient
+
+    admin, started = AdminClient({"bootstrap.servers": bootstrap}), time.perf_counter()
+    waiting = dict(groups)
+    while waiting and time.perf_counter() - started < timeout_s:
+        for group, future in admin.describe_consumer_groups(sorted(waiting), request_timeout=10).items():
+            try:
+                found = future.result()
+            except Exception:  # not known yet: not settled
+                continue
+            topic, partitions, members = waiting[group]
+            assigned = {(tp.topic, tp.partition) for m in found.members
+                        for tp in (m.assignment.topic_partitions if m.assignment else ())}
+            if (found.state == ConsumerGroupState.STABLE and len(found.members) >= members
+                    and {(topic, p) for p in range(partitions)} <= assigned):
+                del waiting[group]
+        if waiting:
+            time.sleep(0.2)
+    return sorted(waiting)
 
 
 def measure_workflow(stack: LocalStack, workflow: Workflow, operations: list[str], messages: int,
-                     records: int, runner_factory=None) -> WorkflowMeasure:
-    """Rate and CPU from the first step's first commit until every step has caught up, over
-    ``messages`` holding ``records`` records on the first step's input (``runner_factory``: as
-    :func:`_run`)."""
+                     records: int, runner_factory=None, write=None) -> WorkflowMeasure:
+    """Rate and CPU until every step has caught up, over ``messages`` holding ``records`` records
+    on the first step's input (``runner_factory``: as :func:`_run`): from the moment ``write``
+    writes that input, once the run's consumer groups have settled, or without ``write`` (the
+    input there before the run starts) from the first step's first output; and the last step's
+    own rate, read from its progress (it reads as many messages as the first: every step writes
+    one batch per batch it reads)."""
     sensors = [names.sensor(workflow.name, op) for op in operations]
-    run, offsets = _run(stack, workflow, operations, runner_factory), KafkaOffsets(stack.bootstrap)
+    last = names.sensor(workflow.name, workflow.steps[-1].name)
+    workers = set(worker_pids(stack).values())  # before the run: the CPU is read at its first output
+    run, offsets = _run(stack, workflow, operations, runner_factory), bench_offsets(stack.bootstrap)
     try:
-        (started, first), warm = _from_first_commit(offsets, run, sensors[0]), None
-        workers = set(worker_pids(stack).values())
-        cpu_before = cpu_reading(workers)
+        if write is not None:  # the input comes once the run's groups have settled
+            subs = [sub for sub in run.runner.subscriptions if isinstance(sub.source, KafkaSource) and sub.group]
+            waited = time.perf_counter()
+            unsettled = groups_settled(stack.bootstrap, {
+                sub.group: (sub.source.topic, run.topics[sub.source.topic], sum(s.group == sub.group for s in subs))
+                for sub in subs})
+            print(f"    {len({s.group for s in subs})} consumer groups, input written after {time.perf_counter() - waited:.1f} s"
+                  + (f" (NOT settled: {', '.join(unsettled)})" if unsettled else " (settled)"), flush=True)
+            # The clock starts as the input is written: every record counts, the path's filling
+            # (the first message through every hop) too, on both paths alike.
+            cpu_before, started, first, warm = cpu_reading(workers), time.perf_counter(), 0, None
+            write()
+        else:
+            (started, first), warm = _from_first_output(offsets, workflow.steps[0].output), None
+            cpu_before = cpu_reading(workers)
+        progress: list[tuple[float, int]] = []
         while True:
             if warm is None and all(_committed(offsets, run, s) for s in sensors):
                 warm = worker_rss(stack)
+            progress.append((time.perf_counter(), _committed(offsets, run, last)))
             if _committed(offsets, run, sensors[0]) >= messages and _caught_up(offsets, run):
                 break
-            time.sleep(0.025)  # as above: the broker serves the workflow, not the bench
+            time.sleep(POLL_S)  # the broker and the bus serve the workflow, not the bench
         elapsed = time.perf_counter() - started
-        cpu = cpu_used(cpu_before, cpu_reading(workers), me="gateway")
+        cpu = cpu_used(cpu_before, cpu_reading(workers), me="bench")
         measured = round((messages - first) * records / messages)
         return WorkflowMeasure(Measured(measured / elapsed, measured, cpu), run.runner.counters,
-                               warm or {}, worker_rss(stack))
+                               warm or {}, worker_rss(stack), steady_rate(progress, messages, records / messages))
     finally:
         offsets.close()
         run.close()
@@ -467,6 +576,10 @@ def check_output(stack: LocalStack, workflow: Workflow, expected: Mapping[str, d
     finally:
         reader.close()
     rows = read_table(_warehouse_url(stack), workflow.sink.table)
+    if letters:  # what the first one says, for whoever has to find out why
+        first = letters[0]
+        print(f"    first dead letter: {json.dumps({k: first.get(k) for k in ('step', 'reason', 'topic', 'key')})}"
+              if isinstance(first, dict) else f"    first dead letter: {str(first)[:300]}", flush=True)
     return Check(len(letters), late_letters(letters, aggregate_step(workflow).name), len(rows),
                  len(expected), tuple(window_differences(expected, rows)))
 

@@ -166,3 +166,25 @@ def cpu_by_part(before: Mapping[int, int], after: Mapping[int, int],
         if pid in after:
             used[part] = used.get(part, 0) + after[pid] - before.get(pid, 0)
     return used
+
+
+def thread_part(tid: int, pid: int, name: str) -> str:
+    """Which part a thread of the bench's own process works for: its main thread and
+    librdkafka's threads (``rdk:*``: the offset polls, the source's producer) are the bench's,
+    every other thread is the local gateway's (its server and upstream connections)."""
+    return "bench" if tid == pid or name.startswith("rdk:") else "gateway"
+
+
+def steady_rate(samples: Sequence[tuple[float, int]], total: int, per_unit: float,
+                low: float = 0.1, high: float = 0.9) -> float | None:
+    """Units/s x ``per_unit`` between the first ``(time, done)`` sample at or past ``low`` of
+    ``total`` and the first at or past ``high``: the rate once the pipeline has filled and before
+    it drains (a whole run's rate counts both, and they weigh more the shorter the run). None
+    when the samples do not span the window."""
+    def first(share: float) -> tuple[float, int] | None:
+        return next(((t, d) for t, d in samples if d >= share * total), None)
+
+    start, end = first(low), first(high)
+    if start is None or end is None or end[0] <= start[0]:
+        return None
+    return (end[1] - start[1]) * per_unit / (end[0] - start[0])

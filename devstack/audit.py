@@ -226,10 +226,8 @@ def _letter(entry: Any) -> Mapping[str, Any]:
 
 def _sensor_letter_records(letter: Mapping[str, Any]) -> int:
     """Records in a Sensor's dead letter: its payload is the failed event's whole body."""
-    payload = letter.get("payload")
-    if isinstance(payload, dict) and isinstance(payload.get("records"), list):
-        return len(payload["records"])
-    return 1
+    entries = wire.body_entries(letter.get("payload"))
+    return 1 if entries is None else len(entries)
 
 
 def _given_up_mark(letter: Mapping[str, Any]) -> str:
@@ -239,13 +237,13 @@ def _given_up_mark(letter: Mapping[str, Any]) -> str:
     if isinstance(headers, dict) and headers.get(wire.BATCH_HEADER):
         return str(headers[wire.BATCH_HEADER])
     payload = letter.get("payload")
-    if isinstance(payload, dict) and "records" in payload:
+    if isinstance(payload, dict) and ("records" in payload or wire.COMPRESSED in payload):
         # The batch's entries as a reader of the topic sees them (wire.unbatch restores each
         # entry's etl-event-time header from its time), so they compare with _input_mark's.
         try:
             entries = wire.unbatch(json.dumps(payload).encode(), {wire.BATCH_HEADER: "letter"})[1]
         except ValueError:
-            entries = payload["records"]
+            entries = payload.get("records")
     else:
         entries = [payload]
     return json.dumps([letter.get("topic"), entries], sort_keys=True)
@@ -282,10 +280,8 @@ def _read_letters(dlq: _Topic) -> _Letters:
                 continue
             out.given_up_records[step] += _sensor_letter_records(letter)
             out.given_up.setdefault(step, set()).add(_given_up_mark(letter))
-            payload = letter.get("payload")
-            if isinstance(payload, dict) and isinstance(payload.get("records"), list):
-                keys.update(str(r["key"]) for r in payload["records"]
-                            if isinstance(r, dict) and r.get("key") is not None)
+            keys.update(str(r["key"]) for r in wire.body_entries(letter.get("payload")) or ()
+                        if isinstance(r, dict) and r.get("key") is not None)
     return out
 
 

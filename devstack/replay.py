@@ -177,8 +177,8 @@ def _sensor_letter_message(letter: Mapping[str, Any], where: str, partition_coun
     key = letter.get("key")
     key_bytes = None if key in (None, "") else str(key).encode()
     count = partition_count(topic)
-    if isinstance(payload, dict) and isinstance(payload.get("records"), list):
-        entries = payload["records"]
+    entries = wire.body_entries(payload)
+    if entries is not None:
         partition = _partition(letter)
         if partition is None:  # a source's batch is of its records' key partition
             first = next((e.get("key") for e in entries if isinstance(e, dict) and e.get("key")), None)

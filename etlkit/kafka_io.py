@@ -41,20 +41,24 @@ def producer() -> Producer:
     global _producer
     with _lock:
         if _producer is None:
-            _producer = Producer({
-                "bootstrap.servers": bootstrap_servers(),
-                "enable.idempotence": True,  # acks=all, no duplicates from producer retries
-                "linger.ms": 5,
-                "compression.type": "lz4",
-                "message.timeout.ms": 30000,
-                # A report per failed record only: a Python callback per acknowledged record
-                # costs about a tenth of producing it, and success is what flush() returning 0
-                # without a failure already says.
-                "delivery.report.only.error": True,
-                # A missing topic must fail, not be auto-created with the broker's defaults.
-                "allow.auto.create.topics": False,
-            })
+            _producer = Producer({"bootstrap.servers": bootstrap_servers(), **PRODUCER_SETTINGS})
         return _producer
+
+
+# What every function's producer is, but for the broker (bench/bench_pipeline.py's raw loop
+# produces with them too, so that it pays what a step pays per message).
+PRODUCER_SETTINGS = {
+    "enable.idempotence": True,  # acks=all, no duplicates from producer retries
+    "linger.ms": 5,
+    "compression.type": "lz4",
+    "message.timeout.ms": 30000,
+    # A report per failed record only: a Python callback per acknowledged record
+    # costs about a tenth of producing it, and success is what flush() returning 0
+    # without a failure already says.
+    "delivery.report.only.error": True,
+    # A missing topic must fail, not be auto-created with the broker's defaults.
+    "allow.auto.create.topics": False,
+}
 
 
 def start_producer() -> None:

@@ -25,6 +25,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
+from etlkit import wire
+
 SAMPLE = 10  # ids shown per problem
 
 
@@ -146,8 +148,9 @@ def check_letters(bad_acknowledged: Iterable[str],
 def _letter_ids(payload: object) -> list[str]:
     """The record ids a letter's payload holds: one record's, or a batch body's records'."""
     if isinstance(payload, Mapping):
-        if isinstance(payload.get("records"), list):
-            return [str(e["value"].get("id")) for e in payload["records"]
+        entries = wire.body_entries(payload)
+        if entries is not None:
+            return [str(e["value"].get("id")) for e in entries
                     if isinstance(e, Mapping) and isinstance(e.get("value"), Mapping)]
         return [str(payload.get("id"))]
     return ["(not a record)"]

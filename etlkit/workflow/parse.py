@@ -67,7 +67,7 @@ MAX_TIMEOUT_MS = 60_000
 # delivery fields a workflow may no longer set, each with why and what to do: an error, never
 # ignored, so a setting that stopped meaning anything is seen at the first validation.
 REMOVED_DELIVERY_FIELDS = {
-    "batch_size": "removed: records travel as batches of up to 500 per Kafka message, written by "
+    "batch_size": "removed: records travel as batches of up to 4000 per Kafka message, written by "
     "the producer, and a Sensor calls the function once per message (docs/contracts.md, "
     "\"Records on Kafka\"); delete this field",
 }

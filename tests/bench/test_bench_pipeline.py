@@ -80,3 +80,12 @@ def test_check_fails_on_a_late_letter_and_a_wrong_window_and_names_them(stack):
     assert "1 of 2 dead letters late at the aggregate (FAILED" in text
     assert f"1 windows missing from the warehouse, e.g. {wrong['window_id']}" in text
     assert f"{rows[0]['window_id']}: orders {rows[0]['orders']} (expected {rows[0]['orders'] + 1})" in text
+
+
+def test_the_raw_loop_runs_the_map_step_over_every_record_of_the_batches(stack):
+    """bench_pipeline.ceiling: the source's batches (compressed from 64 KiB: a partition's 500
+    orders here are) through etlkit's map step, every record out, none dead-lettered."""
+    from bench.bench_pipeline import ceiling
+
+    measured = ceiling(stack.bootstrap, 3000, max_records=2000)
+    assert measured.records == 3000 and measured.rate > 0 and measured.cpu.get("loop", 0) > 0

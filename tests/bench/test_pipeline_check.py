@@ -16,9 +16,10 @@ import zlib
 
 import pytest
 
-from bench.bench_pipeline import proc_stats
+from bench.bench_pipeline import cpu_reading, cpu_used, proc_stats
 from bench.pipeline_check import (ProcStat, cpu_by_part, descendants, event_time, expected_windows,
-                                  late_letters, orders, parse_stat, window_differences)
+                                  late_letters, orders, parse_stat, steady_rate, thread_part,
+                                  window_differences)
 from etlkit.steps.aggregation import AggregateConfig, run_aggregate
 from etlkit.steps.record import Record
 
@@ -153,3 +154,41 @@ def test_cpu_by_part_counts_a_new_process_from_zero_and_loses_an_ended_one():
     after = {1: 130, 2: 60, 4: 5}  # 3 ended, 4 started
     parts = {1: "broker", 2: "workers", 3: "workers", 4: "workers"}
     assert cpu_by_part(before, after, parts) == {"broker": 30, "workers": 15}
+
+
+# (time s, messages done) of a run of 10 messages of 100 records: filling until 1 s, then one
+# message every 0.5 s, then the drain (the last message 3 s after the one before).
+FILL_STEADY_DRAIN = [(0.0, 0), (1.0, 0), (1.5, 1), (2.0, 2), (2.5, 3), (3.0, 4), (3.5, 5), (4.0, 6),
+                     (4.5, 7), (5.0, 8), (5.5, 9), (8.5, 10)]
+
+
+@pytest.mark.parametrize("samples, expected", [
+    pytest.param(FILL_STEADY_DRAIN, 8 * 100 / 4.0, id="fill-and-drain-left-out"),  # 1 at 1.5 s to 9 at 5.5 s
+    pytest.param([(0.0, 0), (1.0, 10)], None, id="one-jump-spans-no-window"),
+    pytest.param([(0.0, 0), (1.0, 5)], None, id="never-reached-the-end"),
+    pytest.param([], None, id="no-samples"),
+])
+def test_steady_rate_is_the_rate_between_a_tenth_and_nine_tenths_done(samples, expected):
+    assert steady_rate(samples, 10, 100.0) == expected
+
+
+@pytest.mark.parametrize("tid, name, part", [
+    pytest.param(100, "python", "bench", id="main-thread"),
+    pytest.param(101, "rdk:broker1", "bench", id="librdkafka-thread"),
+    pytest.param(102, "python", "gateway", id="any-other-thread"),
+])
+def test_thread_part_names_the_benchs_own_threads(tid, name, part):
+    assert thread_part(tid, 100, name) == part
+
+
+def test_a_gateway_thread_that_ended_is_counted_for_the_gateway_not_the_bench():
+    """A gateway thread serves one connection and ends: its CPU stays only in the process's
+    total, which is where the gateway's share is read from."""
+    import threading
+
+    before = cpu_reading(set())
+    worker = threading.Thread(target=lambda: sum(i * i for i in range(3_000_000)))
+    worker.start()
+    worker.join()
+    used = cpu_used(before, cpu_reading(set()), me="bench")
+    assert used.get("gateway", 0) >= 0.05 and used.get("bench", 0) < used["gateway"]

@@ -174,3 +174,62 @@ def test_any_key_and_headers_come_back_as_written(key, headers):
     record = out_record("t", b"{}", key.encode(), tuple((n, t.encode()) for n, t in headers.items()), None)
     entry = json.loads(wire.entry_bytes(record))
     assert (entry["key"], entry["headers"]) == (key, headers)
+
+
+def _big_records(n):
+    """Records whose values hold what must survive exactly: past int64, past 2**53, a 30-digit
+    decimal, unicode (the step functions' exact reading, etlkit.http)."""
+    value = b'{"i":%d,"max":9223372036854775807,"past":9007199254740993,"dec":1.23456789012345678901234567890,"u":"\xc3\xa9\xe2\x82\xac"}'
+    return [out_record("t", value % i, f"k{i}".encode(), (("etl-source", b"src"),), 1_000 + i, 0)
+            for i in range(n)]
+
+
+def test_a_batch_of_compress_bytes_and_more_is_written_deflated_and_reads_back_exactly():
+    records = _big_records(2000)
+    (message,) = wire.batches(records, "origin", lambda topic: 1, end=True, end_topics=["t"])
+    body = json.loads(message.value)
+    assert set(body) == {wire.COMPRESSED, "end"} and body["end"] is True
+    assert len(message.value) * 4 < sum(len(r.value) for r in records)  # the point of it
+    decoded, dead = records_from_events([_event(message)], "step", 0)
+    assert dead == [] and batch_end(_event(message))
+    assert [r.value["i"] for r in decoded] == list(range(2000))
+    first = decoded[0].value
+    assert (first["max"], first["past"], str(first["dec"]), first["u"]) == (
+        2 ** 63 - 1, 2 ** 53 + 1, "1.23456789012345678901234567890", "é€")
+    identity, entries, end = wire.unbatch(message.value, message.headers)
+    assert identity and end and entries[5]["key"] == "k5" and entries[5]["headers"]["etl-event-time"] == "1005"
+    assert wire.body_entries(body)[1]["value"]["i"] == 1
+
+
+def test_a_batch_under_compress_bytes_stays_plain_json():
+    (message,) = wire.batches(_big_records(3), "origin", lambda topic: 1)
+    assert [e["key"] for e in json.loads(message.value)["records"]] == ["k0", "k1", "k2"]
+
+
+def test_a_full_batch_of_the_bench_orders_stays_within_kafka_and_jetstream_limits():
+    """MAX_RECORDS orders of bench/pipeline_check.py are under MAX_BYTES before deflating, and the
+    message, inside the Argo event and its CloudEvent (a few hundred bytes more), well under the
+    1 MiB of Kafka's default max.message.bytes and of nats-server's default max_payload (the
+    EventBus of devstack/realargo/eventbus.py sets none)."""
+    from bench.bench_pipeline import source_messages
+    from bench.pipeline_check import orders
+
+    (message, *_rest) = source_messages("t", orders(wire.MAX_RECORDS * 6), 6)
+    entries = wire.unbatch(message.value, message.headers)[1]
+    assert len(entries) == wire.MAX_RECORDS
+    inflated = zlib.decompress(__import__("base64").b64decode(json.loads(message.value)[wire.COMPRESSED]))
+    assert len(inflated) <= wire.MAX_BYTES and len(message.value) < 1_000_000 - 4096
+
+
+@pytest.mark.parametrize("packed, rule", [
+    pytest.param(5, "must be text", id="not-text"),
+    pytest.param("!!", "not base64", id="not-base64"),
+    pytest.param("eJw=", "cut short", id="deflate-stream-cut-short"),
+    pytest.param(__import__("base64").b64encode(zlib.compress(b"[" + b" " * (9 << 20) + b"]")).decode(),
+                 "inflates past", id="inflates-past-the-limit"),
+    pytest.param(__import__("base64").b64encode(zlib.compress(b"[1,")).decode(), "not valid JSON", id="not-json"),
+])
+def test_a_bad_compressed_batch_is_a_value_error_naming_the_field(packed, rule):
+    with pytest.raises(ValueError, match=rf"body\.{wire.COMPRESSED}.*{rule}"):
+        wire.batch_entries({wire.COMPRESSED: packed})
+    assert wire.body_entries({wire.COMPRESSED: packed}) is None

@@ -259,7 +259,7 @@ BAD_DOCUMENTS = [
     # Removed in issue 15: an error saying why, not ignored (a setting that stopped meaning
     # anything) and not the plain "unknown field" (which would not say what to do).
     pytest.param(_set(["delivery"], {"batch_size": 500}),
-                 "delivery.batch_size: removed: records travel as batches of up to 500 per Kafka message, "
+                 "delivery.batch_size: removed: records travel as batches of up to 4000 per Kafka message, "
                  "written by the producer, and a Sensor calls the function once per message "
                  "(docs/contracts.md, \"Records on Kafka\"); delete this field", id="removed-batch-size"),
     pytest.param(_set(["delivery"], {"timout": "5s"}),
