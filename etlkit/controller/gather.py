@@ -17,7 +17,7 @@ once, in a fixed order, and measures each unit against the samples of the previo
 
 Offsets and the bus count messages; every number a unit is decided on is in *records*: each
 input's messages times its topic's records per message, sampled from its newest messages (a
-record batch carries up to 500). The backlog is one figure: records the unit has not finished.
+record batch carries up to 4000). The backlog is one figure: records the unit has not finished.
 
 Any edge that does not answer raises :class:`~.errors.EdgeError` before anything is decided; a
 function the platform does not run is measured as missing (its unit is then held, not fatal).

@@ -6,7 +6,7 @@ reads the watermarks librdkafka cached from those responses. A "latest offset" r
 (``list_offsets``, uncached ``get_watermark_offsets``) would do on real Kafka, but the embedded
 broker answers it with the start of the last producer batch (docs: platform.md); the fetch path
 is right on both. The same pass starts a few messages before the end (``OFFSET_TAIL``) and counts
-the records those newest messages carry (a record batch holds up to 500, a plain message one):
+the records those newest messages carry (a record batch holds up to 4000, a plain message one):
 what :mod:`.gather` converts message offsets to records with. Committed offsets are read with
 the group's id and no subscription, so the group is never joined (no rebalance of the runner's
 consumers).

@@ -10,7 +10,7 @@
   near zero; see :mod:`.eventbus`). Without a bus (the stand-in runner commits after the
   trigger succeeded) the group's lag is all of it.
 * Messages and records: offsets, lags and the bus count *messages*; a message is a record batch
-  of up to 500 records or one plain record (docs/contracts.md, "Records on Kafka"). Every rate
+  of up to 4000 records or one plain record (docs/contracts.md, "Records on Kafka"). Every rate
   and backlog the controller decides on is in *records*: messages times the input topic's
   records per message, measured on its newest messages (:func:`records_per_message`).
 * Done: messages an operation finished are its group's commits less what the bus still holds,

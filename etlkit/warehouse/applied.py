@@ -18,7 +18,7 @@ content-derived ids (etlkit/wire.py) and have neither limit.
 
 The table is shared by every table of a database; ``consumer`` (``workflow/step/table``) keeps
 two sinks that read the same topic apart. Rows are never pruned: one row per applied batch (up
-to 500 records), so a year of a busy sink is a few million small rows.
+to 4000 records), so a year of a busy sink is a few million small rows.
 """
 from __future__ import annotations
 
