@@ -85,13 +85,16 @@ run: venv
 # Two workers, whole files each (a module's fixtures, e.g. the chaos run, are set up once), in
 # the order collected: tests/conftest.py puts the slow end-to-end modules first. Every test uses
 # its own free ports, temp folders, topics and groups; each worker starts its own session stack.
+# Property tests draw the "ci" profile's examples (tests/conftest.py: 100 each).
 test: venv sysdeps tools
-	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not long"
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not long" --hypothesis-profile=ci
 
 # The runs of minutes `make test` leaves out to stay under ten minutes on two cores: the fault
-# run on the real binaries (tests/chaos/test_real_run.py, about four minutes).
+# run on the real binaries (tests/chaos/test_real_run.py, about four minutes), and the property
+# tests of tests/fuzz with the "long" profile's full count (300 examples each, not 100).
 test-long: venv sysdeps tools
-	$(PY) -m pytest -q -m long
+	$(PY) -m pytest -q -m long --hypothesis-profile=long
+	$(PY) -m pytest -q -n 2 --hypothesis-profile=long tests/fuzz
 
 # Every function image resolvable as `docker build` would need it: each import pinned by a
 # requirements file of its build context, and every pinned wheel downloadable (PyPI) for the
@@ -113,7 +116,7 @@ chaos: venv sysdeps
 # The property tests of tests/fuzz with many more examples than `make test` gives them.
 FUZZ_EXAMPLES ?= 5000
 fuzz: venv
-	FAAS_ETL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/fuzz
+	FAAS_ETL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q --hypothesis-profile=long tests/fuzz
 
 # Regenerate argo-events/ and k8s/topics/ from workflows/ (a test checks they agree).
 render: venv

@@ -224,9 +224,11 @@ def _order(i: int, rng: random.Random) -> bytes:
 class LoadGenerator(threading.Thread):
     """Produces orders at ``profile.rate_at(t)``, in 50 ms slices, from start() on."""
 
-    def __init__(self, bootstrap: str, profile: Profile, seed: int = 7) -> None:
+    def __init__(self, bootstrap: str, profile: Profile, seed: int = 7,
+                 length_s: float | None = None) -> None:
         super().__init__(name="load", daemon=True)
         self.profile, self.rng = profile, random.Random(seed)
+        self.length_s = profile.length_s if length_s is None else length_s
         self.producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20,
                                   "allow.auto.create.topics": False})
         self.produced, self.stop_flag, self.started_at = 0, threading.Event(), 0.0
@@ -236,7 +238,7 @@ class LoadGenerator(threading.Thread):
         owed = 0.0
         while not self.stop_flag.is_set():
             t = time.monotonic() - self.started_at
-            if t >= self.profile.length_s:
+            if t >= self.length_s:
                 break
             owed += self.profile.rate_at(t) * 0.05
             while owed >= 1:
@@ -285,9 +287,11 @@ def _drain(reader: TopicReader, offsets: GroupOffsets, timeout: float = 60.0) ->
 
 
 def run_scenario(autoscale: bool, profile: Profile | None, work: pathlib.Path,
-                 say=lambda msg: None) -> Timeline:
-    """One run on a fresh stack; ``profile`` None: measure one replica's capacity first and
-    derive the profile (base = 0.4 of it), returned in ``Timeline.capacity_one``."""
+                 say=lambda msg: None, *, burst: int = 600, to_peak_end: bool = False) -> Timeline:
+    """One run on a fresh stack; ``profile`` None: measure one replica's capacity first, with
+    bursts of ``burst`` records, and derive the profile (base = 0.4 of it), returned in
+    ``Timeline.capacity_one``. ``to_peak_end``: the load stops when the surge ends (where a
+    fixed replica's backlog is at its largest: after it, base load drains it)."""
     timeline = Timeline(autoscale)
     work.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
@@ -321,7 +325,7 @@ def run_scenario(autoscale: bool, profile: Profile | None, work: pathlib.Path,
             offsets = GroupOffsets(stack.bootstrap)
             warm = Producer({"bootstrap.servers": stack.bootstrap, "linger.ms": 5})
             rng = random.Random(1)
-            burst = 60 if profile is not None else 600
+            burst = 60 if profile is not None else burst
             say(f"  {'autoscaled' if autoscale else 'fixed'}: warming up the Sensor replicas")
             for i in range(burst):
                 warm.produce("orders-raw", _order(10_000_000 + i, rng))
@@ -349,7 +353,8 @@ def run_scenario(autoscale: bool, profile: Profile | None, work: pathlib.Path,
             if autoscale:
                 runners.append(Runner(tick_dir, stack.bootstrap, stack.url, stack.credentials,
                                       session_timeout_ms=6000).start())
-            load = LoadGenerator(stack.bootstrap, profile)
+            load = LoadGenerator(stack.bootstrap, profile, length_s=(
+                profile.base_s + profile.peak_s if to_peak_end else None))
             load.start()
             session = stack.session()
             last_done, last_at, seen_tick = None, time.monotonic(), None
@@ -452,10 +457,14 @@ def plot(fixed: Timeline, auto: Timeline, profile: Profile, path: pathlib.Path) 
     return path
 
 
-def compare(work: pathlib.Path | None = None, say=print) -> dict:
-    """Both runs (fixed first: it also measures one replica's capacity), report and plot."""
+def compare(work: pathlib.Path | None = None, say=print, *, burst: int = 600,
+            fixed_to_peak_end: bool = False) -> dict:
+    """Both runs (fixed first: it also measures one replica's capacity, with bursts of
+    ``burst`` records), report and plot. ``fixed_to_peak_end``: the fixed run's load stops when
+    the surge ends, past its largest backlog (the test's shorter run; the bench plots it all)."""
     work = work or pathlib.Path(tempfile.mkdtemp(prefix="bench-controller-"))
-    fixed = run_scenario(False, None, work / "fixed", say)
+    fixed = run_scenario(False, None, work / "fixed", say, burst=burst,
+                         to_peak_end=fixed_to_peak_end)
     profile = fixed.profile
     auto = run_scenario(True, profile, work / "autoscaled", say)
     report = {"profile": asdict(profile), "capacity_one_replica": fixed.capacity_one,

@@ -2,6 +2,16 @@
 import pathlib
 
 import pytest
+from hypothesis import settings
+
+# How many examples a property test draws: the profile's max_examples, which also sets the budget
+# of tests/fuzz (tests/fuzz/budget.py). Both profiles keep Hypothesis' own CI settings
+# (derandomized, no deadline, no example database).
+# "ci": `make test` (and Hypothesis' choice whenever CI is set), 100 examples: the suite's ten
+# minutes on two cores are shared by everything. "long": `make test-long` (the nightly run),
+# 300, the count `make test` gave before. `make fuzz` goes further (FAAS_ETL_FUZZ_EXAMPLES).
+settings.register_profile("ci", settings.get_profile("ci"), max_examples=100)
+settings.register_profile("long", settings.get_profile("ci"), max_examples=300)
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -101,10 +101,16 @@ class Worker:
 
     def request(self, method: str, path: str, body: bytes, headers: dict[str, str],
                 timeout: float) -> tuple[int, list[tuple[str, str]], bytes]:
-        try:
-            conn = self._pool.get_nowait()
-        except queue.Empty:
-            conn = UpstreamConnection(self.port, timeout)
+        conn = None
+        while conn is None:  # a kept connection the worker closed while idle is not reused
+            try:
+                conn = self._pool.get_nowait()
+            except queue.Empty:
+                conn = UpstreamConnection(self.port, timeout)
+                break
+            if conn.dropped():
+                conn.close()
+                conn = None
         try:
             status, answer, data, keep_alive = conn.exchange(method, path, body, headers)
         except Exception:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import select
 import socket
 
 from .headers import MAX_LINE, Headers, read_headers
@@ -38,6 +39,14 @@ class UpstreamConnection:
     def close(self) -> None:
         self._in.close()
         self.sock.close()
+
+    def dropped(self) -> bool:
+        """Whether an idle kept-alive connection can no longer carry a request: readable while
+        no request is out means the worker closed it (waitress closes one idle for its
+        channel_timeout, 120 s) or sent what no request asked for. urllib3 checks a pooled
+        connection so before reusing it; Go's transport, which OpenFaaS's gateway proxies
+        with, drops it from its pool when the peer closes it."""
+        return bool(select.select([self.sock], [], [], 0)[0])
 
     def exchange(self, method: str, target: str, body: bytes,
                  headers: dict[str, str]) -> tuple[int, Headers, bytes, bool]:

@@ -204,15 +204,26 @@ class KafkaStateStore:
             consumer.close()
 
     def _watermarks(self) -> tuple[int, int]:
-        from confluent_kafka import Consumer, TopicPartition
+        """(low, high) of the topic's partition. The topic exists (:meth:`_ensure_topic`), but
+        a broker's metadata may not show a partition created a moment ago (Tansu, under load:
+        librdkafka then answers _UNKNOWN_PARTITION at once): asked again, by a fresh client
+        with fresh metadata, until it is known or ``timeout_s`` has passed."""
+        from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-        probe = Consumer({"bootstrap.servers": self.bootstrap,
-                          "group.id": "faas-etl-state-probe", "enable.auto.commit": False})
-        try:
-            return probe.get_watermark_offsets(TopicPartition(self.topic, 0),
-                                               timeout=self.timeout_s)
-        finally:
-            probe.close()
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            probe = Consumer({"bootstrap.servers": self.bootstrap,
+                              "group.id": "faas-etl-state-probe", "enable.auto.commit": False})
+            try:
+                return probe.get_watermark_offsets(
+                    TopicPartition(self.topic, 0), timeout=max(0.1, deadline - time.monotonic()))
+            except KafkaException as exc:
+                if (exc.args[0].code() != KafkaError._UNKNOWN_PARTITION
+                        or time.monotonic() >= deadline):
+                    raise
+            finally:
+                probe.close()
+            time.sleep(0.05)
 
     def latest(self, suffix: str, back: int) -> dict[str, bytes]:
         """The last value of every key ending with ``suffix`` among the last ``back`` records

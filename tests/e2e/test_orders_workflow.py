@@ -32,6 +32,9 @@ from etlkit.workflow import load_workflow
 from .expected import (EXPECTED, SAMPLE, assert_books, assert_dead_letters, assert_windows,
                        warehouse_rows as _rows)
 
+# An end-to-end module of minutes: handed to a worker first (tests/conftest.py).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def orders_run(request, tmp_path_factory):

@@ -34,6 +34,9 @@ from tests.devstack.argo.stack_helpers import DEFAULT_HEARTBEAT_SESSION_TIMEOUT_
 
 from .expected import customers
 
+# An end-to-end module of minutes: handed to a worker first (tests/conftest.py).
+pytestmark = pytest.mark.slow
+
 FUNCTIONS = ["ingest", "workflow-manager", "filter", "map", "enrich", "aggregate", "warehouse-loader"]
 ORDERS = (REPO / "workflows" / "orders.yaml").read_text()
 T0_MS = 1_767_261_600_000  # 2026-01-01T10:00:00Z

@@ -1,5 +1,6 @@
-"""How hard the property tests push: a few hundred inputs each in `make test`, thousands in
-`make fuzz` (``FAAS_ETL_FUZZ_EXAMPLES``), and a bound on every single call (a hang fails).
+"""How hard the property tests push: the Hypothesis profile's examples (tests/conftest.py: 100
+in `make test`, 300 in `make test-long`), thousands in `make fuzz` (``FAAS_ETL_FUZZ_EXAMPLES``),
+each scaled by the property's own factor; and a bound on every single call (a hang fails).
 
 The bound is a guard against a parser that never returns, not a speed test: it is far above
 what any call takes, and it only fires for a call that would otherwise block the suite.
@@ -12,13 +13,18 @@ import signal
 
 from hypothesis import HealthCheck, settings
 
-EXAMPLES = int(os.getenv("FAAS_ETL_FUZZ_EXAMPLES", "300"))
 CALL_BOUND_S = 10.0
+
+
+def examples(profile: settings | None = None) -> int:
+    """The budget: ``FAAS_ETL_FUZZ_EXAMPLES`` if set, else ``profile``'s max_examples (None: the
+    loaded profile's, read when a test module is imported, after pytest loaded the profile)."""
+    return int(os.getenv("FAAS_ETL_FUZZ_EXAMPLES") or (profile or settings()).max_examples)
 
 
 def fuzz(scale: float = 1.0) -> settings:
     """Settings for one property: ``scale`` times the budget's examples (at least 10)."""
-    return settings(max_examples=max(10, int(EXAMPLES * scale)), deadline=None,
+    return settings(max_examples=max(10, int(examples() * scale)), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.filter_too_much])
 

@@ -145,6 +145,50 @@ def test_a_kept_connection_the_worker_closed_fails_with_an_oserror(scripted):
         conn.close()
 
 
+def test_a_kept_connection_the_worker_closed_while_idle_shows_as_dropped(scripted):
+    """The gateway's pool skips such a connection (devstack/gateway/replicas.py): a worker idle
+    past waitress's channel_timeout had closed every kept connection, and a call taking two of
+    them in turn was answered 502 "Can't reach service" (tests/functions/test_steps.py, once)."""
+    import time
+
+    kept = UpstreamConnection(scripted(OK, OK).port, timeout=5)
+    closed = UpstreamConnection(scripted(OK).port, timeout=5)
+    try:
+        assert kept.exchange("POST", "/", b"1", {})[3] and closed.exchange("POST", "/", b"1", {})[3]
+        deadline = time.monotonic() + 5
+        while not closed.dropped() and time.monotonic() < deadline:  # the FIN is on its way
+            time.sleep(0.01)
+        assert closed.dropped()
+        assert not kept.dropped() and kept.exchange("POST", "/", b"2", {})[0] == 200
+    finally:
+        kept.close()
+        closed.close()
+
+
+def test_a_replica_does_not_reuse_the_kept_connections_its_worker_closed(scripted):
+    """Two kept connections closed by the worker while idle: the call goes out on a new one (it
+    took the first, then the second, and failed)."""
+    import queue
+    import time
+
+    from devstack.gateway.replicas import Worker
+
+    first, second = scripted(OK), scripted(OK)
+    kept = [UpstreamConnection(first.port, timeout=5), UpstreamConnection(second.port, timeout=5)]
+    for conn in kept:
+        assert conn.exchange("POST", "/", b"1", {})[3]
+    deadline = time.monotonic() + 5
+    while not all(c.dropped() for c in kept) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    fresh = scripted(OK)
+    replica = Worker.__new__(Worker)  # the pool alone, no worker process
+    replica.port, replica._pool = fresh.port, queue.SimpleQueue()
+    for conn in kept:
+        replica._pool.put(conn)
+    assert replica.request("POST", "/", b"2", {}, 5)[0] == 200
+    assert len(fresh.received) == 1
+
+
 @pytest.mark.parametrize("target,headers,error", [
     ("/a\x01b", {}, http.client.InvalidURL),
     ("/", {"X-Evil": "v\r\nX-Injected: 1"}, ValueError),

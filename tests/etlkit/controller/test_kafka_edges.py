@@ -105,6 +105,25 @@ def test_the_state_topic_is_compacted_and_found_beyond_the_tail(broker):
     assert future.result(10)["cleanup.policy"].value == "compact"
 
 
+def test_a_state_partition_not_in_the_metadata_yet_is_waited_for(broker):
+    """The autoscaler read its state topic right after creating it and Tansu's metadata did not
+    show the partition yet: librdkafka answered _UNKNOWN_PARTITION and the tick failed. The
+    watermarks are asked again until the partition is known (here it appears 0.3 s late)."""
+    import threading
+    from devstack.broker import create_topics
+
+    topic = f"state-{uuid.uuid4().hex[:6]}"
+    late = threading.Timer(0.3, create_topics, (broker.bootstrap, {topic: 1}))
+    late.start()
+    try:
+        assert KafkaStateStore(broker.bootstrap, topic).low_watermark() == 0
+    finally:
+        late.join()
+    # One that never appears is still an error naming the topic, once the timeout has passed.
+    with pytest.raises(EdgeError, match=f"state-never-{topic}.*Unknown partition"):
+        KafkaStateStore(broker.bootstrap, f"state-never-{topic}", timeout_s=0.5).low_watermark()
+
+
 def test_end_offsets_count_the_records_the_newest_messages_carry(make_topics):
     """Record batches (etlkit/wire.py) of 100 records, then one plain record: the sample is the
     tail of each partition, decoded as the steps decode it."""
