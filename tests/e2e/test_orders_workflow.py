@@ -76,7 +76,14 @@ def test_every_step_balances_with_the_counts_the_inputs_imply(orders_run):
     assert_books(summary)
 
 
+@pytest.mark.long
 def test_replaying_the_loaders_input_adds_no_row(orders_run):
+    """In make test-long, not make test: on the stand-in broker the restarted runner's groups
+    take 8 to 130 s to settle, which made this test fail under load. librdkafka's logs show why:
+    Tansu 0.6.0 names the departed previous leader of a group (its LeaveGroup answered) leader of
+    the next generation, so the followers wait, are told "rebalance in progress" and rejoin,
+    round after round. The same replay on Apache Kafka stays in make test
+    (tests/e2e/test_orders_real.py::test_replaying_the_loaders_input_adds_no_row)."""
     _stack, run, _summary, url = orders_run
     before = _rows(url)
     again = run.replay("sink")
