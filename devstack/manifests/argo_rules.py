@@ -14,9 +14,11 @@ import re
 from collections import Counter
 from typing import Any, Iterator, Mapping, Sequence
 
+from etlkit.cron import cron_problem
+
 from .documents import Document
 from .findings import Finding, PathPart, Problem, at, format_path, located
-from .timing import cron_problem, is_go_duration, timezone_problem
+from .timing import is_go_duration, timezone_problem
 from .tolerant import mapping, sequence
 
 

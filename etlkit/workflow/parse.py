@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..cron import cron_problem
 from . import names
 from .errors import FieldError, WorkflowInvalid
 from .fields import Fields, describe
@@ -48,8 +49,6 @@ IDENTIFIER_RULE = "is not an SQL identifier (letters, digits and '_', not starti
 # A URL is a secret: a workflow names where to find it, a function environment variable or a secret file.
 URL_REFERENCE = re.compile(r"^(env:[A-Z_][A-Z0-9_]*|secret:[a-z0-9]([-a-z0-9.]*[a-z0-9])?)$")
 URL_REFERENCE_RULE = "is not a URL reference ('env:VARIABLE' or 'secret:name')"
-CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,-]+$")
-CRON_RULE = "is not a 5-field cron schedule (minute hour day-of-month month day-of-week)"
 FILE_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 # Defaults, chosen for a small production cluster; the local runner clamps replication to its broker.
@@ -260,10 +259,11 @@ class _Parser:
             schedule = fields.string("schedule")
             if schedule is None:
                 return None
-            parts = schedule.split()
-            if len(parts) != 5 or not all(CRON_FIELD.match(p) for p in parts):
-                return fields.fail(fields.at("schedule"), f"{schedule!r} {CRON_RULE}")
-            return Tick(schedule=" ".join(parts))
+            # Argo's own parser (etlkit.cron): the API refuses what the calendar source would.
+            problem = cron_problem(schedule)
+            if problem:
+                return fields.fail(fields.at("schedule"), problem)
+            return Tick(schedule=" ".join(schedule.split()))
         if default is None:
             fields.fail(fields.at("interval"), "required: give an interval (like '30s') or a cron schedule")
         return default

@@ -244,8 +244,8 @@ BAD_DOCUMENTS = [
                  ["sources: must have at least one entry",
                   "topics.shop-raw: declared but not used by any source, step or dead_letter"], id="no-sources"),
     pytest.param(_set(["scaling"], {"schedule": "every minute"}),
-                 "scaling.schedule: 'every minute' is not a 5-field cron schedule (minute hour day-of-month month "
-                 "day-of-week)", id="bad-cron"),
+                 "scaling.schedule: must have 5 fields (minute hour day-of-month month day-of-week), found 2",
+                 id="bad-cron"),
     pytest.param(_set(["scaling"], {"defaults": {"min_replicas": 3, "max_replicas": 2}}),
                  "scaling.defaults.max_replicas: must be at least min_replicas (3), got 2", id="max-below-min"),
     pytest.param(_set(["scaling"], {"defaults": {"min_replicas": 0}}),
