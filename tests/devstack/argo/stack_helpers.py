@@ -6,7 +6,7 @@ import pathlib
 import time
 import uuid
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 RECORDER = "argo-recorder"
 # Consumer-group timing for the runners these tests start. Tansu answers a consumer's first join
@@ -32,11 +32,24 @@ def produce(bootstrap: str, topic: str, records: list[dict], headers: dict | Non
     assert producer.flush(15) == 0, "records not acknowledged"
 
 
+# Answers of a group coordinator that is moving or still loading the group: ask again.
+_COORDINATOR_MOVING = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+                       KafkaError.COORDINATOR_NOT_AVAILABLE}
+
+
 def committed(bootstrap: str, group: str, topic: str, partitions: int) -> int:
-    """Sum of the group's committed offsets on ``topic`` (a partition without one counts 0)."""
+    """Sum of the group's committed offsets on ``topic`` (a partition without one counts 0).
+
+    A retriable answer (Apache Kafka's NOT_COORDINATOR while the group's coordinator is still
+    loading it, seen once in a full run) counts 0 too: callers poll until the sum they wait for."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
-        offsets = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        try:
+            offsets = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        except KafkaException as exc:
+            if exc.args and exc.args[0].code() in _COORDINATOR_MOVING:
+                return 0
+            raise
         return sum(max(tp.offset, 0) for tp in offsets)
     finally:
         consumer.close()

@@ -314,5 +314,9 @@ def test_two_workflows_ticking_at_the_same_instant_lose_no_claim(board):
     claims = w.claims()
     assert set(claims) == {"orders", "host-metrics"}
     assert claims == {n: next(c["replicas"] for c in r.claims) for n, r in results.items()}
-    assert all(claims[n] > before[n] for n in WORKFLOWS), (before, claims)  # both moved
+    # Both claims on the board are the ones these two ticks posted (none lost, none stale). What
+    # each decided may differ with the threads' order (a tick that applies first changes what the
+    # other measures), so the shares themselves are not compared with the ones before.
+    posted = {c.workflow: c.at for c in live_claims(board.read(), w.now)["filter"]}
+    assert posted == {n: w.now for n in WORKFLOWS}, (before, claims, posted)
     assert w.count() == sum(claims.values()), [r.reasons for r in results.values()]
