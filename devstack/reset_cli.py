@@ -86,6 +86,22 @@ def state_rows(url: str, *, dry_run: bool) -> list[tuple[str, int]]:
         db.close()
 
 
+def reset(run_dir: pathlib.Path, url: str, *, dry_run: bool = False
+          ) -> tuple[list[tuple[str, int]], list[tuple[pathlib.Path, str]]]:
+    """Empty the broker-bound tables of the state database ``url`` and remove :data:`FOLDERS`
+    from ``run_dir`` (``dry_run``: only count and list them): (table, rows) and (path, what).
+    The one reset that ``faas-etl reset`` and ``up`` (on an empty broker) carry out."""
+    tables = state_rows(url, dry_run=dry_run)
+    targets = found(run_dir)
+    if not dry_run:
+        for path, _what in targets:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+    return tables, targets
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="faas-etl reset", description=(
         "Clear the embedded stack's state that an empty broker contradicts: the aggregate's "
@@ -113,17 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     url = state_url(os.environ, folder=run_dir)
     try:
-        tables = state_rows(url, dry_run=args.dry_run)
+        tables, targets = reset(run_dir, url, dry_run=args.dry_run)
     except (DatabaseUrlError, StateUnavailable) as exc:
         print(f"faas-etl reset: state database {redact_url(url)}: {exc}", file=sys.stderr)
         return 1
-    targets = found(run_dir)
-    if not args.dry_run:
-        for path, _what in targets:
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
     verb = "would remove" if args.dry_run else "removed"
     if args.json:
         print(json.dumps({"run_dir": str(run_dir), "dry_run": args.dry_run, "running": running is not None,

@@ -15,8 +15,8 @@ import pathlib
 from typing import Any, Sequence
 
 from etlkit.schemas import SchemaRegistry, StateDbSchemaStore, check_schema
-from etlkit.state_db import DEFAULT_STATE_FILE, StateUnavailable, open_state_db
-from etlkit.warehouse.url import DatabaseUrlError, parse_database_url
+from etlkit.state_db import DEFAULT_STATE_FILE, StateUnavailable, open_state_db, state_url
+from etlkit.warehouse.url import DatabaseUrlError, SqliteTarget, parse_database_url
 
 from . import runstate
 
@@ -66,10 +66,14 @@ def schemas_of(args: argparse.Namespace, topics: Sequence[str]) -> dict[str, Any
 
 
 def _state_url(args: argparse.Namespace) -> str | None:
+    """--state-url, else etlkit.state_db's rule (STATE_URL, else the run folder's file), but a
+    SQLite file that does not exist is no store to read (reading would create it)."""
     if args.state_url:
         return args.state_url
-    if os.environ.get("STATE_URL"):
-        return os.environ["STATE_URL"]
     run_dir = pathlib.Path(args.run_dir) if getattr(args, "run_dir", None) else runstate.default_run_dir(REPO)
-    default = run_dir / DEFAULT_STATE_FILE
-    return f"sqlite:///{default}" if default.is_file() else None
+    url = state_url(os.environ, folder=run_dir)
+    try:
+        target = parse_database_url(url, "STATE_URL")
+    except DatabaseUrlError:
+        return url  # refused where it is opened, naming the rule
+    return url if not isinstance(target, SqliteTarget) or pathlib.Path(target.path).is_file() else None

@@ -64,24 +64,22 @@ def empty_broker_reason(real: bool, kafka_bootstrap: str) -> str | None:
 def reset_for_an_empty_broker(run_dir: pathlib.Path, real: bool, kafka_bootstrap: str,
                               say=lambda msg: None) -> list[dict[str, str]]:
     """When the broker starts empty, clear what the run folder keeps that would contradict it,
-    with ``faas-etl reset`` itself (devstack/reset_cli.py), and say so plainly; what it removed."""
-    import contextlib
-    import io
+    with ``faas-etl reset``'s own reset (devstack/reset_cli.py), and say so plainly; what it removed."""
+    from etlkit.state_db import StateUnavailable, state_url
+    from etlkit.warehouse.url import DatabaseUrlError
 
     from . import reset_cli
 
     reason = empty_broker_reason(real, kafka_bootstrap)
     if reason is None:
         return []
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = reset_cli.main(["--run-dir", str(run_dir), "--json"])
-    if code != 0:
-        raise RuntimeError(f"resetting {run_dir} for an empty broker failed (faas-etl reset exit {code})")
-    doc = json.loads(out.getvalue())
+    try:
+        tables, folders = reset_cli.reset(run_dir, state_url(os.environ, folder=run_dir))
+    except (DatabaseUrlError, StateUnavailable) as exc:
+        raise RuntimeError(f"resetting {run_dir} for an empty broker failed: {exc}") from exc
     # What it cleared: the state database's rows (per table) and the run folder's folders.
-    removed = [{"table": t["table"], "rows": t["rows"]} for t in doc.get("tables") or () if t["rows"]]
-    removed += list(doc.get("removed") or ())
+    removed = [{"table": t, "rows": n} for t, n in tables if n]
+    removed += [{"path": str(p), "what": w} for p, w in folders]
     if removed:
         said = [f"{r['table']} ({r['rows']} rows)" if "table" in r else f"{pathlib.Path(r['path']).name} ({r['what']})"
                 for r in removed]
